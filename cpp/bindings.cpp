@@ -1,0 +1,34 @@
+// The only file that sees Python: a table of kernel bindings (module fastmf._core).
+// Arrays are bound .noconvert(): a wrong dtype or layout is a TypeError, never a copy.
+#include <pybind11/eigen.h>
+#include <pybind11/pybind11.h>
+
+#include "als.hpp"
+
+namespace py = pybind11;
+using namespace pybind11::literals;
+
+namespace {
+
+template <typename S>
+void bind_dtype(py::module_& m) {
+  m.def("als_half_step", &fastmf::als_half_step<S>, "indptr"_a.noconvert(),
+        "indices"_a.noconvert(), "ratings"_a.noconvert(), "Y"_a.noconvert(),
+        "y_bias"_a.noconvert(), "mu"_a, "row_reg"_a.noconvert(), "bias_reg"_a,
+        "X"_a.noconvert(), "x_bias"_a.noconvert(), "num_threads"_a,
+        py::call_guard<py::gil_scoped_release>());
+  m.def("predict_pairs", &fastmf::predict_pairs<S>, "X"_a.noconvert(), "x_bias"_a.noconvert(),
+        "Y"_a.noconvert(), "y_bias"_a.noconvert(), "mu"_a, "uidx"_a.noconvert(),
+        "iidx"_a.noconvert(), "out"_a.noconvert(), "num_threads"_a,
+        py::call_guard<py::gil_scoped_release>());
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "fastmf's C++ kernels (Eigen, OpenMP); see cpp/*.hpp for each kernel's contract";
+  bind_dtype<double>(m);
+  bind_dtype<float>(m);
+  m.def("max_threads", [] { return fastmf::resolve_threads(0); },
+        "Threads a kernel uses when num_threads is 0");
+}

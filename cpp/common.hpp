@@ -1,0 +1,65 @@
+// Shared types and helpers for the fastmf kernels: row-major matrices that map numpy
+// arrays without a copy, a read-only CSR view, thread-count resolution and the
+// "first failing row" record that kernels return instead of throwing.
+#pragma once
+
+#include <Eigen/Dense>
+#include <omp.h>
+
+#include <atomic>
+#include <cstdint>
+
+namespace fastmf {
+
+using Index = Eigen::Index;
+
+template <typename S>
+using RowMatrix = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+template <typename S>
+using Matrix = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>;
+template <typename S>
+using Vector = Eigen::Matrix<S, Eigen::Dynamic, 1>;
+
+template <typename S>
+using RowRef = Eigen::Ref<RowMatrix<S>>;
+template <typename S>
+using ConstRowRef = Eigen::Ref<const RowMatrix<S>>;
+template <typename S>
+using VecRef = Eigen::Ref<Vector<S>>;
+template <typename S>
+using ConstVecRef = Eigen::Ref<const Vector<S>>;
+
+// A compressed sparse row matrix owned by numpy: indptr (int64), indices (int32), data.
+template <typename S>
+struct CsrView {
+  ConstVecRef<std::int64_t> indptr;
+  ConstVecRef<std::int32_t> indices;
+  ConstVecRef<S> data;
+
+  Index rows() const { return indptr.size() - 1; }
+  std::int64_t begin(Index r) const { return indptr[r]; }
+  std::int64_t end(Index r) const { return indptr[r + 1]; }
+  std::int64_t count(Index r) const { return indptr[r + 1] - indptr[r]; }
+};
+
+// 0 (or less) means every thread OpenMP offers (which honours OMP_NUM_THREADS).
+inline int resolve_threads(int num_threads) {
+  return num_threads > 0 ? num_threads : omp_get_max_threads();
+}
+
+// Records the smallest row index that failed inside a parallel loop; exceptions must not
+// leave an OpenMP region, so kernels return this and Python raises.
+class FirstFailure {
+ public:
+  void record(std::int64_t row) {
+    std::int64_t current = first_.load();
+    while ((current < 0 || row < current) && !first_.compare_exchange_weak(current, row)) {
+    }
+  }
+  std::int64_t row() const { return first_.load(); }
+
+ private:
+  std::atomic<std::int64_t> first_{-1};
+};
+
+}  // namespace fastmf

@@ -1,0 +1,149 @@
+"""Input checks shared by every public entry point.
+
+Each check either returns a clean array/value (the contract the C++ kernels rely on) or
+raises an exception that names the argument, what was expected and what was found.
+"""
+import numbers
+import os
+
+import numpy as np
+
+_DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+def check_dtype(dtype):
+    """Return np.float32 or np.float64 for a dtype given as a name, type or np.dtype."""
+    try:
+        name = np.dtype(dtype).name
+    except TypeError:
+        name = None
+    if name not in _DTYPES:
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    return _DTYPES[name]
+
+
+def check_int(name, value, minimum=None, maximum=None):
+    """Return value as int if it is an integer (not bool) in [minimum, maximum]."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    _check_range(name, value, minimum, maximum, "an integer")
+    return int(value)
+
+
+def check_float(name, value, minimum=None, maximum=None, strict_minimum=False):
+    """Return value as float if it is a finite real number in the given range."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if strict_minimum and minimum is not None and value <= minimum:
+        raise ValueError(f"{name} must be a float > {minimum}, got {value}")
+    _check_range(name, value, minimum, maximum, "a float")
+    return value
+
+
+def _check_range(name, value, minimum, maximum, kind):
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be {kind} >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be {kind} <= {maximum}, got {value}")
+
+
+def check_choice(name, value, choices):
+    if value not in choices:
+        options = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"{name} must be one of {options}, got {value!r}")
+    return value
+
+
+def check_num_threads(value):
+    """0 means all cores (OpenMP's default, which honours OMP_NUM_THREADS)."""
+    return check_int("num_threads", value, minimum=0)
+
+
+def check_seed(seed):
+    if seed is None or isinstance(seed, (np.random.Generator, np.random.SeedSequence)):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"seed must be None, a non-negative integer or a numpy Generator, got {seed!r}")
+    return int(seed)
+
+
+def as_1d(name, values):
+    """A 1-D numpy array from a list, array or pandas Series; scalars are refused."""
+    if values is None:
+        raise TypeError(f"{name} is required, got None")
+    array = np.asarray(values)
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got an array of shape {array.shape}")
+    return array
+
+
+def as_ids(name, values):
+    """Raw ids: integers or strings. Integral floats become int64; other types are refused."""
+    array = as_1d(name, values)
+    kind = array.dtype.kind
+    if kind in "iu":
+        return array.astype(np.int64, copy=False)
+    if kind == "U":
+        return array
+    if kind == "f":
+        bad = ~np.isfinite(array) | (array != np.round(array))
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"{name} must be integers or strings; got a float id {array[first]!r} "
+                             f"at position {first}")
+        return array.astype(np.int64)
+    if kind == "O":
+        if all(isinstance(v, str) for v in array):
+            return array.astype(str)
+        if all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in array):
+            return array.astype(np.int64)
+        raise TypeError(f"{name} must be all integers or all strings, got mixed or other "
+                        f"values (first: {array[0]!r})")
+    raise TypeError(f"{name} must be integers or strings, got an array of dtype {array.dtype}")
+
+
+def as_ratings(name, values):
+    """Finite numeric ratings as float32 (kept) or float64 (everything else)."""
+    array = as_1d(name, values)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be numeric, got an array of dtype {array.dtype}")
+    if array.dtype != np.float32:
+        array = array.astype(np.float64)
+    check_finite(name, array)
+    return array
+
+
+def check_finite(name, array):
+    bad = ~np.isfinite(array)
+    if bad.any():
+        n_nan = int(np.isnan(array).sum())
+        what = f"{n_nan} NaN" if n_nan else ""
+        n_inf = int(bad.sum()) - n_nan
+        what += (" and " if n_nan and n_inf else "") + (f"{n_inf} infinite" if n_inf else "")
+        first = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{name} contain {what} values (first at position {first}); "
+                         f"drop or fill them first")
+
+
+def check_same_length(**arrays):
+    named = [(name, len(a)) for name, a in arrays.items() if a is not None]
+    lengths = {n for _, n in named}
+    if len(lengths) > 1:
+        parts = " and ".join(f"{n} {name}" for name, n in named)
+        names = ", ".join(name for name, _ in named)
+        raise ValueError(f"{names} must have the same length, got {parts}")
+
+
+def check_not_empty(name, array):
+    if len(array) == 0:
+        raise ValueError(f"{name} is empty; at least one rating is needed")
+
+
+def check_path(path):
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no such file: {path!r}")
+    return path

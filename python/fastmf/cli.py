@@ -1,0 +1,83 @@
+"""The ``fastmf`` command line."""
+import argparse
+import sys
+
+from . import __version__
+
+
+def _parser():
+    parser = argparse.ArgumentParser(
+        prog="fastmf", description="Fast matrix factorization for recommender systems.")
+    parser.add_argument("--version", action="version", version=f"fastmf {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    demo = commands.add_parser(
+        "demo", help="train ALS on a built-in data set and show what it learned (offline)",
+        description="Train ALS on a built-in data set (synthetic ratings shaped like "
+                    "MovieLens 100K, offline) and print the test RMSE, the learning curve "
+                    "and top-5 recommendations for two users.")
+    demo.add_argument("--data", default="synthetic",
+                      help="'synthetic' (default, offline) or 'movielens:100k' (read from "
+                           "FASTMF_DATA or downloaded once)")
+    demo.add_argument("--factors", type=int, default=64)
+    demo.add_argument("--iterations", type=int, default=15)
+    demo.add_argument("--threads", type=int, default=0, help="0 = all cores")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--quiet", action="store_true", help="no progress bar")
+    demo.set_defaults(run=_demo)
+    return parser
+
+
+def _load(spec):
+    from . import datasets
+    if spec == "synthetic":
+        return datasets.make_ratings(943, 1682, 100_000, seed=0)
+    if spec.startswith("movielens:"):
+        return datasets.load_movielens(spec.split(":", 1)[1])
+    raise ValueError(f"unknown data set {spec!r}; use 'synthetic' or 'movielens:100k'")
+
+
+def _demo(args, out):
+    from . import ALS, metrics, train_test_split
+    data = _load(args.data)
+    train, test = train_test_split(data, test_size=0.2, seed=args.seed)
+    print(f"data: {data.n_users} users, {data.n_items} items, {data.nnz} ratings "
+          f"({args.data}); train {train.nnz}, test {test.nnz}", file=out)
+    model = ALS(factors=args.factors, iterations=args.iterations, num_threads=args.threads,
+                seed=args.seed, verbose=not args.quiet)
+    model.fit(train, validation=test)
+    print(f"\n{model!r}", file=out)
+    print(f"{'iter':>4} {'loss':>12} {'train RMSE':>10} {'test RMSE':>10} {'seconds':>8}", file=out)
+    for h in model.history_:
+        print(f"{h['iteration']:>4} {h['loss']:>12.1f} {h['train_rmse']:>10.4f} "
+              f"{h['val_rmse']:>10.4f} {h['seconds']:>8.3f}", file=out)
+    rmse = metrics.rmse(test.ratings, model.predict(test.users, test.items))
+    print(f"\ntest RMSE: {rmse:.4f}", file=out)
+    for user in train.user_ids.ids[:2]:
+        items, scores = model.recommend(user, n=5)
+        print(f"\ntop 5 for user {user}:", file=out)
+        titles = data.item_info.title(items) if data.item_info is not None else items
+        for title, score in zip(titles, scores):
+            print(f"  {score:5.2f}  {title}", file=out)
+    return 0
+
+
+def main(argv=None, out=None):
+    """Entry point of the ``fastmf`` command; returns the exit status."""
+    out = sys.stdout if out is None else out
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(out)
+        return 0
+    try:
+        return args.run(args, out)
+    except (ValueError, TypeError, OSError) as err:
+        print(f"fastmf {args.command}: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

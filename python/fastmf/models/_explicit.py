@@ -1,0 +1,139 @@
+"""Explicit, biased matrix factorization: r̂_ui = μ + b_u + b_i + p_u·q_i.
+
+Holds what ALS and SGD share: the fitted arrays, the training objective, prediction with
+its fallback rule for unknown ids, and top-n recommendation by predicted rating.
+"""
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .. import _core
+from .. import _validation as v
+from ..exceptions import ModelFitError
+from ._base import MatrixFactorizationBase
+
+
+@dataclass
+class BiasedState:
+    """Everything one iteration reads and writes (arrays in the model dtype)."""
+
+    X: np.ndarray        # user factors (n_users, k)
+    xb: np.ndarray       # user biases
+    Y: np.ndarray        # item factors (n_items, k)
+    yb: np.ndarray       # item biases
+    mu: float            # global mean
+    data: object         # the training Interactions
+    by_user: object      # Csr, ratings in the model dtype
+    by_item: object
+    val: tuple = None    # (uidx, iidx, ratings) of the validation set, -1 for unseen ids
+
+    def copy(self):
+        return replace(self, X=self.X.copy(), xb=self.xb.copy(), Y=self.Y.copy(), yb=self.yb.copy())
+
+
+class BiasedMF(MatrixFactorizationBase):
+    """Base of the explicit models (ALS, SGD): see their docstrings."""
+
+    _monitor = "val_rmse"
+
+    def _start(self, data, val, p):
+        dtype = p.dtype
+        rng = np.random.default_rng(p.seed)
+        k = p.factors
+        mu = dtype(np.mean(data.ratings, dtype=np.float64))
+        Y = rng.normal(0.0, p.init_std, size=(data.n_items, k)).astype(dtype)
+        X = rng.normal(0.0, p.init_std, size=(data.n_users, k)).astype(dtype)
+        val_idx = None
+        if val is not None:
+            val_idx = (data.user_ids.index(val.users), data.item_ids.index(val.items),
+                       val.ratings.astype(np.float64))
+        return BiasedState(X, np.zeros(data.n_users, dtype), Y, np.zeros(data.n_items, dtype), mu,
+                           data, data.by_user.astype(dtype), data.by_item.astype(dtype), val_idx)
+
+    def _snapshot(self, state):
+        return state.copy()
+
+    def _check_finite(self, state):
+        for name, array in (("user factors", state.X), ("item factors", state.Y),
+                            ("user biases", state.xb), ("item biases", state.yb)):
+            if not np.isfinite(array).all():
+                raise ModelFitError(f"the {name} became non-finite; increase regularization "
+                                    f"(now {self.regularization}) or use dtype='float64'")
+
+    def _publish(self, state):
+        self.user_factors_, self.item_factors_ = state.X, state.Y
+        self.user_biases_, self.item_biases_ = state.xb, state.yb
+        self.global_mean_ = float(state.mu)
+        self.user_ids_, self.item_ids_ = state.data.user_ids, state.data.item_ids
+        self.rating_range_ = state.data.rating_range
+        self.item_info_ = state.data.item_info
+        self._seen = (state.by_user.indptr, state.by_user.indices)
+
+    # -- objective ------------------------------------------------------------------
+    def _predict_indices(self, state, uidx, iidx, num_threads):
+        out = np.empty(len(uidx), dtype=state.X.dtype)
+        _core.predict_pairs(state.X, state.xb, state.Y, state.yb, state.mu,
+                            np.ascontiguousarray(uidx, dtype=np.int64),
+                            np.ascontiguousarray(iidx, dtype=np.int64), out, num_threads)
+        return out
+
+    def _evaluate(self, state, p):
+        """Training objective (DESIGN.md) and RMSE on train and validation, in float64."""
+        data = state.data
+        pred = self._predict_indices(state, data.uidx, data.iidx, p.num_threads)
+        err = data.ratings.astype(np.float64) - pred
+        sse = float(np.dot(err, err))
+        row_sq = lambda A: np.einsum("ij,ij->i", A, A, dtype=np.float64)  # noqa: E731
+        weight = lambda R: R.counts().astype(np.float64) ** p.weighted  # noqa: E731
+        penalty = (np.dot(weight(state.by_user), row_sq(state.X))
+                   + np.dot(weight(state.by_item), row_sq(state.Y)))
+        bias_sq = sum(np.square(b, dtype=np.float64).sum() for b in (state.xb, state.yb))
+        record = {"loss": sse + p.regularization * penalty + p.bias_regularization * float(bias_sq),
+                  "train_rmse": float(np.sqrt(sse / len(err)))}
+        if state.val is not None:
+            uidx, iidx, r = state.val
+            e = r - self._predict_indices(state, uidx, iidx, p.num_threads)
+            record["val_rmse"] = float(np.sqrt(np.dot(e, e) / len(e)))
+        return record
+
+    # -- serving --------------------------------------------------------------------
+    def predict(self, users, items, clip=True):
+        """Predicted ratings for parallel arrays of raw user and item ids.
+
+        Unknown ids fall back to the biases: an unknown user gets μ + b_i, an unknown
+        item μ + b_u, both unknown μ. With ``clip`` (default) predictions are clipped to
+        the training data's rating range.
+        """
+        self._check_is_fitted()
+        users, items = v.as_ids("users", users), v.as_ids("items", items)
+        v.check_same_length(users=users, items=items)
+        state = BiasedState(self.user_factors_, self.user_biases_, self.item_factors_,
+                            self.item_biases_, self.item_factors_.dtype.type(self.global_mean_),
+                            None, None, None)
+        pred = self._predict_indices(state, self.user_ids_.index(users), self.item_ids_.index(items),
+                                     v.check_num_threads(self.num_threads))
+        if clip:
+            np.clip(pred, *self.rating_range_, out=pred)
+        return pred
+
+    def recommend(self, user, n=10, filter_seen=True, items=None):
+        """The ``n`` items with the highest predicted rating for a known user, best first.
+
+        Returns (item ids, scores). ``filter_seen`` drops the user's training items;
+        ``items`` restricts the candidates to those raw item ids.
+        """
+        self._check_is_fitted()
+        n = v.check_int("n", n, minimum=1)
+        uidx = self._user_index(user)
+        candidates = (np.arange(len(self.item_ids_)) if items is None
+                      else np.unique(self._item_indices(items)))
+        scores = (self.item_factors_[candidates] @ self.user_factors_[uidx]
+                  + self.item_biases_[candidates] + self.user_biases_[uidx] + self.global_mean_)
+        if filter_seen:
+            indptr, indices = self._seen
+            seen = np.isin(candidates, indices[indptr[uidx]:indptr[uidx + 1]])
+            candidates, scores = candidates[~seen], scores[~seen]
+        n = min(n, len(candidates))
+        top = np.argpartition(-scores, n - 1)[:n] if n < len(scores) else np.arange(len(scores))
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return self.item_ids_.to_raw(candidates[top]), scores[top]

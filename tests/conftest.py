@@ -1,0 +1,45 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import fastmf
+from fastmf.data import Interactions
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(20261125)
+
+
+def synthetic(n_users=40, n_items=30, density=0.3, seed=0, dtype=np.float64):
+    """Random ratings 1..5 on a random pattern; every user and item has a rating."""
+    gen = np.random.default_rng(seed)
+    mask = gen.random((n_users, n_items)) < density
+    mask[np.arange(n_users), gen.integers(0, n_items, n_users)] = True
+    mask[gen.integers(0, n_users, n_items), np.arange(n_items)] = True
+    u, i = np.nonzero(mask)
+    ratings = gen.integers(1, 6, len(u)).astype(dtype)
+    return Interactions.from_arrays(u, i, ratings)
+
+
+@pytest.fixture
+def small():
+    return synthetic()
+
+
+@pytest.fixture
+def toy():
+    return fastmf.datasets.toy()
+
+
+@pytest.fixture(scope="session")
+def ml100k():
+    return fastmf.datasets.load_movielens("100k", data_home=SHARED_DATA, download=False)
+
+
+@pytest.fixture(scope="session")
+def ml100k_split(ml100k):
+    return fastmf.train_test_split(ml100k, test_size=0.2, seed=42)

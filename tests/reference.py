@@ -1,0 +1,73 @@
+"""Plain-numpy twins of the C++ kernels: dense formulas and row loops, obviously right.
+
+They are the oracles of the tests and the numpy side of the benchmarks.
+"""
+import numpy as np
+
+
+def als_half_step(indptr, indices, ratings, Y, y_bias, mu, reg, bias_reg, weighted):
+    """Solve every row's ridge problem for [bias, factors] against rows [1, y_i].
+
+    Row u minimises Σ_i (r_ui - mu - y_bias_i - b_u - x_u·y_i)² + bias_reg b_u²
+    + lam_u ‖x_u‖², lam_u = reg * n_u**weighted (weighted: False/0 plain, True/1
+    weighted-λ). Empty rows get zeros.
+    Returns (X, x_bias).
+    """
+    n_rows, k = len(indptr) - 1, Y.shape[1]
+    A = np.zeros((n_rows, k + 1, k + 1))
+    b = np.zeros((n_rows, k + 1))
+    filled = np.diff(indptr) > 0
+    for u in np.flatnonzero(filled):
+        cols = indices[indptr[u]:indptr[u + 1]]
+        Z = np.hstack([np.ones((len(cols), 1)), Y[cols]])
+        t = ratings[indptr[u]:indptr[u + 1]] - mu - y_bias[cols]
+        lam = reg * float(len(cols)) ** weighted
+        A[u] = Z.T @ Z + np.diag(np.r_[bias_reg, np.full(k, lam)])
+        b[u] = Z.T @ t
+    solution = np.zeros((n_rows, k + 1))
+    if filled.any():
+        solution[filled] = np.linalg.solve(A[filled], b[filled][..., None])[..., 0]
+    return solution[:, 1:], solution[:, 0]
+
+
+def predict(X, x_bias, Y, y_bias, mu, uidx, iidx):
+    """mu + b_u + b_i + x_u·y_i, where index -1 (an unknown id) contributes nothing."""
+    u_ok, i_ok = uidx >= 0, iidx >= 0
+    pred = np.full(len(uidx), mu, dtype=np.float64)
+    pred[u_ok] += x_bias[uidx[u_ok]]
+    pred[i_ok] += y_bias[iidx[i_ok]]
+    both = u_ok & i_ok
+    pred[both] += np.sum(X[uidx[both]] * Y[iidx[both]], axis=1)
+    return pred
+
+
+def dense_ratings(uidx, iidx, ratings, shape):
+    """The rating matrix with NaN for missing entries."""
+    R = np.full(shape, np.nan)
+    R[uidx, iidx] = ratings
+    return R
+
+
+def objective(R, X, x_bias, Y, y_bias, mu, reg, bias_reg, weighted):
+    """The explicit training loss of DESIGN.md over the observed (non-NaN) entries of R."""
+    observed = ~np.isnan(R)
+    pred = mu + x_bias[:, None] + y_bias[None, :] + X @ Y.T
+    sse = np.sum((R - pred)[observed] ** 2)
+    w_u = observed.sum(axis=1).astype(float) ** weighted
+    w_i = observed.sum(axis=0).astype(float) ** weighted
+    penalty = reg * (w_u @ np.sum(X**2, axis=1) + w_i @ np.sum(Y**2, axis=1))
+    return sse + penalty + bias_reg * (x_bias @ x_bias + y_bias @ y_bias)
+
+
+def als_fit(data, factors, reg, bias_reg, weighted, iterations, init_std, seed):
+    """Full biased ALS in numpy from the same seeded initialization as fastmf.ALS."""
+    rng = np.random.default_rng(seed)
+    Y = rng.normal(0.0, init_std, size=(data.n_items, factors))
+    X = rng.normal(0.0, init_std, size=(data.n_users, factors))
+    xb, yb = np.zeros(data.n_users), np.zeros(data.n_items)
+    mu = float(np.mean(data.ratings))
+    U, I = data.by_user, data.by_item
+    for _ in range(iterations):
+        X, xb = als_half_step(U.indptr, U.indices, U.data, Y, yb, mu, reg, bias_reg, weighted)
+        Y, yb = als_half_step(I.indptr, I.indices, I.data, X, xb, mu, reg, bias_reg, weighted)
+    return X, xb, Y, yb, mu

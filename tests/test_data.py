@@ -1,0 +1,118 @@
+"""Interactions: constructors, id maps, CSR both ways, duplicates and splits."""
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+import fastmf
+from fastmf import Interactions
+
+
+def test_string_ids_map_both_ways_and_csr_is_the_transpose():
+    data = Interactions.from_arrays(["u2", "u1", "u2", "u3"], ["b", "a", "a", "c"], [4, 3, 5, 1])
+    assert data.shape == (3, 3) and data.nnz == 4
+    dense = data.by_user.to_scipy().toarray()
+    np.testing.assert_array_equal(dense.T, data.by_item.to_scipy().toarray())
+    u, i = data.user_ids.index(["u2"])[0], data.item_ids.index(["b"])[0]
+    assert dense[u, i] == 4
+    assert data.user_ids.to_raw([u])[0] == "u2"
+    assert list(data.user_ids.index(["nobody", "u3"])) == [-1, 2]
+    users, items, ratings = data.to_arrays()
+    assert sorted(zip(users, items, ratings)) == [("u1", "a", 3), ("u2", "a", 5), ("u2", "b", 4),
+                                                  ("u3", "c", 1)]
+
+
+def test_csr_layout_is_what_kernels_take():
+    data = Interactions.from_arrays([3, 1, 2], [10, 20, 10], np.array([1, 2, 3], np.float32))
+    for csr in (data.by_user, data.by_item):
+        assert csr.indptr.dtype == np.int64 and csr.indices.dtype == np.int32
+    assert data.ratings_dtype == np.float32
+    assert Interactions.from_arrays([1], [2], [3]).ratings_dtype == np.float64
+
+
+@pytest.mark.parametrize("policy, expected", [("last", 2.0), ("sum", 6.0), ("mean", 3.0)])
+def test_duplicate_policies(policy, expected):
+    data = Interactions.from_arrays([1, 1, 1, 2], [5, 5, 6, 5], [4, 2, 1, 3], duplicates=policy)
+    assert data.nnz == 3
+    assert data.by_user.to_scipy().toarray()[0, 0] == expected
+
+
+def test_duplicates_are_an_error_by_default():
+    with pytest.raises(ValueError, match=r"user 'a' rated item 'x' more than once.*duplicates="):
+        Interactions.from_arrays(["a", "b", "a"], ["x", "x", "x"], [1, 2, 3])
+
+
+def test_implicit_data_without_ratings_is_all_ones():
+    data = Interactions.from_arrays([1, 2], [3, 4])
+    np.testing.assert_array_equal(data.ratings, [1.0, 1.0])
+
+
+def test_from_dataframe_and_back():
+    df = pd.DataFrame({"uid": ["a", "b", "a"], "iid": [1, 2, 2], "r": [1.0, 2.0, 3.0],
+                       "t": [10, 20, 30]})
+    data = Interactions.from_dataframe(df, "uid", "iid", "r", "t")
+    back = data.to_dataframe().sort_values(["user", "item"]).reset_index(drop=True)
+    assert back["rating"].tolist() == [1.0, 3.0, 2.0] and back["timestamp"].tolist() == [10, 30, 20]
+    with pytest.raises(KeyError, match="column 'rating' not in the DataFrame"):
+        Interactions.from_dataframe(df, "uid", "iid")
+
+
+def test_from_csv_with_header_and_tsv(tmp_path):
+    csv_path = tmp_path / "r.csv"
+    csv_path.write_text("user,item,rating\nann,x,4\nbob,y,2.5\n")
+    data = Interactions.from_csv(csv_path, columns=("user", "item", "rating"), header=True)
+    assert data.n_users == 2 and sorted(data.ratings) == [2.5, 4.0]
+    tsv = tmp_path / "u.data"
+    tsv.write_text("1\t10\t5\t881250949\n2\t10\t3\t881250950\n")
+    data = Interactions.from_csv(tsv, columns=(0, 1, 2, 3))
+    assert data.user_ids.ids.dtype == np.int64 and data.timestamps.tolist() == [881250949, 881250950]
+
+
+def test_from_sparse_keeps_explicit_entries():
+    m = sp.csr_matrix(np.array([[0, 3.0, 0], [1.0, 0, 2.0]]))
+    data = Interactions.from_sparse(m, user_ids=["a", "b"])
+    assert data.shape == (2, 3) and data.nnz == 3
+    assert data.item_ids.ids.tolist() == [0, 1, 2]
+
+
+def test_take_keeps_only_present_ids_in_order():
+    data = Interactions.from_arrays([1, 2, 3, 3], [7, 8, 9, 7], [1, 2, 3, 4])
+    sub = data.take([0, 2])        # ratings are stored sorted by (user, item)
+    assert sub.user_ids.ids.tolist() == [1, 3] and sub.item_ids.ids.tolist() == [7]
+
+
+@pytest.mark.parametrize("strategy", ["random", "per_user", "temporal"])
+def test_split_partitions_the_ratings(strategy):
+    rng = np.random.default_rng(0)
+    users, items = rng.integers(0, 30, 600), rng.integers(0, 40, 600)
+    data = Interactions.from_arrays(users, items, rng.integers(1, 6, 600), np.arange(600),
+                                    duplicates="last")
+    train, test = fastmf.train_test_split(data, test_size=0.25, seed=3, strategy=strategy,
+                                          unseen="keep")
+    assert train.nnz + test.nnz == data.nnz
+    seen = set(zip(*train.to_arrays()[:2]))
+    assert not seen & set(zip(*test.to_arrays()[:2]))
+    if strategy == "temporal":
+        assert train.timestamps.max() < test.timestamps.min()
+    if strategy == "per_user":     # every user keeps at least one rating in train
+        assert set(data.user_ids.ids) == set(train.user_ids.ids)
+
+
+def test_split_drops_and_counts_test_pairs_with_unseen_users():
+    # User 9 has one rating only; with the per-user split it stays in train, with a random
+    # split that puts it in test it must be dropped and counted.
+    users = np.r_[np.repeat([1, 2, 3, 4], 3), 9]
+    items = np.r_[np.tile([1, 2, 3], 4), 3]
+    data = Interactions.from_arrays(users, items, np.arange(13) % 5 + 1)
+    for seed in range(20):
+        train, test = fastmf.train_test_split(data, test_size=0.4, seed=seed)
+        assert "9" not in map(str, test.users)
+        assert train.nnz + test.nnz + test.n_unseen == data.nnz
+
+
+def test_split_is_reproducible_from_a_seed(small):
+    a = fastmf.train_test_split(small, seed=5)[1].to_arrays()
+    b = fastmf.train_test_split(small, seed=5)[1].to_arrays()
+    c = fastmf.train_test_split(small, seed=6)[1].to_arrays()
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    assert not np.array_equal(a[0], c[0]) or not np.array_equal(a[1], c[1])

@@ -1,0 +1,79 @@
+"""Each C++ kernel against its numpy twin in tests/reference.py."""
+import numpy as np
+import pytest
+
+from fastmf import _core
+
+from . import reference
+from .conftest import synthetic
+
+TOLERANCES = [(np.float64, 1e-10), (np.float32, 1e-4)]
+
+
+def _row_reg(indptr, reg, weighted, dtype):
+    """Per-row λ as ALS passes it: reg, or reg * n_u with weighted-λ."""
+    counts = np.diff(indptr)
+    return (reg * (counts if weighted else np.ones_like(counts))).astype(dtype)
+
+
+def _half_step_case(dtype, seed=0, k=5, n_users=40, n_items=30, empty_rows=(3, 17)):
+    data = synthetic(n_users, n_items, seed=seed)
+    R = data.by_user
+    # Empty some rows to cover the "no ratings" branch.
+    keep = ~np.isin(np.repeat(np.arange(R.shape[0]), R.counts()), empty_rows)
+    counts = np.bincount(np.repeat(np.arange(R.shape[0]), R.counts())[keep], minlength=R.shape[0])
+    indptr = np.r_[0, np.cumsum(counts)].astype(np.int64)
+    indices, ratings = R.indices[keep], R.data[keep].astype(dtype)
+    gen = np.random.default_rng(seed)
+    Y = gen.normal(0, 0.5, (n_items, k)).astype(dtype)
+    y_bias = gen.normal(0, 0.3, n_items).astype(dtype)
+    return indptr, indices, ratings, Y, y_bias, dtype(3.5)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("dtype, rtol", TOLERANCES)
+def test_als_half_step_matches_numpy(dtype, rtol, weighted):
+    indptr, indices, ratings, Y, y_bias, mu = _half_step_case(dtype)
+    X = np.full((len(indptr) - 1, Y.shape[1]), 7, dtype)
+    xb = np.full(len(indptr) - 1, 7, dtype)
+    failed = _core.als_half_step(indptr, indices, ratings, Y, y_bias, mu,
+                                 _row_reg(indptr, 0.1, weighted, dtype), dtype(2.0), X, xb, 2)
+    X_ref, xb_ref = reference.als_half_step(indptr, indices, ratings.astype(np.float64),
+                                            Y.astype(np.float64), y_bias.astype(np.float64),
+                                            float(mu), 0.1, 2.0, weighted)
+    assert failed == -1
+    np.testing.assert_allclose(X, X_ref, rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(xb, xb_ref, rtol=rtol, atol=rtol)
+    assert not X[3].any() and xb[17] == 0     # empty rows come back zero
+
+
+def test_als_half_step_reports_first_singular_row():
+    # No regularization and fewer ratings than unknowns: the system is singular.
+    indptr, indices, ratings, Y, y_bias, mu = _half_step_case(np.float64, k=20)
+    X = np.zeros((len(indptr) - 1, 20))
+    xb = np.zeros(len(indptr) - 1)
+    counts = np.diff(indptr)
+    failed = _core.als_half_step(indptr, indices, ratings, Y, y_bias, mu,
+                                 _row_reg(indptr, 0.0, False, np.float64), 0.0, X, xb, 2)
+    assert failed == np.flatnonzero((counts > 0) & (counts < 21))[0]
+
+
+@pytest.mark.parametrize("dtype, rtol", TOLERANCES)
+def test_predict_pairs_matches_numpy_with_unknown_ids(dtype, rtol, rng):
+    X, Y = rng.normal(size=(6, 4)).astype(dtype), rng.normal(size=(5, 4)).astype(dtype)
+    xb, yb = rng.normal(size=6).astype(dtype), rng.normal(size=5).astype(dtype)
+    uidx = np.array([0, 5, -1, 2, -1, 3], dtype=np.int64)
+    iidx = np.array([4, -1, 1, 0, -1, 3], dtype=np.int64)
+    out = np.empty(6, dtype)
+    _core.predict_pairs(X, xb, Y, yb, dtype(3.0), uidx, iidx, out, 2)
+    np.testing.assert_allclose(out, reference.predict(X, xb, Y, yb, 3.0, uidx, iidx), rtol=rtol)
+    assert out[4] == 3.0
+
+
+def test_kernels_refuse_wrong_dtype_instead_of_copying():
+    indptr, indices, ratings, Y, y_bias, mu = _half_step_case(np.float64)
+    X = np.zeros((len(indptr) - 1, Y.shape[1]), np.float32)   # output in the wrong dtype
+    xb = np.zeros(len(indptr) - 1)
+    with pytest.raises(TypeError):
+        _core.als_half_step(indptr, indices, ratings, Y, y_bias, mu,
+                            _row_reg(indptr, 0.1, False, np.float64), 1.0, X, xb, 1)
