@@ -2,6 +2,7 @@
 #pragma once
 
 #include "common.hpp"
+#include "linalg.hpp"
 
 namespace fastmf {
 
@@ -28,8 +29,7 @@ std::int64_t als_half_step(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::in
 #pragma omp parallel num_threads(resolve_threads(num_threads))
   {
     Matrix<S> A(d, d), Z(d, 64);  // per-thread scratch; Z grows to the longest row seen
-    Vector<S> b(d), t(64), solution(d);
-    Eigen::LLT<Matrix<S>> llt(d);
+    Vector<S> b(d), t(64);
 #pragma omp for schedule(dynamic, 16)
     for (Index u = 0; u < R.rows(); ++u) {
       const Index n = R.count(u);
@@ -55,14 +55,12 @@ std::int64_t als_half_step(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::in
       b.noalias() = Zu * t.head(n);
       A(0, 0) += bias_reg;
       A.diagonal().tail(k).array() += row_reg[u];
-      llt.compute(A);  // reads the lower triangle only
-      if (llt.info() != Eigen::Success) {
+      if (!cholesky_solve_in_place(A, b)) {  // reads the lower triangle only
         failed.record(u);
         continue;
       }
-      solution = llt.solve(b);
-      x_bias[u] = solution[0];
-      X.row(u) = solution.tail(k).transpose();
+      x_bias[u] = b[0];
+      X.row(u) = b.tail(k).transpose();
     }
   }
   return failed.row();

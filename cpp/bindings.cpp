@@ -23,12 +23,27 @@ void bind_dtype(py::module_& m) {
         py::call_guard<py::gil_scoped_release>());
 }
 
+bool cpu_has_avx2_fma() {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+  return false;
+#endif
+}
+
 }  // namespace
 
-PYBIND11_MODULE(_core, m) {
+// FASTMF_MODULE is the extension's name (_core_portable or _core_avx2); the extra macro
+// level expands it before pybind11 pastes it into PyInit_<name>.
+#define FASTMF_DEFINE_MODULE(name, variable) PYBIND11_MODULE(name, variable)
+
+FASTMF_DEFINE_MODULE(FASTMF_MODULE, m) {
   m.doc() = "fastmf's C++ kernels (Eigen, OpenMP); see cpp/*.hpp for each kernel's contract";
   bind_dtype<double>(m);
   bind_dtype<float>(m);
   m.def("max_threads", [] { return fastmf::resolve_threads(0); },
         "Threads a kernel uses when num_threads is 0");
+  m.def("cpu_has_avx2_fma", &cpu_has_avx2_fma, "Whether this CPU runs the AVX2+FMA kernels");
+  m.attr("simd") = Eigen::SimdInstructionSetsInUse();
 }

@@ -2,12 +2,30 @@
 import numpy as np
 import pytest
 
+import importlib
+
 from fastmf import _core
 
 from . import reference
 from .conftest import synthetic
 
 TOLERANCES = [(np.float64, 1e-10), (np.float32, 1e-4)]
+
+
+def _builds():
+    """Every kernel build this CPU can run: the portable one and, where present, AVX2."""
+    builds = [importlib.import_module("fastmf._core_portable")]
+    if _core.cpu_has_avx2_fma():
+        try:
+            builds.append(importlib.import_module("fastmf._core_avx2"))
+        except ImportError:
+            pass
+    return builds
+
+
+@pytest.fixture(params=_builds(), ids=lambda m: m.__name__.rsplit(".", 1)[-1])
+def kernels(request):
+    return request.param
 
 
 def _row_reg(indptr, reg, weighted, dtype):
@@ -32,12 +50,12 @@ def _half_step_case(dtype, seed=0, k=5, n_users=40, n_items=30, empty_rows=(3, 1
 
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("dtype, rtol", TOLERANCES)
-def test_als_half_step_matches_numpy(dtype, rtol, weighted):
+def test_als_half_step_matches_numpy(kernels, dtype, rtol, weighted):
     indptr, indices, ratings, Y, y_bias, mu = _half_step_case(dtype)
     X = np.full((len(indptr) - 1, Y.shape[1]), 7, dtype)
     xb = np.full(len(indptr) - 1, 7, dtype)
-    failed = _core.als_half_step(indptr, indices, ratings, Y, y_bias, mu,
-                                 _row_reg(indptr, 0.1, weighted, dtype), dtype(2.0), X, xb, 2)
+    failed = kernels.als_half_step(indptr, indices, ratings, Y, y_bias, mu,
+                                   _row_reg(indptr, 0.1, weighted, dtype), dtype(2.0), X, xb, 2)
     X_ref, xb_ref = reference.als_half_step(indptr, indices, ratings.astype(np.float64),
                                             Y.astype(np.float64), y_bias.astype(np.float64),
                                             float(mu), 0.1, 2.0, weighted)
@@ -47,25 +65,25 @@ def test_als_half_step_matches_numpy(dtype, rtol, weighted):
     assert not X[3].any() and xb[17] == 0     # empty rows come back zero
 
 
-def test_als_half_step_reports_first_singular_row():
+def test_als_half_step_reports_first_singular_row(kernels):
     # No regularization and fewer ratings than unknowns: the system is singular.
     indptr, indices, ratings, Y, y_bias, mu = _half_step_case(np.float64, k=20)
     X = np.zeros((len(indptr) - 1, 20))
     xb = np.zeros(len(indptr) - 1)
     counts = np.diff(indptr)
-    failed = _core.als_half_step(indptr, indices, ratings, Y, y_bias, mu,
-                                 _row_reg(indptr, 0.0, False, np.float64), 0.0, X, xb, 2)
+    failed = kernels.als_half_step(indptr, indices, ratings, Y, y_bias, mu,
+                                   _row_reg(indptr, 0.0, False, np.float64), 0.0, X, xb, 2)
     assert failed == np.flatnonzero((counts > 0) & (counts < 21))[0]
 
 
 @pytest.mark.parametrize("dtype, rtol", TOLERANCES)
-def test_predict_pairs_matches_numpy_with_unknown_ids(dtype, rtol, rng):
+def test_predict_pairs_matches_numpy_with_unknown_ids(kernels, dtype, rtol, rng):
     X, Y = rng.normal(size=(6, 4)).astype(dtype), rng.normal(size=(5, 4)).astype(dtype)
     xb, yb = rng.normal(size=6).astype(dtype), rng.normal(size=5).astype(dtype)
     uidx = np.array([0, 5, -1, 2, -1, 3], dtype=np.int64)
     iidx = np.array([4, -1, 1, 0, -1, 3], dtype=np.int64)
     out = np.empty(6, dtype)
-    _core.predict_pairs(X, xb, Y, yb, dtype(3.0), uidx, iidx, out, 2)
+    kernels.predict_pairs(X, xb, Y, yb, dtype(3.0), uidx, iidx, out, 2)
     np.testing.assert_allclose(out, reference.predict(X, xb, Y, yb, 3.0, uidx, iidx), rtol=rtol)
     assert out[4] == 3.0
 
@@ -77,3 +95,8 @@ def test_kernels_refuse_wrong_dtype_instead_of_copying():
     with pytest.raises(TypeError):
         _core.als_half_step(indptr, indices, ratings, Y, y_bias, mu,
                             _row_reg(indptr, 0.1, False, np.float64), 1.0, X, xb, 1)
+
+
+def test_the_fastest_build_this_cpu_runs_is_selected():
+    expected = "avx2" if len(_builds()) == 2 else "portable"
+    assert _core.variant == expected
