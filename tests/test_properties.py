@@ -48,8 +48,8 @@ def test_training_loss_never_increases(weighted):
 
 def test_loss_in_history_equals_the_dense_objective():
     data = synthetic(30, 20, seed=4)
-    model = fastmf.ALS(factors=4, regularization=0.2, bias_regularization=1.5, iterations=3,
-                       dtype="float64", seed=0, verbose=False).fit(data)
+    model = fastmf.ALS(factors=4, regularization=0.2, bias_regularization=1.5, weighted=True,
+                       iterations=3, dtype="float64", seed=0, verbose=False).fit(data)
     R = reference.dense_ratings(data.uidx, data.iidx, data.ratings, data.shape)
     expected = reference.objective(R, model.user_factors_, model.user_biases_, model.item_factors_,
                                    model.item_biases_, model.global_mean_, 0.2, 1.5, True)

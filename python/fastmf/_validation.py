@@ -92,7 +92,7 @@ def as_ids(name, values):
         bad = ~np.isfinite(array) | (array != np.round(array))
         if bad.any():
             first = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"{name} must be integers or strings; got a float id {array[first]!r} "
+            raise ValueError(f"{name} must be integers or strings; got a float id {array[first].item()!r} "
                              f"at position {first}")
         return array.astype(np.int64)
     if kind == "O":
@@ -101,7 +101,7 @@ def as_ids(name, values):
         if all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in array):
             return array.astype(np.int64)
         raise TypeError(f"{name} must be all integers or all strings, got mixed or other "
-                        f"values (first: {array[0]!r})")
+                        f"values (first: {array[0]!r}, dtype object)")
     raise TypeError(f"{name} must be integers or strings, got an array of dtype {array.dtype}")
 
 

@@ -19,7 +19,7 @@ def _parser():
                       help="'synthetic' (default, offline) or 'movielens:100k' (read from "
                            "FASTMF_DATA or downloaded once)")
     demo.add_argument("--factors", type=int, default=64)
-    demo.add_argument("--iterations", type=int, default=15)
+    demo.add_argument("--iterations", type=int, default=10)
     demo.add_argument("--threads", type=int, default=0, help="0 = all cores")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -165,16 +165,17 @@ class Interactions:
             timestamps = timestamps.astype(np.int64) if timestamps.dtype.kind != "f" else timestamps
         v.check_same_length(users=users, items=items, ratings=ratings, timestamps=timestamps)
         v.check_not_empty("the data", users)
-        user_ids, uidx = np.unique(users, return_inverse=True)
-        item_ids, iidx = np.unique(items, return_inverse=True)
-        return cls._from_indices(IdMap(user_ids), IdMap(item_ids), uidx.ravel(), iidx.ravel(),
+        user_ids, uidx = _factorize(users)
+        item_ids, iidx = _factorize(items)
+        return cls._from_indices(IdMap(user_ids), IdMap(item_ids), uidx, iidx,
                                  ratings, timestamps, duplicates, item_info)
 
     @classmethod
     def _from_indices(cls, user_ids, item_ids, uidx, iidx, ratings, timestamps, duplicates,
                       item_info):
         key = uidx.astype(np.int64) * len(item_ids) + iidx
-        order = np.argsort(key, kind="stable")
+        # Only "last" needs the input order kept among repeats; quicksort is faster.
+        order = np.argsort(key, kind="stable" if duplicates == "last" else "quicksort")
         key = key[order]
         starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
         ratings, timestamps = ratings[order], None if timestamps is None else timestamps[order]
@@ -221,8 +222,17 @@ class Interactions:
         import scipy.sparse as sp
         if not sp.issparse(matrix):
             raise TypeError(f"matrix must be a scipy.sparse matrix, got {type(matrix).__name__}")
+        if matrix.format in ("csr", "csc", "bsr"):
+            try:
+                matrix.check_format(full_check=True)
+            except ValueError as err:
+                raise ValueError(f"matrix is not a valid {matrix.format} matrix: {err}") from None
         coo = sp.coo_matrix(matrix)
         n_users, n_items = coo.shape
+        for name, index, size in (("row", coo.row, n_users), ("column", coo.col, n_items)):
+            if len(index) and (index.min() < 0 or index.max() >= size):
+                raise ValueError(f"matrix has a {name} index out of range [0, {size}): "
+                                 f"min {index.min()}, max {index.max()}")
         user_ids = np.arange(n_users) if user_ids is None else v.as_ids("user_ids", user_ids)
         item_ids = np.arange(n_items) if item_ids is None else v.as_ids("item_ids", item_ids)
         if len(user_ids) != n_users or len(item_ids) != n_items:
@@ -274,7 +284,8 @@ class Interactions:
     def by_item(self):
         """CSR with a row per item: the transpose of ``by_user``."""
         if self._by_item is None:
-            order = np.argsort(self.iidx, kind="stable")
+            # Keys are unique, so any sort gives the one (item, user) order.
+            order = np.argsort(self.iidx.astype(np.int64) * self.n_users + self.uidx)
             self._by_item = _csr_from_sorted(self.iidx[order], self.uidx[order],
                                              self.ratings[order], self.n_items, self.n_users)
         return self._by_item
@@ -311,6 +322,24 @@ class Interactions:
         return Interactions(IdMap(self.user_ids.ids[users_kept]), IdMap(self.item_ids.ids[items_kept]),
                             new_u.ravel().astype(np.int32), new_i.ravel().astype(np.int32),
                             self.ratings[positions], ts, self.item_info)
+
+
+def _factorize(values):
+    """(sorted unique values, index of each value among them), in linear time for
+    non-negative integer ids that are not too sparse, by a sort otherwise."""
+    if values.dtype.kind in "iu":
+        high = int(values.max())
+        if values.min() >= 0 and high < max(4 * len(values), 1 << 20):
+            present = np.zeros(high + 1, dtype=bool)
+            present[values] = True
+            lookup = np.cumsum(present, dtype=np.int64) - 1
+            return np.flatnonzero(present).astype(values.dtype), lookup[values]
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    first = np.r_[True, ordered[1:] != ordered[:-1]]
+    inverse = np.empty(len(values), dtype=np.int64)
+    inverse[order] = np.cumsum(first) - 1
+    return ordered[first], inverse
 
 
 def _combine_duplicates(policy, key, starts, order, ratings, timestamps, user_ids, item_ids):

@@ -1,0 +1,127 @@
+"""Bad input: every public entry point raises a specific exception with a message that
+names the problem, before any state changes."""
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import fastmf
+from fastmf import ALS, DataNotFoundError, Interactions, NotFittedError, UnknownIdError
+
+from .conftest import synthetic
+
+NAN, INF = float("nan"), float("inf")
+
+
+def _bad_csr():
+    m = sp.csr_matrix(np.eye(3))
+    m.indices[1] = 7            # out of range, as a hand-built CSR might be
+    return m
+
+
+def _truncated_csv(tmp_path):
+    path = tmp_path / "cut.csv"
+    path.write_text("1,10,4\n2,11,3\n3,12")
+    return Interactions.from_csv(path)
+
+
+def _missing_csv(tmp_path):
+    return Interactions.from_csv(tmp_path / "absent.csv")
+
+
+def _missing_movielens(tmp_path):
+    return fastmf.datasets.load_movielens("100k", data_home=tmp_path, download=False)
+
+
+def _fit(**params):
+    return lambda tmp_path: ALS(verbose=False, **params).fit(synthetic(10, 8))
+
+
+def _fitted_call(method):
+    def run(tmp_path):
+        model = ALS(factors=2, iterations=1, verbose=False).fit(synthetic(10, 8))
+        return method(model)
+    return run
+
+
+CASES = [
+    # data
+    ("nan ratings", lambda t: Interactions.from_arrays([1, 2, 3], [1, 2, 3], [4, NAN, 5]),
+     ValueError, r"ratings contain 1 NaN values \(first at position 1\)"),
+    ("inf ratings", lambda t: Interactions.from_arrays([1, 2], [1, 2], [INF, 5]),
+     ValueError, r"ratings contain 1 infinite values \(first at position 0\)"),
+    ("mismatched lengths", lambda t: Interactions.from_arrays([1, 2], [1, 2], [3, 4, 5]),
+     ValueError, r"users, items, ratings must have the same length, got 2 users and 2 items and 3 ratings"),
+    ("empty data", lambda t: Interactions.from_arrays([], [], []),
+     ValueError, r"the data is empty"),
+    ("string ratings", lambda t: Interactions.from_arrays([1, 2], [1, 2], ["4", "5"]),
+     TypeError, r"ratings must be numeric, got an array of dtype <U1"),
+    ("mixed id types", lambda t: Interactions.from_arrays([1, None], [1, 2], [3, 4]),
+     TypeError, r"users must be all integers or all strings, got mixed or other values"),
+    ("float ids", lambda t: Interactions.from_arrays([1.5, 2], [1, 2], [3, 4]),
+     ValueError, r"users must be integers or strings; got a float id 1.5 at position 0"),
+    ("bad duplicates policy", lambda t: Interactions.from_arrays([1], [1], [1], duplicates="max"),
+     ValueError, r"duplicates must be one of 'error', 'last', 'sum', 'mean', got 'max'"),
+    ("sparse index out of range", lambda t: Interactions.from_sparse(_bad_csr()),
+     ValueError, r"matrix is not a valid csr matrix"),
+    ("not a sparse matrix", lambda t: Interactions.from_sparse(np.eye(2)),
+     TypeError, r"matrix must be a scipy.sparse matrix, got ndarray"),
+    ("missing data file", _missing_csv, FileNotFoundError, r"no such file: .*absent.csv"),
+    ("truncated csv", _truncated_csv, ValueError, r"cut.csv, line 3: expected at least 3 fields"),
+    ("missing MovieLens copy", _missing_movielens, DataNotFoundError, r"ml-100k"),
+    ("not interactions", lambda t: ALS(verbose=False).fit([1, 2, 3]),
+     TypeError, r"train must be a fastmf.Interactions or a \(users, items, ratings\) tuple, got list"),
+    # splits
+    ("test_size too big", lambda t: fastmf.train_test_split(synthetic(), test_size=1.5),
+     ValueError, r"test_size must be a float <= 1, got 1.5"),
+    ("unknown strategy", lambda t: fastmf.train_test_split(synthetic(), strategy="by_item"),
+     ValueError, r"strategy must be one of 'random', 'per_user', 'temporal', got 'by_item'"),
+    ("temporal without timestamps", lambda t: fastmf.train_test_split(synthetic(), strategy="temporal"),
+     ValueError, r"strategy='temporal' needs timestamps"),
+    # parameters
+    ("negative factors", _fit(factors=-1), ValueError, r"factors must be an integer >= 1, got -1"),
+    ("float factors", _fit(factors=2.5), TypeError, r"factors must be an integer, got 2.5"),
+    ("negative regularization", _fit(regularization=-0.1), ValueError,
+     r"regularization must be a float >= 0, got -0.1"),
+    ("nan regularization", _fit(regularization=NAN), ValueError, r"regularization must be finite"),
+    ("weighted out of range", _fit(weighted=2), ValueError, r"weighted must be a float <= 1, got 2"),
+    ("zero iterations", _fit(iterations=0), ValueError, r"iterations must be an integer >= 1, got 0"),
+    ("unknown dtype", _fit(dtype="float16"), ValueError,
+     r"dtype must be 'float32' or 'float64', got 'float16'"),
+    ("negative threads", _fit(num_threads=-2), ValueError, r"num_threads must be an integer >= 0, got -2"),
+    ("negative seed", _fit(seed=-1), ValueError, r"seed must be None, a non-negative integer"),
+    ("bad patience", _fit(early_stopping=0), ValueError, r"early_stopping must be an integer >= 1"),
+    # serving
+    ("unfitted predict", lambda t: ALS().predict([1], [1]), NotFittedError,
+     r"this ALS instance is not fitted yet; call fit\(\) first"),
+    ("unfitted recommend", lambda t: ALS().recommend(1), NotFittedError, r"not fitted yet"),
+    ("unknown user", _fitted_call(lambda m: m.recommend(12345)), UnknownIdError,
+     r"user 12345 was not in the training data; use fold_in\(\) to score a new user"),
+    ("predict lengths", _fitted_call(lambda m: m.predict([1, 2], [1])), ValueError,
+     r"users, items must have the same length, got 2 users and 1 items"),
+    ("bad n", _fitted_call(lambda m: m.recommend(1, n=0)), ValueError, r"n must be an integer >= 1, got 0"),
+    ("nan metric input", lambda t: fastmf.metrics.rmse([1, 2], [1, NAN]), ValueError,
+     r"y_pred contain 1 NaN values"),
+]
+
+
+@pytest.mark.parametrize("call, error, message", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input_raises_a_clear_error(call, error, message, tmp_path):
+    with pytest.raises(error, match=message):
+        call(tmp_path)
+
+
+def test_a_failed_fit_leaves_the_fitted_model_unchanged():
+    data = synthetic(20, 10)
+    model = ALS(factors=3, iterations=2, seed=0, verbose=False).fit(data)
+    state = {k: np.copy(v) for k, v in vars(model).items() if k.endswith("_") and isinstance(v, np.ndarray)}
+    params = model.get_params()
+    for bad in (dict(regularization=-1), dict(dtype="int8"), dict(factors=0)):
+        model.set_params(**bad)
+        with pytest.raises((ValueError, TypeError)):
+            model.fit(data)
+        model.set_params(**params)
+    with pytest.raises(ValueError):
+        model.fit((["a", "b"], ["x", "y"], [1.0, NAN]))
+    for name, value in state.items():
+        np.testing.assert_array_equal(getattr(model, name), value)
+    assert model.predict([0], [0]).shape == (1,)
