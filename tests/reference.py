@@ -11,20 +11,20 @@ def als_half_step(indptr, indices, ratings, Y, y_bias, mu, reg, bias_reg, weight
     Row u minimises Σ_i (r_ui - mu - y_bias_i - b_u - x_u·y_i)² + bias_reg b_u²
     + lam_u ‖x_u‖², lam_u = reg * n_u**weighted (weighted: False/0 plain, True/1
     weighted-λ). Empty rows get zeros.
-    Returns (X, x_bias).
+    Computes in Y's dtype. Returns (X, x_bias).
     """
-    n_rows, k = len(indptr) - 1, Y.shape[1]
-    A = np.zeros((n_rows, k + 1, k + 1))
-    b = np.zeros((n_rows, k + 1))
+    n_rows, k, dtype = len(indptr) - 1, Y.shape[1], Y.dtype
+    A = np.zeros((n_rows, k + 1, k + 1), dtype)
+    b = np.zeros((n_rows, k + 1), dtype)
     filled = np.diff(indptr) > 0
     for u in np.flatnonzero(filled):
         cols = indices[indptr[u]:indptr[u + 1]]
-        Z = np.hstack([np.ones((len(cols), 1)), Y[cols]])
+        Z = np.hstack([np.ones((len(cols), 1), dtype), Y[cols]])
         t = ratings[indptr[u]:indptr[u + 1]] - mu - y_bias[cols]
         lam = reg * float(len(cols)) ** weighted
         A[u] = Z.T @ Z + np.diag(np.r_[bias_reg, np.full(k, lam)])
         b[u] = Z.T @ t
-    solution = np.zeros((n_rows, k + 1))
+    solution = np.zeros((n_rows, k + 1), dtype)
     if filled.any():
         solution[filled] = np.linalg.solve(A[filled], b[filled][..., None])[..., 0]
     return solution[:, 1:], solution[:, 0]

@@ -29,9 +29,8 @@ def kernels(request):
 
 
 def _row_reg(indptr, reg, weighted, dtype):
-    """Per-row λ as ALS passes it: reg, or reg * n_u with weighted-λ."""
-    counts = np.diff(indptr)
-    return (reg * (counts if weighted else np.ones_like(counts))).astype(dtype)
+    """Per-row λ as ALS passes it: reg * n_u**weighted."""
+    return (reg * np.diff(indptr).astype(np.float64) ** weighted).astype(dtype)
 
 
 def _half_step_case(dtype, seed=0, k=5, n_users=40, n_items=30, empty_rows=(3, 17)):
@@ -48,10 +47,11 @@ def _half_step_case(dtype, seed=0, k=5, n_users=40, n_items=30, empty_rows=(3, 1
     return indptr, indices, ratings, Y, y_bias, dtype(3.5)
 
 
-@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("k", [5, 40])        # 40: the Cholesky works in three panels of 16
+@pytest.mark.parametrize("weighted", [False, 0.5, True])
 @pytest.mark.parametrize("dtype, rtol", TOLERANCES)
-def test_als_half_step_matches_numpy(kernels, dtype, rtol, weighted):
-    indptr, indices, ratings, Y, y_bias, mu = _half_step_case(dtype)
+def test_als_half_step_matches_numpy(kernels, dtype, rtol, weighted, k):
+    indptr, indices, ratings, Y, y_bias, mu = _half_step_case(dtype, k=k)
     X = np.full((len(indptr) - 1, Y.shape[1]), 7, dtype)
     xb = np.full(len(indptr) - 1, 7, dtype)
     failed = kernels.als_half_step(indptr, indices, ratings, Y, y_bias, mu,
@@ -65,15 +65,16 @@ def test_als_half_step_matches_numpy(kernels, dtype, rtol, weighted):
     assert not X[3].any() and xb[17] == 0     # empty rows come back zero
 
 
-def test_als_half_step_reports_first_singular_row(kernels):
+@pytest.mark.parametrize("k", [12, 40])
+def test_als_half_step_reports_first_singular_row(kernels, k):
     # No regularization and fewer ratings than unknowns: the system is singular.
-    indptr, indices, ratings, Y, y_bias, mu = _half_step_case(np.float64, k=20)
-    X = np.zeros((len(indptr) - 1, 20))
+    indptr, indices, ratings, Y, y_bias, mu = _half_step_case(np.float64, k=k)
+    X = np.zeros((len(indptr) - 1, k))
     xb = np.zeros(len(indptr) - 1)
     counts = np.diff(indptr)
     failed = kernels.als_half_step(indptr, indices, ratings, Y, y_bias, mu,
                                    _row_reg(indptr, 0.0, False, np.float64), 0.0, X, xb, 2)
-    assert failed == np.flatnonzero((counts > 0) & (counts < 21))[0]
+    assert failed == np.flatnonzero((counts > 0) & (counts < k + 1))[0]
 
 
 @pytest.mark.parametrize("dtype, rtol", TOLERANCES)

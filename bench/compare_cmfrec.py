@@ -1,0 +1,318 @@
+"""Seconds per ALS iteration and peak memory: fastmf.ALS against cmfrec's explicit ALS.
+
+Both fit the same biased model on the same synthetic ratings with the same threads:
+r̂ = mu + b_u + b_i + p_u·q_i, weighted-λ on the factors (λ·n_u), a constant penalty on
+the biases, every row solved exactly by Cholesky (cmfrec: ``method="als"``,
+``use_cg=False``; float32 in both unless ``--dtype float64``). Run from the repository
+root (cmfrec is optional; without it only fastmf is timed)::
+
+    python bench/compare_cmfrec.py                       # 2M and 20M ratings, 5 iterations
+    python bench/compare_cmfrec.py --sizes 200k --iterations 3     # a smoke run
+
+Sizes: ``2M`` is ``make_ratings(20_000, 5_000, 2_000_000)``, ``20M`` is
+``make_ratings(200_000, 50_000, 20_000_000)``; any ``<N>``, ``<N>k`` or ``<N>M`` keeps
+their shape: 100 ratings per user, 400 per item. The data are generated once per size in
+their own process and saved to an ``.npz``; each library then runs in a fresh process
+that loads it, fits and reports its own peak resident memory (VmHWM), so no process
+carries another's memory. What each timing includes:
+
+- fastmf, s/iter: median of ``history_[i]["seconds"]``: both half-steps plus the loss and
+  train RMSE that fastmf evaluates after every iteration. fit s: ``fit()`` on a prebuilt
+  ``Interactions`` (building it, "prep s", is timed apart).
+- cmfrec, fit s: ``fit()`` on a scipy COO matrix: its own CSR/CSC build, bias
+  initialization and the iterations (``precompute_for_predictions=False``). s/iter:
+  (fit s of N iterations - fit s of 1 iteration) / (N - 1), from a second, 1-iteration
+  process, so that setup cancels out (with ``--iterations 1``: fit s).
+- peak RSS: the process's VmHWM after ``fit()``, data loaded included ("RSS before fit"
+  is the same process after loading and preparing the data); the RMSE is computed later.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+NAMED_SIZES = {"2M": 2_000_000, "20M": 20_000_000}
+RATINGS_PER_USER, RATINGS_PER_ITEM = 100, 400
+REG, BIAS_REG = 0.05, 5.0          # fastmf.ALS defaults
+CHUNK = 1 << 21                    # pairs per predict call when computing the RMSE
+
+
+# -- sizes and data --------------------------------------------------------------------
+
+def parse_size(text):
+    """"2M" -> 2_000_000, "200k" -> 200_000, "50000" -> 50_000."""
+    if text in NAMED_SIZES:
+        return NAMED_SIZES[text]
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)([kKmM]?)", text.strip())
+    if match is None:
+        raise argparse.ArgumentTypeError(f"a size is a number of ratings like 2M, 200k or "
+                                         f"50000, got {text!r}")
+    scale = {"": 1, "k": 1_000, "m": 1_000_000}[match.group(2).lower()]
+    return int(float(match.group(1)) * scale)
+
+
+def parse_sizes(text):
+    """"2M,20M" -> [("2M", 2_000_000), ("20M", 20_000_000)]."""
+    return [(label.strip(), parse_size(label)) for label in text.split(",") if label.strip()]
+
+
+def shape_for(n_ratings):
+    """(n_users, n_items) at 100 ratings per user and 400 per item, at most half full."""
+    n_users = max(n_ratings // RATINGS_PER_USER, 1)
+    n_items = max(n_ratings // RATINGS_PER_ITEM, -(-2 * n_ratings // n_users))
+    return n_users, n_items
+
+
+def peak_rss_gb():
+    """This process's VmHWM (peak resident set) in GB, from /proc/self/status."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024 / 1e9
+    except OSError:
+        pass
+    import resource     # ru_maxrss is in kB on Linux; the same peak, where /proc is absent
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9
+
+
+def generate(n_ratings, path):
+    """Worker: make the ratings and save (users, items, ratings) to ``path``."""
+    import fastmf
+
+    started = time.perf_counter()
+    data = fastmf.datasets.make_ratings(*shape_for(n_ratings), n_ratings, seed=0,
+                                        with_titles=False)
+    users, items, ratings = data.users, data.items, data.ratings
+    np.savez(path, users=users.astype(np.int32), items=items.astype(np.int32),
+             ratings=ratings.astype(np.float32))
+    return {"n_users": data.n_users, "n_items": data.n_items, "nnz": data.nnz,
+            "seconds": time.perf_counter() - started, "peak_rss_gb": peak_rss_gb()}
+
+
+def load(path):
+    with np.load(path) as saved:
+        return saved["users"], saved["items"], saved["ratings"]
+
+
+def scores(ratings, predict, X, xb, Y, yb, user_counts, item_counts):
+    """Train RMSE and fastmf's objective, in float64, predicting CHUNK pairs at a time.
+
+    The objective is the sum of squared errors + REG (Σ_u n_u ‖p_u‖² + Σ_i n_i ‖q_i‖²)
+    + BIAS_REG (‖b_user‖² + ‖b_item‖²), which both libraries are set up to minimise.
+    """
+    sse = 0.0
+    for lo in range(0, len(ratings), CHUNK):
+        err = ratings[lo:lo + CHUNK].astype(np.float64) - predict(lo, lo + CHUNK)
+        sse += float(err @ err)
+    row_sq = lambda A: np.einsum("ij,ij->i", A, A, dtype=np.float64)  # noqa: E731
+    sum_sq = lambda a: float(np.dot(a.astype(np.float64), a))            # noqa: E731
+    penalty = REG * float(user_counts @ row_sq(X) + item_counts @ row_sq(Y))
+    bias = BIAS_REG * (sum_sq(xb) + sum_sq(yb))
+    return {"train_rmse": (sse / len(ratings)) ** 0.5, "objective": sse + penalty + bias}
+
+
+# -- the two libraries -----------------------------------------------------------------
+
+def fit_fastmf(path, iterations, threads, factors, dtype):
+    import fastmf
+
+    users, items, ratings = load(path)
+    started = time.perf_counter()
+    data = fastmf.Interactions.from_arrays(users, items, ratings)
+    prep = time.perf_counter() - started
+    before = peak_rss_gb()
+    model = fastmf.ALS(factors=factors, regularization=REG, bias_regularization=BIAS_REG,
+                       weighted=True, iterations=iterations, dtype=dtype, num_threads=threads,
+                       seed=0, verbose=False)
+    started = time.perf_counter()
+    model.fit(data)
+    fit = time.perf_counter() - started
+    peak = peak_rss_gb()
+    seconds = [record["seconds"] for record in model.history_]
+    predict = lambda lo, hi: model.predict(users[lo:hi], items[lo:hi], clip=False)  # noqa: E731
+    return {"library": "fastmf", "prep_s": prep, "fit_s": fit, "iterations": len(seconds),
+            "s_per_iter": float(np.median(seconds)), "rss_before_fit_gb": before,
+            "peak_rss_gb": peak,
+            **scores(ratings, predict, model.user_factors_, model.user_biases_,
+                     model.item_factors_, model.item_biases_, data.by_user.counts(),
+                     data.by_item.counts())}
+
+
+def fit_cmfrec(path, iterations, threads, factors, dtype):
+    import cmfrec
+    import scipy.sparse as sp
+
+    users, items, ratings = load(path)
+    n_users, n_items = int(users.max()) + 1, int(items.max()) + 1
+    X = sp.coo_matrix((ratings.astype(dtype), (users, items)), shape=(n_users, n_items))
+    # cmfrec's lambda_ is (user bias, item bias, A, B, C, D). scale_lam multiplies the
+    # factor penalty by each row's count (weighted-λ); scale_bias_const multiplies both
+    # bias penalties by one constant instead, which is divided out here so that the
+    # bias penalty is BIAS_REG as in fastmf (the constant is checked after the fit).
+    user_scale, item_scale = len(ratings) / n_users, len(ratings) / n_items
+    lam = np.array([BIAS_REG / user_scale, BIAS_REG / item_scale, REG, REG, REG, REG])
+    before = peak_rss_gb()
+    model = cmfrec.CMF(k=factors, lambda_=lam, method="als", use_cg=False, finalize_chol=False,
+                       user_bias=True, item_bias=True, center=True, scale_lam=True,
+                       scale_bias_const=True, niter=iterations, nthreads=threads,
+                       use_float=dtype == "float32", precompute_for_predictions=False,
+                       produce_dicts=False, random_state=0, verbose=False)
+    started = time.perf_counter()
+    model.fit(X)
+    fit = time.perf_counter() - started
+    peak = peak_rss_gb()
+    bias_reg = [float(lam[0] * np.ravel(model.scaling_biasA_)[0]),
+                float(lam[1] * np.ravel(model.scaling_biasB_)[0])]
+    predict = lambda lo, hi: model.predict(users[lo:hi], items[lo:hi])  # noqa: E731
+    return {"library": "cmfrec", "fit_s": fit, "iterations": iterations,
+            "rss_before_fit_gb": before, "peak_rss_gb": peak,
+            "effective_bias_reg": bias_reg, "cmfrec_version": _version("cmfrec"),
+            **scores(ratings, predict, model.A_, model.user_bias_, model.B_, model.item_bias_,
+                     np.bincount(users, minlength=n_users), np.bincount(items, minlength=n_items))}
+
+
+def _version(package):
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def cmfrec_missing():
+    """None when cmfrec imports, else why it does not."""
+    try:
+        import cmfrec  # noqa: F401
+    except ImportError as err:
+        if getattr(err, "name", None) == "cmfrec":
+            return "cmfrec is not installed (pip install cmfrec)"
+        return f"cmfrec is installed but does not import: {err}"
+    return None
+
+
+# -- driver ----------------------------------------------------------------------------
+
+def run_worker(task, out, threads, **kwargs):
+    """Run one task of this script in a fresh Python; return what it wrote to ``out``."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
+               MKL_NUM_THREADS=str(threads))
+    command = [sys.executable, str(Path(__file__).resolve()), "--worker", task, "--out", str(out),
+               "--threads", str(threads)]
+    for name, value in kwargs.items():
+        command += [f"--{name.replace('_', '-')}", str(value)]
+    done = subprocess.run(command, env=env, cwd=Path(__file__).resolve().parents[1],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if done.returncode != 0:
+        sys.exit(f"{task} failed (exit {done.returncode}):\n{done.stdout}")
+    return json.loads(Path(out).read_text())
+
+
+def measure(label, n_ratings, args, workdir):
+    data_path = workdir / f"ratings-{label}.npz"
+    info_path = workdir / f"ratings-{label}.json"
+    if data_path.exists() and info_path.exists():
+        info = json.loads(info_path.read_text())
+        print(f"{label}: reusing {data_path}")
+    else:
+        info = run_worker("generate", info_path, args.threads, ratings=n_ratings,
+                          data=data_path)
+        print(f"{label}: generated {info['nnz']:,} ratings of {info['n_users']:,} users x "
+              f"{info['n_items']:,} items in {info['seconds']:.1f} s, "
+              f"peak RSS {info['peak_rss_gb']:.2f} GB")
+    common = dict(data=data_path, factors=args.factors, dtype=args.dtype)
+    results = [run_worker("fastmf", workdir / "fastmf.json", args.threads,
+                          iterations=args.iterations, **common)]
+    if args.cmfrec_missing is None:
+        full = run_worker("cmfrec", workdir / "cmfrec.json", args.threads,
+                          iterations=args.iterations, **common)
+        full["s_per_iter"] = full["fit_s"] / args.iterations
+        if args.iterations > 1:
+            one = run_worker("cmfrec", workdir / "cmfrec1.json", args.threads, iterations=1,
+                             **common)
+            full["s_per_iter"] = (full["fit_s"] - one["fit_s"]) / (args.iterations - 1)
+            full["fit_1_iter_s"] = one["fit_s"]
+        results.append(full)
+    return info, results
+
+
+def print_table(rows):
+    header = ("size", "library", "s/iter", "fit s/iter", "vs fastmf", "peak RSS GB",
+              "RSS before fit GB", "train RMSE", "objective")
+    widths = [max(len(str(row[j])) for row in [header, *rows]) for j in range(len(header))]
+    for row in [header, ["-" * w for w in widths], *rows]:
+        print("  ".join(str(cell).ljust(w) if j < 2 else str(cell).rjust(w)
+                        for j, (cell, w) in enumerate(zip(row, widths))).rstrip())
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="2M,20M", type=parse_sizes,
+                        help="comma-separated numbers of ratings: 2M, 20M, 200k, 50000, ...")
+    parser.add_argument("--iterations", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--factors", type=int, default=64)
+    parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    parser.add_argument("--workdir", help="keep the generated data here and reuse it "
+                                          "(default: a temporary folder, deleted at the end)")
+    parser.add_argument("--worker", choices=["generate", "fastmf", "cmfrec"],
+                        help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    parser.add_argument("--data", help=argparse.SUPPRESS)
+    parser.add_argument("--ratings", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.worker:
+        if args.worker == "generate":
+            result = generate(args.ratings, args.data)
+        else:
+            fit = fit_fastmf if args.worker == "fastmf" else fit_cmfrec
+            result = fit(args.data, args.iterations, args.threads, args.factors, args.dtype)
+        Path(args.out).write_text(json.dumps(result))
+        return
+
+    args.cmfrec_missing = cmfrec_missing()
+    print(f"threads={args.threads} factors={args.factors} iterations={args.iterations} "
+          f"dtype={args.dtype} cpus={os.cpu_count()}; numpy {np.__version__}")
+    if args.cmfrec_missing:
+        print(f"{args.cmfrec_missing}: timing fastmf only")
+    workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="fastmf-cmp-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    rows = []
+    try:
+        for label, n_ratings in args.sizes:
+            _, results = measure(label, n_ratings, args, workdir)
+            base = results[0]["s_per_iter"]
+            for r in results:
+                rows.append((label, r["library"], f"{r['s_per_iter']:.3f}",
+                             f"{r['fit_s'] / r['iterations']:.3f}",
+                             f"{r['s_per_iter'] / base:.2f}x", f"{r['peak_rss_gb']:.2f}",
+                             f"{r['rss_before_fit_gb']:.2f}", f"{r['train_rmse']:.4f}",
+                             f"{r['objective']:.6g}"))
+                if r["library"] == "fastmf":
+                    print(f"{label} fastmf: prep {r['prep_s']:.2f} s, fit {r['fit_s']:.2f} s")
+                else:
+                    print(f"{label} cmfrec {r['cmfrec_version']}: fit {r['fit_s']:.2f} s "
+                          f"({r.get('fit_1_iter_s', float('nan')):.2f} s with 1 iteration); "
+                          f"bias penalty user {r['effective_bias_reg'][0]:.3g}, "
+                          f"item {r['effective_bias_reg'][1]:.3g} (fastmf: {BIAS_REG:g})")
+    finally:
+        if not args.workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print()
+    print_table(rows)
+    print("s/iter: fastmf's median iteration with its loss evaluation; cmfrec's fit time "
+          "marginal in iterations.\nRMSE and objective after the same iterations from "
+          "different random starts: they agree as iterations grow.")
+
+
+if __name__ == "__main__":
+    main()

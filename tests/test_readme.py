@@ -1,0 +1,29 @@
+"""README.md stays true: its set-up commands, CI's use of them, and its Python examples."""
+import re
+from pathlib import Path
+
+import pytest
+
+from .conftest import SHARED_DATA
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+
+
+def test_readme_starts_with_the_two_commands_and_ci_runs_the_second():
+    first_block = re.search(r"```bash\n(.*?)```", README, re.S).group(1).strip().splitlines()
+    assert first_block == ['pip install . && fastmf demo', 'pip install ".[test]" && pytest']
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert first_block[1] in ci
+
+
+def test_python_examples_run(monkeypatch, capsys):
+    monkeypatch.setenv("FASTMF_DATA", str(SHARED_DATA))
+    blocks = re.findall(r"```python\n(.*?)```", README, re.S)
+    assert blocks
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {})
+    printed = capsys.readouterr().out
+    rmse = float(re.search(r"test RMSE (\d\.\d+)", printed).group(1))
+    quoted = float(re.search(r"# test RMSE (\d\.\d+)", README).group(1))
+    assert rmse == pytest.approx(quoted, abs=5e-5)
