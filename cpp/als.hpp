@@ -45,6 +45,7 @@ std::int64_t als_half_step(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::in
       for (Index j = 0; j < n; ++j) {
         const std::int64_t e = R.begin(u) + j;
         const std::int32_t i = R.indices[e];
+        if (j + kPrefetchAhead < n) prefetch_row(Y, R.indices[e + kPrefetchAhead]);
         Z(0, j) = S(1);
         Z.col(j).tail(k) = Y.row(i).transpose();
         t[j] = R.data[e] - mu - y_bias[i];
@@ -84,6 +85,32 @@ void predict_pairs(ConstRowRef<S> X, ConstVecRef<S> x_bias, ConstRowRef<S> Y,
     if (i >= 0) value += y_bias[i];
     if (u >= 0 && i >= 0) value += X.row(u).dot(Y.row(i));
     out[j] = value;
+  }
+}
+
+// Squared residuals of the biased model summed per row of R, in double:
+//   out[u] = Σ_{i∈u} (r_ui - mu - x_bias_u - y_bias_i - x_u·y_i)².
+// The training loss reads the ratings where they already are (CSR) instead of building
+// a prediction per rating; summing `out` in a fixed order keeps it thread-independent.
+// Caller guarantees: valid CSR with R.rows() == X.rows() == x_bias.size() == out.size(),
+// indices < Y.rows() == y_bias.size(), X.cols() == Y.cols().
+template <typename S>
+void row_squared_errors(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::int32_t> indices,
+                        ConstVecRef<S> ratings, ConstRowRef<S> X, ConstVecRef<S> x_bias,
+                        ConstRowRef<S> Y, ConstVecRef<S> y_bias, S mu, VecRef<double> out,
+                        int num_threads) {
+  const CsrView<S> R{indptr, indices, ratings};
+#pragma omp parallel for schedule(dynamic, 64) num_threads(resolve_threads(num_threads))
+  for (Index u = 0; u < R.rows(); ++u) {
+    double total = 0;
+    const S base = mu + x_bias[u];
+    for (std::int64_t e = R.begin(u); e < R.end(u); ++e) {
+      const std::int32_t i = R.indices[e];
+      if (e + kPrefetchAhead < R.end(u)) prefetch_row(Y, R.indices[e + kPrefetchAhead]);
+      const double residual = R.data[e] - (base + y_bias[i] + X.row(u).dot(Y.row(i)));
+      total += residual * residual;
+    }
+    out[u] = total;
   }
 }
 

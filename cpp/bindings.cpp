@@ -4,6 +4,7 @@
 #include <pybind11/pybind11.h>
 
 #include "als.hpp"
+#include "sparse.hpp"
 
 namespace py = pybind11;
 using namespace pybind11::literals;
@@ -20,6 +21,14 @@ void bind_dtype(py::module_& m) {
   m.def("predict_pairs", &fastmf::predict_pairs<S>, "X"_a.noconvert(), "x_bias"_a.noconvert(),
         "Y"_a.noconvert(), "y_bias"_a.noconvert(), "mu"_a, "uidx"_a.noconvert(),
         "iidx"_a.noconvert(), "out"_a.noconvert(), "num_threads"_a,
+        py::call_guard<py::gil_scoped_release>());
+  m.def("row_squared_errors", &fastmf::row_squared_errors<S>, "indptr"_a.noconvert(),
+        "indices"_a.noconvert(), "ratings"_a.noconvert(), "X"_a.noconvert(),
+        "x_bias"_a.noconvert(), "Y"_a.noconvert(), "y_bias"_a.noconvert(), "mu"_a,
+        "out"_a.noconvert(), "num_threads"_a, py::call_guard<py::gil_scoped_release>());
+  m.def("csr_transpose", &fastmf::csr_transpose<S>, "indptr"_a.noconvert(),
+        "indices"_a.noconvert(), "data"_a.noconvert(), "out_indptr"_a.noconvert(),
+        "out_indices"_a.noconvert(), "out_data"_a.noconvert(),
         py::call_guard<py::gil_scoped_release>());
 }
 

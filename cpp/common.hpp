@@ -62,4 +62,20 @@ class FirstFailure {
   std::atomic<std::int64_t> first_{-1};
 };
 
+// Rows gathered by index (the other side's factors in an ALS step) are scattered over a
+// matrix larger than the caches; asking for a row a few gathers ahead hides the latency.
+constexpr Index kPrefetchAhead = 8;
+
+template <typename Mat>
+inline void prefetch_row(const Mat& M, Index row) {
+#if defined(__GNUC__)
+  const char* begin = reinterpret_cast<const char*>(M.row(row).data());
+  const char* end = begin + M.cols() * sizeof(typename Mat::Scalar);
+  for (const char* p = begin; p < end; p += 64) __builtin_prefetch(p);
+#else
+  (void)M;
+  (void)row;
+#endif
+}
+
 }  // namespace fastmf

@@ -41,6 +41,13 @@ def predict(X, x_bias, Y, y_bias, mu, uidx, iidx):
     return pred
 
 
+def row_squared_errors(indptr, indices, ratings, X, x_bias, Y, y_bias, mu):
+    """Σ over each row's ratings of the squared residual of the biased model."""
+    rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+    pred = predict(X, x_bias, Y, y_bias, mu, rows, indices.astype(np.int64))
+    return np.bincount(rows, (ratings - pred) ** 2, minlength=len(indptr) - 1)
+
+
 def dense_ratings(uidx, iidx, ratings, shape):
     """The rating matrix with NaN for missing entries."""
     R = np.full(shape, np.nan)

@@ -159,3 +159,35 @@ def test_toy_example_predicts_the_missing_ratings(toy):
     bob_sholay, carol_swades = model.predict(["Bob", "Carol"], ["Sholay", "Swades"])
     assert 1 <= bob_sholay <= 5 and 1 <= carol_swades <= 5
     assert model.recommend("Bob", n=2)[0].tolist() in (["Sholay", "Shawshank"], ["Shawshank", "Sholay"])
+
+
+CHILD = """
+import sys, fastmf
+data = fastmf.datasets.make_ratings(3000, 1000, 300_000, seed=0)
+model = fastmf.ALS(factors=32, iterations=100_000, seed=0, verbose=False)
+def ready(record):
+    if record["iteration"] == 1:
+        print("ready", flush=True)
+try:
+    model.fit(data, callbacks=[ready])
+except KeyboardInterrupt:
+    print("interrupted after", model.n_iter_, "iterations", flush=True)
+    print("predicts", model.predict([0], [0])[0] > 0)
+"""
+
+
+def test_ctrl_c_stops_a_long_fit_cleanly():
+    import signal
+    import subprocess
+    import sys
+    child = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        child.send_signal(signal.SIGINT)
+        out, _ = child.communicate(timeout=120)
+    finally:
+        child.kill()
+    assert child.returncode == 0
+    lines = out.splitlines()
+    assert lines[0].startswith("interrupted after") and int(lines[0].split()[2]) >= 1
+    assert lines[1] == "predicts True"

@@ -89,6 +89,37 @@ def test_predict_pairs_matches_numpy_with_unknown_ids(kernels, dtype, rtol, rng)
     assert out[4] == 3.0
 
 
+@pytest.mark.parametrize("dtype, rtol", TOLERANCES)
+def test_row_squared_errors_match_numpy(kernels, dtype, rtol, rng):
+    indptr, indices, ratings, Y, y_bias, mu = _half_step_case(dtype, k=7)
+    X = rng.normal(size=(len(indptr) - 1, 7)).astype(dtype)
+    x_bias = rng.normal(size=len(indptr) - 1).astype(dtype)
+    out = np.full(len(indptr) - 1, -1.0)
+    kernels.row_squared_errors(indptr, indices, ratings, X, x_bias, Y, y_bias, mu, out, 2)
+    expected = reference.row_squared_errors(indptr, indices, ratings.astype(np.float64), X, x_bias,
+                                            Y, y_bias, float(mu))
+    np.testing.assert_allclose(out, expected, rtol=rtol)
+    assert out[3] == 0 and out[17] == 0          # rows without ratings
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_csr_transpose_matches_scipy(kernels, dtype, rng):
+    import scipy.sparse as sp
+    dense = rng.random((9, 13)) * (rng.random((9, 13)) < 0.3)
+    dense[4] = 0                     # an empty row
+    dense[:, 7] = 0                  # an empty column
+    m = sp.csr_matrix(dense.astype(dtype))
+    indptr, indices = m.indptr.astype(np.int64), m.indices.astype(np.int32)
+    out_indptr = np.r_[0, np.cumsum(np.bincount(indices, minlength=13))].astype(np.int64)
+    out_indices = np.empty(m.nnz, np.int32)
+    out_data = np.empty(m.nnz, dtype)
+    kernels.csr_transpose(indptr, indices, m.data, out_indptr, out_indices, out_data)
+    expected = m.T.tocsr()
+    expected.sort_indices()
+    np.testing.assert_array_equal(out_indices, expected.indices)
+    np.testing.assert_array_equal(out_data, expected.data)
+
+
 def test_kernels_refuse_wrong_dtype_instead_of_copying():
     indptr, indices, ratings, Y, y_bias, mu = _half_step_case(np.float64)
     X = np.zeros((len(indptr) - 1, Y.shape[1]), np.float32)   # output in the wrong dtype

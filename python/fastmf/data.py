@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import _core
 from . import _validation as v
 
 DUPLICATE_POLICIES = ("error", "last", "sum", "mean")
@@ -79,10 +80,14 @@ class Csr:
         return sp.csr_matrix((self.data, self.indices, self.indptr), shape=self.shape)
 
 
-def _csr_from_sorted(rows, cols, data, n_rows, n_cols):
-    indptr = np.zeros(n_rows + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
-    return Csr(indptr, cols.astype(np.int32), data, (n_rows, n_cols))
+def _transpose(csr):
+    n_rows, n_cols = csr.shape
+    indptr = np.zeros(n_cols + 1, dtype=np.int64)
+    np.cumsum(np.bincount(csr.indices, minlength=n_cols), out=indptr[1:])
+    indices = np.empty(len(csr.indices), dtype=np.int32)
+    data = np.empty_like(csr.data)
+    _core.csr_transpose(csr.indptr, csr.indices, csr.data, indptr, indices, data)
+    return Csr(indptr, indices, data, (n_cols, n_rows))
 
 
 class ItemInfo:
@@ -143,12 +148,12 @@ class Interactions:
     array([ 1, -1])
     """
 
-    def __init__(self, user_ids, item_ids, uidx, iidx, ratings, timestamps=None, item_info=None):
-        # Trusted: pairs unique and sorted by (uidx, iidx). Use the from_* constructors.
+    def __init__(self, user_ids, item_ids, by_user, timestamps=None, item_info=None):
+        # Trusted: a valid CSR by user, column indices ascending within each row, and
+        # timestamps (if any) in the same order. Use the from_* constructors.
         self.user_ids, self.item_ids = user_ids, item_ids
-        self.uidx, self.iidx, self.ratings, self.timestamps = uidx, iidx, ratings, timestamps
-        self.item_info = item_info
-        self._by_user = self._by_item = None
+        self._by_user, self._by_item = by_user, None
+        self.timestamps, self.item_info = timestamps, item_info
 
     # -- constructors ---------------------------------------------------------------
     @classmethod
@@ -167,25 +172,30 @@ class Interactions:
         v.check_not_empty("the data", users)
         user_ids, uidx = _factorize(users)
         item_ids, iidx = _factorize(items)
-        return cls._from_indices(IdMap(user_ids), IdMap(item_ids), uidx, iidx,
-                                 ratings, timestamps, duplicates, item_info)
+        key = uidx.astype(np.int64) * len(item_ids) + iidx
+        del uidx, iidx
+        return cls._from_keys(IdMap(user_ids), IdMap(item_ids), key, ratings, timestamps,
+                              duplicates, item_info)
 
     @classmethod
-    def _from_indices(cls, user_ids, item_ids, uidx, iidx, ratings, timestamps, duplicates,
-                      item_info):
-        key = uidx.astype(np.int64) * len(item_ids) + iidx
+    def _from_keys(cls, user_ids, item_ids, key, ratings, timestamps, duplicates, item_info):
+        """Sort the pairs (key = uidx * n_items + iidx), combine repeats, build the CSR."""
         # Only "last" needs the input order kept among repeats; quicksort is faster.
         order = np.argsort(key, kind="stable" if duplicates == "last" else "quicksort")
         key = key[order]
-        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
         ratings, timestamps = ratings[order], None if timestamps is None else timestamps[order]
-        if len(starts) < len(key):
+        repeated = key[1:] == key[:-1]
+        if repeated.any():
+            starts = np.flatnonzero(np.r_[True, ~repeated])
             ratings, timestamps = _combine_duplicates(
                 duplicates, key, starts, order, ratings, timestamps, user_ids, item_ids)
             key = key[starts]
-        uidx, iidx = np.divmod(key, len(item_ids))
-        return cls(user_ids, item_ids, uidx.astype(np.int32), iidx.astype(np.int32),
-                   ratings, timestamps, item_info)
+        del order, repeated
+        n_items = len(item_ids)
+        indptr = np.searchsorted(key, np.arange(len(user_ids) + 1, dtype=np.int64) * n_items)
+        indices = (key % n_items).astype(np.int32)
+        return cls(user_ids, item_ids, Csr(indptr.astype(np.int64), indices, ratings,
+                                           (len(user_ids), n_items)), timestamps, item_info)
 
     @classmethod
     def from_dataframe(cls, df, user_col="user", item_col="item", rating_col="rating",
@@ -252,7 +262,22 @@ class Interactions:
 
     @property
     def nnz(self):
-        return len(self.ratings)
+        return len(self._by_user.data)
+
+    @property
+    def ratings(self):
+        """Every rating, in (user, item) order (the CSR's data: no copy)."""
+        return self._by_user.data
+
+    @property
+    def iidx(self):
+        """The item index of every rating (the CSR's column indices: no copy)."""
+        return self._by_user.indices
+
+    @property
+    def uidx(self):
+        """The user index of every rating (computed from the CSR on each call)."""
+        return np.repeat(np.arange(self.n_users, dtype=np.int32), self._by_user.counts())
 
     def __len__(self):
         return self.nnz
@@ -276,18 +301,13 @@ class Interactions:
     @property
     def by_user(self):
         """CSR with a row per user (item indices ascending within a row)."""
-        if self._by_user is None:
-            self._by_user = _csr_from_sorted(self.uidx, self.iidx, self.ratings, *self.shape)
         return self._by_user
 
     @property
     def by_item(self):
         """CSR with a row per item: the transpose of ``by_user``."""
         if self._by_item is None:
-            # Keys are unique, so any sort gives the one (item, user) order.
-            order = np.argsort(self.iidx.astype(np.int64) * self.n_users + self.uidx)
-            self._by_item = _csr_from_sorted(self.iidx[order], self.uidx[order],
-                                             self.ratings[order], self.n_items, self.n_users)
+            self._by_item = _transpose(self.by_user)
         return self._by_item
 
     @property
@@ -319,9 +339,13 @@ class Interactions:
         users_kept, new_u = np.unique(uidx, return_inverse=True)
         items_kept, new_i = np.unique(iidx, return_inverse=True)
         ts = None if self.timestamps is None else self.timestamps[positions]
+        n_users = len(users_kept)
+        indptr = np.zeros(n_users + 1, dtype=np.int64)
+        np.cumsum(np.bincount(new_u.ravel(), minlength=n_users), out=indptr[1:])
+        csr = Csr(indptr, new_i.ravel().astype(np.int32), self.ratings[positions],
+                  (n_users, len(items_kept)))
         return Interactions(IdMap(self.user_ids.ids[users_kept]), IdMap(self.item_ids.ids[items_kept]),
-                            new_u.ravel().astype(np.int32), new_i.ravel().astype(np.int32),
-                            self.ratings[positions], ts, self.item_info)
+                            csr, ts, self.item_info)
 
 
 def _factorize(values):
@@ -332,7 +356,7 @@ def _factorize(values):
         if values.min() >= 0 and high < max(4 * len(values), 1 << 20):
             present = np.zeros(high + 1, dtype=bool)
             present[values] = True
-            lookup = np.cumsum(present, dtype=np.int64) - 1
+            lookup = np.cumsum(present, dtype=np.int32 if high < 2**31 else np.int64) - 1
             return np.flatnonzero(present).astype(values.dtype), lookup[values]
     order = np.argsort(values, kind="stable")
     ordered = values[order]

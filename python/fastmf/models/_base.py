@@ -71,9 +71,9 @@ class MatrixFactorizationBase:
         p = self._check_params()
         data = as_interactions(train, "train")
         val = None if validation is None else as_interactions(validation, "validation")
-        for name, fn in enumerate(callbacks):
+        for position, fn in enumerate(callbacks):
             if not callable(fn):
-                raise TypeError(f"callbacks[{name}] must be callable, got {type(fn).__name__}")
+                raise TypeError(f"callbacks[{position}] must be callable, got {type(fn).__name__}")
         if p.early_stopping is not None and val is None:
             raise ValueError("early_stopping needs validation data: pass fit(train, validation=...)")
         state = self._start(data, val, p)
@@ -150,7 +150,7 @@ class MatrixFactorizationBase:
         return idx
 
 
-def check_common(model, dtype=True):
+def check_common(model):
     """Validate the parameters every model shares; returns a dict for the subclass to extend."""
     p = {
         "iterations": v.check_int("iterations", model.iterations, minimum=1),
@@ -160,7 +160,6 @@ def check_common(model, dtype=True):
         "early_stopping": (None if model.early_stopping is None
                            else v.check_int("early_stopping", model.early_stopping, minimum=1)),
         "factors": v.check_int("factors", model.factors, minimum=1),
+        "dtype": v.check_dtype(model.dtype),
     }
-    if dtype:
-        p["dtype"] = v.check_dtype(model.dtype)
     return p

@@ -79,17 +79,18 @@ class BiasedMF(MatrixFactorizationBase):
 
     def _evaluate(self, state, p):
         """Training objective (DESIGN.md) and RMSE on train and validation, in float64."""
-        data = state.data
-        pred = self._predict_indices(state, data.uidx, data.iidx, p.num_threads)
-        err = data.ratings.astype(np.float64) - pred
-        sse = float(np.dot(err, err))
+        R = state.by_user
+        per_user = np.empty(R.shape[0], dtype=np.float64)
+        _core.row_squared_errors(R.indptr, R.indices, R.data, state.X, state.xb, state.Y,
+                                 state.yb, state.mu, per_user, p.num_threads)
+        sse = float(per_user.sum())
         row_sq = lambda A: np.einsum("ij,ij->i", A, A, dtype=np.float64)  # noqa: E731
         weight = lambda R: R.counts().astype(np.float64) ** p.weighted  # noqa: E731
         penalty = (np.dot(weight(state.by_user), row_sq(state.X))
                    + np.dot(weight(state.by_item), row_sq(state.Y)))
         bias_sq = sum(np.square(b, dtype=np.float64).sum() for b in (state.xb, state.yb))
         record = {"loss": sse + p.regularization * penalty + p.bias_regularization * float(bias_sq),
-                  "train_rmse": float(np.sqrt(sse / len(err)))}
+                  "train_rmse": float(np.sqrt(sse / len(R.data)))}
         if state.val is not None:
             uidx, iidx, r = state.val
             e = r - self._predict_indices(state, uidx, iidx, p.num_threads)
