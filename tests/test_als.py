@@ -162,9 +162,12 @@ def test_toy_example_predicts_the_missing_ratings(toy):
 
 
 CHILD = """
-import sys, fastmf
+import signal, fastmf
+# A shell that starts jobs in the background makes them ignore SIGINT; Ctrl-C in a
+# terminal reaches Python's default handler, which this restores.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 data = fastmf.datasets.make_ratings(3000, 1000, 300_000, seed=0)
-model = fastmf.ALS(factors=32, iterations=100_000, seed=0, verbose=False)
+model = fastmf.ALS(factors=32, iterations=5000, seed=0, verbose=False)
 def ready(record):
     if record["iteration"] == 1:
         print("ready", flush=True)
