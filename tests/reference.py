@@ -48,6 +48,14 @@ def row_squared_errors(indptr, indices, ratings, X, x_bias, Y, y_bias, mu):
     return np.bincount(rows, (ratings - pred) ** 2, minlength=len(indptr) - 1)
 
 
+def csr_transpose(indptr, indices, data, n_cols):
+    """(indptr, indices, data) of the transpose: a stable sort of the entries by column."""
+    rows = np.repeat(np.arange(len(indptr) - 1, dtype=np.int32), np.diff(indptr))
+    order = np.argsort(indices, kind="stable")
+    out_indptr = np.r_[0, np.cumsum(np.bincount(indices, minlength=n_cols))].astype(np.int64)
+    return out_indptr, rows[order], data[order]
+
+
 def dense_ratings(uidx, iidx, ratings, shape):
     """The rating matrix with NaN for missing entries."""
     R = np.full(shape, np.nan)

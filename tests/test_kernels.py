@@ -118,6 +118,9 @@ def test_csr_transpose_matches_scipy(kernels, dtype, rng):
     expected.sort_indices()
     np.testing.assert_array_equal(out_indices, expected.indices)
     np.testing.assert_array_equal(out_data, expected.data)
+    _, twin_indices, twin_data = reference.csr_transpose(indptr, indices, m.data, 13)
+    np.testing.assert_array_equal(out_indices, twin_indices)
+    np.testing.assert_array_equal(out_data, twin_data)
 
 
 def test_kernels_refuse_wrong_dtype_instead_of_copying():
