@@ -4,6 +4,7 @@
 #include <pybind11/pybind11.h>
 
 #include "als.hpp"
+#include "sgd.hpp"
 #include "sparse.hpp"
 
 namespace py = pybind11;
@@ -29,6 +30,11 @@ void bind_dtype(py::module_& m) {
   m.def("csr_transpose", &fastmf::csr_transpose<S>, "indptr"_a.noconvert(),
         "indices"_a.noconvert(), "data"_a.noconvert(), "out_indptr"_a.noconvert(),
         "out_indices"_a.noconvert(), "out_data"_a.noconvert(),
+        py::call_guard<py::gil_scoped_release>());
+  m.def("sgd_epoch", &fastmf::sgd_epoch<S>, "block_ptr"_a.noconvert(),
+        "block_order"_a.noconvert(), "uidx"_a.noconvert(), "iidx"_a.noconvert(),
+        "ratings"_a.noconvert(), "X"_a.noconvert(), "x_bias"_a.noconvert(), "Y"_a.noconvert(),
+        "y_bias"_a.noconvert(), "mu"_a, "lr"_a, "reg"_a, "bias_reg"_a, "num_threads"_a,
         py::call_guard<py::gil_scoped_release>());
 }
 

@@ -86,3 +86,24 @@ def als_fit(data, factors, reg, bias_reg, weighted, iterations, init_std, seed):
         X, xb = als_half_step(U.indptr, U.indices, U.data, Y, yb, mu, reg, bias_reg, weighted)
         Y, yb = als_half_step(I.indptr, I.indices, I.data, X, xb, mu, reg, bias_reg, weighted)
     return X, xb, Y, yb, mu
+
+
+def sgd_epoch(block_ptr, block_order, uidx, iidx, ratings, X, x_bias, Y, y_bias, mu, lr, reg,
+              bias_reg):
+    """Replay one SGD epoch rating by rating, in the given block order, in float64.
+
+    Returns updated copies (X, x_bias, Y, y_bias) and Σ e² (each e before its step).
+    """
+    X, x_bias, Y, y_bias = (np.array(a, dtype=np.float64) for a in (X, x_bias, Y, y_bias))
+    sse = 0.0
+    for block in block_order:
+        for e in range(block_ptr[block], block_ptr[block + 1]):
+            u, i = uidx[e], iidx[e]
+            err = ratings[e] - (mu + x_bias[u] + y_bias[i] + X[u] @ Y[i])
+            sse += err * err
+            x_bias[u] += lr * (err - bias_reg * x_bias[u])
+            y_bias[i] += lr * (err - bias_reg * y_bias[i])
+            x_old = X[u].copy()
+            X[u] += lr * (err * Y[i] - reg * X[u])
+            Y[i] += lr * (err * x_old - reg * Y[i])
+    return X, x_bias, Y, y_bias, sse

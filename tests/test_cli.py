@@ -1,5 +1,6 @@
 """The command line, run for real in subprocesses."""
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -34,6 +35,14 @@ def test_demo_trains_and_shows_rmse_curve_and_recommendations():
     assert [row[0] for row in curve[:3]] == ["1", "2", "3"]
     assert "ALS" in result.stderr            # the progress bar
     assert out.count("Item ") >= 10          # five titled items for each of two users
+
+
+def test_demo_with_sgd():
+    result = run("demo", "--model", "sgd", "--iterations", "5", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "SGD(" in result.stdout and "test RMSE:" in result.stdout
+    curve = re.findall(r"^ +\d+ +[\d.]+ +[\d.]+ +[\d.]+ +[\d.]+$", result.stdout, re.M)
+    assert len(curve) == 5
 
 
 def test_demo_on_the_real_movielens_copy_shows_titles():

@@ -135,3 +135,19 @@ def test_kernels_refuse_wrong_dtype_instead_of_copying():
 def test_the_fastest_build_this_cpu_runs_is_selected():
     expected = "avx2" if len(_builds()) == 2 else "portable"
     assert _core.variant == expected
+
+
+@pytest.mark.parametrize("dtype, rtol", TOLERANCES)
+def test_sgd_epoch_matches_a_numpy_replay_of_the_same_order(kernels, dtype, rtol, rng):
+    from fastmf.models.sgd import block_layout
+    data = synthetic(30, 25, density=0.4, seed=8)
+    block_ptr, uidx, iidx, ratings = block_layout(data, 64, np.random.default_rng(0), True, dtype)
+    order = rng.permutation(len(block_ptr) - 1).astype(np.int32)
+    X, Y = (rng.normal(0, 0.1, (n, 6)).astype(dtype) for n in (30, 25))
+    xb, yb = (rng.normal(0, 0.1, n).astype(dtype) for n in (30, 25))
+    expected = reference.sgd_epoch(block_ptr, order, uidx, iidx, ratings.astype(np.float64), X, xb,
+                                   Y, yb, 3.2, 0.02, 0.05, 0.01)
+    sse = kernels.sgd_epoch(block_ptr, order, uidx, iidx, ratings, X, xb, Y, yb, dtype(3.2),
+                            dtype(0.02), dtype(0.05), dtype(0.01), 1)
+    for got, want in zip((X, xb, Y, yb, sse), expected):
+        np.testing.assert_allclose(got, want, rtol=rtol * 10, atol=rtol)

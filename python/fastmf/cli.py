@@ -11,15 +11,18 @@ def _parser():
     parser.add_argument("--version", action="version", version=f"fastmf {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo = commands.add_parser(
-        "demo", help="train ALS on a built-in data set and show what it learned (offline)",
-        description="Train ALS on a built-in data set (synthetic ratings shaped like "
-                    "MovieLens 100K, offline) and print the test RMSE, the learning curve "
-                    "and top-5 recommendations for two users.")
+        "demo", help="train a model on a built-in data set and show what it learned (offline)",
+        description="Train a model (ALS by default) on a built-in data set (synthetic "
+                    "ratings shaped like MovieLens 100K, offline) and print the test RMSE, "
+                    "the learning curve and top-5 recommendations for two users.")
+    demo.add_argument("--model", choices=("als", "sgd"), default="als",
+                      help="als: alternating least squares; sgd: Hogwild SGD (Funk SVD)")
     demo.add_argument("--data", default="synthetic",
                       help="'synthetic' (default, offline) or 'movielens:100k' (read from "
                            "FASTMF_DATA or downloaded once)")
     demo.add_argument("--factors", type=int, default=64)
-    demo.add_argument("--iterations", type=int, default=10)
+    demo.add_argument("--iterations", type=int, default=None,
+                      help="iterations (ALS) or epochs (SGD); default: the model's own")
     demo.add_argument("--threads", type=int, default=0, help="0 = all cores")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -37,13 +40,17 @@ def _load(spec):
 
 
 def _demo(args, out):
-    from . import ALS, metrics, train_test_split
+    from . import ALS, SGD, metrics, train_test_split
     data = _load(args.data)
     train, test = train_test_split(data, test_size=0.2, seed=args.seed)
     print(f"data: {data.n_users} users, {data.n_items} items, {data.nnz} ratings "
           f"({args.data}); train {train.nnz}, test {test.nnz}", file=out)
-    model = ALS(factors=args.factors, iterations=args.iterations, num_threads=args.threads,
-                seed=args.seed, verbose=not args.quiet)
+    common = dict(factors=args.factors, num_threads=args.threads, seed=args.seed,
+                  verbose=not args.quiet)
+    if args.model == "als":
+        model = ALS(**common, **({} if args.iterations is None else {"iterations": args.iterations}))
+    else:
+        model = SGD(**common, **({} if args.iterations is None else {"epochs": args.iterations}))
     model.fit(train, validation=test)
     print(f"\n{model!r}", file=out)
     print(f"{'iter':>4} {'loss':>12} {'train RMSE':>10} {'test RMSE':>10} {'seconds':>8}", file=out)

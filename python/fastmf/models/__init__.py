@@ -1,4 +1,5 @@
 """fastmf's models; import them from the package root."""
 from .als import ALS
+from .sgd import SGD
 
-__all__ = ["ALS"]
+__all__ = ["ALS", "SGD"]

@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import _validation as v
 from ..data import as_interactions
-from ..exceptions import NotFittedError, UnknownIdError
+from ..exceptions import ModelFitError, NotFittedError, UnknownIdError
 
 logger = logging.getLogger("fastmf")
 
@@ -18,6 +18,7 @@ class MatrixFactorizationBase:
     ``_evaluate``, ``_snapshot`` and ``_publish``."""
 
     _monitor = None          # history key that early stopping watches (lower is better)
+    _iterations_param = "iterations"     # the parameter that counts iterations ("epochs")
 
     # -- parameters (scikit-learn style, from the __init__ signature) -----------------
     @classmethod
@@ -104,6 +105,11 @@ class MatrixFactorizationBase:
                 self._finish(state, history, None)
                 logger.warning("fit interrupted after %d iterations; the model keeps them", done)
             raise
+        except ModelFitError as error:
+            # A model that restored its last finite state before raising keeps it.
+            if done and getattr(error, "keeps_last_state", False):
+                self._finish(state, history, None)
+            raise
         self._finish(state, history, best if p.early_stopping is not None else None)
         return self
 
@@ -153,7 +159,8 @@ class MatrixFactorizationBase:
 def check_common(model):
     """Validate the parameters every model shares; returns a dict for the subclass to extend."""
     p = {
-        "iterations": v.check_int("iterations", model.iterations, minimum=1),
+        "iterations": v.check_int(model._iterations_param,
+                                  getattr(model, model._iterations_param), minimum=1),
         "num_threads": v.check_num_threads(model.num_threads),
         "seed": v.check_seed(model.seed),
         "verbose": bool(model.verbose),

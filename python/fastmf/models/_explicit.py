@@ -77,13 +77,18 @@ class BiasedMF(MatrixFactorizationBase):
                             np.ascontiguousarray(iidx, dtype=np.int64), out, num_threads)
         return out
 
-    def _evaluate(self, state, p):
-        """Training objective (DESIGN.md) and RMSE on train and validation, in float64."""
+    def _training_sse(self, state, p):
+        """Σ of squared training residuals of the current model, in float64."""
         R = state.by_user
         per_user = np.empty(R.shape[0], dtype=np.float64)
         _core.row_squared_errors(R.indptr, R.indices, R.data, state.X, state.xb, state.Y,
                                  state.yb, state.mu, per_user, p.num_threads)
-        sse = float(per_user.sum())
+        return float(per_user.sum())
+
+    def _evaluate(self, state, p):
+        """Training objective (DESIGN.md) and RMSE on train and validation, in float64."""
+        R = state.by_user
+        sse = self._training_sse(state, p)
         row_sq = lambda A: np.einsum("ij,ij->i", A, A, dtype=np.float64)  # noqa: E731
         weight = lambda R: R.counts().astype(np.float64) ** p.weighted  # noqa: E731
         penalty = (np.dot(weight(state.by_user), row_sq(state.X))

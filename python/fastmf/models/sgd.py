@@ -1,0 +1,191 @@
+"""Explicit, biased matrix factorization trained by parallel (Hogwild) SGD."""
+from types import SimpleNamespace
+
+import numpy as np
+
+from .. import _core
+from .. import _validation as v
+from ..exceptions import ModelFitError
+from ._base import check_common
+from ._explicit import BiasedMF
+
+# Ratings are laid out in a grid of user blocks x item blocks so that the factor rows one
+# block touches stay in cache; a block spans about this many bytes of factor rows per side.
+_BLOCK_ROW_BYTES = 1 << 18
+_MAX_GRID = 256
+
+
+class SGD(BiasedMF):
+    r"""Biased matrix factorization for explicit ratings, trained by stochastic gradient
+    descent (Funk's SVD with biases), in parallel Hogwild style.
+
+    The model and loss are those of :class:`fastmf.ALS` with plain λ:
+    :math:`\hat r_{ui} = \mu + b_u + b_i + p_u \cdot q_i`, minimising
+    :math:`\sum_\Omega (r_{ui} - \hat r_{ui})^2 + \lambda (\sum_u \|p_u\|^2 + \sum_i
+    \|q_i\|^2) + \lambda_b (\sum_u b_u^2 + \sum_i b_i^2)`. For each rating, with
+    :math:`e = r_{ui} - \hat r_{ui}` and step :math:`\eta`:
+
+    .. math::
+        b_u \mathrel{+}= \eta (e - \lambda_b b_u), \quad
+        b_i \mathrel{+}= \eta (e - \lambda_b b_i), \quad
+        p_u \mathrel{+}= \eta (e\, q_i - \lambda p_u), \quad
+        q_i \mathrel{+}= \eta (e\, p_u - \lambda q_i)
+
+    (both vectors from their values before the step). An epoch visits every rating once.
+    The ratings are laid out once per fit in a grid of user blocks × item blocks, each
+    block in a random order; every epoch visits the blocks in a new random order, and
+    threads take whole blocks, updating the shared factors without locks (Hogwild, Niu et
+    al. 2011). Blocks keep the rows a thread touches in cache. With ``num_threads=1`` and
+    a seed, a fit is bit-for-bit repeatable; with more threads, updates race as Hogwild
+    allows and results vary in the last digits.
+
+    Parameters
+    ----------
+    factors : int, default 64
+    epochs : int, default 60
+    learning_rate : float, default 0.007
+        η of the first epoch.
+    decay : float in (0, 1], default 1.0
+        η of epoch t (from 0) is ``learning_rate * decay**t``; 1.0 keeps it constant.
+    regularization : float, default 0.08
+        λ on the factor vectors.
+    bias_regularization : float, default 0.05
+        λ_b on the biases.
+    init_std : float, default 0.01
+        Standard deviation of the normal initialization of the factors (biases start at 0).
+    shuffle : bool, default True
+        Random block layout and order; ``False`` visits ratings by user, then item, every
+        epoch (reproducible, usually slower to converge).
+    early_stopping : int or None, default None
+        Stop when the validation RMSE has not improved for this many epochs and keep the
+        best epoch's model (needs ``fit(..., validation=...)``).
+    dtype : {"float32", "float64"}, default "float32"
+    num_threads : int, default 0
+        0 uses all cores (OpenMP, honours OMP_NUM_THREADS).
+    seed : int, numpy Generator or None, default None
+    verbose : bool, default True
+
+    Attributes
+    ----------
+    user_factors_, item_factors_, user_biases_, item_biases_, global_mean_
+        As for :class:`fastmf.ALS`.
+    history_ : list of dict
+        Per epoch: ``loss`` and ``train_rmse`` accumulated over the epoch's updates (each
+        error taken just before its step, as LIBMF reports it), ``val_rmse`` with
+        validation data, ``learning_rate`` and ``seconds``.
+
+    Raises
+    ------
+    ModelFitError
+        When an epoch's loss or factors become non-finite (the learning rate is too large);
+        the model then keeps the last finite state, the one before that epoch.
+
+    Examples
+    --------
+    >>> import fastmf
+    >>> data = fastmf.datasets.make_ratings(300, 200, 6000, seed=0)
+    >>> train, test = fastmf.train_test_split(data, test_size=0.2, seed=0)
+    >>> model = fastmf.SGD(factors=16, epochs=20, seed=0, verbose=False).fit(train)
+    >>> rmse = fastmf.metrics.rmse(test.ratings, model.predict(test.users, test.items))
+    >>> bool(rmse < 1.0)
+    True
+
+    On MovieLens 100K (the 80/20 split of the README) these settings reach a test RMSE
+    of 0.904:
+
+    >>> model = fastmf.SGD(factors=128, epochs=100, learning_rate=0.005, decay=1.0,
+    ...                    regularization=0.09, bias_regularization=0.05, init_std=0.01,
+    ...                    num_threads=1, seed=0, verbose=False)
+    """
+
+    _iterations_param = "epochs"
+
+    def __init__(self, factors=64, epochs=60, learning_rate=0.007, decay=1.0,
+                 regularization=0.08, bias_regularization=0.05, init_std=0.01, shuffle=True,
+                 early_stopping=None, dtype="float32", num_threads=0, seed=None, verbose=True):
+        self.factors = factors
+        self.epochs = epochs
+        self.learning_rate = learning_rate
+        self.decay = decay
+        self.regularization = regularization
+        self.bias_regularization = bias_regularization
+        self.init_std = init_std
+        self.shuffle = shuffle
+        self.early_stopping = early_stopping
+        self.dtype = dtype
+        self.num_threads = num_threads
+        self.seed = seed
+        self.verbose = verbose
+
+    def _check_params(self):
+        p = check_common(self)
+        p["learning_rate"] = v.check_float("learning_rate", self.learning_rate, minimum=0,
+                                           strict_minimum=True)
+        p["decay"] = v.check_float("decay", self.decay, minimum=0, maximum=1, strict_minimum=True)
+        p["regularization"] = v.check_float("regularization", self.regularization, minimum=0)
+        p["bias_regularization"] = v.check_float("bias_regularization", self.bias_regularization,
+                                                 minimum=0)
+        p["init_std"] = v.check_float("init_std", self.init_std, minimum=0)
+        if not isinstance(self.shuffle, bool):
+            raise TypeError(f"shuffle must be True or False, got {self.shuffle!r}")
+        p["shuffle"] = self.shuffle
+        p["weighted"] = 0.0            # plain λ in the shared objective
+        return SimpleNamespace(**p)
+
+    def _start(self, data, val, p):
+        state = super()._start(data, val, p)
+        state.rng = np.random.default_rng(p.seed)
+        state.layout = block_layout(data, p.factors * np.dtype(p.dtype).itemsize, state.rng,
+                                    p.shuffle, p.dtype)
+        state.epoch = 0
+        state.backup = [a.copy() for a in (state.X, state.xb, state.Y, state.yb)]
+        return state
+
+    def _iterate(self, state, p):
+        block_ptr, uidx, iidx, ratings = state.layout
+        n_blocks = len(block_ptr) - 1
+        order = (state.rng.permutation(n_blocks) if p.shuffle else np.arange(n_blocks)).astype(np.int32)
+        lr = p.learning_rate * p.decay ** state.epoch
+        arrays = (state.X, state.xb, state.Y, state.yb)
+        for saved, array in zip(state.backup, arrays):
+            np.copyto(saved, array)
+        dtype = p.dtype
+        sse = _core.sgd_epoch(block_ptr, order, uidx, iidx, ratings, state.X, state.xb, state.Y,
+                              state.yb, dtype(state.mu), dtype(lr), dtype(p.regularization),
+                              dtype(p.bias_regularization), p.num_threads)
+        state.epoch += 1
+        if not np.isfinite(sse):
+            for saved, array in zip(state.backup, arrays):
+                np.copyto(array, saved)
+            error = ModelFitError(
+                f"SGD diverged in epoch {state.epoch} (learning rate {lr:.4g}): the loss became "
+                f"non-finite; use a smaller learning_rate (now {p.learning_rate})")
+            error.keeps_last_state = True
+            raise error
+        state.epoch_sse, state.lr = sse, lr
+
+    def _training_sse(self, state, p):
+        return state.epoch_sse
+
+    def _evaluate(self, state, p):
+        return {**super()._evaluate(state, p), "learning_rate": state.lr}
+
+
+def block_layout(data, row_bytes, rng, shuffle, dtype):
+    """(block_ptr, uidx, iidx, ratings): the ratings grouped into a grid of user blocks x
+    item blocks (users and items assigned to blocks at random), random order inside each
+    block. Without shuffle: one block, ratings by user then item."""
+    uidx, iidx = data.uidx, data.iidx
+    ratings = data.ratings.astype(dtype)
+    if not shuffle:
+        return np.array([0, data.nnz], dtype=np.int64), uidx, iidx.copy(), ratings
+    side = int(np.clip(np.ceil(max(data.n_users, data.n_items) * row_bytes / _BLOCK_ROW_BYTES),
+                       8, _MAX_GRID))
+    user_block = (rng.permutation(data.n_users) * side // data.n_users).astype(np.int32)
+    item_block = (rng.permutation(data.n_items) * side // data.n_items).astype(np.int32)
+    block = (user_block[uidx] * side + item_block[iidx]).astype(np.uint16)
+    order = rng.permutation(data.nnz)
+    order = order[np.argsort(block[order], kind="stable")]   # radix sort: blocks, then random
+    block_ptr = np.zeros(side * side + 1, dtype=np.int64)
+    np.cumsum(np.bincount(block, minlength=side * side), out=block_ptr[1:])
+    return block_ptr, uidx[order], iidx[order], ratings[order]
