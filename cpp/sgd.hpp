@@ -28,12 +28,17 @@ double sgd_epoch(ConstVecRef<std::int64_t> block_ptr, ConstVecRef<std::int32_t> 
     num_threads(resolve_threads(num_threads))
   for (Index position = 0; position < n_blocks; ++position) {
     const std::int32_t block = block_order[position];
-    for (std::int64_t e = block_ptr[block]; e < block_ptr[block + 1]; ++e) {
+    const std::int64_t end = block_ptr[block + 1];
+    for (std::int64_t e = block_ptr[block]; e < end; ++e) {
+      if (e + kPrefetchAhead < end) {
+        prefetch_row(X, uidx[e + kPrefetchAhead]);
+        prefetch_row(Y, iidx[e + kPrefetchAhead]);
+      }
       const std::int32_t u = uidx[e], i = iidx[e];
       S* __restrict x = X.row(u).data();
       S* __restrict y = Y.row(i).data();
-      S dot = 0;
-      for (Index f = 0; f < k; ++f) dot += x[f] * y[f];
+      // Eigen's dot sums in SIMD lanes; a plain loop would be one serial chain of FMAs.
+      const S dot = X.row(u).dot(Y.row(i));
       const S err = ratings[e] - (mu + x_bias[u] + y_bias[i] + dot);
       sse += double(err) * double(err);
       x_bias[u] += lr * (err - bias_reg * x_bias[u]);

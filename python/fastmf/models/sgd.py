@@ -10,8 +10,9 @@ from ._base import check_common
 from ._explicit import BiasedMF
 
 # Ratings are laid out in a grid of user blocks x item blocks so that the factor rows one
-# block touches stay in cache; a block spans about this many bytes of factor rows per side.
-_BLOCK_ROW_BYTES = 1 << 18
+# block touches stay in cache (and are reused there: a block must hold several ratings per
+# row); a block spans about this many bytes of factor rows per side.
+_BLOCK_ROW_BYTES = 1 << 21
 _MAX_GRID = 256
 
 
