@@ -23,9 +23,9 @@ class BiasedState:
     yb: np.ndarray       # item biases
     mu: float            # global mean
     data: object         # the training Interactions
-    by_user: object      # Csr, ratings in the model dtype
-    by_item: object
     val: tuple = None    # (uidx, iidx, ratings) of the validation set, -1 for unseen ids
+    by_user: object = None   # Csr with ratings in the model dtype (ALS, and the exact loss)
+    by_item: object = None
 
     def copy(self):
         return replace(self, X=self.X.copy(), xb=self.xb.copy(), Y=self.Y.copy(), yb=self.yb.copy())
@@ -48,7 +48,7 @@ class BiasedMF(MatrixFactorizationBase):
             val_idx = (data.user_ids.index(val.users), data.item_ids.index(val.items),
                        val.ratings.astype(np.float64))
         return BiasedState(X, np.zeros(data.n_users, dtype), Y, np.zeros(data.n_items, dtype), mu,
-                           data, data.by_user.astype(dtype), data.by_item.astype(dtype), val_idx)
+                           data, val_idx)
 
     def _snapshot(self, state):
         return state.copy()
@@ -67,7 +67,7 @@ class BiasedMF(MatrixFactorizationBase):
         self.user_ids_, self.item_ids_ = state.data.user_ids, state.data.item_ids
         self.rating_range_ = state.data.rating_range
         self.item_info_ = state.data.item_info
-        self._seen = (state.by_user.indptr, state.by_user.indices)
+        self._seen = (state.data.by_user.indptr, state.data.by_user.indices)
 
     # -- objective ------------------------------------------------------------------
     def _predict_indices(self, state, uidx, iidx, num_threads):
@@ -87,15 +87,18 @@ class BiasedMF(MatrixFactorizationBase):
 
     def _evaluate(self, state, p):
         """Training objective (DESIGN.md) and RMSE on train and validation, in float64."""
-        R = state.by_user
+        data = state.data
         sse = self._training_sse(state, p)
         row_sq = lambda A: np.einsum("ij,ij->i", A, A, dtype=np.float64)  # noqa: E731
-        weight = lambda R: R.counts().astype(np.float64) ** p.weighted  # noqa: E731
-        penalty = (np.dot(weight(state.by_user), row_sq(state.X))
-                   + np.dot(weight(state.by_item), row_sq(state.Y)))
+        if p.weighted:
+            user_w = data.by_user.counts().astype(np.float64) ** p.weighted
+            item_w = np.bincount(data.iidx, minlength=data.n_items).astype(np.float64) ** p.weighted
+            penalty = np.dot(user_w, row_sq(state.X)) + np.dot(item_w, row_sq(state.Y))
+        else:
+            penalty = row_sq(state.X).sum() + row_sq(state.Y).sum()
         bias_sq = sum(np.square(b, dtype=np.float64).sum() for b in (state.xb, state.yb))
         record = {"loss": sse + p.regularization * penalty + p.bias_regularization * float(bias_sq),
-                  "train_rmse": float(np.sqrt(sse / len(R.data)))}
+                  "train_rmse": float(np.sqrt(sse / data.nnz))}
         if state.val is not None:
             uidx, iidx, r = state.val
             e = r - self._predict_indices(state, uidx, iidx, p.num_threads)
@@ -115,7 +118,7 @@ class BiasedMF(MatrixFactorizationBase):
         v.check_same_length(users=users, items=items)
         state = BiasedState(self.user_factors_, self.user_biases_, self.item_factors_,
                             self.item_biases_, self.item_factors_.dtype.type(self.global_mean_),
-                            None, None, None)
+                            None)
         pred = self._predict_indices(state, self.user_ids_.index(users), self.item_ids_.index(items),
                                      v.check_num_threads(self.num_threads))
         if clip:

@@ -108,6 +108,7 @@ class ALS(BiasedMF):
 
     def _start(self, data, val, p):
         state = super()._start(data, val, p)
+        state.by_user, state.by_item = data.by_user.astype(p.dtype), data.by_item.astype(p.dtype)
         state.row_reg = {side: self._row_reg(R.counts(), p)
                          for side, R in (("user", state.by_user), ("item", state.by_item))}
         return state
