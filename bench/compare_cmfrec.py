@@ -201,11 +201,12 @@ def cmfrec_missing():
 
 # -- driver ----------------------------------------------------------------------------
 
-def run_worker(task, out, threads, **kwargs):
-    """Run one task of this script in a fresh Python; return what it wrote to ``out``."""
+def run_worker(task, out, threads, script=__file__, **kwargs):
+    """Run one task of ``script`` (this one by default) in a fresh Python; return what it
+    wrote to ``out``."""
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
                MKL_NUM_THREADS=str(threads))
-    command = [sys.executable, str(Path(__file__).resolve()), "--worker", task, "--out", str(out),
+    command = [sys.executable, str(Path(script).resolve()), "--worker", task, "--out", str(out),
                "--threads", str(threads)]
     for name, value in kwargs.items():
         command += [f"--{name.replace('_', '-')}", str(value)]

@@ -75,6 +75,7 @@ import numpy as np
 if __package__ in (None, ""):   # run as ``python bench/compare_libmf.py``: find ``bench``
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import compare_cmfrec  # noqa: E402
 from bench.compare_cmfrec import (CHUNK, _version, generate, load, parse_sizes,  # noqa: E402
                                   peak_rss_gb)
 
@@ -250,17 +251,7 @@ def fit_libmf(path, epochs, threads, factors, learning_rate, regularization):
 
 def run_worker(task, out, threads, **kwargs):
     """Run one task of this script in a fresh Python; return what it wrote to ``out``."""
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
-               MKL_NUM_THREADS=str(threads))
-    command = [sys.executable, str(Path(__file__).resolve()), "--worker", task, "--out", str(out),
-               "--threads", str(threads)]
-    for name, value in kwargs.items():
-        command += [f"--{name.replace('_', '-')}", str(value)]
-    done = subprocess.run(command, env=env, cwd=Path(__file__).resolve().parents[1],
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if done.returncode != 0:
-        sys.exit(f"{task} failed (exit {done.returncode}):\n{done.stdout}")
-    return json.loads(Path(out).read_text())
+    return compare_cmfrec.run_worker(task, out, threads, script=__file__, **kwargs)
 
 
 def measure(label, n_ratings, args, workdir):
