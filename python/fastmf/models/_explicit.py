@@ -10,7 +10,17 @@ import numpy as np
 from .. import _core
 from .. import _validation as v
 from ..exceptions import ModelFitError
-from ._base import MatrixFactorizationBase
+from ._base import MatrixFactorizationBase, check_common
+
+
+def check_biased_params(model):
+    """The parameters of the explicit models, validated (a dict the model extends)."""
+    p = check_common(model)
+    p["regularization"] = v.check_float("regularization", model.regularization, minimum=0)
+    p["bias_regularization"] = v.check_float("bias_regularization", model.bias_regularization,
+                                             minimum=0)
+    p["init_std"] = v.check_float("init_std", model.init_std, minimum=0)
+    return p
 
 
 @dataclass

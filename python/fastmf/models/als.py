@@ -6,8 +6,7 @@ import numpy as np
 from .. import _core
 from .. import _validation as v
 from ..exceptions import ModelFitError
-from ._base import check_common
-from ._explicit import BiasedMF
+from ._explicit import BiasedMF, check_biased_params
 
 
 class ALS(BiasedMF):
@@ -97,11 +96,7 @@ class ALS(BiasedMF):
         self.verbose = verbose
 
     def _check_params(self):
-        p = check_common(self)
-        p["regularization"] = v.check_float("regularization", self.regularization, minimum=0)
-        p["bias_regularization"] = v.check_float("bias_regularization", self.bias_regularization,
-                                                 minimum=0)
-        p["init_std"] = v.check_float("init_std", self.init_std, minimum=0)
+        p = check_biased_params(self)
         weighted = float(self.weighted) if isinstance(self.weighted, bool) else self.weighted
         p["weighted"] = v.check_float("weighted", weighted, minimum=0, maximum=1)
         return SimpleNamespace(**p)

@@ -6,8 +6,7 @@ import numpy as np
 from .. import _core
 from .. import _validation as v
 from ..exceptions import ModelFitError
-from ._base import check_common
-from ._explicit import BiasedMF
+from ._explicit import BiasedMF, check_biased_params
 
 # Ratings are laid out in a grid of user blocks x item blocks so that the factor rows one
 # block touches stay in cache (and are reused there: a block must hold several ratings per
@@ -119,14 +118,10 @@ class SGD(BiasedMF):
         self.verbose = verbose
 
     def _check_params(self):
-        p = check_common(self)
+        p = check_biased_params(self)
         p["learning_rate"] = v.check_float("learning_rate", self.learning_rate, minimum=0,
                                            strict_minimum=True)
         p["decay"] = v.check_float("decay", self.decay, minimum=0, maximum=1, strict_minimum=True)
-        p["regularization"] = v.check_float("regularization", self.regularization, minimum=0)
-        p["bias_regularization"] = v.check_float("bias_regularization", self.bias_regularization,
-                                                 minimum=0)
-        p["init_std"] = v.check_float("init_std", self.init_std, minimum=0)
         if not isinstance(self.shuffle, bool):
             raise TypeError(f"shuffle must be True or False, got {self.shuffle!r}")
         p["shuffle"] = self.shuffle
