@@ -4,8 +4,10 @@
 #include <pybind11/pybind11.h>
 
 #include "als.hpp"
+#include "implicit_als.hpp"
 #include "sgd.hpp"
 #include "sparse.hpp"
+#include "topk.hpp"
 
 namespace py = pybind11;
 using namespace pybind11::literals;
@@ -36,6 +38,20 @@ void bind_dtype(py::module_& m) {
         "ratings"_a.noconvert(), "X"_a.noconvert(), "x_bias"_a.noconvert(), "Y"_a.noconvert(),
         "y_bias"_a.noconvert(), "mu"_a, "lr"_a, "reg"_a, "bias_reg"_a, "num_threads"_a,
         py::call_guard<py::gil_scoped_release>());
+  m.def("implicit_als_half_step", &fastmf::implicit_als_half_step<S>, "indptr"_a.noconvert(),
+        "indices"_a.noconvert(), "conf"_a.noconvert(), "Y"_a.noconvert(), "YtY"_a.noconvert(),
+        "reg"_a, "X"_a.noconvert(), "num_threads"_a, py::call_guard<py::gil_scoped_release>());
+  m.def("implicit_als_cg_step", &fastmf::implicit_als_cg_step<S>, "indptr"_a.noconvert(),
+        "indices"_a.noconvert(), "conf"_a.noconvert(), "Y"_a.noconvert(), "YtY"_a.noconvert(),
+        "reg"_a, "X"_a.noconvert(), "steps"_a, "num_threads"_a,
+        py::call_guard<py::gil_scoped_release>());
+  m.def("implicit_observed_loss", &fastmf::implicit_observed_loss<S>, "indptr"_a.noconvert(),
+        "indices"_a.noconvert(), "conf"_a.noconvert(), "X"_a.noconvert(), "Y"_a.noconvert(),
+        "out"_a.noconvert(), "num_threads"_a, py::call_guard<py::gil_scoped_release>());
+  m.def("topk_scores", &fastmf::topk_scores<S>, "Q"_a.noconvert(), "q_offset"_a.noconvert(),
+        "Y"_a.noconvert(), "y_bias"_a.noconvert(), "exclude_indptr"_a.noconvert(),
+        "exclude_indices"_a.noconvert(), "out_items"_a.noconvert(), "out_scores"_a.noconvert(),
+        "num_threads"_a, py::call_guard<py::gil_scoped_release>());
 }
 
 bool cpu_has_avx2_fma() {

@@ -107,3 +107,36 @@ def sgd_epoch(block_ptr, block_order, uidx, iidx, ratings, X, x_bias, Y, y_bias,
             X[u] += lr * (err * Y[i] - reg * X[u])
             Y[i] += lr * (err * x_old - reg * Y[i])
     return X, x_bias, Y, y_bias, sse
+
+
+def implicit_half_step(observed, conf, Y, reg):
+    """Hu-Koren-Volinsky user step with dense C_u: observed (bool, users x items) marks the
+    pairs with preference 1, conf their c - 1. Solves (YᵀC_uY + λI) x = YᵀC_u p(u) row by
+    row; users without observed items get 0."""
+    X = np.zeros((observed.shape[0], Y.shape[1]))
+    for u in range(observed.shape[0]):
+        if not observed[u].any():
+            continue
+        c = 1.0 + np.where(observed[u], conf[u], 0.0)
+        p = observed[u].astype(float)
+        A = Y.T @ (c[:, None] * Y) + reg * np.eye(Y.shape[1])
+        X[u] = np.linalg.solve(A, Y.T @ (c * p))
+    return X
+
+
+def implicit_loss(observed, conf, X, Y, reg):
+    """Σ over all pairs of c (p - x·y)² + λ(‖X‖² + ‖Y‖²), densely."""
+    c = 1.0 + np.where(observed, conf, 0.0)
+    return float(np.sum(c * (observed - X @ Y.T) ** 2) + reg * (np.sum(X**2) + np.sum(Y**2)))
+
+
+def topk(scores, exclude, n):
+    """Indices and scores of the n best entries of each row (ties: lower index first),
+    entries in `exclude` (a list of index lists) skipped; -1 / -inf padding. Full sort."""
+    items = np.full((len(scores), n), -1)
+    best = np.full((len(scores), n), -np.inf)
+    for q, row in enumerate(scores):
+        candidates = np.setdiff1d(np.arange(len(row)), exclude[q])
+        ranked = candidates[np.lexsort((candidates, -row[candidates]))][:n]
+        items[q, :len(ranked)], best[q, :len(ranked)] = ranked, row[ranked]
+    return items, best

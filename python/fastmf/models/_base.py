@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 
+from .. import _core
 from .. import _validation as v
 from ..data import as_interactions
 from ..exceptions import ModelFitError, NotFittedError, UnknownIdError
@@ -17,7 +18,8 @@ class MatrixFactorizationBase:
     """Shared machinery; subclasses implement ``_check_params``, ``_start``, ``_iterate``,
     ``_evaluate``, ``_snapshot`` and ``_publish``."""
 
-    _monitor = None          # history key that early stopping watches (lower is better)
+    _monitor = None          # history key that early stopping watches
+    _monitor_mode = "min"    # "min": lower is better; "max": higher is better
     _iterations_param = "iterations"     # the parameter that counts iterations ("epochs")
 
     # -- parameters (scikit-learn style, from the __init__ signature) -----------------
@@ -90,6 +92,8 @@ class MatrixFactorizationBase:
                 done = it + 1
                 self._show(record)
                 score = record.get(self._monitor) if val is not None else None
+                if score is not None and self._monitor_mode == "max":
+                    score = -score
                 if score is not None and score < best_score:
                     best_score, best, waited = score, self._snapshot(state), 0
                 elif p.early_stopping is not None:
@@ -147,6 +151,15 @@ class MatrixFactorizationBase:
                                  f"use fold_in() to score a new user")
         return int(idx)
 
+    def _user_indices(self, users, name="users"):
+        users = v.as_ids(name, users)
+        idx = self.user_ids_.index(users)
+        if (idx < 0).any():
+            bad = users[np.flatnonzero(idx < 0)[0]]
+            raise UnknownIdError(f"user {bad.item()!r} in {name} was not in the training data; "
+                                 f"use fold_in() to score a new user")
+        return idx
+
     def _item_indices(self, items, name="items"):
         items = v.as_ids(name, items)
         idx = self.item_ids_.index(items)
@@ -154,6 +167,106 @@ class MatrixFactorizationBase:
             bad = items[np.flatnonzero(idx < 0)[0]]
             raise UnknownIdError(f"item {bad.item()!r} in {name} was not in the training data")
         return idx
+
+
+class ServingMixin:
+    """Ranking for fitted models: recommend, recommend_batch, similar items and users.
+
+    A model provides ``_query(uidx) -> (Q, offsets)`` and ``_item_bias()``, so that the
+    score of item i for user u is ``Q[u]·item_factors_[i] + offsets[u] + item_bias[i]``.
+    """
+
+    def score_users(self, users):
+        """Scores of every item (in ``item_ids_`` order) for known users: a 2-D array."""
+        self._check_is_fitted()
+        Q, offsets = self._query(self._user_indices(users))
+        return Q @ self.item_factors_.T + offsets[:, None] + self._item_bias()[None, :]
+
+    def recommend_batch(self, users, n=10, filter_seen=True):
+        """The ``n`` best items for each of ``users`` (raw ids), computed in C++ in parallel.
+
+        Returns (items, scores), 2-D arrays with a row per user, best first. Training items
+        are skipped when ``filter_seen``. A row with fewer than ``n`` candidates is padded
+        with score -inf and item id -1 (or "" for string ids).
+        """
+        self._check_is_fitted()
+        n = v.check_int("n", n, minimum=1)
+        return self._recommend_indices(self._user_indices(users), n, filter_seen)
+
+    def _recommend_indices(self, uidx, n, filter_seen):
+        n = min(n, len(self.item_ids_))
+        Q, offsets = self._query(uidx)
+        exclude = _rows(self._seen, uidx) if filter_seen else (np.zeros(len(uidx) + 1, np.int64),
+                                                               np.zeros(0, np.int32))
+        out_items = np.empty((len(uidx), n), dtype=np.int32)
+        out_scores = np.empty((len(uidx), n), dtype=self.item_factors_.dtype)
+        _core.topk_scores(np.ascontiguousarray(Q), np.ascontiguousarray(offsets), self.item_factors_,
+                          self._item_bias(), *exclude, out_items, out_scores,
+                          v.check_num_threads(self.num_threads))
+        return _raw_ids(self.item_ids_, out_items), out_scores
+
+    def recommend(self, user, n=10, filter_seen=True, items=None):
+        """The ``n`` best items for one known user, best first: (item ids, scores).
+
+        ``filter_seen`` drops the user's training items; ``items`` restricts the
+        candidates to those raw item ids.
+        """
+        self._check_is_fitted()
+        n = v.check_int("n", n, minimum=1)
+        uidx = self._user_index(user)
+        if items is None:
+            ids, scores = self._recommend_indices(np.array([uidx]), n, filter_seen)
+            keep = np.isfinite(scores[0])
+            return ids[0][keep], scores[0][keep]
+        candidates = np.unique(self._item_indices(items))
+        if filter_seen:
+            indptr, indices = self._seen
+            candidates = candidates[~np.isin(candidates, indices[indptr[uidx]:indptr[uidx + 1]])]
+        Q, offsets = self._query(np.array([uidx]))
+        scores = self.item_factors_[candidates] @ Q[0] + offsets[0] + self._item_bias()[candidates]
+        top = np.argsort(-scores, kind="stable")[:n]
+        return self.item_ids_.to_raw(candidates[top]), scores[top]
+
+    def similar_items(self, item, n=10):
+        """The ``n`` items whose factors are closest in cosine similarity: (ids, cosines)."""
+        self._check_is_fitted()
+        return self._similar(self.item_factors_, self.item_ids_, self._item_indices([item], "item"), n)
+
+    def similar_users(self, user, n=10):
+        """The ``n`` users whose factors are closest in cosine similarity: (ids, cosines)."""
+        self._check_is_fitted()
+        return self._similar(self.user_factors_, self.user_ids_, self._user_indices([user], "user"), n)
+
+    def _similar(self, factors, ids, index, n):
+        n = min(v.check_int("n", n, minimum=1), len(ids) - 1)
+        norms = np.linalg.norm(factors, axis=1)
+        unit = (factors / np.where(norms > 0, norms, 1)[:, None]).astype(factors.dtype)
+        out_items = np.empty((1, max(n, 1)), dtype=np.int32)
+        out_scores = np.empty((1, max(n, 1)), dtype=factors.dtype)
+        zeros = np.zeros(len(ids), dtype=factors.dtype)
+        _core.topk_scores(unit[index], zeros[:1], unit, zeros, np.array([0, 1], np.int64),
+                          index.astype(np.int32), out_items, out_scores,
+                          v.check_num_threads(self.num_threads))
+        keep = out_items[0] >= 0
+        return ids.to_raw(out_items[0][keep]), out_scores[0][keep]
+
+
+def _rows(csr_arrays, rows):
+    """(indptr, indices) of the given rows of a CSR given as (indptr, indices)."""
+    indptr, indices = csr_arrays
+    starts, counts = indptr[rows], indptr[rows + 1] - indptr[rows]
+    sub_indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(counts, out=sub_indptr[1:])
+    positions = np.repeat(starts - sub_indptr[:-1], counts) + np.arange(sub_indptr[-1])
+    return sub_indptr, indices[positions]
+
+
+def _raw_ids(id_map, indices):
+    """Raw ids of a 2-D array of indices where -1 (padding) becomes -1 or ""."""
+    raw = id_map.ids[np.maximum(indices, 0)]
+    if (indices < 0).any():
+        raw[indices < 0] = -1 if raw.dtype.kind in "iu" else ""
+    return raw
 
 
 def check_common(model):

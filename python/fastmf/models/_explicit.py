@@ -10,7 +10,7 @@ import numpy as np
 from .. import _core
 from .. import _validation as v
 from ..exceptions import ModelFitError
-from ._base import MatrixFactorizationBase, check_common
+from ._base import MatrixFactorizationBase, ServingMixin, check_common
 
 
 def check_biased_params(model):
@@ -41,7 +41,7 @@ class BiasedState:
         return replace(self, X=self.X.copy(), xb=self.xb.copy(), Y=self.Y.copy(), yb=self.yb.copy())
 
 
-class BiasedMF(MatrixFactorizationBase):
+class BiasedMF(ServingMixin, MatrixFactorizationBase):
     """Base of the explicit models (ALS, SGD): see their docstrings."""
 
     _monitor = "val_rmse"
@@ -135,24 +135,10 @@ class BiasedMF(MatrixFactorizationBase):
             np.clip(pred, *self.rating_range_, out=pred)
         return pred
 
-    def recommend(self, user, n=10, filter_seen=True, items=None):
-        """The ``n`` items with the highest predicted rating for a known user, best first.
+    def _query(self, uidx):
+        """Query vectors and score offsets of users (by index): μ + b_u + p_u·q_i + b_i."""
+        return (self.user_factors_[uidx],
+                self.user_biases_[uidx] + self.user_biases_.dtype.type(self.global_mean_))
 
-        Returns (item ids, scores). ``filter_seen`` drops the user's training items;
-        ``items`` restricts the candidates to those raw item ids.
-        """
-        self._check_is_fitted()
-        n = v.check_int("n", n, minimum=1)
-        uidx = self._user_index(user)
-        candidates = (np.arange(len(self.item_ids_)) if items is None
-                      else np.unique(self._item_indices(items)))
-        scores = (self.item_factors_[candidates] @ self.user_factors_[uidx]
-                  + self.item_biases_[candidates] + self.user_biases_[uidx] + self.global_mean_)
-        if filter_seen:
-            indptr, indices = self._seen
-            seen = np.isin(candidates, indices[indptr[uidx]:indptr[uidx + 1]])
-            candidates, scores = candidates[~seen], scores[~seen]
-        n = min(n, len(candidates))
-        top = np.argpartition(-scores, n - 1)[:n] if n < len(scores) else np.arange(len(scores))
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return self.item_ids_.to_raw(candidates[top]), scores[top]
+    def _item_bias(self):
+        return self.item_biases_

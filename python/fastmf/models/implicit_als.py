@@ -1,0 +1,211 @@
+"""Implicit-feedback ALS (Hu, Koren and Volinsky 2008)."""
+import copy
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import numpy as np
+
+from .. import _core
+from .. import _validation as v
+from ..exceptions import ModelFitError
+from ._base import MatrixFactorizationBase, ServingMixin, check_common
+
+
+@dataclass
+class ImplicitState:
+    X: np.ndarray        # user factors (n_users, k)
+    Y: np.ndarray        # item factors (n_items, k)
+    data: object         # the training Interactions
+    C: object            # Csr by user of conf = c - 1, in the model dtype
+    Ct: object           # its transpose, by item
+    val: object = None   # validation Interactions
+
+    def copy(self):
+        return ImplicitState(self.X.copy(), self.Y.copy(), self.data, self.C, self.Ct, self.val)
+
+
+class ImplicitALS(ServingMixin, MatrixFactorizationBase):
+    r"""Matrix factorization for implicit feedback (counts, clicks, plays) by ALS.
+
+    Every (user, item) pair has a preference :math:`p_{ui}` (1 if observed, else 0) and a
+    confidence :math:`c_{ui} = 1 + \alpha r_{ui}` (``confidence="linear"``) or
+    :math:`1 + \alpha \log(1 + r_{ui}/\epsilon)` (``"log"``) for observed pairs, 1 for
+    the others. The loss runs over all pairs, observed or not:
+
+    .. math::
+        \sum_{u,i} c_{ui} (p_{ui} - x_u \cdot y_i)^2 + \lambda \Big(\sum_u \|x_u\|^2
+        + \sum_i \|y_i\|^2\Big)
+
+    With the items fixed, :math:`x_u = (Y^T Y + Y^T (C_u - I) Y + \lambda I)^{-1} Y^T C_u
+    p(u)`: :math:`Y^T Y` is computed once per half-step and each user adds only its
+    :math:`n_u` terms :math:`(c_{ui} - 1) y_i y_i^T`, so a user costs
+    :math:`O(n_u k^2 + k^3)`. ``solver="cholesky"`` solves that exactly (the loss then
+    never increases); ``solver="cg"`` runs ``cg_steps`` conjugate-gradient steps from the
+    previous factors (Takács et al. 2011), cheaper per iteration for large k.
+
+    Parameters
+    ----------
+    factors : int, default 64
+    regularization : float, default 0.05
+        λ (> 0).
+    alpha : float, default 1.0
+        Confidence scale α (> 0). On MovieLens 100K and play counts, α = 1 ranks better
+        than the often-quoted 40.
+    confidence : {"linear", "log"}, default "linear"
+    epsilon : float, default 1.0
+        ε of the log confidence.
+    iterations : int, default 15
+    solver : {"cholesky", "cg"}, default "cholesky"
+    cg_steps : int, default 3
+    init_std : float, default 0.01
+    early_stopping : int or None, default None
+        Stop when the validation NDCG@10 has not improved for this many iterations, keeping
+        the best iteration (needs ``fit(..., validation=...)``).
+    dtype : {"float32", "float64"}, default "float32"
+    num_threads : int, default 0
+    seed : int, numpy Generator or None, default None
+    verbose : bool, default True
+
+    Attributes
+    ----------
+    user_factors_, item_factors_ : ndarray
+    history_ : list of dict
+        Per iteration: ``loss`` (the full objective above, computed without forming the
+        dense matrix), ``seconds``, and with validation data ``val_precision@10`` and
+        ``val_ndcg@10``.
+
+    Examples
+    --------
+    >>> import fastmf
+    >>> data = fastmf.Interactions.from_arrays([0, 0, 0, 1, 1, 2, 2, 3], [0, 1, 2, 0, 1, 3, 4, 3])
+    >>> model = fastmf.ImplicitALS(factors=4, iterations=10, seed=0, verbose=False).fit(data)
+    >>> model.recommend(1, n=1)[0].tolist()       # user 1 shares user 0's taste
+    [2]
+    """
+
+    _monitor = "val_ndcg@10"
+    _monitor_mode = "max"
+
+    def __init__(self, factors=64, regularization=0.05, alpha=1.0, confidence="linear",
+                 epsilon=1.0, iterations=15, solver="cholesky", cg_steps=3, init_std=0.01,
+                 early_stopping=None, dtype="float32", num_threads=0, seed=None, verbose=True):
+        self.factors = factors
+        self.regularization = regularization
+        self.alpha = alpha
+        self.confidence = confidence
+        self.epsilon = epsilon
+        self.iterations = iterations
+        self.solver = solver
+        self.cg_steps = cg_steps
+        self.init_std = init_std
+        self.early_stopping = early_stopping
+        self.dtype = dtype
+        self.num_threads = num_threads
+        self.seed = seed
+        self.verbose = verbose
+
+    def _check_params(self):
+        p = check_common(self)
+        p["regularization"] = v.check_float("regularization", self.regularization, minimum=0,
+                                            strict_minimum=True)
+        p["alpha"] = v.check_float("alpha", self.alpha, minimum=0, strict_minimum=True)
+        p["confidence"] = v.check_choice("confidence", self.confidence, ("linear", "log"))
+        p["epsilon"] = v.check_float("epsilon", self.epsilon, minimum=0, strict_minimum=True)
+        p["solver"] = v.check_choice("solver", self.solver, ("cholesky", "cg"))
+        p["cg_steps"] = v.check_int("cg_steps", self.cg_steps, minimum=1)
+        p["init_std"] = v.check_float("init_std", self.init_std, minimum=0)
+        return SimpleNamespace(**p)
+
+    def confidence_of(self, values, p):
+        """conf = c - 1 for observed values: α r or α log(1 + r / ε)."""
+        values = values.astype(np.float64)
+        if p.confidence == "linear":
+            return (p.alpha * values).astype(p.dtype)
+        return (p.alpha * np.log1p(values / p.epsilon)).astype(p.dtype)
+
+    def _start(self, data, val, p):
+        negative = data.ratings < 0
+        if negative.any():
+            raise ValueError(f"implicit data must be counts >= 0; found {int(negative.sum())} "
+                             f"negative values (first at position {int(np.flatnonzero(negative)[0])})")
+        rng = np.random.default_rng(p.seed)
+        Y = rng.normal(0.0, p.init_std, size=(data.n_items, p.factors)).astype(p.dtype)
+        X = rng.normal(0.0, p.init_std, size=(data.n_users, p.factors)).astype(p.dtype)
+        R = data.by_user
+        C = type(R)(R.indptr, R.indices, self.confidence_of(R.data, p), R.shape)
+        Ct = type(R)(data.by_item.indptr, data.by_item.indices,
+                     self.confidence_of(data.by_item.data, p), data.by_item.shape)
+        return ImplicitState(X, Y, data, C, Ct, val)
+
+    def _iterate(self, state, p):
+        self._half_step(state.C, state.Y, state.X, p, "user", state)
+        self._half_step(state.Ct, state.X, state.Y, p, "item", state)
+
+    def _half_step(self, C, Y, X, p, side, state):
+        YtY = Y.T @ Y
+        reg = p.dtype(p.regularization)
+        if p.solver == "cg":
+            _core.implicit_als_cg_step(C.indptr, C.indices, C.data, Y, YtY, reg, X, p.cg_steps,
+                                       p.num_threads)
+            return
+        failed = _core.implicit_als_half_step(C.indptr, C.indices, C.data, Y, YtY, reg, X,
+                                              p.num_threads)
+        if failed >= 0:
+            ids = state.data.user_ids if side == "user" else state.data.item_ids
+            raise ModelFitError(f"Cholesky failed for {side} {ids.ids[failed].item()!r} (index "
+                                f"{failed}); increase regularization (now {p.regularization})")
+
+    def _evaluate(self, state, p):
+        record = {"loss": self._loss(state, p)}
+        if state.val is not None:
+            from ..metrics import evaluate
+            view = copy.copy(self)          # this iteration's model, leaving self untouched
+            view._publish(state)
+            scores = evaluate(view, state.val, train=state.data, k=10,
+                              metrics=("precision", "ndcg"))
+            record["val_precision@10"] = scores["precision@10"]
+            record["val_ndcg@10"] = scores["ndcg@10"]
+        return record
+
+    def _loss(self, state, p):
+        """Σ_{u,i} c (p - x·y)² + λ(‖X‖² + ‖Y‖²), in float64 without the dense matrix."""
+        X, Y = state.X.astype(np.float64), state.Y.astype(np.float64)
+        all_pairs = float(np.sum((X.T @ X) * (Y.T @ Y)))        # Σ_u x_uᵀ(YᵀY)x_u
+        observed = np.empty(len(X), dtype=np.float64)
+        C = state.C
+        _core.implicit_observed_loss(C.indptr, C.indices, C.data, state.X, state.Y, observed,
+                                     p.num_threads)
+        return all_pairs + float(observed.sum()) + p.regularization * float(
+            np.sum(X * X) + np.sum(Y * Y))
+
+    def _snapshot(self, state):
+        return state.copy()
+
+    def _check_finite(self, state):
+        if not (np.isfinite(state.X).all() and np.isfinite(state.Y).all()):
+            raise ModelFitError(f"the factors became non-finite; increase regularization "
+                                f"(now {self.regularization}) or use dtype='float64'")
+
+    def _publish(self, state):
+        self.user_factors_, self.item_factors_ = state.X, state.Y
+        self.user_ids_, self.item_ids_ = state.data.user_ids, state.data.item_ids
+        self.item_info_ = state.data.item_info
+        self._seen = (state.data.by_user.indptr, state.data.by_user.indices)
+
+    # -- serving ----------------------------------------------------------------------
+    def _query(self, uidx):
+        return self.user_factors_[uidx], np.zeros(len(uidx), dtype=self.user_factors_.dtype)
+
+    def _item_bias(self):
+        return np.zeros(len(self.item_ids_), dtype=self.item_factors_.dtype)
+
+    def predict(self, users, items):
+        """Predicted preference x_u·y_i for parallel arrays of raw ids (0 for unknown ids)."""
+        self._check_is_fitted()
+        users, items = v.as_ids("users", users), v.as_ids("items", items)
+        v.check_same_length(users=users, items=items)
+        u, i = self.user_ids_.index(users), self.item_ids_.index(items)
+        out = np.zeros(len(users), dtype=self.item_factors_.dtype)
+        known = (u >= 0) & (i >= 0)
+        out[known] = np.einsum("ij,ij->i", self.user_factors_[u[known]], self.item_factors_[i[known]])
+        return out
