@@ -140,3 +140,42 @@ def topk(scores, exclude, n):
         ranked = candidates[np.lexsort((candidates, -row[candidates]))][:n]
         items[q, :len(ranked)], best[q, :len(ranked)] = ranked, row[ranked]
     return items, best
+
+
+def implicit_half_step_sparse(indptr, indices, conf, Y, reg):
+    """The same solve with the YᵀY trick: (YᵀY + λI + Σ_i conf y_i y_iᵀ) x = Σ_i (1 + conf) y_i
+    per row, one batched solve at the end; computes in Y's dtype."""
+    n_rows, k, dtype = len(indptr) - 1, Y.shape[1], Y.dtype
+    base = Y.T @ Y + reg * np.eye(k, dtype=dtype)
+    A = np.broadcast_to(base, (n_rows, k, k)).copy()
+    b = np.zeros((n_rows, k), dtype)
+    for u in np.flatnonzero(np.diff(indptr) > 0):
+        cols, c = indices[indptr[u]:indptr[u + 1]], conf[indptr[u]:indptr[u + 1]]
+        A[u] += (Y[cols].T * c) @ Y[cols]
+        b[u] = Y[cols].T @ (1 + c)
+    return np.linalg.solve(A, b[..., None])[..., 0]
+
+
+def implicit_cg_step(indptr, indices, conf, Y, reg, X, steps):
+    """`steps` conjugate-gradient iterations per row on the same system from X (a copy)."""
+    X, YtY = np.array(X, dtype=np.float64), Y.T @ Y
+    for u in range(len(indptr) - 1):
+        cols, c = indices[indptr[u]:indptr[u + 1]], conf[indptr[u]:indptr[u + 1]]
+        if len(cols) == 0:
+            X[u] = 0
+            continue
+        Yu = Y[cols]
+        matvec = lambda v: YtY @ v + reg * v + Yu.T @ (c * (Yu @ v))  # noqa: E731
+        x = X[u]
+        r = Yu.T @ (1 + c) - matvec(x)
+        p, rs = r.copy(), r @ r
+        for _ in range(steps):
+            if rs <= 0:
+                break
+            Ap = matvec(p)
+            step = rs / (p @ Ap)
+            x, r = x + step * p, r - step * Ap
+            rs, rs_old = r @ r, rs
+            p = r + (rs / rs_old) * p
+        X[u] = x
+    return X

@@ -29,6 +29,18 @@ def test_cholesky_half_step_equals_the_dense_c_u_formula(dtype, rtol):
     expected = reference.implicit_half_step(observed, conf_dense, Y.astype(np.float64), 0.1)
     np.testing.assert_allclose(X, expected, rtol=rtol, atol=rtol)
     assert not X[3].any()
+    sparse_twin = reference.implicit_half_step_sparse(indptr, indices, conf.astype(np.float64),
+                                                      Y.astype(np.float64), 0.1)
+    np.testing.assert_allclose(sparse_twin, expected, rtol=rtol, atol=rtol)
+
+
+def test_cg_step_matches_its_numpy_twin():
+    observed, _, indptr, indices, conf, Y = _implicit_case(k=8, seed=3)
+    X0 = np.random.default_rng(0).normal(0, 0.1, (observed.shape[0], 8))
+    X = X0.copy()
+    _core.implicit_als_cg_step(indptr, indices, conf, Y, Y.T @ Y, 0.1, X, 3, 2)
+    np.testing.assert_allclose(X, reference.implicit_cg_step(indptr, indices, conf, Y, 0.1, X0, 3),
+                               rtol=1e-10, atol=1e-12)
 
 
 def test_conjugate_gradient_converges_to_the_exact_solve():
