@@ -59,40 +59,60 @@ std::int64_t implicit_als_half_step(ConstVecRef<std::int64_t> indptr,
 }
 
 // Approximate half-step: `steps` conjugate-gradient iterations on the same system, warm
-// started from the current X (Takács et al. 2011); the product with the system matrix
-// costs O(n_u k + k²) and nothing of size k x k is formed per row. Rows without
-// interactions get 0. Same contract as implicit_als_half_step, plus steps >= 1.
+// started from the current X (Takács et al. 2011). The row's item vectors are gathered
+// once into Z (k x n_u), so each product with the system matrix,
+//   A p = (YᵀY + λI) p + Z (conf ∘ Zᵀ p),
+// is two contiguous matrix-vector products; nothing of size k x k is formed per row.
+// Rows without interactions get 0. Same contract as implicit_als_half_step, plus
+// steps >= 1.
 template <typename S>
 void implicit_als_cg_step(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::int32_t> indices,
                           ConstVecRef<S> conf, ConstRowRef<S> Y, ConstRowRef<S> YtY, S reg,
                           RowRef<S> X, int steps, int num_threads) {
   const CsrView<S> C{indptr, indices, conf};
   const Index k = Y.cols();
+  // YtY is symmetric: its row-major storage read as column-major is the same matrix.
+  const Eigen::Map<const Matrix<S>> G(YtY.data(), k, k);
 #pragma omp parallel num_threads(resolve_threads(num_threads))
   {
-    Vector<S> x(k), r(k), p(k), Ap(k);
+    Matrix<S> Z(k, 64);
+    Vector<S> c(64), q(64), x(k), r(k), p(k), Ap(k);
 #pragma omp for schedule(dynamic, 32)
     for (Index u = 0; u < C.rows(); ++u) {
-      if (C.count(u) == 0) {
+      const Index n = C.count(u);
+      if (n == 0) {
         X.row(u).setZero();
         continue;
       }
-      x = X.row(u).transpose();
-      // r = b - A x, with b = Σ (1 + conf) y_i and A x = (YᵀY + λI) x + Σ conf (y_i·x) y_i.
-      r.noalias() = -(YtY.template selfadjointView<Eigen::Lower>() * x) - reg * x;
-      for (std::int64_t e = C.begin(u); e < C.end(u); ++e) {
-        const auto y = Y.row(C.indices[e]).transpose();
-        r.noalias() += (S(1) + C.data[e] - C.data[e] * y.dot(x)) * y;
+      if (Z.cols() < n) {
+        Z.resize(k, n);
+        c.resize(n);
+        q.resize(n);
       }
+      for (Index j = 0; j < n; ++j) {
+        const std::int64_t e = C.begin(u) + j;
+        if (j + kPrefetchAhead < n) prefetch_row(Y, C.indices[e + kPrefetchAhead]);
+        Z.col(j) = Y.row(C.indices[e]).transpose();
+        c[j] = C.data[e];
+      }
+      const auto Zu = Z.leftCols(n);
+      const auto cu = c.head(n);
+      auto qu = q.head(n);
+      x = X.row(u).transpose();
+      // r = b - A x with b = Z (1 + conf).
+      qu.noalias() = Zu.transpose() * x;
+      qu = (S(1) + cu.array() - cu.array() * qu.array()).matrix();
+      r.noalias() = Zu * qu;
+      r.noalias() -= G * x;
+      r -= reg * x;
       p = r;
       S rs_old = r.squaredNorm();
       for (int step = 0; step < steps && rs_old > S(0); ++step) {
-        Ap.noalias() = YtY.template selfadjointView<Eigen::Lower>() * p;
+        qu.noalias() = Zu.transpose() * p;
+        qu = (cu.array() * qu.array()).matrix();
+        Ap.noalias() = Zu * qu;
+        Ap.noalias() += G * p;
         Ap += reg * p;
-        for (std::int64_t e = C.begin(u); e < C.end(u); ++e) {
-          const auto y = Y.row(C.indices[e]).transpose();
-          Ap.noalias() += (C.data[e] * y.dot(p)) * y;
-        }
         const S alpha = rs_old / p.dot(Ap);
         x += alpha * p;
         r -= alpha * Ap;
