@@ -8,6 +8,7 @@ import numpy as np
 from .. import _core
 from .. import _validation as v
 from ..exceptions import ModelFitError
+from ..data import Csr, transpose
 from ._base import MatrixFactorizationBase, ServingMixin, check_common
 
 
@@ -132,10 +133,8 @@ class ImplicitALS(ServingMixin, MatrixFactorizationBase):
         Y = rng.normal(0.0, p.init_std, size=(data.n_items, p.factors)).astype(p.dtype)
         X = rng.normal(0.0, p.init_std, size=(data.n_users, p.factors)).astype(p.dtype)
         R = data.by_user
-        C = type(R)(R.indptr, R.indices, self.confidence_of(R.data, p), R.shape)
-        Ct = type(R)(data.by_item.indptr, data.by_item.indices,
-                     self.confidence_of(data.by_item.data, p), data.by_item.shape)
-        return ImplicitState(X, Y, data, C, Ct, val)
+        C = Csr(R.indptr, R.indices, self.confidence_of(R.data, p), R.shape)
+        return ImplicitState(X, Y, data, C, transpose(C), val)
 
     def _iterate(self, state, p):
         self._half_step(state.C, state.Y, state.X, p, "user", state)
@@ -168,15 +167,17 @@ class ImplicitALS(ServingMixin, MatrixFactorizationBase):
         return record
 
     def _loss(self, state, p):
-        """Σ_{u,i} c (p - x·y)² + λ(‖X‖² + ‖Y‖²), in float64 without the dense matrix."""
-        X, Y = state.X.astype(np.float64), state.Y.astype(np.float64)
-        all_pairs = float(np.sum((X.T @ X) * (Y.T @ Y)))        # Σ_u x_uᵀ(YᵀY)x_u
+        """Σ_{u,i} c (p - x·y)² + λ(‖X‖² + ‖Y‖²) without the dense matrix; the k x k Gram
+        matrices come from BLAS in the model dtype, everything else in float64."""
+        X, Y = state.X, state.Y
+        gram = lambda A: (A.T @ A).astype(np.float64)            # noqa: E731
+        all_pairs = float(np.sum(gram(X) * gram(Y)))             # Σ_u x_uᵀ(YᵀY)x_u
         observed = np.empty(len(X), dtype=np.float64)
         C = state.C
         _core.implicit_observed_loss(C.indptr, C.indices, C.data, state.X, state.Y, observed,
                                      p.num_threads)
         return all_pairs + float(observed.sum()) + p.regularization * float(
-            np.sum(X * X) + np.sum(Y * Y))
+            np.trace(gram(X)) + np.trace(gram(Y)))
 
     def _snapshot(self, state):
         return state.copy()
