@@ -58,7 +58,8 @@ class ImplicitALS(ServingMixin, MatrixFactorizationBase):
     iterations : int, default 15
     solver : {"cholesky", "cg"}, default "cholesky"
     cg_steps : int, default 3
-    init_std : float, default 0.01
+    init_std : float, default 0.1
+        Standard deviation of the normal initialization (smaller starts converge more slowly).
     early_stopping : int or None, default None
         Stop when the validation NDCG@10 has not improved for this many iterations, keeping
         the best iteration (needs ``fit(..., validation=...)``).
@@ -88,7 +89,7 @@ class ImplicitALS(ServingMixin, MatrixFactorizationBase):
     _monitor_mode = "max"
 
     def __init__(self, factors=64, regularization=0.05, alpha=1.0, confidence="linear",
-                 epsilon=1.0, iterations=15, solver="cholesky", cg_steps=3, init_std=0.01,
+                 epsilon=1.0, iterations=15, solver="cholesky", cg_steps=3, init_std=0.1,
                  early_stopping=None, dtype="float32", num_threads=0, seed=None, verbose=True):
         self.factors = factors
         self.regularization = regularization
