@@ -82,20 +82,23 @@ class MatrixFactorizationBase:
         state = self._start(data, val, p)
         history, best, best_score, waited = [], None, np.inf, 0
         done = 0
+        bar = _progress_bar(type(self).__name__, p.iterations, p.verbose)
         try:
-            for it in self._progress(p.iterations, p.verbose):
+            for it in range(p.iterations):
                 started = time.perf_counter()
                 self._iterate(state, p)
                 record = {"iteration": it + 1, **self._evaluate(state, p),
                           "seconds": time.perf_counter() - started}
                 history.append(record)
                 done = it + 1
-                self._show(record)
+                _show(bar, record)
                 score = record.get(self._monitor) if val is not None else None
                 if score is not None and self._monitor_mode == "max":
                     score = -score
                 if score is not None and score < best_score:
-                    best_score, best, waited = score, self._snapshot(state), 0
+                    best_score, waited = score, 0
+                    if p.early_stopping is not None:       # keep the best to return to
+                        best = self._snapshot(state)
                 elif p.early_stopping is not None:
                     waited += 1
                     if waited >= p.early_stopping:
@@ -114,6 +117,9 @@ class MatrixFactorizationBase:
             if done and getattr(error, "keeps_last_state", False):
                 self._finish(state, history, None)
             raise
+        finally:
+            if bar is not None:
+                bar.close()
         self._finish(state, history, best if p.early_stopping is not None else None)
         return self
 
@@ -125,18 +131,6 @@ class MatrixFactorizationBase:
         self.history_ = history
         self.n_iter_ = len(history)
 
-    def _progress(self, iterations, verbose):
-        self._bar = None
-        if not verbose:
-            return range(iterations)
-        from tqdm.auto import tqdm
-        self._bar = tqdm(range(iterations), desc=type(self).__name__, unit="it", leave=True)
-        return self._bar
-
-    def _show(self, record):
-        if self._bar is not None:
-            keys = [k for k in ("train_rmse", "val_rmse", "loss") if k in record]
-            self._bar.set_postfix({k: f"{record[k]:.4f}" for k in keys[:2]}, refresh=False)
 
     # -- fitted state and ids -------------------------------------------------------
     def _check_is_fitted(self):
@@ -167,6 +161,20 @@ class MatrixFactorizationBase:
             bad = items[np.flatnonzero(idx < 0)[0]]
             raise UnknownIdError(f"item {bad.item()!r} in {name} was not in the training data")
         return idx
+
+
+def _progress_bar(name, iterations, verbose):
+    if not verbose:
+        return None
+    from tqdm.auto import tqdm
+    return tqdm(total=iterations, desc=name, unit="it", leave=True)
+
+
+def _show(bar, record):
+    if bar is not None:
+        keys = [k for k in ("train_rmse", "val_rmse", "val_ndcg@10", "loss") if k in record]
+        bar.set_postfix({k: f"{record[k]:.4f}" for k in keys[:2]}, refresh=False)
+        bar.update(1)
 
 
 class ServingMixin:
