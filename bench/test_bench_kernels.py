@@ -1,7 +1,7 @@
 """The smaller kernels against their numpy twins, on the 1M-rating case of conftest.py:
 ``predict_pairs`` (one prediction per rating), ``row_squared_errors`` (the training loss
-of an iteration), both on 2 threads, and ``csr_transpose`` (building the by-item CSR,
-serial). Run from the
+of an iteration), ``gram`` (YᵀY of the user factors), on 2 threads, and ``csr_transpose``
+(building the by-item CSR, serial). Run from the
 repository root::
 
     pytest bench --benchmark-only --benchmark-json=b.json; python bench/ratios.py b.json
@@ -71,3 +71,12 @@ def test_csr_transpose(benchmark, case, impl):
                                               out_indices, out_data),
            "numpy": lambda: reference.csr_transpose(R.indptr, R.indices, R.data, n_cols)}
     benchmark.pedantic(run[impl], rounds=3, warmup_rounds=1)
+
+
+@pytest.mark.parametrize("impl", ["cpp", "numpy"])
+def test_gram(benchmark, case, impl):
+    _group(benchmark, case, "gram(user factors)", impl)
+    X = case["X"]
+    out = np.empty((K, K), DTYPE)
+    run = {"cpp": lambda: _core.gram(X, out, THREADS), "numpy": lambda: X.T @ X}
+    benchmark.pedantic(run[impl], rounds=5, warmup_rounds=1)

@@ -52,6 +52,8 @@ void bind_dtype(py::module_& m) {
         "Y"_a.noconvert(), "y_bias"_a.noconvert(), "exclude_indptr"_a.noconvert(),
         "exclude_indices"_a.noconvert(), "out_items"_a.noconvert(), "out_scores"_a.noconvert(),
         "num_threads"_a, py::call_guard<py::gil_scoped_release>());
+  m.def("gram", &fastmf::gram<S>, "Y"_a.noconvert(), "out"_a.noconvert(), "num_threads"_a,
+        py::call_guard<py::gil_scoped_release>());
 }
 
 bool cpu_has_avx2_fma() {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 namespace fastmf {
 
@@ -41,6 +42,25 @@ bool cholesky_solve_in_place(Matrix<S>& A, Vector<S>& b) {
   A.template triangularView<Eigen::Lower>().solveInPlace(b);
   A.template triangularView<Eigen::Lower>().adjoint().solveInPlace(b);
   return true;
+}
+
+// out = YᵀY. Rows are taken in fixed chunks whose k x k products are summed in chunk order,
+// so the result does not depend on the thread count. Computing it here, inside fastmf's
+// own threads, keeps a BLAS thread pool from competing with the kernels around it.
+// Caller guarantees: out is Y.cols() x Y.cols().
+template <typename S>
+void gram(ConstRowRef<S> Y, RowRef<S> out, int num_threads) {
+  constexpr Index chunk = 4096;
+  const Index n = Y.rows(), k = Y.cols(), n_chunks = (n + chunk - 1) / chunk;
+  std::vector<Matrix<S>> partial(static_cast<std::size_t>(n_chunks));
+#pragma omp parallel for schedule(dynamic, 1) num_threads(resolve_threads(num_threads))
+  for (Index c = 0; c < n_chunks; ++c) {
+    const auto rows = Y.middleRows(c * chunk, std::min(chunk, n - c * chunk));
+    partial[c].noalias() = rows.transpose() * rows;
+  }
+  out.setZero();
+  for (const auto& part : partial) out += part;
+  (void)k;
 }
 
 }  // namespace fastmf

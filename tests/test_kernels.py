@@ -151,3 +151,16 @@ def test_sgd_epoch_matches_a_numpy_replay_of_the_same_order(kernels, dtype, rtol
                             dtype(0.02), dtype(0.05), dtype(0.01), 1)
     for got, want in zip((X, xb, Y, yb, sse), expected):
         np.testing.assert_allclose(got, want, rtol=rtol * 10, atol=rtol)
+
+
+@pytest.mark.parametrize("dtype, rtol", TOLERANCES)
+def test_gram_matches_numpy_and_ignores_the_thread_count(kernels, dtype, rtol, rng):
+    Y = rng.normal(size=(9000, 7)).astype(dtype)             # three chunks of rows
+    outs = []
+    for threads in (1, 2, 3):
+        out = np.empty((7, 7), dtype)
+        kernels.gram(Y, out, threads)
+        outs.append(out)
+    np.testing.assert_allclose(outs[0], Y.astype(np.float64).T @ Y.astype(np.float64), rtol=rtol)
+    np.testing.assert_array_equal(outs[0], outs[1])
+    np.testing.assert_array_equal(outs[0], outs[2])

@@ -12,6 +12,13 @@ from ..data import Csr, transpose
 from ._base import MatrixFactorizationBase, ServingMixin, check_common
 
 
+def gram(A, num_threads):
+    """AᵀA by the C++ kernel (deterministic; no BLAS threads beside fastmf's own)."""
+    out = np.empty((A.shape[1], A.shape[1]), dtype=A.dtype)
+    _core.gram(A, out, num_threads)
+    return out
+
+
 @dataclass
 class ImplicitState:
     X: np.ndarray        # user factors (n_users, k)
@@ -142,7 +149,7 @@ class ImplicitALS(ServingMixin, MatrixFactorizationBase):
         self._half_step(state.Ct, state.X, state.Y, p, "item", state)
 
     def _half_step(self, C, Y, X, p, side, state):
-        YtY = Y.T @ Y
+        YtY = gram(Y, p.num_threads)
         reg = p.dtype(p.regularization)
         if p.solver == "cg":
             _core.implicit_als_cg_step(C.indptr, C.indices, C.data, Y, YtY, reg, X, p.cg_steps,
@@ -169,16 +176,15 @@ class ImplicitALS(ServingMixin, MatrixFactorizationBase):
 
     def _loss(self, state, p):
         """Σ_{u,i} c (p - x·y)² + λ(‖X‖² + ‖Y‖²) without the dense matrix; the k x k Gram
-        matrices come from BLAS in the model dtype, everything else in float64."""
-        X, Y = state.X, state.Y
-        gram = lambda A: (A.T @ A).astype(np.float64)            # noqa: E731
-        all_pairs = float(np.sum(gram(X) * gram(Y)))             # Σ_u x_uᵀ(YᵀY)x_u
-        observed = np.empty(len(X), dtype=np.float64)
+        matrices are summed in the model dtype, everything else in float64."""
+        XtX, YtY = (gram(A, p.num_threads).astype(np.float64) for A in (state.X, state.Y))
+        all_pairs = float(np.sum(XtX * YtY))                     # Σ_u x_uᵀ(YᵀY)x_u
+        observed = np.empty(len(state.X), dtype=np.float64)
         C = state.C
         _core.implicit_observed_loss(C.indptr, C.indices, C.data, state.X, state.Y, observed,
                                      p.num_threads)
         return all_pairs + float(observed.sum()) + p.regularization * float(
-            np.trace(gram(X)) + np.trace(gram(Y)))
+            np.trace(XtX) + np.trace(YtY))
 
     def _snapshot(self, state):
         return state.copy()

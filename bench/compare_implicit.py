@@ -1,0 +1,557 @@
+"""Ranking quality and seconds per ALS iteration: fastmf.ImplicitALS against implicit's ALS.
+
+Both fit the implicit-feedback model of Hu, Koren and Volinsky (2008) with the same
+factors, λ, α, iterations and threads, in float32: preference p_ui = 1 for every observed
+pair (0 elsewhere), confidence c_ui = 1 + α r_ui for observed pairs (1 elsewhere), loss
+Σ_{u,i} c_ui (p_ui - x_u·y_i)² + λ (Σ_u ‖x_u‖² + Σ_i ‖y_i‖²), every row solved exactly by
+Cholesky (fastmf ``solver="cholesky"``, implicit ``use_cg=False``) or by 3 conjugate-
+gradient steps from the previous factors (``solver="cg"``, ``use_cg=True``). Run from the
+repository root (implicit is optional; without it only fastmf runs)::
+
+    python bench/compare_implicit.py                              # quality, then 2M and 20M
+    python bench/compare_implicit.py --sizes 200k --speed-iterations 3        # a smoke run
+    python bench/compare_implicit.py --skip speed                 # MovieLens 100K only
+
+``pip install implicit`` (0.7.x ships manylinux wheels); ``python -m bench.compare_implicit``
+works as well.
+
+Confidence convention. implicit's ``fit(user_items)`` reads the matrix values as the
+confidence c_ui itself, multiplied by its ``alpha`` when ``alpha != 1`` (0.7.x: ``Cui =
+alpha * user_items``): its row solve adds Σ_i (c_ui - 1) y_i y_iᵀ to YᵀY + λI and
+Σ_i c_ui y_i to the right-hand side (p_ui = 1 for every stored value > 0), the same
+system as fastmf's with its c_ui = 1 + α r_ui. So implicit's value is not r_ui, nor
+c_ui - 1: given r_ui = 1 as is with ``alpha=1``, implicit would weigh an observed pair
+like an unobserved one (c = 1), not 1 + α. This script therefore gives implicit the
+matrix 1 + α r_ui, α folded in, with implicit's own ``alpha=1.0`` (which leaves the
+values untouched); both libraries then solve the same least-squares systems, λ added
+unscaled to every row (no weighted-λ in either). The quality part checks it: on implicit's
+fitted item factors, fastmf's Cholesky half-step and implicit's ``recalculate_user`` on
+that matrix give the same user factors (up to float32 rounding), and it prints how far
+they are apart, and how far implicit's solve on the matrix α r_ui would be. The final
+objective of every fit is recomputed from its factors by the same numpy code and printed.
+What still differs: the initialization (fastmf: normal with its default ``init_std``,
+printed with each speed run; implicit: uniform on [0, 0.01)), so the two fits start from
+different points and their factors and objectives differ a little after the same
+iterations, and the order of the floating-point sums.
+
+1. Quality, on MovieLens 100K as implicit data: the pairs rated 4 or 5 are the positives
+   (value 1, so c_ui = 1 + α), 20% of them are held out at random
+   (``fastmf.train_test_split(test_size=0.2, seed=0)``, test pairs of users or items
+   absent from train dropped). fastmf is scored by ``fastmf.metrics.evaluate(model, test,
+   train=train, k=10)``; implicit by the same ``fastmf.metrics`` functions on its own top
+   10, ``recommend(userids, user_items[userids], N=10, filter_already_liked_items=True)``,
+   with implicit's rows and columns being the train set's contiguous user and item indices
+   (its matrix is built from ``train.by_user``); AUC ranks all of a user's non-training
+   items by X·Yᵀ of implicit's factors. To check that mapping, implicit's factors are
+   also scored by ``evaluate()`` itself (through a small adapter with ``user_ids_``,
+   ``item_ids_`` and ``score_users``), and the largest difference is printed. MovieLens
+   is read from ``--data-home`` (default: ``../shared/datasets`` beside the
+   repository), never downloaded; without it the quality part is skipped.
+2. Speed: the synthetic ratings of ``bench/compare_cmfrec.py`` (``2M`` is
+   ``make_ratings(20_000, 5_000, 2_000_000)``, ``20M`` is ``make_ratings(200_000, 50_000,
+   20_000_000)``; the same ``ratings-<size>.npz`` in a shared ``--workdir`` serve every
+   compare script), their values (1 to 5) read as counts: c_ui = 1 + α r_ui. Each library
+   and solver runs in a fresh process that loads the data, fits, and reports its own peak
+   resident memory (VmHWM). implicit's processes start with ``OPENBLAS_NUM_THREADS=1`` and
+   ``MKL_NUM_THREADS=1`` (as implicit asks) and fit under ``threadpoolctl``'s limit of one
+   BLAS thread; its ALS loops run on ``num_threads`` OpenMP threads. fastmf's processes
+   get ``--threads`` BLAS threads, as in the other compare scripts, or
+   ``--fastmf-blas-threads``. fastmf computes YᵀY with numpy between its own threaded
+   half-steps, so OpenBLAS threads that spin after that product compete with fastmf's
+   threads; ``--fastmf-blas-threads 1`` gives fastmf implicit's setting.
+
+What each timing includes:
+
+- fastmf, s/iter: median of ``history_[i]["seconds"]``: both half-steps (YᵀY included)
+  plus the loss that fastmf evaluates after every iteration. fit s: ``fit()`` on a
+  prebuilt ``Interactions`` (building it, "prep s", is timed apart), the confidence CSR
+  copies both ways included.
+- implicit, s/iter: median of the per-iteration seconds that ``fit(callback=...)``
+  reports: both half-steps plus, by default, its training loss (``calculate_training_loss
+  =True``), so that both libraries do the same work per iteration; ``--implicit-loss off``
+  times implicit's default instead. fit s: ``fit()`` on a scipy CSR matrix (building it is
+  "prep s"): its transpose and initialization and the iterations.
+- peak RSS: the process's VmHWM after ``fit()``, data loaded included ("RSS before fit"
+  is the same process after loading and preparing the data); the objective is computed
+  later.
+"""
+import os
+import sys
+
+if __name__ == "__main__" and "--blas-threads" in sys.argv[:-1]:
+    # A worker: its BLAS threads are set before numpy and scipy load OpenBLAS.
+    _BLAS = sys.argv[sys.argv.index("--blas-threads") + 1]
+    os.environ.update(OPENBLAS_NUM_THREADS=_BLAS, MKL_NUM_THREADS=_BLAS)
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+if __package__ in (None, ""):   # run as ``python bench/compare_implicit.py``: find ``bench``
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import compare_cmfrec  # noqa: E402
+from bench.compare_cmfrec import _version, generate, load, parse_sizes, peak_rss_gb  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+DATA_HOME = REPO.parent / "shared" / "datasets"
+REG, ALPHA, ITERATIONS, SPEED_ITERATIONS, CG_STEPS = 0.05, 1.0, 15, 5, 3
+K = 10                              # precision@K, NDCG@K
+POSITIVE = 4                        # MovieLens ratings >= POSITIVE are the positives
+TEST_SIZE, SPLIT_SEED = 0.2, 0
+SOLVERS = {"cholesky": False, "cg": True}      # fastmf solver -> implicit use_cg
+CHUNK = 1 << 18                     # observed pairs per step when computing the objective
+
+
+# -- the objective, the same for both ---------------------------------------------------
+
+def objective(indptr, indices, conf, X, Y, reg):
+    """Σ_{u,i} c (p - x·y)² + λ(‖X‖² + ‖Y‖²) in float64, with c = 1 + conf on the observed
+    pairs of the CSR (indptr, indices, conf) and 1 elsewhere, without the dense matrix."""
+    X64, Y64 = X.astype(np.float64), Y.astype(np.float64)
+    total = float(np.sum((X64.T @ X64) * (Y64.T @ Y64)))      # Σ_{u,i} (x·y)², every pair
+    rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+    for lo in range(0, len(indices), CHUNK):
+        s = np.einsum("ij,ij->i", X[rows[lo:lo + CHUNK]], Y[indices[lo:lo + CHUNK]],
+                      dtype=np.float64)
+        c = 1.0 + conf[lo:lo + CHUNK].astype(np.float64)
+        total += float(np.sum(c * (1.0 - s) ** 2 - s * s))  # observed: c(1 - s)² instead of s²
+    return total + reg * float(np.sum(X64 * X64) + np.sum(Y64 * Y64))
+
+
+def blas_info():
+    """"openblas:1, openblas:1": the BLAS libraries loaded and their thread counts."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown (no threadpoolctl)"
+    return ", ".join(f"{i['internal_api']}:{i['num_threads']}" for i in threadpool_info()
+                     if i["user_api"] == "blas") or "none loaded"
+
+
+def blas_limit(threads):
+    """A context in which BLAS runs on ``threads`` threads (a no-op without threadpoolctl)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        import contextlib
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=threads, user_api="blas")
+
+
+# -- the two libraries -------------------------------------------------------------------
+
+def fastmf_model(solver, threads, factors, regularization, alpha, iterations, cg_steps):
+    import fastmf
+
+    if not hasattr(fastmf, "ImplicitALS"):
+        raise SystemExit(f"this fastmf ({fastmf.__file__}) has no ImplicitALS model")
+    return fastmf.ImplicitALS(factors=factors, regularization=regularization, alpha=alpha,
+                              confidence="linear", iterations=iterations, solver=solver,
+                              cg_steps=cg_steps, dtype="float32", num_threads=threads, seed=0,
+                              verbose=False)
+
+
+def implicit_model(solver, threads, factors, regularization, iterations, cg_steps, loss):
+    from implicit.cpu.als import AlternatingLeastSquares
+
+    # alpha=1.0: the matrix already holds c = 1 + α r (see the module docstring).
+    model = AlternatingLeastSquares(factors=factors, regularization=regularization, alpha=1.0,
+                                    dtype=np.float32, use_native=True, use_cg=SOLVERS[solver],
+                                    iterations=iterations, calculate_training_loss=loss,
+                                    num_threads=threads, random_state=0)
+    model.cg_steps = cg_steps
+    return model
+
+
+def implicit_fit(model, matrix):
+    """Fit, returning (fit seconds, [seconds of each iteration as implicit reports them])."""
+    seconds = []
+    started = time.perf_counter()
+    model.fit(matrix, show_progress=False,
+              callback=lambda iteration, elapsed, loss: seconds.append(elapsed))
+    return time.perf_counter() - started, seconds
+
+
+def confidence_csr(indptr, indices, values, alpha, shape):
+    """implicit's input: the CSR of c = 1 + α r (float32) on the observed pairs."""
+    import scipy.sparse as sp
+
+    conf = (1.0 + alpha * values.astype(np.float64)).astype(np.float32)
+    return sp.csr_matrix((conf, indices, indptr), shape=shape)
+
+
+def speed_fastmf(path, solver, iterations, threads, factors, regularization, alpha, cg_steps,
+                 implicit_loss):
+    import fastmf
+
+    users, items, ratings = load(path)
+    started = time.perf_counter()
+    data = fastmf.Interactions.from_arrays(users, items, ratings)
+    prep = time.perf_counter() - started
+    before = peak_rss_gb()
+    model = fastmf_model(solver, threads, factors, regularization, alpha, iterations, cg_steps)
+    started = time.perf_counter()
+    model.fit(data)
+    fit = time.perf_counter() - started
+    peak = peak_rss_gb()
+    seconds = [record["seconds"] for record in model.history_]
+    R = data.by_user
+    return {"library": "fastmf", "solver": solver, "prep_s": prep, "fit_s": fit,
+            "iterations": len(seconds), "s_per_iter": float(np.median(seconds)),
+            "rss_before_fit_gb": before, "peak_rss_gb": peak, "blas": blas_info(),
+            "reported_loss": model.history_[-1]["loss"], "init_std": model.init_std,
+            "objective": objective(R.indptr, R.indices, alpha * R.data.astype(np.float64),
+                                   model.user_factors_, model.item_factors_, regularization)}
+
+
+def speed_implicit(path, solver, iterations, threads, factors, regularization, alpha, cg_steps,
+                   implicit_loss):
+    import scipy.sparse as sp
+
+    users, items, ratings = load(path)
+    started = time.perf_counter()
+    shape = (int(users.max()) + 1, int(items.max()) + 1)
+    R = sp.csr_matrix((ratings, (users, items)), shape=shape)
+    matrix = confidence_csr(R.indptr, R.indices, R.data, alpha, shape)
+    del R
+    prep = time.perf_counter() - started
+    before = peak_rss_gb()
+    model = implicit_model(solver, threads, factors, regularization, iterations, cg_steps,
+                           implicit_loss == "on")
+    fit, seconds = implicit_fit(model, matrix)
+    peak = peak_rss_gb()
+    return {"library": "implicit", "solver": solver, "prep_s": prep, "fit_s": fit,
+            "iterations": len(seconds), "s_per_iter": float(np.median(seconds)),
+            "rss_before_fit_gb": before, "peak_rss_gb": peak, "blas": blas_info(),
+            "implicit_version": _version("implicit"),
+            "objective": objective(matrix.indptr, matrix.indices, matrix.data - 1.0,
+                                   model.user_factors, model.item_factors, regularization)}
+
+
+# -- quality on MovieLens 100K -----------------------------------------------------------
+
+def movielens_split(data_home):
+    """(train, test) of the MovieLens 100K positives (rating >= POSITIVE), value 1."""
+    import fastmf
+
+    data = fastmf.datasets.load_movielens("100k", data_home=data_home, download=False,
+                                          progress=False)
+    users, items, ratings = data.to_arrays()
+    liked = ratings >= POSITIVE
+    positives = fastmf.Interactions.from_arrays(users[liked], items[liked])
+    return fastmf.train_test_split(positives, test_size=TEST_SIZE, seed=SPLIT_SEED)
+
+
+def quality_fastmf(data_home, solver, iterations, threads, factors, regularization, alpha,
+                   cg_steps, implicit_loss):
+    import fastmf
+
+    train, test = movielens_split(data_home)
+    model = fastmf_model(solver, threads, factors, regularization, alpha, iterations, cg_steps)
+    started = time.perf_counter()
+    model.fit(train)
+    fit = time.perf_counter() - started
+    scores = fastmf.metrics.evaluate(model, test, train=train, k=K)
+    R = train.by_user
+    return {"library": "fastmf", "solver": solver, "fit_s": fit, "metrics": scores,
+            "objective": objective(R.indptr, R.indices, alpha * R.data.astype(np.float64),
+                                   model.user_factors_, model.item_factors_, regularization)}
+
+
+def quality_implicit(data_home, solver, iterations, threads, factors, regularization, alpha,
+                     cg_steps, implicit_loss):
+    import fastmf
+
+    train, test = movielens_split(data_home)
+    R = train.by_user            # implicit's row u / column i = train's user / item index u / i
+    matrix = confidence_csr(R.indptr, R.indices, R.data, alpha, train.shape)
+    model = implicit_model(solver, threads, factors, regularization, iterations, cg_steps,
+                           implicit_loss == "on")
+    fit, _ = implicit_fit(model, matrix)
+    userids = train.user_ids.index(test.user_ids.ids)     # every test user is in train
+    ids, _ = model.recommend(userids, matrix[userids], N=K, filter_already_liked_items=True)
+    scores = ranking_scores(model.user_factors, model.item_factors, userids, ids, train, test)
+    # The same factors scored by evaluate() itself: checks the index mapping above.
+    check = fastmf.metrics.evaluate(FactorModel(model.user_factors, model.item_factors, train),
+                                    test, train=train, k=K, metrics=("precision", "ndcg", "auc"))
+    return {"library": "implicit", "solver": solver, "fit_s": fit, "metrics": scores,
+            "implicit_version": _version("implicit"),
+            "evaluate_on_factors": check,
+            "convention": (convention_check(model, R, alpha, regularization, threads)
+                           if solver == "cholesky" else None),
+            "objective": objective(matrix.indptr, matrix.indices, matrix.data - 1.0,
+                                   model.user_factors, model.item_factors, regularization)}
+
+
+def convention_check(model, R, alpha, regularization, threads):
+    """The user half-step of both libraries on implicit's fitted item factors Y: fastmf's
+    Cholesky kernel with c = 1 + α r against implicit's ``recalculate_user`` given the
+    matrix 1 + α r (this script's input) and given α r. Returns the largest difference
+    of each, relative to the largest factor."""
+    from fastmf import _core
+
+    Y = np.ascontiguousarray(model.item_factors, dtype=np.float32)
+    X = np.zeros((R.shape[0], Y.shape[1]), dtype=np.float32)
+    conf = (alpha * R.data.astype(np.float64)).astype(np.float32)
+    failed = _core.implicit_als_half_step(R.indptr, R.indices, conf, Y, Y.T @ Y,
+                                          np.float32(regularization), X, threads)
+    if failed >= 0:
+        raise SystemExit(f"fastmf's half-step failed on user index {failed}")
+    users = np.arange(R.shape[0])
+    scale = float(np.abs(X).max())
+    out = {}
+    for name, shift in (("1+alpha*r", 1.0), ("alpha*r", 0.0)):
+        matrix = confidence_csr(R.indptr, R.indices, R.data, alpha, R.shape)
+        matrix.data -= np.float32(1.0 - shift)
+        X_implicit = model.recalculate_user(users, matrix)
+        out[name] = float(np.abs(X_implicit - X).max()) / scale
+    return out
+
+
+def ranking_scores(X, Y, userids, top, train, test):
+    """precision@K, NDCG@K and AUC of implicit's top-K lists ``top`` (train item indices, a
+    row per test user, in the order of ``userids``), by the functions of fastmf.metrics, as
+    ``evaluate()`` defines them: a user's relevant items are their test items that are in
+    train and not among their training items; AUC ranks X·Yᵀ, training items excluded."""
+    import fastmf
+
+    R, T = train.by_user, test.by_user
+    test_items = train.item_ids.index(test.item_ids.ids)      # test item -> train index
+    recommended, relevant = [], []
+    relevant_mask = np.zeros((len(userids), train.n_items), dtype=bool)
+    seen_mask = np.zeros_like(relevant_mask)
+    for row, u in enumerate(userids):
+        seen = R.indices[R.indptr[u]:R.indptr[u + 1]]
+        items = test_items[T.indices[T.indptr[row]:T.indptr[row + 1]]]
+        items = items[(items >= 0) & ~np.isin(items, seen)]
+        seen_mask[row, seen] = relevant_mask[row, items] = True
+        relevant.append(train.item_ids.ids[items])
+        recommended.append(train.item_ids.ids[top[row][top[row] >= 0]])
+    scores = X[userids].astype(np.float64) @ Y.T.astype(np.float64)
+    scored = relevant_mask.any(axis=1)
+    return {f"precision@{K}": fastmf.metrics.precision_at_k(recommended, relevant, k=K),
+            f"ndcg@{K}": fastmf.metrics.ndcg_at_k(recommended, relevant, k=K),
+            "auc": fastmf.metrics.auc(scores[scored], relevant_mask[scored], ~seen_mask[scored]),
+            "users": int(scored.sum())}
+
+
+class FactorModel:
+    """implicit's factors as the fitted model that ``fastmf.metrics.evaluate`` accepts:
+    ``user_ids_``, ``item_ids_`` and ``score_users`` (raw ids -> X·Yᵀ rows)."""
+
+    def __init__(self, X, Y, train):
+        self.X, self.Y = X, Y
+        self.user_ids_, self.item_ids_ = train.user_ids, train.item_ids
+
+    def score_users(self, users):
+        return self.X[self.user_ids_.index(users)] @ self.Y.T
+
+
+# -- driver ------------------------------------------------------------------------------
+
+TASKS = {"generate": None, "fastmf": speed_fastmf, "implicit": speed_implicit,
+         "quality-fastmf": quality_fastmf, "quality-implicit": quality_implicit}
+
+
+def run_worker(task, out, threads, **kwargs):
+    """Run one task of this script in a fresh Python; return what it wrote to ``out``."""
+    return compare_cmfrec.run_worker(task, out, threads, script=__file__, **kwargs)
+
+
+def implicit_missing():
+    """None when implicit's CPU ALS imports, else why it does not."""
+    try:
+        from implicit.cpu.als import AlternatingLeastSquares  # noqa: F401
+    except ImportError as err:
+        if getattr(err, "name", "") in ("implicit", "implicit.cpu", "implicit.cpu.als"):
+            return "implicit is not installed (pip install implicit)"
+        return f"implicit is installed but does not import: {err}"
+    return None
+
+
+def libraries(args):
+    """[(library, its BLAS threads)] of the libraries to run."""
+    return [("fastmf", args.fastmf_blas_threads)] + ([] if args.implicit_missing
+                                                      else [("implicit", 1)])
+
+
+def model_kwargs(args):
+    return dict(factors=args.factors, regularization=args.regularization, alpha=args.alpha,
+                cg_steps=args.cg_steps, implicit_loss=args.implicit_loss)
+
+
+def quality(args, workdir):
+    import fastmf
+
+    try:
+        movielens_split(args.data_home)
+    except fastmf.DataNotFoundError as err:
+        print(f"quality: MovieLens 100K not found under {args.data_home} ({err}); skipped")
+        return None
+    rows = []
+    for solver in SOLVERS:
+        for library, blas in libraries(args):
+            r = run_worker(f"quality-{library}", workdir / f"quality-{library}.json", args.threads,
+                           data_home=args.data_home, solver=solver, iterations=args.iterations,
+                           blas_threads=blas, **model_kwargs(args))
+            if r.get("convention"):
+                c = r["convention"]
+                print(f"quality: implicit's user solve on its fitted item factors, against "
+                      f"fastmf's Cholesky half-step (c = 1 + alpha r): max |difference| / max "
+                      f"|x| = {c['1+alpha*r']:.1e} given the matrix 1 + alpha r, "
+                      f"{c['alpha*r']:.1e} given alpha r")
+            m = r["metrics"]
+            if "evaluate_on_factors" in r:
+                e = r["evaluate_on_factors"]
+                gap = max(abs(m[key] - e[key]) for key in (f"precision@{K}", f"ndcg@{K}", "auc"))
+                print(f"quality: implicit {solver}: its recommend() top {K} scored for "
+                      f"{m['users']} users; evaluate() on its factors ({e['users']} users) "
+                      f"differs by at most {gap:.1e}")
+            auc = m.get("auc")
+            rows.append((library, f"{solver} (use_cg={SOLVERS[solver]})" if library == "implicit"
+                         else solver, f"{m[f'precision@{K}']:.4f}", f"{m[f'ndcg@{K}']:.4f}",
+                         "-" if auc is None else f"{auc:.4f}", f"{r['fit_s']:.2f}",
+                         f"{r['objective']:.6g}"))
+    return rows
+
+
+def measure(label, n_ratings, args, workdir):
+    data_path = workdir / f"ratings-{label}.npz"
+    info_path = workdir / f"ratings-{label}.json"
+    if data_path.exists() and info_path.exists():
+        print(f"{label}: reusing {data_path}")
+    else:
+        info = run_worker("generate", info_path, args.threads, ratings=n_ratings,
+                          data=data_path)
+        print(f"{label}: generated {info['nnz']:,} ratings of {info['n_users']:,} users x "
+              f"{info['n_items']:,} items in {info['seconds']:.1f} s, "
+              f"peak RSS {info['peak_rss_gb']:.2f} GB")
+    results = []
+    for solver in SOLVERS:
+        for library, blas in libraries(args):
+            r = run_worker(library, workdir / f"{library}.json", args.threads, data=data_path,
+                           solver=solver, speed_iterations=args.speed_iterations,
+                           blas_threads=blas, **model_kwargs(args))
+            results.append(r)
+            print(f"{label} {library} {solver}: prep {r['prep_s']:.2f} s, fit {r['fit_s']:.2f} s, "
+                  f"BLAS threads {r['blas']}"
+                  + (f"; init_std {r['init_std']:g}, reported loss {r['reported_loss']:.6g}"
+                     if library == "fastmf" else ""))
+    return results
+
+
+def print_table(header, rows, left):
+    widths = [max(len(str(row[j])) for row in [header, *rows]) for j in range(len(header))]
+    for row in [header, ["-" * w for w in widths], *rows]:
+        print("  ".join(str(cell).ljust(w) if j < left else str(cell).rjust(w)
+                        for j, (cell, w) in enumerate(zip(row, widths))).rstrip())
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="2M,20M", type=parse_sizes,
+                        help="comma-separated numbers of ratings for the speed part: 2M, 20M, "
+                             "200k, 50000, ...")
+    parser.add_argument("--iterations", type=int, default=ITERATIONS,
+                        help="ALS iterations of the quality part")
+    parser.add_argument("--speed-iterations", type=int, default=SPEED_ITERATIONS,
+                        help="ALS iterations of the speed part")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--factors", type=int, default=64)
+    parser.add_argument("--regularization", type=float, default=REG, help="λ of both")
+    parser.add_argument("--alpha", type=float, default=ALPHA,
+                        help="α of c = 1 + α r, for both")
+    parser.add_argument("--cg-steps", type=int, default=CG_STEPS,
+                        help="conjugate-gradient steps per row of the cg solvers")
+    parser.add_argument("--implicit-loss", choices=["on", "off"], default="on",
+                        help="implicit computes its training loss every iteration, as fastmf "
+                             "does (on), or not, its default (off)")
+    parser.add_argument("--fastmf-blas-threads", type=int,
+                        help="BLAS threads of fastmf's processes (default: --threads, as in the "
+                             "other compare scripts; implicit's always get 1)")
+    parser.add_argument("--data-home", default=str(DATA_HOME),
+                        help="the folder holding ml-100k/ (default: %(default)s)")
+    parser.add_argument("--skip", choices=["quality", "speed"], action="append", default=[],
+                        help="leave out a part (repeatable)")
+    parser.add_argument("--workdir", help="keep the generated data here and reuse it "
+                                          "(default: a temporary folder, deleted at the end)")
+    parser.add_argument("--worker", choices=list(TASKS), help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    parser.add_argument("--data", help=argparse.SUPPRESS)
+    parser.add_argument("--solver", choices=list(SOLVERS), help=argparse.SUPPRESS)
+    parser.add_argument("--ratings", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--blas-threads", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.fastmf_blas_threads is None:
+        args.fastmf_blas_threads = args.threads
+    if min(args.iterations, args.speed_iterations, args.cg_steps) < 1:
+        parser.error("--iterations, --speed-iterations and --cg-steps must be at least 1")
+
+    if args.worker:
+        if args.worker == "generate":
+            result = generate(args.ratings, args.data)
+        else:
+            with blas_limit(args.blas_threads):
+                if args.worker.startswith("quality-"):
+                    result = TASKS[args.worker](args.data_home, args.solver, args.iterations,
+                                                args.threads, **model_kwargs(args))
+                else:
+                    result = TASKS[args.worker](args.data, args.solver, args.speed_iterations,
+                                                args.threads, **model_kwargs(args))
+        Path(args.out).write_text(json.dumps(result))
+        return
+
+    args.implicit_missing = implicit_missing()
+    print(f"threads={args.threads} factors={args.factors} regularization={args.regularization:g} "
+          f"alpha={args.alpha:g} cg_steps={args.cg_steps} float32 cpus={os.cpu_count()}; "
+          f"BLAS threads: fastmf {args.fastmf_blas_threads}, implicit 1; "
+          f"numpy {np.__version__}; implicit "
+          + (f"{_version('implicit')} (training loss {args.implicit_loss})"
+             if not args.implicit_missing else "-"))
+    if args.implicit_missing:
+        print(f"{args.implicit_missing}: running fastmf only")
+    workdir = (Path(args.workdir) if args.workdir
+               else Path(tempfile.mkdtemp(prefix="fastmf-implicit-")))
+    workdir.mkdir(parents=True, exist_ok=True)
+    quality_rows, speed_rows = None, []
+    try:
+        if "quality" not in args.skip:
+            quality_rows = quality(args, workdir)
+        if "speed" not in args.skip:
+            for label, n_ratings in args.sizes:
+                results = measure(label, n_ratings, args, workdir)
+                base = {r["solver"]: r["s_per_iter"] for r in results if r["library"] == "fastmf"}
+                for r in results:
+                    speed_rows.append((label, r["library"], r["solver"], f"{r['s_per_iter']:.3f}",
+                                       f"{r['fit_s'] / r['iterations']:.3f}",
+                                       f"{r['s_per_iter'] / base[r['solver']]:.2f}x",
+                                       f"{r['peak_rss_gb']:.2f}", f"{r['rss_before_fit_gb']:.2f}",
+                                       f"{r['objective']:.6g}"))
+    finally:
+        if not args.workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+    if quality_rows:
+        print()
+        print(f"MovieLens 100K, ratings >= {POSITIVE} as positives, {TEST_SIZE:g} held out "
+              f"(seed {SPLIT_SEED}), {args.iterations} iterations:")
+        print_table(("library", "solver", f"precision@{K}", f"ndcg@{K}", "auc", "fit s",
+                     "objective"), quality_rows, left=2)
+    if speed_rows:
+        print()
+        print(f"Synthetic ratings as counts, {args.speed_iterations} iterations:")
+        print_table(("size", "library", "solver", "s/iter", "fit s/iter", "vs fastmf",
+                     "peak RSS GB", "RSS before fit GB", "objective"), speed_rows, left=3)
+        print("s/iter: median iteration as each library reports it (fastmf with its loss; "
+              f"implicit {'with' if args.implicit_loss == 'on' else 'without'} its training "
+              "loss);\nvs fastmf: against fastmf with the same solver. Objective: "
+              "Σ c(p - x·y)² + λ(‖X‖² + ‖Y‖²) of the fitted factors, computed alike for both.")
+
+
+if __name__ == "__main__":
+    main()
