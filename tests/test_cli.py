@@ -45,6 +45,15 @@ def test_demo_with_sgd():
     assert len(curve) == 5
 
 
+def test_demo_with_implicit_als_ranks():
+    result = run("demo", "--model", "implicit-als", "--iterations", "4", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "ImplicitALS(" in result.stdout and "precision@10" in result.stdout
+    precision = float(re.search(r"test: precision@10 (\d\.\d+)", result.stdout).group(1))
+    assert 0 < precision < 1
+    assert result.stdout.count("Item ") >= 10
+
+
 def test_demo_on_the_real_movielens_copy_shows_titles():
     result = run("demo", "--data", "movielens:100k", "--iterations", "2", "--quiet",
                  env={"FASTMF_DATA": str(SHARED_DATA)})

@@ -15,8 +15,9 @@ def _parser():
         description="Train a model (ALS by default) on a built-in data set (synthetic "
                     "ratings shaped like MovieLens 100K, offline) and print the test RMSE, "
                     "the learning curve and top-5 recommendations for two users.")
-    demo.add_argument("--model", choices=("als", "sgd"), default="als",
-                      help="als: alternating least squares; sgd: Hogwild SGD (Funk SVD)")
+    demo.add_argument("--model", choices=("als", "sgd", "implicit-als"), default="als",
+                      help="als: alternating least squares; sgd: Hogwild SGD (Funk SVD); "
+                           "implicit-als: ratings >= 4 as implicit feedback, ranked")
     demo.add_argument("--data", default="synthetic",
                       help="'synthetic' (default, offline) or 'movielens:100k' (read from "
                            "FASTMF_DATA or downloaded once)")
@@ -42,6 +43,8 @@ def _load(spec):
 def _demo(args, out):
     from . import ALS, SGD, metrics, train_test_split
     data = _load(args.data)
+    if args.model == "implicit-als":
+        return _demo_implicit(args, data, out)
     train, test = train_test_split(data, test_size=0.2, seed=args.seed)
     print(f"data: {data.n_users} users, {data.n_items} items, {data.nnz} ratings "
           f"({args.data}); train {train.nnz}, test {test.nnz}", file=out)
@@ -59,13 +62,41 @@ def _demo(args, out):
               f"{h['val_rmse']:>10.4f} {h['seconds']:>8.3f}", file=out)
     rmse = metrics.rmse(test.ratings, model.predict(test.users, test.items))
     print(f"\ntest RMSE: {rmse:.4f}", file=out)
+    _show_recommendations(model, data, train, out)
+    return 0
+
+
+def _demo_implicit(args, data, out):
+    from . import ImplicitALS, Interactions, metrics, train_test_split
+    users, items, ratings = data.to_arrays()
+    liked = Interactions.from_arrays(users[ratings >= 4], items[ratings >= 4],
+                                     item_info=data.item_info)
+    train, test = train_test_split(liked, test_size=0.2, seed=args.seed)
+    print(f"data: {liked.nnz} ratings >= 4 of {liked.n_users} users on {liked.n_items} items "
+          f"({args.data}) as implicit feedback; train {train.nnz}, test {test.nnz}", file=out)
+    model = ImplicitALS(factors=args.factors, num_threads=args.threads, seed=args.seed,
+                        verbose=not args.quiet,
+                        **({} if args.iterations is None else {"iterations": args.iterations}))
+    model.fit(train, validation=test)
+    print(f"\n{model!r}", file=out)
+    print(f"{'iter':>4} {'loss':>14} {'precision@10':>12} {'NDCG@10':>8} {'seconds':>8}", file=out)
+    for h in model.history_:
+        print(f"{h['iteration']:>4} {h['loss']:>14.1f} {h['val_precision@10']:>12.4f} "
+              f"{h['val_ndcg@10']:>8.4f} {h['seconds']:>8.3f}", file=out)
+    scores = metrics.evaluate(model, test, train=train, k=10)
+    print("\ntest: " + ", ".join(f"{name} {value:.4f}" for name, value in scores.items()
+                                 if isinstance(value, float)), file=out)
+    _show_recommendations(model, data, train, out)
+    return 0
+
+
+def _show_recommendations(model, data, train, out):
     for user in train.user_ids.ids[:2]:
         items, scores = model.recommend(user, n=5)
         print(f"\ntop 5 for user {user}:", file=out)
         titles = data.item_info.title(items) if data.item_info is not None else items
         for title, score in zip(titles, scores):
             print(f"  {score:5.2f}  {title}", file=out)
-    return 0
 
 
 def main(argv=None, out=None):
