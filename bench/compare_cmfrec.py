@@ -217,18 +217,23 @@ def run_worker(task, out, threads, script=__file__, **kwargs):
     return json.loads(Path(out).read_text())
 
 
-def measure(label, n_ratings, args, workdir):
+def ensure_data(label, n_ratings, threads, workdir):
+    """The path of ``ratings-<label>.npz`` in workdir, generated (in a worker of this
+    script) unless an earlier run left it there."""
     data_path = workdir / f"ratings-{label}.npz"
     info_path = workdir / f"ratings-{label}.json"
     if data_path.exists() and info_path.exists():
-        info = json.loads(info_path.read_text())
         print(f"{label}: reusing {data_path}")
     else:
-        info = run_worker("generate", info_path, args.threads, ratings=n_ratings,
-                          data=data_path)
+        info = run_worker("generate", info_path, threads, ratings=n_ratings, data=data_path)
         print(f"{label}: generated {info['nnz']:,} ratings of {info['n_users']:,} users x "
               f"{info['n_items']:,} items in {info['seconds']:.1f} s, "
               f"peak RSS {info['peak_rss_gb']:.2f} GB")
+    return data_path
+
+
+def measure(label, n_ratings, args, workdir):
+    data_path = ensure_data(label, n_ratings, args.threads, workdir)
     common = dict(data=data_path, factors=args.factors, dtype=args.dtype)
     results = [run_worker("fastmf", workdir / "fastmf.json", args.threads,
                           iterations=args.iterations, **common)]
@@ -242,7 +247,7 @@ def measure(label, n_ratings, args, workdir):
             full["s_per_iter"] = (full["fit_s"] - one["fit_s"]) / (args.iterations - 1)
             full["fit_1_iter_s"] = one["fit_s"]
         results.append(full)
-    return info, results
+    return results
 
 
 def print_table(rows):
@@ -290,7 +295,7 @@ def main(argv=None):
     rows = []
     try:
         for label, n_ratings in args.sizes:
-            _, results = measure(label, n_ratings, args, workdir)
+            results = measure(label, n_ratings, args, workdir)
             base = results[0]["s_per_iter"]
             for r in results:
                 rows.append((label, r["library"], f"{r['s_per_iter']:.3f}",

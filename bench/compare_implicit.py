@@ -422,16 +422,7 @@ def quality(args, workdir):
 
 
 def measure(label, n_ratings, args, workdir):
-    data_path = workdir / f"ratings-{label}.npz"
-    info_path = workdir / f"ratings-{label}.json"
-    if data_path.exists() and info_path.exists():
-        print(f"{label}: reusing {data_path}")
-    else:
-        info = run_worker("generate", info_path, args.threads, ratings=n_ratings,
-                          data=data_path)
-        print(f"{label}: generated {info['nnz']:,} ratings of {info['n_users']:,} users x "
-              f"{info['n_items']:,} items in {info['seconds']:.1f} s, "
-              f"peak RSS {info['peak_rss_gb']:.2f} GB")
+    data_path = compare_cmfrec.ensure_data(label, n_ratings, args.threads, workdir)
     results = []
     for solver in SOLVERS:
         for library, blas in libraries(args):
