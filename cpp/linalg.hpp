@@ -51,7 +51,7 @@ bool cholesky_solve_in_place(Matrix<S>& A, Vector<S>& b) {
 template <typename S>
 void gram(ConstRowRef<S> Y, RowRef<S> out, int num_threads) {
   constexpr Index chunk = 4096;
-  const Index n = Y.rows(), k = Y.cols(), n_chunks = (n + chunk - 1) / chunk;
+  const Index n = Y.rows(), n_chunks = (n + chunk - 1) / chunk;
   std::vector<Matrix<S>> partial(static_cast<std::size_t>(n_chunks));
 #pragma omp parallel for schedule(dynamic, 1) num_threads(resolve_threads(num_threads))
   for (Index c = 0; c < n_chunks; ++c) {
@@ -60,7 +60,6 @@ void gram(ConstRowRef<S> Y, RowRef<S> out, int num_threads) {
   }
   out.setZero();
   for (const auto& part : partial) out += part;
-  (void)k;
 }
 
 }  // namespace fastmf
