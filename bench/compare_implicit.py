@@ -298,9 +298,9 @@ def convention_check(model, R, alpha, regularization, threads):
 
     Y = np.ascontiguousarray(model.item_factors, dtype=np.float32)
     X = np.zeros((R.shape[0], Y.shape[1]), dtype=np.float32)
-    conf = (alpha * R.data.astype(np.float64)).astype(np.float32)
-    failed = _core.implicit_als_half_step(R.indptr, R.indices, conf, Y, Y.T @ Y,
-                                          np.float32(regularization), X, threads)
+    values = R.data.astype(np.float32)
+    failed = _core.implicit_als_half_step(R.indptr, R.indices, values, np.float32(alpha), Y,
+                                          Y.T @ Y, np.float32(regularization), X, threads)
     if failed >= 0:
         raise SystemExit(f"fastmf's half-step failed on user index {failed}")
     users = np.arange(R.shape[0])

@@ -4,7 +4,8 @@ On the 1M-rating case of conftest.py (values as counts, alpha 1, k = 64, float32
 ``implicit_als_half_step`` and ``implicit_als_cg_step`` (3 steps) against
 ``tests.reference.implicit_half_step_sparse`` / ``implicit_cg_step`` (the same YᵀY trick,
 row by row; the CG twin on the first 1,000 users, scaled by the row count in extra_info),
-and ``topk_scores`` for 1,000 users against numpy's product plus ``argpartition``.
+``implicit_observed_loss`` against ``implicit_observed_loss`` of the reference (vectorized
+numpy over the nonzeros), and ``topk_scores`` for 1,000 users against numpy's product plus ``argpartition``.
 Run from the repository root::
 
     pytest bench --benchmark-only --benchmark-json=b.json; python bench/ratios.py b.json
@@ -18,6 +19,7 @@ from tests import reference
 from .conftest import NUMPY_BLAS_THREADS, bench_ratings, ratings_data, size_label, threadpool_limits
 
 K, THREADS, REG, CG_STEPS, N_TOP, TOP_USERS = 64, 2, np.float32(0.05), 3, 10, 1000
+ONE = np.float32(1.0)              # alpha: the case's values are the confidences c - 1
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +50,8 @@ def test_implicit_cholesky_half_step(benchmark, case, impl):
     R, Y = case["R"], case["Y"]
     _group(benchmark, case, "implicit_als_half_step", impl, case["n_users"])
     X = np.zeros((case["n_users"], K), np.float32)
-    run = {"cpp": lambda: _core.implicit_als_half_step(R.indptr, R.indices, R.data, Y, case["YtY"],
-                                                       REG, X, THREADS),
+    run = {"cpp": lambda: _core.implicit_als_half_step(R.indptr, R.indices, R.data, ONE, Y,
+                                                       case["YtY"], REG, X, THREADS),
            "numpy": lambda: _numpy(lambda: reference.implicit_half_step_sparse(
                R.indptr, R.indices, R.data, Y, REG))}
     benchmark.pedantic(run[impl], rounds=3 if impl == "cpp" else 1, warmup_rounds=int(impl == "cpp"))
@@ -63,10 +65,21 @@ def test_implicit_cg_step(benchmark, case, impl):
     indptr = R.indptr[:rows + 1]
     _group(benchmark, case, f"implicit_als_cg_step({rows} rows)", impl, rows)
     X = case["X0"][:rows].copy()
-    run = {"cpp": lambda: _core.implicit_als_cg_step(indptr, R.indices, R.data, Y, case["YtY"], REG,
-                                                     X, CG_STEPS, THREADS),
+    run = {"cpp": lambda: _core.implicit_als_cg_step(indptr, R.indices, R.data, ONE, Y, case["YtY"],
+                                                     REG, X, CG_STEPS, THREADS),
            "numpy": lambda: reference.implicit_cg_step(indptr, R.indices, R.data, Y, REG,
                                                        case["X0"][:rows], CG_STEPS)}
+    benchmark.pedantic(run[impl], rounds=3, warmup_rounds=1)
+
+
+@pytest.mark.parametrize("impl", ["cpp", "numpy"])
+def test_implicit_observed_loss(benchmark, case, impl):
+    R, Y, X = case["R"], case["Y"], case["X0"]
+    _group(benchmark, case, "implicit_observed_loss", impl, case["n_users"])
+    out = np.empty(case["n_users"])
+    run = {"cpp": lambda: _core.implicit_observed_loss(R.indptr, R.indices, R.data, ONE, X, Y,
+                                                       out, THREADS),
+           "numpy": lambda: reference.implicit_observed_loss(R.indptr, R.indices, R.data, X, Y)}
     benchmark.pedantic(run[impl], rounds=3, warmup_rounds=1)
 
 

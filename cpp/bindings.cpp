@@ -33,21 +33,27 @@ void bind_dtype(py::module_& m) {
         "indices"_a.noconvert(), "data"_a.noconvert(), "out_indptr"_a.noconvert(),
         "out_indices"_a.noconvert(), "out_data"_a.noconvert(),
         py::call_guard<py::gil_scoped_release>());
+  m.def("coo_to_csr", &fastmf::coo_to_csr<S>, "rows"_a.noconvert(), "cols"_a.noconvert(),
+        "data"_a.noconvert(), "indptr"_a.noconvert(), "out_indices"_a.noconvert(),
+        "out_data"_a.noconvert(), "out_pos"_a.noconvert(), "num_threads"_a,
+        py::call_guard<py::gil_scoped_release>());
   m.def("sgd_epoch", &fastmf::sgd_epoch<S>, "block_ptr"_a.noconvert(),
         "block_order"_a.noconvert(), "uidx"_a.noconvert(), "iidx"_a.noconvert(),
         "ratings"_a.noconvert(), "X"_a.noconvert(), "x_bias"_a.noconvert(), "Y"_a.noconvert(),
         "y_bias"_a.noconvert(), "mu"_a, "lr"_a, "reg"_a, "bias_reg"_a, "num_threads"_a,
         py::call_guard<py::gil_scoped_release>());
   m.def("implicit_als_half_step", &fastmf::implicit_als_half_step<S>, "indptr"_a.noconvert(),
-        "indices"_a.noconvert(), "conf"_a.noconvert(), "Y"_a.noconvert(), "YtY"_a.noconvert(),
-        "reg"_a, "X"_a.noconvert(), "num_threads"_a, py::call_guard<py::gil_scoped_release>());
+        "indices"_a.noconvert(), "values"_a.noconvert(), "alpha"_a, "Y"_a.noconvert(),
+        "YtY"_a.noconvert(), "reg"_a, "X"_a.noconvert(), "num_threads"_a,
+        py::call_guard<py::gil_scoped_release>());
   m.def("implicit_als_cg_step", &fastmf::implicit_als_cg_step<S>, "indptr"_a.noconvert(),
-        "indices"_a.noconvert(), "conf"_a.noconvert(), "Y"_a.noconvert(), "YtY"_a.noconvert(),
-        "reg"_a, "X"_a.noconvert(), "steps"_a, "num_threads"_a,
+        "indices"_a.noconvert(), "values"_a.noconvert(), "alpha"_a, "Y"_a.noconvert(),
+        "YtY"_a.noconvert(), "reg"_a, "X"_a.noconvert(), "steps"_a, "num_threads"_a,
         py::call_guard<py::gil_scoped_release>());
   m.def("implicit_observed_loss", &fastmf::implicit_observed_loss<S>, "indptr"_a.noconvert(),
-        "indices"_a.noconvert(), "conf"_a.noconvert(), "X"_a.noconvert(), "Y"_a.noconvert(),
-        "out"_a.noconvert(), "num_threads"_a, py::call_guard<py::gil_scoped_release>());
+        "indices"_a.noconvert(), "values"_a.noconvert(), "alpha"_a, "X"_a.noconvert(),
+        "Y"_a.noconvert(), "out"_a.noconvert(), "num_threads"_a,
+        py::call_guard<py::gil_scoped_release>());
   m.def("topk_scores", &fastmf::topk_scores<S>, "Q"_a.noconvert(), "q_offset"_a.noconvert(),
         "Y"_a.noconvert(), "y_bias"_a.noconvert(), "exclude_indptr"_a.noconvert(),
         "exclude_indices"_a.noconvert(), "out_items"_a.noconvert(), "out_scores"_a.noconvert(),

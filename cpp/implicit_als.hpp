@@ -1,6 +1,7 @@
 // Implicit-feedback ALS (Hu, Koren, Volinsky 2008; DESIGN.md). Preference 1 for observed
-// pairs, 0 otherwise; confidence c_ui = 1 + conf_ui with conf_ui >= 0 on observed pairs
-// (and c = 1 elsewhere). Row u of X solves
+// pairs, 0 otherwise; confidence c_ui = 1 + conf_ui on observed pairs (c = 1 elsewhere),
+// with conf_ui = alpha * values_ui >= 0 (values: the counts, or log(1 + r/ε) for the log
+// confidence). Row u of X solves
 //   (YᵀY + λI + Σ_{i∈u} conf_ui y_i y_iᵀ) x_u = Σ_{i∈u} (1 + conf_ui) y_i,
 // i.e. (YᵀC_uY + λI) x_u = YᵀC_u p(u) with YᵀY passed in: O(n_u k² + k³) per row.
 #pragma once
@@ -8,26 +9,34 @@
 #include "common.hpp"
 #include "linalg.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace fastmf {
 
-// Exact half-step by Cholesky. The n_u weighted outer products are one dense rank-n_u
-// update of the gathered rows sqrt(conf_ui) y_i. Rows without interactions get 0.
+// A row's item vectors are gathered into a per-thread k x width buffer, in chunks of at
+// most `width` columns (about 2 MB), so scratch memory stays small for any row length.
+template <typename S>
+Index gather_width(Index k) {
+  return std::max<Index>(256, (Index(1) << 21) / (k * Index(sizeof(S))));
+}
+
+// Exact half-step by Cholesky. The n_u weighted outer products are dense rank updates by
+// the gathered rows sqrt(conf_ui) y_i, a chunk at a time. Rows without interactions get 0.
 // Caller guarantees: valid CSR with C.rows() == X.rows(), indices < Y.rows(),
-// conf >= 0 and finite, reg > 0, YtY == YᵀY (k x k), X.cols() == Y.cols().
+// alpha * values >= 0 and finite, reg > 0, YtY == YᵀY (k x k), X.cols() == Y.cols().
 // Returns -1 or the first row whose factorization failed (that row left unchanged).
 template <typename S>
 std::int64_t implicit_als_half_step(ConstVecRef<std::int64_t> indptr,
-                                    ConstVecRef<std::int32_t> indices, ConstVecRef<S> conf,
-                                    ConstRowRef<S> Y, ConstRowRef<S> YtY, S reg, RowRef<S> X,
-                                    int num_threads) {
-  const CsrView<S> C{indptr, indices, conf};
-  const Index k = Y.cols();
+                                    ConstVecRef<std::int32_t> indices, ConstVecRef<S> values,
+                                    S alpha, ConstRowRef<S> Y, ConstRowRef<S> YtY, S reg,
+                                    RowRef<S> X, int num_threads) {
+  const CsrView<S> C{indptr, indices, values};
+  const Index k = Y.cols(), width = gather_width<S>(k);
   FirstFailure failed;
 #pragma omp parallel num_threads(resolve_threads(num_threads))
   {
-    Matrix<S> A(k, k), Z(k, 64);  // per-thread scratch; Z grows to the longest row seen
+    Matrix<S> A(k, k), Z(k, width);  // per-thread scratch
     Vector<S> b(k);
 #pragma omp for schedule(dynamic, 16)
     for (Index u = 0; u < C.rows(); ++u) {
@@ -36,18 +45,20 @@ std::int64_t implicit_als_half_step(ConstVecRef<std::int64_t> indptr,
         X.row(u).setZero();
         continue;
       }
-      if (Z.cols() < n) Z.resize(k, n);
-      b.setZero();
-      for (Index j = 0; j < n; ++j) {
-        const std::int64_t e = C.begin(u) + j;
-        const std::int32_t i = C.indices[e];
-        if (j + kPrefetchAhead < n) prefetch_row(Y, C.indices[e + kPrefetchAhead]);
-        Z.col(j) = std::sqrt(C.data[e]) * Y.row(i).transpose();
-        b.noalias() += (S(1) + C.data[e]) * Y.row(i).transpose();
-      }
       A.template triangularView<Eigen::Lower>() = YtY.template triangularView<Eigen::Lower>();
       A.diagonal().array() += reg;
-      A.template selfadjointView<Eigen::Lower>().rankUpdate(Z.leftCols(n));
+      b.setZero();
+      for (Index lo = 0; lo < n; lo += width) {
+        const Index m = std::min(width, n - lo);
+        for (Index j = 0; j < m; ++j) {
+          const std::int64_t e = C.begin(u) + lo + j;
+          if (lo + j + kPrefetchAhead < n) prefetch_row(Y, C.indices[e + kPrefetchAhead]);
+          const S conf = alpha * C.data[e];
+          Z.col(j) = std::sqrt(conf) * Y.row(C.indices[e]).transpose();
+          b.noalias() += (S(1) + conf) * Y.row(C.indices[e]).transpose();
+        }
+        A.template selfadjointView<Eigen::Lower>().rankUpdate(Z.leftCols(m));
+      }
       if (!cholesky_solve_in_place(A, b)) {
         failed.record(u);
         continue;
@@ -58,25 +69,48 @@ std::int64_t implicit_als_half_step(ConstVecRef<std::int64_t> indptr,
   return failed.row();
 }
 
+
 // Approximate half-step: `steps` conjugate-gradient iterations on the same system, warm
 // started from the current X (Takács et al. 2011). The row's item vectors are gathered
-// once into Z (k x n_u), so each product with the system matrix,
+// into Z (k x n_u; a row longer than the buffer is gathered again, chunk by chunk, for
+// every product), so each product with the system matrix,
 //   A p = (YᵀY + λI) p + Z (conf ∘ Zᵀ p),
 // is two contiguous matrix-vector products; nothing of size k x k is formed per row.
 // Rows without interactions get 0. Same contract as implicit_als_half_step, plus
 // steps >= 1.
 template <typename S>
 void implicit_als_cg_step(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::int32_t> indices,
-                          ConstVecRef<S> conf, ConstRowRef<S> Y, ConstRowRef<S> YtY, S reg,
-                          RowRef<S> X, int steps, int num_threads) {
-  const CsrView<S> C{indptr, indices, conf};
-  const Index k = Y.cols();
+                          ConstVecRef<S> values, S alpha, ConstRowRef<S> Y, ConstRowRef<S> YtY,
+                          S reg, RowRef<S> X, int steps, int num_threads) {
+  const CsrView<S> C{indptr, indices, values};
+  const Index k = Y.cols(), width = gather_width<S>(k);
   // YtY is symmetric: its row-major storage read as column-major is the same matrix.
   const Eigen::Map<const Matrix<S>> G(YtY.data(), k, k);
 #pragma omp parallel num_threads(resolve_threads(num_threads))
   {
-    Matrix<S> Z(k, 64);
-    Vector<S> c(64), q(64), x(k), r(k), p(k), Ap(k);
+    Matrix<S> Z(k, width);
+    Vector<S> c(width), q(width), x(k), r(k), p(k), Ap(k);
+    auto gather = [&](Index u, Index lo, Index m) {
+      for (Index j = 0; j < m; ++j) {
+        const std::int64_t e = C.begin(u) + lo + j;
+        if (lo + j + kPrefetchAhead < C.count(u)) prefetch_row(Y, C.indices[e + kPrefetchAhead]);
+        Z.col(j) = Y.row(C.indices[e]).transpose();
+        c[j] = alpha * C.data[e];
+      }
+    };
+    // out = Σ_{i∈u} w_i y_i with w_i = weight(conf_ui, y_i·v), chunk by chunk.
+    auto product = [&](Index u, const Vector<S>& v, Vector<S>& out, auto weight) {
+      const Index n = C.count(u);
+      out.setZero();
+      for (Index lo = 0; lo < n; lo += width) {
+        const Index m = std::min(width, n - lo);
+        if (n > width) gather(u, lo, m);
+        auto qm = q.head(m);
+        qm.noalias() = Z.leftCols(m).transpose() * v;
+        weight(qm.array(), c.head(m).array());
+        out.noalias() += Z.leftCols(m) * qm;
+      }
+    };
 #pragma omp for schedule(dynamic, 32)
     for (Index u = 0; u < C.rows(); ++u) {
       const Index n = C.count(u);
@@ -84,38 +118,21 @@ void implicit_als_cg_step(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::int
         X.row(u).setZero();
         continue;
       }
-      if (Z.cols() < n) {
-        Z.resize(k, n);
-        c.resize(n);
-        q.resize(n);
-      }
-      for (Index j = 0; j < n; ++j) {
-        const std::int64_t e = C.begin(u) + j;
-        if (j + kPrefetchAhead < n) prefetch_row(Y, C.indices[e + kPrefetchAhead]);
-        Z.col(j) = Y.row(C.indices[e]).transpose();
-        c[j] = C.data[e];
-      }
-      const auto Zu = Z.leftCols(n);
-      const auto cu = c.head(n);
-      auto qu = q.head(n);
+      if (n <= width) gather(u, 0, n);          // once, for every product below
       x = X.row(u).transpose();
-      // r = b - A x with b = Z (1 + conf).
-      qu.noalias() = Zu.transpose() * x;
-      qu = (S(1) + cu.array() - cu.array() * qu.array()).matrix();
-      r.noalias() = Zu * qu;
+      // r = b - A x with b = Σ (1 + conf) y_i.
+      product(u, x, r, [](auto w, auto conf) { w = S(1) + conf - conf * w; });
       r.noalias() -= G * x;
       r -= reg * x;
       p = r;
       S rs_old = r.squaredNorm();
       for (int step = 0; step < steps && rs_old > S(0); ++step) {
-        qu.noalias() = Zu.transpose() * p;
-        qu = (cu.array() * qu.array()).matrix();
-        Ap.noalias() = Zu * qu;
+        product(u, p, Ap, [](auto w, auto conf) { w = conf * w; });
         Ap.noalias() += G * p;
         Ap += reg * p;
-        const S alpha = rs_old / p.dot(Ap);
-        x += alpha * p;
-        r -= alpha * Ap;
+        const S step_size = rs_old / p.dot(Ap);
+        x += step_size * p;
+        r -= step_size * Ap;
         const S rs_new = r.squaredNorm();
         p = r + (rs_new / rs_old) * p;
         rs_old = rs_new;
@@ -127,19 +144,19 @@ void implicit_als_cg_step(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::int
 
 // The observed part of the implicit loss, per row, in double: for each observed (u, i)
 // with s = x_u·y_i, c_ui (1 - s)² replaces the 1·s² that Σ_u x_uᵀ(YᵀY)x_u counts for it:
-//   out[u] = Σ_{i∈u} [(1 + conf_ui)(1 - s)² - s²].
+//   out[u] = Σ_{i∈u} [(1 + alpha values_ui)(1 - s)² - s²].
 // Caller guarantees as for implicit_als_half_step; out.size() == X.rows().
 template <typename S>
 void implicit_observed_loss(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::int32_t> indices,
-                            ConstVecRef<S> conf, ConstRowRef<S> X, ConstRowRef<S> Y,
+                            ConstVecRef<S> values, S alpha, ConstRowRef<S> X, ConstRowRef<S> Y,
                             VecRef<double> out, int num_threads) {
-  const CsrView<S> C{indptr, indices, conf};
+  const CsrView<S> C{indptr, indices, values};
 #pragma omp parallel for schedule(dynamic, 64) num_threads(resolve_threads(num_threads))
   for (Index u = 0; u < C.rows(); ++u) {
     double total = 0;
     for (std::int64_t e = C.begin(u); e < C.end(u); ++e) {
       const double s = X.row(u).dot(Y.row(C.indices[e]));
-      total += (1.0 + C.data[e]) * (1.0 - s) * (1.0 - s) - s * s;
+      total += (1.0 + double(alpha * C.data[e])) * (1.0 - s) * (1.0 - s) - s * s;
     }
     out[u] = total;
   }

@@ -3,6 +3,8 @@
 
 #include "common.hpp"
 
+#include <algorithm>
+#include <utility>
 #include <vector>
 
 namespace fastmf {
@@ -23,6 +25,56 @@ void csr_transpose(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::int32_t> i
       const std::int64_t slot = next[indices[e]]++;
       out_indices[slot] = static_cast<std::int32_t>(r);
       out_data[slot] = data[e];
+    }
+  }
+}
+
+// COO -> CSR: a stable counting scatter of the entries by row, then every row sorted by
+// column with ties left in input order (so repeated pairs sit together, first to last).
+// The caller passes indptr already filled (the cumulative row counts). out_pos, unless
+// empty, receives the input position of each output entry. O(nnz + Σ n_r log n_r).
+// Caller guarantees: rows < indptr.size() - 1, cols >= 0, out arrays of size nnz (or
+// out_pos empty), indptr[-1] == nnz.
+template <typename S>
+void coo_to_csr(ConstVecRef<std::int32_t> rows, ConstVecRef<std::int32_t> cols,
+                ConstVecRef<S> data, ConstVecRef<std::int64_t> indptr,
+                VecRef<std::int32_t> out_indices, VecRef<S> out_data,
+                VecRef<std::int64_t> out_pos, int num_threads) {
+  const Index n_rows = indptr.size() - 1, nnz = rows.size();
+  const bool want_pos = out_pos.size() > 0;
+  {
+    std::vector<std::int64_t> next(indptr.data(), indptr.data() + n_rows);
+    for (Index e = 0; e < nnz; ++e) {
+      const std::int64_t slot = next[rows[e]]++;
+      out_indices[slot] = cols[e];
+      out_data[slot] = data[e];
+      if (want_pos) out_pos[slot] = e;
+    }
+  }
+#pragma omp parallel num_threads(resolve_threads(num_threads))
+  {
+    std::vector<std::pair<std::int32_t, std::int64_t>> keyed;  // (column, slot)
+    std::vector<S> row_data;
+    std::vector<std::int64_t> row_pos;
+#pragma omp for schedule(dynamic, 256)
+    for (Index r = 0; r < n_rows; ++r) {
+      const std::int64_t lo = indptr[r], n = indptr[r + 1] - lo;
+      std::int32_t* columns = out_indices.data() + lo;
+      if (std::is_sorted(columns, columns + n)) continue;
+      keyed.resize(n);
+      for (std::int64_t j = 0; j < n; ++j) keyed[j] = {columns[j], lo + j};
+      std::sort(keyed.begin(), keyed.end());   // slots ascend in input order: a stable sort
+      row_data.resize(n);
+      row_pos.resize(want_pos ? n : 0);
+      for (std::int64_t j = 0; j < n; ++j) {
+        row_data[j] = out_data[keyed[j].second];
+        if (want_pos) row_pos[j] = out_pos[keyed[j].second];
+      }
+      for (std::int64_t j = 0; j < n; ++j) {
+        columns[j] = keyed[j].first;
+        out_data[lo + j] = row_data[j];
+        if (want_pos) out_pos[lo + j] = row_pos[j];
+      }
     }
   }
 }

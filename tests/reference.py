@@ -56,6 +56,14 @@ def csr_transpose(indptr, indices, data, n_cols):
     return out_indptr, rows[order], data[order]
 
 
+def coo_to_csr(rows, cols, data, n_rows):
+    """(indptr, indices, data, input positions) by row, columns ascending, ties in input
+    order: a stable sort of the entries by (row, column)."""
+    order = np.lexsort((cols, rows))            # the last key is the primary one; stable
+    indptr = np.r_[0, np.cumsum(np.bincount(rows, minlength=n_rows))].astype(np.int64)
+    return indptr, cols[order], data[order], order
+
+
 def dense_ratings(uidx, iidx, ratings, shape):
     """The rating matrix with NaN for missing entries."""
     R = np.full(shape, np.nan)
@@ -128,6 +136,15 @@ def implicit_loss(observed, conf, X, Y, reg):
     """Σ over all pairs of c (p - x·y)² + λ(‖X‖² + ‖Y‖²), densely."""
     c = 1.0 + np.where(observed, conf, 0.0)
     return float(np.sum(c * (observed - X @ Y.T) ** 2) + reg * (np.sum(X**2) + np.sum(Y**2)))
+
+
+def implicit_observed_loss(indptr, indices, conf, X, Y):
+    """Per row, Σ_{i∈u} [(1 + conf)(1 - s)² - s²] with s = x_u·y_i, in float64: what the
+    observed pairs add to Σ_u x_uᵀ(YᵀY)x_u in the full implicit loss."""
+    rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+    s = np.einsum("ij,ij->i", X[rows].astype(np.float64), Y[indices].astype(np.float64))
+    terms = (1.0 + conf.astype(np.float64)) * (1.0 - s) ** 2 - s**2
+    return np.bincount(rows, weights=terms, minlength=len(indptr) - 1)
 
 
 def topk(scores, exclude, n):

@@ -37,9 +37,28 @@ def test_duplicate_policies(policy, expected):
     assert data.by_user.to_scipy().toarray()[0, 0] == expected
 
 
+@pytest.mark.parametrize("policy", ["last", "sum", "mean"])
+def test_duplicate_policies_agree_with_pandas_groupby(policy):
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(1)
+    n = 3000
+    frame = pd.DataFrame({"user": rng.integers(0, 40, n), "item": rng.integers(0, 50, n),
+                          "rating": rng.random(n), "timestamp": rng.permutation(n)})
+    data = Interactions.from_dataframe(frame, timestamp_col="timestamp", duplicates=policy)
+    grouped = frame.groupby(["user", "item"], sort=True)
+    expected = grouped["rating"].agg(policy)
+    assert data.nnz == len(expected)
+    got = data.to_dataframe().set_index(["user", "item"])
+    np.testing.assert_allclose(got["rating"].to_numpy(), expected.to_numpy(), rtol=1e-12)
+    last_time = grouped["timestamp"].agg("last" if policy == "last" else "max")
+    np.testing.assert_array_equal(got["timestamp"].to_numpy(), last_time.to_numpy())
+
+
 def test_duplicates_are_an_error_by_default():
     with pytest.raises(ValueError, match=r"user 'a' rated item 'x' more than once.*duplicates="):
         Interactions.from_arrays(["a", "b", "a"], ["x", "x", "x"], [1, 2, 3])
+    with pytest.raises(ValueError, match=r"user 7 rated item 2 more than once \(first at position 1\)"):
+        Interactions.from_arrays([9, 7, 9, 7], [2, 2, 1, 2], [1, 2, 3, 4])
 
 
 def test_implicit_data_without_ratings_is_all_ones():
@@ -116,3 +135,11 @@ def test_split_is_reproducible_from_a_seed(small):
     c = fastmf.train_test_split(small, seed=6)[1].to_arrays()
     assert all(np.array_equal(x, y) for x, y in zip(a, b))
     assert not np.array_equal(a[0], c[0]) or not np.array_equal(a[1], c[1])
+
+
+def test_integer_ids_keep_their_dtype_and_lookups_do_not_wrap():
+    users = np.array([5, 7, 5], dtype=np.int32)
+    data = Interactions.from_arrays(users, np.array([1, 1, 2], np.int16), [1.0, 2.0, 3.0])
+    assert data.user_ids.ids.dtype == np.int32 and data.item_ids.ids.dtype == np.int16
+    # int64 queries, one of them 2**32 + 5, which an int32 cast would wrap to 5
+    assert data.user_ids.index(np.array([7, 2**32 + 5, 5], np.int64)).tolist() == [1, -1, 0]

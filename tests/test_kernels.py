@@ -123,6 +123,24 @@ def test_csr_transpose_matches_scipy(kernels, dtype, rng):
     np.testing.assert_array_equal(out_data, twin_data)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("want_positions", [True, False])
+def test_coo_to_csr_is_a_stable_sort_by_row_then_column(kernels, dtype, want_positions, rng):
+    n_rows, n_cols, nnz = 40, 30, 2000        # many repeated pairs, some rows empty
+    rows = rng.integers(0, n_rows, nnz).astype(np.int32)
+    rows[rows == 3] = 4
+    cols = rng.integers(0, n_cols, nnz).astype(np.int32)
+    data = rng.random(nnz).astype(dtype)
+    indptr, expected_cols, expected_data, expected_pos = reference.coo_to_csr(rows, cols, data, n_rows)
+    out_cols, out_data = np.empty(nnz, np.int32), np.empty(nnz, dtype)
+    out_pos = np.empty(nnz if want_positions else 0, np.int64)
+    kernels.coo_to_csr(rows, cols, data, indptr, out_cols, out_data, out_pos, 2)
+    np.testing.assert_array_equal(out_cols, expected_cols)
+    np.testing.assert_array_equal(out_data, expected_data)
+    if want_positions:
+        np.testing.assert_array_equal(out_pos, expected_pos)
+
+
 def test_kernels_refuse_wrong_dtype_instead_of_copying():
     indptr, indices, ratings, Y, y_bias, mu = _half_step_case(np.float64)
     X = np.zeros((len(indptr) - 1, Y.shape[1]), np.float32)   # output in the wrong dtype

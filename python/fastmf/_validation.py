@@ -81,11 +81,12 @@ def as_1d(name, values):
 
 
 def as_ids(name, values):
-    """Raw ids: integers or strings. Integral floats become int64; other types are refused."""
+    """Raw ids: integers (kept in their dtype, no copy) or strings. Integral floats become
+    int64; other types are refused."""
     array = as_1d(name, values)
     kind = array.dtype.kind
     if kind in "iu":
-        return array.astype(np.int64, copy=False)
+        return array
     if kind == "U":
         return array
     if kind == "f":

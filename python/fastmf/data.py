@@ -38,10 +38,13 @@ class IdMap:
         out = np.full(raw.shape, -1, dtype=np.int64)
         if len(self) == 0 or raw.size == 0 or not _comparable(raw.dtype, self.ids.dtype):
             return out
-        raw = raw.astype(self._sorted.dtype, copy=False) if raw.dtype.kind in "iuf" else raw
-        pos = np.searchsorted(self._sorted, raw)
+        known = self._sorted
+        if raw.dtype.kind in "iuf" and raw.dtype != known.dtype:   # compare without wrapping
+            common = np.promote_types(raw.dtype, known.dtype)
+            raw, known = raw.astype(common, copy=False), known.astype(common, copy=False)
+        pos = np.searchsorted(known, raw)
         pos_clipped = np.minimum(pos, len(self) - 1)
-        found = self._sorted[pos_clipped] == raw
+        found = known[pos_clipped] == raw
         out[found] = self._sorter[pos_clipped[found]]
         return out
 
@@ -173,30 +176,28 @@ class Interactions:
         v.check_not_empty("the data", users)
         user_ids, uidx = _factorize(users)
         item_ids, iidx = _factorize(items)
-        key = uidx.astype(np.int64) * len(item_ids) + iidx
-        del uidx, iidx
-        return cls._from_keys(IdMap(user_ids), IdMap(item_ids), key, ratings, timestamps,
-                              duplicates, item_info)
-
-    @classmethod
-    def _from_keys(cls, user_ids, item_ids, key, ratings, timestamps, duplicates, item_info):
-        """Sort the pairs (key = uidx * n_items + iidx), combine repeats, build the CSR."""
-        # Only "last" needs the input order kept among repeats; quicksort is faster.
-        order = np.argsort(key, kind="stable" if duplicates == "last" else "quicksort")
-        key = key[order]
-        ratings, timestamps = ratings[order], None if timestamps is None else timestamps[order]
-        repeated = key[1:] == key[:-1]
-        if repeated.any():
-            starts = np.flatnonzero(np.r_[True, ~repeated])
-            ratings, timestamps = _combine_duplicates(
-                duplicates, key, starts, order, ratings, timestamps, user_ids, item_ids)
-            key = key[starts]
-        del order, repeated
-        n_items = len(item_ids)
-        indptr = np.searchsorted(key, np.arange(len(user_ids) + 1, dtype=np.int64) * n_items)
-        indices = (key % n_items).astype(np.int32)
-        return cls(user_ids, item_ids, Csr(indptr.astype(np.int64), indices, ratings,
-                                           (len(user_ids), n_items)), timestamps, item_info)
+        user_ids, item_ids = IdMap(user_ids), IdMap(item_ids)
+        uidx, iidx = uidx.astype(np.int32, copy=False), iidx.astype(np.int32, copy=False)
+        shape = (len(user_ids), len(item_ids))
+        # By user, items ascending, repeats in input order (C++ counting sort, no argsort of
+        # the whole input: the peak memory stays near the input's own size).
+        indptr = np.zeros(shape[0] + 1, dtype=np.int64)
+        np.cumsum(np.bincount(uidx, minlength=shape[0]), out=indptr[1:])
+        indices, data = np.empty(len(uidx), dtype=np.int32), np.empty_like(ratings)
+        position = np.empty(0 if timestamps is None else len(uidx), dtype=np.int64)
+        _core.coo_to_csr(uidx, iidx, np.ascontiguousarray(ratings), indptr, indices, data,
+                         position, 0)
+        timestamps = None if timestamps is None else timestamps[position]
+        del position
+        first = np.ones(len(indices), dtype=bool)        # the first entry of each (user, item)
+        first[1:] = indices[1:] != indices[:-1]
+        first[indptr[:-1][indptr[:-1] < len(indices)]] = True
+        if not first.all():
+            if duplicates == "error":
+                _raise_duplicate(indptr, indices, first, uidx, iidx, user_ids, item_ids)
+            indptr, indices, data, timestamps = _combine_duplicates(
+                duplicates, indptr, indices, data, timestamps, first)
+        return cls(user_ids, item_ids, Csr(indptr, indices, data, shape), timestamps, item_info)
 
     @classmethod
     def from_dataframe(cls, df, user_col="user", item_col="item", rating_col="rating",
@@ -367,22 +368,31 @@ def _factorize(values):
     return ordered[first], inverse
 
 
-def _combine_duplicates(policy, key, starts, order, ratings, timestamps, user_ids, item_ids):
-    if policy == "error":
-        dup = starts[np.flatnonzero(np.diff(np.r_[starts, len(key)]) > 1)[0]]
-        u, i = divmod(int(key[dup]), len(item_ids))
-        raise ValueError(
-            f"user {user_ids.ids[u].item()!r} rated item {item_ids.ids[i].item()!r} more than once "
-            f"(first at position {int(order[dup])}); pass duplicates='last', 'sum' or 'mean' "
-            f"to combine repeated pairs")
-    ends = np.r_[starts[1:], len(key)] - 1
-    if policy == "last":      # a stable sort keeps input order inside each group
-        return ratings[ends], None if timestamps is None else timestamps[ends]
-    combined = np.add.reduceat(ratings, starts)
+def _raise_duplicate(indptr, indices, first, uidx, iidx, user_ids, item_ids):
+    repeat = int(np.flatnonzero(~first)[0])
+    u = int(np.searchsorted(indptr, repeat, side="right")) - 1
+    i = int(indices[repeat])
+    at = int(np.flatnonzero((uidx == u) & (iidx == i))[0])
+    raise ValueError(
+        f"user {user_ids.ids[u].item()!r} rated item {item_ids.ids[i].item()!r} more than once "
+        f"(first at position {at}); pass duplicates='last', 'sum' or 'mean' to combine "
+        f"repeated pairs")
+
+
+def _combine_duplicates(policy, indptr, indices, data, timestamps, first):
+    """The CSR with each run of a repeated (user, item) pair (in input order) combined."""
+    starts = np.flatnonzero(first)
+    kept = np.zeros(len(first) + 1, dtype=np.int64)
+    np.cumsum(first, out=kept[1:])
+    indptr = kept[indptr]                      # entries kept before each row start
+    if policy == "last":
+        ends = np.r_[starts[1:], len(first)] - 1
+        return indptr, indices[ends], data[ends], None if timestamps is None else timestamps[ends]
+    combined = np.add.reduceat(data, starts)
     if policy == "mean":
-        combined = combined / np.diff(np.r_[starts, len(key)])
+        combined = combined / np.diff(np.r_[starts, len(first)])
     ts = None if timestamps is None else np.maximum.reduceat(timestamps, starts)
-    return combined.astype(ratings.dtype), ts
+    return indptr, indices[starts], combined.astype(data.dtype), ts
 
 
 def _read_columns(path, sep, columns, header):

@@ -24,7 +24,7 @@ class ImplicitState:
     X: np.ndarray        # user factors (n_users, k)
     Y: np.ndarray        # item factors (n_items, k)
     data: object         # the training Interactions
-    C: object            # Csr by user of conf = c - 1, in the model dtype
+    C: object            # Csr by user of the values v, c - 1 = α v, in the model dtype
     Ct: object           # its transpose, by item
     val: object = None   # validation Interactions
 
@@ -125,12 +125,15 @@ class ImplicitALS(ServingMixin, MatrixFactorizationBase):
         p["init_std"] = v.check_float("init_std", self.init_std, minimum=0)
         return SimpleNamespace(**p)
 
-    def confidence_of(self, values, p):
-        """conf = c - 1 for observed values: α r or α log(1 + r / ε)."""
-        values = values.astype(np.float64)
+    def confidence_values(self, values, p):
+        """The values v with c - 1 = α v on observed pairs: the data itself for the linear
+        confidence (no copy when it is already in the model dtype), log(1 + r / ε) for the
+        log confidence, in one array of the model dtype."""
         if p.confidence == "linear":
-            return (p.alpha * values).astype(p.dtype)
-        return (p.alpha * np.log1p(values / p.epsilon)).astype(p.dtype)
+            return values.astype(p.dtype, copy=False)
+        logs = np.array(values, dtype=p.dtype)
+        logs /= p.dtype(p.epsilon)
+        return np.log1p(logs, out=logs)
 
     def _start(self, data, val, p):
         negative = data.ratings < 0
@@ -141,7 +144,10 @@ class ImplicitALS(ServingMixin, MatrixFactorizationBase):
         Y = rng.normal(0.0, p.init_std, size=(data.n_items, p.factors)).astype(p.dtype)
         X = rng.normal(0.0, p.init_std, size=(data.n_users, p.factors)).astype(p.dtype)
         R = data.by_user
-        C = Csr(R.indptr, R.indices, self.confidence_of(R.data, p), R.shape)
+        values = self.confidence_values(R.data, p)
+        if values is R.data:           # the data's own CSR both ways: no copies
+            return ImplicitState(X, Y, data, R, data.by_item, val)
+        C = Csr(R.indptr, R.indices, values, R.shape)
         return ImplicitState(X, Y, data, C, transpose(C), val)
 
     def _iterate(self, state, p):
@@ -150,12 +156,12 @@ class ImplicitALS(ServingMixin, MatrixFactorizationBase):
 
     def _half_step(self, C, Y, X, p, side, state):
         YtY = gram(Y, p.num_threads)
-        reg = p.dtype(p.regularization)
+        reg, alpha = p.dtype(p.regularization), p.dtype(p.alpha)
         if p.solver == "cg":
-            _core.implicit_als_cg_step(C.indptr, C.indices, C.data, Y, YtY, reg, X, p.cg_steps,
-                                       p.num_threads)
+            _core.implicit_als_cg_step(C.indptr, C.indices, C.data, alpha, Y, YtY, reg, X,
+                                       p.cg_steps, p.num_threads)
             return
-        failed = _core.implicit_als_half_step(C.indptr, C.indices, C.data, Y, YtY, reg, X,
+        failed = _core.implicit_als_half_step(C.indptr, C.indices, C.data, alpha, Y, YtY, reg, X,
                                               p.num_threads)
         if failed >= 0:
             ids = state.data.user_ids if side == "user" else state.data.item_ids
@@ -181,8 +187,8 @@ class ImplicitALS(ServingMixin, MatrixFactorizationBase):
         all_pairs = float(np.sum(XtX * YtY))                     # Σ_u x_uᵀ(YᵀY)x_u
         observed = np.empty(len(state.X), dtype=np.float64)
         C = state.C
-        _core.implicit_observed_loss(C.indptr, C.indices, C.data, state.X, state.Y, observed,
-                                     p.num_threads)
+        _core.implicit_observed_loss(C.indptr, C.indices, C.data, p.dtype(p.alpha), state.X,
+                                     state.Y, observed, p.num_threads)
         return all_pairs + float(observed.sum()) + p.regularization * float(
             np.trace(XtX) + np.trace(YtY))
 
