@@ -37,7 +37,10 @@ iterations, and the order of the floating-point sums.
 1. Quality, on MovieLens 100K as implicit data: the pairs rated 4 or 5 are the positives
    (value 1, so c_ui = 1 + α), 20% of them are held out at random
    (``fastmf.train_test_split(test_size=0.2, seed=0)``, test pairs of users or items
-   absent from train dropped). fastmf is scored by ``fastmf.metrics.evaluate(model, test,
+   absent from train dropped). Each library fits with model seeds 0 .. ``--seeds`` - 1
+   (default 10) on that one split; the table gives the mean ± standard deviation over
+   the seeds (a seed moves precision@10 by about 0.002, more than the libraries differ).
+   fastmf is scored by ``fastmf.metrics.evaluate(model, test,
    train=train, k=10)``; implicit by the same ``fastmf.metrics`` functions on its own top
    10, ``recommend(userids, user_items[userids], N=10, filter_already_liked_items=True)``,
    with implicit's rows and columns being the train set's contiguous user and item indices
@@ -100,7 +103,7 @@ from bench.compare_cmfrec import _version, generate, load, parse_sizes, peak_rss
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_HOME = REPO.parent / "shared" / "datasets"
-REG, ALPHA, ITERATIONS, SPEED_ITERATIONS, CG_STEPS = 0.05, 1.0, 15, 5, 3
+REG, ALPHA, ITERATIONS, SPEED_ITERATIONS, CG_STEPS, SEEDS = 0.05, 1.0, 15, 5, 3, 10
 K = 10                              # precision@K, NDCG@K
 POSITIVE = 4                        # MovieLens ratings >= POSITIVE are the positives
 TEST_SIZE, SPLIT_SEED = 0.2, 0
@@ -146,25 +149,25 @@ def blas_limit(threads):
 
 # -- the two libraries -------------------------------------------------------------------
 
-def fastmf_model(solver, threads, factors, regularization, alpha, iterations, cg_steps):
+def fastmf_model(solver, threads, factors, regularization, alpha, iterations, cg_steps, seed=0):
     import fastmf
 
     if not hasattr(fastmf, "ImplicitALS"):
         raise SystemExit(f"this fastmf ({fastmf.__file__}) has no ImplicitALS model")
     return fastmf.ImplicitALS(factors=factors, regularization=regularization, alpha=alpha,
                               confidence="linear", iterations=iterations, solver=solver,
-                              cg_steps=cg_steps, dtype="float32", num_threads=threads, seed=0,
+                              cg_steps=cg_steps, dtype="float32", num_threads=threads, seed=seed,
                               verbose=False)
 
 
-def implicit_model(solver, threads, factors, regularization, iterations, cg_steps, loss):
+def implicit_model(solver, threads, factors, regularization, iterations, cg_steps, loss, seed=0):
     from implicit.cpu.als import AlternatingLeastSquares
 
     # alpha=1.0: the matrix already holds c = 1 + α r (see the module docstring).
     model = AlternatingLeastSquares(factors=factors, regularization=regularization, alpha=1.0,
                                     dtype=np.float32, use_native=True, use_cg=SOLVERS[solver],
                                     iterations=iterations, calculate_training_loss=loss,
-                                    num_threads=threads, random_state=0)
+                                    num_threads=threads, random_state=seed)
     model.cg_steps = cg_steps
     return model
 
@@ -248,45 +251,69 @@ def movielens_split(data_home):
     return fastmf.train_test_split(positives, test_size=TEST_SIZE, seed=SPLIT_SEED)
 
 
+def seed_summary(per_seed):
+    """Mean and standard deviation of each metric over the seeds' dicts."""
+    keys = [key for key in per_seed[0] if key != "users"]
+    values = {key: np.array([m[key] for m in per_seed]) for key in keys}
+    return ({key: float(v.mean()) for key, v in values.items()},
+            {key: float(v.std(ddof=1)) if len(v) > 1 else 0.0 for key, v in values.items()})
+
+
 def quality_fastmf(data_home, solver, iterations, threads, factors, regularization, alpha,
-                   cg_steps, implicit_loss):
+                   cg_steps, implicit_loss, seeds):
     import fastmf
 
     train, test = movielens_split(data_home)
-    model = fastmf_model(solver, threads, factors, regularization, alpha, iterations, cg_steps)
-    started = time.perf_counter()
-    model.fit(train)
-    fit = time.perf_counter() - started
-    scores = fastmf.metrics.evaluate(model, test, train=train, k=K)
-    R = train.by_user
-    return {"library": "fastmf", "solver": solver, "fit_s": fit, "metrics": scores,
-            "objective": objective(R.indptr, R.indices, alpha * R.data.astype(np.float64),
-                                   model.user_factors_, model.item_factors_, regularization)}
+    per_seed, fit = [], []
+    for seed in range(seeds):
+        model = fastmf_model(solver, threads, factors, regularization, alpha, iterations,
+                             cg_steps, seed)
+        started = time.perf_counter()
+        model.fit(train)
+        fit.append(time.perf_counter() - started)
+        per_seed.append(fastmf.metrics.evaluate(model, test, train=train, k=K))
+        if seed == 0:
+            R = train.by_user
+            first_objective = objective(R.indptr, R.indices, alpha * R.data.astype(np.float64),
+                                        model.user_factors_, model.item_factors_, regularization)
+    mean, std = seed_summary(per_seed)
+    return {"library": "fastmf", "solver": solver, "fit_s": float(np.median(fit)),
+            "metrics": mean, "metrics_std": std, "per_seed": per_seed,
+            "objective": first_objective}
 
 
 def quality_implicit(data_home, solver, iterations, threads, factors, regularization, alpha,
-                     cg_steps, implicit_loss):
+                     cg_steps, implicit_loss, seeds):
     import fastmf
 
     train, test = movielens_split(data_home)
     R = train.by_user            # implicit's row u / column i = train's user / item index u / i
     matrix = confidence_csr(R.indptr, R.indices, R.data, alpha, train.shape)
-    model = implicit_model(solver, threads, factors, regularization, iterations, cg_steps,
-                           implicit_loss == "on")
-    fit, _ = implicit_fit(model, matrix)
     userids = train.user_ids.index(test.user_ids.ids)     # every test user is in train
-    ids, _ = model.recommend(userids, matrix[userids], N=K, filter_already_liked_items=True)
-    scores = ranking_scores(model.user_factors, model.item_factors, userids, ids, train, test)
-    # The same factors scored by evaluate() itself: checks the index mapping above.
-    check = fastmf.metrics.evaluate(FactorModel(model.user_factors, model.item_factors, train),
-                                    test, train=train, k=K, metrics=("precision", "ndcg", "auc"))
-    return {"library": "implicit", "solver": solver, "fit_s": fit, "metrics": scores,
-            "implicit_version": _version("implicit"),
-            "evaluate_on_factors": check,
-            "convention": (convention_check(model, R, alpha, regularization, threads)
-                           if solver == "cholesky" else None),
-            "objective": objective(matrix.indptr, matrix.indices, matrix.data - 1.0,
-                                   model.user_factors, model.item_factors, regularization)}
+    per_seed, fit = [], []
+    for seed in range(seeds):
+        model = implicit_model(solver, threads, factors, regularization, iterations, cg_steps,
+                               implicit_loss == "on", seed)
+        fit.append(implicit_fit(model, matrix)[0])
+        ids, _ = model.recommend(userids, matrix[userids], N=K, filter_already_liked_items=True)
+        per_seed.append(ranking_scores(model.user_factors, model.item_factors, userids, ids,
+                                       train, test))
+        if seed == 0:
+            # The same factors scored by evaluate() itself: checks the index mapping above.
+            check = fastmf.metrics.evaluate(
+                FactorModel(model.user_factors, model.item_factors, train), test, train=train,
+                k=K, metrics=("precision", "ndcg", "auc"))
+            convention = (convention_check(model, R, alpha, regularization, threads)
+                          if solver == "cholesky" else None)
+            first_objective = objective(matrix.indptr, matrix.indices, matrix.data - 1.0,
+                                        model.user_factors, model.item_factors, regularization)
+            first_metrics = per_seed[0]
+    mean, std = seed_summary(per_seed)
+    return {"library": "implicit", "solver": solver, "fit_s": float(np.median(fit)),
+            "metrics": mean, "metrics_std": std, "per_seed": per_seed,
+            "implicit_version": _version("implicit"), "first_seed": first_metrics,
+            "evaluate_on_factors": check, "convention": convention,
+            "objective": first_objective}
 
 
 def convention_check(model, R, alpha, regularization, threads):
@@ -399,25 +426,25 @@ def quality(args, workdir):
         for library, blas in libraries(args):
             r = run_worker(f"quality-{library}", workdir / f"quality-{library}.json", args.threads,
                            data_home=args.data_home, solver=solver, iterations=args.iterations,
-                           blas_threads=blas, **model_kwargs(args))
+                           seeds=args.seeds, blas_threads=blas, **model_kwargs(args))
             if r.get("convention"):
                 c = r["convention"]
                 print(f"quality: implicit's user solve on its fitted item factors, against "
                       f"fastmf's Cholesky half-step (c = 1 + alpha r): max |difference| / max "
                       f"|x| = {c['1+alpha*r']:.1e} given the matrix 1 + alpha r, "
                       f"{c['alpha*r']:.1e} given alpha r")
-            m = r["metrics"]
+            m, sd = r["metrics"], r["metrics_std"]
             if "evaluate_on_factors" in r:
-                e = r["evaluate_on_factors"]
-                gap = max(abs(m[key] - e[key]) for key in (f"precision@{K}", f"ndcg@{K}", "auc"))
+                e, first = r["evaluate_on_factors"], r["first_seed"]
+                gap = max(abs(first[key] - e[key])
+                          for key in (f"precision@{K}", f"ndcg@{K}", "auc"))
                 print(f"quality: implicit {solver}: its recommend() top {K} scored for "
-                      f"{m['users']} users; evaluate() on its factors ({e['users']} users) "
+                      f"{first['users']} users; evaluate() on its factors ({e['users']} users) "
                       f"differs by at most {gap:.1e}")
-            auc = m.get("auc")
+            cells = [f"{m[key]:.4f} ± {sd[key]:.4f}" for key in (f"precision@{K}", f"ndcg@{K}",
+                                                                 "auc")]
             rows.append((library, f"{solver} (use_cg={SOLVERS[solver]})" if library == "implicit"
-                         else solver, f"{m[f'precision@{K}']:.4f}", f"{m[f'ndcg@{K}']:.4f}",
-                         "-" if auc is None else f"{auc:.4f}", f"{r['fit_s']:.2f}",
-                         f"{r['objective']:.6g}"))
+                         else solver, *cells, f"{r['fit_s']:.2f}", f"{r['objective']:.6g}"))
     return rows
 
 
@@ -451,6 +478,9 @@ def main(argv=None):
                              "200k, 50000, ...")
     parser.add_argument("--iterations", type=int, default=ITERATIONS,
                         help="ALS iterations of the quality part")
+    parser.add_argument("--seeds", type=int, default=SEEDS,
+                        help="quality: fit each library with seeds 0 .. SEEDS-1 and report the "
+                             "mean ± standard deviation over them")
     parser.add_argument("--speed-iterations", type=int, default=SPEED_ITERATIONS,
                         help="ALS iterations of the speed part")
     parser.add_argument("--threads", type=int, default=2)
@@ -481,8 +511,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.fastmf_blas_threads is None:
         args.fastmf_blas_threads = args.threads
-    if min(args.iterations, args.speed_iterations, args.cg_steps) < 1:
-        parser.error("--iterations, --speed-iterations and --cg-steps must be at least 1")
+    if min(args.iterations, args.speed_iterations, args.cg_steps, args.seeds) < 1:
+        parser.error("--iterations, --speed-iterations, --cg-steps and --seeds must be at "
+                     "least 1")
 
     if args.worker:
         if args.worker == "generate":
@@ -491,7 +522,8 @@ def main(argv=None):
             with blas_limit(args.blas_threads):
                 if args.worker.startswith("quality-"):
                     result = TASKS[args.worker](args.data_home, args.solver, args.iterations,
-                                                args.threads, **model_kwargs(args))
+                                                args.threads, **model_kwargs(args),
+                                                seeds=args.seeds)
                 else:
                     result = TASKS[args.worker](args.data, args.solver, args.speed_iterations,
                                                 args.threads, **model_kwargs(args))
@@ -530,7 +562,8 @@ def main(argv=None):
     if quality_rows:
         print()
         print(f"MovieLens 100K, ratings >= {POSITIVE} as positives, {TEST_SIZE:g} held out "
-              f"(seed {SPLIT_SEED}), {args.iterations} iterations:")
+              f"(seed {SPLIT_SEED}), {args.iterations} iterations; mean ± standard deviation "
+              f"over model seeds 0..{args.seeds - 1}; objective of seed 0:")
         print_table(("library", "solver", f"precision@{K}", f"ndcg@{K}", "auc", "fit s",
                      "objective"), quality_rows, left=2)
     if speed_rows:
