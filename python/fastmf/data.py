@@ -179,23 +179,15 @@ class Interactions:
         user_ids, item_ids = IdMap(user_ids), IdMap(item_ids)
         uidx, iidx = uidx.astype(np.int32, copy=False), iidx.astype(np.int32, copy=False)
         shape = (len(user_ids), len(item_ids))
-        # By user, items ascending, repeats in input order (C++ counting sort, no argsort of
-        # the whole input: the peak memory stays near the input's own size).
-        indptr = np.zeros(shape[0] + 1, dtype=np.int64)
-        np.cumsum(np.bincount(uidx, minlength=shape[0]), out=indptr[1:])
-        indices, data = np.empty(len(uidx), dtype=np.int32), np.empty_like(ratings)
-        position = np.empty(0 if timestamps is None else len(uidx), dtype=np.int64)
-        _core.coo_to_csr(uidx, iidx, np.ascontiguousarray(ratings), indptr, indices, data,
-                         position, 0)
+        indptr, indices, data, position = pairs_to_csr(uidx, iidx, ratings, shape[0],
+                                                       positions=timestamps is not None)
         timestamps = None if timestamps is None else timestamps[position]
         del position
-        first = np.ones(len(indices), dtype=bool)        # the first entry of each (user, item)
-        first[1:] = indices[1:] != indices[:-1]
-        first[indptr[:-1][indptr[:-1] < len(indices)]] = True
+        first = first_of_each_pair(indptr, indices)
         if not first.all():
             if duplicates == "error":
                 _raise_duplicate(indptr, indices, first, uidx, iidx, user_ids, item_ids)
-            indptr, indices, data, timestamps = _combine_duplicates(
+            indptr, indices, data, timestamps = combine_duplicates(
                 duplicates, indptr, indices, data, timestamps, first)
         return cls(user_ids, item_ids, Csr(indptr, indices, data, shape), timestamps, item_info)
 
@@ -368,6 +360,27 @@ def _factorize(values):
     return ordered[first], inverse
 
 
+def pairs_to_csr(rows, cols, values, n_rows, positions=False):
+    """(indptr, indices, data, input positions or None): the pairs by row, columns ascending,
+    repeated pairs together in input order. A C++ counting sort, no argsort of the whole
+    input, so the peak memory stays near the input's own size."""
+    rows, cols = (np.ascontiguousarray(a, dtype=np.int32) for a in (rows, cols))
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+    indices, data = np.empty(len(rows), dtype=np.int32), np.empty_like(values)
+    position = np.empty(len(rows) if positions else 0, dtype=np.int64)
+    _core.coo_to_csr(rows, cols, np.ascontiguousarray(values), indptr, indices, data, position, 0)
+    return indptr, indices, data, position if positions else None
+
+
+def first_of_each_pair(indptr, indices):
+    """A mask of the CSR entries that start a run of one (row, column) pair."""
+    first = np.ones(len(indices), dtype=bool)
+    first[1:] = indices[1:] != indices[:-1]
+    first[indptr[:-1][indptr[:-1] < len(indices)]] = True
+    return first
+
+
 def _raise_duplicate(indptr, indices, first, uidx, iidx, user_ids, item_ids):
     repeat = int(np.flatnonzero(~first)[0])
     u = int(np.searchsorted(indptr, repeat, side="right")) - 1
@@ -379,7 +392,7 @@ def _raise_duplicate(indptr, indices, first, uidx, iidx, user_ids, item_ids):
         f"repeated pairs")
 
 
-def _combine_duplicates(policy, indptr, indices, data, timestamps, first):
+def combine_duplicates(policy, indptr, indices, data, timestamps, first):
     """The CSR with each run of a repeated (user, item) pair (in input order) combined."""
     starts = np.flatnonzero(first)
     kept = np.zeros(len(first) + 1, dtype=np.int64)

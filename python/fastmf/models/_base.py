@@ -10,6 +10,7 @@ from .. import _core
 from .. import _validation as v
 from ..data import as_interactions
 from ..exceptions import ModelFitError, NotFittedError, UnknownIdError
+from ._coldstart import ColdStartMixin
 
 logger = logging.getLogger("fastmf")
 
@@ -177,8 +178,9 @@ def _show(bar, record):
         bar.update(1)
 
 
-class ServingMixin:
-    """Ranking for fitted models: recommend, recommend_batch, similar items and users.
+class ServingMixin(ColdStartMixin):
+    """Ranking for fitted models: recommend, recommend_batch, similar items and users, and
+    the cold-start methods of :class:`ColdStartMixin`.
 
     A model provides ``_query(uidx) -> (Q, offsets)`` and ``_item_bias()``, so that the
     score of item i for user u is ``Q[u]·item_factors_[i] + offsets[u] + item_bias[i]``.
@@ -202,12 +204,16 @@ class ServingMixin:
         return self._recommend_indices(self._user_indices(users), n, filter_seen)
 
     def _recommend_indices(self, uidx, n, filter_seen):
-        n = min(n, len(self.item_ids_))
         Q, offsets = self._query(uidx)
         exclude = _rows(self._seen, uidx) if filter_seen else (np.zeros(len(uidx) + 1, np.int64),
                                                                np.zeros(0, np.int32))
-        out_items = np.empty((len(uidx), n), dtype=np.int32)
-        out_scores = np.empty((len(uidx), n), dtype=self.item_factors_.dtype)
+        return self._topk(Q, offsets, exclude, n)
+
+    def _topk(self, Q, offsets, exclude, n):
+        """(raw item ids, scores) of the n best items per row of Q, excluded items skipped."""
+        n = min(n, len(self.item_ids_))
+        out_items = np.empty((len(Q), n), dtype=np.int32)
+        out_scores = np.empty((len(Q), n), dtype=self.item_factors_.dtype)
         _core.topk_scores(np.ascontiguousarray(Q), np.ascontiguousarray(offsets), self.item_factors_,
                           self._item_bias(), *exclude, out_items, out_scores,
                           v.check_num_threads(self.num_threads))

@@ -137,8 +137,32 @@ class BiasedMF(ServingMixin, MatrixFactorizationBase):
 
     def _query(self, uidx):
         """Query vectors and score offsets of users (by index): μ + b_u + p_u·q_i + b_i."""
-        return (self.user_factors_[uidx],
-                self.user_biases_[uidx] + self.user_biases_.dtype.type(self.global_mean_))
+        return self._query_from(self.user_factors_[uidx], self.user_biases_[uidx])
+
+    def _query_from(self, factors, biases):
+        return factors, biases + biases.dtype.type(self.global_mean_)
+
+    @staticmethod
+    def _row_reg(counts, p, dtype):
+        """λ per row: λ n^w with n the row's ratings (w = 0: plain λ)."""
+        return (p.regularization * counts.astype(np.float64) ** p.weighted).astype(dtype)
+
+    def _solve_rows(self, side, R):
+        """Factors and biases of the rows of R by the ALS row solve (ridge regression with
+        bias, λ and λ_b of this model) against the other side's fitted factors."""
+        p = self._check_params()
+        other = "item" if side == "user" else "user"
+        Y, yb = getattr(self, f"{other}_factors_"), getattr(self, f"{other}_biases_")
+        dtype = Y.dtype.type
+        X = np.zeros((R.shape[0], Y.shape[1]), dtype=Y.dtype)
+        xb = np.zeros(R.shape[0], dtype=Y.dtype)
+        failed = _core.als_half_step(R.indptr, R.indices, R.data, Y, yb, dtype(self.global_mean_),
+                                     self._row_reg(R.counts(), p, Y.dtype),
+                                     dtype(p.bias_regularization), X, xb, p.num_threads)
+        if failed >= 0:
+            raise ModelFitError(f"Cholesky failed for the {side} at position {failed}; increase "
+                                f"regularization (now {p.regularization})")
+        return X, xb
 
     def _item_bias(self):
         return self.item_biases_

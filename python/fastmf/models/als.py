@@ -104,13 +104,9 @@ class ALS(BiasedMF):
     def _start(self, data, val, p):
         state = super()._start(data, val, p)
         state.by_user, state.by_item = data.by_user.astype(p.dtype), data.by_item.astype(p.dtype)
-        state.row_reg = {side: self._row_reg(R.counts(), p)
+        state.row_reg = {side: self._row_reg(R.counts(), p, p.dtype)
                          for side, R in (("user", state.by_user), ("item", state.by_item))}
         return state
-
-    @staticmethod
-    def _row_reg(counts, p):
-        return (p.regularization * counts.astype(np.float64) ** p.weighted).astype(p.dtype)
 
     def _iterate(self, state, p):
         self._half_step(state.by_user, state.Y, state.yb, state.X, state.xb, state, p, "user")

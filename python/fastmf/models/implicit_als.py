@@ -207,6 +207,24 @@ class ImplicitALS(ServingMixin, MatrixFactorizationBase):
         self._seen = (state.data.by_user.indptr, state.data.by_user.indices)
 
     # -- serving ----------------------------------------------------------------------
+    def _solve_rows(self, side, R):
+        """Factors of the rows of R by the exact (Cholesky) implicit row solve against the
+        other side's fitted factors; no biases (zeros)."""
+        p = self._check_params()
+        if (R.data < 0).any():
+            raise ValueError("implicit data must be counts >= 0; found negative values")
+        Y = self.item_factors_ if side == "user" else self.user_factors_
+        dtype = Y.dtype.type
+        p.dtype = dtype
+        X = np.zeros((R.shape[0], Y.shape[1]), dtype=Y.dtype)
+        failed = _core.implicit_als_half_step(R.indptr, R.indices, self.confidence_values(R.data, p),
+                                              dtype(p.alpha), Y, gram(Y, p.num_threads),
+                                              dtype(p.regularization), X, p.num_threads)
+        if failed >= 0:
+            raise ModelFitError(f"Cholesky failed for the {side} at position {failed}; increase "
+                                f"regularization (now {p.regularization})")
+        return X, np.zeros(R.shape[0], dtype=Y.dtype)
+
     def _query(self, uidx):
         return self.user_factors_[uidx], np.zeros(len(uidx), dtype=self.user_factors_.dtype)
 
