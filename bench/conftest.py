@@ -70,10 +70,10 @@ def blas_info(num_threads):
     return {"blas_threads": "library default (threadpoolctl not installed)", **env}
 
 
-def numpy_half_step(indptr, indices, ratings, Y, y_bias, mu, row_reg, bias_reg, X, x_bias,
-                    num_threads):
+def numpy_half_step(indptr, indices, ratings, Y, y_bias, mu, row_reg, bias_reg, prior, X,
+                    x_bias, num_threads):
     """The numpy twin with the C++ kernel's signature (row_reg is recomputed from n_u)."""
-    del row_reg, X, x_bias, num_threads   # the twin computes REG * n_u**0.5, returns new arrays
+    del row_reg, prior, X, x_bias, num_threads   # the twin computes REG * n_u**0.5, returns new arrays
     if threadpool_limits is None:
         return reference.als_half_step(indptr, indices, ratings, Y, y_bias, mu, REG, bias_reg,
                                        WEIGHTED)
@@ -92,7 +92,7 @@ class AlsCase:
     nnz: int
     k: int
     dtype: type
-    inputs: tuple                  # indptr, indices, ratings, Y, y_bias, mu, row_reg, bias_reg
+    inputs: tuple          # indptr, indices, ratings, Y, y_bias, mu, row_reg, bias_reg, prior
 
     run = {"cpp": _core.als_half_step, "numpy": numpy_half_step}
 
@@ -119,7 +119,8 @@ def als_case(n_ratings, k, dtype):
     y_bias = (rng.standard_normal(data.n_items) * 0.1).astype(dtype)
     mu = dtype(np.mean(data.ratings))
     row_reg = (REG * R.counts() ** WEIGHTED).astype(dtype)
-    inputs = (R.indptr, R.indices, R.data, Y, y_bias, mu, row_reg, dtype(BIAS_REG))
+    no_prior = np.zeros((0, k), dtype=dtype)
+    inputs = (R.indptr, R.indices, R.data, Y, y_bias, mu, row_reg, dtype(BIAS_REG), no_prior)
     return AlsCase(size_label(n_ratings), data.n_users, data.n_items, data.nnz, k, dtype, inputs)
 
 

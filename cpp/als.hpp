@@ -12,7 +12,9 @@ namespace fastmf {
 //   (Σ_i z_i z_iᵀ + diag(bias_reg, lam_u, ..., lam_u)) [b_u, x_u] = Σ_i t_ui z_i,
 // lam_u = row_reg[u] (the caller scales it: plain, weighted-λ, ...). The Gram matrix is built as one dense
 // product of the gathered rows Z (a rank-n_u update), not n_u rank-one updates.
-// Rows with no ratings get zero factors and bias.
+// With a prior (prior.rows() == X.rows(); an empty prior means 0), x_u is shrunk toward
+// prior_u instead of 0: lam_u prior_u joins the right-hand side of the factor entries.
+// Rows with no ratings get zero bias and factors equal to their prior.
 // Caller guarantees: valid CSR with R.rows() == X.rows() == x_bias.size(), indices <
 // Y.rows() == y_bias.size(), X.cols() == Y.cols(), row_reg.size() == X.rows(), finite
 // values, row_reg, bias_reg >= 0.
@@ -20,8 +22,8 @@ namespace fastmf {
 template <typename S>
 std::int64_t als_half_step(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::int32_t> indices,
                            ConstVecRef<S> ratings, ConstRowRef<S> Y, ConstVecRef<S> y_bias, S mu,
-                           ConstVecRef<S> row_reg, S bias_reg, RowRef<S> X, VecRef<S> x_bias,
-                           int num_threads) {
+                           ConstVecRef<S> row_reg, S bias_reg, ConstRowRef<S> prior,
+                           RowRef<S> X, VecRef<S> x_bias, int num_threads) {
   const CsrView<S> R{indptr, indices, ratings};
   const Index k = Y.cols();
   const Index d = k + 1;
@@ -33,8 +35,13 @@ std::int64_t als_half_step(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::in
 #pragma omp for schedule(dynamic, 16)
     for (Index u = 0; u < R.rows(); ++u) {
       const Index n = R.count(u);
+      const bool has_prior = prior.rows() > 0;
       if (n == 0) {
-        X.row(u).setZero();
+        if (has_prior) {
+          X.row(u) = prior.row(u);
+        } else {
+          X.row(u).setZero();
+        }
         x_bias[u] = S(0);
         continue;
       }
@@ -56,6 +63,7 @@ std::int64_t als_half_step(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::in
       b.noalias() = Zu * t.head(n);
       A(0, 0) += bias_reg;
       A.diagonal().tail(k).array() += row_reg[u];
+      if (has_prior) b.tail(k).noalias() += row_reg[u] * prior.row(u).transpose();
       if (!cholesky_solve_in_place(A, b)) {  // reads the lower triangle only
         failed.record(u);
         continue;

@@ -19,7 +19,7 @@ void bind_dtype(py::module_& m) {
   m.def("als_half_step", &fastmf::als_half_step<S>, "indptr"_a.noconvert(),
         "indices"_a.noconvert(), "ratings"_a.noconvert(), "Y"_a.noconvert(),
         "y_bias"_a.noconvert(), "mu"_a, "row_reg"_a.noconvert(), "bias_reg"_a,
-        "X"_a.noconvert(), "x_bias"_a.noconvert(), "num_threads"_a,
+        "prior"_a.noconvert(), "X"_a.noconvert(), "x_bias"_a.noconvert(), "num_threads"_a,
         py::call_guard<py::gil_scoped_release>());
   m.def("predict_pairs", &fastmf::predict_pairs<S>, "X"_a.noconvert(), "x_bias"_a.noconvert(),
         "Y"_a.noconvert(), "y_bias"_a.noconvert(), "mu"_a, "uidx"_a.noconvert(),

@@ -5,12 +5,13 @@ They are the oracles of the tests and the numpy side of the benchmarks.
 import numpy as np
 
 
-def als_half_step(indptr, indices, ratings, Y, y_bias, mu, reg, bias_reg, weighted):
+def als_half_step(indptr, indices, ratings, Y, y_bias, mu, reg, bias_reg, weighted, prior=None):
     """Solve every row's ridge problem for [bias, factors] against rows [1, y_i].
 
     Row u minimises Σ_i (r_ui - mu - y_bias_i - b_u - x_u·y_i)² + bias_reg b_u²
     + lam_u ‖x_u‖², lam_u = reg * n_u**weighted (weighted: False/0 plain, True/1
-    weighted-λ). Empty rows get zeros.
+    weighted-λ); with a prior, lam_u ‖x_u - prior_u‖² instead. Empty rows get a zero
+    bias and factors equal to the prior (zeros without one).
     Computes in Y's dtype. Returns (X, x_bias).
     """
     n_rows, k, dtype = len(indptr) - 1, Y.shape[1], Y.dtype
@@ -24,9 +25,13 @@ def als_half_step(indptr, indices, ratings, Y, y_bias, mu, reg, bias_reg, weight
         lam = reg * float(len(cols)) ** weighted
         A[u] = Z.T @ Z + np.diag(np.r_[bias_reg, np.full(k, lam)])
         b[u] = Z.T @ t
+        if prior is not None:
+            b[u, 1:] += lam * prior[u]
     solution = np.zeros((n_rows, k + 1), dtype)
     if filled.any():
         solution[filled] = np.linalg.solve(A[filled], b[filled][..., None])[..., 0]
+    if prior is not None:
+        solution[~filled, 1:] = prior[~filled]
     return solution[:, 1:], solution[:, 0]
 
 

@@ -50,19 +50,27 @@ def _half_step_case(dtype, seed=0, k=5, n_users=40, n_items=30, empty_rows=(3, 1
 @pytest.mark.parametrize("k", [5, 40])        # 40: the Cholesky works in three panels of 16
 @pytest.mark.parametrize("weighted", [False, 0.5, True])
 @pytest.mark.parametrize("dtype, rtol", TOLERANCES)
-def test_als_half_step_matches_numpy(kernels, dtype, rtol, weighted, k):
+@pytest.mark.parametrize("with_prior", [False, True])
+def test_als_half_step_matches_numpy(kernels, dtype, rtol, weighted, k, with_prior):
     indptr, indices, ratings, Y, y_bias, mu = _half_step_case(dtype, k=k)
-    X = np.full((len(indptr) - 1, Y.shape[1]), 7, dtype)
-    xb = np.full(len(indptr) - 1, 7, dtype)
+    n_rows = len(indptr) - 1
+    prior = (np.random.default_rng(5).normal(size=(n_rows, k)).astype(dtype) if with_prior
+             else np.zeros((0, k), dtype))
+    X = np.full((n_rows, Y.shape[1]), 7, dtype)
+    xb = np.full(n_rows, 7, dtype)
     failed = kernels.als_half_step(indptr, indices, ratings, Y, y_bias, mu,
-                                   _row_reg(indptr, 0.1, weighted, dtype), dtype(2.0), X, xb, 2)
+                                   _row_reg(indptr, 0.1, weighted, dtype), dtype(2.0), prior, X,
+                                   xb, 2)
     X_ref, xb_ref = reference.als_half_step(indptr, indices, ratings.astype(np.float64),
                                             Y.astype(np.float64), y_bias.astype(np.float64),
-                                            float(mu), 0.1, 2.0, weighted)
+                                            float(mu), 0.1, 2.0, weighted,
+                                            prior.astype(np.float64) if with_prior else None)
     assert failed == -1
     np.testing.assert_allclose(X, X_ref, rtol=rtol, atol=rtol)
     np.testing.assert_allclose(xb, xb_ref, rtol=rtol, atol=rtol)
-    assert not X[3].any() and xb[17] == 0     # empty rows come back zero
+    # empty rows: zero bias, factors equal to the prior (zeros without one)
+    np.testing.assert_array_equal(X[3], prior[3] if with_prior else 0)
+    assert xb[17] == 0
 
 
 @pytest.mark.parametrize("k", [12, 40])
@@ -73,7 +81,8 @@ def test_als_half_step_reports_first_singular_row(kernels, k):
     xb = np.zeros(len(indptr) - 1)
     counts = np.diff(indptr)
     failed = kernels.als_half_step(indptr, indices, ratings, Y, y_bias, mu,
-                                   _row_reg(indptr, 0.0, False, np.float64), 0.0, X, xb, 2)
+                                   _row_reg(indptr, 0.0, False, np.float64), 0.0,
+                                   np.zeros((0, k)), X, xb, 2)
     assert failed == np.flatnonzero((counts > 0) & (counts < k + 1))[0]
 
 
@@ -147,7 +156,8 @@ def test_kernels_refuse_wrong_dtype_instead_of_copying():
     xb = np.zeros(len(indptr) - 1)
     with pytest.raises(TypeError):
         _core.als_half_step(indptr, indices, ratings, Y, y_bias, mu,
-                            _row_reg(indptr, 0.1, False, np.float64), 1.0, X, xb, 1)
+                            _row_reg(indptr, 0.1, False, np.float64), 1.0, np.zeros((0, 5)), X,
+                            xb, 1)
 
 
 def test_the_fastest_build_this_cpu_runs_is_selected():

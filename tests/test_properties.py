@@ -24,7 +24,7 @@ def test_solved_row_zeroes_its_ridge_gradient(n_users, n_items, k, reg, bias_reg
     X, xb = np.zeros((n_users, k)), np.zeros(n_users)
     row_reg = reg * R.counts().astype(float) ** weighted
     assert _core.als_half_step(R.indptr, R.indices, R.data, Y, y_bias, mu, row_reg, bias_reg,
-                               X, xb, 2) == -1
+                               np.zeros((0, k)), X, xb, 2) == -1
     for u in range(n_users):
         cols, r = R.row(u)
         err = r - (mu + xb[u] + y_bias[cols] + Y[cols] @ X[u])

@@ -147,6 +147,11 @@ class BiasedMF(ServingMixin, MatrixFactorizationBase):
         """λ per row: λ n^w with n the row's ratings (w = 0: plain λ)."""
         return (p.regularization * counts.astype(np.float64) ** p.weighted).astype(dtype)
 
+    def _prior(self, side, R):
+        """The rows' prior factors (shrinkage target): none (0) by default."""
+        return np.zeros((0, getattr(self, f"{side}_factors_").shape[1]),
+                        dtype=getattr(self, f"{side}_factors_").dtype)
+
     def _solve_rows(self, side, R):
         """Factors and biases of the rows of R by the ALS row solve (ridge regression with
         bias, λ and λ_b of this model) against the other side's fitted factors."""
@@ -158,7 +163,8 @@ class BiasedMF(ServingMixin, MatrixFactorizationBase):
         xb = np.zeros(R.shape[0], dtype=Y.dtype)
         failed = _core.als_half_step(R.indptr, R.indices, R.data, Y, yb, dtype(self.global_mean_),
                                      self._row_reg(R.counts(), p, Y.dtype),
-                                     dtype(p.bias_regularization), X, xb, p.num_threads)
+                                     dtype(p.bias_regularization), self._prior(side, R), X, xb,
+                                     p.num_threads)
         if failed >= 0:
             raise ModelFitError(f"Cholesky failed for the {side} at position {failed}; increase "
                                 f"regularization (now {p.regularization})")

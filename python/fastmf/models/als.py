@@ -106,6 +106,8 @@ class ALS(BiasedMF):
         state.by_user, state.by_item = data.by_user.astype(p.dtype), data.by_item.astype(p.dtype)
         state.row_reg = {side: self._row_reg(R.counts(), p, p.dtype)
                          for side, R in (("user", state.by_user), ("item", state.by_item))}
+        no_prior = np.zeros((0, p.factors), dtype=p.dtype)
+        state.prior = {"user": no_prior, "item": no_prior}
         return state
 
     def _iterate(self, state, p):
@@ -115,8 +117,8 @@ class ALS(BiasedMF):
     def _half_step(self, R, Y, yb, X, xb, state, p, side):
         dtype = p.dtype
         failed = _core.als_half_step(R.indptr, R.indices, R.data, Y, yb, dtype(state.mu),
-                                     state.row_reg[side], dtype(p.bias_regularization), X, xb,
-                                     p.num_threads)
+                                     state.row_reg[side], dtype(p.bias_regularization),
+                                     state.prior[side], X, xb, p.num_threads)
         if failed >= 0:
             ids = state.data.user_ids if side == "user" else state.data.item_ids
             raise ModelFitError(
