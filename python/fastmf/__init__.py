@@ -10,13 +10,14 @@ Examples
 """
 from . import datasets, metrics
 from .data import Interactions, ItemInfo
-from .exceptions import (DataNotFoundError, FastMFError, FastMFWarning, ModelFitError,
-                         NotFittedError, UnknownIdError)
+from .exceptions import (DataNotFoundError, FastMFError, FastMFWarning, ModelFileError,
+                         ModelFitError, NotFittedError, UnknownIdError)
+from .io import load
 from .model_selection import train_test_split
 from .models import ALS, SGD, ImplicitALS
 
 __version__ = "0.1.0"
 
 __all__ = ["ALS", "ImplicitALS", "DataNotFoundError", "FastMFError", "FastMFWarning", "Interactions",
-           "ItemInfo", "ModelFitError", "NotFittedError", "SGD", "UnknownIdError", "datasets",
-           "metrics", "train_test_split", "__version__"]
+           "ItemInfo", "ModelFileError", "ModelFitError", "NotFittedError", "SGD", "UnknownIdError",
+           "datasets", "load", "metrics", "train_test_split", "__version__"]

@@ -5,6 +5,7 @@ raises an exception that names the argument, what was expected and what was foun
 """
 import numbers
 import os
+from pathlib import Path
 
 import numpy as np
 
@@ -141,6 +142,17 @@ def check_same_length(**arrays):
 def check_not_empty(name, array):
     if len(array) == 0:
         raise ValueError(f"{name} is empty; at least one rating is needed")
+
+
+def as_path(name, value):
+    """A file path given as a str or an os.PathLike (pathlib.Path), as a pathlib.Path."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a str or a pathlib.Path, got {type(value).__name__}")
+    if isinstance(os.fspath(value), bytes):
+        raise TypeError(f"{name} must be a str or a pathlib.Path, got a bytes path {value!r}")
+    if os.fspath(value) == "":
+        raise ValueError(f"{name} must name a file, got an empty string")
+    return Path(value)
 
 
 def check_path(path):

@@ -17,6 +17,11 @@ class ModelFitError(FastMFError, RuntimeError):
     """Training failed numerically (a singular system, a non-finite factor)."""
 
 
+class ModelFileError(FastMFError, ValueError):
+    """A model file cannot be loaded: it is damaged, not a fastmf model file, or written
+    by a newer fastmf than this one."""
+
+
 class DataNotFoundError(FastMFError, FileNotFoundError):
     """A data set is not available locally and could not be downloaded."""
 

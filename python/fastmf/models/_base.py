@@ -1,14 +1,14 @@
 """The common base of fastmf models: parameters, the fit loop, history, early stopping,
-progress, fitted checks and raw-id lookups. Model classes add the math."""
+progress, save, fitted checks and raw-id lookups. Model classes add the math."""
 import inspect
 import logging
 import time
 
 import numpy as np
 
-from .. import _core
+from .. import _core, io
 from .. import _validation as v
-from ..data import as_interactions
+from ..data import IdMap, as_interactions
 from ..exceptions import ModelFitError, NotFittedError, UnknownIdError
 from ._coldstart import ColdStartMixin
 
@@ -22,6 +22,8 @@ class MatrixFactorizationBase:
     _monitor = None          # history key that early stopping watches
     _monitor_mode = "min"    # "min": lower is better; "max": higher is better
     _iterations_param = "iterations"     # the parameter that counts iterations ("epochs")
+    # save() stores every public attribute ending in "_"; these private ones too.
+    _private_state = ("_seen",)
 
     # -- parameters (scikit-learn style, from the __init__ signature) -----------------
     @classmethod
@@ -132,6 +134,74 @@ class MatrixFactorizationBase:
         self.history_ = history
         self.n_iter_ = len(history)
 
+
+    # -- save and load --------------------------------------------------------------
+    def save(self, path):
+        """Write the fitted model to one ``.npz`` file; ``fastmf.load(path)`` reads it back.
+
+        The file holds the class name, the parameters, the fitted arrays, the id maps,
+        item titles and genres, ``history_`` and the fastmf version, in arrays plus a JSON
+        header: no pickle. It is written to a temporary file in the same directory, flushed
+        to disk and renamed over ``path``, so a failure never leaves a partial file and
+        an existing file stays as it was. ``pickle`` works as well.
+
+        Parameters
+        ----------
+        path : str or pathlib.Path
+            The file to write. ``.npz`` is appended when the name does not end in it (as
+            ``numpy.savez`` does); ``fastmf.load`` finds the file by either name.
+
+        Returns
+        -------
+        pathlib.Path
+            The path written.
+
+        Raises
+        ------
+        NotFittedError
+            The model is not fitted.
+        TypeError
+            ``path`` is not a str or path, or a parameter holds a value that a model file
+            cannot store (a callable, say).
+        IsADirectoryError, FileNotFoundError
+            ``path`` is a directory, or its directory does not exist.
+
+        Examples
+        --------
+        >>> import tempfile, fastmf
+        >>> model = fastmf.ALS(factors=2, iterations=3, seed=0, verbose=False)
+        >>> model = model.fit(fastmf.datasets.toy())
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = model.save(f"{folder}/ratings-model")
+        ...     print(path.name, fastmf.load(path).predict(["Bob"], ["Sholay"]).shape)
+        ratings-model.npz (1,)
+        """
+        return io.save(self, path)
+
+    def _check_loaded_state(self):
+        """Raise ValueError unless the fitted state is what serving and the C++ kernels (which
+        trust their inputs) need: factors with a row per id, matching biases, a valid CSR of
+        seen items. ``fastmf.load`` calls it on what it read."""
+        factors = {}
+        for side in ("user", "item"):
+            ids, X = getattr(self, f"{side}_ids_", None), getattr(self, f"{side}_factors_", None)
+            if not isinstance(ids, IdMap) or not isinstance(X, np.ndarray):
+                raise ValueError(f"it holds no {side}_ids_ or no {side}_factors_")
+            if X.ndim != 2 or X.dtype not in (np.float32, np.float64) or len(X) != len(ids):
+                raise ValueError(f"{side}_factors_ must be a float32 or float64 matrix with a row "
+                                 f"per id of {side}_ids_ ({len(ids)}), got {X.dtype} {X.shape}")
+            biases = getattr(self, f"{side}_biases_", None)
+            if biases is not None and (not isinstance(biases, np.ndarray)
+                                       or biases.dtype != X.dtype or biases.shape != (len(ids),)):
+                raise ValueError(f"{side}_biases_ must be a {X.dtype} vector of length {len(ids)}")
+            factors[side] = X
+        X, Y = factors["user"], factors["item"]
+        if X.dtype != Y.dtype or X.shape[1] != Y.shape[1]:
+            raise ValueError(f"user_factors_ ({X.dtype}, {X.shape}) and item_factors_ "
+                             f"({Y.dtype}, {Y.shape}) do not match")
+        seen = getattr(self, "_seen", None)
+        if seen is not None and not _valid_csr(seen, len(X), len(Y)):
+            raise ValueError(f"_seen is not a valid CSR of {len(X)} users x {len(Y)} items")
 
     # -- fitted state and ids -------------------------------------------------------
     def _check_is_fitted(self):
@@ -263,6 +333,18 @@ class ServingMixin(ColdStartMixin):
                           v.check_num_threads(self.num_threads))
         keep = out_items[0] >= 0
         return ids.to_raw(out_items[0][keep]), out_scores[0][keep]
+
+
+def _valid_csr(csr_arrays, n_rows, n_cols):
+    """Whether (indptr, indices) is a CSR with int64 indptr and int32 indices in range."""
+    if not (isinstance(csr_arrays, tuple) and len(csr_arrays) == 2
+            and all(isinstance(a, np.ndarray) and a.ndim == 1 for a in csr_arrays)):
+        return False
+    indptr, indices = csr_arrays
+    return bool(indptr.dtype == np.int64 and indices.dtype == np.int32
+                and len(indptr) == n_rows + 1 and indptr[0] == 0 and indptr[-1] == len(indices)
+                and (np.diff(indptr) >= 0).all()
+                and (len(indices) == 0 or (indices.min() >= 0 and indices.max() < n_cols)))
 
 
 def _rows(csr_arrays, rows):

@@ -1,0 +1,418 @@
+"""Model files: ``model.save(path)`` writes one ``.npz``, ``fastmf.load(path)`` reads it.
+
+The archive holds a JSON ``header`` (stored as UTF-8 bytes in a uint8 array) and one
+array per fitted array. The header names the model class, its parameters, every fitted
+attribute and the versions of fastmf and of the format::
+
+    {"format": "fastmf-model", "format_version": 1, "fastmf_version": "0.1.0",
+     "class": "ALS", "params": {"factors": 64, ...},
+     "state": {"user_factors_": {"__type__": "array", "key": "user_factors_"},
+               "global_mean_": 3.53, "history_": [{"iteration": 1, ...}], ...}}
+
+The fitted state is found, not listed: every public attribute whose name ends in ``_``
+plus the private names in the class's ``_private_state``. Values are numbers, strings,
+lists, dicts and tuples of them (JSON, tuples tagged), numpy arrays and scalars (their
+dtype kept exactly), ``IdMap`` and ``ItemInfo``. Reading never unpickles anything: the
+arrays are read with ``allow_pickle=False`` and the class is looked up among fastmf's
+own model classes, never imported by a name taken from the file.
+"""
+import json
+import os
+import uuid
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from . import _validation as v
+from .data import IdMap, ItemInfo
+from .exceptions import ModelFileError
+
+FORMAT = "fastmf-model"
+FORMAT_VERSION = 1
+_HEADER = "header"
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")       # an archive, an empty archive
+_BIT_GENERATORS = {name: getattr(np.random, name)
+                   for name in ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")}
+
+
+def model_classes():
+    """The classes ``load`` can build: every model class exported by ``fastmf``, by name.
+
+    Examples
+    --------
+    >>> from fastmf.io import model_classes
+    >>> model_classes()["ALS"]
+    <class 'fastmf.models.als.ALS'>
+    """
+    import fastmf
+    from .models._base import MatrixFactorizationBase
+    return {name: obj for name, obj in vars(fastmf).items()
+            if isinstance(obj, type) and issubclass(obj, MatrixFactorizationBase)
+            and obj.__name__ == name}
+
+
+def _fitted_state(model):
+    """The attributes ``save`` stores: public names ending in ``_`` and ``_private_state``."""
+    return {name: value for name, value in vars(model).items()
+            if _is_fitted_name(type(model), name)}
+
+
+def _is_fitted_name(cls, name):
+    return (name.isidentifier() and name.endswith("_") and not name.startswith("_")
+            or name in cls._private_state)
+
+
+# -- writing ---------------------------------------------------------------------------
+def save(model, path):
+    """Write a fitted model to ``path``; the same as ``model.save(path)``, which see.
+
+    Examples
+    --------
+    >>> import tempfile, fastmf
+    >>> model = fastmf.SGD(factors=2, epochs=3, seed=0, verbose=False)
+    >>> model = model.fit(fastmf.datasets.toy())
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     print(fastmf.io.save(model, f"{folder}/sgd").name)
+    sgd.npz
+    """
+    path = v.as_path("path", path)
+    if path.suffix != ".npz":           # as np.savez does; load() looks for it too
+        path = path.with_name(path.name + ".npz")
+    if path.is_dir():
+        raise IsADirectoryError(f"path {str(path)!r} is a directory; give a file name such as "
+                                f"{str(path / 'model.npz')!r}")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"cannot save to {str(path)!r}: directory {str(path.parent)!r} "
+                                f"does not exist; create it first")
+    cls = type(model)
+    if model_classes().get(cls.__name__) is not cls:
+        raise TypeError(f"only fastmf's model classes can be saved to a model file, got "
+                        f"{cls.__module__}.{cls.__qualname__}; use pickle for other classes")
+    model._check_is_fitted()
+    import fastmf
+    arrays = {}
+    header = {"format": FORMAT, "format_version": FORMAT_VERSION,
+              "fastmf_version": fastmf.__version__, "class": cls.__name__,
+              "params": {name: _encode(value, f"params.{name}", arrays)
+                         for name, value in model.get_params().items()},
+              "state": {name: _encode(value, name, arrays)
+                        for name, value in _fitted_state(model).items()}}
+    text = json.dumps(header, allow_nan=True, ensure_ascii=False)
+    arrays[_HEADER] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    _write_atomically(path, arrays)
+    return path
+
+
+def _encode(value, key, arrays):
+    """A JSON-able description of ``value``; arrays go into ``arrays`` under ``key``."""
+    if isinstance(value, np.generic):           # first: np.float64 is also a float
+        if value.dtype.kind not in "biuf":
+            raise TypeError(f"{key}: a numpy scalar of dtype {value.dtype} cannot be saved")
+        return {"__type__": "scalar", "dtype": value.dtype.str, "value": value.item()}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, np.ndarray):
+        if value.dtype.hasobject:
+            raise TypeError(f"{key}: an array of dtype {value.dtype} cannot be saved without "
+                            f"pickle; convert it to numbers or strings")
+        if key in arrays or key == _HEADER:
+            raise TypeError(f"{key}: two arrays would share this name in the archive")
+        arrays[key] = value
+        return {"__type__": "array", "key": key}
+    if isinstance(value, list):
+        return [_encode(item, f"{key}.{i}", arrays) for i, item in enumerate(value)]
+    if isinstance(value, tuple):
+        return {"__type__": "tuple",
+                "items": [_encode(item, f"{key}.{i}", arrays) for i, item in enumerate(value)]}
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value) or "__type__" in value:
+            raise TypeError(f"{key}: only dicts with string keys (not '__type__') can be saved")
+        return {k: _encode(item, f"{key}.{k}", arrays) for k, item in value.items()}
+    if isinstance(value, IdMap):
+        return {"__type__": "IdMap", "ids": _encode(value.ids, key, arrays)}
+    if isinstance(value, ItemInfo):
+        return {"__type__": "ItemInfo", "ids": _encode(value.ids.ids, f"{key}.ids", arrays),
+                "titles": _encode(value.titles, f"{key}.titles", arrays),
+                "genres": _encode(value.genres, f"{key}.genres", arrays),
+                "genre_names": list(value.genre_names)}
+    if isinstance(value, np.dtype) or isinstance(value, type) and issubclass(value, np.generic):
+        if np.dtype(value).kind not in "biuf":
+            raise TypeError(f"{key}: the dtype {np.dtype(value)} cannot be saved")
+        return {"__type__": "dtype", "name": np.dtype(value).name,
+                "as": "dtype" if isinstance(value, np.dtype) else "type"}
+    if isinstance(value, np.random.Generator):
+        state = value.bit_generator.state
+        return {"__type__": "Generator", "state": _encode(state, f"{key}.state", arrays)}
+    if isinstance(value, np.random.SeedSequence):
+        return {"__type__": "SeedSequence",
+                "entropy": _encode(value.entropy, f"{key}.entropy", arrays),
+                "spawn_key": list(value.spawn_key), "pool_size": value.pool_size,
+                "n_children_spawned": value.n_children_spawned}
+    raise TypeError(f"{key}: a {type(value).__name__} cannot be saved to a model file")
+
+
+def _write_atomically(path, arrays):
+    """Write to a new file beside ``path``, flush it to disk, then rename it over ``path``:
+    a failure at any point leaves no partial file and an existing ``path`` untouched."""
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+    # os.open applies the umask, so the file gets the permissions of any new file.
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                 0o666)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.savez(handle, **arrays)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
+    try:                               # make the rename itself durable (POSIX only)
+        directory = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    except (AttributeError, OSError):
+        return
+    try:
+        os.fsync(directory)
+    except OSError:                    # some file systems cannot sync a directory
+        pass
+    finally:
+        os.close(directory)
+
+
+# -- reading ---------------------------------------------------------------------------
+def load(path):
+    """Load a model written by ``model.save(path)``.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file. When it does not exist and has no ``.npz`` suffix, ``path + ".npz"``
+        is read instead, as ``save`` appends that suffix.
+
+    Returns
+    -------
+    model
+        A fitted model of the saved class with the saved parameters, fitted arrays, id
+        maps, item titles and genres, and ``history_``: it predicts and recommends
+        exactly as the saved one did.
+
+    Raises
+    ------
+    FileNotFoundError, IsADirectoryError
+        ``path`` is missing or is a directory.
+    ModelFileError
+        The file is not a fastmf model file, is truncated or damaged, names an unknown
+        model class, or was written by a newer fastmf (a higher format version).
+
+    Examples
+    --------
+    >>> import tempfile, fastmf
+    >>> data = fastmf.datasets.toy()
+    >>> model = fastmf.ALS(factors=2, iterations=3, seed=0, verbose=False).fit(data)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = model.save(f"{folder}/model.npz")
+    ...     loaded = fastmf.load(path)
+    >>> loaded
+    ALS(factors=2, iterations=3, seed=0, verbose=False)
+    >>> bool((loaded.predict(["Bob"], ["Sholay"]) == model.predict(["Bob"], ["Sholay"])).all())
+    True
+    """
+    path = _existing_file(v.as_path("path", path))
+    with open(path, "rb") as handle:
+        magic = handle.read(4)
+    try:
+        if magic not in _ZIP_MAGIC:
+            raise ModelFileError("not a fastmf model file (not an .npz archive)")
+        return _build(*_read_archive(path))
+    except ModelFileError as error:
+        raise ModelFileError(f"cannot load {str(path)!r}: {error}") from None
+    except (ValueError, KeyError, EOFError, OSError, RuntimeError, NotImplementedError,
+            zipfile.BadZipFile) as error:     # what zipfile and numpy raise on damaged data
+        raise ModelFileError(f"cannot load {str(path)!r}: the file is damaged or truncated "
+                             f"({type(error).__name__}: {error})") from error
+
+
+def _existing_file(path):
+    if not path.exists() and path.suffix != ".npz" and path.with_name(path.name + ".npz").exists():
+        path = path.with_name(path.name + ".npz")
+    if path.is_dir():
+        raise IsADirectoryError(f"path {str(path)!r} is a directory, not a model file")
+    if not path.exists():
+        raise FileNotFoundError(f"no such model file: {str(path)!r}")
+    return path
+
+
+def _read_archive(path):
+    """(header dict, {key: array}) of an .npz, every member checked before it is read."""
+    # np.load is given an open file: on a damaged archive it would leak a file it opened.
+    with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as archive:
+        if _HEADER not in archive.files:
+            raise ModelFileError(f"not a fastmf model file (the archive has no {_HEADER!r} "
+                                 f"entry)")
+        arrays = {}
+        for key in archive.files:
+            _check_member(archive.zip, key)
+            arrays[key] = archive[key]
+    raw = arrays.pop(_HEADER)
+    if raw.dtype != np.uint8 or raw.ndim != 1:
+        raise ModelFileError("its header is not UTF-8 text")
+    try:
+        header = json.loads(raw.tobytes().decode("utf-8"))
+    except ValueError as error:
+        raise ModelFileError(f"its header is not valid JSON ({error})") from None
+    if not isinstance(header, dict):
+        raise ModelFileError(f"its header is a JSON {type(header).__name__}, not an object")
+    return header, arrays
+
+
+def _check_member(zip_file, key):
+    """Refuse a member that is not a .npy array, or whose header promises more data than
+    the member holds (a damaged file must not make numpy allocate a huge array)."""
+    name = key + ".npy"
+    if name not in zip_file.namelist():
+        raise ValueError(f"member {key!r} is not a .npy array")
+    with zip_file.open(name) as member:
+        version = np.lib.format.read_magic(member)
+        if version not in ((1, 0), (2, 0)):
+            raise ValueError(f"member {key!r} has .npy format version {version}")
+        read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                       else np.lib.format.read_array_header_2_0)
+        shape, _, dtype = read_header(member)
+        if dtype.hasobject:
+            raise ValueError(f"member {key!r} holds pickled Python objects, which fastmf never "
+                             f"reads")
+        expected = member.tell() + int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if zip_file.getinfo(name).file_size != expected:
+        raise ValueError(f"member {key!r} holds {zip_file.getinfo(name).file_size} bytes, its "
+                         f"header describes {expected}")
+
+
+def _build(header, arrays):
+    if header.get("format") != FORMAT:
+        raise ModelFileError(f"not a fastmf model file (its header names the format "
+                             f"{header.get('format')!r}, not {FORMAT!r})")
+    version = header.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ModelFileError(f"its format version must be a positive integer, got {version!r}")
+    if version > FORMAT_VERSION:     # checked first: a newer format may change the rest
+        raise ModelFileError(
+            f"it was written by fastmf {header.get('fastmf_version', '(unknown)')} in format "
+            f"version {version}; this fastmf reads format versions up to {FORMAT_VERSION}: "
+            f"upgrade fastmf to load it")
+    for key in ("class", "params", "state"):
+        if key not in header:
+            raise ModelFileError(f"its header lacks the key {key!r}")
+    classes = model_classes()
+    name = header["class"]
+    if not isinstance(name, str) or name not in classes:
+        raise ModelFileError(f"its header names an unknown model class {name!r}; known classes: "
+                             f"{', '.join(sorted(classes))}")
+    cls = classes[name]
+    for key in ("params", "state"):
+        if not isinstance(header[key], dict):
+            raise ModelFileError(f"its header's {key!r} must be a JSON object")
+    unknown = set(header["params"]) - set(cls._param_names())
+    if unknown:
+        raise ModelFileError(f"its header gives parameters {sorted(unknown)} that {name} does "
+                             f"not have")
+    model = cls(**{k: _decode(value, f"params.{k}", arrays)
+                   for k, value in header["params"].items()})
+    for attribute, value in header["state"].items():
+        if not _is_fitted_name(cls, attribute):
+            raise ModelFileError(f"its header names {attribute!r}, which is not a fitted "
+                                 f"attribute of {name}")
+        setattr(model, attribute, _decode(value, attribute, arrays))
+    try:
+        model._check_loaded_state()
+    except ValueError as error:
+        raise ModelFileError(str(error)) from None
+    return model
+
+
+def _decode(value, key, arrays):
+    """The inverse of ``_encode``; raises ModelFileError on anything it did not write."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, list):
+        return [_decode(item, f"{key}.{i}", arrays) for i, item in enumerate(value)]
+    if not isinstance(value, dict):
+        raise ModelFileError(f"{key} holds a JSON value that fastmf never writes")
+    kind = value.get("__type__")
+    if kind is None:
+        return {k: _decode(item, f"{key}.{k}", arrays) for k, item in value.items()}
+    if kind not in _DECODERS:
+        raise ModelFileError(f"{key} holds an entry of unknown type {kind!r}")
+    try:
+        return _DECODERS[kind](value, key, arrays)
+    except ModelFileError:
+        raise
+    except KeyError as error:
+        raise ModelFileError(f"{key}: its {kind} entry lacks the key {error}") from None
+    except (TypeError, ValueError) as error:
+        raise ModelFileError(f"{key}: invalid {kind} entry ({error})") from None
+
+
+def _decode_array(value, key, arrays):
+    if value["key"] not in arrays:
+        raise ModelFileError(f"{key}: the array {value['key']!r} is missing from the archive")
+    array = arrays[value["key"]]
+    return array if array.flags.c_contiguous else np.ascontiguousarray(array)
+
+
+def _decode_scalar(value, key, arrays):
+    dtype, number = np.dtype(value["dtype"]), value["value"]
+    if dtype.kind not in "biuf" or not isinstance(number, (bool, int, float)):
+        raise ValueError(f"{number!r} as a scalar of dtype {dtype}")
+    return dtype.type(number)
+
+
+def _decode_ids(value, key, arrays):
+    ids = _decode(value, key, arrays)
+    if not isinstance(ids, np.ndarray) or ids.ndim != 1 or ids.dtype.kind not in "iuU":
+        raise ValueError("ids must be a 1-D array of integers or strings")
+    return ids
+
+
+def _decode_item_info(value, key, arrays):
+    parts = {part: _decode(value[part], f"{key}.{part}", arrays)
+             for part in ("titles", "genres", "genre_names")}
+    return ItemInfo(_decode_ids(value["ids"], f"{key}.ids", arrays), **parts)
+
+
+def _decode_dtype(value, key, arrays):
+    dtype = np.dtype(value["name"])
+    if dtype.kind not in "biuf":
+        raise ValueError(f"the dtype {dtype}")
+    return dtype if value["as"] == "dtype" else dtype.type
+
+
+def _decode_generator(value, key, arrays):
+    state = _decode(value["state"], f"{key}.state", arrays)
+    if state.get("bit_generator") not in _BIT_GENERATORS:
+        raise ValueError(f"unknown bit generator {state.get('bit_generator')!r}")
+    bit_generator = _BIT_GENERATORS[state["bit_generator"]]()
+    bit_generator.state = state
+    return np.random.Generator(bit_generator)
+
+
+def _decode_seed_sequence(value, key, arrays):
+    return np.random.SeedSequence(_decode(value["entropy"], f"{key}.entropy", arrays),
+                                  spawn_key=tuple(value["spawn_key"]),
+                                  pool_size=value["pool_size"],
+                                  n_children_spawned=value["n_children_spawned"])
+
+
+_DECODERS = {
+    "array": _decode_array,
+    "scalar": _decode_scalar,
+    "tuple": lambda value, key, arrays: tuple(_decode(list(value["items"]), key, arrays)),
+    "IdMap": lambda value, key, arrays: IdMap(_decode_ids(value["ids"], key, arrays)),
+    "ItemInfo": _decode_item_info,
+    "dtype": _decode_dtype,
+    "Generator": _decode_generator,
+    "SeedSequence": _decode_seed_sequence,
+}
