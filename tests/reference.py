@@ -201,3 +201,17 @@ def implicit_cg_step(indptr, indices, conf, Y, reg, X, steps):
             p = r + (rs / rs_old) * p
         X[u] = x
     return X
+
+
+def feature_update(A, Y, tau, feature_reg, sweeps=500):
+    """The feature vectors E of "ALS with features" by coordinate descent: each e_f in turn
+    minimises Σ_i τ_i ‖y_i - Σ_g a_ig e_g‖² + λ_f ‖e_f‖² with the others fixed,
+        e_f = Σ_i τ_i a_if (y_i - Σ_{g≠f} a_ig e_g) / (Σ_i τ_i a_if² + λ_f),
+    swept until converged. A is dense (items x features)."""
+    E = np.zeros((A.shape[1], Y.shape[1]))
+    for _ in range(sweeps):
+        for f in range(A.shape[1]):
+            a = A[:, f]
+            rest = A @ E - np.outer(a, E[f])
+            E[f] = (tau * a) @ (Y - rest) / ((tau * a) @ a + feature_reg)
+    return E

@@ -10,6 +10,7 @@ Examples
 """
 from . import datasets, metrics
 from .data import Interactions, ItemInfo
+from .features import ItemFeatures
 from .exceptions import (DataNotFoundError, FastMFError, FastMFWarning, ModelFileError,
                          ModelFitError, NotFittedError, UnknownIdError)
 from .io import load
@@ -19,5 +20,5 @@ from .models import ALS, SGD, ImplicitALS
 __version__ = "0.1.0"
 
 __all__ = ["ALS", "ImplicitALS", "DataNotFoundError", "FastMFError", "FastMFWarning", "Interactions",
-           "ItemInfo", "ModelFileError", "ModelFitError", "NotFittedError", "SGD", "UnknownIdError",
+           "ItemFeatures", "ItemInfo", "ModelFileError", "ModelFitError", "NotFittedError", "SGD", "UnknownIdError",
            "datasets", "load", "metrics", "train_test_split", "__version__"]

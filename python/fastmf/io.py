@@ -26,6 +26,7 @@ import numpy as np
 
 from . import _validation as v
 from .data import IdMap, ItemInfo
+from .features import ItemFeatures
 from .exceptions import ModelFileError
 
 FORMAT = "fastmf-model"
@@ -136,6 +137,12 @@ def _encode(value, key, arrays):
                 "titles": _encode(value.titles, f"{key}.titles", arrays),
                 "genres": _encode(value.genres, f"{key}.genres", arrays),
                 "genre_names": list(value.genre_names)}
+    if isinstance(value, ItemFeatures):
+        return {"__type__": "ItemFeatures",
+                "ids": _encode(value.item_ids.ids, f"{key}.ids", arrays),
+                "indptr": _encode(value.matrix.indptr.astype(np.int64), f"{key}.indptr", arrays),
+                "indices": _encode(value.matrix.indices.astype(np.int64), f"{key}.indices", arrays),
+                "names": _encode(value.names, f"{key}.names", arrays)}
     if isinstance(value, np.dtype) or isinstance(value, type) and issubclass(value, np.generic):
         if np.dtype(value).kind not in "biuf":
             raise TypeError(f"{key}: the dtype {np.dtype(value)} cannot be saved")
@@ -383,6 +390,22 @@ def _decode_item_info(value, key, arrays):
     return ItemInfo(_decode_ids(value["ids"], f"{key}.ids", arrays), **parts)
 
 
+def _decode_item_features(value, key, arrays):
+    import scipy.sparse as sp
+
+    ids = _decode_ids(value["ids"], f"{key}.ids", arrays)
+    names = _decode(value["names"], f"{key}.names", arrays)
+    indptr, indices = (_decode(value[part], f"{key}.{part}", arrays) for part in ("indptr", "indices"))
+    if not all(isinstance(a, np.ndarray) and a.ndim == 1 for a in (names, indptr, indices)):
+        raise ValueError("names, indptr and indices must be 1-D arrays")
+    if (len(indptr) != len(ids) + 1 or indptr[0] != 0 or (np.diff(indptr) < 0).any()
+            or indptr[-1] != len(indices)
+            or (len(indices) and (indices.min() < 0 or indices.max() >= len(names)))):
+        raise ValueError("not a valid items x features matrix")
+    matrix = sp.csr_matrix((np.ones(len(indices)), indices, indptr), shape=(len(ids), len(names)))
+    return ItemFeatures(ids, matrix, names)
+
+
 def _decode_dtype(value, key, arrays):
     dtype = np.dtype(value["name"])
     if dtype.kind not in "biuf":
@@ -412,6 +435,7 @@ _DECODERS = {
     "tuple": lambda value, key, arrays: tuple(_decode(list(value["items"]), key, arrays)),
     "IdMap": lambda value, key, arrays: IdMap(_decode_ids(value["ids"], key, arrays)),
     "ItemInfo": _decode_item_info,
+    "ItemFeatures": _decode_item_features,
     "dtype": _decode_dtype,
     "Generator": _decode_generator,
     "SeedSequence": _decode_seed_sequence,

@@ -104,3 +104,32 @@ def _temporal(data, test_size, rng):
 
 
 _SPLITTERS = {"random": _random, "per_user": _per_user, "temporal": _temporal}
+
+
+def cold_start_split(data, fraction=0.1, side="item", seed=None):
+    """Hold out a random ``fraction`` of the items (or users) with all their ratings:
+    (train, test), where no test item (user) appears in train. For measuring how a model
+    serves what it never saw, e.g. new items placed by their features
+    (:meth:`fastmf.ALS.add_items`).
+
+    Examples
+    --------
+    >>> import fastmf
+    >>> data = fastmf.datasets.make_ratings(300, 200, 6000, seed=0)
+    >>> train, test = fastmf.model_selection.cold_start_split(data, fraction=0.1, seed=0)
+    >>> len(set(test.item_ids.ids) & set(train.item_ids.ids))
+    0
+    """
+    data = as_interactions(data)
+    fraction = v.check_float("fraction", fraction, minimum=0, maximum=1, strict_minimum=True)
+    side = v.check_choice("side", side, ("item", "user"))
+    rng = np.random.default_rng(v.check_seed(seed))
+    n = data.n_items if side == "item" else data.n_users
+    n_out = int(round(fraction * n))
+    if not 0 < n_out < n:
+        raise ValueError(f"fraction={fraction} holds out {n_out} of {n} {side}s; it must leave "
+                         f"at least one on each side")
+    out = np.zeros(n, dtype=bool)
+    out[rng.choice(n, n_out, replace=False)] = True
+    in_test = out[data.iidx] if side == "item" else np.repeat(out, data.by_user.counts())
+    return data.take(np.flatnonzero(~in_test)), data.take(np.flatnonzero(in_test))

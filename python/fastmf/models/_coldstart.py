@@ -24,9 +24,10 @@ _OTHER = {"user": "item", "item": "user"}
 class ColdStartMixin:
     """fold_in, recommend_new_user, partial_fit_users and partial_fit_items.
 
-    A model provides ``_solve_rows(side, R)``: the factors and biases of the rows of the
-    Csr ``R`` (users when side is "user", with item indices as columns; the reverse for
-    "item") solved against the other side's fitted factors.
+    A model provides ``_solve_rows(side, R, row_ids=None)``: the factors and biases of the
+    rows of the Csr ``R`` (users when side is "user", with item indices as columns; the
+    reverse for "item"; ``row_ids`` their raw ids, None for a new user) solved against the
+    other side's fitted factors.
     """
 
     def fold_in(self, items, ratings=None):
@@ -96,7 +97,7 @@ class ColdStartMixin:
         if not _comparable(row_ids.ids.dtype, ids.ids.dtype):
             raise TypeError(f"{side} ids of dtype {row_ids.ids.dtype} do not match the model's "
                             f"{side} ids of dtype {ids.ids.dtype}")
-        F, b = self._solve_rows(side, R)
+        F, b = self._solve_rows(side, R, row_ids.ids)
         # Everything is computed before the model changes: a failure above leaves it intact.
         index = ids.index(row_ids.ids)
         new = index < 0

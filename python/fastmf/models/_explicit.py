@@ -36,9 +36,14 @@ class BiasedState:
     val: tuple = None    # (uidx, iidx, ratings) of the validation set, -1 for unseen ids
     by_user: object = None   # Csr with ratings in the model dtype (ALS, and the exact loss)
     by_item: object = None
+    E: np.ndarray = None     # feature vectors (ALS with item features)
+    item_prior: np.ndarray = None    # each item's prior m_i = (A E)_i
+    feature_names: np.ndarray = None
 
     def copy(self):
-        return replace(self, X=self.X.copy(), xb=self.xb.copy(), Y=self.Y.copy(), yb=self.yb.copy())
+        copies = {name: getattr(self, name).copy() for name in ("X", "xb", "Y", "yb", "E", "item_prior")
+                  if getattr(self, name) is not None}
+        return replace(self, **copies)
 
 
 class BiasedMF(ServingMixin, MatrixFactorizationBase):
@@ -78,6 +83,11 @@ class BiasedMF(ServingMixin, MatrixFactorizationBase):
         self.rating_range_ = state.data.rating_range
         self.item_info_ = state.data.item_info
         self._seen = (state.data.by_user.indptr, state.data.by_user.indices)
+        for name in ("feature_factors_", "feature_names_", "item_priors_"):
+            self.__dict__.pop(name, None)            # from an earlier fit with features
+        if state.E is not None:
+            self.feature_factors_, self.item_priors_ = state.E, state.item_prior
+            self.feature_names_ = state.feature_names
 
     # -- objective ------------------------------------------------------------------
     def _predict_indices(self, state, uidx, iidx, num_threads):
@@ -100,14 +110,20 @@ class BiasedMF(ServingMixin, MatrixFactorizationBase):
         data = state.data
         sse = self._training_sse(state, p)
         row_sq = lambda A: np.einsum("ij,ij->i", A, A, dtype=np.float64)  # noqa: E731
+        item_dev = state.Y if state.E is None else state.Y - state.item_prior
         if p.weighted:
             user_w = data.by_user.counts().astype(np.float64) ** p.weighted
             item_w = np.bincount(data.iidx, minlength=data.n_items).astype(np.float64) ** p.weighted
-            penalty = np.dot(user_w, row_sq(state.X)) + np.dot(item_w, row_sq(state.Y))
+            penalty = np.dot(user_w, row_sq(state.X)) + np.dot(item_w, row_sq(item_dev))
         else:
-            penalty = row_sq(state.X).sum() + row_sq(state.Y).sum()
+            penalty = row_sq(state.X).sum() + row_sq(item_dev).sum()
+        if state.E is not None:      # the feature vectors' own penalty λ_f ‖E‖²
+            bias_sq_features = p.feature_regularization * float(row_sq(state.E).sum())
+        else:
+            bias_sq_features = 0.0
         bias_sq = sum(np.square(b, dtype=np.float64).sum() for b in (state.xb, state.yb))
-        record = {"loss": sse + p.regularization * penalty + p.bias_regularization * float(bias_sq),
+        record = {"loss": sse + p.regularization * penalty + p.bias_regularization * float(bias_sq)
+                  + bias_sq_features,
                   "train_rmse": float(np.sqrt(sse / data.nnz))}
         if state.val is not None:
             uidx, iidx, r = state.val
@@ -147,12 +163,17 @@ class BiasedMF(ServingMixin, MatrixFactorizationBase):
         """λ per row: λ n^w with n the row's ratings (w = 0: plain λ)."""
         return (p.regularization * counts.astype(np.float64) ** p.weighted).astype(dtype)
 
-    def _prior(self, side, R):
-        """The rows' prior factors (shrinkage target): none (0) by default."""
-        return np.zeros((0, getattr(self, f"{side}_factors_").shape[1]),
-                        dtype=getattr(self, f"{side}_factors_").dtype)
+    def _prior(self, side, row_ids, k, dtype):
+        """The rows' shrinkage targets: the fitted priors of known items (ALS with item
+        features), 0 for every other row (an empty array: no prior at all)."""
+        if side != "item" or row_ids is None or not hasattr(self, "item_priors_"):
+            return np.zeros((0, k), dtype=dtype)
+        index = self.item_ids_.index(row_ids)
+        prior = np.zeros((len(index), k), dtype=dtype)
+        prior[index >= 0] = self.item_priors_[index[index >= 0]]
+        return prior
 
-    def _solve_rows(self, side, R):
+    def _solve_rows(self, side, R, row_ids=None):
         """Factors and biases of the rows of R by the ALS row solve (ridge regression with
         bias, λ and λ_b of this model) against the other side's fitted factors."""
         p = self._check_params()
@@ -163,7 +184,8 @@ class BiasedMF(ServingMixin, MatrixFactorizationBase):
         xb = np.zeros(R.shape[0], dtype=Y.dtype)
         failed = _core.als_half_step(R.indptr, R.indices, R.data, Y, yb, dtype(self.global_mean_),
                                      self._row_reg(R.counts(), p, Y.dtype),
-                                     dtype(p.bias_regularization), self._prior(side, R), X, xb,
+                                     dtype(p.bias_regularization),
+                                     self._prior(side, row_ids, Y.shape[1], Y.dtype), X, xb,
                                      p.num_threads)
         if failed >= 0:
             raise ModelFitError(f"Cholesky failed for the {side} at position {failed}; increase "

@@ -6,6 +6,8 @@ import numpy as np
 from .. import _core
 from .. import _validation as v
 from ..exceptions import ModelFitError
+from ..data import IdMap, _comparable
+from ..features import ItemFeatures
 from ._explicit import BiasedMF, check_biased_params
 
 
@@ -55,6 +57,17 @@ class ALS(BiasedMF):
     num_threads : int, default 0
         Threads for the C++ kernels; 0 uses all cores (OpenMP, honours OMP_NUM_THREADS).
         Results do not depend on it.
+    item_features : None, "genres" or :class:`fastmf.features.ItemFeatures`, default None
+        "ALS with features": each item's factors are shrunk toward the prior
+        :math:`m_i = |F_i|^{-1/2} \sum_{f \in F_i} e_f` of its features :math:`F_i`
+        instead of 0 (the term :math:`\lambda w_i \|q_i - m_i\|^2` replaces
+        :math:`\lambda w_i \|q_i\|^2`), and the feature vectors :math:`e_f` (penalty
+        :math:`\lambda_f \|e_f\|^2`) are solved in closed form after every item
+        half-step. ``"genres"`` takes the genres of the training data's ``item_info``
+        (MovieLens). An item without features keeps the plain penalty. New items with
+        known features can then be served at once: :meth:`add_items`.
+    feature_regularization : float, default 1.0
+        λ_f, the L2 penalty on the feature vectors.
     seed : int, numpy Generator or None, default None
         Fixes the initialization, hence the whole fit.
     verbose : bool, default True
@@ -68,6 +81,9 @@ class ALS(BiasedMF):
     history_ : list of dict
         Per iteration: ``loss`` (the objective above), ``train_rmse``, ``val_rmse`` (with
         validation data) and ``seconds``.
+    feature_factors_, feature_names_, item_priors_ : ndarray
+        With ``item_features``: the feature vectors :math:`e_f` (a row per name in
+        ``feature_names_``) and every item's prior :math:`m_i`.
 
     Examples
     --------
@@ -81,8 +97,9 @@ class ALS(BiasedMF):
     """
 
     def __init__(self, factors=64, regularization=1.0, bias_regularization=3.0, weighted=0.5,
-                 iterations=10, init_std=0.01, early_stopping=None, dtype="float32",
-                 num_threads=0, seed=None, verbose=True):
+                 iterations=10, init_std=0.01, early_stopping=None, item_features=None,
+                 feature_regularization=1.0, dtype="float32", num_threads=0, seed=None,
+                 verbose=True):
         self.factors = factors
         self.regularization = regularization
         self.bias_regularization = bias_regularization
@@ -90,6 +107,8 @@ class ALS(BiasedMF):
         self.iterations = iterations
         self.init_std = init_std
         self.early_stopping = early_stopping
+        self.item_features = item_features
+        self.feature_regularization = feature_regularization
         self.dtype = dtype
         self.num_threads = num_threads
         self.seed = seed
@@ -99,6 +118,13 @@ class ALS(BiasedMF):
         p = check_biased_params(self)
         weighted = float(self.weighted) if isinstance(self.weighted, bool) else self.weighted
         p["weighted"] = v.check_float("weighted", weighted, minimum=0, maximum=1)
+        if not (self.item_features is None or isinstance(self.item_features, ItemFeatures)
+                or (isinstance(self.item_features, str) and self.item_features == "genres")):
+            raise TypeError(f"item_features must be None, 'genres' or a fastmf.features."
+                            f"ItemFeatures, got {self.item_features!r}")
+        p["item_features"] = self.item_features
+        p["feature_regularization"] = v.check_float(
+            "feature_regularization", self.feature_regularization, minimum=0, strict_minimum=True)
         return SimpleNamespace(**p)
 
     def _start(self, data, val, p):
@@ -106,22 +132,108 @@ class ALS(BiasedMF):
         state.by_user, state.by_item = data.by_user.astype(p.dtype), data.by_item.astype(p.dtype)
         state.row_reg = {side: self._row_reg(R.counts(), p, p.dtype)
                          for side, R in (("user", state.by_user), ("item", state.by_item))}
-        no_prior = np.zeros((0, p.factors), dtype=p.dtype)
-        state.prior = {"user": no_prior, "item": no_prior}
+        state.no_prior = np.zeros((0, p.factors), dtype=p.dtype)
+        if p.item_features is not None:
+            features = (ItemFeatures.from_item_info(data.item_info)
+                        if isinstance(p.item_features, str) else p.item_features)
+            state.A = features.weights(data.item_ids.ids)
+            if state.A.nnz == 0:
+                raise ValueError("none of the training items has features in item_features")
+            state.feature_names = features.names
+            state.E = np.zeros((len(features.names), p.factors), dtype=p.dtype)
+            state.item_prior = np.zeros_like(state.Y)      # m = A E, 0 at the start
         return state
 
     def _iterate(self, state, p):
         self._half_step(state.by_user, state.Y, state.yb, state.X, state.xb, state, p, "user")
         self._half_step(state.by_item, state.X, state.xb, state.Y, state.yb, state, p, "item")
+        if state.E is not None:
+            state.E[:] = feature_update(state.A, state.Y, state.row_reg["item"],
+                                        p.feature_regularization)
+            state.item_prior[:] = state.A @ state.E
 
     def _half_step(self, R, Y, yb, X, xb, state, p, side):
         dtype = p.dtype
         failed = _core.als_half_step(R.indptr, R.indices, R.data, Y, yb, dtype(state.mu),
                                      state.row_reg[side], dtype(p.bias_regularization),
-                                     state.prior[side], X, xb, p.num_threads)
+                                     state.item_prior if side == "item" and state.E is not None
+                                     else state.no_prior, X, xb, p.num_threads)
         if failed >= 0:
             ids = state.data.user_ids if side == "user" else state.data.item_ids
             raise ModelFitError(
                 f"Cholesky failed for {side} {ids.ids[failed].item()!r} (index {failed}); "
                 f"increase regularization (now {p.regularization}) or bias_regularization "
                 f"(now {p.bias_regularization})")
+
+    def add_items(self, item_ids, features):
+        r"""Add brand-new items, served at once from their features alone: each gets the
+        factors of its prior :math:`m_i = |F_i|^{-1/2} \sum_{f \in F_i} e_f` and a bias of
+        0 (an item without features gets zeros: the bias-only prediction).
+
+        Parameters
+        ----------
+        item_ids : array of raw ids not in the model
+        features : list of lists of feature names (one list per item, names from
+            ``feature_names_``), or an :class:`~fastmf.features.ItemFeatures` that lists them
+
+        Returns
+        -------
+        self
+        """
+        self._check_is_fitted()
+        if not hasattr(self, "feature_factors_"):
+            raise ValueError("add_items needs a model fitted with item_features")
+        ids = v.as_ids("item_ids", item_ids)
+        v.check_not_empty("item_ids", ids)
+        if isinstance(features, ItemFeatures):
+            lists = features_of(features, ids)
+        else:
+            lists = [[features_row] if isinstance(features_row, str) else list(features_row)
+                     for features_row in features]
+        v.check_same_length(item_ids=ids, features=lists)
+        if len(np.unique(ids)) < len(ids):
+            raise ValueError("item_ids lists an item more than once")
+        if not _comparable(ids.dtype, self.item_ids_.ids.dtype):
+            raise TypeError(f"item ids of dtype {ids.dtype} do not match the model's item ids "
+                            f"of dtype {self.item_ids_.ids.dtype}")
+        known = self.item_ids_.index(ids) >= 0
+        if known.any():
+            raise ValueError(f"item {ids[np.argmax(known)].item()!r} is already in the model; "
+                             f"use partial_fit_items to re-solve it from ratings")
+        model_features = ItemFeatures(np.arange(len(self.feature_names_)),
+                                      np.eye(len(self.feature_names_)), self.feature_names_)
+        A = np.zeros((len(ids), len(self.feature_names_)))
+        for row, names in enumerate(lists):
+            columns = np.unique(model_features.columns_of(names, what="feature"))
+            A[row, columns] = 1.0 / np.sqrt(max(len(columns), 1))
+        prior = (A @ self.feature_factors_.astype(np.float64)).astype(self.item_factors_.dtype)
+        self.item_factors_ = np.concatenate([self.item_factors_, prior])
+        self.item_priors_ = np.concatenate([self.item_priors_, prior])
+        self.item_biases_ = np.concatenate([self.item_biases_,
+                                            np.zeros(len(ids), self.item_biases_.dtype)])
+        self.item_ids_ = IdMap(np.concatenate([self.item_ids_.ids, ids]))
+        return self
+
+
+def features_of(features, ids):
+    """The feature-name lists of raw item ids in an ItemFeatures (each id must be there)."""
+    index = features.item_ids.index(ids)
+    if (index < 0).any():
+        raise ValueError(f"item {ids[np.argmax(index < 0)].item()!r} is not in the given "
+                         f"ItemFeatures")
+    M = features.matrix
+    return [list(features.names[M.indices[M.indptr[r]:M.indptr[r + 1]]]) for r in index]
+
+
+def feature_update(A, Y, item_reg, feature_reg):
+    """The feature vectors E minimising Σ_i τ_i ‖y_i - (A E)_i‖² + λ_f ‖E‖², τ_i the item's
+    λ w_i: the normal equations (Aᵀ T A + λ_f I) E = Aᵀ T Y, one Cholesky of size
+    n_features (in float64; returned in Y's dtype)."""
+    import scipy.linalg
+
+    tau = item_reg.astype(np.float64)
+    AtT = (A.T.multiply(tau[None, :])).tocsr()
+    normal = (AtT @ A).toarray()
+    normal[np.diag_indices_from(normal)] += feature_reg
+    rhs = AtT @ Y.astype(np.float64)
+    return scipy.linalg.cho_solve(scipy.linalg.cho_factor(normal), rhs).astype(Y.dtype)

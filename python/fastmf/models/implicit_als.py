@@ -207,7 +207,7 @@ class ImplicitALS(ServingMixin, MatrixFactorizationBase):
         self._seen = (state.data.by_user.indptr, state.data.by_user.indices)
 
     # -- serving ----------------------------------------------------------------------
-    def _solve_rows(self, side, R):
+    def _solve_rows(self, side, R, row_ids=None):
         """Factors of the rows of R by the exact (Cholesky) implicit row solve against the
         other side's fitted factors; no biases (zeros)."""
         p = self._check_params()
