@@ -14,11 +14,11 @@ from .features import ItemFeatures
 from .exceptions import (DataNotFoundError, FastMFError, FastMFWarning, ModelFileError,
                          ModelFitError, NotFittedError, UnknownIdError)
 from .io import load
-from .model_selection import train_test_split
+from .model_selection import GridSearch, cross_validate, train_test_split
 from .models import ALS, SGD, ImplicitALS
 
 __version__ = "0.1.0"
 
 __all__ = ["ALS", "ImplicitALS", "DataNotFoundError", "FastMFError", "FastMFWarning", "Interactions",
            "ItemFeatures", "ItemInfo", "ModelFileError", "ModelFitError", "NotFittedError", "SGD", "UnknownIdError",
-           "datasets", "load", "metrics", "train_test_split", "__version__"]
+           "datasets", "load", "metrics", "GridSearch", "cross_validate", "train_test_split", "__version__"]

@@ -57,6 +57,11 @@ def train_test_split(data, test_size=0.2, seed=None, strategy="random", unseen="
     if not is_test.any() or is_test.all():
         raise ValueError(f"test_size={test_size} puts {'no' if not is_test.any() else 'every'} "
                          f"rating in the test set ({data.nnz} ratings in all)")
+    return _split(data, is_test, unseen)
+
+
+def _split(data, is_test, unseen):
+    """(train, test) for a mask of test ratings, with the rule for unseen users and items."""
     train = data.take(np.flatnonzero(~is_test))
     test_pos = np.flatnonzero(is_test)
     known = (np.isin(data.uidx[test_pos], data.uidx[~is_test])
@@ -133,3 +138,234 @@ def cold_start_split(data, fraction=0.1, side="item", seed=None):
     out[rng.choice(n, n_out, replace=False)] = True
     in_test = out[data.iidx] if side == "item" else np.repeat(out, data.by_user.counts())
     return data.take(np.flatnonzero(~in_test)), data.take(np.flatnonzero(in_test))
+
+
+# -- cross-validation and grid search ------------------------------------------------------
+
+RATING_METRICS = ("rmse", "mae")
+RANKING_METRICS = ("precision", "recall", "ndcg", "map", "auc", "coverage")
+LOWER_IS_BETTER = ("rmse", "mae")
+
+
+def k_fold(data, folds=5, seed=None, unseen="drop"):
+    """Yield ``folds`` (train, test) pairs: the ratings split at random into ``folds`` parts
+    of near-equal size, each part the test set once (unseen users and items handled as in
+    :func:`train_test_split`)."""
+    data = as_interactions(data)
+    folds = v.check_int("folds", folds, minimum=2)
+    v.check_choice("unseen", unseen, ("drop", "keep"))
+    if folds > data.nnz:
+        raise ValueError(f"folds={folds} is more than the {data.nnz} ratings")
+    order = np.random.default_rng(v.check_seed(seed)).permutation(data.nnz)
+    for part in np.array_split(order, folds):
+        is_test = np.zeros(data.nnz, dtype=bool)
+        is_test[part] = True
+        yield _split(data, is_test, unseen)
+
+
+class CVResults(dict):
+    """Per-fold arrays keyed ``"test_<metric>"``, ``"fit_time"`` and ``"test_time"`` (seconds),
+    with :meth:`mean`, :meth:`std` and a printable table."""
+
+    def mean(self):
+        return {key: float(np.mean(values)) for key, values in self.items()}
+
+    def std(self):
+        return {key: float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+                for key, values in self.items()}
+
+    def __str__(self):
+        folds = len(next(iter(self.values())))
+        header = ["", *(f"fold {f + 1}" for f in range(folds)), "mean", "std"]
+        mean, std = self.mean(), self.std()
+        rows = [[key, *(f"{x:.4f}" for x in values), f"{mean[key]:.4f}", f"{std[key]:.4f}"]
+                for key, values in self.items()]
+        widths = [max(len(row[j]) for row in [header, *rows]) for j in range(len(header))]
+        return "\n".join("  ".join(cell.rjust(w) if j else cell.ljust(w)
+                                   for j, (cell, w) in enumerate(zip(row, widths)))
+                         for row in [header, *rows])
+
+
+def _metric_names(model, metrics):
+    if metrics is None:
+        return RATING_METRICS if model._task == "rating" else ("precision", "ndcg")
+    metrics = (metrics,) if isinstance(metrics, str) else tuple(metrics)
+    allowed = RATING_METRICS + RANKING_METRICS if model._task == "rating" else RANKING_METRICS
+    for name in metrics:
+        if name not in allowed:
+            raise ValueError(f"unknown metric {name!r} for {type(model).__name__}; choose from "
+                             f"{', '.join(allowed)}")
+    if not metrics:
+        raise ValueError("metrics is empty")
+    return metrics
+
+
+def _score(model, train, test, metrics, k):
+    from . import metrics as m
+
+    out = {}
+    rating = [name for name in metrics if name in RATING_METRICS]
+    if rating:
+        predicted = model.predict(test.users, test.items)
+        for name in rating:
+            out[name] = float(getattr(m, name)(test.ratings, predicted))
+    ranking = [name for name in metrics if name in RANKING_METRICS]
+    if ranking:
+        scores = m.evaluate(model, test, train=train, k=k, metrics=ranking)
+        for name in ranking:
+            out[name] = scores[name if name == "auc" else f"{name}@{k}"]
+    return out
+
+
+def _metric_key(name, k):
+    return name if name in RATING_METRICS or name == "auc" else f"{name}@{k}"
+
+
+def cross_validate(model, data, folds=5, metrics=None, seed=None, k=10, unseen="drop"):
+    """Fit a fresh copy of ``model`` on each of ``folds`` training parts and score it on the
+    held-out part (:func:`k_fold`).
+
+    Parameters
+    ----------
+    model : a fastmf model (unfitted or fitted: only its parameters are used)
+    data : Interactions
+    folds : int, default 5
+    metrics : sequence of str, optional
+        ``"rmse"``, ``"mae"`` (explicit models; default both) and ranking metrics
+        ``"precision"``, ``"recall"``, ``"ndcg"``, ``"map"``, ``"auc"``, ``"coverage"`` at
+        ``k`` (default for implicit models: precision and NDCG), computed by
+        :func:`fastmf.metrics.evaluate` with the fold's training items excluded.
+    seed : int, optional
+        Fixes the folds (the model's own ``seed`` fixes each fit).
+    k : int, default 10
+    unseen : {"drop", "keep"}
+        Test ratings of users or items absent from the fold's training part.
+
+    Returns
+    -------
+    CVResults
+        ``{"test_rmse": array of folds, ..., "fit_time": ..., "test_time": ...}``; its
+        ``mean()`` and ``std()`` summarise, ``print`` shows a table.
+
+    Examples
+    --------
+    >>> import fastmf
+    >>> data = fastmf.datasets.make_ratings(300, 200, 6000, seed=0)
+    >>> model = fastmf.ALS(factors=8, iterations=5, seed=0, verbose=False)
+    >>> results = fastmf.cross_validate(model, data, folds=3, seed=0)
+    >>> sorted(results)
+    ['fit_time', 'test_mae', 'test_rmse', 'test_time']
+    >>> bool(results.mean()["test_rmse"] < 1.2)
+    True
+    """
+    import time
+
+    names = _metric_names(model, metrics)
+    k = v.check_int("k", k, minimum=1)
+    results = CVResults({f"test_{_metric_key(name, k)}": [] for name in names})
+    results.update(fit_time=[], test_time=[])
+    for train, test in k_fold(data, folds, seed, unseen):
+        fold_model = type(model)(**model.get_params())
+        started = time.perf_counter()
+        fold_model.fit(train)
+        results["fit_time"].append(time.perf_counter() - started)
+        started = time.perf_counter()
+        scores = _score(fold_model, train, test, names, k)
+        results["test_time"].append(time.perf_counter() - started)
+        for name, value in scores.items():
+            results[f"test_{_metric_key(name, k)}"].append(value)
+    for key in results:
+        results[key] = np.array(results[key])
+    return results
+
+
+class GridSearch:
+    """Cross-validate every combination of parameter values and keep the best.
+
+    Parameters
+    ----------
+    model : a fastmf model: the base parameters
+    param_grid : dict of name -> list of values, or a list of such dicts
+    cv : int, default 5
+        Folds (the same folds, from ``seed``, for every combination).
+    metric : str, optional
+        What "best" means: ``"rmse"`` (default for explicit models; lower is better) or
+        ``"mae"``, or a ranking metric at ``k`` (default ``"ndcg"`` for implicit models;
+        higher is better).
+    seed : int, optional
+    k : int, default 10
+    refit : bool, default True
+        Fit the best parameters on all the data into ``best_model_``.
+
+    Attributes
+    ----------
+    results_ : pandas.DataFrame (or a list of dicts without pandas)
+        A row per combination: its parameters, ``mean_test_<metric>``,
+        ``std_test_<metric>``, ``mean_fit_time``, ``rank``.
+    best_params_, best_score_, best_model_
+
+    Examples
+    --------
+    >>> import fastmf
+    >>> data = fastmf.datasets.make_ratings(300, 200, 6000, seed=0)
+    >>> search = fastmf.GridSearch(fastmf.ALS(iterations=4, seed=0, verbose=False),
+    ...                            {"factors": [4, 8], "regularization": [0.5, 2.0]}, cv=3,
+    ...                            seed=0).fit(data)
+    >>> sorted(search.best_params_)
+    ['factors', 'regularization']
+    >>> len(search.results_)
+    4
+    """
+
+    def __init__(self, model, param_grid, cv=5, metric=None, seed=None, k=10, refit=True):
+        self.model, self.param_grid, self.cv, self.metric = model, param_grid, cv, metric
+        self.seed, self.k, self.refit = seed, k, refit
+
+    def _combinations(self):
+        import itertools
+
+        grids = [self.param_grid] if isinstance(self.param_grid, dict) else list(self.param_grid)
+        valid = self.model.get_params()
+        combos = []
+        for grid in grids:
+            if not isinstance(grid, dict) or not grid:
+                raise TypeError("param_grid must be a non-empty dict of name -> list of values, "
+                                "or a list of such dicts")
+            for name, values in grid.items():
+                if name not in valid:
+                    raise ValueError(f"{name!r} is not a parameter of {type(self.model).__name__}")
+                if isinstance(values, (str, bytes)) or not hasattr(values, "__len__") or not len(values):
+                    raise ValueError(f"param_grid[{name!r}] must be a non-empty list of values")
+            combos += [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
+        return combos
+
+    def fit(self, data):
+        """Run the search on ``data`` (Interactions); returns self."""
+        data = as_interactions(data)
+        metric = self.metric or ("rmse" if self.model._task == "rating" else "ndcg")
+        _metric_names(self.model, [metric])
+        key = f"test_{_metric_key(metric, self.k)}"
+        rows = []
+        for params in self._combinations():
+            candidate = type(self.model)(**{**self.model.get_params(), **params})
+            scores = cross_validate(candidate, data, folds=self.cv, metrics=[metric],
+                                    seed=self.seed, k=self.k)
+            rows.append({**params, f"mean_{key}": float(np.mean(scores[key])),
+                         f"std_{key}": float(np.std(scores[key], ddof=1)),
+                         "mean_fit_time": float(np.mean(scores["fit_time"]))})
+        sign = 1.0 if metric in LOWER_IS_BETTER else -1.0
+        order = np.argsort([sign * row[f"mean_{key}"] for row in rows], kind="stable")
+        for rank, position in enumerate(order, start=1):
+            rows[position]["rank"] = rank
+        best = rows[order[0]]
+        self.best_params_ = {name: best[name] for name in self._combinations()[order[0]]}
+        self.best_score_ = best[f"mean_{key}"]
+        try:
+            import pandas as pd
+            self.results_ = pd.DataFrame(rows)
+        except ImportError:
+            self.results_ = rows
+        if self.refit:
+            self.best_model_ = type(self.model)(**{**self.model.get_params(),
+                                                   **self.best_params_}).fit(data)
+        return self

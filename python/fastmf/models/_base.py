@@ -22,6 +22,7 @@ class MatrixFactorizationBase:
     _monitor = None          # history key that early stopping watches
     _monitor_mode = "min"    # "min": lower is better; "max": higher is better
     _iterations_param = "iterations"     # the parameter that counts iterations ("epochs")
+    _task = "ranking"        # what the model is judged on: "rating" (RMSE) or "ranking"
     # save() stores every public attribute ending in "_"; these private ones too.
     _private_state = ("_seen",)
 

@@ -50,6 +50,7 @@ class BiasedMF(ServingMixin, MatrixFactorizationBase):
     """Base of the explicit models (ALS, SGD): see their docstrings."""
 
     _monitor = "val_rmse"
+    _task = "rating"
 
     def _start(self, data, val, p):
         dtype = p.dtype

@@ -1,0 +1,97 @@
+"""k_fold, cross_validate and GridSearch."""
+import numpy as np
+import pytest
+
+import fastmf
+from fastmf import ALS, ImplicitALS, GridSearch, cross_validate
+from fastmf.model_selection import k_fold
+
+from .conftest import synthetic
+
+
+def _pairs(data):
+    return set(zip(data.users.tolist(), data.items.tolist()))
+
+
+def test_k_fold_partitions_the_ratings():
+    data = synthetic(seed=1)
+    tests = [test for _, test in k_fold(data, folds=4, seed=0, unseen="keep")]
+    assert sum(t.nnz for t in tests) == data.nnz
+    assert max(t.nnz for t in tests) - min(t.nnz for t in tests) <= 1
+    assert set().union(*map(_pairs, tests)) == _pairs(data)
+    for train, test in k_fold(data, folds=4, seed=0):
+        assert not _pairs(train) & _pairs(test)
+        assert set(test.users) <= set(train.users) and set(test.items) <= set(train.items)
+
+
+def test_cross_validate_scores_each_fold_like_a_manual_loop():
+    data = synthetic(seed=2)
+    model = ALS(factors=3, iterations=3, seed=0, verbose=False)
+    results = cross_validate(model, data, folds=3, seed=5)
+    expected = []
+    for train, test in k_fold(data, folds=3, seed=5):
+        fitted = ALS(factors=3, iterations=3, seed=0, verbose=False).fit(train)
+        expected.append(fastmf.metrics.rmse(test.ratings, fitted.predict(test.users, test.items)))
+    np.testing.assert_allclose(results["test_rmse"], expected, rtol=1e-12)
+    assert results["fit_time"].shape == (3,) and (results["fit_time"] > 0).all()
+    assert results.mean()["test_rmse"] == pytest.approx(np.mean(expected))
+    assert results.std()["test_rmse"] == pytest.approx(np.std(expected, ddof=1))
+    table = str(results)
+    assert "test_rmse" in table and "fold 3" in table and "mean" in table
+    assert not hasattr(model, "item_factors_")          # the given model is left unfitted
+
+
+def test_cross_validate_ranks_implicit_models():
+    data = synthetic(seed=3)
+    results = cross_validate(ImplicitALS(factors=3, iterations=3, seed=0, verbose=False), data,
+                             folds=3, seed=0, metrics=["precision", "auc"], k=5)
+    assert set(results) == {"test_precision@5", "test_auc", "fit_time", "test_time"}
+    assert ((results["test_auc"] > 0) & (results["test_auc"] <= 1)).all()
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda d: cross_validate(ALS(verbose=False), d, folds=1), ValueError, r"folds must be"),
+    (lambda d: cross_validate(ALS(verbose=False), d, metrics=["r2"]), ValueError, r"unknown metric 'r2'"),
+    (lambda d: cross_validate(ImplicitALS(verbose=False), d, metrics=["rmse"]), ValueError,
+     r"unknown metric 'rmse' for ImplicitALS"),
+    (lambda d: GridSearch(ALS(verbose=False), {"factorz": [2]}).fit(d), ValueError,
+     r"'factorz' is not a parameter of ALS"),
+    (lambda d: GridSearch(ALS(verbose=False), {"factors": []}).fit(d), ValueError,
+     r"must be a non-empty list"),
+    (lambda d: GridSearch(ALS(verbose=False), {"factors": [2]}, metric="ndcg2").fit(d), ValueError,
+     r"unknown metric 'ndcg2'"),
+])
+def test_bad_model_selection_input(call, error, message):
+    with pytest.raises(error, match=message):
+        call(synthetic())
+
+
+def test_grid_search_picks_the_lowest_rmse_and_refits_it():
+    data = synthetic(seed=4)
+    base = ALS(factors=3, iterations=3, seed=0, verbose=False)
+    grid = {"regularization": [0.01, 1.0, 30.0], "bias_regularization": [1.0, 5.0]}
+    search = GridSearch(base, grid, cv=3, seed=1).fit(data)
+    manual = {}
+    for reg in grid["regularization"]:
+        for bias in grid["bias_regularization"]:
+            candidate = ALS(**{**base.get_params(), "regularization": reg, "bias_regularization": bias})
+            manual[(reg, bias)] = cross_validate(candidate, data, folds=3, seed=1,
+                                                 metrics=["rmse"]).mean()["test_rmse"]
+    best = min(manual, key=manual.get)
+    assert search.best_params_ == {"regularization": best[0], "bias_regularization": best[1]}
+    assert search.best_score_ == pytest.approx(manual[best], rel=1e-12)
+    results = search.results_
+    assert len(results) == 6 and sorted(results["rank"]) == list(range(1, 7))
+    assert results.loc[results["rank"] == 1, "mean_test_rmse"].item() == pytest.approx(manual[best])
+    refit = ALS(**{**base.get_params(), "regularization": best[0], "bias_regularization": best[1]})
+    refit.fit(data)
+    np.testing.assert_array_equal(search.best_model_.predict([0, 1], [2, 3]), refit.predict([0, 1], [2, 3]))
+
+
+def test_grid_search_maximises_ranking_metrics():
+    data = synthetic(seed=5)
+    search = GridSearch(ImplicitALS(factors=3, iterations=3, seed=0, verbose=False),
+                        [{"regularization": [0.05, 500.0]}], cv=3, seed=0, refit=False).fit(data)
+    scores = search.results_["mean_test_ndcg@10"].to_numpy()
+    assert search.best_score_ == scores.max()
+    assert not hasattr(search, "best_model_")
