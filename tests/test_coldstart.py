@@ -150,3 +150,14 @@ def test_implicit_fold_in_refuses_negative_counts_and_an_unfitted_model_refuses_
         model.fold_in([1, 2], [1.0, -1.0])
     with pytest.raises(fastmf.NotFittedError):
         ALS().fold_in([1], [5.0])
+
+
+def test_a_model_grown_by_partial_fits_saves_and_loads(tmp_path):
+    model, _ = _fitted(ALS)
+    model.partial_fit_users([1000, 1000], [1, 2], [4.0, 5.0])
+    model.partial_fit_items([999], [3], [2.0])
+    loaded = fastmf.load(model.save(tmp_path / "grown.npz"))
+    for user in (1000, 3):
+        np.testing.assert_array_equal(loaded.recommend(user, n=5)[0], model.recommend(user, n=5)[0])
+    np.testing.assert_array_equal(loaded.predict([1000, 3], [999, 999]),
+                                  model.predict([1000, 3], [999, 999]))
