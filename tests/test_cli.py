@@ -10,6 +10,7 @@ import sys
 import types
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import fastmf
@@ -153,8 +154,8 @@ def test_evaluate_on_the_held_out_file_repeats_the_train_metrics(ran):
 
 
 def test_evaluate_ranks_without_the_training_items_the_model_file_records(ran, ml100k):
-    outcome = run_in(ran.path, "evaluate", "als.npz", "test.csv", "--metrics", "rmse,precision,ndcg",
-                     "--k", "5", "--format", "json")
+    outcome = run_in(ran.path, "evaluate", "als.npz", "test.csv", "--metrics",
+                     "rmse,precision,ndcg", "--k", "5", "--format", "json")
     assert outcome.returncode == 0, outcome.stderr
     scores = json.loads(outcome.stdout)
     assert list(scores) == ["rmse", "ratings", "ratings_unknown", "precision@5", "ndcg@5",
@@ -254,6 +255,25 @@ def test_string_ids_from_a_tsv_file_with_named_columns(tmp_path):
     rows = json.loads(outcome.stdout)
     assert [r["item"] for r in rows] == ["film 5", "film 5", "film 6", "film 6"]
     assert [r["similar"] for r in rows[:2]] == model.similar_items("film 5", n=2)[0].tolist()
+
+
+def test_implicit_counts_from_two_columns_with_a_separator_and_repeated_pairs(tmp_path):
+    data = fastmf.datasets.make_ratings(150, 80, 3000, seed=1)
+    users, items, ratings = data.to_arrays()
+    clicks = "".join(f"{u}\t{i}\n" * int(r) for u, i, r in zip(users, items, ratings))
+    (tmp_path / "clicks.txt").write_text(clicks)
+    args = ["train", "clicks.txt", "--sep", "tab", "--columns", "0,1", "--model", "implicit-als",
+            "--iterations", "2", "--factors", "8", "--quiet", "-o", "clicks.npz"]
+    outcome = run_in(tmp_path, *args)
+    assert outcome.returncode == 1
+    assert "rated item" in outcome.stderr
+    assert "pass --duplicates last, sum or mean to combine" in outcome.stderr
+    outcome = run_in(tmp_path, *args, "--duplicates", "sum", "--test-size", "0")
+    assert outcome.returncode == 0, outcome.stderr
+    assert f"{data.nnz} ratings (clicks.txt)" in outcome.stdout and "final loss" in outcome.stdout
+    model = fastmf.load(tmp_path / "clicks.npz")          # the counts, summed, as values
+    expected = fastmf.ImplicitALS(factors=8, iterations=2, seed=0, verbose=False).fit(data)
+    np.testing.assert_allclose(model.user_factors_, expected.user_factors_, rtol=1e-4, atol=1e-6)
 
 
 def test_train_sgd_on_synthetic_data_without_a_held_out_part(tmp_path):

@@ -83,7 +83,8 @@ def test_learning_curve_of_several_models_on_one_given_axes(als, split, tmp_path
 
 
 def test_learning_curve_of_histories_and_repeated_model_names(als):
-    history = [{"iteration": 1, "loss": 5.0, "val_x": 0.3}, {"iteration": 2, "loss": 4.0, "val_x": 0.2}]
+    history = [{"iteration": 1, "loss": 5.0, "val_x": 0.3},
+               {"iteration": 2, "loss": 4.0, "val_x": 0.2}]
     ax = fastmf.plot.learning_curve(history)
     assert [line.get_label() for line in ax.get_lines()] == ["val_x"]
     ax = fastmf.plot.learning_curve([history, history], metrics=["loss"])
@@ -134,7 +135,8 @@ def test_item_factors_2d_is_the_svd_projection_of_the_centred_factors(als, tmp_p
     np.testing.assert_allclose(points, expected * signs, rtol=1e-7, atol=1e-12)
     loadings = vt[:2] * signs[:, None]
     assert (loadings[np.arange(2), np.argmax(np.abs(loadings), axis=1)] > 0).all()
-    np.testing.assert_allclose(ax.collections[1].get_offsets(), points[als.item_ids_.index([3, 17, 42])])
+    chosen = als.item_ids_.index([3, 17, 42])
+    np.testing.assert_allclose(ax.collections[1].get_offsets(), points[chosen])
     assert [t.get_text() for t in ax.texts] == ["Item 3", "Item 17", "Item 42"]   # item_info_
     share = s[0] ** 2 / np.sum(s ** 2)
     assert ax.get_xlabel() == f"component 1 ({share:.0%} of the variance)"

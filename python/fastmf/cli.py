@@ -195,8 +195,12 @@ def _read_data(spec, args):
         if path.is_dir():
             raise IsADirectoryError(f"{spec!r} is a directory, not a data file")
         sep = {"\\t": "\t", "tab": "\t"}.get(args.sep, args.sep)
-        data = Interactions.from_csv(path, sep=sep, columns=_columns(args.columns, args.header),
-                                     header=args.header, duplicates=args.duplicates)
+        try:
+            data = Interactions.from_csv(path, sep=sep, columns=_columns(args.columns, args.header),
+                                         header=args.header, duplicates=args.duplicates)
+        except ValueError as err:      # name the option, not the Python argument
+            raise ValueError(str(err).replace("pass duplicates='last', 'sum' or 'mean'",
+                                              "pass --duplicates last, sum or mean")) from None
     if args.min_rating is None:
         return data
     users, items, ratings = data.to_arrays()
@@ -424,8 +428,9 @@ def _evaluate(args, out):
         train = _read_data(args.train, args) if args.train else _training_items(model)
         results.update(metrics.evaluate(model, data, train=train, k=args.k, metrics=ranking))
     if args.format == "json":
-        clean = {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in results.items()}
-        print(json.dumps(clean, indent=2), file=out)
+        nan_as_null = {name: None if isinstance(value, float) and math.isnan(value) else value
+                       for name, value in results.items()}
+        print(json.dumps(nan_as_null, indent=2), file=out)
     else:
         width = max(map(len, results))
         for name, value in results.items():
