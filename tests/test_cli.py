@@ -1,9 +1,17 @@
 """The command line, run for real in subprocesses."""
+import csv
+import io
+import json
 import os
 import re
+import shlex
 import subprocess
 import sys
+import types
 from pathlib import Path
+
+import numpy as np
+import pytest
 
 import fastmf
 
@@ -12,9 +20,11 @@ from .conftest import SHARED_DATA
 SCRIPT = Path(sys.executable).parent / "fastmf"
 
 
-def run(*args, env=None):
+def run(*args, env=None, cwd=None, stdin=None):
     return subprocess.run([sys.executable, "-m", "fastmf", *args], capture_output=True, text=True,
-                          timeout=300, env={**os.environ, **(env or {})})
+                          timeout=300, env={**os.environ, "FASTMF_DATA": str(SHARED_DATA),
+                                            **(env or {})},
+                          cwd=cwd, input=stdin)
 
 
 def test_help_and_version():
@@ -68,3 +78,273 @@ def test_errors_exit_nonzero_with_a_message():
     assert "unknown data set 'nowhere'" in result.stderr
     result = run("demo", "--factors", "0", "--quiet")
     assert result.returncode == 1 and "factors must be an integer >= 1" in result.stderr
+
+
+# -- train, evaluate, recommend, similar --------------------------------------------------
+README = Path(__file__).resolve().parents[1] / "README.md"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def readme_commands():
+    """The command lines of the README's "Command line" section, in order."""
+    text = README.read_text()
+    section = text[text.index("## Command line"):]
+    section = section[:section.index("\n## ", 1)]
+    blocks = re.findall(r"```bash\n(.*?)```", section, re.S)
+    return [line for block in blocks for line in block.splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def ran(tmp_path_factory):
+    """The README's commands, run in a folder (``.path``) that holds the files they read and
+    write, and each command's result under its command line (``.results``)."""
+    folder = tmp_path_factory.mktemp("cli")
+    rows = (SHARED_DATA / "ml-100k" / "u.data").read_text().splitlines()
+    (folder / "ratings.csv").write_text("user_id,movie_id,stars,timestamp\n"
+                                        + "\n".join(row.replace("\t", ",") for row in rows) + "\n")
+    (folder / "users.txt").write_text("1\n2\n")
+    results = {}
+    for line in readme_commands():
+        args = shlex.split(line)
+        assert args[0] == "fastmf", line
+        results[line] = run(*args[1:], cwd=folder)
+    return types.SimpleNamespace(path=folder, results=results)
+
+
+def result(ran, start):
+    """The result of the README command line that starts with ``start``."""
+    return next(r for line, r in ran.results.items() if line.startswith(start))
+
+
+def run_in(folder, *args, stdin=None):
+    return run(*args, cwd=folder, stdin=stdin)
+
+
+def test_readme_command_line_examples_run_and_print_what_it_shows(ran):
+    assert len(ran.results) >= 6
+    for line, outcome in ran.results.items():
+        assert outcome.returncode == 0, (line, outcome.stderr)
+    quoted = re.search(r"^test: RMSE (\d\.\d+), MAE (\d\.\d+)", README.read_text(), re.M)
+    printed = re.search(r"^test: RMSE (\d\.\d+), MAE (\d\.\d+)",
+                        result(ran, "fastmf train movielens").stdout, re.M)
+    for quoted_value, printed_value in zip(quoted.groups(), printed.groups()):
+        assert float(printed_value) == pytest.approx(float(quoted_value), abs=3e-4)
+    assert "ALS" in result(ran, "fastmf train movielens").stderr      # the progress bar
+
+
+def test_train_saves_the_model_the_held_out_ratings_and_the_learning_curve(ran):
+    out = result(ran, "fastmf train movielens").stdout
+    n_test = int(re.search(r"test (\d+)$", out.splitlines()[0]).group(1))
+    model = fastmf.load(ran.path / "als.npz")
+    assert isinstance(model, fastmf.ALS) and len(model.history_) == 10
+    test = fastmf.Interactions.from_csv(ran.path / "test.csv")
+    assert test.nnz == n_test
+    rmse = fastmf.metrics.rmse(test.ratings, model.predict(test.users, test.items))
+    assert f"test: RMSE {rmse:.4f}," in out
+    image = (ran.path / "curve.png").read_bytes()
+    assert image[:8] == PNG_MAGIC and len(image) > 1000
+
+
+def test_evaluate_on_the_held_out_file_repeats_the_train_metrics(ran):
+    trained = result(ran, "fastmf train movielens").stdout
+    rmse, mae = re.search(r"test: RMSE (\S+), MAE (\S+) \((\d+)", trained).groups()[:2]
+    out = result(ran, "fastmf evaluate als.npz").stdout
+    assert re.search(rf"^rmse +{rmse}$", out, re.M) and re.search(rf"^mae +{mae}$", out, re.M)
+    assert re.search(r"^ratings_unknown +0$", out, re.M)
+
+
+def test_evaluate_ranks_without_the_training_items_the_model_file_records(ran, ml100k):
+    outcome = run_in(ran.path, "evaluate", "als.npz", "test.csv", "--metrics",
+                     "rmse,precision,ndcg", "--k", "5", "--format", "json")
+    assert outcome.returncode == 0, outcome.stderr
+    scores = json.loads(outcome.stdout)
+    assert list(scores) == ["rmse", "ratings", "ratings_unknown", "precision@5", "ndcg@5",
+                            "users", "users_skipped"]
+    train, test = fastmf.train_test_split(ml100k, test_size=0.2, seed=0)   # train's split
+    expected = fastmf.metrics.evaluate(fastmf.load(ran.path / "als.npz"), test, train=train, k=5,
+                                       metrics=("precision", "ndcg"))
+    for name in ("precision@5", "ndcg@5", "users"):
+        assert scores[name] == pytest.approx(expected[name], rel=1e-12)
+
+
+def test_evaluate_with_the_training_file_excludes_the_same_items(ran, ml100k):
+    train, _ = fastmf.train_test_split(ml100k, test_size=0.2, seed=0)     # train's split
+    (ran.path / "train.csv").write_text("".join(
+        f"{u},{i},{r:g}\n" for u, i, r in zip(*train.to_arrays())))
+    outcomes = [run_in(ran.path, "evaluate", "als.npz", "test.csv", "--metrics", "ndcg,auc",
+                       *extra) for extra in ([], ["--train", "train.csv"])]
+    assert [o.returncode for o in outcomes] == [0, 0], outcomes[1].stderr
+    assert outcomes[0].stdout == outcomes[1].stdout and "ndcg@10" in outcomes[0].stdout
+
+
+def test_implicit_model_scores_on_the_whole_file_as_on_its_held_out_part(ran):
+    trained = result(ran, "fastmf train ratings.csv").stdout
+    assert "ImplicitALS(alpha=2" in trained
+    precision, ndcg, users = re.search(r"test: precision@10 (\S+), NDCG@10 (\S+) \((\d+) users",
+                                       trained).groups()
+    out = result(ran, "fastmf evaluate implicit.npz").stdout
+    table = dict(line.split() for line in out.splitlines())
+    assert list(table) == ["precision@10", "recall@10", "ndcg@10", "map@10", "auc", "users",
+                           "users_skipped"]
+    assert (table["precision@10"], table["ndcg@10"], table["users"]) == (precision, ndcg, users)
+
+
+def test_recommend_prints_the_model_recommendations_with_titles(ran):
+    model = fastmf.load(ran.path / "als.npz")
+    lines = result(ran, "fastmf recommend als.npz").stdout.splitlines()
+    assert lines[0].split() == ["user", "rank", "item", "score", "title"]
+    items, scores = model.recommend(1, n=5)
+    titles = model.item_info_.title(items)
+    for line, item, score, title in zip(lines[1:], items, scores, titles):
+        assert line.split(maxsplit=4) == ["1", line.split()[1], str(item), f"{score:.4f}", title]
+    assert len(lines) == 6
+
+
+def test_recommend_batch_from_a_users_file_as_json_and_from_stdin_as_csv(ran):
+    model = fastmf.load(ran.path / "implicit.npz")
+    rows = json.loads(result(ran, "fastmf recommend implicit.npz").stdout)
+    items, scores = model.recommend_batch([1, 2], n=3)
+    assert [(r["user"], r["rank"], r["item"]) for r in rows] == [
+        (user, rank + 1, int(items[u, rank])) for u, user in enumerate([1, 2]) for rank in range(3)]
+    assert [r["score"] for r in rows] == pytest.approx(scores.ravel().tolist(), rel=1e-6)
+    assert "title" not in rows[0]                # a CSV file has no titles
+
+    outcome = run_in(ran.path, "recommend", "als.npz", "--users-file", "-", "-n", "2",
+                     "--include-seen", "--format", "csv", stdin="7\n\n 3 \n")
+    assert outcome.returncode == 0, outcome.stderr
+    rows = list(csv.DictReader(io.StringIO(outcome.stdout)))
+    assert list(rows[0]) == ["user", "rank", "item", "score", "title"]
+    model = fastmf.load(ran.path / "als.npz")
+    for user, pair in zip(["7", "3"], [rows[:2], rows[2:]]):
+        expected, _ = model.recommend(int(user), n=2, filter_seen=False)
+        assert [r["user"] for r in pair] == [user, user]
+        assert [int(r["item"]) for r in pair] == expected.tolist()
+    assert len(rows) == 4
+
+
+def test_similar_prints_the_nearest_items_by_cosine(ran):
+    model = fastmf.load(ran.path / "als.npz")
+    rows = list(csv.DictReader(io.StringIO(result(ran, "fastmf similar als.npz").stdout)))
+    items, cosines = model.similar_items(50, n=5)
+    assert [int(r["similar"]) for r in rows] == items.tolist()
+    assert [float(r["cosine"]) for r in rows] == pytest.approx(cosines.tolist(), rel=1e-6)
+    assert [r["title"] for r in rows] == model.item_info_.title(items).tolist()
+    assert {r["item"] for r in rows} == {"50"} and [r["rank"] for r in rows] == list("12345")
+
+
+def test_string_ids_from_a_tsv_file_with_named_columns(tmp_path):
+    data = fastmf.datasets.make_ratings(120, 60, 2400, seed=3)
+    users, items, ratings = data.to_arrays()
+    lines = ["when\twho\twhat\tstars"] + [f"0\tu{u}\tfilm {i}\t{r:g}"
+                                          for u, i, r in zip(users, items, ratings)]
+    (tmp_path / "ratings.tsv").write_text("\n".join(lines) + "\n")
+    outcome = run_in(tmp_path, "train", "ratings.tsv", "--header", "--columns", "who,what,stars",
+                     "--factors", "4", "--iterations", "3", "--quiet", "-o", "model")
+    assert outcome.returncode == 0, outcome.stderr
+    assert "model saved to model.npz" in outcome.stdout and "test: RMSE" in outcome.stdout
+    model = fastmf.load(tmp_path / "model.npz")
+    assert model.user_ids_.ids.dtype.kind == "U"
+    outcome = run_in(tmp_path, "recommend", "model.npz", "--user", "u7", "-n", "3")
+    expected, _ = model.recommend("u7", n=3)
+    assert outcome.returncode == 0, outcome.stderr
+    table = [re.split(r" {2,}", line.strip()) for line in outcome.stdout.splitlines()]
+    assert table[0] == ["user", "rank", "item", "score"]       # no titles in a TSV file
+    assert [row[2] for row in table[1:]] == expected.tolist()
+    outcome = run_in(tmp_path, "similar", "model.npz", "--item", "film 5", "--item", "film 6",
+                     "-n", "2", "--format", "json")
+    rows = json.loads(outcome.stdout)
+    assert [r["item"] for r in rows] == ["film 5", "film 5", "film 6", "film 6"]
+    assert [r["similar"] for r in rows[:2]] == model.similar_items("film 5", n=2)[0].tolist()
+
+
+def test_implicit_counts_from_two_columns_with_a_separator_and_repeated_pairs(tmp_path):
+    data = fastmf.datasets.make_ratings(150, 80, 3000, seed=1)
+    users, items, ratings = data.to_arrays()
+    clicks = "".join(f"{u}\t{i}\n" * int(r) for u, i, r in zip(users, items, ratings))
+    (tmp_path / "clicks.txt").write_text(clicks)
+    args = ["train", "clicks.txt", "--sep", "tab", "--columns", "0,1", "--model", "implicit-als",
+            "--iterations", "2", "--factors", "8", "--quiet", "-o", "clicks.npz"]
+    outcome = run_in(tmp_path, *args)
+    assert outcome.returncode == 1
+    assert "rated item" in outcome.stderr
+    assert "pass --duplicates last, sum or mean to combine" in outcome.stderr
+    outcome = run_in(tmp_path, *args, "--duplicates", "sum", "--test-size", "0")
+    assert outcome.returncode == 0, outcome.stderr
+    assert f"{data.nnz} ratings (clicks.txt)" in outcome.stdout and "final loss" in outcome.stdout
+    model = fastmf.load(tmp_path / "clicks.npz")          # the counts, summed, as values
+    expected = fastmf.ImplicitALS(factors=8, iterations=2, seed=0, verbose=False).fit(data)
+    np.testing.assert_allclose(model.user_factors_, expected.user_factors_, rtol=1e-4, atol=1e-6)
+
+
+def test_train_sgd_on_synthetic_data_without_a_held_out_part(tmp_path):
+    outcome = run_in(tmp_path, "train", "synthetic:5000", "--model", "sgd", "--iterations", "3",
+                     "--factors", "8", "--test-size", "0", "--quiet", "--threads", "1",
+                     "--output", "sgd.npz")
+    assert outcome.returncode == 0, outcome.stderr
+    assert outcome.stderr == ""
+    first, second, third = outcome.stdout.splitlines()[:3]
+    assert first.startswith("data: ") and "5000 ratings (synthetic:5000)" in first
+    assert "3 epochs in" in second and third.startswith("train: RMSE ")
+    model = fastmf.load(tmp_path / "sgd.npz")
+    assert isinstance(model, fastmf.SGD) and model.get_params()["epochs"] == 3
+    assert model.item_info_.title([0])[0] == "Item 0"
+
+
+def test_model_registry_maps_names_to_classes():
+    from fastmf.cli import MODELS
+    assert MODELS["als"] is fastmf.ALS and MODELS["sgd"] is fastmf.SGD
+    assert MODELS["implicit-als"] is fastmf.ImplicitALS
+    assert ("bpr" in MODELS) == hasattr(fastmf, "BPR")
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "recommend", "similar"])
+def test_every_command_has_help(command):
+    outcome = run(command, "--help")
+    assert outcome.returncode == 0 and outcome.stdout.startswith(f"usage: fastmf {command}")
+    assert "--format" in outcome.stdout or "--output" in outcome.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "missing.csv", "-o", "m.npz"], "no such file: 'missing.csv'"),
+    (["train", "ratings.csv", "--header", "--columns", "user_id,film,stars", "-o", "m.npz"],
+     "column 'film' not in header ['user_id', 'movie_id', 'stars', 'timestamp']"),
+    (["train", "ratings.csv", "--columns", "user_id,movie_id", "-o", "m.npz"],
+     "names the field 'user_id'; pass --header"),
+    (["train", "synthetic", "--param", "alpah=1", "-o", "m.npz"], "ALS has no parameter 'alpah'"),
+    (["train", "synthetic", "--min-rating", "4", "-o", "m.npz"], "use --model implicit-als"),
+    (["train", "synthetic", "-o", "nowhere/m.npz"], "the directory 'nowhere' does not exist"),
+    (["recommend", "damaged.npz", "--user", "1"],
+     "cannot load 'damaged.npz': the file is damaged or truncated"),
+    (["recommend", "als.npz", "--user", "99999"], "user 99999 is not in the model (943 users"),
+    (["recommend", "als.npz", "--user", "u1"], "user id 'u1' is not an integer"),
+    (["similar", "als.npz", "--item", "5000"], "item 5000 is not in the model (1643 items"),
+    (["evaluate", "implicit.npz", "test.csv", "--metrics", "rmse"],
+     "rmse compares predicted ratings, which ImplicitALS does not make"),
+    (["evaluate", "als.npz", "test.csv", "--metrics", "rmse,ndgc"], "unknown metric 'ndgc'"),
+])
+def test_user_errors_print_one_line_and_exit_1(ran, args, message):
+    (ran.path / "damaged.npz").write_bytes(b"PK\x03\x04 not really an archive")
+    outcome = run_in(ran.path, *args)
+    assert outcome.returncode == 1
+    assert outcome.stderr.startswith(f"fastmf {args[0]}: error: ")
+    assert message in outcome.stderr and outcome.stderr.count("\n") == 1
+    assert outcome.stdout == ""
+
+
+def test_plot_without_matplotlib_says_how_to_install_it_before_training(tmp_path):
+    code = ("import sys; sys.modules['matplotlib'] = None; from fastmf.cli import main; "
+            "sys.exit(main(sys.argv[1:]))")
+    outcome = subprocess.run([sys.executable, "-c", code, "train", "synthetic", "--quiet",
+                              "-o", "m.npz", "--plot", "curve.png"], cwd=tmp_path,
+                             capture_output=True, text=True, timeout=120)
+    assert outcome.returncode == 1 and outcome.stdout == ""
+    assert outcome.stderr == ('fastmf train: error: --plot needs matplotlib, which is not '
+                              'installed; install it with pip install "fastmf[plot]"\n')
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_malformed_command_line_exits_2_with_the_usage():
+    outcome = run("train", "synthetic")
+    assert outcome.returncode == 2
+    assert "usage: fastmf train" in outcome.stderr
+    assert "the following arguments are required: --output/-o" in outcome.stderr

@@ -9,6 +9,7 @@ Examples
 (1,)
 """
 from . import datasets, metrics
+from . import plotting as plot
 from .data import Interactions, ItemInfo
 from .features import ItemFeatures
 from .exceptions import (DataNotFoundError, FastMFError, FastMFWarning, ModelFileError,
@@ -21,4 +22,5 @@ __version__ = "0.1.0"
 
 __all__ = ["ALS", "ImplicitALS", "DataNotFoundError", "FastMFError", "FastMFWarning", "Interactions",
            "ItemFeatures", "ItemInfo", "ModelFileError", "ModelFitError", "NotFittedError", "SGD", "UnknownIdError",
-           "datasets", "load", "metrics", "GridSearch", "cross_validate", "train_test_split", "__version__"]
+           "datasets", "load", "metrics", "plot", "GridSearch", "cross_validate", "train_test_split",
+           "__version__"]
