@@ -20,7 +20,6 @@ import json
 import os
 import uuid
 import zipfile
-from pathlib import Path
 
 import numpy as np
 
