@@ -491,7 +491,7 @@ class Interactions:
 
         Parameters
         ----------
-        matrix : scipy.sparse matrix or array
+        matrix : scipy.sparse matrix or sparse array
             Rows are users, columns items.
         user_ids, item_ids : array-like of int or str, optional
             Raw ids of the rows and columns; by default 0..n-1.

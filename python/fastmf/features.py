@@ -98,7 +98,7 @@ class ItemFeatures:
 
         Parameters
         ----------
-        matrix : scipy.sparse matrix or array, shape (n_items, n_features)
+        matrix : scipy.sparse matrix or sparse array, shape (n_items, n_features)
             Any nonzero value becomes 1; stored zeros are dropped.
         item_ids : array-like of int or str
             The raw id of each row, each once.
