@@ -16,7 +16,29 @@ DUPLICATE_POLICIES = ("error", "last", "sum", "mean")
 
 
 class IdMap:
-    """Raw ids <-> contiguous indices 0..n-1 (index order is the order of ``ids``)."""
+    """Raw ids <-> contiguous indices 0..n-1 (index order is the order of ``ids``).
+
+    Parameters
+    ----------
+    ids : array-like of int or str
+        The raw ids, each once: the id at position j gets index j.
+
+    Attributes
+    ----------
+    ids : ndarray
+        The raw ids in index order.
+
+    Examples
+    --------
+    >>> from fastmf.data import IdMap
+    >>> users = IdMap(["bob", "ann", "cid"])
+    >>> users
+    IdMap(3 ids)
+    >>> len(users), "ann" in users, "zoe" in users
+    (3, True, False)
+    >>> users.index(["cid", "bob"]).tolist()
+    [2, 0]
+    """
 
     def __init__(self, ids):
         self.ids = np.asarray(ids)
@@ -33,7 +55,28 @@ class IdMap:
         return bool(self.index(np.asarray([raw_id]))[0] >= 0)
 
     def index(self, raw_ids):
-        """Indices of ``raw_ids`` as int64; ids not in the map give -1."""
+        """Indices of raw ids; an id not in the map gives -1.
+
+        Parameters
+        ----------
+        raw_ids : array-like of int or str
+            Raw ids, any shape. Numbers match numbers and strings match strings: a string
+            looked up among integer ids (or the reverse) is never found.
+
+        Returns
+        -------
+        ndarray of int64
+            The index of each id, -1 where it is not in the map, shaped like ``raw_ids``.
+
+        Examples
+        --------
+        >>> from fastmf.data import IdMap
+        >>> items = IdMap([10, 20, 30])
+        >>> items.index([30, 10, 99]).tolist()
+        [2, 0, -1]
+        >>> items.index(["10"]).tolist()
+        [-1]
+        """
         raw = np.asarray(raw_ids)
         out = np.full(raw.shape, -1, dtype=np.int64)
         if len(self) == 0 or raw.size == 0 or not _comparable(raw.dtype, self.ids.dtype):
@@ -49,6 +92,33 @@ class IdMap:
         return out
 
     def to_raw(self, indices):
+        """Raw ids of indices: the inverse of :meth:`index` for ids in the map.
+
+        Parameters
+        ----------
+        indices : array-like of int
+            Indices in ``0..n-1``, any shape. They are used as numpy indices: a negative
+            index counts from the end (-1 is the last id, not "unknown").
+
+        Returns
+        -------
+        ndarray
+            The raw ids, shaped like ``indices``.
+
+        Raises
+        ------
+        IndexError
+            An index is ``n`` or more.
+
+        Examples
+        --------
+        >>> from fastmf.data import IdMap
+        >>> items = IdMap(["x", "y", "z"])
+        >>> items.to_raw([2, 0]).tolist()
+        ['z', 'x']
+        >>> items.to_raw(items.index(["y"])).tolist()
+        ['y']
+        """
         return self.ids[np.asarray(indices, dtype=np.int64)]
 
 
@@ -95,7 +165,35 @@ def transpose(csr):
 
 
 class ItemInfo:
-    """Titles and genres of items, keyed by raw item id (valid for any subset of the data)."""
+    """Titles and genres of items, keyed by raw item id (valid for any subset of the data).
+
+    Parameters
+    ----------
+    ids : array-like of int or str
+        Raw item ids.
+    titles : array-like of str, optional
+        A title per id.
+    genres : array-like of bool, shape (len(ids), len(genre_names)), optional
+        ``genres[j, g]`` is true when item ``ids[j]`` has the genre ``genre_names[g]``.
+    genre_names : sequence of str, optional
+
+    Raises
+    ------
+    ValueError
+        ``titles`` is not as long as ``ids``, or ``genres`` has another shape.
+
+    Examples
+    --------
+    >>> from fastmf import ItemInfo
+    >>> info = ItemInfo([1, 2], ["Heat", "Up"], [[True, False], [False, True]],
+    ...                 ["Crime", "Animation"])
+    >>> info
+    ItemInfo(2 items, 2 genres)
+    >>> info.title([2, 7]).tolist()
+    ['Up', '7']
+    >>> info.genres_of(1)
+    ['Crime']
+    """
 
     def __init__(self, ids, titles=None, genres=None, genre_names=None):
         self.ids = IdMap(v.as_ids("ids", ids))
@@ -112,7 +210,27 @@ class ItemInfo:
         return f"ItemInfo({len(self.ids)} items, {len(self.genre_names)} genres)"
 
     def title(self, items):
-        """Titles of raw item ids; an id without a title is shown as str(id)."""
+        """Titles of raw item ids; an id without a title is shown as ``str(id)``.
+
+        Parameters
+        ----------
+        items : array-like of int or str
+            Raw item ids, any shape.
+
+        Returns
+        -------
+        ndarray of str
+            The titles, shaped like ``items``.
+
+        Examples
+        --------
+        >>> import fastmf
+        >>> info = fastmf.datasets.toy().item_info
+        >>> info.title(["Swades", "Dune"]).tolist()
+        ['Swades', 'Dune']
+        >>> fastmf.ItemInfo([5, 6], ["Heat", "Up"]).title([[6, 5]]).tolist()
+        [['Up', 'Heat']]
+        """
         items = np.asarray(items)
         idx = self.ids.index(items)
         out = np.array([str(i) for i in items.ravel()], dtype=object).reshape(items.shape)
@@ -122,6 +240,27 @@ class ItemInfo:
         return out.astype(str)
 
     def genres_of(self, item):
+        """The genres of one raw item id.
+
+        Parameters
+        ----------
+        item : int or str
+            A raw item id.
+
+        Returns
+        -------
+        list of str
+            Its genre names, in ``genre_names`` order; empty for an unknown item or when
+            there are no genres.
+
+        Examples
+        --------
+        >>> from fastmf import ItemInfo
+        >>> info = ItemInfo(["a", "b"], genres=[[True, True], [False, True]],
+        ...                 genre_names=["Crime", "Drama"])
+        >>> info.genres_of("a"), info.genres_of("b"), info.genres_of("zzz")
+        (['Crime', 'Drama'], ['Drama'], [])
+        """
         idx = self.ids.index(np.asarray([item]))[0]
         if idx < 0 or self.genres is None:
             return []
@@ -163,7 +302,55 @@ class Interactions:
     @classmethod
     def from_arrays(cls, users, items, ratings=None, timestamps=None, *, duplicates="error",
                     item_info=None):
-        """Build from parallel arrays of raw user ids, raw item ids and ratings."""
+        """Build from parallel arrays of raw user ids, raw item ids and ratings.
+
+        Parameters
+        ----------
+        users, items : array-like of int or str
+            Raw ids, one per rating: all integers or all strings (floats with integral
+            values become int64).
+        ratings : array-like of numbers, optional
+            A finite value per pair; float32 stays float32, anything else becomes
+            float64. None: implicit data, every value 1.0.
+        timestamps : array-like of numbers or datetime64, optional
+            A time per pair; integers and datetime64 are stored as int64, floats as given.
+        duplicates : {"error", "last", "sum", "mean"}, default "error"
+            What a repeated (user, item) pair does: raise ``ValueError``, keep its last
+            occurrence (by input position), or add or average its values (keeping the
+            latest timestamp).
+        item_info : ItemInfo, optional
+            Titles and genres to carry along (``item_info``).
+
+        Returns
+        -------
+        Interactions
+            User and item indices follow the sorted order of the raw ids.
+
+        Raises
+        ------
+        ValueError
+            Lengths differ, the data is empty, a rating is NaN or infinite, an id is a
+            non-integral float, or (with ``duplicates="error"``) a pair repeats.
+        TypeError
+            Ids are neither integers nor strings, ratings are not numeric, or timestamps
+            are neither numbers nor datetime64.
+
+        Examples
+        --------
+        >>> from fastmf import Interactions
+        >>> data = Interactions.from_arrays(["ann", "bob", "ann"], ["x", "y", "x"], [5, 3, 4],
+        ...                                 duplicates="mean")
+        >>> data
+        Interactions(2 users, 2 items, 2 ratings, float64)
+        >>> data.ratings.tolist()
+        [4.5, 3.0]
+        >>> Interactions.from_arrays([1, 2], [7, 7]).ratings.tolist()   # implicit data
+        [1.0, 1.0]
+        >>> Interactions.from_arrays(["ann", "ann"], ["x", "x"], [5, 4])
+        Traceback (most recent call last):
+        ...
+        ValueError: user 'ann' rated item 'x' more than once (first at position 0); ...
+        """
         v.check_choice("duplicates", duplicates, DUPLICATE_POLICIES)
         users, items = v.as_ids("users", users), v.as_ids("items", items)
         ratings = np.ones(len(users)) if ratings is None else v.as_ratings("ratings", ratings)
@@ -194,7 +381,41 @@ class Interactions:
     @classmethod
     def from_dataframe(cls, df, user_col="user", item_col="item", rating_col="rating",
                        timestamp_col=None, **kwargs):
-        """Build from a pandas DataFrame; ``rating_col=None`` for implicit data."""
+        """Build from a pandas DataFrame, one row per rating.
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+        user_col, item_col : str, default "user", "item"
+            The columns of raw user and item ids.
+        rating_col : str or None, default "rating"
+            The column of ratings; None for implicit data (every value 1.0).
+        timestamp_col : str, optional
+            A column of times (numbers or datetime64).
+        **kwargs
+            ``duplicates`` and ``item_info``, as for :meth:`from_arrays`.
+
+        Returns
+        -------
+        Interactions
+
+        Raises
+        ------
+        KeyError
+            A named column is not in ``df``.
+        ValueError, TypeError
+            As for :meth:`from_arrays`.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from fastmf import Interactions
+        >>> df = pd.DataFrame({"user": ["ann", "bob"], "movie": ["x", "y"], "stars": [5, 3]})
+        >>> Interactions.from_dataframe(df, item_col="movie", rating_col="stars")
+        Interactions(2 users, 2 items, 2 ratings, float64)
+        >>> Interactions.from_dataframe(df, item_col="movie", rating_col=None).ratings.tolist()
+        [1.0, 1.0]
+        """
         for col in (user_col, item_col, rating_col, timestamp_col):
             if col is not None and col not in df.columns:
                 raise KeyError(f"column {col!r} not in the DataFrame; columns are {list(df.columns)}")
@@ -206,10 +427,51 @@ class Interactions:
     def from_csv(cls, path, sep=None, columns=(0, 1, 2), header=None, **kwargs):
         """Read a delimited text file of user, item[, rating[, timestamp]] fields.
 
-        ``sep`` defaults to a tab for ``.tsv``/``.data`` files and a comma otherwise;
-        ``columns`` picks the user, item, rating (and optional timestamp) fields by
-        position, or by name when ``header=True``; a rating column of ``None`` means
-        implicit data. Numeric-looking ids are read as integers.
+        Parameters
+        ----------
+        path : str or path-like
+        sep : str, optional
+            The field separator; by default a tab for ``.tsv``, ``.data`` and ``.tab``
+            files and a comma otherwise.
+        columns : sequence, default (0, 1, 2)
+            The user, item, rating and (optional fourth) timestamp fields, by position,
+            or by name when ``header`` is true. A rating field of None means implicit
+            data (every value 1.0).
+        header : bool, optional
+            The first line names the fields rather than holding a rating.
+        **kwargs
+            ``duplicates`` and ``item_info``, as for :meth:`from_arrays`.
+
+        Returns
+        -------
+        Interactions
+            Ids are int64 when every id of the column is an integer, else strings.
+            Fields are stripped of surrounding spaces; blank lines are skipped.
+
+        Raises
+        ------
+        FileNotFoundError
+            ``path`` does not exist.
+        KeyError
+            A named column is not in the header.
+        ValueError
+            A line has too few fields, a rating or timestamp is not a number, the file
+            holds no data rows, or as for :meth:`from_arrays`.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from fastmf import Interactions
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = os.path.join(folder, "ratings.csv")
+        ...     with open(path, "w") as handle:
+        ...         _ = handle.write("user,item,stars\\n1,10,4.5\\n1,11,3\\n2,10,5\\n")
+        ...     data = Interactions.from_csv(path, columns=("user", "item", "stars"),
+        ...                                  header=True)
+        >>> data
+        Interactions(2 users, 2 items, 3 ratings, float64)
+        >>> data.user_ids.ids.tolist(), data.ratings.tolist()
+        ([1, 2], [4.5, 3.0, 5.0])
         """
         path = v.check_path(path)
         if sep is None:
@@ -222,7 +484,43 @@ class Interactions:
 
     @classmethod
     def from_sparse(cls, matrix, user_ids=None, item_ids=None, **kwargs):
-        """Build from a scipy.sparse matrix (rows are users); explicit zeros are kept."""
+        """Build from a scipy.sparse users × items matrix of ratings.
+
+        Every stored entry is a rating, explicit zeros included; a row or column with no
+        stored entry gets no id in the result.
+
+        Parameters
+        ----------
+        matrix : scipy.sparse matrix or sparse array
+            Rows are users, columns items.
+        user_ids, item_ids : array-like of int or str, optional
+            Raw ids of the rows and columns; by default 0..n-1.
+        **kwargs
+            ``duplicates`` and ``item_info``, as for :meth:`from_arrays` (a COO matrix
+            may store a pair more than once).
+
+        Returns
+        -------
+        Interactions
+
+        Raises
+        ------
+        TypeError
+            ``matrix`` is not a scipy.sparse matrix.
+        ValueError
+            The matrix is malformed, or ``user_ids``/``item_ids`` do not match its shape.
+
+        Examples
+        --------
+        >>> import scipy.sparse as sp
+        >>> from fastmf import Interactions
+        >>> matrix = sp.csr_matrix([[5.0, 0.0, 3.0], [0.0, 0.0, 0.0], [0.0, 4.0, 0.0]])
+        >>> data = Interactions.from_sparse(matrix, user_ids=["ann", "bob", "cid"])
+        >>> data
+        Interactions(2 users, 3 items, 3 ratings, float64)
+        >>> data.user_ids.ids.tolist(), data.items.tolist()
+        (['ann', 'cid'], [0, 2, 1])
+        """
         import scipy.sparse as sp
         if not sp.issparse(matrix):
             raise TypeError(f"matrix must be a scipy.sparse matrix, got {type(matrix).__name__}")
@@ -315,10 +613,44 @@ class Interactions:
         return self.item_ids.ids[self.iidx]
 
     def to_arrays(self):
-        """(users, items, ratings) as raw-id arrays, one entry per rating."""
+        """The data as parallel arrays: the inverse of :meth:`from_arrays`.
+
+        Returns
+        -------
+        users, items, ratings : ndarray
+            Raw user ids, raw item ids and values, one entry per rating, ordered by user
+            index, then item index (not the input order). ``ratings`` is the stored array
+            itself, not a copy.
+
+        Examples
+        --------
+        >>> from fastmf import Interactions
+        >>> data = Interactions.from_arrays(["bob", "ann", "bob"], ["y", "x", "x"], [1, 2, 3])
+        >>> users, items, ratings = data.to_arrays()
+        >>> users.tolist(), items.tolist(), ratings.tolist()
+        (['ann', 'bob', 'bob'], ['x', 'x', 'y'], [2.0, 3.0, 1.0])
+        """
         return self.users, self.items, self.ratings
 
     def to_dataframe(self):
+        """The data as a pandas DataFrame, a row per rating in the order of :meth:`to_arrays`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``user``, ``item``, ``rating`` and, when the data has timestamps,
+            ``timestamp``.
+
+        Examples
+        --------
+        >>> from fastmf import Interactions
+        >>> data = Interactions.from_arrays(["bob", "ann"], ["y", "x"], [1.0, 2.0],
+        ...                                 timestamps=[20, 10])
+        >>> data.to_dataframe()
+          user item  rating  timestamp
+        0  ann    x     2.0         10
+        1  bob    y     1.0         20
+        """
         import pandas as pd
         frame = {"user": self.users, "item": self.items, "rating": self.ratings}
         if self.timestamps is not None:
@@ -326,8 +658,35 @@ class Interactions:
         return pd.DataFrame(frame)
 
     def take(self, positions):
-        """A new Interactions with the ratings at ``positions``, keeping only the users and
-        items that still have ratings (their relative index order is preserved)."""
+        """A new Interactions with some of the ratings: a subset for splits and folds.
+
+        Parameters
+        ----------
+        positions : array-like of int
+            Positions in the stored order of the ratings (that of ``ratings``, ``users``,
+            ``items`` and :meth:`to_arrays`), each at most once, in any order.
+
+        Returns
+        -------
+        Interactions
+            Only the users and items that still have ratings, in their previous relative
+            index order; timestamps and ``item_info`` come along.
+
+        Raises
+        ------
+        IndexError
+            A position is out of range.
+
+        Examples
+        --------
+        >>> from fastmf import Interactions
+        >>> data = Interactions.from_arrays(["ann", "ann", "bob"], ["x", "y", "y"], [5, 3, 4])
+        >>> data.take([2, 0])
+        Interactions(2 users, 2 items, 2 ratings, float64)
+        >>> part = data.take([1, 2])
+        >>> part.user_ids.ids.tolist(), part.item_ids.ids.tolist(), part.ratings.tolist()
+        (['ann', 'bob'], ['y'], [3.0, 4.0])
+        """
         positions = np.sort(np.asarray(positions, dtype=np.int64))
         uidx, iidx = self.uidx[positions], self.iidx[positions]
         users_kept, new_u = np.unique(uidx, return_inverse=True)

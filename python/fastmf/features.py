@@ -47,7 +47,38 @@ class ItemFeatures:
 
     @classmethod
     def from_lists(cls, item_ids, feature_lists):
-        """From a list of feature names per item (an empty list: no features)."""
+        """From a list of feature names per item.
+
+        Parameters
+        ----------
+        item_ids : array-like of int or str
+            Raw item ids, each once.
+        feature_lists : sequence of sequences of str
+            The feature names of each item; an empty list for an item without features.
+            Names are compared as strings; a name given twice for one item counts once.
+
+        Returns
+        -------
+        ItemFeatures
+            The features are the distinct names, sorted.
+
+        Raises
+        ------
+        ValueError
+            ``item_ids`` and ``feature_lists`` differ in length, or an item id repeats.
+
+        Examples
+        --------
+        >>> from fastmf import ItemFeatures
+        >>> features = ItemFeatures.from_lists([10, 20, 30],
+        ...                                    [["Drama"], ["Comedy", "Drama"], []])
+        >>> features
+        ItemFeatures(3 items, 2 features)
+        >>> features.names.tolist()
+        ['Comedy', 'Drama']
+        >>> features.matrix.toarray().tolist()
+        [[0.0, 1.0], [1.0, 1.0], [0.0, 0.0]]
+        """
         import scipy.sparse as sp
 
         item_ids = v.as_ids("item_ids", item_ids)
@@ -63,7 +94,39 @@ class ItemFeatures:
 
     @classmethod
     def from_sparse(cls, matrix, item_ids, names=None):
-        """From a scipy.sparse items × features matrix; a nonzero entry means "has it"."""
+        """From a scipy.sparse items × features matrix; a nonzero entry means "has it".
+
+        Parameters
+        ----------
+        matrix : scipy.sparse matrix or sparse array, shape (n_items, n_features)
+            Any nonzero value becomes 1; stored zeros are dropped.
+        item_ids : array-like of int or str
+            The raw id of each row, each once.
+        names : sequence, optional
+            The name of each column (turned into str); by default "0", "1", ...
+
+        Returns
+        -------
+        ItemFeatures
+
+        Raises
+        ------
+        TypeError
+            ``matrix`` is not a scipy.sparse matrix.
+        ValueError
+            The shape does not match ``item_ids`` and ``names``, or an id or a name repeats.
+
+        Examples
+        --------
+        >>> import scipy.sparse as sp
+        >>> from fastmf import ItemFeatures
+        >>> matrix = sp.csr_matrix([[1, 0], [3, 1]])
+        >>> features = ItemFeatures.from_sparse(matrix, ["a", "b"], names=["Drama", "Comedy"])
+        >>> features.matrix.toarray().tolist()
+        [[1.0, 0.0], [1.0, 1.0]]
+        >>> ItemFeatures.from_sparse(matrix, ["a", "b"]).names.tolist()
+        ['0', '1']
+        """
         import scipy.sparse as sp
 
         if not sp.issparse(matrix):
@@ -73,16 +136,69 @@ class ItemFeatures:
 
     @classmethod
     def from_item_info(cls, info):
-        """The genres of an :class:`fastmf.ItemInfo` (MovieLens) as features."""
+        """The genres of an :class:`fastmf.ItemInfo` (MovieLens) as features.
+
+        Parameters
+        ----------
+        info : ItemInfo
+            Item information with genres, such as the ``item_info`` of
+            :func:`fastmf.datasets.load_movielens` or :func:`fastmf.datasets.make_ratings`.
+
+        Returns
+        -------
+        ItemFeatures
+            An item per id of ``info``, a feature per genre (in ``genre_names`` order).
+
+        Raises
+        ------
+        ValueError
+            ``info`` is None or has no genres.
+
+        Examples
+        --------
+        >>> import fastmf
+        >>> info = fastmf.ItemInfo([1, 2], ["Heat", "Up"], [[True, False], [True, True]],
+        ...                        ["Crime", "Comedy"])
+        >>> features = fastmf.ItemFeatures.from_item_info(info)
+        >>> features
+        ItemFeatures(2 items, 2 features)
+        >>> features.names.tolist()
+        ['Crime', 'Comedy']
+        >>> fastmf.ItemFeatures.from_item_info(fastmf.datasets.toy().item_info)
+        Traceback (most recent call last):
+        ...
+        ValueError: this data has no genres (item_info with genres, as load_movielens gives) ...
+        """
         if info is None or info.genres is None:
             raise ValueError("this data has no genres (item_info with genres, as load_movielens "
                              "gives) to use as item features")
         return cls(info.ids.ids, info.genres, info.genre_names)
 
     def weights(self, item_ids):
-        """A scipy CSR matrix, a row per given raw item id: 1/√|F_i| on the item's features
-        (so that m_i = row · E averages its feature vectors), an empty row for an item
-        without features or not listed here."""
+        r"""The weights that turn feature vectors into item priors.
+
+        Row i holds :math:`1/\sqrt{|F_i|}` on each of the item's features :math:`F_i`, so
+        that row i times the feature vectors E is the prior
+        :math:`m_i = |F_i|^{-1/2} \sum_{f \in F_i} e_f` that ``ALS(item_features=...)``
+        shrinks the item toward (the sum scaled by :math:`1/\sqrt{|F_i|}`, not the mean).
+
+        Parameters
+        ----------
+        item_ids : array-like of int or str
+            Raw item ids, in the order wanted for the rows.
+
+        Returns
+        -------
+        scipy.sparse.csr_matrix, shape (len(item_ids), n_features)
+            An empty row for an item without features or not listed here.
+
+        Examples
+        --------
+        >>> from fastmf import ItemFeatures
+        >>> features = ItemFeatures.from_lists(["a", "b"], [["Drama"], ["Comedy", "Drama"]])
+        >>> features.weights(["b", "a", "new"]).toarray().round(3).tolist()
+        [[0.707, 0.707], [0.0, 1.0], [0.0, 0.0]]
+        """
         import scipy.sparse as sp
 
         index = self.item_ids.index(v.as_ids("item_ids", item_ids))
@@ -96,7 +212,36 @@ class ItemFeatures:
                              shape=(len(index), len(self.names)))
 
     def columns_of(self, names, what="features"):
-        """Column indices of feature names; an unknown name raises ``ValueError``."""
+        """Column indices of feature names.
+
+        Parameters
+        ----------
+        names : sequence
+            Feature names (compared as strings).
+        what : str, default "features"
+            How the error message calls the names.
+
+        Returns
+        -------
+        ndarray of int64
+            The column of each name in ``names`` (and ``matrix``).
+
+        Raises
+        ------
+        ValueError
+            A name is not a known feature.
+
+        Examples
+        --------
+        >>> from fastmf import ItemFeatures
+        >>> features = ItemFeatures.from_lists(["a", "b"], [["Drama"], ["Comedy", "Drama"]])
+        >>> features.columns_of(["Drama", "Comedy"]).tolist()
+        [1, 0]
+        >>> features.columns_of(["Horror"])
+        Traceback (most recent call last):
+        ...
+        ValueError: features 'Horror' is not a known feature; known: Comedy, Drama
+        """
         lookup = {name: j for j, name in enumerate(self.names)}
         unknown = [str(name) for name in names if str(name) not in lookup]
         if unknown:

@@ -150,7 +150,41 @@ LOWER_IS_BETTER = ("rmse", "mae")
 def k_fold(data, folds=5, seed=None, unseen="drop"):
     """Yield ``folds`` (train, test) pairs: the ratings split at random into ``folds`` parts
     of near-equal size, each part the test set once (unseen users and items handled as in
-    :func:`train_test_split`)."""
+    :func:`train_test_split`).
+
+    Parameters
+    ----------
+    data : Interactions or (users, items[, ratings]) tuple
+    folds : int, default 5
+        Number of parts, at least 2 and at most the number of ratings.
+    seed : int, numpy Generator or None
+        Fixes the split.
+    unseen : {"drop", "keep"}, default "drop"
+        Test ratings whose user or item has no rating in the fold's train part are
+        dropped from its test set or kept; their number is ``test.n_unseen`` either way.
+
+    Yields
+    ------
+    train, test : Interactions
+        ``train`` holds only the users and items that have ratings in it.
+
+    Raises
+    ------
+    TypeError, ValueError
+        A bad argument, or a fold whose test part keeps no rating. This is a generator:
+        nothing is checked before the first pair is asked for.
+
+    Examples
+    --------
+    >>> import fastmf
+    >>> from fastmf.model_selection import k_fold
+    >>> data = fastmf.datasets.make_ratings(300, 200, 6000, seed=0)
+    >>> folds = list(k_fold(data, folds=3, seed=0))
+    >>> len(folds)
+    3
+    >>> all(train.nnz + test.nnz + test.n_unseen == data.nnz for train, test in folds)
+    True
+    """
     data = as_interactions(data)
     folds = v.check_int("folds", folds, minimum=2)
     v.check_choice("unseen", unseen, ("drop", "keep"))
@@ -165,12 +199,55 @@ def k_fold(data, folds=5, seed=None, unseen="drop"):
 
 class CVResults(dict):
     """Per-fold arrays keyed ``"test_<metric>"``, ``"fit_time"`` and ``"test_time"`` (seconds),
-    with :meth:`mean`, :meth:`std` and a printable table."""
+    with :meth:`mean`, :meth:`std` and a printable table.
+
+    :func:`cross_validate` returns one; it is a ``dict`` of 1-D arrays with a value per
+    fold, built like any dict.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastmf.model_selection import CVResults
+    >>> results = CVResults(test_rmse=np.array([0.75, 1.0, 1.25]),
+    ...                     fit_time=np.array([0.5, 0.5, 0.5]))
+    >>> print(results)
+               fold 1  fold 2  fold 3    mean     std
+    test_rmse  0.7500  1.0000  1.2500  1.0000  0.2500
+    fit_time   0.5000  0.5000  0.5000  0.5000  0.0000
+    """
 
     def mean(self):
+        """The mean over folds of every entry.
+
+        Returns
+        -------
+        dict
+            Key -> float.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastmf.model_selection import CVResults
+        >>> CVResults(test_rmse=np.array([0.75, 1.0, 1.25])).mean()
+        {'test_rmse': 1.0}
+        """
         return {key: float(np.mean(values)) for key, values in self.items()}
 
     def std(self):
+        """The sample standard deviation over folds (``ddof=1``) of every entry.
+
+        Returns
+        -------
+        dict
+            Key -> float; 0.0 for an entry with a single fold.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastmf.model_selection import CVResults
+        >>> CVResults(test_rmse=np.array([0.75, 1.0, 1.25]), fit_time=np.array([2.0])).std()
+        {'test_rmse': 0.25, 'fit_time': 0.0}
+        """
         return {key: float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
                 for key, values in self.items()}
 
@@ -340,7 +417,43 @@ class GridSearch:
         return combos
 
     def fit(self, data):
-        """Run the search on ``data`` (Interactions); returns self."""
+        """Cross-validate every combination on ``data`` and keep the best.
+
+        Every combination is scored on the same ``cv`` folds (from ``seed``) by
+        :func:`cross_validate`; "best" is the lowest mean ``rmse``/``mae`` or the highest
+        mean ranking metric, the first combination in grid order on a tie.
+
+        Parameters
+        ----------
+        data : Interactions or (users, items[, ratings]) tuple
+
+        Returns
+        -------
+        self
+            With ``results_``, ``best_params_``, ``best_score_`` and, when ``refit``,
+            ``best_model_`` (the best parameters fitted on all of ``data``).
+
+        Raises
+        ------
+        ValueError
+            A grid names an unknown parameter or has an empty list of values, or the
+            metric does not suit the model.
+        TypeError
+            ``param_grid`` is not a dict or a list of dicts.
+
+        Examples
+        --------
+        >>> import fastmf
+        >>> data = fastmf.datasets.make_ratings(300, 200, 6000, seed=0)
+        >>> search = fastmf.GridSearch(fastmf.ALS(factors=4, iterations=3, seed=0, verbose=False),
+        ...                            {"regularization": [0.1, 1.0]}, cv=2, seed=0)
+        >>> search.fit(data) is search
+        True
+        >>> search.results_.columns.tolist()
+        ['regularization', 'mean_test_rmse', 'std_test_rmse', 'mean_fit_time', 'rank']
+        >>> search.best_params_, search.best_model_.regularization
+        ({'regularization': 1.0}, 1.0)
+        """
         data = as_interactions(data)
         metric = self.metric or ("rmse" if self.model._task == "rating" else "ndcg")
         _metric_names(self.model, [metric])

@@ -34,11 +34,65 @@ class MatrixFactorizationBase:
                 if p.name != "self" and p.kind == p.POSITIONAL_OR_KEYWORD]
 
     def get_params(self, deep=True):
-        """Parameters of this model as a dict (what ``__init__`` was given)."""
+        """Parameters of this model as a dict (what ``__init__`` was given).
+
+        The names are those of the ``__init__`` signature, so models clone and
+        grid-search like scikit-learn estimators.
+
+        Parameters
+        ----------
+        deep : bool, default True
+            Ignored (a fastmf model holds no other estimator); accepted as scikit-learn
+            passes it.
+
+        Returns
+        -------
+        dict
+            Parameter name -> current value.
+
+        Examples
+        --------
+        >>> import fastmf
+        >>> model = fastmf.ALS(factors=8, seed=0)
+        >>> params = model.get_params()
+        >>> params["factors"], params["regularization"], params["seed"]
+        (8, 1.0, 0)
+        >>> fastmf.ALS(**params).get_params() == params
+        True
+        """
         return {name: getattr(self, name) for name in self._param_names()}
 
     def set_params(self, **params):
-        """Set parameters by name; unknown names raise ``ValueError``. Returns self."""
+        """Set parameters by name.
+
+        Values are checked by the next ``fit``, not here. A fitted model keeps its fitted
+        state until then, but ``fold_in`` and the partial fits already solve with the
+        new values.
+
+        Parameters
+        ----------
+        **params
+            Parameter name -> new value (names as in :meth:`get_params`).
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError
+            A name is not a parameter of this model; nothing is changed then.
+
+        Examples
+        --------
+        >>> import fastmf
+        >>> fastmf.ALS().set_params(factors=16, iterations=5)
+        ALS(factors=16, iterations=5)
+        >>> fastmf.ALS().set_params(factor=16)
+        Traceback (most recent call last):
+        ...
+        ValueError: 'factor' is not a parameter of ALS; valid parameters: factors, ...
+        """
         valid = self._param_names()
         for name in params:
             if name not in valid:
@@ -57,9 +111,13 @@ class MatrixFactorizationBase:
     def fit(self, train, validation=None, callbacks=()):
         """Train on ``train``; see the class docstring for the model and its parameters.
 
+        Every call starts afresh from the initialization that ``seed`` fixes; the fitted
+        arrays, ``history_`` (a dict per iteration) and ``n_iter_`` (the iterations run)
+        replace any earlier fit.
+
         Parameters
         ----------
-        train : Interactions or (users, items, ratings) tuple
+        train : Interactions or (users, items[, ratings]) tuple
         validation : Interactions or tuple, optional
             Scored after every iteration into ``history_``; early stopping watches it.
         callbacks : sequence of callables
@@ -70,10 +128,34 @@ class MatrixFactorizationBase:
         -------
         self
 
+        Raises
+        ------
+        ValueError
+            A parameter is out of range, or ``early_stopping`` is set without validation
+            data.
+        TypeError
+            A parameter or ``train`` has the wrong type, or a callback is not callable.
+        ModelFitError
+            Training failed numerically; an earlier fit stays in place (SGD: see there).
+
         Notes
         -----
         Ctrl-C (``KeyboardInterrupt``) between iterations keeps the model from the last
         completed iteration and then propagates, so an interrupted model is usable.
+
+        Examples
+        --------
+        >>> import fastmf
+        >>> data = fastmf.datasets.make_ratings(300, 200, 6000, seed=0)
+        >>> train, val = fastmf.train_test_split(data, test_size=0.2, seed=0)
+        >>> model = fastmf.ALS(factors=8, iterations=5, seed=0, verbose=False)
+        >>> model.fit(train, validation=val) is model
+        True
+        >>> model.n_iter_, sorted(model.history_[-1])
+        (5, ['iteration', 'loss', 'seconds', 'train_rmse', 'val_rmse'])
+        >>> stop = lambda record: record["iteration"] == 2      # a true value stops
+        >>> model.fit(train, callbacks=[stop]).n_iter_
+        2
         """
         p = self._check_params()
         data = as_interactions(train, "train")
@@ -258,7 +340,40 @@ class ServingMixin(ColdStartMixin):
     """
 
     def score_users(self, users):
-        """Scores of every item (in ``item_ids_`` order) for known users: a 2-D array."""
+        """Scores of every item for known users, seen items included.
+
+        The score is what :meth:`recommend` ranks by: the unclipped predicted rating
+        for the explicit models, ``x_u·y_i`` for ImplicitALS.
+
+        Parameters
+        ----------
+        users : array-like of int or str
+            Raw ids of users in the training data.
+
+        Returns
+        -------
+        ndarray, shape (len(users), n_items)
+            A row per user, a column per item in ``item_ids_`` order.
+
+        Raises
+        ------
+        NotFittedError
+            The model is not fitted.
+        UnknownIdError
+            A user is not in the training data.
+
+        Examples
+        --------
+        >>> import numpy as np, fastmf
+        >>> data = fastmf.datasets.toy()
+        >>> model = fastmf.ALS(factors=2, iterations=5, seed=0, verbose=False).fit(data)
+        >>> scores = model.score_users(["Alice", "Bob"])
+        >>> scores.shape
+        (2, 5)
+        >>> items = model.item_ids_.ids
+        >>> bool(np.allclose(scores[1], model.predict(["Bob"] * 5, items, clip=False)))
+        True
+        """
         self._check_is_fitted()
         Q, offsets = self._query(self._user_indices(users))
         return Q @ self.item_factors_.T + offsets[:, None] + self._item_bias()[None, :]
@@ -266,9 +381,42 @@ class ServingMixin(ColdStartMixin):
     def recommend_batch(self, users, n=10, filter_seen=True):
         """The ``n`` best items for each of ``users`` (raw ids), computed in C++ in parallel.
 
-        Returns (items, scores), 2-D arrays with a row per user, best first. Training items
-        are skipped when ``filter_seen``. A row with fewer than ``n`` candidates is padded
-        with score -inf and item id -1 (or "" for string ids).
+        Parameters
+        ----------
+        users : array-like of int or str
+            Raw ids of users in the training data.
+        n : int, default 10
+            Items per user; at most the number of items.
+        filter_seen : bool, default True
+            Skip each user's training items.
+
+        Returns
+        -------
+        items, scores : ndarray, shape (len(users), min(n, n_items))
+            A row per user, best first. A row with fewer candidates than columns is padded
+            with score -inf and item id -1 (or "" for string ids).
+
+        Raises
+        ------
+        NotFittedError
+            The model is not fitted.
+        UnknownIdError
+            A user is not in the training data.
+        TypeError, ValueError
+            ``n`` is not an integer >= 1.
+
+        Examples
+        --------
+        >>> import fastmf
+        >>> data = fastmf.datasets.toy()
+        >>> model = fastmf.ALS(factors=2, iterations=5, seed=0, verbose=False).fit(data)
+        >>> items, scores = model.recommend_batch(["Alice", "Bob"], n=2)
+        >>> items.tolist()
+        [['', ''], ['Sholay', 'Shawshank']]
+        >>> scores[0].tolist()
+        [-inf, -inf]
+        >>> model.recommend_batch(["Alice"], n=10, filter_seen=False)[0].shape
+        (1, 5)
         """
         self._check_is_fitted()
         n = v.check_int("n", n, minimum=1)
@@ -293,8 +441,43 @@ class ServingMixin(ColdStartMixin):
     def recommend(self, user, n=10, filter_seen=True, items=None):
         """The ``n`` best items for one known user, best first: (item ids, scores).
 
-        ``filter_seen`` drops the user's training items; ``items`` restricts the
-        candidates to those raw item ids.
+        Parameters
+        ----------
+        user : int or str
+            The raw id of a user in the training data.
+        n : int, default 10
+            The most items returned; fewer when fewer candidates remain.
+        filter_seen : bool, default True
+            Drop the user's training items (and items added for them by the partial fits).
+        items : array-like of int or str, optional
+            Rank only these raw item ids (each known to the model; repeats count once).
+
+        Returns
+        -------
+        items, scores : ndarray
+            1-D, best first; the scores are those of :meth:`score_users`.
+
+        Raises
+        ------
+        NotFittedError
+            The model is not fitted.
+        UnknownIdError
+            ``user`` or one of ``items`` is not in the training data.
+        TypeError, ValueError
+            ``n`` is not an integer >= 1.
+
+        Examples
+        --------
+        >>> import fastmf
+        >>> data = fastmf.datasets.toy()
+        >>> model = fastmf.ALS(factors=2, iterations=5, seed=0, verbose=False).fit(data)
+        >>> items, scores = model.recommend("Bob", n=2)
+        >>> items.tolist(), scores.astype(float).round(1).tolist()
+        (['Sholay', 'Shawshank'], [3.8, 3.0])
+        >>> model.recommend("Bob", items=["Batman", "Sholay"], filter_seen=False)[0].tolist()
+        ['Sholay', 'Batman']
+        >>> model.recommend("Alice")[0].tolist()      # Alice has rated every movie
+        []
         """
         self._check_is_fitted()
         n = v.check_int("n", n, minimum=1)
@@ -313,12 +496,77 @@ class ServingMixin(ColdStartMixin):
         return self.item_ids_.to_raw(candidates[top]), scores[top]
 
     def similar_items(self, item, n=10):
-        """The ``n`` items whose factors are closest in cosine similarity: (ids, cosines)."""
+        """The ``n`` items whose factors are closest in cosine similarity: (ids, cosines).
+
+        Parameters
+        ----------
+        item : int or str
+            The raw id of an item the model knows.
+        n : int, default 10
+            The most items returned; at most all the other items.
+
+        Returns
+        -------
+        items, cosines : ndarray
+            1-D, most similar first; ``item`` itself is left out. An item whose factors
+            are all zero has cosine 0 with every other.
+
+        Raises
+        ------
+        NotFittedError
+            The model is not fitted.
+        UnknownIdError
+            ``item`` is not known to the model.
+        TypeError, ValueError
+            ``n`` is not an integer >= 1.
+
+        Examples
+        --------
+        >>> import fastmf
+        >>> data = fastmf.datasets.toy()
+        >>> model = fastmf.ALS(factors=2, iterations=5, seed=0, verbose=False).fit(data)
+        >>> items, cosines = model.similar_items("Sholay", n=2)
+        >>> items.tolist(), cosines.astype(float).round(2).tolist()
+        (['Swades', 'Interstellar'], [0.98, 0.96])
+        >>> len(model.similar_items("Sholay", n=100)[0])
+        4
+        """
         self._check_is_fitted()
         return self._similar(self.item_factors_, self.item_ids_, self._item_indices([item], "item"), n)
 
     def similar_users(self, user, n=10):
-        """The ``n`` users whose factors are closest in cosine similarity: (ids, cosines)."""
+        """The ``n`` users whose factors are closest in cosine similarity: (ids, cosines).
+
+        Parameters
+        ----------
+        user : int or str
+            The raw id of a user the model knows.
+        n : int, default 10
+            The most users returned; at most all the other users.
+
+        Returns
+        -------
+        users, cosines : ndarray
+            1-D, most similar first; ``user`` itself is left out.
+
+        Raises
+        ------
+        NotFittedError
+            The model is not fitted.
+        UnknownIdError
+            ``user`` is not known to the model.
+        TypeError, ValueError
+            ``n`` is not an integer >= 1.
+
+        Examples
+        --------
+        >>> import fastmf
+        >>> data = fastmf.datasets.toy()
+        >>> model = fastmf.ALS(factors=2, iterations=5, seed=0, verbose=False).fit(data)
+        >>> users, cosines = model.similar_users("Bob", n=1)
+        >>> users.tolist(), bool(cosines[0] > 0.99)
+        (['Carol'], True)
+        """
         self._check_is_fitted()
         return self._similar(self.user_factors_, self.user_ids_, self._user_indices([user], "user"), n)
 

@@ -33,10 +33,35 @@ class ColdStartMixin:
     def fold_in(self, items, ratings=None):
         """The factor vector and bias of a user who is not in the training data.
 
-        Solved from that user's ``items`` (raw ids the model knows) and ``ratings`` (None
-        for implicit data: every value 1) by the model's own closed-form row solve against
-        the fixed item factors; for a training user's own ratings this is the vector one
-        more user half-step of ALS would give. Returns a :class:`FoldedUser`.
+        Solved from that user's interactions by a closed-form row solve against the
+        fixed item factors; the model does not change. ALS and ImplicitALS solve as
+        their user half-step does (ImplicitALS exactly, by Cholesky, whatever its
+        ``solver``), so for a training user's whole history this is the vector one more
+        user half-step would give; SGD uses the ALS ridge solve with its own λ and λ_b.
+
+        Parameters
+        ----------
+        items : array-like of int or str
+            Raw ids of the items the user interacted with, each once, all known to the
+            model.
+        ratings : array-like of numbers, optional
+            A value per item; None (implicit data) gives every item the value 1.
+
+        Returns
+        -------
+        FoldedUser
+            ``factors`` of shape (k,) and ``bias`` (0.0 for ImplicitALS).
+
+        Raises
+        ------
+        NotFittedError
+            The model is not fitted.
+        UnknownIdError
+            An item is not known to the model.
+        ValueError
+            ``items`` is empty or repeats an item, or ``ratings`` does not match it.
+        ModelFitError
+            The row solve failed.
 
         Examples
         --------
@@ -44,8 +69,8 @@ class ColdStartMixin:
         >>> data = fastmf.datasets.make_ratings(300, 200, 6000, seed=0)
         >>> model = fastmf.ALS(factors=8, iterations=5, seed=0, verbose=False).fit(data)
         >>> user = model.fold_in([0, 5, 9], [5.0, 4.0, 1.0])
-        >>> user.factors.shape
-        (8,)
+        >>> user.factors.shape, type(user.bias).__name__
+        ((8,), 'float')
         """
         self._check_is_fitted()
         items = v.as_ids("items", items)
@@ -59,8 +84,43 @@ class ColdStartMixin:
         return FoldedUser(F[0], float(b[0]))
 
     def recommend_new_user(self, items, ratings=None, n=10):
-        """The ``n`` best items for a new user given their interactions (see
-        :meth:`fold_in`), the given items left out: (item ids, scores), best first."""
+        """The ``n`` best items for a new user given their interactions.
+
+        The user is solved by :meth:`fold_in` and scored as a training user would be;
+        the model does not change.
+
+        Parameters
+        ----------
+        items : array-like of int or str
+            Raw ids of the items the user interacted with, each once, all known to the
+            model; they are left out of the result.
+        ratings : array-like of numbers, optional
+            A value per item; None (implicit data) gives every item the value 1.
+        n : int, default 10
+            The most items returned; fewer when fewer candidates remain.
+
+        Returns
+        -------
+        items, scores : ndarray
+            1-D, best first.
+
+        Raises
+        ------
+        NotFittedError, UnknownIdError, ValueError, ModelFitError
+            As for :meth:`fold_in`; ``ValueError`` or ``TypeError`` also when ``n`` is
+            not an integer >= 1.
+
+        Examples
+        --------
+        >>> import fastmf
+        >>> data = fastmf.datasets.toy()
+        >>> model = fastmf.ALS(factors=2, iterations=5, seed=0, verbose=False).fit(data)
+        >>> items, scores = model.recommend_new_user(["Swades", "Batman"], [5, 1], n=2)
+        >>> items.tolist()
+        ['Sholay', 'Interstellar']
+        >>> len(model.recommend_new_user(["Swades", "Batman"], [5, 1])[0])
+        3
+        """
         n = v.check_int("n", n, minimum=1)
         user = self.fold_in(items, ratings)
         seen = np.unique(self._item_indices(items)).astype(np.int32)
@@ -72,19 +132,92 @@ class ColdStartMixin:
 
     def partial_fit_users(self, users, items, ratings=None):
         """Solve (or add) the vectors of ``users`` from the given interactions, with the
-        item factors fixed: parallel arrays of raw user ids, raw item ids (known to the
-        model) and ratings (None for implicit data).
+        item factors fixed.
 
         The interactions given for a user are all the solve sees, as in :meth:`fold_in`:
         pass a user's whole history to update them. Users not seen before are appended to
         ``user_ids_``; every given (user, item) pair joins the items that ``recommend``
-        filters. Returns self.
+        filters. Other users, the items and the global mean stay as they are. Nothing
+        changes when the call fails.
+
+        Parameters
+        ----------
+        users : array-like of int or str
+            Raw user ids, one per interaction, of the same kind (integers or strings) as
+            the model's.
+        items : array-like of int or str
+            Raw item ids, one per interaction, all known to the model.
+        ratings : array-like of numbers, optional
+            A value per interaction; None (implicit data) gives each the value 1.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        NotFittedError
+            The model is not fitted.
+        UnknownIdError
+            An item is not known to the model.
+        TypeError
+            The user ids are not of the kind of the model's.
+        ValueError
+            The arrays are empty or differ in length, or a (user, item) pair repeats.
+        ModelFitError
+            A row solve failed.
+
+        Examples
+        --------
+        >>> import fastmf
+        >>> data = fastmf.datasets.toy()
+        >>> model = fastmf.ALS(factors=2, iterations=5, seed=0, verbose=False).fit(data)
+        >>> model = model.partial_fit_users(["Dave", "Dave"], ["Sholay", "Batman"], [5, 2])
+        >>> model.user_ids_.ids.tolist()
+        ['Alice', 'Bob', 'Carol', 'Dave']
+        >>> sorted(model.recommend("Dave", n=10)[0].tolist())
+        ['Interstellar', 'Shawshank', 'Swades']
         """
         return self._partial_fit("user", users, items, ratings)
 
     def partial_fit_items(self, items, users, ratings=None):
         """Solve (or add) the vectors of ``items`` from the given interactions with the user
-        factors fixed; the mirror image of :meth:`partial_fit_users`. Returns self."""
+        factors fixed; the mirror image of :meth:`partial_fit_users`.
+
+        The interactions given for an item are all the solve sees: pass its whole
+        history to update it. Items not seen before are appended to ``item_ids_``; every
+        given (user, item) pair joins the items that ``recommend`` filters. Nothing
+        changes when the call fails.
+
+        Parameters
+        ----------
+        items : array-like of int or str
+            Raw item ids, one per interaction, of the same kind as the model's.
+        users : array-like of int or str
+            Raw user ids, one per interaction, all known to the model.
+        ratings : array-like of numbers, optional
+            A value per interaction; None (implicit data) gives each the value 1.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        NotFittedError, UnknownIdError, TypeError, ValueError, ModelFitError
+            As for :meth:`partial_fit_users`, with users and items swapped.
+
+        Examples
+        --------
+        >>> import fastmf
+        >>> data = fastmf.datasets.toy()
+        >>> model = fastmf.ALS(factors=2, iterations=5, seed=0, verbose=False).fit(data)
+        >>> model = model.partial_fit_items(["Dune", "Dune"], ["Alice", "Carol"], [4, 5])
+        >>> model.item_ids_.ids.tolist()
+        ['Batman', 'Interstellar', 'Shawshank', 'Sholay', 'Swades', 'Dune']
+        >>> "Dune" in model.recommend("Bob", n=10)[0], "Dune" in model.recommend("Alice")[0]
+        (True, False)
+        """
         return self._partial_fit("item", items, users, ratings)
 
     # -- the shared path -------------------------------------------------------------

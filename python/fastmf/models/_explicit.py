@@ -137,8 +137,38 @@ class BiasedMF(ServingMixin, MatrixFactorizationBase):
         """Predicted ratings for parallel arrays of raw user and item ids.
 
         Unknown ids fall back to the biases: an unknown user gets μ + b_i, an unknown
-        item μ + b_u, both unknown μ. With ``clip`` (default) predictions are clipped to
-        the training data's rating range.
+        item μ + b_u, both unknown μ.
+
+        Parameters
+        ----------
+        users, items : array-like of int or str
+            Raw ids, one pair per prediction; they need not be in the training data.
+        clip : bool, default True
+            Clip the predictions to the training data's rating range (``rating_range_``).
+
+        Returns
+        -------
+        ndarray
+            A prediction per pair, in the model dtype.
+
+        Raises
+        ------
+        NotFittedError
+            The model is not fitted.
+        ValueError
+            ``users`` and ``items`` differ in length.
+
+        Examples
+        --------
+        >>> import numpy as np, fastmf
+        >>> data = fastmf.datasets.toy()
+        >>> model = fastmf.ALS(factors=2, iterations=5, seed=0, verbose=False).fit(data)
+        >>> model.predict(["Bob", "Bob"], ["Sholay", "Batman"]).astype(float).round(1).tolist()
+        [3.8, 2.3]
+        >>> sholay = model.item_ids_.index(["Sholay"])[0]
+        >>> fallback = model.global_mean_ + model.item_biases_[sholay]     # μ + b_i
+        >>> bool(np.isclose(model.predict(["Dave"], ["Sholay"])[0], fallback))
+        True
         """
         self._check_is_fitted()
         users, items = v.as_ids("users", users), v.as_ids("items", items)

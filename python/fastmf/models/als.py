@@ -168,17 +168,52 @@ class ALS(BiasedMF):
     def add_items(self, item_ids, features):
         r"""Add brand-new items, served at once from their features alone: each gets the
         factors of its prior :math:`m_i = |F_i|^{-1/2} \sum_{f \in F_i} e_f` and a bias of
-        0 (an item without features gets zeros: the bias-only prediction).
+        0 (an item without features gets zero factors: its prediction is μ + b_u).
+
+        The new items are appended to ``item_ids_`` (and ``item_factors_``,
+        ``item_biases_``, ``item_priors_``); no user has seen them, so ``recommend`` may
+        return them to anyone. Nothing changes when the call fails.
 
         Parameters
         ----------
-        item_ids : array of raw ids not in the model
-        features : list of lists of feature names (one list per item, names from
-            ``feature_names_``), or an :class:`~fastmf.features.ItemFeatures` that lists them
+        item_ids : array-like of int or str
+            Raw ids not in the model, each once, of the same kind as the model's.
+        features : sequence of lists of str, or ItemFeatures
+            The feature names of each item (names from ``feature_names_``; a plain string
+            is one name), or an :class:`~fastmf.features.ItemFeatures` that lists every
+            item of ``item_ids``.
 
         Returns
         -------
         self
+
+        Raises
+        ------
+        NotFittedError
+            The model is not fitted.
+        ValueError
+            The model was fitted without ``item_features``, an id is already in the
+            model or repeats, a feature name is unknown, an item is missing from the
+            given ItemFeatures, or the lengths differ.
+        TypeError
+            The ids are not of the kind of the model's.
+
+        Examples
+        --------
+        >>> import fastmf
+        >>> data = fastmf.datasets.toy()
+        >>> features = fastmf.ItemFeatures.from_lists(
+        ...     ["Sholay", "Swades", "Batman", "Interstellar", "Shawshank"],
+        ...     [["Action", "Drama"], ["Drama"], ["Action"], ["SciFi", "Drama"], ["Drama"]])
+        >>> model = fastmf.ALS(factors=2, iterations=5, item_features=features, seed=0,
+        ...                    verbose=False).fit(data)
+        >>> model.feature_names_.tolist()
+        ['Action', 'Drama', 'SciFi']
+        >>> model = model.add_items(["Dune", "Brochure"], [["SciFi", "Action"], []])
+        >>> model.item_ids_.ids[-2:].tolist(), "Dune" in model.recommend("Bob")[0]
+        (['Dune', 'Brochure'], True)
+        >>> bool((model.item_factors_[-1] == 0).all()), float(model.item_biases_[-1])
+        (True, 0.0)
         """
         self._check_is_fitted()
         if not hasattr(self, "feature_factors_"):

@@ -126,9 +126,37 @@ class ImplicitALS(ServingMixin, MatrixFactorizationBase):
         return SimpleNamespace(**p)
 
     def confidence_values(self, values, p):
-        """The values v with c - 1 = α v on observed pairs: the data itself for the linear
-        confidence (no copy when it is already in the model dtype), log(1 + r / ε) for the
-        log confidence, in one array of the model dtype."""
+        """The values v with c - 1 = α v on observed pairs, from the raw values r.
+
+        ``v = r`` for the linear confidence (the input itself, no copy, when it is
+        already in the model dtype) and ``v = log(1 + r / ε)`` for the log confidence.
+
+        Parameters
+        ----------
+        values : ndarray
+            Raw values r >= 0 of observed pairs.
+        p : namespace
+            The checked parameters, as ``_check_params()`` returns them: ``confidence``,
+            ``epsilon`` and ``dtype`` (np.float32 or np.float64) are read from it, not
+            from the model's attributes.
+
+        Returns
+        -------
+        ndarray
+            The values v, in ``p.dtype``.
+
+        Examples
+        --------
+        >>> import numpy as np, fastmf
+        >>> model = fastmf.ImplicitALS(confidence="log", epsilon=1.0)
+        >>> p = model._check_params()
+        >>> model.confidence_values(np.array([0.0, 1.0, 9.0]), p).astype(float).round(3).tolist()
+        [0.0, 0.693, 2.303]
+        >>> linear = fastmf.ImplicitALS(confidence="linear", dtype="float32")
+        >>> counts = np.array([1.0, 3.0], dtype=np.float32)
+        >>> linear.confidence_values(counts, linear._check_params()) is counts
+        True
+        """
         if p.confidence == "linear":
             return values.astype(p.dtype, copy=False)
         logs = np.array(values, dtype=p.dtype)
@@ -232,7 +260,35 @@ class ImplicitALS(ServingMixin, MatrixFactorizationBase):
         return np.zeros(len(self.item_ids_), dtype=self.item_factors_.dtype)
 
     def predict(self, users, items):
-        """Predicted preference x_u·y_i for parallel arrays of raw ids (0 for unknown ids)."""
+        """Predicted preference x_u·y_i for parallel arrays of raw ids (0 for unknown ids).
+
+        Parameters
+        ----------
+        users, items : array-like of int or str
+            Raw ids, one pair per prediction; they need not be in the training data.
+
+        Returns
+        -------
+        ndarray
+            A score per pair, in the model dtype: near 1 for a pair the model expects,
+            near 0 for one it does not; 0 where the user or the item is unknown.
+
+        Raises
+        ------
+        NotFittedError
+            The model is not fitted.
+        ValueError
+            ``users`` and ``items`` differ in length.
+
+        Examples
+        --------
+        >>> import fastmf
+        >>> data = fastmf.Interactions.from_arrays([0, 0, 0, 1, 1, 2, 2, 3],
+        ...                                        [0, 1, 2, 0, 1, 3, 4, 3])
+        >>> model = fastmf.ImplicitALS(factors=4, iterations=10, seed=0, verbose=False).fit(data)
+        >>> model.predict([0, 1, 9], [0, 2, 0]).astype(float).round(2).tolist()
+        [1.0, 0.02, 0.0]
+        """
         self._check_is_fitted()
         users, items = v.as_ids("users", users), v.as_ids("items", items)
         v.check_same_length(users=users, items=items)
