@@ -87,6 +87,22 @@ def test_from_csv_with_header_and_tsv(tmp_path):
     assert data.user_ids.ids.dtype == np.int64 and data.timestamps.tolist() == [881250949, 881250950]
 
 
+@pytest.mark.parametrize("header", [True, False])
+def test_from_csv_implicit_with_timestamps(tmp_path, header):
+    path = tmp_path / "clicks.csv"
+    path.write_text(("u,i,ts\n" if header else "") + "a,x,100\nb,x,200\na,y,300\n")
+    columns = ("u", "i", None, "ts") if header else (0, 1, None, 2)
+    data = Interactions.from_csv(path, columns=columns, header=header)
+    assert data.ratings.tolist() == [1.0, 1.0, 1.0]            # implicit: every pair is 1
+    assert data.timestamps.tolist() == [100, 300, 200]          # stored by user, then item
+    if header:
+        with pytest.raises(KeyError, match=r"column 'tz' not in header \['u', 'i', 'ts'\]"):
+            Interactions.from_csv(path, columns=("u", "i", None, "tz"), header=True)
+    else:
+        with pytest.raises(KeyError, match="column 'u' is a name, but the file has no header"):
+            Interactions.from_csv(path, columns=("u", "i"))
+
+
 def test_from_sparse_keeps_explicit_entries():
     m = sp.csr_matrix(np.array([[0, 3.0, 0], [1.0, 0, 2.0]]))
     data = Interactions.from_sparse(m, user_ids=["a", "b"])

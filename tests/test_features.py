@@ -106,6 +106,18 @@ def test_add_items_serves_new_items_from_their_features():
     assert 500 in model.recommend(0, n=n + 2)[0].tolist()
 
 
+def test_partial_fit_items_keeps_the_priors_in_step_with_the_items():
+    data = synthetic(seed=6)
+    model = ALS(factors=4, iterations=2, item_features=_features(data), dtype="float64", seed=0,
+                verbose=False).fit(data)
+    model.partial_fit_items([700, 700], [0, 1], [4.0, 5.0])       # a new item, no features
+    assert len(model.item_priors_) == len(model.item_ids_) and not model.item_priors_[-1].any()
+    model.partial_fit_items([700], [2], [3.0])                     # solved again: no error
+    model.add_items([701], [["f1"]])
+    assert len(model.item_priors_) == len(model.item_ids_) == len(model.item_factors_)
+    np.testing.assert_array_equal(model.item_priors_[-1], model.item_factors_[-1])
+
+
 @pytest.mark.parametrize("call, error, message", [
     (lambda m: m.add_items([500], [["nope"]]), ValueError, r"feature 'nope' is not a known"),
     (lambda m: m.add_items([0], [["f1"]]), ValueError, r"item 0 is already in the model"),

@@ -120,11 +120,11 @@ def test_log_confidence_and_negative_counts():
     data = fastmf.Interactions.from_arrays([0, 0, 1], [0, 1, 1], [3.0, 1.0, 2.0])
     model = ImplicitALS(confidence="log", alpha=2.0, epsilon=0.5, verbose=False)
     p = model._check_params()
-    values = model.confidence_values(np.array([3.0]), p)     # c - 1 = alpha * values
+    values = model._confidence_values(np.array([3.0]), p)     # c - 1 = alpha * values
     np.testing.assert_allclose(p.alpha * values, [2 * np.log(1 + 6)], rtol=1e-6)
     counts = np.array([3.0, 1.0], np.float32)
     linear = ImplicitALS(dtype="float32")._check_params()
-    assert ImplicitALS().confidence_values(counts, linear) is counts       # no copy
+    assert ImplicitALS._confidence_values(counts, linear) is counts       # no copy
     with pytest.raises(ValueError, match="implicit data must be counts >= 0; found 1 negative"):
         ImplicitALS(verbose=False).fit(fastmf.Interactions.from_arrays([0, 1], [0, 0], [1.0, -2.0]))
 

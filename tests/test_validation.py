@@ -120,7 +120,7 @@ CASES = [
     ("unknown user in a batch", _fitted_call(lambda m: m.recommend_batch([1, 77])), UnknownIdError,
      r"user 77 in users was not in the training data"),
     ("unknown item for similar", _fitted_call(lambda m: m.similar_items("zz")), UnknownIdError,
-     r"item 'zz' in item was not in the training data"),
+     r"item 'zz' was not in the training data"),
     ("unfitted similar users", lambda t: ALS().similar_users(1), NotFittedError, r"not fitted yet"),
     ("nan metric input", lambda t: fastmf.metrics.rmse([1, 2], [1, NAN]), ValueError,
      r"y_pred contain 1 NaN values"),

@@ -478,8 +478,10 @@ class Interactions:
             sep = "\t" if os.path.splitext(path)[1] in (".tsv", ".data", ".tab") else ","
         fields = _read_columns(path, sep, columns, header)
         users, items = (_parse_ids(f) for f in fields[:2])
-        ratings = _parse_numbers(path, "rating", fields[2]) if len(fields) > 2 else None
-        timestamps = _parse_numbers(path, "timestamp", fields[3]) if len(fields) > 3 else None
+        rating_field, timestamp_field = (fields[2:] + [None, None])[:2]
+        ratings = None if rating_field is None else _parse_numbers(path, "rating", rating_field)
+        timestamps = (None if timestamp_field is None
+                      else _parse_numbers(path, "timestamp", timestamp_field))
         return cls.from_arrays(users, items, ratings, timestamps, **kwargs)
 
     @classmethod
@@ -770,18 +772,19 @@ def combine_duplicates(policy, indptr, indices, data, timestamps, first):
 def _read_columns(path, sep, columns, header):
     with open(path, newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle, delimiter=sep)
-        if header:
-            names = next(reader, [])
-            try:
-                picks = [c if isinstance(c, int) else names.index(c) for c in columns if c is not None]
-            except ValueError as err:
-                raise KeyError(f"{path}: column {err.args[0].split()[0]} not in header {names}") from None
-        else:
-            picks = [c for c in columns if c is not None]
-            if columns[2] is None:   # implicit: no rating column, drop the timestamp slot too
-                picks = picks[:2]
-        need = max(picks) + 1
-        fields = [[] for _ in picks]
+        names = next(reader, []) if header else None
+        picks = []                 # a field position per slot (user, item, ...), or None
+        for c in columns:
+            if c is None or isinstance(c, int):
+                picks.append(c)
+            elif header and c in names:
+                picks.append(names.index(c))
+            else:
+                raise KeyError(f"{path}: column {c!r} not in header {names}" if header else
+                               f"{path}: column {c!r} is a name, but the file has no header "
+                               f"(pass header=True or positions)")
+        need = max(c for c in picks if c is not None) + 1
+        fields = [None if c is None else [] for c in picks]
         for line_no, row in enumerate(reader, start=2 if header else 1):
             if not row:
                 continue
@@ -789,7 +792,8 @@ def _read_columns(path, sep, columns, header):
                 raise ValueError(f"{path}, line {line_no}: expected at least {need} fields "
                                  f"separated by {sep!r}, found {len(row)}: {sep.join(row)!r}")
             for out, c in zip(fields, picks):
-                out.append(row[c].strip())
+                if out is not None:
+                    out.append(row[c].strip())
     if not fields[0]:
         raise ValueError(f"{path} holds no data rows")
     return fields

@@ -211,14 +211,14 @@ class ItemFeatures:
         return sp.csr_matrix((data, self.matrix.indices[positions], indptr),
                              shape=(len(index), len(self.names)))
 
-    def columns_of(self, names, what="features"):
+    def columns_of(self, names, what="feature"):
         """Column indices of feature names.
 
         Parameters
         ----------
         names : sequence
             Feature names (compared as strings).
-        what : str, default "features"
+        what : str, default "feature"
             How the error message calls the names.
 
         Returns
@@ -240,7 +240,7 @@ class ItemFeatures:
         >>> features.columns_of(["Horror"])
         Traceback (most recent call last):
         ...
-        ValueError: features 'Horror' is not a known feature; known: Comedy, Drama
+        ValueError: feature 'Horror' is not a known feature; known: Comedy, Drama
         """
         lookup = {name: j for j, name in enumerate(self.names)}
         unknown = [str(name) for name in names if str(name) not in lookup]

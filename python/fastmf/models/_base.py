@@ -304,7 +304,8 @@ class MatrixFactorizationBase:
         idx = self.user_ids_.index(users)
         if (idx < 0).any():
             bad = users[np.flatnonzero(idx < 0)[0]]
-            raise UnknownIdError(f"user {bad.item()!r} in {name} was not in the training data; "
+            where = "" if name == "user" else f" in {name}"
+            raise UnknownIdError(f"user {bad.item()!r}{where} was not in the training data; "
                                  f"use fold_in() to score a new user")
         return idx
 
@@ -313,7 +314,8 @@ class MatrixFactorizationBase:
         idx = self.item_ids_.index(items)
         if (idx < 0).any():
             bad = items[np.flatnonzero(idx < 0)[0]]
-            raise UnknownIdError(f"item {bad.item()!r} in {name} was not in the training data")
+            where = "" if name == "item" else f" in {name}"
+            raise UnknownIdError(f"item {bad.item()!r}{where} was not in the training data")
         return idx
 
 

@@ -246,6 +246,10 @@ class ColdStartMixin:
                 updates[name] = grown
         if new.any():
             updates[f"{side}_ids_"] = IdMap(np.concatenate([ids.ids, row_ids.ids[new]]))
+            if side == "item" and hasattr(self, "item_priors_"):   # new items: no features
+                old = self.item_priors_
+                updates["item_priors_"] = np.concatenate(
+                    [old, np.zeros((int(new.sum()), old.shape[1]), old.dtype)])
         row_of_entry = np.repeat(index, np.diff(R.indptr))
         pairs = (row_of_entry, R.indices) if side == "user" else (R.indices, row_of_entry)
         n_users = len(updates.get("user_ids_", self.user_ids_))

@@ -125,38 +125,12 @@ class ImplicitALS(ServingMixin, MatrixFactorizationBase):
         p["init_std"] = v.check_float("init_std", self.init_std, minimum=0)
         return SimpleNamespace(**p)
 
-    def confidence_values(self, values, p):
-        """The values v with c - 1 = α v on observed pairs, from the raw values r.
-
-        ``v = r`` for the linear confidence (the input itself, no copy, when it is
-        already in the model dtype) and ``v = log(1 + r / ε)`` for the log confidence.
-
-        Parameters
-        ----------
-        values : ndarray
-            Raw values r >= 0 of observed pairs.
-        p : namespace
-            The checked parameters, as ``_check_params()`` returns them: ``confidence``,
-            ``epsilon`` and ``dtype`` (np.float32 or np.float64) are read from it, not
-            from the model's attributes.
-
-        Returns
-        -------
-        ndarray
-            The values v, in ``p.dtype``.
-
-        Examples
-        --------
-        >>> import numpy as np, fastmf
-        >>> model = fastmf.ImplicitALS(confidence="log", epsilon=1.0)
-        >>> p = model._check_params()
-        >>> model.confidence_values(np.array([0.0, 1.0, 9.0]), p).astype(float).round(3).tolist()
-        [0.0, 0.693, 2.303]
-        >>> linear = fastmf.ImplicitALS(confidence="linear", dtype="float32")
-        >>> counts = np.array([1.0, 3.0], dtype=np.float32)
-        >>> linear.confidence_values(counts, linear._check_params()) is counts
-        True
-        """
+    @staticmethod
+    def _confidence_values(values, p):
+        """The values v with c - 1 = α v on observed pairs, from the raw values r >= 0, in
+        ``p.dtype`` (``p``: the checked parameters): v = r for the linear confidence (the
+        input itself, no copy, when it is already in the model dtype), v = log(1 + r / ε)
+        for the log confidence."""
         if p.confidence == "linear":
             return values.astype(p.dtype, copy=False)
         logs = np.array(values, dtype=p.dtype)
@@ -172,7 +146,7 @@ class ImplicitALS(ServingMixin, MatrixFactorizationBase):
         Y = rng.normal(0.0, p.init_std, size=(data.n_items, p.factors)).astype(p.dtype)
         X = rng.normal(0.0, p.init_std, size=(data.n_users, p.factors)).astype(p.dtype)
         R = data.by_user
-        values = self.confidence_values(R.data, p)
+        values = self._confidence_values(R.data, p)
         if values is R.data:           # the data's own CSR both ways: no copies
             return ImplicitState(X, Y, data, R, data.by_item, val)
         C = Csr(R.indptr, R.indices, values, R.shape)
@@ -245,7 +219,7 @@ class ImplicitALS(ServingMixin, MatrixFactorizationBase):
         dtype = Y.dtype.type
         p.dtype = dtype
         X = np.zeros((R.shape[0], Y.shape[1]), dtype=Y.dtype)
-        failed = _core.implicit_als_half_step(R.indptr, R.indices, self.confidence_values(R.data, p),
+        failed = _core.implicit_als_half_step(R.indptr, R.indices, self._confidence_values(R.data, p),
                                               dtype(p.alpha), Y, gram(Y, p.num_threads),
                                               dtype(p.regularization), X, p.num_threads)
         if failed >= 0:
