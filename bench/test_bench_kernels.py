@@ -1,7 +1,8 @@
 """The smaller kernels against their numpy twins, on the 1M-rating case of conftest.py:
 ``predict_pairs`` (one prediction per rating), ``row_squared_errors`` (the training loss
 of an iteration), ``gram`` (YᵀY of the user factors), on 2 threads, and ``csr_transpose``
-(building the by-item CSR, serial). Run from the
+(building the by-item CSR, serial) and ``coo_to_csr`` (building the by-user CSR from
+shuffled pairs, against a numpy lexsort). Run from the
 repository root::
 
     pytest bench --benchmark-only --benchmark-json=b.json; python bench/ratios.py b.json
@@ -80,3 +81,21 @@ def test_gram(benchmark, case, impl):
     out = np.empty((K, K), DTYPE)
     run = {"cpp": lambda: _core.gram(X, out, THREADS), "numpy": lambda: X.T @ X}
     benchmark.pedantic(run[impl], rounds=5, warmup_rounds=1)
+
+
+@pytest.mark.parametrize("impl", ["cpp", "numpy"])
+def test_coo_to_csr(benchmark, case, impl):
+    """COO -> CSR with input positions, from the ratings in a shuffled order."""
+    _group(benchmark, case, "coo_to_csr", impl)
+    order = np.random.default_rng(3).permutation(case["data"].nnz)
+    rows = case["uidx"][order].astype(np.int32)
+    cols = case["iidx"][order].astype(np.int32)
+    values = case["R"].data[order]
+    n_rows = case["data"].n_users
+    indptr = np.r_[0, np.cumsum(np.bincount(rows, minlength=n_rows))].astype(np.int64)
+    out_cols, out_values = np.empty_like(cols), np.empty_like(values)
+    out_pos = np.empty(len(rows), np.int64)
+    run = {"cpp": lambda: _core.coo_to_csr(rows, cols, values, indptr, out_cols, out_values,
+                                           out_pos, THREADS),
+           "numpy": lambda: reference.coo_to_csr(rows, cols, values, n_rows)}
+    benchmark.pedantic(run[impl], rounds=3, warmup_rounds=1)
