@@ -13,10 +13,10 @@ from .data import Interactions, ItemInfo
 from .exceptions import (DataNotFoundError, FastMFError, FastMFWarning, ModelFitError,
                          NotFittedError, UnknownIdError)
 from .model_selection import train_test_split
-from .models import ALS, SGD, ImplicitALS
+from .models import ALS, BPR, SGD, ImplicitALS
 
 __version__ = "0.1.0"
 
-__all__ = ["ALS", "ImplicitALS", "DataNotFoundError", "FastMFError", "FastMFWarning", "Interactions",
+__all__ = ["ALS", "BPR", "ImplicitALS", "DataNotFoundError", "FastMFError", "FastMFWarning", "Interactions",
            "ItemInfo", "ModelFitError", "NotFittedError", "SGD", "UnknownIdError", "datasets",
            "metrics", "train_test_split", "__version__"]
