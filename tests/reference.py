@@ -214,25 +214,26 @@ def bpr_draws(indptr, indices, user_of, cdf, n_items, seed, samples, first=0):
     """The (u, i, j) triples of samples first .. first + samples - 1 of a BPR epoch, j = -1
     when all BPR_NEGATIVE_TRIES candidates were observed by u. Sample s takes value
     s·(1 + tries) of the stream for a uniform entry of the positives CSR, and the next ones
-    for candidates: uniform items, or the first index with cdf > U·cdf[-1] (U in [0, 1))."""
+    for candidates: uniform items, or the first index with cdf > U·cdf[-1] (U in [0, 1)).
+    Observed pairs are looked up in a dense boolean matrix."""
     per_sample = np.uint64(1 + BPR_NEGATIVE_TRIES)
     s = np.arange(first, first + samples, dtype=np.uint64)
     entry = below(stream_value(seed, s * per_sample), len(indices))
     u, i = user_of[entry].astype(np.int64), indices[entry].astype(np.int64)
-    observed = set(zip(np.repeat(np.arange(len(indptr) - 1), np.diff(indptr)).tolist(),
-                       indices.tolist()))
+    observed = np.zeros((len(indptr) - 1, n_items), dtype=bool)
+    observed[np.repeat(np.arange(len(indptr) - 1), np.diff(indptr)), indices] = True
     j = np.full(samples, -1, dtype=np.int64)
-    for row in range(samples):
-        for t in range(BPR_NEGATIVE_TRIES):
-            x = stream_value(seed, s[row] * per_sample + np.uint64(1 + t))
-            if len(cdf) == 0:
-                candidate = int(below(x, n_items))
-            else:
-                target = float(x >> np.uint64(11)) * 2.0**-53 * cdf[-1]
-                candidate = int(np.searchsorted(cdf[:-1], target, side="right"))
-            if (int(u[row]), candidate) not in observed:
-                j[row] = candidate
-                break
+    pending = np.arange(samples)                    # samples still without a negative
+    for t in range(BPR_NEGATIVE_TRIES):
+        x = stream_value(seed, s[pending] * per_sample + np.uint64(1 + t))
+        if len(cdf) == 0:
+            candidate = below(x, n_items)
+        else:
+            target = (x >> np.uint64(11)).astype(np.float64) * 2.0**-53 * cdf[-1]
+            candidate = np.searchsorted(cdf[:-1], target, side="right")
+        free = ~observed[u[pending], candidate]
+        j[pending[free]] = candidate[free]
+        pending = pending[~free]
     return u, i, j
 
 
