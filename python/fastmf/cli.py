@@ -15,15 +15,16 @@ def _parser():
         description="Train a model (ALS by default) on a built-in data set (synthetic "
                     "ratings shaped like MovieLens 100K, offline) and print the test RMSE, "
                     "the learning curve and top-5 recommendations for two users.")
-    demo.add_argument("--model", choices=("als", "sgd", "implicit-als"), default="als",
+    demo.add_argument("--model", choices=("als", "sgd", "implicit-als", "bpr"), default="als",
                       help="als: alternating least squares; sgd: Hogwild SGD (Funk SVD); "
-                           "implicit-als: ratings >= 4 as implicit feedback, ranked")
+                           "implicit-als, bpr: ratings >= 4 as implicit feedback, ranked by "
+                           "implicit ALS or by Bayesian personalized ranking")
     demo.add_argument("--data", default="synthetic",
                       help="'synthetic' (default, offline) or 'movielens:100k' (read from "
                            "FASTMF_DATA or downloaded once)")
     demo.add_argument("--factors", type=int, default=64)
     demo.add_argument("--iterations", type=int, default=None,
-                      help="iterations (ALS) or epochs (SGD); default: the model's own")
+                      help="iterations (ALS) or epochs (SGD, BPR); default: the model's own")
     demo.add_argument("--threads", type=int, default=0, help="0 = all cores")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -43,7 +44,7 @@ def _load(spec):
 def _demo(args, out):
     from . import ALS, SGD, metrics, train_test_split
     data = _load(args.data)
-    if args.model == "implicit-als":
+    if args.model in ("implicit-als", "bpr"):
         return _demo_implicit(args, data, out)
     train, test = train_test_split(data, test_size=0.2, seed=args.seed)
     print(f"data: {data.n_users} users, {data.n_items} items, {data.nnz} ratings "
@@ -67,22 +68,28 @@ def _demo(args, out):
 
 
 def _demo_implicit(args, data, out):
-    from . import ImplicitALS, Interactions, metrics, train_test_split
+    from . import BPR, ImplicitALS, Interactions, metrics, train_test_split
     users, items, ratings = data.to_arrays()
     liked = Interactions.from_arrays(users[ratings >= 4], items[ratings >= 4],
                                      item_info=data.item_info)
     train, test = train_test_split(liked, test_size=0.2, seed=args.seed)
     print(f"data: {liked.nnz} ratings >= 4 of {liked.n_users} users on {liked.n_items} items "
           f"({args.data}) as implicit feedback; train {train.nnz}, test {test.nnz}", file=out)
-    model = ImplicitALS(factors=args.factors, num_threads=args.threads, seed=args.seed,
+    model_class = ImplicitALS if args.model == "implicit-als" else BPR
+    model = model_class(factors=args.factors, num_threads=args.threads, seed=args.seed,
                         verbose=not args.quiet,
-                        **({} if args.iterations is None else {"iterations": args.iterations}))
+                        **({} if args.iterations is None else
+                           {model_class._iterations_param: args.iterations}))
     model.fit(train, validation=test)
     print(f"\n{model!r}", file=out)
-    print(f"{'iter':>4} {'loss':>14} {'precision@10':>12} {'NDCG@10':>8} {'seconds':>8}", file=out)
+    extra = "train_auc" if model_class is BPR else None       # BPR's sampled pairs in order
+    print(f"{'iter':>4} {'loss':>14}" + (f" {'train AUC':>9}" if extra else "")
+          + f" {'precision@10':>12} {'NDCG@10':>8} {'seconds':>8}", file=out)
     for h in model.history_:
-        print(f"{h['iteration']:>4} {h['loss']:>14.1f} {h['val_precision@10']:>12.4f} "
-              f"{h['val_ndcg@10']:>8.4f} {h['seconds']:>8.3f}", file=out)
+        loss = f"{h['loss']:>14.4f}" if extra else f"{h['loss']:>14.1f}"
+        print(f"{h['iteration']:>4} {loss}" + (f" {h[extra]:>9.4f}" if extra else "")
+              + f" {h['val_precision@10']:>12.4f} {h['val_ndcg@10']:>8.4f} {h['seconds']:>8.3f}",
+              file=out)
     scores = metrics.evaluate(model, test, train=train, k=10)
     print("\ntest: " + ", ".join(f"{name} {value:.4f}" for name, value in scores.items()
                                  if isinstance(value, float)), file=out)
