@@ -38,9 +38,15 @@ struct BprSampler {
   std::int32_t candidate(std::int64_t s, int t) const {
     const std::uint64_t x = stream_value(seed, s * kDrawsPerSample + 1 + t);
     if (cdf.size() == 0) return std::int32_t(below(x, n_items));
-    const double* first = cdf.data();
+    // std::upper_bound(cdf, cdf + n - 1, target) without branches on the data.
     const double target = unit_interval(x) * cdf[cdf.size() - 1];
-    return std::int32_t(std::upper_bound(first, first + cdf.size() - 1, target) - first);
+    const double* base = cdf.data();
+    for (std::int64_t n = cdf.size() - 1; n > 1;) {
+      const std::int64_t half = n / 2;
+      base = base[half] <= target ? base + half : base;
+      n -= half;
+    }
+    return std::int32_t(base - cdf.data()) + (cdf.size() > 1 && *base <= target);
   }
   // The negative of sample s for user u, or -1 when every candidate was observed.
   std::int32_t negative(std::int64_t s, std::int32_t u) const {
