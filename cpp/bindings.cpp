@@ -4,6 +4,7 @@
 #include <pybind11/pybind11.h>
 
 #include "als.hpp"
+#include "bpr.hpp"
 #include "implicit_als.hpp"
 #include "sgd.hpp"
 #include "sparse.hpp"
@@ -58,6 +59,13 @@ void bind_dtype(py::module_& m) {
         "Y"_a.noconvert(), "y_bias"_a.noconvert(), "exclude_indptr"_a.noconvert(),
         "exclude_indices"_a.noconvert(), "out_items"_a.noconvert(), "out_scores"_a.noconvert(),
         "num_threads"_a, py::call_guard<py::gil_scoped_release>());
+  m.def("bpr_epoch", &fastmf::bpr_epoch<S>, "indptr"_a.noconvert(), "indices"_a.noconvert(),
+        "user_of"_a.noconvert(), "cdf"_a.noconvert(), "X"_a.noconvert(), "Y"_a.noconvert(),
+        "y_bias"_a.noconvert(), "lr"_a, "reg"_a, "samples"_a, "seed"_a, "num_threads"_a,
+        py::call_guard<py::gil_scoped_release>());
+  m.def("bpr_steps", &fastmf::bpr_steps<S>, "u"_a.noconvert(), "i"_a.noconvert(),
+        "j"_a.noconvert(), "X"_a.noconvert(), "Y"_a.noconvert(), "y_bias"_a.noconvert(), "lr"_a,
+        "reg"_a, py::call_guard<py::gil_scoped_release>());
   m.def("gram", &fastmf::gram<S>, "Y"_a.noconvert(), "out"_a.noconvert(), "num_threads"_a,
         py::call_guard<py::gil_scoped_release>());
 }
@@ -81,6 +89,10 @@ FASTMF_DEFINE_MODULE(FASTMF_MODULE, m) {
   m.doc() = "fastmf's C++ kernels (Eigen, OpenMP); see cpp/*.hpp for each kernel's contract";
   bind_dtype<double>(m);
   bind_dtype<float>(m);
+  m.def("bpr_draws", &fastmf::bpr_draws, "indptr"_a.noconvert(), "indices"_a.noconvert(),
+        "user_of"_a.noconvert(), "cdf"_a.noconvert(), "n_items"_a, "seed"_a, "first"_a,
+        "out_u"_a.noconvert(), "out_i"_a.noconvert(), "out_j"_a.noconvert(),
+        py::call_guard<py::gil_scoped_release>());
   m.def("max_threads", [] { return fastmf::resolve_threads(0); },
         "Threads a kernel uses when num_threads is 0");
   m.def("cpu_has_avx2_fma", &cpu_has_avx2_fma, "Whether this CPU runs the AVX2+FMA kernels");

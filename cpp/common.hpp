@@ -66,16 +66,19 @@ class FirstFailure {
 // matrix larger than the caches; asking for a row a few gathers ahead hides the latency.
 constexpr Index kPrefetchAhead = 8;
 
+inline void prefetch(const void* address) {
+#if defined(__GNUC__)
+  __builtin_prefetch(address);
+#else
+  (void)address;
+#endif
+}
+
 template <typename Mat>
 inline void prefetch_row(const Mat& M, Index row) {
-#if defined(__GNUC__)
   const char* begin = reinterpret_cast<const char*>(M.row(row).data());
   const char* end = begin + M.cols() * sizeof(typename Mat::Scalar);
-  for (const char* p = begin; p < end; p += 64) __builtin_prefetch(p);
-#else
-  (void)M;
-  (void)row;
-#endif
+  for (const char* p = begin; p < end; p += 64) prefetch(p);
 }
 
 }  // namespace fastmf

@@ -215,3 +215,128 @@ def feature_update(A, Y, tau, feature_reg, sweeps=500):
             rest = A @ E - np.outer(a, E[f])
             E[f] = (tau * a) @ (Y - rest) / ((tau * a) @ a + feature_reg)
     return E
+
+
+# -- BPR: the counter-based sampler of cpp/rng.hpp and cpp/bpr.hpp, and the steps ---------
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+BPR_NEGATIVE_TRIES = 32
+
+
+def mix64(z):
+    """splitmix64's output function on uint64 values (arithmetic modulo 2^64)."""
+    z = np.asarray(z, dtype=np.uint64)
+    with np.errstate(over="ignore"):            # wrapping is the point
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def stream_value(seed, n):
+    """The n-th values (from 0) of the splitmix64 stream of `seed`: mix64(seed + (n+1)·γ)."""
+    n = np.asarray(n, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        return mix64(np.uint64(seed) + (n + np.uint64(1)) * _GOLDEN)
+
+
+def below(x, n):
+    """floor(x · n / 2^64) for uint64 x and n < 2^32, from 32-bit halves (no overflow)."""
+    x, n = np.asarray(x, dtype=np.uint64), np.uint64(n)
+    high = (x >> np.uint64(32)) * n
+    low = ((x & np.uint64(0xFFFFFFFF)) * n) >> np.uint64(32)
+    return ((high + low) >> np.uint64(32)).astype(np.int64)
+
+
+def bpr_draws(indptr, indices, user_of, cdf, n_items, seed, samples, first=0):
+    """The (u, i, j) triples of samples first .. first + samples - 1 of a BPR epoch, j = -1
+    when all BPR_NEGATIVE_TRIES candidates were observed by u. Sample s takes value
+    s·(1 + tries) of the stream for a uniform entry of the positives CSR, and the next ones
+    for candidates: uniform items, or the first index with cdf > U·cdf[-1] (U in [0, 1)).
+    Observed pairs are looked up in a dense boolean matrix."""
+    per_sample = np.uint64(1 + BPR_NEGATIVE_TRIES)
+    s = np.arange(first, first + samples, dtype=np.uint64)
+    entry = below(stream_value(seed, s * per_sample), len(indices))
+    u, i = user_of[entry].astype(np.int64), indices[entry].astype(np.int64)
+    observed = np.zeros((len(indptr) - 1, n_items), dtype=bool)
+    observed[np.repeat(np.arange(len(indptr) - 1), np.diff(indptr)), indices] = True
+    j = np.full(samples, -1, dtype=np.int64)
+    pending = np.arange(samples)                    # samples still without a negative
+    for t in range(BPR_NEGATIVE_TRIES):
+        x = stream_value(seed, s[pending] * per_sample + np.uint64(1 + t))
+        if len(cdf) == 0:
+            candidate = below(x, n_items)
+        else:
+            target = (x >> np.uint64(11)).astype(np.float64) * 2.0**-53 * cdf[-1]
+            candidate = np.searchsorted(cdf[:-1], target, side="right")
+        free = ~observed[u[pending], candidate]
+        j[pending[free]] = candidate[free]
+        pending = pending[~free]
+    return u, i, j
+
+
+def bpr_steps(u, i, j, X, Y, y_bias, lr, reg):
+    """Replay BPR steps on the triples in order, in float64 (y_bias empty: no biases).
+
+    For each (u, i, j) with j >= 0: x = p·(q_i - q_j) + b_i - b_j, g = 1 / (1 + e^x);
+    p += lr (g (q_i - q_j) - reg p), q_i += lr (g p - reg q_i), q_j += lr (-g p - reg q_j),
+    b_i += lr (g - reg b_i), b_j += lr (-g - reg b_j), all from the values before the step.
+    Returns the updated copies (X, Y, y_bias) and (objective, ordered, used): Σ of
+    ln(1 + e^-x) + reg/2 (‖p‖² + ‖q_i‖² + ‖q_j‖² + b_i² + b_j²) before each step,
+    the number of x > 0, and the number of steps.
+    """
+    X, Y, b = (np.array(a, dtype=np.float64) for a in (X, Y, y_bias))
+    biased = len(b) > 0
+    objective, ordered, used = 0.0, 0, 0
+    for uu, ii, jj in zip(u, i, j):
+        if jj < 0:
+            continue
+        p, qi, qj = X[uu].copy(), Y[ii].copy(), Y[jj].copy()
+        bi, bj = (b[ii], b[jj]) if biased else (0.0, 0.0)
+        x = p @ (qi - qj) + bi - bj
+        norms = p @ p + qi @ qi + qj @ qj + bi * bi + bj * bj
+        objective += np.logaddexp(0.0, -x) + 0.5 * reg * norms
+        ordered += int(x > 0)
+        used += 1
+        g = 1.0 / (1.0 + np.exp(x))
+        X[uu] = p + lr * (g * (qi - qj) - reg * p)
+        Y[ii] = qi + lr * (g * p - reg * qi)
+        Y[jj] = qj + lr * (-g * p - reg * qj)
+        if biased:
+            b[ii] = bi + lr * (g - reg * bi)
+            b[jj] = bj + lr * (-g - reg * bj)
+    return X, Y, b, (objective, ordered, used)
+
+
+def bpr_user_objective(p, positives, Y, b, weights, reg):
+    """BPR's expected objective of one user, pair by pair: the mean over the positives i
+    of the weighted mean over the negatives j of -ln σ(p·(q_i - q_j) + b_i - b_j), plus
+    λ/2 ‖p‖²."""
+    negatives = [j for j in range(len(Y)) if j not in set(positives) and weights[j] > 0]
+    w = np.array([weights[j] for j in negatives]) / sum(weights[j] for j in negatives)
+    total = 0.0
+    for i in positives:
+        for j, wj in zip(negatives, w):
+            x = p @ (Y[i] - Y[j]) + b[i] - b[j]
+            total += wj * np.log1p(np.exp(-x))
+    return total / len(positives) + 0.5 * reg * (p @ p)
+
+
+def bpr_item_objective(q, c, users, X, Y, b, seen, weights, own_weight, reg):
+    """The terms of BPR's expected objective that hold a new item (q, c), pair by pair:
+    ranked above each negative j of each of its users u (weight w_j / W_u), and, as a
+    negative of weight own_weight / W_u, below each positive i of every other user; λ/2
+    ‖(q, c)‖² for each sample that touches it. seen[u] is user u's positive items."""
+    value, samples = 0.0, 0.0
+    for u in range(len(X)):
+        rest = [j for j in range(len(Y)) if j not in seen[u]]
+        W = sum(weights[j] for j in rest)
+        if u in users:
+            samples += 1.0
+            for j in rest:
+                x = X[u] @ (q - Y[j]) + c - b[j]
+                value += weights[j] / W * np.log1p(np.exp(-x))
+        else:
+            for i in seen[u]:
+                samples += own_weight / W
+                x = X[u] @ (Y[i] - q) + b[i] - c
+                value += own_weight / W * np.log1p(np.exp(-x))
+    return value / samples + 0.5 * reg * (q @ q + c * c)

@@ -64,6 +64,17 @@ def test_demo_with_implicit_als_ranks():
     assert result.stdout.count("Item ") >= 10
 
 
+def test_demo_with_bpr_ranks_and_shows_the_train_auc():
+    result = run("demo", "--model", "bpr", "--iterations", "5", "--factors", "16", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "BPR(" in result.stdout and "train AUC" in result.stdout
+    curve = re.findall(r"^ +\d+ +[\d.]+ +([\d.]+) +[\d.]+ +[\d.]+ +[\d.]+$", result.stdout, re.M)
+    assert len(curve) == 5 and float(curve[-1]) > float(curve[0]) > 0.5
+    ndcg = float(re.search(r"ndcg@10 (\d\.\d+)", result.stdout).group(1))
+    assert 0 < ndcg < 1
+    assert result.stdout.count("Item ") >= 10
+
+
 def test_demo_on_the_real_movielens_copy_shows_titles():
     result = run("demo", "--data", "movielens:100k", "--iterations", "2", "--quiet",
                  env={"FASTMF_DATA": str(SHARED_DATA)})

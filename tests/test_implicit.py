@@ -152,10 +152,11 @@ def fitted():
     data = fastmf.datasets.make_ratings(200, 120, 4000, seed=2)
     return data, {"ALS": fastmf.ALS(factors=8, iterations=3, seed=0, verbose=False).fit(data),
                   "SGD": fastmf.SGD(factors=8, epochs=3, seed=0, verbose=False).fit(data),
-                  "ImplicitALS": ImplicitALS(factors=8, iterations=3, seed=0, verbose=False).fit(data)}
+                  "ImplicitALS": ImplicitALS(factors=8, iterations=3, seed=0, verbose=False).fit(data),
+                  "BPR": fastmf.BPR(factors=8, epochs=3, seed=0, verbose=False).fit(data)}
 
 
-@pytest.mark.parametrize("name", ["ALS", "SGD", "ImplicitALS"])
+@pytest.mark.parametrize("name", ["ALS", "SGD", "ImplicitALS", "BPR"])
 def test_recommend_batch_matches_scores_and_filters_seen(fitted, name):
     data, models = fitted
     model = models[name]
@@ -173,7 +174,7 @@ def test_recommend_batch_matches_scores_and_filters_seen(fitted, name):
         assert single[0].tolist() == items[row].tolist()
 
 
-@pytest.mark.parametrize("name", ["ALS", "ImplicitALS"])
+@pytest.mark.parametrize("name", ["ALS", "ImplicitALS", "BPR"])
 def test_similar_items_and_users_by_cosine(fitted, name):
     model = fitted[1][name]
     for factors, ids, method in ((model.item_factors_, model.item_ids_, model.similar_items),

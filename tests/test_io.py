@@ -21,6 +21,7 @@ MODELS = {
     "ALS": lambda **kw: fastmf.ALS(**{"factors": 4, "iterations": 3, **kw}),
     "SGD": lambda **kw: fastmf.SGD(**{"factors": 4, "epochs": 4, "num_threads": 1, **kw}),
     "ImplicitALS": lambda **kw: fastmf.ImplicitALS(**{"factors": 4, "iterations": 3, **kw}),
+    "BPR": lambda **kw: fastmf.BPR(**{"factors": 4, "epochs": 5, "num_threads": 1, **kw}),
 }
 
 

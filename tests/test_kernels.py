@@ -192,3 +192,85 @@ def test_gram_matches_numpy_and_ignores_the_thread_count(kernels, dtype, rtol, r
     np.testing.assert_allclose(outs[0], Y.astype(np.float64).T @ Y.astype(np.float64), rtol=rtol)
     np.testing.assert_array_equal(outs[0], outs[1])
     np.testing.assert_array_equal(outs[0], outs[2])
+
+
+def _bpr_case(dtype, n_users=30, n_items=25, k=6, seed=8, biased=True, nearly_full_user=None):
+    """Positives by user (sorted rows; user 4 has none), factors and item biases."""
+    gen = np.random.default_rng(seed)
+    mask = gen.random((n_users, n_items)) < 0.4
+    mask[4] = False
+    if nearly_full_user is not None:                 # every item but item 0
+        mask[nearly_full_user] = np.arange(n_items) > 0
+    users, items = np.nonzero(mask)                  # row by row, columns ascending
+    indptr = np.r_[0, np.cumsum(mask.sum(axis=1))].astype(np.int64)
+    X, Y = (gen.normal(0, 0.3, (n, k)).astype(dtype) for n in (n_users, n_items))
+    b = gen.normal(0, 0.3, n_items if biased else 0).astype(dtype)
+    return indptr, items.astype(np.int32), users.astype(np.int32), X, Y, b
+
+
+def _popularity_cdf(indices, n_items, exponent):
+    return np.cumsum(np.bincount(indices, minlength=n_items).astype(np.float64) ** exponent)
+
+
+@pytest.mark.parametrize("exponent", [None, 1.0, 0.5])
+def test_bpr_draws_equal_the_numpy_sampler_and_never_pick_an_observed_negative(kernels, exponent):
+    indptr, indices, user_of, *_ = _bpr_case(np.float64)
+    cdf = np.zeros(0) if exponent is None else _popularity_cdf(indices, 25, exponent)
+    out = [np.empty(3000, np.int32) for _ in range(3)]
+    kernels.bpr_draws(indptr, indices, user_of, cdf, 25, 2**63 + 12345, 11, *out)
+    expected = reference.bpr_draws(indptr, indices, user_of, cdf, 25, 2**63 + 12345, 3000, first=11)
+    for got, want in zip(out, expected):
+        np.testing.assert_array_equal(got, want)
+    u, i, j = out
+    rows = [set(indices[indptr[r]:indptr[r + 1]]) for r in range(len(indptr) - 1)]
+    assert all(i[s] in rows[u[s]] for s in range(3000))
+    assert all(j[s] not in rows[u[s]] for s in range(3000)) and (j >= 0).all()
+    assert 4 not in set(u)                                     # the user without positives
+
+
+@pytest.mark.parametrize("biased", [True, False])
+@pytest.mark.parametrize("exponent", [None, 0.75])
+@pytest.mark.parametrize("dtype, rtol", TOLERANCES)
+def test_bpr_epoch_on_one_thread_is_a_numpy_replay_of_its_draws(kernels, dtype, rtol, exponent,
+                                                                biased):
+    indptr, indices, user_of, X, Y, b = _bpr_case(dtype, biased=biased)
+    cdf = np.zeros(0) if exponent is None else _popularity_cdf(indices, 25, exponent)
+    samples, seed = 2 * len(indices), 77
+    draws = reference.bpr_draws(indptr, indices, user_of, cdf, 25, seed, samples)
+    X_ref, Y_ref, b_ref, totals_ref = reference.bpr_steps(*draws, X, Y, b, 0.05, 0.01)
+    totals = kernels.bpr_epoch(indptr, indices, user_of, cdf, X, Y, b, dtype(0.05), dtype(0.01),
+                               samples, seed, 1)
+    for got, want in zip((X, Y, b, totals[0]), (X_ref, Y_ref, b_ref, totals_ref[0])):
+        np.testing.assert_allclose(got, want, rtol=rtol * 10, atol=rtol)
+    assert totals[1:] == totals_ref[1:]
+    assert totals[2] == (draws[2] >= 0).sum() == samples       # nothing skipped here
+
+
+def test_bpr_steps_on_the_drawn_triples_equal_the_epoch_bit_for_bit(kernels):
+    indptr, indices, user_of, X, Y, b = _bpr_case(np.float32)
+    X2, Y2, b2 = X.copy(), Y.copy(), b.copy()
+    samples = len(indices)
+    draws = [np.empty(samples, np.int32) for _ in range(3)]
+    kernels.bpr_draws(indptr, indices, user_of, np.zeros(0), 25, 5, 0, *draws)
+    by_epoch = kernels.bpr_epoch(indptr, indices, user_of, np.zeros(0), X, Y, b, np.float32(0.1),
+                                 np.float32(0.02), samples, 5, 1)
+    by_steps = kernels.bpr_steps(*draws, X2, Y2, b2, np.float32(0.1), np.float32(0.02))
+    assert by_epoch == by_steps
+    for a, c in ((X, X2), (Y, Y2), (b, b2)):
+        np.testing.assert_array_equal(a, c)
+
+
+def test_bpr_epoch_draws_do_not_depend_on_the_thread_count(kernels):
+    # User 7 has seen every item but one: with popularity weights, some of its samples run
+    # out of candidates and are skipped.
+    indptr, indices, user_of, X, Y, b = _bpr_case(np.float64, nearly_full_user=7)
+    cdf = _popularity_cdf(indices, 25, 1.0)
+    used = []
+    for threads in (1, 2, 3):
+        totals = kernels.bpr_epoch(indptr, indices, user_of, cdf, X.copy(), Y.copy(), b.copy(),
+                                   0.05, 0.01, 5000, 3, threads)
+        used.append(totals[2])
+    draws = reference.bpr_draws(indptr, indices, user_of, cdf, 25, 3, 5000)
+    assert used == [int((draws[2] >= 0).sum())] * 3
+    assert used[0] < 5000                                      # some samples were skipped
+    assert (draws[0][draws[2] < 0] == 7).all()

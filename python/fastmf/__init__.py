@@ -16,11 +16,11 @@ from .exceptions import (DataNotFoundError, FastMFError, FastMFWarning, ModelFil
                          ModelFitError, NotFittedError, UnknownIdError)
 from .io import load
 from .model_selection import GridSearch, cross_validate, train_test_split
-from .models import ALS, SGD, ImplicitALS
+from .models import ALS, BPR, SGD, ImplicitALS
 
 __version__ = "0.1.0"
 
-__all__ = ["ALS", "ImplicitALS", "DataNotFoundError", "FastMFError", "FastMFWarning", "Interactions",
+__all__ = ["ALS", "BPR", "ImplicitALS", "DataNotFoundError", "FastMFError", "FastMFWarning", "Interactions",
            "ItemFeatures", "ItemInfo", "ModelFileError", "ModelFitError", "NotFittedError", "SGD", "UnknownIdError",
            "datasets", "load", "metrics", "plot", "GridSearch", "cross_validate", "train_test_split",
            "__version__"]

@@ -10,14 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
-import fastmf
-from . import ALS, SGD, ImplicitALS
+from . import ALS, BPR, SGD, ImplicitALS
 from .exceptions import UnknownIdError
 
 # Model names of --model; a new model class is one more entry.
-MODELS = {"als": ALS, "sgd": SGD, "implicit-als": ImplicitALS}
-if hasattr(fastmf, "BPR"):
-    MODELS["bpr"] = fastmf.BPR
+MODELS = {"als": ALS, "sgd": SGD, "implicit-als": ImplicitALS, "bpr": BPR}
 ACCURACY_METRICS = ("rmse", "mae")
 RANKING_METRICS = ("precision", "recall", "ndcg", "map", "auc", "coverage")
 _SYNTHETIC_SHAPE = (943, 1682, 100_000)      # users, items, ratings of MovieLens 100K
@@ -404,7 +401,7 @@ def _load(spec):
 def _demo(args, out):
     from . import metrics, train_test_split
     data = _load(args.data)
-    if args.model == "implicit-als":
+    if args.model in ("implicit-als", "bpr"):
         return _demo_implicit(args, data, out)
     train, test = train_test_split(data, test_size=0.2, seed=args.seed)
     print(f"data: {data.n_users} users, {data.n_items} items, {data.nnz} ratings "
@@ -435,15 +432,21 @@ def _demo_implicit(args, data, out):
     train, test = train_test_split(liked, test_size=0.2, seed=args.seed)
     print(f"data: {liked.nnz} ratings >= 4 of {liked.n_users} users on {liked.n_items} items "
           f"({args.data}) as implicit feedback; train {train.nnz}, test {test.nnz}", file=out)
-    model = ImplicitALS(factors=args.factors, num_threads=args.threads, seed=args.seed,
+    model_class = MODELS[args.model]
+    model = model_class(factors=args.factors, num_threads=args.threads, seed=args.seed,
                         verbose=not args.quiet,
-                        **({} if args.iterations is None else {"iterations": args.iterations}))
+                        **({} if args.iterations is None else
+                           {model_class._iterations_param: args.iterations}))
     model.fit(train, validation=test)
     print(f"\n{model!r}", file=out)
-    print(f"{'iter':>4} {'loss':>14} {'precision@10':>12} {'NDCG@10':>8} {'seconds':>8}", file=out)
+    extra = "train_auc" if model_class is BPR else None       # BPR's sampled pairs in order
+    print(f"{'iter':>4} {'loss':>14}" + (f" {'train AUC':>9}" if extra else "")
+          + f" {'precision@10':>12} {'NDCG@10':>8} {'seconds':>8}", file=out)
     for h in model.history_:
-        print(f"{h['iteration']:>4} {h['loss']:>14.1f} {h['val_precision@10']:>12.4f} "
-              f"{h['val_ndcg@10']:>8.4f} {h['seconds']:>8.3f}", file=out)
+        loss = f"{h['loss']:>14.4f}" if extra else f"{h['loss']:>14.1f}"
+        print(f"{h['iteration']:>4} {loss}" + (f" {h[extra]:>9.4f}" if extra else "")
+              + f" {h['val_precision@10']:>12.4f} {h['val_ndcg@10']:>8.4f} {h['seconds']:>8.3f}",
+              file=out)
     scores = metrics.evaluate(model, test, train=train, k=10)
     print("\ntest: " + ", ".join(f"{name} {value:.4f}" for name, value in scores.items()
                                  if isinstance(value, float)), file=out)

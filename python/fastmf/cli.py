@@ -52,15 +52,16 @@ def _add_demo(commands):
         description="Train a model (ALS by default) on a built-in data set (synthetic "
                     "ratings shaped like MovieLens 100K, offline) and print the test RMSE, "
                     "the learning curve and top-5 recommendations for two users.")
-    demo.add_argument("--model", choices=("als", "sgd", "implicit-als"), default="als",
+    demo.add_argument("--model", choices=("als", "sgd", "implicit-als", "bpr"), default="als",
                       help="als: alternating least squares; sgd: Hogwild SGD (Funk SVD); "
-                           "implicit-als: ratings >= 4 as implicit feedback, ranked")
+                           "implicit-als, bpr: ratings >= 4 as implicit feedback, ranked by "
+                           "implicit ALS or by Bayesian personalized ranking")
     demo.add_argument("--data", default="synthetic",
                       help="'synthetic' (default, offline) or 'movielens:100k' (read from "
                            "FASTMF_DATA or downloaded once)")
     demo.add_argument("--factors", type=int, default=64)
     demo.add_argument("--iterations", type=int, default=None,
-                      help="iterations (ALS) or epochs (SGD); default: the model's own")
+                      help="iterations (ALS) or epochs (SGD, BPR); default: the model's own")
     demo.add_argument("--threads", type=int, default=0, help="0 = all cores")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--quiet", action="store_true", help="no progress bar")

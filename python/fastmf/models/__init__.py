@@ -1,6 +1,7 @@
 """fastmf's models; import them from the package root."""
 from .als import ALS
+from .bpr import BPR
 from .implicit_als import ImplicitALS
 from .sgd import SGD
 
-__all__ = ["ALS", "ImplicitALS", "SGD"]
+__all__ = ["ALS", "BPR", "ImplicitALS", "SGD"]

@@ -1,9 +1,10 @@
 """Serving beyond the training data: fold in new users, re-solve or add users and items from
 new interactions, with the other side's factors fixed.
 
-Every model solves such rows by the closed form it trains with (``_solve_rows``): the
-explicit models a ridge regression with bias, the implicit ones the confidence-weighted
-solve with the YᵀY trick. Nothing in the model changes on a failed call.
+Every model solves such rows by the objective it trains (``_solve_rows``): the explicit
+models a ridge regression with bias, ImplicitALS the confidence-weighted solve with the YᵀY
+trick, BPR its expected pairwise objective by Newton's method. Nothing in the model changes
+on a failed call.
 """
 from collections import namedtuple
 
@@ -37,7 +38,9 @@ class ColdStartMixin:
         fixed item factors; the model does not change. ALS and ImplicitALS solve as
         their user half-step does (ImplicitALS exactly, by Cholesky, whatever its
         ``solver``), so for a training user's whole history this is the vector one more
-        user half-step would give; SGD uses the ALS ridge solve with its own λ and λ_b.
+        user half-step would give; SGD uses the ALS ridge solve with its own λ and λ_b;
+        BPR minimises its expected objective for the user (every positive against every
+        other item, weighted as its sampler draws negatives) by Newton's method.
 
         Parameters
         ----------
@@ -50,7 +53,7 @@ class ColdStartMixin:
         Returns
         -------
         FoldedUser
-            ``factors`` of shape (k,) and ``bias`` (0.0 for ImplicitALS).
+            ``factors`` of shape (k,) and ``bias`` (0.0 for ImplicitALS and BPR).
 
         Raises
         ------

@@ -1,0 +1,204 @@
+// Bayesian personalized ranking (Rendle et al. 2009) for implicit data (DESIGN.md, BPR).
+#pragma once
+
+#include "common.hpp"
+#include "rng.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <tuple>
+
+namespace fastmf {
+
+// (objective, ordered, used): Σ over the steps of the sample objective (see bpr_step),
+// the number of steps whose x was > 0, and the number of steps taken.
+using BprTotals = std::tuple<double, std::int64_t, std::int64_t>;
+
+// Candidates drawn for the negative of one sample before it is skipped (a user who has
+// seen most items); counter space reserved per sample: one positive, then the candidates.
+constexpr int kNegativeTries = 32;
+constexpr std::uint64_t kDrawsPerSample = 1 + kNegativeTries;
+
+// The draws of an epoch, a pure function of (seed, sample). Sample s uses the values
+// s·kDrawsPerSample + t of the stream of `seed`: t = 0 picks an observed pair uniformly
+// over the nnz entries of the positives CSR (its row is the user u, its column the item i);
+// t = 1, 2, ... are candidates j, uniform over n_items or, when cdf is not empty, the first
+// index with cdf[j] > U·cdf.back() (U uniform in [0, 1)); the first candidate not in u's
+// sorted row is the negative, found by binary search.
+struct BprSampler {
+  ConstVecRef<std::int64_t> indptr;
+  ConstVecRef<std::int32_t> indices;
+  ConstVecRef<std::int32_t> user_of;   // the row of every entry
+  ConstVecRef<double> cdf;             // cumulative weights of the items, or empty
+  std::uint64_t seed, n_items;
+
+  std::int64_t positive(std::int64_t s) const {
+    return std::int64_t(below(stream_value(seed, s * kDrawsPerSample), indices.size()));
+  }
+  std::int32_t candidate(std::int64_t s, int t) const {
+    const std::uint64_t x = stream_value(seed, s * kDrawsPerSample + 1 + t);
+    if (cdf.size() == 0) return std::int32_t(below(x, n_items));
+    // std::upper_bound(cdf, cdf + n - 1, target) without branches on the data.
+    const double target = unit_interval(x) * cdf[cdf.size() - 1];
+    const double* base = cdf.data();
+    for (std::int64_t n = cdf.size() - 1; n > 1;) {
+      const std::int64_t half = n / 2;
+      base = base[half] <= target ? base + half : base;
+      n -= half;
+    }
+    return std::int32_t(base - cdf.data()) + (cdf.size() > 1 && *base <= target);
+  }
+  // The negative of sample s for user u, or -1 when every candidate was observed.
+  std::int32_t negative(std::int64_t s, std::int32_t u) const {
+    for (int t = 0; t < kNegativeTries; ++t) {
+      const std::int32_t j = candidate(s, t);
+      if (!in_sorted(indices.data() + indptr[u], indptr[u + 1] - indptr[u], j)) return j;
+    }
+    return -1;
+  }
+  // Asks for the memory sample s will read, in three waves: wave 3 the drawn entry, wave 2
+  // the user's row offsets (needs wave 3's entry), wave 1 the user's row and the factor rows.
+  template <typename S>
+  void prefetch_sample(std::int64_t s, int wave, const RowRef<S>& X, const RowRef<S>& Y) const {
+    const std::int64_t e = positive(s);
+    if (wave == 3) {
+      prefetch(user_of.data() + e);
+      prefetch(indices.data() + e);
+      return;
+    }
+    const std::int32_t u = user_of[e];
+    if (wave == 2) {
+      prefetch(indptr.data() + u);
+      return;
+    }
+    // Up to eight lines spread over the row: all of a short row, the first levels of the
+    // binary search in a long one.
+    const char* row = reinterpret_cast<const char*>(indices.data() + indptr[u]);
+    const char* row_end = reinterpret_cast<const char*>(indices.data() + indptr[u + 1]);
+    const std::ptrdiff_t step = std::max<std::ptrdiff_t>(64, (row_end - row) / 8);
+    for (const char* line = row; line < row_end; line += step) prefetch(line);
+    prefetch_row(X, u);
+    prefetch_row(Y, indices[e]);
+    prefetch_row(Y, candidate(s, 0));
+  }
+
+  // Whether the sorted run row[0..n) holds value: a binary search without branches on the
+  // data (the comparison becomes a conditional move), so no mispredicted jumps.
+  static bool in_sorted(const std::int32_t* row, std::int64_t n, std::int32_t value) {
+    if (n == 0) return false;
+    while (n > 1) {
+      const std::int64_t half = n / 2;
+      row = row[half] <= value ? row + half : row;
+      n -= half;
+    }
+    return *row == value;
+  }
+};
+
+
+// One step up ln σ(x) − reg/2 (‖p_u‖² + ‖q_i‖² + ‖q_j‖² + b_i² + b_j²), with
+// x = p_u·(q_i − q_j) + b_i − b_j and g = σ(−x) = 1 − σ(x):
+//   p_u += lr (g (q_i − q_j) − reg p_u),  q_i += lr (g p_u − reg q_i),
+//   q_j += lr (−g p_u − reg q_j),  b_i += lr (g − reg b_i),  b_j += lr (−g − reg b_j),
+// all from the values before the step; no biases when y_bias is empty. Adds the sample's
+// objective −ln σ(x) + reg/2 (...) before the step to `totals`. Needs i != j.
+template <typename S>
+inline void bpr_step(RowRef<S>& X, RowRef<S>& Y, VecRef<S>& y_bias, Index u, Index i, Index j,
+                     S lr, S reg, BprTotals& totals) {
+  const bool biased = y_bias.size() > 0;
+  const S bi = biased ? y_bias[i] : S(0), bj = biased ? y_bias[j] : S(0);
+  const S x = X.row(u).dot(Y.row(i) - Y.row(j)) + bi - bj;
+  const S ex = std::exp(x), g = S(1) / (S(1) + ex);
+  // −ln σ(x) = ln(1 + e^{−x}), from e^x without overflow: e^x = inf gives ln(1 + 0).
+  const S nll = x > 0 ? std::log1p(S(1) / ex) : std::log1p(ex) - x;
+  const double norms = double(X.row(u).squaredNorm()) + double(Y.row(i).squaredNorm()) +
+                       double(Y.row(j).squaredNorm()) + double(bi) * bi + double(bj) * bj;
+  std::get<0>(totals) += double(nll) + 0.5 * double(reg) * norms;
+  std::get<1>(totals) += x > 0;
+  std::get<2>(totals) += 1;
+  S* __restrict p = X.row(u).data();
+  S* __restrict qi = Y.row(i).data();
+  S* __restrict qj = Y.row(j).data();
+  for (Index f = 0; f < X.cols(); ++f) {
+    const S pf = p[f], qif = qi[f], qjf = qj[f];
+    p[f] = pf + lr * (g * (qif - qjf) - reg * pf);
+    qi[f] = qif + lr * (g * pf - reg * qif);
+    qj[f] = qjf + lr * (-g * pf - reg * qjf);
+  }
+  if (biased) {
+    y_bias[i] = bi + lr * (g - reg * bi);
+    y_bias[j] = bj + lr * (-g - reg * bj);
+  }
+}
+
+// One Hogwild epoch of `samples` BPR steps on the draws of BprSampler(seed). Thread t of T
+// takes the samples [samples·t/T, samples·(t+1)/T) and updates the shared factors without
+// locks. The draws do not depend on the thread count; with one thread the epoch equals
+// bpr_steps on the triples of bpr_draws. A sample whose candidates were all observed is
+// skipped. The memory of later samples is prefetched in waves (BprSampler::prefetch_sample)
+// 3, 2 and 1 times kPrefetchAhead samples ahead.
+// Caller guarantees: a CSR of positives with sorted rows, 1 <= nnz < 2^32, user_of[e] the
+// row of entry e, indices < Y.rows() < 2^32, X.rows() == indptr.size() - 1, X.cols() ==
+// Y.cols(), y_bias empty or of size Y.rows(), cdf empty or Y.rows() non-decreasing
+// weights with cdf.back() > 0, finite inputs. Returns the BprTotals of the epoch.
+template <typename S>
+BprTotals bpr_epoch(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::int32_t> indices,
+                    ConstVecRef<std::int32_t> user_of, ConstVecRef<double> cdf, RowRef<S> X,
+                    RowRef<S> Y, VecRef<S> y_bias, S lr, S reg, std::int64_t samples,
+                    std::uint64_t seed, int num_threads) {
+  const BprSampler draws{indptr, indices, user_of, cdf, seed, std::uint64_t(Y.rows())};
+  double objective = 0;
+  std::int64_t ordered = 0, used = 0;
+#pragma omp parallel num_threads(resolve_threads(num_threads)) \
+    reduction(+ : objective, ordered, used)
+  {
+    const std::int64_t threads = omp_get_num_threads(), t = omp_get_thread_num();
+    const std::int64_t begin = samples * t / threads, end = samples * (t + 1) / threads;
+    BprTotals totals{0.0, 0, 0};
+    for (std::int64_t s = begin; s < end; ++s) {
+      for (int wave = 3; wave >= 1; --wave) {
+        const std::int64_t ahead = s + wave * kPrefetchAhead;
+        if (ahead < end) draws.prefetch_sample(ahead, wave, X, Y);
+      }
+      const std::int64_t e = draws.positive(s);
+      const std::int32_t u = user_of[e], j = draws.negative(s, u);
+      if (j >= 0) bpr_step(X, Y, y_bias, u, indices[e], j, lr, reg, totals);
+    }
+    objective += std::get<0>(totals);
+    ordered += std::get<1>(totals);
+    used += std::get<2>(totals);
+  }
+  return {objective, ordered, used};
+}
+
+// The BPR steps on given triples, in order, on one thread; j < 0 skips a sample.
+// Caller guarantees: indices in range, i != j, the rest as for bpr_epoch.
+template <typename S>
+BprTotals bpr_steps(ConstVecRef<std::int32_t> u, ConstVecRef<std::int32_t> i,
+                    ConstVecRef<std::int32_t> j, RowRef<S> X, RowRef<S> Y, VecRef<S> y_bias,
+                    S lr, S reg) {
+  BprTotals totals{0.0, 0, 0};
+  for (Index s = 0; s < u.size(); ++s) {
+    if (j[s] >= 0) bpr_step(X, Y, y_bias, u[s], i[s], j[s], lr, reg, totals);
+  }
+  return totals;
+}
+
+// The triples bpr_epoch draws for samples first, first + 1, ... (as many as out_u holds):
+// the user, the positive and the negative (-1 for a skipped sample).
+// Caller guarantees: as for bpr_epoch; out arrays of one length.
+inline void bpr_draws(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::int32_t> indices,
+                      ConstVecRef<std::int32_t> user_of, ConstVecRef<double> cdf,
+                      std::int64_t n_items, std::uint64_t seed, std::int64_t first,
+                      VecRef<std::int32_t> out_u, VecRef<std::int32_t> out_i,
+                      VecRef<std::int32_t> out_j) {
+  const BprSampler draws{indptr, indices, user_of, cdf, seed, std::uint64_t(n_items)};
+  for (Index s = 0; s < out_u.size(); ++s) {
+    const std::int64_t e = draws.positive(first + s);
+    out_u[s] = user_of[e];
+    out_i[s] = indices[e];
+    out_j[s] = draws.negative(first + s, out_u[s]);
+  }
+}
+
+}  // namespace fastmf
