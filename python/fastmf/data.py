@@ -548,14 +548,17 @@ class Interactions:
     # -- views ----------------------------------------------------------------------
     @property
     def n_users(self):
+        """The number of users (rows)."""
         return len(self.user_ids)
 
     @property
     def n_items(self):
+        """The number of items (columns)."""
         return len(self.item_ids)
 
     @property
     def nnz(self):
+        """The number of stored ratings (also ``len(data)``)."""
         return len(self._by_user.data)
 
     @property
@@ -578,14 +581,17 @@ class Interactions:
 
     @property
     def shape(self):
+        """(n_users, n_items)."""
         return (self.n_users, self.n_items)
 
     @property
     def ratings_dtype(self):
+        """The numpy dtype of the ratings (float32 or float64)."""
         return self.ratings.dtype
 
     @property
     def rating_range(self):
+        """(lowest, highest) stored rating, as floats."""
         return float(self.ratings.min()), float(self.ratings.max())
 
     def __repr__(self):

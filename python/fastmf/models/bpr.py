@@ -262,8 +262,36 @@ class BPR(ServingMixin, MatrixFactorizationBase):
         return self.item_biases_
 
     def predict(self, users, items):
-        """Scores p_u·q_i + b_i for parallel arrays of raw ids. An unknown user gets b_i
-        (the popularity part of the score), an unknown item 0."""
+        """Scores p_u·q_i + b_i for parallel arrays of raw ids.
+
+        Parameters
+        ----------
+        users, items : array-like of int or str
+            Raw ids, one pair per score; they need not be in the training data: an unknown
+            user gets b_i (the popularity part of the score), an unknown item 0.
+
+        Returns
+        -------
+        ndarray
+            A score per pair, in the model dtype; only their order within a user means
+            something.
+
+        Raises
+        ------
+        NotFittedError
+            The model is not fitted.
+        ValueError
+            ``users`` and ``items`` differ in length.
+
+        Examples
+        --------
+        >>> import fastmf
+        >>> data = fastmf.Interactions.from_arrays([0, 0, 1, 1, 2], [0, 1, 1, 2, 0])
+        >>> model = fastmf.BPR(factors=2, epochs=50, num_threads=1, seed=0, verbose=False)
+        >>> scores = model.fit(data).predict([0, 0, 7], [1, 2, 1])
+        >>> scores.shape, bool(scores[2] == model.item_biases_[1])
+        ((3,), True)
+        """
         self._check_is_fitted()
         users, items = v.as_ids("users", users), v.as_ids("items", items)
         v.check_same_length(users=users, items=items)
