@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <tuple>
+#include <vector>
 
 namespace fastmf {
 
@@ -18,6 +19,8 @@ using BprTotals = std::tuple<double, std::int64_t, std::int64_t>;
 // seen most items); counter space reserved per sample: one positive, then the candidates.
 constexpr int kNegativeTries = 32;
 constexpr std::uint64_t kDrawsPerSample = 1 + kNegativeTries;
+// Samples a thread draws before it steps through them (bpr_epoch).
+constexpr std::int64_t kBprBatch = 32;
 
 // The draws of an epoch, a pure function of (seed, sample). Sample s uses the values
 // s·kDrawsPerSample + t of the stream of `seed`: t = 0 picks an observed pair uniformly
@@ -31,6 +34,26 @@ struct BprSampler {
   ConstVecRef<std::int32_t> user_of;   // the row of every entry
   ConstVecRef<double> cdf;             // cumulative weights of the items, or empty
   std::uint64_t seed, n_items;
+  // With a cdf: guide[b] is where candidate() starts for U in [b/G, (b+1)/G), the first j
+  // with cdf[j] > b/G · cdf.back() (Chen and Asau's guide table), so a draw by popularity
+  // reads one or two cache lines instead of searching the whole cdf.
+  std::vector<std::int32_t> guide;
+
+  BprSampler(ConstVecRef<std::int64_t> indptr_, ConstVecRef<std::int32_t> indices_,
+             ConstVecRef<std::int32_t> user_of_, ConstVecRef<double> cdf_, std::uint64_t seed_,
+             std::uint64_t n_items_)
+      : indptr(indptr_), indices(indices_), user_of(user_of_), cdf(cdf_), seed(seed_),
+        n_items(n_items_) {
+    if (cdf.size() == 0) return;
+    guide.resize(cdf.size());
+    const double total = cdf[cdf.size() - 1];
+    std::int64_t j = 0;
+    for (std::size_t b = 0; b < guide.size(); ++b) {
+      const double start = double(b) / double(guide.size()) * total;
+      while (j < cdf.size() - 1 && cdf[j] <= start) ++j;
+      guide[b] = std::int32_t(j);
+    }
+  }
 
   std::int64_t positive(std::int64_t s) const {
     return std::int64_t(below(stream_value(seed, s * kDrawsPerSample), indices.size()));
@@ -38,15 +61,15 @@ struct BprSampler {
   std::int32_t candidate(std::int64_t s, int t) const {
     const std::uint64_t x = stream_value(seed, s * kDrawsPerSample + 1 + t);
     if (cdf.size() == 0) return std::int32_t(below(x, n_items));
-    // std::upper_bound(cdf, cdf + n - 1, target) without branches on the data.
+    // The first j < n - 1 with cdf[j] > target, else n - 1 (std::upper_bound over
+    // cdf[0..n-1)): from the guide table's start, a step or two along the cdf.
     const double target = unit_interval(x) * cdf[cdf.size() - 1];
-    const double* base = cdf.data();
-    for (std::int64_t n = cdf.size() - 1; n > 1;) {
-      const std::int64_t half = n / 2;
-      base = base[half] <= target ? base + half : base;
-      n -= half;
-    }
-    return std::int32_t(base - cdf.data()) + (cdf.size() > 1 && *base <= target);
+    const std::int64_t last = cdf.size() - 1;
+    std::int64_t j = guide[std::min<std::int64_t>(std::int64_t(unit_interval(x) * guide.size()),
+                                                  guide.size() - 1)];
+    while (j > 0 && cdf[j - 1] > target) --j;
+    while (j < last && cdf[j] <= target) ++j;
+    return std::int32_t(j);
   }
   // The negative of sample s for user u, or -1 when every candidate was observed.
   std::int32_t negative(std::int64_t s, std::int32_t u) const {
@@ -56,26 +79,24 @@ struct BprSampler {
     }
     return -1;
   }
-  // Asks for the memory sample s will read, in three waves: wave 3 the drawn entry, wave 2
-  // the user's row offsets (needs wave 3's entry), wave 1 the user's row and the factor rows.
-  template <typename S>
-  void prefetch_sample(std::int64_t s, int wave, const RowRef<S>& X, const RowRef<S>& Y) const {
+  // Prefetching, in the order bpr_epoch asks: sample s's entry; its user's row offsets
+  // (reads the entry); the user's row of items, up to kRowLines cache lines spread over it,
+  // and the user's, the positive's and the first candidate's factor rows (reads the
+  // offsets).
+  void prefetch_entry(std::int64_t s) const {
     const std::int64_t e = positive(s);
-    if (wave == 3) {
-      prefetch(user_of.data() + e);
-      prefetch(indices.data() + e);
-      return;
-    }
+    prefetch(user_of.data() + e);
+    prefetch(indices.data() + e);
+  }
+  void prefetch_offsets(std::int64_t s) const { prefetch(indptr.data() + user_of[positive(s)]); }
+  template <typename S>
+  void prefetch_rows(std::int64_t s, const RowRef<S>& X, const RowRef<S>& Y) const {
+    constexpr std::ptrdiff_t kLine = 64, kRowLines = 32;
+    const std::int64_t e = positive(s);
     const std::int32_t u = user_of[e];
-    if (wave == 2) {
-      prefetch(indptr.data() + u);
-      return;
-    }
-    // Up to eight lines spread over the row: all of a short row, the first levels of the
-    // binary search in a long one.
     const char* row = reinterpret_cast<const char*>(indices.data() + indptr[u]);
     const char* row_end = reinterpret_cast<const char*>(indices.data() + indptr[u + 1]);
-    const std::ptrdiff_t step = std::max<std::ptrdiff_t>(64, (row_end - row) / 8);
+    const std::ptrdiff_t step = std::max<std::ptrdiff_t>(kLine, (row_end - row) / kRowLines);
     for (const char* line = row; line < row_end; line += step) prefetch(line);
     prefetch_row(X, u);
     prefetch_row(Y, indices[e]);
@@ -135,8 +156,8 @@ inline void bpr_step(RowRef<S>& X, RowRef<S>& Y, VecRef<S>& y_bias, Index u, Ind
 // takes the samples [samples·t/T, samples·(t+1)/T) and updates the shared factors without
 // locks. The draws do not depend on the thread count; with one thread the epoch equals
 // bpr_steps on the triples of bpr_draws. A sample whose candidates were all observed is
-// skipped. The memory of later samples is prefetched in waves (BprSampler::prefetch_sample)
-// 3, 2 and 1 times kPrefetchAhead samples ahead.
+// skipped. A thread works in batches of kBprBatch samples: it draws a batch's triples,
+// then steps through them, having asked for their memory in the three batches before.
 // Caller guarantees: a CSR of positives with sorted rows, 1 <= nnz < 2^32, user_of[e] the
 // row of entry e, indices < Y.rows() < 2^32, X.rows() == indptr.size() - 1, X.cols() ==
 // Y.cols(), y_bias empty or of size Y.rows(), cdf empty or Y.rows() non-decreasing
@@ -155,14 +176,32 @@ BprTotals bpr_epoch(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::int32_t> 
     const std::int64_t threads = omp_get_num_threads(), t = omp_get_thread_num();
     const std::int64_t begin = samples * t / threads, end = samples * (t + 1) / threads;
     BprTotals totals{0.0, 0, 0};
-    for (std::int64_t s = begin; s < end; ++s) {
-      for (int wave = 3; wave >= 1; --wave) {
-        const std::int64_t ahead = s + wave * kPrefetchAhead;
-        if (ahead < end) draws.prefetch_sample(ahead, wave, X, Y);
+    std::int32_t batch_u[kBprBatch], batch_i[kBprBatch], batch_j[kBprBatch];
+    for (std::int64_t first = begin; first < end; first += kBprBatch) {
+      // Ask for the memory of the batches to come, one level per batch: the entries three
+      // batches ahead, their users' row offsets two ahead, their rows and factor rows one
+      // ahead; each request needs only what an earlier batch asked for.
+      for (std::int64_t s = first + 3 * kBprBatch; s < std::min(first + 4 * kBprBatch, end); ++s) {
+        draws.prefetch_entry(s);
       }
-      const std::int64_t e = draws.positive(s);
-      const std::int32_t u = user_of[e], j = draws.negative(s, u);
-      if (j >= 0) bpr_step(X, Y, y_bias, u, indices[e], j, lr, reg, totals);
+      for (std::int64_t s = first + 2 * kBprBatch; s < std::min(first + 3 * kBprBatch, end); ++s) {
+        draws.prefetch_offsets(s);
+      }
+      for (std::int64_t s = first + kBprBatch; s < std::min(first + 2 * kBprBatch, end); ++s) {
+        draws.prefetch_rows(s, X, Y);
+      }
+      const int n = int(std::min<std::int64_t>(kBprBatch, end - first));
+      for (int t = 0; t < n; ++t) {
+        const std::int64_t e = draws.positive(first + t);
+        batch_u[t] = user_of[e];
+        batch_i[t] = indices[e];
+        batch_j[t] = draws.negative(first + t, batch_u[t]);
+      }
+      for (int t = 0; t < n; ++t) {
+        if (batch_j[t] >= 0) {
+          bpr_step(X, Y, y_bias, batch_u[t], batch_i[t], batch_j[t], lr, reg, totals);
+        }
+      }
     }
     objective += std::get<0>(totals);
     ordered += std::get<1>(totals);

@@ -228,6 +228,26 @@ def test_bpr_draws_equal_the_numpy_sampler_and_never_pick_an_observed_negative(k
     assert 4 not in set(u)                                     # the user without positives
 
 
+def test_bpr_popularity_draws_are_exact_over_many_items_with_flat_and_steep_weights(kernels):
+    # The guide table starts each search near the answer; it must still be the first item
+    # whose cumulative weight exceeds the target, never one of weight 0.
+    gen = np.random.default_rng(5)
+    n_users, n_items = 40, 3000
+    mask = gen.random((n_users, n_items)) < 0.01
+    users, items = np.nonzero(mask)
+    indptr = np.r_[0, np.cumsum(mask.sum(axis=1))].astype(np.int64)
+    weights = gen.pareto(0.8, n_items) * (gen.random(n_items) < 0.7)    # 30% never drawn
+    cdf = np.cumsum(weights)
+    out = [np.empty(20_000, np.int32) for _ in range(3)]
+    kernels.bpr_draws(indptr, items.astype(np.int32), users.astype(np.int32), cdf, n_items, 99, 0,
+                      *out)
+    expected = reference.bpr_draws(indptr, items.astype(np.int32), users.astype(np.int32), cdf,
+                                   n_items, 99, 20_000)
+    for got, want in zip(out, expected):
+        np.testing.assert_array_equal(got, want)
+    assert (weights[out[2][out[2] >= 0]] > 0).all()
+
+
 @pytest.mark.parametrize("biased", [True, False])
 @pytest.mark.parametrize("exponent", [None, 0.75])
 @pytest.mark.parametrize("dtype, rtol", TOLERANCES)
