@@ -80,8 +80,8 @@ struct BprSampler {
     return -1;
   }
   // Prefetching, in the order bpr_epoch asks: sample s's entry; its user's row offsets
-  // (reads the entry); the user's row of items, up to kRowLines cache lines spread over it,
-  // and the user's, the positive's and the first candidate's factor rows (reads the
+  // (reads the entry); the first probe of the search of the user's row for the first
+  // candidate, and the user's, the positive's and that candidate's factor rows (reads the
   // offsets).
   void prefetch_entry(std::int64_t s) const {
     const std::int64_t e = positive(s);
@@ -91,16 +91,12 @@ struct BprSampler {
   void prefetch_offsets(std::int64_t s) const { prefetch(indptr.data() + user_of[positive(s)]); }
   template <typename S>
   void prefetch_rows(std::int64_t s, const RowRef<S>& X, const RowRef<S>& Y) const {
-    constexpr std::ptrdiff_t kLine = 64, kRowLines = 32;
     const std::int64_t e = positive(s);
-    const std::int32_t u = user_of[e];
-    const char* row = reinterpret_cast<const char*>(indices.data() + indptr[u]);
-    const char* row_end = reinterpret_cast<const char*>(indices.data() + indptr[u + 1]);
-    const std::ptrdiff_t step = std::max<std::ptrdiff_t>(kLine, (row_end - row) / kRowLines);
-    for (const char* line = row; line < row_end; line += step) prefetch(line);
+    const std::int32_t u = user_of[e], j = candidate(s, 0);
+    prefetch(indices.data() + indptr[u] + (indptr[u + 1] - indptr[u]) / 2);
     prefetch_row(X, u);
     prefetch_row(Y, indices[e]);
-    prefetch_row(Y, candidate(s, 0));
+    prefetch_row(Y, j);
   }
 
   // Whether the sorted run row[0..n) holds value: a binary search without branches on the
@@ -156,8 +152,9 @@ inline void bpr_step(RowRef<S>& X, RowRef<S>& Y, VecRef<S>& y_bias, Index u, Ind
 // takes the samples [samples·t/T, samples·(t+1)/T) and updates the shared factors without
 // locks. The draws do not depend on the thread count; with one thread the epoch equals
 // bpr_steps on the triples of bpr_draws. A sample whose candidates were all observed is
-// skipped. A thread works in batches of kBprBatch samples: it draws a batch's triples,
-// then steps through them, having asked for their memory in the three batches before.
+// skipped. A thread works in batches of kBprBatch samples: it draws a batch's triples
+// (searching the users' rows side by side), then steps through them, having asked for
+// their memory while it stepped through the three batches before.
 // Caller guarantees: a CSR of positives with sorted rows, 1 <= nnz < 2^32, user_of[e] the
 // row of entry e, indices < Y.rows() < 2^32, X.rows() == indptr.size() - 1, X.cols() ==
 // Y.cols(), y_bias empty or of size Y.rows(), cdf empty or Y.rows() non-decreasing
@@ -173,31 +170,53 @@ BprTotals bpr_epoch(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::int32_t> 
 #pragma omp parallel num_threads(resolve_threads(num_threads)) \
     reduction(+ : objective, ordered, used)
   {
-    const std::int64_t threads = omp_get_num_threads(), t = omp_get_thread_num();
-    const std::int64_t begin = samples * t / threads, end = samples * (t + 1) / threads;
+    const std::int64_t threads = omp_get_num_threads(), thread = omp_get_thread_num();
+    const std::int64_t begin = samples * thread / threads;
+    const std::int64_t end = samples * (thread + 1) / threads;
     BprTotals totals{0.0, 0, 0};
     std::int32_t batch_u[kBprBatch], batch_i[kBprBatch], batch_j[kBprBatch];
+    const std::int32_t* row[kBprBatch];
+    std::int64_t length[kBprBatch];
     for (std::int64_t first = begin; first < end; first += kBprBatch) {
-      // Ask for the memory of the batches to come, one level per batch: the entries three
-      // batches ahead, their users' row offsets two ahead, their rows and factor rows one
-      // ahead; each request needs only what an earlier batch asked for.
-      for (std::int64_t s = first + 3 * kBprBatch; s < std::min(first + 4 * kBprBatch, end); ++s) {
-        draws.prefetch_entry(s);
-      }
-      for (std::int64_t s = first + 2 * kBprBatch; s < std::min(first + 3 * kBprBatch, end); ++s) {
-        draws.prefetch_offsets(s);
-      }
-      for (std::int64_t s = first + kBprBatch; s < std::min(first + 2 * kBprBatch, end); ++s) {
-        draws.prefetch_rows(s, X, Y);
-      }
       const int n = int(std::min<std::int64_t>(kBprBatch, end - first));
       for (int t = 0; t < n; ++t) {
         const std::int64_t e = draws.positive(first + t);
-        batch_u[t] = user_of[e];
+        const std::int32_t u = user_of[e];
+        batch_u[t] = u;
         batch_i[t] = indices[e];
-        batch_j[t] = draws.negative(first + t, batch_u[t]);
+        batch_j[t] = draws.candidate(first + t, 0);
+        row[t] = indices.data() + indptr[u];
+        length[t] = indptr[u + 1] - indptr[u];
       }
+      // Search every user's row for its first candidate (BprSampler::in_sorted), a level at
+      // a time: each row's next probe is asked for while the other rows take their turn, so
+      // the searches' cache misses overlap instead of following one another.
+      for (bool more = true; more;) {
+        more = false;
+        for (int t = 0; t < n; ++t) {
+          if (length[t] > 1) {
+            const std::int64_t half = length[t] / 2;
+            row[t] = row[t][half] <= batch_j[t] ? row[t] + half : row[t];
+            length[t] -= half;
+            prefetch(row[t] + length[t] / 2);
+            more = true;
+          }
+        }
+      }
+      for (int t = 0; t < n; ++t) {      // a seen first candidate: the others, in turn
+        if (length[t] == 1 && *row[t] == batch_j[t]) {
+          batch_j[t] = draws.negative(first + t, batch_u[t]);
+        }
+      }
+      // Step through the batch; beside each step, ask for the memory of the sample at the
+      // same place in the batches to come, one level per batch: its entry three batches
+      // ahead, its user's row offsets two ahead, its first probe and factor rows one ahead
+      // (each request reads only what an earlier one asked for; spread out, so that the
+      // requests in flight stay few enough for the CPU to keep them all).
       for (int t = 0; t < n; ++t) {
+        if (first + 3 * kBprBatch + t < end) draws.prefetch_entry(first + 3 * kBprBatch + t);
+        if (first + 2 * kBprBatch + t < end) draws.prefetch_offsets(first + 2 * kBprBatch + t);
+        if (first + kBprBatch + t < end) draws.prefetch_rows(first + kBprBatch + t, X, Y);
         if (batch_j[t] >= 0) {
           bpr_step(X, Y, y_bias, batch_u[t], batch_i[t], batch_j[t], lr, reg, totals);
         }
