@@ -74,11 +74,16 @@ inline void prefetch(const void* address) {
 #endif
 }
 
+// Every cache line the row touches: a row that does not start on a line boundary spans
+// one line more than its length in lines.
 template <typename Mat>
 inline void prefetch_row(const Mat& M, Index row) {
-  const char* begin = reinterpret_cast<const char*>(M.row(row).data());
-  const char* end = begin + M.cols() * sizeof(typename Mat::Scalar);
-  for (const char* p = begin; p < end; p += 64) prefetch(p);
+  constexpr std::uintptr_t kLine = 64;
+  const auto begin = reinterpret_cast<std::uintptr_t>(M.row(row).data());
+  const auto end = begin + M.cols() * sizeof(typename Mat::Scalar);
+  for (std::uintptr_t p = begin & ~(kLine - 1); p < end; p += kLine) {
+    prefetch(reinterpret_cast<const void*>(p));
+  }
 }
 
 }  // namespace fastmf
