@@ -10,7 +10,7 @@ import numpy as np
 from .. import _core
 from .. import _validation as v
 from ..exceptions import ModelFitError
-from ._base import MatrixFactorizationBase, ServingMixin, check_common
+from ._base import MatrixFactorizationBase, ServingMixin, cache_aligned, check_common
 
 
 def check_biased_params(model):
@@ -57,8 +57,8 @@ class BiasedMF(ServingMixin, MatrixFactorizationBase):
         rng = np.random.default_rng(p.seed)
         k = p.factors
         mu = dtype(np.mean(data.ratings, dtype=np.float64))
-        Y = rng.normal(0.0, p.init_std, size=(data.n_items, k)).astype(dtype)
-        X = rng.normal(0.0, p.init_std, size=(data.n_users, k)).astype(dtype)
+        Y = cache_aligned(rng.normal(0.0, p.init_std, size=(data.n_items, k)).astype(dtype))
+        X = cache_aligned(rng.normal(0.0, p.init_std, size=(data.n_users, k)).astype(dtype))
         val_idx = None
         if val is not None:
             val_idx = (data.user_ids.index(val.users), data.item_ids.index(val.items),

@@ -9,7 +9,7 @@ from .. import _core
 from .. import _validation as v
 from ..exceptions import ModelFitError
 from ..data import Csr, transpose
-from ._base import MatrixFactorizationBase, ServingMixin, check_common
+from ._base import MatrixFactorizationBase, ServingMixin, cache_aligned, check_common
 
 
 def gram(A, num_threads):
@@ -143,8 +143,8 @@ class ImplicitALS(ServingMixin, MatrixFactorizationBase):
             raise ValueError(f"implicit data must be counts >= 0; found {int(negative.sum())} "
                              f"negative values (first at position {int(np.flatnonzero(negative)[0])})")
         rng = np.random.default_rng(p.seed)
-        Y = rng.normal(0.0, p.init_std, size=(data.n_items, p.factors)).astype(p.dtype)
-        X = rng.normal(0.0, p.init_std, size=(data.n_users, p.factors)).astype(p.dtype)
+        Y = cache_aligned(rng.normal(0.0, p.init_std, size=(data.n_items, p.factors)).astype(p.dtype))
+        X = cache_aligned(rng.normal(0.0, p.init_std, size=(data.n_users, p.factors)).astype(p.dtype))
         R = data.by_user
         values = self._confidence_values(R.data, p)
         if values is R.data:           # the data's own CSR both ways: no copies
