@@ -180,8 +180,11 @@ def _numeric_gradient(f, x, h=1e-6):
     return np.array([(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(len(x))])
 
 
+@pytest.mark.parametrize("pairs_per_chunk", [None, 7])      # 7: one positive (user) a part
 @pytest.mark.parametrize("sampling", ["uniform", "popularity"])
-def test_fold_in_minimises_the_users_bpr_objective(sampling):
+def test_fold_in_minimises_the_users_bpr_objective(sampling, pairs_per_chunk, monkeypatch):
+    if pairs_per_chunk:
+        monkeypatch.setattr(fastmf.models.bpr, "_PAIRS_PER_CHUNK", pairs_per_chunk)
     data = synthetic(30, 12, density=0.4, seed=1)
     model = BPR(factors=3, epochs=20, dtype="float64", negative_sampling=sampling,
                 popularity_exponent=0.7, num_threads=1, seed=0, verbose=False).fit(data)
@@ -199,7 +202,10 @@ def test_fold_in_minimises_the_users_bpr_objective(sampling):
     assert all(objective(user.factors + 0.05 * rng.normal(size=3)) > best for _ in range(5))
 
 
-def test_a_new_item_minimises_the_bpr_terms_it_enters():
+@pytest.mark.parametrize("pairs_per_chunk", [None, 7])
+def test_a_new_item_minimises_the_bpr_terms_it_enters(pairs_per_chunk, monkeypatch):
+    if pairs_per_chunk:
+        monkeypatch.setattr(fastmf.models.bpr, "_PAIRS_PER_CHUNK", pairs_per_chunk)
     data = synthetic(25, 10, density=0.4, seed=2)
     model = BPR(factors=3, epochs=20, dtype="float64", num_threads=1, seed=0,
                 verbose=False).fit(data)

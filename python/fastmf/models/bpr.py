@@ -338,7 +338,8 @@ def positive_csr(data):
 # With l(x) = -ln σ(x) = log(1 + exp(-x)), l'(x) = -σ(-x) and l''(x) = σ(x) σ(-x), every
 # term of the objective is l of a linear function of the unknowns, so its gradient and
 # Hessian are sums of rank-one terms; Newton's method from 0 converges in a few steps.
-_PAIRS_PER_CHUNK = 1 << 22
+_PAIRS_PER_CHUNK = 1 << 22     # pair terms held at once (32 MB of float64)
+_ROWS_PER_CHUNK = 1 << 16      # factor rows gathered at once
 
 
 def _sigmoid(x):
@@ -446,33 +447,50 @@ def solve_item(users, item, X, Y, b, seen, weights, p):
     mine = others[row_of]
     rows_b, cols_b = row_of[mine], cols[mine]
     s_b = np.empty(len(rows_b))
-    for start in range(0, len(rows_b), _PAIRS_PER_CHUNK):
-        part = slice(start, start + _PAIRS_PER_CHUNK)
+    for start in range(0, len(rows_b), _ROWS_PER_CHUNK):
+        part = slice(start, start + _ROWS_PER_CHUNK)
         r, c = rows_b[part], cols_b[part]
         s_b[part] = np.einsum("ij,ij->i", X64[r], Y64[c]) + b64[c]
     w_b = np.where(W[rows_b] > 0, own / np.maximum(W[rows_b], 1e-300), 0.0)
-    # The item's users: scores of every item, each row weighted over its negatives.
-    S = X64[users] @ Y64.T + b64
-    Wa = np.broadcast_to(weights, S.shape).copy()
-    for a, u in enumerate(users):
-        Wa[a, indices[indptr[u]:indptr[u + 1]]] = 0.0
-    Wa /= np.maximum(Wa.sum(axis=1, keepdims=True), 1e-300)
     n_samples = len(users) + w_b.sum()
     if n_samples == 0:
         return np.zeros(k), 0.0
-    Au, Ab = A[users], A[rows_b]
+
+    # The item's users, in parts of at most _PAIRS_PER_CHUNK (user, item) terms: the scores
+    # of every item, and each user's weights over their negatives (kept when they are few).
+    parts = [users[s:s + max(1, _PAIRS_PER_CHUNK // len(Y))]
+             for s in range(0, len(users), max(1, _PAIRS_PER_CHUNK // len(Y)))]
+
+    def scores_and_weights(part):
+        S = X64[part] @ Y64.T + b64
+        Wa = np.broadcast_to(weights, S.shape).copy()
+        for a, u in enumerate(part):
+            Wa[a, indices[indptr[u]:indptr[u + 1]]] = 0.0
+        return S, Wa / np.maximum(Wa.sum(axis=1, keepdims=True), 1e-300)
+
+    kept = ([scores_and_weights(part) for part in parts]
+            if len(users) * len(Y) <= 4 * _PAIRS_PER_CHUNK else None)
 
     def objective(theta):
-        x_a = (Au @ theta)[:, None] - S
-        x_b = s_b - Ab @ theta
-        value = ((np.logaddexp(0.0, -x_a) * Wa).sum() + np.logaddexp(0.0, -x_b) @ w_b) / n_samples
-        value += 0.5 * p.regularization * (theta @ theta)
-        s_a, s_bb = _sigmoid(-x_a), _sigmoid(-x_b)
-        g_a, h_a = (s_a * Wa).sum(axis=1), (s_a * (1.0 - s_a) * Wa).sum(axis=1)
-        g_b, h_b = s_bb * w_b, s_bb * (1.0 - s_bb) * w_b
-        grad = -Au.T @ g_a + Ab.T @ g_b
-        hess = (Au.T * h_a) @ Au + (Ab.T * h_b) @ Ab
-        return (value, grad / n_samples + p.regularization * theta,
+        value, grad, hess = 0.0, np.zeros(d), np.zeros((d, d))
+        for number, part in enumerate(parts):       # the item ranked above the negatives
+            S, Wa = kept[number] if kept is not None else scores_and_weights(part)
+            Au = A[part]
+            x = (Au @ theta)[:, None] - S
+            value += (np.logaddexp(0.0, -x) * Wa).sum()
+            sig = _sigmoid(-x)
+            grad -= Au.T @ (sig * Wa).sum(axis=1)
+            hess += (Au.T * (sig * (1.0 - sig) * Wa).sum(axis=1)) @ Au
+        # ... and below the other users' positives, summed per user (the same a_u).
+        x = s_b - (A @ theta)[rows_b]
+        value += np.logaddexp(0.0, -x) @ w_b
+        sig = _sigmoid(-x)
+        g = np.bincount(rows_b, weights=sig * w_b, minlength=n_users)
+        h = np.bincount(rows_b, weights=sig * (1.0 - sig) * w_b, minlength=n_users)
+        grad += A.T @ g
+        hess += (A.T * h) @ A
+        return (value / n_samples + 0.5 * p.regularization * (theta @ theta),
+                grad / n_samples + p.regularization * theta,
                 hess / n_samples + p.regularization * np.eye(d))
 
     theta = _newton(objective, np.zeros(d))
