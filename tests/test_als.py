@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import fastmf
-from fastmf import ALS, ModelFitError, UnknownIdError
+from fastmf import ALS, ModelFitError
 
 from .conftest import synthetic
 

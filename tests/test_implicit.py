@@ -117,7 +117,6 @@ def test_recorded_loss_is_the_full_objective_and_cholesky_never_increases_it(sol
 
 
 def test_log_confidence_and_negative_counts():
-    data = fastmf.Interactions.from_arrays([0, 0, 1], [0, 1, 1], [3.0, 1.0, 2.0])
     model = ImplicitALS(confidence="log", alpha=2.0, epsilon=0.5, verbose=False)
     p = model._check_params()
     values = model._confidence_values(np.array([3.0]), p)     # c - 1 = alpha * values
