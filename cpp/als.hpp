@@ -6,14 +6,48 @@
 
 namespace fastmf {
 
+// z = y (the first k entries), s += y, b += t y: one gathered row of an ALS half-step and
+// its contributions to the row sums and the right-hand side.
+template <typename S>
+inline void gather_row(const S* y, Index k, S t, S* z, S* s, S* b) {
+  constexpr Index W = Simd<S>::width;
+  Index r = 0;
+  for (; r + W <= k; r += W) {
+    const auto v = Simd<S>::load(y + r);
+    Simd<S>::store(z + r, v);
+    Simd<S>::store(s + r, Simd<S>::load(s + r) + v);
+    Simd<S>::store(b + r, Simd<S>::load(b + r) + t * v);
+  }
+  for (; r < k; ++r) {
+    z[r] = y[r];
+    s[r] += y[r];
+    b[r] += t * y[r];
+  }
+}
+
+// A = factor * s sᵀ, every entry of the padded kp x kp matrix.
+template <typename S>
+inline void set_outer(const Vector<S>& s, S factor, Matrix<S>& A) {
+  constexpr Index W = Simd<S>::width;
+  const Index kp = A.rows();
+  for (Index c = 0; c < kp; ++c) {
+    const S f = factor * s[c];
+    S* col = A.col(c).data();
+    for (Index r = 0; r < kp; r += W) Simd<S>::store(col + r, f * Simd<S>::load(s.data() + r));
+  }
+}
+
 // One ALS half-step: with the "other side" (Y, y_bias) fixed, solve every row u of R for
-// its bias and factors jointly by augmentation. With z_i = [1, y_i] and targets
-// t_ui = r_ui - mu - y_bias_i, row u solves
+// its bias and factors jointly. With z_i = [1, y_i] and targets t_ui = r_ui - mu - y_bias_i,
+// row u solves
 //   (Σ_i z_i z_iᵀ + diag(bias_reg, lam_u, ..., lam_u)) [b_u, x_u] = Σ_i t_ui z_i,
-// lam_u = row_reg[u] (the caller scales it: plain, weighted-λ, ...). The Gram matrix is built as one dense
-// product of the gathered rows Z (a rank-n_u update), not n_u rank-one updates.
+// lam_u = row_reg[u] (the caller scales it: plain, weighted-λ, ...). The bias is eliminated
+// first: with a = n_u + bias_reg, s = Σ_i y_i, beta = Σ_i t_ui,
+//   (Σ_i y_i y_iᵀ + lam_u I - s sᵀ/a) x_u = Σ_i t_ui y_i - (beta/a) s,   b_u = (beta - s·x_u)/a,
+// a k x k system whose Gram matrix is built from the gathered rows by register tiles.
+// While it is built, the next row's items are prefetched.
 // With a prior (prior.rows() == X.rows(); an empty prior means 0), x_u is shrunk toward
-// prior_u instead of 0: lam_u prior_u joins the right-hand side of the factor entries.
+// prior_u instead of 0: lam_u prior_u joins the right-hand side.
 // Rows with no ratings get zero bias and factors equal to their prior.
 // Caller guarantees: valid CSR with R.rows() == X.rows() == x_bias.size(), indices <
 // Y.rows() == y_bias.size(), X.cols() == Y.cols(), row_reg.size() == X.rows(), finite
@@ -26,16 +60,17 @@ std::int64_t als_half_step(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::in
                            RowRef<S> X, VecRef<S> x_bias, int num_threads) {
   const CsrView<S> R{indptr, indices, ratings};
   const Index k = Y.cols();
-  const Index d = k + 1;
+  const bool has_prior = prior.rows() > 0;
   FirstFailure failed;
 #pragma omp parallel num_threads(resolve_threads(num_threads))
   {
-    Matrix<S> A(d, d), Z(d, 64);  // per-thread scratch; Z grows to the longest row seen
-    Vector<S> b(d), t(64);
+    SpdSystem<S> system(k);  // per-thread scratch; Z grows to the longest row seen
+    const Index kp = system.padded();
+    Matrix<S> Z = Matrix<S>::Zero(kp, 64);
+    Vector<S> s(kp);
 #pragma omp for schedule(dynamic, 16)
     for (Index u = 0; u < R.rows(); ++u) {
       const Index n = R.count(u);
-      const bool has_prior = prior.rows() > 0;
       if (n == 0) {
         if (has_prior) {
           X.row(u) = prior.row(u);
@@ -45,31 +80,36 @@ std::int64_t als_half_step(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::in
         x_bias[u] = S(0);
         continue;
       }
-      if (Z.cols() < n) {
-        Z.resize(d, n);
-        t.resize(n);
-      }
+      if (Z.cols() < n) Z = Matrix<S>::Zero(kp, n);
+      s.setZero();
+      system.b.setZero();
+      S beta = 0;
       for (Index j = 0; j < n; ++j) {
         const std::int64_t e = R.begin(u) + j;
         const std::int32_t i = R.indices[e];
         if (j + kPrefetchAhead < n) prefetch_row(Y, R.indices[e + kPrefetchAhead]);
-        Z(0, j) = S(1);
-        Z.col(j).tail(k) = Y.row(i).transpose();
-        t[j] = R.data[e] - mu - y_bias[i];
+        const S t = R.data[e] - mu - y_bias[i];
+        gather_row(Y.row(i).data(), k, t, Z.col(j).data(), s.data(), system.b.data());
+        beta += t;
       }
-      auto Zu = Z.leftCols(n);
-      A.template triangularView<Eigen::Lower>().setZero();
-      A.template selfadjointView<Eigen::Lower>().rankUpdate(Zu);
-      b.noalias() = Zu * t.head(n);
-      A(0, 0) += bias_reg;
-      A.diagonal().tail(k).array() += row_reg[u];
-      if (has_prior) b.tail(k).noalias() += row_reg[u] * prior.row(u).transpose();
-      if (!cholesky_solve_in_place(A, b)) {  // reads the lower triangle only
+      // The next row's items move toward the cache while this row's Gram matrix is built.
+      if (u + 1 < R.rows()) {
+        for (std::int64_t e = R.begin(u + 1); e < R.end(u + 1); ++e) {
+          prefetch_row(Y, R.indices[e], kPrefetchToL2);
+        }
+      }
+      const S a = S(n) + bias_reg;
+      set_outer(s, -S(1) / a, system.A);
+      system.A.diagonal().head(k).array() += row_reg[u];
+      system.add_gram(Z, n);
+      system.b.head(k) -= (beta / a) * s.head(k);
+      if (has_prior) system.b.head(k) += row_reg[u] * prior.row(u).transpose();
+      if (!system.solve()) {
         failed.record(u);
         continue;
       }
-      x_bias[u] = b[0];
-      X.row(u) = b.tail(k).transpose();
+      X.row(u) = system.b.head(k).transpose();
+      x_bias[u] = (beta - s.head(k).dot(system.b.head(k))) / a;
     }
   }
   return failed.row();

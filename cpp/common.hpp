@@ -66,23 +66,32 @@ class FirstFailure {
 // matrix larger than the caches; asking for a row a few gathers ahead hides the latency.
 constexpr Index kPrefetchAhead = 8;
 
-inline void prefetch(const void* address) {
+// Prefetch targets: every cache level, or L2 and below (for data wanted a while later,
+// which should not push the working set out of L1).
+enum PrefetchTarget { kPrefetchToL1, kPrefetchToL2 };
+
+inline void prefetch(const void* address, PrefetchTarget target = kPrefetchToL1) {
 #if defined(__GNUC__)
-  __builtin_prefetch(address);
+  if (target == kPrefetchToL1) {
+    __builtin_prefetch(address, 0, 3);
+  } else {
+    __builtin_prefetch(address, 0, 1);
+  }
 #else
   (void)address;
+  (void)target;
 #endif
 }
 
 // Every cache line the row touches: a row that does not start on a line boundary spans
 // one line more than its length in lines.
 template <typename Mat>
-inline void prefetch_row(const Mat& M, Index row) {
+inline void prefetch_row(const Mat& M, Index row, PrefetchTarget target = kPrefetchToL1) {
   constexpr std::uintptr_t kLine = 64;
   const auto begin = reinterpret_cast<std::uintptr_t>(M.row(row).data());
   const auto end = begin + M.cols() * sizeof(typename Mat::Scalar);
   for (std::uintptr_t p = begin & ~(kLine - 1); p < end; p += kLine) {
-    prefetch(reinterpret_cast<const void*>(p));
+    prefetch(reinterpret_cast<const void*>(p), target);
   }
 }
 

@@ -21,8 +21,24 @@ Index gather_width(Index k) {
   return std::max<Index>(256, (Index(1) << 21) / (k * Index(sizeof(S))));
 }
 
-// Exact half-step by Cholesky. The n_u weighted outer products are dense rank updates by
-// the gathered rows sqrt(conf_ui) y_i, a chunk at a time. Rows without interactions get 0.
+// z = w y (the first k entries), b += c y: one gathered row of the Cholesky half-step.
+template <typename S>
+inline void gather_weighted_row(const S* y, Index k, S w, S c, S* z, S* b) {
+  constexpr Index W = Simd<S>::width;
+  Index r = 0;
+  for (; r + W <= k; r += W) {
+    const auto v = Simd<S>::load(y + r);
+    Simd<S>::store(z + r, w * v);
+    Simd<S>::store(b + r, Simd<S>::load(b + r) + c * v);
+  }
+  for (; r < k; ++r) {
+    z[r] = w * y[r];
+    b[r] += c * y[r];
+  }
+}
+
+// Exact half-step by Cholesky. The n_u weighted outer products are a Gram update by the
+// gathered rows sqrt(conf_ui) y_i, a chunk at a time. Rows without interactions get 0.
 // Caller guarantees: valid CSR with C.rows() == X.rows(), indices < Y.rows(),
 // alpha * values >= 0 and finite, reg > 0, YtY == YᵀY (k x k), X.cols() == Y.cols().
 // Returns -1 or the first row whose factorization failed (that row left unchanged).
@@ -36,8 +52,11 @@ std::int64_t implicit_als_half_step(ConstVecRef<std::int64_t> indptr,
   FirstFailure failed;
 #pragma omp parallel num_threads(resolve_threads(num_threads))
   {
-    Matrix<S> A(k, k), Z(k, width);  // per-thread scratch
-    Vector<S> b(k);
+    SpdSystem<S> system(k);  // per-thread scratch
+    const Index kp = system.padded();
+    Matrix<S> start = Matrix<S>::Zero(kp, kp), Z = Matrix<S>::Zero(kp, width);
+    start.topLeftCorner(k, k) = YtY;  // symmetric: row- or column-major alike
+    start.diagonal().head(k).array() += reg;
 #pragma omp for schedule(dynamic, 16)
     for (Index u = 0; u < C.rows(); ++u) {
       const Index n = C.count(u);
@@ -45,25 +64,24 @@ std::int64_t implicit_als_half_step(ConstVecRef<std::int64_t> indptr,
         X.row(u).setZero();
         continue;
       }
-      A.template triangularView<Eigen::Lower>() = YtY.template triangularView<Eigen::Lower>();
-      A.diagonal().array() += reg;
-      b.setZero();
+      system.A = start;
+      system.b.setZero();
       for (Index lo = 0; lo < n; lo += width) {
         const Index m = std::min(width, n - lo);
         for (Index j = 0; j < m; ++j) {
           const std::int64_t e = C.begin(u) + lo + j;
           if (lo + j + kPrefetchAhead < n) prefetch_row(Y, C.indices[e + kPrefetchAhead]);
           const S conf = alpha * C.data[e];
-          Z.col(j) = std::sqrt(conf) * Y.row(C.indices[e]).transpose();
-          b.noalias() += (S(1) + conf) * Y.row(C.indices[e]).transpose();
+          gather_weighted_row(Y.row(C.indices[e]).data(), k, std::sqrt(conf), S(1) + conf,
+                              Z.col(j).data(), system.b.data());
         }
-        A.template selfadjointView<Eigen::Lower>().rankUpdate(Z.leftCols(m));
+        system.add_gram(Z, m);
       }
-      if (!cholesky_solve_in_place(A, b)) {
+      if (!system.solve()) {
         failed.record(u);
         continue;
       }
-      X.row(u) = b.transpose();
+      X.row(u) = system.b.head(k).transpose();
     }
   }
   return failed.row();

@@ -47,7 +47,7 @@ def _half_step_case(dtype, seed=0, k=5, n_users=40, n_items=30, empty_rows=(3, 1
     return indptr, indices, ratings, Y, y_bias, dtype(3.5)
 
 
-@pytest.mark.parametrize("k", [5, 40])        # 40: the Cholesky works in three panels of 16
+@pytest.mark.parametrize("k", [1, 5, 16, 40, 67])   # whole, partial and single-vector panels
 @pytest.mark.parametrize("weighted", [False, 0.5, True])
 @pytest.mark.parametrize("dtype, rtol", TOLERANCES)
 @pytest.mark.parametrize("with_prior", [False, True])
@@ -71,6 +71,24 @@ def test_als_half_step_matches_numpy(kernels, dtype, rtol, weighted, k, with_pri
     # empty rows: zero bias, factors equal to the prior (zeros without one)
     np.testing.assert_array_equal(X[3], prior[3] if with_prior else 0)
     assert xb[17] == 0
+
+
+@pytest.mark.parametrize("dtype, rtol", TOLERANCES)
+def test_als_half_step_sums_long_rows_block_by_block(kernels, dtype, rtol):
+    # About 120 ratings per row at k = 40: the Gram matrix is summed over blocks of rows
+    # (51 of them per block in float64, 102 in float32).
+    indptr, indices, ratings, Y, y_bias, mu = _half_step_case(dtype, k=40, n_items=400)
+    n_rows = len(indptr) - 1
+    X, xb = np.zeros((n_rows, 40), dtype), np.zeros(n_rows, dtype)
+    assert np.diff(indptr).max() > 110
+    assert kernels.als_half_step(indptr, indices, ratings, Y, y_bias, mu,
+                                 _row_reg(indptr, 0.1, 0.5, dtype), dtype(2.0),
+                                 np.zeros((0, 40), dtype), X, xb, 2) == -1
+    X_ref, xb_ref = reference.als_half_step(indptr, indices, ratings.astype(np.float64),
+                                            Y.astype(np.float64), y_bias.astype(np.float64),
+                                            float(mu), 0.1, 2.0, 0.5)
+    np.testing.assert_allclose(X, X_ref, rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(xb, xb_ref, rtol=rtol, atol=rtol)
 
 
 @pytest.mark.parametrize("k", [12, 40])
