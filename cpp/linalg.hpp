@@ -46,6 +46,7 @@ inline void gram_tile(const S* Z, Index ldz, Index n, Index I, Index J, S* A, In
   V acc[MR][NV];
   for (int r = 0; r < MR; ++r)
     for (int v = 0; v < NV; ++v) acc[r][v] = V{};
+#pragma GCC unroll 4
   for (Index j = 0; j < n; ++j) {
     const S* z = Z + j * ldz;
     V y[NV];
