@@ -83,14 +83,17 @@ struct BprSampler {
   // (reads the entry); the first probe of the search of the user's row for the first
   // candidate, and the user's, the positive's and that candidate's factor rows (reads the
   // offsets).
-  void prefetch_entry(std::int64_t s) const {
+  FASTMF_PREFETCHING void prefetch_entry(std::int64_t s) const {
     const std::int64_t e = positive(s);
     prefetch(user_of.data() + e);
     prefetch(indices.data() + e);
   }
-  void prefetch_offsets(std::int64_t s) const { prefetch(indptr.data() + user_of[positive(s)]); }
+  FASTMF_PREFETCHING void prefetch_offsets(std::int64_t s) const {
+    prefetch(indptr.data() + user_of[positive(s)]);
+  }
   template <typename S>
-  void prefetch_rows(std::int64_t s, const RowRef<S>& X, const RowRef<S>& Y) const {
+  FASTMF_PREFETCHING void prefetch_rows(std::int64_t s, const RowRef<S>& X,
+                                      const RowRef<S>& Y) const {
     const std::int64_t e = positive(s);
     const std::int32_t u = user_of[e], j = candidate(s, 0);
     prefetch(indices.data() + indptr[u] + (indptr[u + 1] - indptr[u]) / 2);
