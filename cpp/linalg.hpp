@@ -16,12 +16,19 @@
 
 namespace fastmf {
 
-// 32-byte vectors through the compiler's vector extension: one AVX register in the AVX2
-// build, a pair of SSE registers in the portable one. Loads and stores need no alignment.
+// The widest vectors the build targets, through the compiler's vector extension: 32-byte
+// AVX registers in the AVX2 build, 16-byte SSE registers in the portable one (wider ones
+// would be split into slow pieces there). Loads and stores need no alignment.
+#if defined(__AVX__)
+constexpr int kSimdBytes = 32;
+#else
+constexpr int kSimdBytes = 16;
+#endif
+
 template <typename S>
 struct Simd {
-  static constexpr Index width = 32 / sizeof(S);
-  typedef S type __attribute__((vector_size(32)));
+  static constexpr Index width = kSimdBytes / sizeof(S);
+  typedef S type __attribute__((vector_size(kSimdBytes)));
   static type load(const S* p) {
     type v;
     std::memcpy(&v, p, sizeof v);
@@ -65,8 +72,8 @@ inline void gram_tile(const S* Z, Index ldz, Index n, Index I, Index J, S* A, In
 }
 
 // The tiles of A += Z Zᵀ (n columns of Z, kp rows) in the rows [J, J + 2W) of the lower
-// triangle: 4 x 2W tiles left of the diagonal block, W x W tiles on it (the upper half of
-// the tile above the diagonal is computed too; nothing reads it).
+// triangle: 4 x 2W tiles left of the diagonal block, W x W tiles on it (those on the
+// diagonal are computed whole; nothing reads their upper half).
 template <typename S>
 inline void gram_rows(const S* Z, Index n, Index J, Index kp, S* A) {
   constexpr Index W = Simd<S>::width;
@@ -119,7 +126,6 @@ class SpdSystem {
       : k_(k), kp_(padded_order<S>(k)), A(Matrix<S>::Zero(kp_, kp_)), b(Vector<S>::Zero(kp_)),
         inv_diag_(kp_), x_(kp_) {}
 
-  Index order() const { return k_; }
   Index padded() const { return kp_; }
 
   // A += Σ_{j<n} z_j z_jᵀ (lower triangle) for the columns z_j of Z, which has kp rows and
@@ -152,15 +158,16 @@ class SpdSystem {
   // the diagonal within a panel's rows are zeroed so that whole-vector loops read zeros.
   bool factor() {
     constexpr Index W = Simd<S>::width;
+    constexpr int MR = W < 4 ? int(W) : 4;  // tile columns: the panel's W, 4 at a time
     S* a = A.data();
     for (Index c0 = 0; c0 < k_; c0 += W) {
       if (c0 > 0) {
-        for (Index I = c0; I < c0 + W; I += 4) {
+        for (Index I = c0; I < c0 + W; I += MR) {
           for (Index J = c0; J < kp_; J += 2 * W) {
             if (J + 2 * W <= kp_) {
-              gram_tile<S, 4, 2, -1>(a, kp_, c0, I, J, a, kp_);
+              gram_tile<S, MR, 2, -1>(a, kp_, c0, I, J, a, kp_);
             } else {
-              gram_tile<S, 4, 1, -1>(a, kp_, c0, I, J, a, kp_);
+              gram_tile<S, MR, 1, -1>(a, kp_, c0, I, J, a, kp_);
             }
           }
         }
