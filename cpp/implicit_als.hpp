@@ -55,7 +55,7 @@ std::int64_t implicit_als_half_step(ConstVecRef<std::int64_t> indptr,
     SpdSystem<S> system(k);  // per-thread scratch
     const Index kp = system.padded();
     Matrix<S> start = Matrix<S>::Zero(kp, kp), Z = Matrix<S>::Zero(kp, width);
-    start.topLeftCorner(k, k) = YtY;  // symmetric: row- or column-major alike
+    start.topLeftCorner(k, k) = YtY;
     start.diagonal().head(k).array() += reg;
 #pragma omp for schedule(dynamic, 16)
     for (Index u = 0; u < C.rows(); ++u) {
