@@ -6,25 +6,6 @@
 
 namespace fastmf {
 
-// z = y (the first k entries), s += y, b += t y: one gathered row of an ALS half-step and
-// its contributions to the row sums and the right-hand side.
-template <typename S>
-inline void gather_row(const S* y, Index k, S t, S* z, S* s, S* b) {
-  constexpr Index W = Simd<S>::width;
-  Index r = 0;
-  for (; r + W <= k; r += W) {
-    const auto v = Simd<S>::load(y + r);
-    Simd<S>::store(z + r, v);
-    Simd<S>::store(s + r, Simd<S>::load(s + r) + v);
-    Simd<S>::store(b + r, Simd<S>::load(b + r) + t * v);
-  }
-  for (; r < k; ++r) {
-    z[r] = y[r];
-    s[r] += y[r];
-    b[r] += t * y[r];
-  }
-}
-
 // A = factor * s sᵀ, every entry of the padded kp x kp matrix.
 template <typename S>
 inline void set_outer(const Vector<S>& s, S factor, Matrix<S>& A) {
@@ -89,7 +70,7 @@ std::int64_t als_half_step(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::in
         const std::int32_t i = R.indices[e];
         if (j + kPrefetchAhead < n) prefetch_row(Y, R.indices[e + kPrefetchAhead]);
         const S t = R.data[e] - mu - y_bias[i];
-        gather_row(Y.row(i).data(), k, t, Z.col(j).data(), s.data(), system.b.data());
+        gather_row(Y.row(i).data(), k, S(1), t, Z.col(j).data(), system.b.data(), s.data());
         beta += t;
       }
       // The next row's items move toward the cache while this row's Gram matrix is built.

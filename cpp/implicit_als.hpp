@@ -21,22 +21,6 @@ Index gather_width(Index k) {
   return std::max<Index>(256, (Index(1) << 21) / (k * Index(sizeof(S))));
 }
 
-// z = w y (the first k entries), b += c y: one gathered row of the Cholesky half-step.
-template <typename S>
-inline void gather_weighted_row(const S* y, Index k, S w, S c, S* z, S* b) {
-  constexpr Index W = Simd<S>::width;
-  Index r = 0;
-  for (; r + W <= k; r += W) {
-    const auto v = Simd<S>::load(y + r);
-    Simd<S>::store(z + r, w * v);
-    Simd<S>::store(b + r, Simd<S>::load(b + r) + c * v);
-  }
-  for (; r < k; ++r) {
-    z[r] = w * y[r];
-    b[r] += c * y[r];
-  }
-}
-
 // Exact half-step by Cholesky. The n_u weighted outer products are a Gram update by the
 // gathered rows sqrt(conf_ui) y_i, a chunk at a time. Rows without interactions get 0.
 // Caller guarantees: valid CSR with C.rows() == X.rows(), indices < Y.rows(),
@@ -72,8 +56,8 @@ std::int64_t implicit_als_half_step(ConstVecRef<std::int64_t> indptr,
           const std::int64_t e = C.begin(u) + lo + j;
           if (lo + j + kPrefetchAhead < n) prefetch_row(Y, C.indices[e + kPrefetchAhead]);
           const S conf = alpha * C.data[e];
-          gather_weighted_row(Y.row(C.indices[e]).data(), k, std::sqrt(conf), S(1) + conf,
-                              Z.col(j).data(), system.b.data());
+          gather_row(Y.row(C.indices[e]).data(), k, std::sqrt(conf), S(1) + conf,
+                     Z.col(j).data(), system.b.data());
         }
         system.add_gram(Z, m);
       }

@@ -43,6 +43,25 @@ Index padded_order(Index k) {
   return (k + w - 1) / w * w;
 }
 
+// One gathered row y (k entries) of a per-row solve: z = w y (z's padding is left as it
+// is), b += c y, and s += y when s is given.
+template <typename S>
+inline void gather_row(const S* y, Index k, S w, S c, S* z, S* b, S* s = nullptr) {
+  constexpr Index W = Simd<S>::width;
+  Index r = 0;
+  for (; r + W <= k; r += W) {
+    const auto v = Simd<S>::load(y + r);
+    Simd<S>::store(z + r, w * v);
+    Simd<S>::store(b + r, Simd<S>::load(b + r) + c * v);
+    if (s) Simd<S>::store(s + r, Simd<S>::load(s + r) + v);
+  }
+  for (; r < k; ++r) {
+    z[r] = w * y[r];
+    b[r] += c * y[r];
+    if (s) s[r] += y[r];
+  }
+}
+
 // A register tile of a Gram update: for the MR columns c = I..I+MR-1 of A and the NV
 // vectors of rows from J, A(J.., c) += Sign * Σ_{j<n} Z(J.., j) Z(c, j), where Z(:, j) is
 // the column at Z + j * ldz. The MR x NV accumulators stay in registers over all n.
