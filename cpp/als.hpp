@@ -25,8 +25,9 @@ inline void set_outer(const Vector<S>& s, S factor, Matrix<S>& A) {
 // lam_u = row_reg[u] (the caller scales it: plain, weighted-λ, ...). The bias is eliminated
 // first: with a = n_u + bias_reg, s = Σ_i y_i, beta = Σ_i t_ui,
 //   (Σ_i y_i y_iᵀ + lam_u I - s sᵀ/a) x_u = Σ_i t_ui y_i - (beta/a) s,   b_u = (beta - s·x_u)/a,
-// a k x k system whose Gram matrix is built from the gathered rows by register tiles.
-// While it is built, the next row's items are prefetched.
+// a k x k system whose Gram matrix is built by register tiles straight from the rows of Y
+// (from a padded copy of them when k is not a whole number of SIMD vectors).
+// While it is solved, the next row's items are prefetched.
 // With a prior (prior.rows() == X.rows(); an empty prior means 0), x_u is shrunk toward
 // prior_u instead of 0: lam_u prior_u joins the right-hand side.
 // Rows with no ratings get zero bias and factors equal to their prior.
@@ -45,10 +46,12 @@ std::int64_t als_half_step(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::in
   FirstFailure failed;
 #pragma omp parallel num_threads(resolve_threads(num_threads))
   {
-    SpdSystem<S> system(k);  // per-thread scratch; Z grows to the longest row seen
+    SpdSystem<S> system(k);  // per-thread scratch, grown to the longest row seen
     const Index kp = system.padded();
-    Matrix<S> Z = Matrix<S>::Zero(kp, 64);
-    Vector<S> s(kp);
+    const bool copy_rows = kp != k;  // rows of Y lack the zero padding the tiles read
+    Matrix<S> Z = Matrix<S>::Zero(kp, copy_rows ? 64 : 0);
+    std::vector<const S*> rows(64);
+    Vector<S> s(kp), t(64);
 #pragma omp for schedule(dynamic, 16)
     for (Index u = 0; u < R.rows(); ++u) {
       const Index n = R.count(u);
@@ -61,30 +64,39 @@ std::int64_t als_half_step(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::in
         x_bias[u] = S(0);
         continue;
       }
-      if (Z.cols() < n) Z = Matrix<S>::Zero(kp, n);
-      s.setZero();
-      system.b.setZero();
+      if (Index(rows.size()) < n) {
+        rows.resize(n);
+        t.resize(n);
+        if (copy_rows) Z = Matrix<S>::Zero(kp, n);
+      }
       S beta = 0;
       for (Index j = 0; j < n; ++j) {
         const std::int64_t e = R.begin(u) + j;
         const std::int32_t i = R.indices[e];
-        if (j + kPrefetchAhead < n) prefetch_row(Y, R.indices[e + kPrefetchAhead]);
-        const S t = R.data[e] - mu - y_bias[i];
-        gather_row(Y.row(i).data(), k, S(1), t, Z.col(j).data(), system.b.data(), s.data());
-        beta += t;
+        t[j] = R.data[e] - mu - y_bias[i];
+        beta += t[j];
+        rows[j] = Y.row(i).data();
+        if (copy_rows) {
+          std::copy_n(rows[j], k, Z.col(j).data());
+          rows[j] = Z.col(j).data();
+        }
       }
-      // The next row's items move toward the cache while this row's Gram matrix is built.
+      const Listed<S> Zu{rows.data()};
+      s.setZero();
+      system.b.setZero();
+      row_sums<S>(Zu, t.data(), n, kp, system.b.data(), s.data());
+      const S a = S(n) + bias_reg;
+      set_outer(s, -S(1) / a, system.A);
+      system.A.diagonal().head(k).array() += row_reg[u];
+      system.add_gram(Zu, n);
+      system.b.head(k) -= (beta / a) * s.head(k);
+      if (has_prior) system.b.head(k) += row_reg[u] * prior.row(u).transpose();
+      // The next row's items move toward the cache while this row's system is solved.
       if (u + 1 < R.rows()) {
         for (std::int64_t e = R.begin(u + 1); e < R.end(u + 1); ++e) {
           prefetch_row(Y, R.indices[e], kPrefetchToL2);
         }
       }
-      const S a = S(n) + bias_reg;
-      set_outer(s, -S(1) / a, system.A);
-      system.A.diagonal().head(k).array() += row_reg[u];
-      system.add_gram(Z, n);
-      system.b.head(k) -= (beta / a) * s.head(k);
-      if (has_prior) system.b.head(k) += row_reg[u] * prior.row(u).transpose();
       if (!system.solve()) {
         failed.record(u);
         continue;

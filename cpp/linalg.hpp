@@ -44,29 +44,45 @@ Index padded_order(Index k) {
 }
 
 // One gathered row y (k entries) of a per-row solve: z = w y (z's padding is left as it
-// is), b += c y, and s += y when s is given.
+// is) and b += c y.
 template <typename S>
-inline void gather_row(const S* y, Index k, S w, S c, S* z, S* b, S* s = nullptr) {
+inline void gather_row(const S* y, Index k, S w, S c, S* z, S* b) {
   constexpr Index W = Simd<S>::width;
   Index r = 0;
   for (; r + W <= k; r += W) {
     const auto v = Simd<S>::load(y + r);
     Simd<S>::store(z + r, w * v);
     Simd<S>::store(b + r, Simd<S>::load(b + r) + c * v);
-    if (s) Simd<S>::store(s + r, Simd<S>::load(s + r) + v);
   }
   for (; r < k; ++r) {
     z[r] = w * y[r];
     b[r] += c * y[r];
-    if (s) s[r] += y[r];
   }
 }
 
+// The columns z_0, z_1, ... of a Gram update, each kp entries with zero padding: either
+// the columns of a column-major matrix (Strided) or rows found elsewhere (Listed, e.g.
+// rows of a row-major factor matrix whose width needs no padding).
+template <typename S>
+struct Strided {
+  const S* data;
+  Index stride;
+  const S* operator[](Index j) const { return data + j * stride; }
+  Strided from(Index j) const { return {data + j * stride, stride}; }
+};
+
+template <typename S>
+struct Listed {
+  const S* const* rows;
+  const S* operator[](Index j) const { return rows[j]; }
+  Listed from(Index j) const { return {rows + j}; }
+};
+
 // A register tile of a Gram update: for the MR columns c = I..I+MR-1 of A and the NV
-// vectors of rows from J, A(J.., c) += Sign * Σ_{j<n} Z(J.., j) Z(c, j), where Z(:, j) is
-// the column at Z + j * ldz. The MR x NV accumulators stay in registers over all n.
-template <typename S, int MR, int NV, int Sign>
-inline void gram_tile(const S* Z, Index ldz, Index n, Index I, Index J, S* A, Index lda) {
+// vectors of rows from J, A(J.., c) += Sign * Σ_{j<n} z_j(J..) z_j(c). The MR x NV
+// accumulators stay in registers over all n.
+template <typename S, int MR, int NV, int Sign, typename Cols>
+inline void gram_tile(Cols Z, Index n, Index I, Index J, S* A, Index lda) {
   using V = typename Simd<S>::type;
   constexpr Index W = Simd<S>::width;
   V acc[MR][NV];
@@ -74,7 +90,7 @@ inline void gram_tile(const S* Z, Index ldz, Index n, Index I, Index J, S* A, In
     for (int v = 0; v < NV; ++v) acc[r][v] = V{};
 #pragma GCC unroll 4
   for (Index j = 0; j < n; ++j) {
-    const S* z = Z + j * ldz;
+    const S* z = Z[j];
     V y[NV];
     for (int v = 0; v < NV; ++v) y[v] = Simd<S>::load(z + J + v * W);
     for (int r = 0; r < MR; ++r) {
@@ -90,21 +106,56 @@ inline void gram_tile(const S* Z, Index ldz, Index n, Index I, Index J, S* A, In
   }
 }
 
-// The tiles of A += Z Zᵀ (n columns of Z, kp rows) in the rows [J, J + 2W) of the lower
+// The tiles of A += Σ_j z_j z_jᵀ (n columns, kp rows) in the rows [J, J + 2W) of the lower
 // triangle: 4 x 2W tiles left of the diagonal block, W x W tiles on it (those on the
 // diagonal are computed whole; nothing reads their upper half).
-template <typename S>
-inline void gram_rows(const S* Z, Index n, Index J, Index kp, S* A) {
+template <typename S, typename Cols>
+inline void gram_rows(Cols Z, Index n, Index J, Index kp, S* A) {
   constexpr Index W = Simd<S>::width;
   if (J + 2 * W <= kp) {
-    for (Index I = 0; I < J; I += 4) gram_tile<S, 4, 2, 1>(Z, kp, n, I, J, A, kp);
-    gram_tile<S, W, 1, 1>(Z, kp, n, J, J, A, kp);
-    gram_tile<S, W, 1, 1>(Z, kp, n, J, J + W, A, kp);
-    gram_tile<S, W, 1, 1>(Z, kp, n, J + W, J + W, A, kp);
+    for (Index I = 0; I < J; I += 4) gram_tile<S, 4, 2, 1>(Z, n, I, J, A, kp);
+    gram_tile<S, W, 1, 1>(Z, n, J, J, A, kp);
+    gram_tile<S, W, 1, 1>(Z, n, J, J + W, A, kp);
+    gram_tile<S, W, 1, 1>(Z, n, J + W, J + W, A, kp);
   } else {  // the last, single vector of rows
-    for (Index I = 0; I < J; I += 4) gram_tile<S, 4, 1, 1>(Z, kp, n, I, J, A, kp);
-    gram_tile<S, W, 1, 1>(Z, kp, n, J, J, A, kp);
+    for (Index I = 0; I < J; I += 4) gram_tile<S, 4, 1, 1>(Z, n, I, J, A, kp);
+    gram_tile<S, W, 1, 1>(Z, n, J, J, A, kp);
   }
+}
+
+// b += Σ_{j<n} t_j z_j and s += Σ_{j<n} z_j for G vectors of rows from r0, the sums kept
+// in registers over all n.
+template <typename S, int G, typename Cols>
+inline void row_sums(Cols Z, const S* t, Index n, Index r0, S* b, S* s) {
+  using V = typename Simd<S>::type;
+  constexpr Index W = Simd<S>::width;
+  V tb[G], ts[G];
+  for (int v = 0; v < G; ++v) tb[v] = ts[v] = V{};
+  for (Index j = 0; j < n; ++j) {
+    const S* z = Z[j] + r0;
+    const S w = t[j];
+    for (int v = 0; v < G; ++v) {
+      const V y = Simd<S>::load(z + v * W);
+      tb[v] += w * y;
+      ts[v] += y;
+    }
+  }
+  for (int v = 0; v < G; ++v) {
+    Simd<S>::store(b + r0 + v * W, Simd<S>::load(b + r0 + v * W) + tb[v]);
+    Simd<S>::store(s + r0 + v * W, Simd<S>::load(s + r0 + v * W) + ts[v]);
+  }
+}
+
+// The same for all kp rows, 4 vectors at a time.
+template <typename S, typename Cols>
+inline void row_sums(Cols Z, const S* t, Index n, Index kp, S* b, S* s) {
+  constexpr Index W = Simd<S>::width;
+  Index r0 = 0;
+  for (; r0 + 4 * W <= kp; r0 += 4 * W) row_sums<S, 4>(Z, t, n, r0, b, s);
+  const Index rest = (kp - r0) / W;
+  if (rest == 3) row_sums<S, 3>(Z, t, n, r0, b, s);
+  if (rest == 2) row_sums<S, 2>(Z, t, n, r0, b, s);
+  if (rest == 1) row_sums<S, 1>(Z, t, n, r0, b, s);
 }
 
 // One column c of a Cholesky panel that starts at column c0: rows from r0 (G vectors) of
@@ -147,18 +198,20 @@ class SpdSystem {
 
   Index padded() const { return kp_; }
 
-  // A += Σ_{j<n} z_j z_jᵀ (lower triangle) for the columns z_j of Z, which has kp rows and
-  // zero padding. Rows are taken in blocks that stay in the L1 cache across the tiles.
-  void add_gram(const Matrix<S>& Z, Index n) {
+  // A += Σ_{j<n} z_j z_jᵀ (lower triangle) for the columns z_j (Strided or Listed), kp
+  // entries each with zero padding. Columns are taken in blocks that stay in the L1 cache
+  // across the tiles.
+  template <typename Cols>
+  void add_gram(Cols Z, Index n) {
     constexpr Index W = Simd<S>::width;
     const Index block = std::max<Index>(16, (Index(16) << 10) / (kp_ * Index(sizeof(S))));
     for (Index j0 = 0; j0 < n; j0 += block) {
       const Index m = std::min(block, n - j0);
-      for (Index J = 0; J < kp_; J += 2 * W) {
-        gram_rows<S>(Z.data() + j0 * kp_, m, J, kp_, A.data());
-      }
+      for (Index J = 0; J < kp_; J += 2 * W) gram_rows<S>(Z.from(j0), m, J, kp_, A.data());
     }
   }
+
+  void add_gram(const Matrix<S>& Z, Index n) { add_gram(Strided<S>{Z.data(), Z.rows()}, n); }
 
   // b := A⁻¹ b. Returns false, A and b then undefined, when A is not numerically positive
   // definite; true leaves A's lower triangle holding its Cholesky factor.
@@ -184,9 +237,9 @@ class SpdSystem {
         for (Index I = c0; I < c0 + W; I += MR) {
           for (Index J = c0; J < kp_; J += 2 * W) {
             if (J + 2 * W <= kp_) {
-              gram_tile<S, MR, 2, -1>(a, kp_, c0, I, J, a, kp_);
+              gram_tile<S, MR, 2, -1>(Strided<S>{a, kp_}, c0, I, J, a, kp_);
             } else {
-              gram_tile<S, MR, 1, -1>(a, kp_, c0, I, J, a, kp_);
+              gram_tile<S, MR, 1, -1>(Strided<S>{a, kp_}, c0, I, J, a, kp_);
             }
           }
         }
