@@ -5,33 +5,37 @@ They are the oracles of the tests and the numpy side of the benchmarks.
 import numpy as np
 
 
-def als_half_step(indptr, indices, ratings, Y, y_bias, mu, reg, bias_reg, weighted, prior=None):
+def als_half_step(indptr, indices, ratings, Y, y_bias, mu, reg, bias_reg, weighted, prior=None,
+                  block=1024):
     """Solve every row's ridge problem for [bias, factors] against rows [1, y_i].
 
     Row u minimises Σ_i (r_ui - mu - y_bias_i - b_u - x_u·y_i)² + bias_reg b_u²
     + lam_u ‖x_u‖², lam_u = reg * n_u**weighted (weighted: False/0 plain, True/1
     weighted-λ); with a prior, lam_u ‖x_u - prior_u‖² instead. Empty rows get a zero
     bias and factors equal to the prior (zeros without one).
-    Computes in Y's dtype. Returns (X, x_bias).
+    The systems of `block` rows at a time are solved in one batched call, so the
+    temporaries stay a few MB at any size. Computes in Y's dtype. Returns (X, x_bias).
     """
     n_rows, k, dtype = len(indptr) - 1, Y.shape[1], Y.dtype
-    A = np.zeros((n_rows, k + 1, k + 1), dtype)
-    b = np.zeros((n_rows, k + 1), dtype)
-    filled = np.diff(indptr) > 0
-    for u in np.flatnonzero(filled):
-        cols = indices[indptr[u]:indptr[u + 1]]
-        Z = np.hstack([np.ones((len(cols), 1), dtype), Y[cols]])
-        t = ratings[indptr[u]:indptr[u + 1]] - mu - y_bias[cols]
-        lam = reg * float(len(cols)) ** weighted
-        A[u] = Z.T @ Z + np.diag(np.r_[bias_reg, np.full(k, lam)])
-        b[u] = Z.T @ t
-        if prior is not None:
-            b[u, 1:] += lam * prior[u]
     solution = np.zeros((n_rows, k + 1), dtype)
-    if filled.any():
-        solution[filled] = np.linalg.solve(A[filled], b[filled][..., None])[..., 0]
     if prior is not None:
-        solution[~filled, 1:] = prior[~filled]
+        solution[:, 1:] = prior
+    A = np.empty((block, k + 1, k + 1), dtype)
+    b = np.empty((block, k + 1), dtype)
+    filled = np.flatnonzero(np.diff(indptr) > 0)
+    for start in range(0, len(filled), block):
+        rows = filled[start:start + block]
+        for j, u in enumerate(rows):
+            cols = indices[indptr[u]:indptr[u + 1]]
+            Z = np.hstack([np.ones((len(cols), 1), dtype), Y[cols]])
+            t = ratings[indptr[u]:indptr[u + 1]] - mu - y_bias[cols]
+            lam = reg * float(len(cols)) ** weighted
+            A[j] = Z.T @ Z + np.diag(np.r_[bias_reg, np.full(k, lam)])
+            b[j] = Z.T @ t
+            if prior is not None:
+                b[j, 1:] += lam * prior[u]
+        m = len(rows)
+        solution[rows] = np.linalg.solve(A[:m], b[:m, :, None])[..., 0]
     return solution[:, 1:], solution[:, 0]
 
 
