@@ -194,7 +194,8 @@ class SpdSystem {
  public:
   explicit SpdSystem(Index k)
       : k_(k), kp_(padded_order<S>(k)), A(Matrix<S>::Zero(kp_, kp_)), b(Vector<S>::Zero(kp_)),
-        inv_diag_(kp_), x_(kp_) {}
+        inv_diag_(Vector<S>::Zero(kp_)), x_(kp_),
+        inv_cols_(Simd<S>::width, kp_), inv_rows_(Simd<S>::width, kp_) {}
 
   Index padded() const { return kp_; }
 
@@ -256,48 +257,89 @@ class SpdSystem {
           Simd<S>::store(col + r, scale * Simd<S>::load(col + r));
         }
       }
+      invert_block(c0);
     }
     return true;
   }
 
-  // L y = b, then Lᵀ x = y, in blocks of W: the diagonal block by scalars, the rest of
-  // the block's rows or columns by vectors.
+  // The inverse M of the panel's W x W diagonal block of L, for the substitutions, by
+  // columns, M(:, j) = (e_j - Σ_{c>j} L(c, j) M(:, c)) / L(j, j), and by rows,
+  // M(c, :) = (e_c - Σ_{j<c} L(c, j) M(j, :)) / L(c, c); each finished column (row) is
+  // taken off the unfinished ones at once, so the chain is one step per column. Padding
+  // columns have a zero inv_diag_, so M is zero in their rows and columns.
+  void invert_block(Index c0) {
+    using V = typename Simd<S>::type;
+    constexpr int W = int(Simd<S>::width);
+    const S* l = A.data() + c0 * kp_ + c0;  // L(c0 + r, c0 + c) = l[c * kp_ + r]
+    const S* d = inv_diag_.data() + c0;
+    V m[W];
+#pragma GCC unroll 8
+    for (int j = 0; j < W; ++j) {
+      m[j] = V{};
+      m[j][j] = S(1);
+    }
+#pragma GCC unroll 8
+    for (int c = W - 1; c >= 0; --c) {
+      m[c] *= d[c];
+#pragma GCC unroll 8
+      for (int j = 0; j < c; ++j) m[j] -= l[j * kp_ + c] * m[c];
+    }
+#pragma GCC unroll 8
+    for (int j = 0; j < W; ++j) Simd<S>::store(inv_cols_.data() + (c0 + j) * W, m[j]);
+#pragma GCC unroll 8
+    for (int c = 0; c < W; ++c) {
+      m[c] = V{};
+      m[c][c] = S(1);
+    }
+#pragma GCC unroll 8
+    for (int j = 0; j < W; ++j) {
+      m[j] *= d[j];
+#pragma GCC unroll 8
+      for (int c = j + 1; c < W; ++c) m[c] -= l[j * kp_ + c] * m[j];
+    }
+#pragma GCC unroll 8
+    for (int c = 0; c < W; ++c) Simd<S>::store(inv_rows_.data() + (c0 + c) * W, m[c]);
+  }
+
+  // L y = b, then Lᵀ x = y, in blocks of W: a diagonal block is solved by its inverse M,
+  // the rest of the block's rows (forward) or columns (backward) by vectors.
   void substitute() {
     using V = typename Simd<S>::type;
     constexpr Index W = Simd<S>::width;
     const S* a = A.data();
     S* y = b.data();
-    for (Index c0 = 0; c0 < k_; c0 += W) {
-      const Index end = std::min(c0 + W, k_);
-      for (Index c = c0; c < end; ++c) {
-        S value = y[c];
-        for (Index j = c0; j < c; ++j) value -= a[j * kp_ + c] * y[j];
-        y[c] = value * inv_diag_[c];
-      }
-      for (Index r = c0 + W; r < kp_; r += W) {
-        V acc = Simd<S>::load(y + r);
-        for (Index j = c0; j < end; ++j) acc -= y[j] * Simd<S>::load(a + j * kp_ + r);
-        Simd<S>::store(y + r, acc);
+    for (Index c0 = 0; c0 < kp_; c0 += W) {
+      const V r = Simd<S>::load(y + c0);
+      V yb{};
+      for (Index j = 0; j < W; ++j) yb += r[j] * Simd<S>::load(inv_cols_.data() + (c0 + j) * W);
+      Simd<S>::store(y + c0, yb);
+      for (Index r0 = c0 + W; r0 < kp_; r0 += W) {
+        V acc = Simd<S>::load(y + r0);
+        for (Index j = 0; j < W; ++j) acc -= yb[j] * Simd<S>::load(a + (c0 + j) * kp_ + r0);
+        Simd<S>::store(y + r0, acc);
       }
     }
     S* x = x_.data();
-    x_.setZero();
-    for (Index c0 = (k_ - 1) / W * W; c0 >= 0; c0 -= W) {
-      const Index end = std::min(c0 + W, k_);
-      for (Index c = end - 1; c >= c0; --c) {
-        const S* col = a + c * kp_;
+    for (Index c0 = kp_ - W; c0 >= 0; c0 -= W) {
+      V r = Simd<S>::load(y + c0);
+      for (Index j = 0; j < W; ++j) {
         V acc{};
-        for (Index r = c0 + W; r < kp_; r += W) acc += Simd<S>::load(col + r) * Simd<S>::load(x + r);
-        S value = y[c];
-        for (Index lane = 0; lane < W; ++lane) value -= acc[lane];
-        for (Index r = end - 1; r > c; --r) value -= col[r] * x[r];  // the newest x last
-        x[c] = value * inv_diag_[c];
+        for (Index r0 = c0 + W; r0 < kp_; r0 += W) {
+          acc += Simd<S>::load(a + (c0 + j) * kp_ + r0) * Simd<S>::load(x + r0);
+        }
+        S dot = 0;
+        for (Index lane = 0; lane < W; ++lane) dot += acc[lane];
+        r[j] -= dot;
       }
+      V xb{};
+      for (Index c = 0; c < W; ++c) xb += r[c] * Simd<S>::load(inv_rows_.data() + (c0 + c) * W);
+      Simd<S>::store(x + c0, xb);
     }
     b.head(k_) = x_.head(k_);
   }
 
   Vector<S> inv_diag_, x_;
+  Matrix<S> inv_cols_, inv_rows_;  // the inverses of L's diagonal blocks (invert_block)
 };
 
 // out = YᵀY. Rows are taken in fixed chunks whose k x k products are summed in chunk order,
