@@ -158,33 +158,18 @@ inline void row_sums(Cols Z, const S* t, Index n, Index kp, S* b, S* s) {
   if (rest == 1) row_sums<S, 1>(Z, t, n, r0, b, s);
 }
 
-// One column c of a Cholesky panel that starts at column c0: rows from r0 (G vectors) of
-// column c minus the contributions of the panel's columns c0..c-1, in registers.
-template <typename S, int G>
-inline void panel_column(S* A, Index lda, Index c, Index c0, Index r0) {
-  using V = typename Simd<S>::type;
-  constexpr Index W = Simd<S>::width;
-  V acc[G];
-  S* col = A + c * lda + r0;
-  for (int v = 0; v < G; ++v) acc[v] = Simd<S>::load(col + v * W);
-  for (Index j = c0; j < c; ++j) {
-    const S l_cj = A[j * lda + c];
-    const S* l = A + j * lda + r0;
-    for (int v = 0; v < G; ++v) acc[v] -= l_cj * Simd<S>::load(l + v * W);
-  }
-  for (int v = 0; v < G; ++v) Simd<S>::store(col + v * W, acc[v]);
-}
-
-// The same for `vectors` vectors of rows from c0, in chunks of at most 4 vectors.
+// kLowerMasks<S>.lanes[c]: 1 in lanes c.. (at and below the diagonal of a W x W block's
+// column c), 0 above.
 template <typename S>
-inline void panel_column(S* A, Index lda, Index c, Index c0, Index vectors) {
-  constexpr Index W = Simd<S>::width;
-  Index r0 = c0;
-  for (; vectors >= 4; vectors -= 4, r0 += 4 * W) panel_column<S, 4>(A, lda, c, c0, r0);
-  if (vectors == 3) panel_column<S, 3>(A, lda, c, c0, r0);
-  if (vectors == 2) panel_column<S, 2>(A, lda, c, c0, r0);
-  if (vectors == 1) panel_column<S, 1>(A, lda, c, c0, r0);
-}
+struct LowerMasks {
+  S lanes[Simd<S>::width][Simd<S>::width];
+  constexpr LowerMasks() : lanes{} {
+    for (Index c = 0; c < Simd<S>::width; ++c)
+      for (Index r = c; r < Simd<S>::width; ++r) lanes[c][r] = S(1);
+  }
+};
+template <typename S>
+inline constexpr LowerMasks<S> kLowerMasks{};
 
 // Per-thread scratch for one symmetric positive definite k x k system A x = b at a time.
 template <typename S>
@@ -227,8 +212,9 @@ class SpdSystem {
 
  private:
   // Blocked left-looking Cholesky, panels of W columns: a panel is first updated by the
-  // columns to its left with Gram tiles, then factored column by column. Entries above
-  // the diagonal within a panel's rows are zeroed so that whole-vector loops read zeros.
+  // columns to its left with Gram tiles; then its diagonal block is factored in registers
+  // and inverted, and the rows below it are multiplied by that inverse. Entries above the
+  // diagonal within a panel's rows are zeroed so that whole-vector loops read zeros.
   bool factor() {
     constexpr Index W = Simd<S>::width;
     constexpr int MR = W < 4 ? int(W) : 4;  // tile columns: the panel's W, 4 at a time
@@ -245,21 +231,59 @@ class SpdSystem {
           }
         }
       }
-      for (Index c = c0; c < std::min(c0 + W, k_); ++c) {
-        S* col = a + c * kp_;
-        if (c > c0) panel_column<S>(a, kp_, c, c0, (kp_ - c0) / W);
-        const S pivot = col[c];
-        if (!(pivot > S(0)) || !std::isfinite(pivot)) return false;
-        const S scale = S(1) / std::sqrt(pivot);
-        inv_diag_[c] = scale;
-        for (Index r = c0; r < c; ++r) col[r] = S(0);
-        for (Index r = c0; r < kp_; r += W) {
-          Simd<S>::store(col + r, scale * Simd<S>::load(col + r));
-        }
-      }
+      if (!factor_block(c0)) return false;
       invert_block(c0);
+      for (Index r0 = c0 + W; r0 < kp_; r0 += W) below_block(c0, r0);
     }
     return true;
+  }
+
+  // The panel's W x W diagonal block, updated by the columns to its left, factored in
+  // registers (the chain of square roots and divisions never waits on memory; kept out of
+  // line, or GCC spills the block to the stack); entries above its diagonal become zero.
+  // Padding columns get a zero inv_diag_ and stay zero.
+  __attribute__((noinline)) bool factor_block(Index c0) {
+    using V = typename Simd<S>::type;
+    constexpr int W = int(Simd<S>::width);
+    S* a = A.data() + c0 * kp_ + c0;  // the block's column j at a + j * kp_
+    V d[W];
+#pragma GCC unroll 8
+    for (int j = 0; j < W; ++j) d[j] = Simd<S>::load(a + j * kp_);
+#pragma GCC unroll 8
+    for (int c = 0; c < W; ++c) {
+      S scale = S(0);
+      if (c0 + c < k_) {
+        const S pivot = d[c][c];
+        if (!(pivot > S(0)) || !std::isfinite(pivot)) return false;
+        scale = S(1) / std::sqrt(pivot);
+      }
+      inv_diag_[c0 + c] = scale;
+      d[c] *= scale * Simd<S>::load(kLowerMasks<S>.lanes[c]);
+#pragma GCC unroll 8
+      for (int c2 = c + 1; c2 < W; ++c2) d[c2] -= d[c][c2] * d[c];
+    }
+#pragma GCC unroll 8
+    for (int j = 0; j < W; ++j) Simd<S>::store(a + j * kp_, d[j]);
+    return true;
+  }
+
+  // One vector of rows r0.. of the panel below its diagonal block: L(r0.., c0 + c) =
+  // Σ_{j<=c} M(c, j) A(r0.., c0 + j), with M the inverse of the block (invert_block).
+  void below_block(Index c0, Index r0) {
+    using V = typename Simd<S>::type;
+    constexpr int W = int(Simd<S>::width);
+    S* a = A.data() + c0 * kp_ + r0;  // column c0 + j at a + j * kp_
+    const S* m = inv_rows_.data() + c0 * W;  // M(c, j) = m[c * W + j]
+    V in[W];
+#pragma GCC unroll 8
+    for (int j = 0; j < W; ++j) in[j] = Simd<S>::load(a + j * kp_);
+#pragma GCC unroll 8
+    for (int c = 0; c < W; ++c) {
+      V out{};
+#pragma GCC unroll 8
+      for (int j = 0; j <= c; ++j) out += m[c * W + j] * in[j];
+      Simd<S>::store(a + c * kp_, out);
+    }
   }
 
   // The inverse M of the panel's W x W diagonal block of L, for the substitutions, by
