@@ -4,6 +4,8 @@
 #include "common.hpp"
 #include "linalg.hpp"
 
+#include <numeric>
+
 namespace fastmf {
 
 // A = factor * s sᵀ, every entry of the padded kp x kp matrix.
@@ -18,6 +20,58 @@ inline void set_outer(const Vector<S>& s, S factor, Matrix<S>& A) {
   }
 }
 
+// Per-thread scratch of als_half_step for rows shorter than `limit`, solved in the
+// n-space: systems of padded order W, 2W, ... (index order / W - 1), and Zt, whose
+// column l < k holds the row's y_i[l] / sqrt(lam_u) and column k 1 / sqrt(bias_reg).
+template <typename S>
+class ShortRows {
+  Index k_, kp_, limit_;
+  std::vector<SpdSystem<S>> systems_;
+  std::vector<S> zt_;
+  Vector<S> sum_, unused_;
+
+ public:
+  ShortRows(Index k, Index limit)
+      : k_(k), kp_(padded_order<S>(k)), limit_(limit),
+        zt_(padded_order<S>(limit) * (k + 1)), sum_(kp_), unused_(kp_) {
+    for (Index order = Simd<S>::width; order <= padded_order<S>(limit); order += Simd<S>::width) {
+      systems_.emplace_back(order);
+    }
+  }
+
+  Index limit() const { return limit_; }
+
+  // The row of n < limit() ratings whose items' rows are Z (kp entries each, zero padding)
+  // with targets t: x = prior + Y_uᵀ v / lam, bias = Σ v / bias_reg (prior may be null,
+  // meaning 0). Returns false, writing nothing, if the n x n system is not numerically
+  // positive definite (lam or bias_reg far too small for S).
+  bool solve(Listed<S> Z, const S* t, Index n, S lam, S bias_reg, const S* prior, S* x,
+             S& bias) {
+    const Index np = padded_order<S>(n);
+    SpdSystem<S>& G = systems_[np / Simd<S>::width - 1];
+    const S scale = S(1) / std::sqrt(lam), bias_scale = S(1) / std::sqrt(bias_reg);
+    S* zt = zt_.data();
+    for (Index j = 0; j < n; ++j) {
+      for (Index l = 0; l < k_; ++l) zt[l * np + j] = scale * Z[j][l];
+      zt[k_ * np + j] = bias_scale;
+    }
+    for (Index l = 0; l <= k_; ++l) std::fill(zt + l * np + n, zt + (l + 1) * np, S(0));
+    G.A.setIdentity();
+    G.add_gram(Strided<S>{zt, np}, k_ + 1);  // I + 11ᵀ/bias_reg + Y_u Y_uᵀ/lam
+    G.b.setZero();
+    for (Index j = 0; j < n; ++j) {
+      G.b[j] = t[j];
+      if (prior) G.b[j] -= std::inner_product(Z[j], Z[j] + k_, prior, S(0));
+    }
+    if (!G.solve()) return false;
+    sum_.setZero();
+    row_sums<S>(Z, G.b.data(), n, kp_, sum_.data(), unused_.data());
+    for (Index l = 0; l < k_; ++l) x[l] = (prior ? prior[l] : S(0)) + sum_[l] / lam;
+    bias = G.b.head(n).sum() / bias_reg;
+    return true;
+  }
+};
+
 // One ALS half-step: with the "other side" (Y, y_bias) fixed, solve every row u of R for
 // its bias and factors jointly. With z_i = [1, y_i] and targets t_ui = r_ui - mu - y_bias_i,
 // row u solves
@@ -27,7 +81,14 @@ inline void set_outer(const Vector<S>& s, S factor, Matrix<S>& A) {
 //   (Σ_i y_i y_iᵀ + lam_u I - s sᵀ/a) x_u = Σ_i t_ui y_i - (beta/a) s,   b_u = (beta - s·x_u)/a,
 // a k x k system whose Gram matrix is built by register tiles straight from the rows of Y
 // (from a padded copy of them when k is not a whole number of SIMD vectors).
-// While it is solved, the next row's items are prefetched.
+// A row with fewer than 3k/4 ratings (and lam_u, bias_reg > 0) is solved in the n_u-space
+// instead, at O(n_u² k + n_u³) rather than O(n_u k² + k³) (ShortRows; the k x k system
+// remains the fallback should that one fail): with Z = [1, y_i] (n_u rows),
+// D = diag(bias_reg, lam_u, ...) and r = t - Z [0, prior_u], the push-through identity
+// (D + ZᵀZ)⁻¹ Zᵀ = D⁻¹ Zᵀ (I + Z D⁻¹ Zᵀ)⁻¹ gives
+//   (I + 11ᵀ/bias_reg + Y_u Y_uᵀ/lam_u) v = r,   b_u = Σ v / bias_reg,
+//   x_u = prior_u + Y_uᵀ v / lam_u.
+// While the system is solved, the next row's items are prefetched.
 // With a prior (prior.rows() == X.rows(); an empty prior means 0), x_u is shrunk toward
 // prior_u instead of 0: lam_u prior_u joins the right-hand side.
 // Rows with no ratings get zero bias and factors equal to their prior.
@@ -52,6 +113,7 @@ std::int64_t als_half_step(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::in
     Matrix<S> Z = Matrix<S>::Zero(kp, copy_rows ? 64 : 0);
     std::vector<const S*> rows(64);
     Vector<S> s(kp), t(64);
+    ShortRows<S> short_rows(k, bias_reg > S(0) ? k * 3 / 4 : 0);
 #pragma omp for schedule(dynamic, 16)
     for (Index u = 0; u < R.rows(); ++u) {
       const Index n = R.count(u);
@@ -81,7 +143,18 @@ std::int64_t als_half_step(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::in
           rows[j] = Z.col(j).data();
         }
       }
+      // The next row's items move toward the cache while this row is solved.
+      if (u + 1 < R.rows()) {
+        for (std::int64_t e = R.begin(u + 1); e < R.end(u + 1); ++e) {
+          prefetch_row(Y, R.indices[e], kPrefetchToL2);
+        }
+      }
       const Listed<S> Zu{rows.data()};
+      if (n < short_rows.limit() && row_reg[u] > S(0) &&
+          short_rows.solve(Zu, t.data(), n, row_reg[u], bias_reg,
+                           has_prior ? prior.row(u).data() : nullptr, X.row(u).data(), x_bias[u])) {
+        continue;
+      }
       s.setZero();
       system.b.setZero();
       row_sums<S>(Zu, t.data(), n, kp, system.b.data(), s.data());
@@ -91,12 +164,6 @@ std::int64_t als_half_step(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::in
       system.add_gram(Zu, n);
       system.b.head(k) -= (beta / a) * s.head(k);
       if (has_prior) system.b.head(k) += row_reg[u] * prior.row(u).transpose();
-      // The next row's items move toward the cache while this row's system is solved.
-      if (u + 1 < R.rows()) {
-        for (std::int64_t e = R.begin(u + 1); e < R.end(u + 1); ++e) {
-          prefetch_row(Y, R.indices[e], kPrefetchToL2);
-        }
-      }
       if (!system.solve()) {
         failed.record(u);
         continue;

@@ -91,6 +91,35 @@ def test_als_half_step_sums_long_rows_block_by_block(kernels, dtype, rtol):
     np.testing.assert_allclose(xb, xb_ref, rtol=rtol, atol=rtol)
 
 
+@pytest.mark.parametrize("k", [16, 40])
+@pytest.mark.parametrize("dtype, rtol", TOLERANCES)
+@pytest.mark.parametrize("with_prior", [False, True])
+def test_als_half_step_short_and_long_rows_match_numpy(kernels, dtype, rtol, k, with_prior):
+    # Row lengths 1 .. 2k: rows shorter than 3k/4 are solved as n x n systems, the rest as
+    # k x k ones; both must give the numpy twin's answer.
+    gen = np.random.default_rng(k)
+    n_items = 3 * k
+    lengths = np.arange(1, 2 * k + 1)
+    indptr = np.r_[0, np.cumsum(lengths)].astype(np.int64)
+    indices = np.concatenate([np.sort(gen.choice(n_items, n, replace=False))
+                              for n in lengths]).astype(np.int32)
+    ratings = gen.integers(1, 6, indptr[-1]).astype(dtype)
+    Y = gen.normal(0, 0.5, (n_items, k)).astype(dtype)
+    y_bias = gen.normal(0, 0.3, n_items).astype(dtype)
+    prior = (gen.normal(size=(len(lengths), k)).astype(dtype) if with_prior
+             else np.zeros((0, k), dtype))
+    X, xb = np.zeros((len(lengths), k), dtype), np.zeros(len(lengths), dtype)
+    assert kernels.als_half_step(indptr, indices, ratings, Y, y_bias, dtype(3.5),
+                                 _row_reg(indptr, 0.1, 0.5, dtype), dtype(2.0), prior, X, xb,
+                                 2) == -1
+    X_ref, xb_ref = reference.als_half_step(indptr, indices, ratings.astype(np.float64),
+                                            Y.astype(np.float64), y_bias.astype(np.float64),
+                                            3.5, 0.1, 2.0, 0.5,
+                                            prior.astype(np.float64) if with_prior else None)
+    np.testing.assert_allclose(X, X_ref, rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(xb, xb_ref, rtol=rtol, atol=rtol)
+
+
 @pytest.mark.parametrize("k", [12, 40])
 def test_als_half_step_reports_first_singular_row(kernels, k):
     # No regularization and fewer ratings than unknowns: the system is singular.
