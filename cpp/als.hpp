@@ -21,19 +21,19 @@ inline void set_outer(const Vector<S>& s, S factor, Matrix<S>& A) {
 }
 
 // Per-thread scratch of als_half_step for rows shorter than `limit`, solved in the
-// n-space: systems of padded order W, 2W, ... (index order / W - 1), and Zt, whose
-// column l < k holds the row's y_i[l] / sqrt(lam_u) and column k 1 / sqrt(bias_reg).
+// n-space: systems of padded order W, 2W, ... (index order / W - 1), and Zt, whose column l
+// holds the row's w_j[l] / sqrt(lam_u) (w_j below).
 template <typename S>
 class ShortRows {
   Index k_, kp_, limit_;
   std::vector<SpdSystem<S>> systems_;
   std::vector<S> zt_;
-  Vector<S> sum_, unused_;
+  Vector<S> s_, sum_, unused_;
 
  public:
   ShortRows(Index k, Index limit)
-      : k_(k), kp_(padded_order<S>(k)), limit_(limit),
-        zt_(padded_order<S>(limit) * (k + 1)), sum_(kp_), unused_(kp_) {
+      : k_(k), kp_(padded_order<S>(k)), limit_(limit), zt_(padded_order<S>(limit) * k),
+        s_(kp_), sum_(kp_), unused_(kp_) {
     for (Index order = Simd<S>::width; order <= padded_order<S>(limit); order += Simd<S>::width) {
       systems_.emplace_back(order);
     }
@@ -41,33 +41,48 @@ class ShortRows {
 
   Index limit() const { return limit_; }
 
-  // The row of n < limit() ratings whose items' rows are Z (kp entries each, zero padding)
-  // with targets t: x = prior + Y_uᵀ v / lam, bias = Σ v / bias_reg (prior may be null,
-  // meaning 0). Returns false, writing nothing, if the n x n system is not numerically
-  // positive definite (lam or bias_reg far too small for S).
-  bool solve(Listed<S> Z, const S* t, Index n, S lam, S bias_reg, const S* prior, S* x,
-             S& bias) {
+  // The row of n < limit() ratings whose items' rows y_j are Z (kp entries each, zero
+  // padding), with targets t summing to beta. With s = Σ_j y_j, a = n + bias_reg,
+  // c = (1 - sqrt(bias_reg / a)) / n, Q = I - c 11ᵀ (so Q² = I - 11ᵀ/a) and W = Q Y_u
+  // (rows w_j = y_j - c s), the bias-eliminated system (WᵀW + lam I) x = Wᵀ Q t + lam prior
+  // becomes, by the push-through identity,
+  //   (I + W Wᵀ/lam) v = Q t - W prior,   x = prior + Wᵀ v / lam,   bias = (beta - s·x)/a;
+  // no 1/bias_reg appears, so a small bias_reg costs no accuracy. prior may be null
+  // (meaning 0). Returns false, writing nothing, if the n x n system is not numerically
+  // positive definite (lam far too small for S).
+  bool solve(Listed<S> Z, const S* t, S beta, Index n, S lam, S bias_reg, const S* prior,
+             S* x, S& bias) {
     const Index np = padded_order<S>(n);
     SpdSystem<S>& G = systems_[np / Simd<S>::width - 1];
-    const S scale = S(1) / std::sqrt(lam), bias_scale = S(1) / std::sqrt(bias_reg);
+    s_.setZero();
+    unused_.setZero();
+    row_sums<S>(Z, t, n, kp_, unused_.data(), s_.data());
+    const S a = S(n) + bias_reg, c = (S(1) - std::sqrt(bias_reg / a)) / S(n);
+    const S scale = S(1) / std::sqrt(lam);
     S* zt = zt_.data();
     for (Index j = 0; j < n; ++j) {
-      for (Index l = 0; l < k_; ++l) zt[l * np + j] = scale * Z[j][l];
-      zt[k_ * np + j] = bias_scale;
+      for (Index l = 0; l < k_; ++l) zt[l * np + j] = scale * (Z[j][l] - c * s_[l]);
     }
-    for (Index l = 0; l <= k_; ++l) std::fill(zt + l * np + n, zt + (l + 1) * np, S(0));
+    for (Index l = 0; l < k_; ++l) std::fill(zt + l * np + n, zt + (l + 1) * np, S(0));
     G.A.setIdentity();
-    G.add_gram(Strided<S>{zt, np}, k_ + 1);  // I + 11ᵀ/bias_reg + Y_u Y_uᵀ/lam
+    G.add_gram(Strided<S>{zt, np}, k_);  // I + W Wᵀ/lam
     G.b.setZero();
+    const S ct = c * beta;  // Q t = t - c beta 1
     for (Index j = 0; j < n; ++j) {
-      G.b[j] = t[j];
-      if (prior) G.b[j] -= std::inner_product(Z[j], Z[j] + k_, prior, S(0));
+      G.b[j] = t[j] - ct;
+      if (prior) {  // w_j·prior = y_j·prior - c s·prior
+        G.b[j] -= std::inner_product(Z[j], Z[j] + k_, prior, S(0)) -
+                  c * std::inner_product(s_.data(), s_.data() + k_, prior, S(0));
+      }
     }
     if (!G.solve()) return false;
     sum_.setZero();
-    row_sums<S>(Z, G.b.data(), n, kp_, sum_.data(), unused_.data());
-    for (Index l = 0; l < k_; ++l) x[l] = (prior ? prior[l] : S(0)) + sum_[l] / lam;
-    bias = G.b.head(n).sum() / bias_reg;
+    row_sums<S>(Z, G.b.data(), n, kp_, sum_.data(), unused_.data());  // Σ v_j y_j
+    const S v_sum = G.b.head(n).sum();
+    for (Index l = 0; l < k_; ++l) {
+      x[l] = (prior ? prior[l] : S(0)) + (sum_[l] - c * v_sum * s_[l]) / lam;
+    }
+    bias = (beta - std::inner_product(s_.data(), s_.data() + k_, x, S(0))) / a;
     return true;
   }
 };
@@ -81,13 +96,10 @@ class ShortRows {
 //   (Σ_i y_i y_iᵀ + lam_u I - s sᵀ/a) x_u = Σ_i t_ui y_i - (beta/a) s,   b_u = (beta - s·x_u)/a,
 // a k x k system whose Gram matrix is built by register tiles straight from the rows of Y
 // (from a padded copy of them when k is not a whole number of SIMD vectors).
-// A row with fewer than 3k/4 ratings (and lam_u, bias_reg > 0) is solved in the n_u-space
-// instead, at O(n_u² k + n_u³) rather than O(n_u k² + k³) (ShortRows; the k x k system
-// remains the fallback should that one fail): with Z = [1, y_i] (n_u rows),
-// D = diag(bias_reg, lam_u, ...) and r = t - Z [0, prior_u], the push-through identity
-// (D + ZᵀZ)⁻¹ Zᵀ = D⁻¹ Zᵀ (I + Z D⁻¹ Zᵀ)⁻¹ gives
-//   (I + 11ᵀ/bias_reg + Y_u Y_uᵀ/lam_u) v = r,   b_u = Σ v / bias_reg,
-//   x_u = prior_u + Y_uᵀ v / lam_u.
+// A row with fewer than 3k/4 ratings (and lam_u > 0) is solved in the n_u-space instead,
+// at O(n_u² k + n_u³) rather than O(n_u k² + k³), by the push-through identity
+// (WᵀW + lam I)⁻¹ Wᵀ = Wᵀ (W Wᵀ + lam I)⁻¹ on the bias-eliminated system (ShortRows; the
+// k x k system remains the fallback should that one fail).
 // While the system is solved, the next row's items are prefetched.
 // With a prior (prior.rows() == X.rows(); an empty prior means 0), x_u is shrunk toward
 // prior_u instead of 0: lam_u prior_u joins the right-hand side.
@@ -113,7 +125,7 @@ std::int64_t als_half_step(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::in
     Matrix<S> Z = Matrix<S>::Zero(kp, copy_rows ? 64 : 0);
     std::vector<const S*> rows(64);
     Vector<S> s(kp), t(64);
-    ShortRows<S> short_rows(k, bias_reg > S(0) ? k * 3 / 4 : 0);
+    ShortRows<S> short_rows(k, k * 3 / 4);
 #pragma omp for schedule(dynamic, 16)
     for (Index u = 0; u < R.rows(); ++u) {
       const Index n = R.count(u);
@@ -151,7 +163,7 @@ std::int64_t als_half_step(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::in
       }
       const Listed<S> Zu{rows.data()};
       if (n < short_rows.limit() && row_reg[u] > S(0) &&
-          short_rows.solve(Zu, t.data(), n, row_reg[u], bias_reg,
+          short_rows.solve(Zu, t.data(), beta, n, row_reg[u], bias_reg,
                            has_prior ? prior.row(u).data() : nullptr, X.row(u).data(), x_bias[u])) {
         continue;
       }

@@ -94,9 +94,11 @@ def test_als_half_step_sums_long_rows_block_by_block(kernels, dtype, rtol):
 @pytest.mark.parametrize("k", [16, 40])
 @pytest.mark.parametrize("dtype, rtol", TOLERANCES)
 @pytest.mark.parametrize("with_prior", [False, True])
-def test_als_half_step_short_and_long_rows_match_numpy(kernels, dtype, rtol, k, with_prior):
+@pytest.mark.parametrize("bias_reg", [2.0, 1e-9, 0.0])
+def test_als_half_step_short_and_long_rows_match_numpy(kernels, dtype, rtol, k, with_prior,
+                                                        bias_reg):
     # Row lengths 1 .. 2k: rows shorter than 3k/4 are solved as n x n systems, the rest as
-    # k x k ones; both must give the numpy twin's answer.
+    # k x k ones; both must give the numpy twin's answer, for any bias regularization.
     gen = np.random.default_rng(k)
     n_items = 3 * k
     lengths = np.arange(1, 2 * k + 1)
@@ -110,11 +112,11 @@ def test_als_half_step_short_and_long_rows_match_numpy(kernels, dtype, rtol, k, 
              else np.zeros((0, k), dtype))
     X, xb = np.zeros((len(lengths), k), dtype), np.zeros(len(lengths), dtype)
     assert kernels.als_half_step(indptr, indices, ratings, Y, y_bias, dtype(3.5),
-                                 _row_reg(indptr, 0.1, 0.5, dtype), dtype(2.0), prior, X, xb,
-                                 2) == -1
+                                 _row_reg(indptr, 0.1, 0.5, dtype), dtype(bias_reg), prior, X,
+                                 xb, 2) == -1
     X_ref, xb_ref = reference.als_half_step(indptr, indices, ratings.astype(np.float64),
                                             Y.astype(np.float64), y_bias.astype(np.float64),
-                                            3.5, 0.1, 2.0, 0.5,
+                                            3.5, 0.1, bias_reg, 0.5,
                                             prior.astype(np.float64) if with_prior else None)
     np.testing.assert_allclose(X, X_ref, rtol=rtol, atol=rtol)
     np.testing.assert_allclose(xb, xb_ref, rtol=rtol, atol=rtol)
