@@ -96,8 +96,8 @@ class ShortRows {
 //   (Σ_i y_i y_iᵀ + lam_u I - s sᵀ/a) x_u = Σ_i t_ui y_i - (beta/a) s,   b_u = (beta - s·x_u)/a,
 // a k x k system whose Gram matrix is built by register tiles straight from the rows of Y
 // (from a padded copy of them when k is not a whole number of SIMD vectors).
-// A row with fewer than 3k/4 ratings (and lam_u > 0) is solved in the n_u-space instead,
-// at O(n_u² k + n_u³) rather than O(n_u k² + k³), by the push-through identity
+// A row with fewer than min(3k/4, 256) ratings (and lam_u > 0) is solved in the n_u-space
+// instead, at O(n_u² k + n_u³) rather than O(n_u k² + k³), by the push-through identity
 // (WᵀW + lam I)⁻¹ Wᵀ = Wᵀ (W Wᵀ + lam I)⁻¹ on the bias-eliminated system (ShortRows; the
 // k x k system remains the fallback should that one fail).
 // While the system is solved, the next row's items are prefetched.
@@ -125,7 +125,8 @@ std::int64_t als_half_step(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::in
     Matrix<S> Z = Matrix<S>::Zero(kp, copy_rows ? 64 : 0);
     std::vector<const S*> rows(64);
     Vector<S> s(kp), t(64);
-    ShortRows<S> short_rows(k, k * 3 / 4);
+    // (capped: the scratch holds a system of every padded order up to the limit)
+    ShortRows<S> short_rows(k, std::min<Index>(k * 3 / 4, 256));
 #pragma omp for schedule(dynamic, 16)
     for (Index u = 0; u < R.rows(); ++u) {
       const Index n = R.count(u);
