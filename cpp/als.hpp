@@ -119,7 +119,7 @@ std::int64_t als_half_step(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::in
   FirstFailure failed;
 #pragma omp parallel num_threads(resolve_threads(num_threads))
   {
-    SpdSystem<S> system(k);  // per-thread scratch, grown to the longest row seen
+    SpdSystem<S> system(k);  // per-thread scratch; rows, t and Z grow to the longest row
     const Index kp = system.padded();
     const bool copy_rows = kp != k;  // rows of Y lack the zero padding the tiles read
     Matrix<S> Z = Matrix<S>::Zero(kp, copy_rows ? 64 : 0);
