@@ -68,11 +68,11 @@ class ShortRows {
     G.add_gram(Strided<S>{zt, np}, k_);  // I + W Wᵀ/lam
     G.b.setZero();
     const S ct = c * beta;  // Q t = t - c beta 1
+    const S cs_prior = prior ? c * std::inner_product(s_.data(), s_.data() + k_, prior, S(0)) : 0;
     for (Index j = 0; j < n; ++j) {
       G.b[j] = t[j] - ct;
       if (prior) {  // w_j·prior = y_j·prior - c s·prior
-        G.b[j] -= std::inner_product(Z[j], Z[j] + k_, prior, S(0)) -
-                  c * std::inner_product(s_.data(), s_.data() + k_, prior, S(0));
+        G.b[j] -= std::inner_product(Z[j], Z[j] + k_, prior, S(0)) - cs_prior;
       }
     }
     if (!G.solve()) return false;
