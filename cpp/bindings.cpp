@@ -66,8 +66,8 @@ void bind_dtype(py::module_& m) {
   m.def("bpr_steps", &fastmf::bpr_steps<S>, "u"_a.noconvert(), "i"_a.noconvert(),
         "j"_a.noconvert(), "X"_a.noconvert(), "Y"_a.noconvert(), "y_bias"_a.noconvert(), "lr"_a,
         "reg"_a, py::call_guard<py::gil_scoped_release>());
-  m.def("gram", &fastmf::gram<S>, "Y"_a.noconvert(), "out"_a.noconvert(), "num_threads"_a,
-        py::call_guard<py::gil_scoped_release>());
+  m.def("gram_chunks", &fastmf::gram_chunks<S>, "Y"_a.noconvert(), "chunk"_a,
+        "out"_a.noconvert(), "num_threads"_a, py::call_guard<py::gil_scoped_release>());
 }
 
 bool cpu_has_avx2_fma() {

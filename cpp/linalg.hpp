@@ -366,22 +366,21 @@ class SpdSystem {
   Matrix<S> inv_cols_, inv_rows_;  // the inverses of L's diagonal blocks (invert_block)
 };
 
-// out = YᵀY. Rows are taken in fixed chunks whose k x k products are summed in chunk order,
-// so the result does not depend on the thread count. Computing it here, inside fastmf's
-// own threads, keeps a BLAS thread pool from competing with the kernels around it.
-// Caller guarantees: out is Y.cols() x Y.cols().
+// The Gram matrices of Y's rows taken `chunk` at a time: rows [c k, (c + 1) k) of out hold
+// Y_cᵀ Y_c for the rows Y_c = Y[c chunk, min((c + 1) chunk, n)). YᵀY is their sum in chunk
+// order (fastmf/models/_arrays.py, gram). A chunk's product depends only on its rows, not
+// on the thread count nor on the matrix they are stored in, so the same sum comes out of
+// one matrix and of row blocks held apart (fastmf.distributed). Computing it here, inside
+// fastmf's own threads, keeps a BLAS thread pool from competing with the kernels around it.
+// Caller guarantees: chunk >= 1, out is ceil(Y.rows() / chunk) Y.cols() x Y.cols().
 template <typename S>
-void gram(ConstRowRef<S> Y, RowRef<S> out, int num_threads) {
-  constexpr Index chunk = 4096;
-  const Index n = Y.rows(), n_chunks = (n + chunk - 1) / chunk;
-  std::vector<Matrix<S>> partial(static_cast<std::size_t>(n_chunks));
+void gram_chunks(ConstRowRef<S> Y, Index chunk, RowRef<S> out, int num_threads) {
+  const Index n = Y.rows(), k = Y.cols(), n_chunks = (n + chunk - 1) / chunk;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(resolve_threads(num_threads))
   for (Index c = 0; c < n_chunks; ++c) {
     const auto rows = Y.middleRows(c * chunk, std::min(chunk, n - c * chunk));
-    partial[c].noalias() = rows.transpose() * rows;
+    out.middleRows(c * k, k).noalias() = rows.transpose() * rows;
   }
-  out.setZero();
-  for (const auto& part : partial) out += part;
 }
 
 }  // namespace fastmf

@@ -231,16 +231,26 @@ def test_sgd_epoch_matches_a_numpy_replay_of_the_same_order(kernels, dtype, rtol
 
 
 @pytest.mark.parametrize("dtype, rtol", TOLERANCES)
-def test_gram_matches_numpy_and_ignores_the_thread_count(kernels, dtype, rtol, rng):
-    Y = rng.normal(size=(9000, 7)).astype(dtype)             # three chunks of rows
+def test_gram_chunks_match_numpy_and_ignore_threads_and_storage(kernels, dtype, rtol, rng):
+    Y = rng.normal(size=(9000, 7)).astype(dtype)             # chunks of 4000, 4000, 1000 rows
     outs = []
     for threads in (1, 2, 3):
-        out = np.empty((7, 7), dtype)
-        kernels.gram(Y, out, threads)
-        outs.append(out)
-    np.testing.assert_allclose(outs[0], Y.astype(np.float64).T @ Y.astype(np.float64), rtol=rtol)
+        out = np.empty((3 * 7, 7), dtype)
+        kernels.gram_chunks(Y, 4000, out, threads)
+        outs.append(out.reshape(3, 7, 7))
+    for c, rows in enumerate((Y[:4000], Y[4000:8000], Y[8000:])):
+        exact = rows.astype(np.float64).T @ rows.astype(np.float64)
+        np.testing.assert_allclose(outs[0][c], exact, rtol=rtol)
     np.testing.assert_array_equal(outs[0], outs[1])
     np.testing.assert_array_equal(outs[0], outs[2])
+    # A chunk's rows copied out of Y (to another address and alignment) give the same bits.
+    for shift in (1, 3):
+        buffer = np.empty(1000 * 7 + shift, dtype)
+        moved = buffer[shift:].reshape(1000, 7)
+        moved[...] = Y[8000:]
+        out = np.empty((7, 7), dtype)
+        kernels.gram_chunks(moved, 4000, out, 1)
+        np.testing.assert_array_equal(out, outs[0][2])
 
 
 def _bpr_case(dtype, n_users=30, n_items=25, k=6, seed=8, biased=True, nearly_full_user=None):

@@ -15,17 +15,6 @@ from ._coldstart import ColdStartMixin
 logger = logging.getLogger("fastmf")
 
 
-def cache_aligned(array, alignment=64):
-    """A C-contiguous copy of ``array`` whose data starts on a cache-line boundary, so that
-    a row of 64 float32 spans 4 cache lines, not 5 (numpy's large arrays start 16 bytes
-    past one)."""
-    buffer = np.empty(array.nbytes + alignment, dtype=np.uint8)
-    offset = -buffer.ctypes.data % alignment
-    out = buffer[offset:offset + array.nbytes].view(array.dtype).reshape(array.shape)
-    out[...] = array
-    return out
-
-
 class MatrixFactorizationBase:
     """Shared machinery; subclasses implement ``_check_params``, ``_start``, ``_iterate``,
     ``_evaluate``, ``_snapshot`` and ``_publish``."""
@@ -169,7 +158,7 @@ class MatrixFactorizationBase:
         2
         """
         p = self._check_params()
-        data = as_interactions(train, "train")
+        data = self._train_data(train)
         val = None if validation is None else as_interactions(validation, "validation")
         for position, fn in enumerate(callbacks):
             if not callable(fn):
@@ -219,6 +208,10 @@ class MatrixFactorizationBase:
                 bar.close()
         self._finish(state, history, best if p.early_stopping is not None else None)
         return self
+
+    def _train_data(self, train):
+        """The training data as the model's fit loop takes it (``_start`` receives it)."""
+        return as_interactions(train, "train")
 
     def _finish(self, state, history, best):
         if best is not None:

@@ -4,13 +4,15 @@ Holds what ALS and SGD share: the fitted arrays, the training objective, predict
 its fallback rule for unknown ids, and top-n recommendation by predicted rating.
 """
 from dataclasses import dataclass, replace
+from fractions import Fraction
 
 import numpy as np
 
 from .. import _core
 from .. import _validation as v
 from ..exceptions import ModelFitError
-from ._base import MatrixFactorizationBase, ServingMixin, cache_aligned, check_common
+from ._arrays import exact_mean, exact_sum, init_factors
+from ._base import MatrixFactorizationBase, ServingMixin, check_common
 
 
 def check_biased_params(model):
@@ -21,6 +23,59 @@ def check_biased_params(model):
                                              minimum=0)
     p["init_std"] = v.check_float("init_std", model.init_std, minimum=0)
     return p
+
+
+# -- the pieces of a fit that one machine and fastmf.distributed share, on any row block --
+def row_regularization(counts, p, dtype):
+    """λ per row: λ n^w with n the row's ratings (w = ``p.weighted``; 0: plain λ)."""
+    return (p.regularization * counts.astype(np.float64) ** p.weighted).astype(dtype)
+
+
+def solve_rows(R, Y, yb, mu, row_reg, prior, X, xb, p):
+    """The ALS row solve: [b_u, p_u] of every row of R (a Csr of ratings in the model dtype,
+    column indices into Y), written into X and xb, against the fixed (Y, yb). ``prior``
+    holds the rows' shrinkage targets (an empty array: 0). Returns -1 or the first row whose
+    Cholesky failed."""
+    dtype = Y.dtype.type
+    return _core.als_half_step(R.indptr, R.indices, R.data, Y, yb, dtype(mu), row_reg,
+                               dtype(p.bias_regularization), prior, X, xb, p.num_threads)
+
+
+def squared_errors(R, X, xb, Y, yb, mu, num_threads):
+    """Σ (r - r̂)² over the ratings of the rows of R, whose factors are X, xb (exact)."""
+    per_row = np.empty(R.shape[0], dtype=np.float64)
+    _core.row_squared_errors(R.indptr, R.indices, R.data, X, xb, Y, yb, X.dtype.type(mu),
+                             per_row, num_threads)
+    return exact_sum(per_row)
+
+
+def row_norms(A, rows=4096):
+    """‖a‖² of every row of A in float64, a block of rows at a time (each row's value is
+    the same whichever block or matrix holds it)."""
+    out = np.empty(len(A), dtype=np.float64)
+    for lo in range(0, len(A), rows):
+        out[lo:lo + rows] = np.square(A[lo:lo + rows], dtype=np.float64).sum(axis=1)
+    return out
+
+
+def penalties(A, biases, counts, weighted, prior=None):
+    """(Σ w ‖a - m‖², Σ b²) over the rows of A (exact), w = counts^weighted, m the prior."""
+    norms = row_norms(A if prior is None else A - prior)
+    if weighted:
+        norms *= counts.astype(np.float64) ** weighted
+    return exact_sum(norms), exact_sum(np.square(biases, dtype=np.float64))
+
+
+def validation_rmse(ratings, predictions):
+    """RMSE of predictions of held-out ratings (float64 errors)."""
+    e = ratings - predictions
+    return float(np.sqrt(np.dot(e, e) / len(e)))
+
+
+def objective(sse, penalty, bias_sq, p, feature_sq=0):
+    """The training objective from its exact parts: sse + λ penalty + λ_b bias_sq + λ_f ‖E‖²."""
+    return float(sse + Fraction(p.regularization) * penalty
+                 + Fraction(p.bias_regularization) * bias_sq + feature_sq)
 
 
 @dataclass
@@ -54,11 +109,9 @@ class BiasedMF(ServingMixin, MatrixFactorizationBase):
 
     def _start(self, data, val, p):
         dtype = p.dtype
-        rng = np.random.default_rng(p.seed)
-        k = p.factors
-        mu = dtype(np.mean(data.ratings, dtype=np.float64))
-        Y = cache_aligned(rng.normal(0.0, p.init_std, size=(data.n_items, k)).astype(dtype))
-        X = cache_aligned(rng.normal(0.0, p.init_std, size=(data.n_users, k)).astype(dtype))
+        mu = dtype(exact_mean(data.ratings))
+        X, Y = init_factors(np.random.default_rng(p.seed), data.n_users, data.n_items,
+                            p.factors, p.init_std, dtype)
         val_idx = None
         if val is not None:
             val_idx = (data.user_ids.index(val.users), data.item_ids.index(val.items),
@@ -99,37 +152,25 @@ class BiasedMF(ServingMixin, MatrixFactorizationBase):
         return out
 
     def _training_sse(self, state, p):
-        """Σ of squared training residuals of the current model, in float64."""
-        R = state.by_user
-        per_user = np.empty(R.shape[0], dtype=np.float64)
-        _core.row_squared_errors(R.indptr, R.indices, R.data, state.X, state.xb, state.Y,
-                                 state.yb, state.mu, per_user, p.num_threads)
-        return float(per_user.sum())
+        """Σ of squared training residuals of the current model (exact)."""
+        return squared_errors(state.by_user, state.X, state.xb, state.Y, state.yb, state.mu,
+                              p.num_threads)
 
     def _evaluate(self, state, p):
         """Training objective (DESIGN.md) and RMSE on train and validation, in float64."""
         data = state.data
-        sse = self._training_sse(state, p)
-        row_sq = lambda A: np.einsum("ij,ij->i", A, A, dtype=np.float64)  # noqa: E731
-        item_dev = state.Y if state.E is None else state.Y - state.item_prior
-        if p.weighted:
-            user_w = data.by_user.counts().astype(np.float64) ** p.weighted
-            item_w = np.bincount(data.iidx, minlength=data.n_items).astype(np.float64) ** p.weighted
-            penalty = np.dot(user_w, row_sq(state.X)) + np.dot(item_w, row_sq(item_dev))
-        else:
-            penalty = row_sq(state.X).sum() + row_sq(item_dev).sum()
-        if state.E is not None:      # the feature vectors' own penalty λ_f ‖E‖²
-            bias_sq_features = p.feature_regularization * float(row_sq(state.E).sum())
-        else:
-            bias_sq_features = 0.0
-        bias_sq = sum(np.square(b, dtype=np.float64).sum() for b in (state.xb, state.yb))
-        record = {"loss": sse + p.regularization * penalty + p.bias_regularization * float(bias_sq)
-                  + bias_sq_features,
-                  "train_rmse": float(np.sqrt(sse / data.nnz))}
+        sse = Fraction(self._training_sse(state, p))
+        item_counts = np.bincount(data.iidx, minlength=data.n_items) if p.weighted else None
+        user = penalties(state.X, state.xb, data.by_user.counts(), p.weighted)
+        item = penalties(state.Y, state.yb, item_counts, p.weighted, state.item_prior)
+        feature_sq = 0 if state.E is None else (Fraction(p.feature_regularization)
+                                                * exact_sum(row_norms(state.E)))
+        record = {"loss": objective(sse, user[0] + item[0], user[1] + item[1], p, feature_sq),
+                  "train_rmse": float(np.sqrt(float(sse / data.nnz)))}
         if state.val is not None:
             uidx, iidx, r = state.val
-            e = r - self._predict_indices(state, uidx, iidx, p.num_threads)
-            record["val_rmse"] = float(np.sqrt(np.dot(e, e) / len(e)))
+            record["val_rmse"] = validation_rmse(
+                r, self._predict_indices(state, uidx, iidx, p.num_threads))
         return record
 
     # -- serving --------------------------------------------------------------------
@@ -189,11 +230,6 @@ class BiasedMF(ServingMixin, MatrixFactorizationBase):
     def _query_from(self, factors, biases):
         return factors, biases + biases.dtype.type(self.global_mean_)
 
-    @staticmethod
-    def _row_reg(counts, p, dtype):
-        """λ per row: λ n^w with n the row's ratings (w = 0: plain λ)."""
-        return (p.regularization * counts.astype(np.float64) ** p.weighted).astype(dtype)
-
     def _prior(self, side, row_ids, k, dtype):
         """The rows' shrinkage targets: the fitted priors of known items (ALS with item
         features), 0 for every other row (an empty array: no prior at all)."""
@@ -210,14 +246,10 @@ class BiasedMF(ServingMixin, MatrixFactorizationBase):
         p = self._check_params()
         other = "item" if side == "user" else "user"
         Y, yb = getattr(self, f"{other}_factors_"), getattr(self, f"{other}_biases_")
-        dtype = Y.dtype.type
         X = np.zeros((R.shape[0], Y.shape[1]), dtype=Y.dtype)
         xb = np.zeros(R.shape[0], dtype=Y.dtype)
-        failed = _core.als_half_step(R.indptr, R.indices, R.data, Y, yb, dtype(self.global_mean_),
-                                     self._row_reg(R.counts(), p, Y.dtype),
-                                     dtype(p.bias_regularization),
-                                     self._prior(side, row_ids, Y.shape[1], Y.dtype), X, xb,
-                                     p.num_threads)
+        failed = solve_rows(R, Y, yb, self.global_mean_, row_regularization(R.counts(), p, Y.dtype),
+                            self._prior(side, row_ids, Y.shape[1], Y.dtype), X, xb, p)
         if failed >= 0:
             raise ModelFitError(f"Cholesky failed for the {side} at position {failed}; increase "
                                 f"regularization (now {p.regularization})")

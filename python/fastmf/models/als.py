@@ -3,12 +3,11 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from .. import _core
 from .. import _validation as v
 from ..exceptions import ModelFitError
 from ..data import IdMap, _comparable
 from ..features import ItemFeatures
-from ._explicit import BiasedMF, check_biased_params
+from ._explicit import BiasedMF, check_biased_params, row_regularization, solve_rows
 
 
 class ALS(BiasedMF):
@@ -130,7 +129,7 @@ class ALS(BiasedMF):
     def _start(self, data, val, p):
         state = super()._start(data, val, p)
         state.by_user, state.by_item = data.by_user.astype(p.dtype), data.by_item.astype(p.dtype)
-        state.row_reg = {side: self._row_reg(R.counts(), p, p.dtype)
+        state.row_reg = {side: row_regularization(R.counts(), p, p.dtype)
                          for side, R in (("user", state.by_user), ("item", state.by_item))}
         state.no_prior = np.zeros((0, p.factors), dtype=p.dtype)
         if p.item_features is not None:
@@ -153,17 +152,19 @@ class ALS(BiasedMF):
             state.item_prior[:] = state.A @ state.E
 
     def _half_step(self, R, Y, yb, X, xb, state, p, side):
-        dtype = p.dtype
-        failed = _core.als_half_step(R.indptr, R.indices, R.data, Y, yb, dtype(state.mu),
-                                     state.row_reg[side], dtype(p.bias_regularization),
-                                     state.item_prior if side == "item" and state.E is not None
-                                     else state.no_prior, X, xb, p.num_threads)
+        prior = state.item_prior if side == "item" and state.E is not None else state.no_prior
+        failed = solve_rows(R, Y, yb, state.mu, state.row_reg[side], prior, X, xb, p)
         if failed >= 0:
             ids = state.data.user_ids if side == "user" else state.data.item_ids
-            raise ModelFitError(
-                f"Cholesky failed for {side} {ids.ids[failed].item()!r} (index {failed}); "
-                f"increase regularization (now {p.regularization}) or bias_regularization "
-                f"(now {p.bias_regularization})")
+            raise self._fit_error(side, ids.ids[failed], failed, p)
+
+    @staticmethod
+    def _fit_error(side, raw_id, index, p):
+        """The error for a failed row solve: the row's side, raw id and index."""
+        return ModelFitError(
+            f"Cholesky failed for {side} {raw_id.item()!r} (index {index}); increase "
+            f"regularization (now {p.regularization}) or bias_regularization (now "
+            f"{p.bias_regularization})")
 
     def add_items(self, item_ids, features):
         r"""Add brand-new items, served at once from their features alone: each gets the

@@ -9,7 +9,8 @@ from .. import _core
 from .. import _validation as v
 from ..data import Csr
 from ..exceptions import ModelFitError
-from ._base import MatrixFactorizationBase, ServingMixin, cache_aligned, check_common
+from ._arrays import normal_factors
+from ._base import MatrixFactorizationBase, ServingMixin, check_common
 
 
 @dataclass
@@ -164,8 +165,8 @@ class BPR(ServingMixin, MatrixFactorizationBase):
     def _start(self, data, val, p):
         positives = positive_csr(data)
         rng = np.random.default_rng(p.seed)
-        X = cache_aligned(rng.normal(0.0, p.init_std, size=(data.n_users, p.factors)).astype(p.dtype))
-        Y = cache_aligned(rng.normal(0.0, p.init_std, size=(data.n_items, p.factors)).astype(p.dtype))
+        X = normal_factors(rng, data.n_users, p.factors, p.init_std, p.dtype)
+        Y = normal_factors(rng, data.n_items, p.factors, p.init_std, p.dtype)
         b = np.zeros(data.n_items if p.item_biases else 0, dtype=p.dtype)
         user_of = np.repeat(np.arange(data.n_users, dtype=np.int32), np.diff(positives.indptr))
         cdf = np.zeros(0)

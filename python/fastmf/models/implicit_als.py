@@ -5,18 +5,46 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from fractions import Fraction
+
 from .. import _core
 from .. import _validation as v
 from ..exceptions import ModelFitError
 from ..data import Csr, transpose
-from ._base import MatrixFactorizationBase, ServingMixin, cache_aligned, check_common
+from ._arrays import exact_sum, gram, init_factors
+from ._base import MatrixFactorizationBase, ServingMixin, check_common
 
 
-def gram(A, num_threads):
-    """AᵀA by the C++ kernel (deterministic; no BLAS threads beside fastmf's own)."""
-    out = np.empty((A.shape[1], A.shape[1]), dtype=A.dtype)
-    _core.gram(A, out, num_threads)
-    return out
+# -- the pieces of a fit that one machine and fastmf.distributed share, on any row block --
+def solve_rows(C, Y, YtY, X, p):
+    """The implicit row solve of every row of C (a Csr of the values v, c - 1 = α v, column
+    indices into Y) against the fixed Y with YtY = YᵀY, written into X: exactly (Cholesky)
+    or by ``p.cg_steps`` CG steps from X. Returns -1 or the first row whose Cholesky failed."""
+    dtype = Y.dtype.type
+    reg, alpha = dtype(p.regularization), dtype(p.alpha)
+    if p.solver == "cg":
+        _core.implicit_als_cg_step(C.indptr, C.indices, C.data, alpha, Y, YtY, reg, X,
+                                   p.cg_steps, p.num_threads)
+        return -1
+    return _core.implicit_als_half_step(C.indptr, C.indices, C.data, alpha, Y, YtY, reg, X,
+                                        p.num_threads)
+
+
+def observed_loss(C, X, Y, p):
+    """Σ over the observed pairs of the rows of C (factors X) of their part of the loss
+    beyond the all-pairs term (exact)."""
+    per_row = np.empty(len(X), dtype=np.float64)
+    _core.implicit_observed_loss(C.indptr, C.indices, C.data, X.dtype.type(p.alpha), X, Y,
+                                 per_row, p.num_threads)
+    return exact_sum(per_row)
+
+
+def objective(XtX, YtY, observed, p):
+    """Σ_{u,i} c (p - x·y)² + λ(‖X‖² + ‖Y‖²) from the Gram matrices and the observed part."""
+    XtX, YtY = XtX.astype(np.float64), YtY.astype(np.float64)
+    all_pairs = exact_sum(XtX * YtY)                          # Σ_u x_uᵀ(YᵀY)x_u
+    return float(all_pairs + observed + Fraction(p.regularization)
+                 * exact_sum(np.r_[np.diag(XtX), np.diag(YtY)]))
 
 
 @dataclass
@@ -142,9 +170,8 @@ class ImplicitALS(ServingMixin, MatrixFactorizationBase):
         if negative.any():
             raise ValueError(f"implicit data must be counts >= 0; found {int(negative.sum())} "
                              f"negative values (first at position {int(np.flatnonzero(negative)[0])})")
-        rng = np.random.default_rng(p.seed)
-        Y = cache_aligned(rng.normal(0.0, p.init_std, size=(data.n_items, p.factors)).astype(p.dtype))
-        X = cache_aligned(rng.normal(0.0, p.init_std, size=(data.n_users, p.factors)).astype(p.dtype))
+        X, Y = init_factors(np.random.default_rng(p.seed), data.n_users, data.n_items,
+                            p.factors, p.init_std, p.dtype)
         R = data.by_user
         values = self._confidence_values(R.data, p)
         if values is R.data:           # the data's own CSR both ways: no copies
@@ -157,18 +184,16 @@ class ImplicitALS(ServingMixin, MatrixFactorizationBase):
         self._half_step(state.Ct, state.X, state.Y, p, "item", state)
 
     def _half_step(self, C, Y, X, p, side, state):
-        YtY = gram(Y, p.num_threads)
-        reg, alpha = p.dtype(p.regularization), p.dtype(p.alpha)
-        if p.solver == "cg":
-            _core.implicit_als_cg_step(C.indptr, C.indices, C.data, alpha, Y, YtY, reg, X,
-                                       p.cg_steps, p.num_threads)
-            return
-        failed = _core.implicit_als_half_step(C.indptr, C.indices, C.data, alpha, Y, YtY, reg, X,
-                                              p.num_threads)
+        failed = solve_rows(C, Y, gram(Y, p.num_threads), X, p)
         if failed >= 0:
             ids = state.data.user_ids if side == "user" else state.data.item_ids
-            raise ModelFitError(f"Cholesky failed for {side} {ids.ids[failed].item()!r} (index "
-                                f"{failed}); increase regularization (now {p.regularization})")
+            raise self._fit_error(side, ids.ids[failed], failed, p)
+
+    @staticmethod
+    def _fit_error(side, raw_id, index, p):
+        """The error for a failed row solve: the row's side, raw id and index."""
+        return ModelFitError(f"Cholesky failed for {side} {raw_id.item()!r} (index {index}); "
+                             f"increase regularization (now {p.regularization})")
 
     def _evaluate(self, state, p):
         record = {"loss": self._loss(state, p)}
@@ -183,16 +208,9 @@ class ImplicitALS(ServingMixin, MatrixFactorizationBase):
         return record
 
     def _loss(self, state, p):
-        """Σ_{u,i} c (p - x·y)² + λ(‖X‖² + ‖Y‖²) without the dense matrix; the k x k Gram
-        matrices are summed in the model dtype, everything else in float64."""
-        XtX, YtY = (gram(A, p.num_threads).astype(np.float64) for A in (state.X, state.Y))
-        all_pairs = float(np.sum(XtX * YtY))                     # Σ_u x_uᵀ(YᵀY)x_u
-        observed = np.empty(len(state.X), dtype=np.float64)
-        C = state.C
-        _core.implicit_observed_loss(C.indptr, C.indices, C.data, p.dtype(p.alpha), state.X,
-                                     state.Y, observed, p.num_threads)
-        return all_pairs + float(observed.sum()) + p.regularization * float(
-            np.trace(XtX) + np.trace(YtY))
+        """The objective without the dense matrix (see ``objective``)."""
+        XtX, YtY = gram(state.X, p.num_threads), gram(state.Y, p.num_threads)
+        return objective(XtX, YtY, observed_loss(state.C, state.X, state.Y, p), p)
 
     def _snapshot(self, state):
         return state.copy()
@@ -216,12 +234,10 @@ class ImplicitALS(ServingMixin, MatrixFactorizationBase):
         if (R.data < 0).any():
             raise ValueError("implicit data must be counts >= 0; found negative values")
         Y = self.item_factors_ if side == "user" else self.user_factors_
-        dtype = Y.dtype.type
-        p.dtype = dtype
+        p.dtype, p.solver = Y.dtype.type, "cholesky"       # a fold-in always solves exactly
         X = np.zeros((R.shape[0], Y.shape[1]), dtype=Y.dtype)
-        failed = _core.implicit_als_half_step(R.indptr, R.indices, self._confidence_values(R.data, p),
-                                              dtype(p.alpha), Y, gram(Y, p.num_threads),
-                                              dtype(p.regularization), X, p.num_threads)
+        C = Csr(R.indptr, R.indices, self._confidence_values(R.data, p), R.shape)
+        failed = solve_rows(C, Y, gram(Y, p.num_threads), X, p)
         if failed >= 0:
             raise ModelFitError(f"Cholesky failed for the {side} at position {failed}; increase "
                                 f"regularization (now {p.regularization})")
