@@ -198,14 +198,17 @@ class ImplicitALS(ServingMixin, MatrixFactorizationBase):
     def _evaluate(self, state, p):
         record = {"loss": self._loss(state, p)}
         if state.val is not None:
-            from ..metrics import evaluate
-            view = copy.copy(self)          # this iteration's model, leaving self untouched
-            view._publish(state)
-            scores = evaluate(view, state.val, train=state.data, k=10,
-                              metrics=("precision", "ndcg"))
-            record["val_precision@10"] = scores["precision@10"]
-            record["val_ndcg@10"] = scores["ndcg@10"]
+            record.update(self._validation_scores(state, state.data))
         return record
+
+    def _validation_scores(self, state, train):
+        """Precision and NDCG at 10 on ``state.val`` of the model of ``state`` (its arrays),
+        leaving out the items of ``train`` (an Interactions)."""
+        from ..metrics import evaluate
+        view = copy.copy(self)          # this iteration's model, leaving self untouched
+        ImplicitALS._publish(view, state)
+        scores = evaluate(view, state.val, train=train, k=10, metrics=("precision", "ndcg"))
+        return {"val_precision@10": scores["precision@10"], "val_ndcg@10": scores["ndcg@10"]}
 
     def _loss(self, state, p):
         """The objective without the dense matrix (see ``objective``)."""

@@ -1,0 +1,275 @@
+"""The training data of a distributed fit: the id maps on the driver, the ratings on the
+workers in contiguous row blocks by user and by item.
+
+Every block is the result of a task, never data scattered from the driver, so that Dask
+can build it again when the worker holding it is lost. From a dask DataFrame the ratings
+never pass through the driver: a first pass over the partitions finds the sorted distinct
+ids and their counts (a tree of merges), the driver cuts the rows into blocks balanced by
+ratings, and a second pass maps each partition's ids to indices (a search in the sorted
+ids, a broadcast join) and sends each rating to its user block and its item block, which
+build their CSR with the same counting sort as ``Interactions``.
+"""
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import _validation as v
+from ..data import (DUPLICATE_POLICIES, Csr, IdMap, Interactions, combine_duplicates,
+                    first_of_each_pair, pairs_to_csr)
+from ..models._arrays import exact_sum
+
+MERGE_FAN_IN = 8
+
+
+@dataclass
+class RowBlock:
+    """Rows ``lo .. lo + R.shape[0]`` of one side: their values in the model's form (the
+    ratings in its dtype, or ImplicitALS's confidence values), columns indexing the other
+    side."""
+
+    lo: int
+    R: Csr
+
+
+@dataclass
+class BlockStats:
+    """What the driver learns of a user block: its ratings' count, exact sum, range, the
+    number of negative values and the first repeated (user, item) pair, if any."""
+
+    nnz: int
+    total: object
+    low: float
+    high: float
+    negatives: int
+    duplicate: tuple = None
+
+
+def balanced_bounds(counts, n_blocks):
+    """Row boundaries (n_blocks + 1 of them, fewer for fewer rows) of contiguous blocks
+    holding about equal numbers of ratings; every block has at least one row."""
+    n_rows = len(counts)
+    n_blocks = max(1, min(n_blocks, n_rows))
+    cumulative = np.cumsum(counts, dtype=np.float64)
+    targets = cumulative[-1] * np.arange(1, n_blocks) / n_blocks
+    cuts = np.searchsorted(cumulative, targets, side="left") + 1
+    cuts = np.clip(cuts, np.arange(1, n_blocks), n_rows - n_blocks + np.arange(1, n_blocks))
+    cuts = np.maximum.accumulate(np.maximum(cuts, np.arange(1, n_blocks)))
+    bounds = np.r_[0, cuts, n_rows].astype(np.int64)
+    return bounds[np.r_[True, np.diff(bounds) > 0]]
+
+
+def build_block(lo, hi, n_cols, duplicates, convert, *pieces):
+    """(RowBlock of rows lo..hi, BlockStats) from pieces (rows, cols, values) in input
+    order; repeated pairs are combined by ``duplicates`` or, for "error", reported."""
+    rows = np.concatenate([piece[0] for piece in pieces]) - lo
+    cols = np.concatenate([piece[1] for piece in pieces])
+    values = np.concatenate([piece[2] for piece in pieces])
+    indptr, indices, data, _ = pairs_to_csr(rows, cols, values, hi - lo)
+    first = first_of_each_pair(indptr, indices)
+    duplicate = None
+    if not first.all():
+        if duplicates == "error":
+            repeat = int(np.flatnonzero(~first)[0])
+            row = int(np.searchsorted(indptr, repeat, side="right")) - 1
+            duplicate = (lo + row, int(indices[repeat]))
+        else:
+            indptr, indices, data, _ = combine_duplicates(duplicates, indptr, indices, data,
+                                                          None, first)
+    stats = BlockStats(len(data), exact_sum(data), float(data.min()), float(data.max()),
+                       int((data < 0).sum()), duplicate)
+    return RowBlock(lo, Csr(indptr, indices, convert(data), (hi - lo, n_cols))), stats
+
+
+class ClusterData:
+    """The driver's view of the training data of a distributed fit.
+
+    Holds the id maps, the block boundaries and the futures of the blocks, and reads as
+    much like an ``Interactions`` as the fit loop and the fitted model need: ``user_ids``,
+    ``item_ids``, ``n_users``, ``n_items``, ``nnz``, ``rating_range``, ``item_info`` and
+    ``by_user``, the items each user has seen (gathered from the workers once, when first
+    asked for: 4 bytes per rating and 8 per user)."""
+
+    def __init__(self, client, user_ids, item_ids, user_blocks, item_blocks, user_bounds,
+                 item_bounds, stats, item_info=None):
+        self.client = client
+        self.user_ids, self.item_ids, self.item_info = user_ids, item_ids, item_info
+        self.user_blocks, self.item_blocks = user_blocks, item_blocks
+        self.user_bounds, self.item_bounds = user_bounds, item_bounds
+        self.nnz = sum(s.nnz for s in stats)
+        self.total = sum((s.total for s in stats), 0)
+        self.rating_range = (min(s.low for s in stats), max(s.high for s in stats))
+        self.negatives = sum(s.negatives for s in stats)
+        self._seen = None
+
+    n_users = property(lambda self: len(self.user_ids))
+    n_items = property(lambda self: len(self.item_ids))
+
+    @property
+    def mean(self):
+        """The mean rating, correctly rounded (as ``exact_mean`` of all the ratings)."""
+        return float(self.total / self.nnz)
+
+    @property
+    def by_user(self):
+        """A Csr of each user's items (its data is a read-only view of ones)."""
+        if self._seen is None:
+            parts = self.client.gather(self.client.map(_structure, self.user_blocks,
+                                                       pure=False))
+            counts = np.concatenate([np.diff(indptr) for indptr, _ in parts])
+            indptr = np.zeros(self.n_users + 1, dtype=np.int64)
+            np.cumsum(counts, out=indptr[1:])
+            indices = np.concatenate([indices for _, indices in parts])
+            ones = np.broadcast_to(np.float32(1), indices.shape)
+            self._seen = Csr(indptr, indices, ones, (self.n_users, self.n_items))
+        return self._seen
+
+    def seen_interactions(self):
+        """An Interactions of the seen pairs (values 1), for ``fastmf.metrics.evaluate``."""
+        return Interactions(self.user_ids, self.item_ids, self.by_user)
+
+
+def _structure(block):
+    return block.R.indptr, block.R.indices
+
+
+# -- inputs ----------------------------------------------------------------------------
+def from_interactions(client, data, convert, n_blocks, workers):
+    """ClusterData of an Interactions: each block's rows cut from the driver's CSR and
+    built by a task that carries them (the scheduler keeps a copy to build it again)."""
+    bounds = {"user": balanced_bounds(data.by_user.counts(), n_blocks),
+              "item": balanced_bounds(data.by_item.counts(), n_blocks)}
+    built = {}
+    for side, R in (("user", data.by_user), ("item", data.by_item)):
+        built[side] = []
+        for b, (lo, hi) in enumerate(zip(bounds[side][:-1], bounds[side][1:])):
+            start, stop = R.indptr[lo], R.indptr[hi]
+            rows = np.repeat(np.arange(lo, hi, dtype=np.int32), np.diff(R.indptr[lo:hi + 1]))
+            piece = (rows, R.indices[start:stop], R.data[start:stop])
+            built[side].append(_block_task(lo, hi, R.shape[1], "error", convert, [piece],
+                                           workers[b % len(workers)]))
+    return _collect(client, data.user_ids, data.item_ids, built, bounds, data.item_info)
+
+
+def from_dask_frame(client, frame, columns, duplicates, convert, n_blocks, workers):
+    """ClusterData of a dask DataFrame of (user, item[, rating]) columns."""
+    import dask
+
+    v.check_choice("duplicates", duplicates, DUPLICATE_POLICIES)
+    parts = frame[list(columns)].to_delayed()
+    summaries = [dask.delayed(_partition_ids)(part, p) for p, part in enumerate(parts)]
+    while len(summaries) > 1:
+        summaries = [dask.delayed(_merge_ids)(*summaries[i:i + MERGE_FAN_IN])
+                     for i in range(0, len(summaries), MERGE_FAN_IN)]
+    ids = client.compute(summaries[0])
+    user_ids, user_counts, item_ids, item_counts = ids.result()
+    if len(user_ids) == 0:
+        raise ValueError("the data is empty; at least one rating is needed")
+    bounds = {"user": balanced_bounds(user_counts, n_blocks),
+              "item": balanced_bounds(item_counts, n_blocks)}
+    n_user_blocks = len(bounds["user"]) - 1
+    splits = [dask.delayed(_split_partition, nout=n_user_blocks + len(bounds["item"]) - 1)(
+        part, p, ids, bounds["user"], bounds["item"]) for p, part in enumerate(parts)]
+    built = {}
+    for side, offset, n_cols in (("user", 0, len(item_ids)),
+                                 ("item", n_user_blocks, len(user_ids))):
+        built[side] = [_block_task(lo, hi, n_cols, duplicates, convert,
+                                   [split[offset + b] for split in splits],
+                                   workers[b % len(workers)])
+                       for b, (lo, hi) in enumerate(zip(bounds[side][:-1], bounds[side][1:]))]
+    return _collect(client, IdMap(user_ids), IdMap(item_ids), built, bounds)
+
+
+def _block_task(lo, hi, n_cols, duplicates, convert, pieces, worker):
+    """The delayed (block, stats) of one block, placed loosely on ``worker``: Dask puts it
+    there first and anywhere else when that worker is gone."""
+    import dask
+
+    with dask.annotate(workers=[worker], allow_other_workers=True, retries=3):
+        built = dask.delayed(build_block, nout=2, pure=False)(
+            int(lo), int(hi), int(n_cols), duplicates, convert, *pieces)
+        return built[0], built[1]
+
+
+def _collect(client, user_ids, item_ids, built, bounds, item_info=None):
+    """Compute every block in one graph, then check the user blocks' stats."""
+    tasks = [task for side in ("user", "item") for pair in built[side] for task in pair]
+    with warnings.catch_warnings():        # blocks carried by their tasks make a large graph
+        warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
+        futures = client.compute(tasks, optimize_graph=False)
+    n_user = 2 * len(built["user"])
+    user_blocks, user_stats = futures[0:n_user:2], futures[1:n_user:2]
+    item_blocks = futures[n_user::2]
+    stats = client.gather(user_stats)
+    duplicate = next((s.duplicate for s in stats if s.duplicate is not None), None)
+    if duplicate is not None:
+        u, i = duplicate
+        raise ValueError(f"user {user_ids.ids[u].item()!r} rated item {item_ids.ids[i].item()!r} "
+                         f"more than once; pass duplicates='last', 'sum' or 'mean' to combine "
+                         f"repeated pairs")
+    return ClusterData(client, user_ids, item_ids, user_blocks, item_blocks, bounds["user"],
+                       bounds["item"], stats, item_info)
+
+
+# -- the tasks of the two passes over a dask DataFrame --------------------------------------
+def _partition_columns(frame, position):
+    """(users, items, values) of one partition, validated as ``Interactions.from_arrays``
+    validates its arrays; values are 1.0 without a rating column."""
+    where = f" (partition {position})"
+    try:
+        users = v.as_ids("users", frame.iloc[:, 0].to_numpy())
+        items = v.as_ids("items", frame.iloc[:, 1].to_numpy())
+        if frame.shape[1] > 2:
+            values = v.as_ratings("ratings", frame.iloc[:, 2].to_numpy())
+        else:
+            values = np.ones(len(frame))
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"{error}{where}") from None
+    return users, items, values
+
+
+def _unique_counts(ids):
+    unique, counts = np.unique(ids, return_counts=True)
+    return unique, counts.astype(np.int64)
+
+
+def _partition_ids(frame, position):
+    users, items, _ = _partition_columns(frame, position)
+    return (*_unique_counts(users), *_unique_counts(items))
+
+
+def _merge_ids(*summaries):
+    """The union of sorted distinct ids with their counts, per side."""
+    out = []
+    for side in (0, 2):
+        ids = [s[side] for s in summaries if len(s[side])]
+        if not ids:
+            out += [summaries[0][side], summaries[0][side + 1]]
+            continue
+        kinds = {a.dtype.kind in "iu" for a in ids}
+        if len(kinds) > 1:
+            raise TypeError(f"{'users' if side == 0 else 'items'} must be all integers or all "
+                            f"strings; the partitions mix both")
+        unique, inverse = np.unique(np.concatenate(ids), return_inverse=True)
+        counts = np.bincount(inverse.ravel(), minlength=len(unique),
+                             weights=np.concatenate([s[side + 1] for s in summaries
+                                                     if len(s[side])]))
+        out += [unique, counts.astype(np.int64)]
+    return tuple(out)
+
+
+def _split_partition(frame, position, ids, user_bounds, item_bounds):
+    """The partition's ratings as pieces (rows, cols, values), one per user block then
+    one per item block, each in input order."""
+    users, items, values = _partition_columns(frame, position)
+    uidx = np.searchsorted(ids[0], users).astype(np.int32)
+    iidx = np.searchsorted(ids[2], items).astype(np.int32)
+    pieces = []
+    for rows, cols, bounds in ((uidx, iidx, user_bounds), (iidx, uidx, item_bounds)):
+        block = np.searchsorted(bounds, rows, side="right") - 1
+        order = np.argsort(block, kind="stable")
+        starts = np.searchsorted(block[order], np.arange(len(bounds)))
+        for lo, hi in zip(starts[:-1], starts[1:]):
+            take = order[lo:hi]
+            pieces.append((rows[take], cols[take], values[take]))
+    return tuple(pieces)
