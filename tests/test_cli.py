@@ -301,6 +301,24 @@ def test_train_sgd_on_synthetic_data_without_a_held_out_part(tmp_path):
     assert model.item_info_.title([0])[0] == "Item 0"
 
 
+def test_train_on_a_local_dask_cluster_saves_the_one_machine_model(tmp_path):
+    common = ("train", "synthetic:20000", "--iterations", "3", "--factors", "8", "--quiet")
+    outcome = run_in(tmp_path, *common, "--dask-workers", "2", "--output", "dask.npz")
+    assert outcome.returncode == 0, outcome.stderr
+    lines = outcome.stdout.splitlines()
+    assert re.fullmatch(r"training on the Dask cluster at tcp://127\.0\.0\.1:\d+ \(2 workers\)",
+                        lines[1])
+    assert lines[2].startswith("ALS(factors=8, iterations=3, seed=0, verbose=False): 3 iterations")
+    assert run_in(tmp_path, *common, "--output", "here.npz").returncode == 0
+    dask, here = fastmf.load(tmp_path / "dask.npz"), fastmf.load(tmp_path / "here.npz")
+    assert type(dask) is fastmf.ALS
+    np.testing.assert_array_equal(dask.user_factors_, here.user_factors_)
+    refused = run_in(tmp_path, *common, "--model", "bpr", "--dask-workers", "2", "-o", "b.npz")
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == ("fastmf train: error: --scheduler and --dask-workers train "
+                                      "als and implicit-als; BPR trains on one machine only")
+
+
 def test_model_registry_maps_names_to_classes():
     from fastmf.cli import MODELS
     assert MODELS["als"] is fastmf.ALS and MODELS["sgd"] is fastmf.SGD

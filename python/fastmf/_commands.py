@@ -145,6 +145,7 @@ def _train(args, out):
                          f"fit; use --model {' or '.join(_implicit_names())}")
     model = cls(**_model_params(cls, args))
     model._check_params()                  # a bad parameter fails before the data is read
+    cluster = _dask_options(cls, args)
     if not 0 <= args.test_size < 1:
         raise ValueError(f"--test-size must be at least 0 and below 1, got {args.test_size}")
     if args.test_output and args.test_size == 0:
@@ -160,8 +161,17 @@ def _train(args, out):
     split = f"; train {train.nnz}, test {test.nnz}" if test is not None else ""
     print(f"data: {data.n_users} users, {data.n_items} items, {data.nnz} ratings "
           f"({args.data}){split}", file=out)
-    started = time.perf_counter()
-    model.fit(train, validation=test)
+    if cluster is not None:
+        with cluster() as client:
+            model = _on_cluster(model, client)
+            print(f"training on the Dask cluster at {client.scheduler.address} "
+                  f"({len(client.scheduler_info()['workers'])} workers)", file=out)
+            started = time.perf_counter()
+            model.fit(train, validation=test)
+            model = model.to_local()
+    else:
+        started = time.perf_counter()
+        model.fit(train, validation=test)
     print(f"{model!r}: {model.n_iter_} {cls._iterations_param} in "
           f"{time.perf_counter() - started:.1f} s", file=out)
     print(_final_metrics(model, train, test), file=out)
@@ -173,6 +183,43 @@ def _train(args, out):
         _save_learning_curve(model, args.plot)
         print(f"learning curve saved to {args.plot}", file=out)
     return 0
+
+
+def _dask_options(cls, args):
+    """None, or a context manager giving the Client of --scheduler or --dask-workers."""
+    if args.scheduler is None and args.dask_workers is None:
+        return None
+    if cls not in (ALS, ImplicitALS):
+        raise ValueError(f"--scheduler and --dask-workers train als and implicit-als; "
+                         f"{cls.__name__} trains on one machine only")
+    if args.dask_workers is not None and args.dask_workers < 1:
+        raise ValueError(f"--dask-workers must be at least 1, got {args.dask_workers}")
+    try:
+        import fastmf.distributed  # noqa: F401
+    except ImportError as err:
+        raise ImportError(f"{err}; or train without --scheduler and --dask-workers") from None
+    import contextlib
+    import os
+
+    from distributed import Client, LocalCluster
+
+    @contextlib.contextmanager
+    def connect():
+        if args.scheduler is not None:
+            with Client(args.scheduler) as client:
+                yield client
+            return
+        threads = max(1, (os.cpu_count() or 1) // args.dask_workers)
+        with LocalCluster(n_workers=args.dask_workers, threads_per_worker=threads,
+                          dashboard_address=":0") as local, Client(local) as client:
+            yield client
+    return connect
+
+
+def _on_cluster(model, client):
+    """The distributed twin of a one-machine model, with its parameters."""
+    import fastmf.distributed
+    return getattr(fastmf.distributed, type(model).__name__)(**model.get_params(), client=client)
 
 
 def _model_params(cls, args):

@@ -101,6 +101,15 @@ def _add_train(commands, data_options):
     train.add_argument("--plot", metavar="CURVE.png", default=None,
                        help="draw the learning curve into this image (needs matplotlib)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    cluster = train.add_argument_group(
+        "training on a Dask cluster (als and implicit-als; pip install \"fastmf[dask]\")",
+        "DATA is read here and cut into blocks for the workers; the model equals the one "
+        "trained on this machine. --threads is then per task (0: the worker's threads).")
+    where = cluster.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                       help="the scheduler of a running cluster, e.g. tcp://10.0.0.5:8786")
+    where.add_argument("--dask-workers", type=int, default=None, metavar="N",
+                       help="start a local cluster of N worker processes for this run")
     train.set_defaults(run=_train)
 
 

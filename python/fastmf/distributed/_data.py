@@ -13,6 +13,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from dask.sizeof import sizeof
 
 from .. import _validation as v
 from ..data import (DUPLICATE_POLICIES, Csr, IdMap, Interactions, combine_duplicates,
@@ -30,6 +31,12 @@ class RowBlock:
 
     lo: int
     R: Csr
+
+
+@sizeof.register(RowBlock)
+def _row_block_bytes(block):
+    """Dask's size of a rating block (what it counts as moved and held), its arrays."""
+    return sizeof(block.R.indptr) + sizeof(block.R.indices) + sizeof(block.R.data)
 
 
 @dataclass

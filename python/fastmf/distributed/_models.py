@@ -44,6 +44,7 @@ class ClusterState:
     local_iteration: int = -1
     own: list = None             # per user block, the item blocks it reports on
     submitted: int = 0           # tasks submitted so far
+    holders: dict = field(default_factory=dict)     # rating block key -> its workers
     token: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
 
 
@@ -194,12 +195,21 @@ class DaskFit:
                                    duplicates, convert, n_blocks, workers)
         return client, data, workers
 
-    def _submit(self, state, fn, *args, name, index=None, **kwargs):
+    def _submit(self, state, fn, *args, name, index=None, near=None, **kwargs):
+        """Submit one task; ``near``: a rating block's future, whose worker runs the task
+        if it still holds the block (else any worker does)."""
         state.submitted += 1                     # keys are unique within a fit, and readable
         key = f"fastmf-{name}-{state.iteration + 1}-{'' if index is None else index}-" \
               f"{state.token}-{state.submitted}"
+        if near is not None and state.holders.get(near.key):
+            kwargs.update(workers=list(state.holders[near.key]), allow_other_workers=True)
         return state.client.submit(fn, *args, key=key, retries=self.retries, pure=False,
                                    **kwargs)
+
+    def _locate_blocks(self, state):
+        """Where the rating blocks are now (a lost block may be on its way elsewhere)."""
+        blocks = state.data.user_blocks + state.data.item_blocks
+        state.holders = state.client.who_has(blocks)
 
     def _roots(self, state, X, bias, bounds, workers, name, n_rows=None):
         """Futures of factor blocks carried by their tasks (no lineage behind them)."""
@@ -343,15 +353,16 @@ class ALS(DaskFit, models.ALS):
 
     def _submit_iteration(self, state, p):
         data, bpw = state.data, self.blocks_per_worker
+        self._locate_blocks(state)
         users = [self._submit(state, _tasks.als_solve, block, state.mu, p, bpw, *state.Y,
-                              name="als-user", index=b)
+                              name="als-user", index=b, near=block)
                  for b, block in enumerate(data.user_blocks)]
         items = [self._submit(state, _tasks.als_solve, block, state.mu, p, bpw, *users,
-                              name="als-item", index=b)
+                              name="als-item", index=b, near=block)
                  for b, block in enumerate(data.item_blocks)]
         terms = [self._submit(state, _tasks.als_terms, block, users[b], state.own[b], state.mu,
                               p, bpw, state.val.blocks[b] if state.val else None, *items,
-                              name="als-terms", index=b)
+                              name="als-terms", index=b, near=block)
                  for b, block in enumerate(data.user_blocks)]
 
         def commit(gathered):
@@ -444,17 +455,20 @@ class ImplicitALS(DaskFit, models.ImplicitALS):
     def _submit_iteration(self, state, p):
         data, bpw = state.data, self.blocks_per_worker
         before = state.X if p.solver == "cg" else [None] * len(data.user_blocks)
+        self._locate_blocks(state)
         users = [self._submit(state, _tasks.implicit_solve, block, before[b], state.YtY,
-                              data.n_users, p, bpw, *state.Y, name="ials-user", index=b)
+                              data.n_users, p, bpw, *state.Y, name="ials-user", index=b,
+                              near=block)
                  for b, block in enumerate(data.user_blocks)]
         XtX = self._gram(state, users, "user-gram")
         before = state.Y if p.solver == "cg" else [None] * len(data.item_blocks)
         items = [self._submit(state, _tasks.implicit_solve, block, before[b], XtX,
-                              data.n_items, p, bpw, *users, name="ials-item", index=b)
+                              data.n_items, p, bpw, *users, name="ials-item", index=b,
+                              near=block)
                  for b, block in enumerate(data.item_blocks)]
         YtY = self._gram(state, items, "item-gram")
         terms = [self._submit(state, _tasks.implicit_terms, block, users[b], state.own[b], p,
-                              bpw, *items, name="ials-terms", index=b)
+                              bpw, *items, name="ials-terms", index=b, near=block)
                  for b, block in enumerate(data.user_blocks)]
 
         def commit(gathered):

@@ -10,6 +10,7 @@ one-machine value; Gram matrices are sums of fixed chunks of rows (``GRAM_CHUNK`
 from dataclasses import dataclass
 
 import numpy as np
+from dask.sizeof import sizeof
 
 from ..models import _explicit, implicit_als
 from ..models._arrays import GRAM_CHUNK, cache_aligned, gram_chunks, sum_in_order
@@ -27,6 +28,12 @@ class FactorBlock:
     failed: int = -1
     penalty: tuple = None
     gram: tuple = None
+
+
+@sizeof.register(FactorBlock)
+def _factor_block_bytes(block):
+    """Dask's size of a factor block (what it counts as moved and held), its arrays."""
+    return sizeof(block.X) + sizeof(block.bias) + sizeof(block.gram)
 
 
 def worker_params(p, blocks_per_worker):
