@@ -348,6 +348,9 @@ class ALS(DaskFit, models.ALS):
         state.Y = self._roots(state, Y, np.zeros(data.n_items, p.dtype), data.item_bounds,
                               workers, "item")
         state.val = _validation_blocks(state, val)
+        if state.val is not None:           # sent once, not with every iteration's tasks
+            state.val.blocks = [self._submit(state, _tasks.carry, pairs, name="val", index=b)
+                                for b, pairs in enumerate(state.val.blocks)]
         state.own = _own_blocks(data)
         return state
 

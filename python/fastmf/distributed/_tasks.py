@@ -165,9 +165,9 @@ def implicit_terms(block, user, own, p, blocks_per_worker, *items):
     return {"observed": observed, "failed": _failures(user, [items[j] for j in own])}
 
 
-def factors_of(factor_block):
-    """(X, bias) of a solved block, for the driver."""
-    return factor_block.X, factor_block.bias
+def carry(value):
+    """A value carried by its task (validation pairs), held on a worker for the fit."""
+    return value
 
 
 def root(lo, X, bias, n_rows=None):
@@ -176,6 +176,3 @@ def root(lo, X, bias, n_rows=None):
     X = cache_aligned(X)
     return FactorBlock(lo, X, bias, gram=None if n_rows is None else gram_pieces(X, lo, n_rows, 1))
 
-
-__all__ = ["FactorBlock", "als_solve", "als_terms", "implicit_solve", "gram_part", "gram_reduce",
-           "implicit_terms", "factors_of", "root"]
