@@ -5,6 +5,8 @@
 #include "linalg.hpp"
 
 #include <numeric>
+#include <optional>
+#include <vector>
 
 namespace fastmf {
 
@@ -108,6 +110,26 @@ class ShortRows {
 // Y.rows() == y_bias.size(), X.cols() == Y.cols(), row_reg.size() == X.rows(), finite
 // values, row_reg, bias_reg >= 0.
 // Returns -1, or the first row whose Cholesky factorization failed (row left unchanged).
+// Per-thread scratch of als_half_step; rows, t and Z grow to the longest row.
+template <typename S>
+struct AlsScratch {
+  explicit AlsScratch(Index k)
+      : system(k),
+        copy_rows(system.padded() != k),
+        Z(Matrix<S>::Zero(system.padded(), copy_rows ? 64 : 0)),
+        rows(64),
+        s(system.padded()),
+        t(64),
+        // (capped: the scratch holds a system of every padded order up to the limit)
+        short_rows(k, std::min<Index>(k * 3 / 4, 256)) {}
+  SpdSystem<S> system;
+  bool copy_rows;  // rows of Y lack the zero padding the tiles read
+  Matrix<S> Z;
+  std::vector<const S*> rows;
+  Vector<S> s, t;
+  ShortRows<S> short_rows;
+};
+
 template <typename S>
 std::int64_t als_half_step(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::int32_t> indices,
                            ConstVecRef<S> ratings, ConstRowRef<S> Y, ConstVecRef<S> y_bias, S mu,
@@ -117,74 +139,75 @@ std::int64_t als_half_step(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::in
   const Index k = Y.cols();
   const bool has_prior = prior.rows() > 0;
   FirstFailure failed;
+  ParallelGuard guard;
+  auto solve = [&](Index u, AlsScratch<S>& w) {
+    const Index n = R.count(u), kp = w.system.padded();
+    if (n == 0) {
+      if (has_prior) {
+        X.row(u) = prior.row(u);
+      } else {
+        X.row(u).setZero();
+      }
+      x_bias[u] = S(0);
+      return;
+    }
+    if (Index(w.rows.size()) < n) {
+      w.rows.resize(n);
+      w.t.resize(n);
+      if (w.copy_rows) w.Z = Matrix<S>::Zero(kp, n);
+    }
+    S beta = 0;
+    for (Index j = 0; j < n; ++j) {
+      const std::int64_t e = R.begin(u) + j;
+      const std::int32_t i = R.indices[e];
+      w.t[j] = R.data[e] - mu - y_bias[i];
+      beta += w.t[j];
+      w.rows[j] = Y.row(i).data();
+      if (w.copy_rows) {
+        std::copy_n(w.rows[j], k, w.Z.col(j).data());
+        w.rows[j] = w.Z.col(j).data();
+      }
+    }
+    // The next row's items move toward the cache while this row is solved.
+    if (u + 1 < R.rows()) {
+      for (std::int64_t e = R.begin(u + 1); e < R.end(u + 1); ++e) {
+        prefetch_row(Y, R.indices[e], kPrefetchToL2);
+      }
+    }
+    const Listed<S> Zu{w.rows.data()};
+    if (n < w.short_rows.limit() && row_reg[u] > S(0) &&
+        w.short_rows.solve(Zu, w.t.data(), beta, n, row_reg[u], bias_reg,
+                           has_prior ? prior.row(u).data() : nullptr, X.row(u).data(),
+                           x_bias[u])) {
+      return;
+    }
+    SpdSystem<S>& system = w.system;
+    w.s.setZero();
+    system.b.setZero();
+    row_sums<S>(Zu, w.t.data(), n, kp, system.b.data(), w.s.data());
+    const S a = S(n) + bias_reg;
+    set_outer(w.s, -S(1) / a, system.A);
+    system.A.diagonal().head(k).array() += row_reg[u];
+    system.add_gram(Zu, n);
+    system.b.head(k) -= (beta / a) * w.s.head(k);
+    if (has_prior) system.b.head(k) += row_reg[u] * prior.row(u).transpose();
+    if (!system.solve()) {
+      failed.record(u);
+      return;
+    }
+    X.row(u) = system.b.head(k).transpose();
+    x_bias[u] = (beta - w.s.head(k).dot(system.b.head(k))) / a;
+  };
 #pragma omp parallel num_threads(resolve_threads(num_threads))
   {
-    SpdSystem<S> system(k);  // per-thread scratch; rows, t and Z grow to the longest row
-    const Index kp = system.padded();
-    const bool copy_rows = kp != k;  // rows of Y lack the zero padding the tiles read
-    Matrix<S> Z = Matrix<S>::Zero(kp, copy_rows ? 64 : 0);
-    std::vector<const S*> rows(64);
-    Vector<S> s(kp), t(64);
-    // (capped: the scratch holds a system of every padded order up to the limit)
-    ShortRows<S> short_rows(k, std::min<Index>(k * 3 / 4, 256));
+    std::optional<AlsScratch<S>> scratch;
+    guard.run([&] { scratch.emplace(k); });
 #pragma omp for schedule(dynamic, 16)
     for (Index u = 0; u < R.rows(); ++u) {
-      const Index n = R.count(u);
-      if (n == 0) {
-        if (has_prior) {
-          X.row(u) = prior.row(u);
-        } else {
-          X.row(u).setZero();
-        }
-        x_bias[u] = S(0);
-        continue;
-      }
-      if (Index(rows.size()) < n) {
-        rows.resize(n);
-        t.resize(n);
-        if (copy_rows) Z = Matrix<S>::Zero(kp, n);
-      }
-      S beta = 0;
-      for (Index j = 0; j < n; ++j) {
-        const std::int64_t e = R.begin(u) + j;
-        const std::int32_t i = R.indices[e];
-        t[j] = R.data[e] - mu - y_bias[i];
-        beta += t[j];
-        rows[j] = Y.row(i).data();
-        if (copy_rows) {
-          std::copy_n(rows[j], k, Z.col(j).data());
-          rows[j] = Z.col(j).data();
-        }
-      }
-      // The next row's items move toward the cache while this row is solved.
-      if (u + 1 < R.rows()) {
-        for (std::int64_t e = R.begin(u + 1); e < R.end(u + 1); ++e) {
-          prefetch_row(Y, R.indices[e], kPrefetchToL2);
-        }
-      }
-      const Listed<S> Zu{rows.data()};
-      if (n < short_rows.limit() && row_reg[u] > S(0) &&
-          short_rows.solve(Zu, t.data(), beta, n, row_reg[u], bias_reg,
-                           has_prior ? prior.row(u).data() : nullptr, X.row(u).data(), x_bias[u])) {
-        continue;
-      }
-      s.setZero();
-      system.b.setZero();
-      row_sums<S>(Zu, t.data(), n, kp, system.b.data(), s.data());
-      const S a = S(n) + bias_reg;
-      set_outer(s, -S(1) / a, system.A);
-      system.A.diagonal().head(k).array() += row_reg[u];
-      system.add_gram(Zu, n);
-      system.b.head(k) -= (beta / a) * s.head(k);
-      if (has_prior) system.b.head(k) += row_reg[u] * prior.row(u).transpose();
-      if (!system.solve()) {
-        failed.record(u);
-        continue;
-      }
-      X.row(u) = system.b.head(k).transpose();
-      x_bias[u] = (beta - s.head(k).dot(system.b.head(k))) / a;
+      guard.run([&] { solve(u, *scratch); });
     }
   }
+  guard.rethrow();
   return failed.row();
 }
 

@@ -1,6 +1,7 @@
 // Shared types and helpers for the fastmf kernels: row-major matrices that map numpy
-// arrays without a copy, a read-only CSR view, thread-count resolution and the
-// "first failing row" record that kernels return instead of throwing.
+// arrays without a copy, a read-only CSR view, thread-count resolution, the "first failing
+// row" record that kernels return instead of throwing, and the guard that carries an
+// exception out of a parallel region.
 #pragma once
 
 #include <Eigen/Dense>
@@ -8,6 +9,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <exception>
+#include <mutex>
 
 namespace fastmf {
 
@@ -60,6 +63,42 @@ class FirstFailure {
 
  private:
   std::atomic<std::int64_t> first_{-1};
+};
+
+// An exception must not leave an OpenMP region: the runtime would end the process. Work in
+// a region runs through guard.run(work), which keeps the first exception thrown (a
+// std::bad_alloc of scratch memory, say) and skips all later work once one is kept; after
+// the region, guard.rethrow() throws it on the calling thread, where pybind11 turns it
+// into a Python exception (MemoryError for std::bad_alloc). Every thread must still meet
+// each worksharing loop, so a region allocates its scratch through run() too and its loop
+// bodies, which use the scratch, also go through run():
+//   ParallelGuard guard;
+//   #pragma omp parallel
+//   { std::optional<Scratch> w; guard.run([&] { w.emplace(k); });
+//     #pragma omp for
+//     for (...) guard.run([&] { body(*w); }); }
+//   guard.rethrow();
+class ParallelGuard {
+ public:
+  template <typename Work>
+  void run(Work&& work) noexcept {
+    if (failed_.load(std::memory_order_relaxed)) return;
+    try {
+      work();
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!error_) error_ = std::current_exception();
+      failed_.store(true);
+    }
+  }
+  void rethrow() const {
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  std::atomic<bool> failed_{false};
+  std::mutex mutex_;
+  std::exception_ptr error_;
 };
 
 // Rows gathered by index (the other side's factors in an ALS step) are scattered over a

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 namespace fastmf {
 
@@ -34,40 +35,53 @@ std::int64_t implicit_als_half_step(ConstVecRef<std::int64_t> indptr,
   const CsrView<S> C{indptr, indices, values};
   const Index k = Y.cols(), width = gather_width<S>(k);
   FirstFailure failed;
+  ParallelGuard guard;
+  struct Scratch {  // per thread
+    Scratch(Index k, Index width, ConstRowRef<S> YtY, S reg)
+        : system(k),
+          start(Matrix<S>::Zero(system.padded(), system.padded())),
+          Z(Matrix<S>::Zero(system.padded(), width)) {
+      start.topLeftCorner(k, k) = YtY;
+      start.diagonal().head(k).array() += reg;
+    }
+    SpdSystem<S> system;
+    Matrix<S> start, Z;
+  };
+  auto solve = [&](Index u, Scratch& w) {
+    const Index n = C.count(u);
+    if (n == 0) {
+      X.row(u).setZero();
+      return;
+    }
+    w.system.A = w.start;
+    w.system.b.setZero();
+    for (Index lo = 0; lo < n; lo += width) {
+      const Index m = std::min(width, n - lo);
+      for (Index j = 0; j < m; ++j) {
+        const std::int64_t e = C.begin(u) + lo + j;
+        if (lo + j + kPrefetchAhead < n) prefetch_row(Y, C.indices[e + kPrefetchAhead]);
+        const S conf = alpha * C.data[e];
+        gather_row(Y.row(C.indices[e]).data(), k, std::sqrt(conf), S(1) + conf,
+                   w.Z.col(j).data(), w.system.b.data());
+      }
+      w.system.add_gram(w.Z, m);
+    }
+    if (!w.system.solve()) {
+      failed.record(u);
+      return;
+    }
+    X.row(u) = w.system.b.head(k).transpose();
+  };
 #pragma omp parallel num_threads(resolve_threads(num_threads))
   {
-    SpdSystem<S> system(k);  // per-thread scratch
-    const Index kp = system.padded();
-    Matrix<S> start = Matrix<S>::Zero(kp, kp), Z = Matrix<S>::Zero(kp, width);
-    start.topLeftCorner(k, k) = YtY;
-    start.diagonal().head(k).array() += reg;
+    std::optional<Scratch> scratch;
+    guard.run([&] { scratch.emplace(k, width, YtY, reg); });
 #pragma omp for schedule(dynamic, 16)
     for (Index u = 0; u < C.rows(); ++u) {
-      const Index n = C.count(u);
-      if (n == 0) {
-        X.row(u).setZero();
-        continue;
-      }
-      system.A = start;
-      system.b.setZero();
-      for (Index lo = 0; lo < n; lo += width) {
-        const Index m = std::min(width, n - lo);
-        for (Index j = 0; j < m; ++j) {
-          const std::int64_t e = C.begin(u) + lo + j;
-          if (lo + j + kPrefetchAhead < n) prefetch_row(Y, C.indices[e + kPrefetchAhead]);
-          const S conf = alpha * C.data[e];
-          gather_row(Y.row(C.indices[e]).data(), k, std::sqrt(conf), S(1) + conf,
-                     Z.col(j).data(), system.b.data());
-        }
-        system.add_gram(Z, m);
-      }
-      if (!system.solve()) {
-        failed.record(u);
-        continue;
-      }
-      X.row(u) = system.b.head(k).transpose();
+      guard.run([&] { solve(u, *scratch); });
     }
   }
+  guard.rethrow();
   return failed.row();
 }
 
@@ -88,60 +102,71 @@ void implicit_als_cg_step(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::int
   const Index k = Y.cols(), width = gather_width<S>(k);
   // YtY is symmetric: its row-major storage read as column-major is the same matrix.
   const Eigen::Map<const Matrix<S>> G(YtY.data(), k, k);
+  ParallelGuard guard;
+  struct Scratch {  // per thread
+    Scratch(Index k, Index width) : Z(k, width), c(width), q(width), x(k), r(k), p(k), Ap(k) {}
+    Matrix<S> Z;
+    Vector<S> c, q, x, r, p, Ap;
+  };
+  auto gather = [&](Scratch& w, Index u, Index lo, Index m) {
+    for (Index j = 0; j < m; ++j) {
+      const std::int64_t e = C.begin(u) + lo + j;
+      if (lo + j + kPrefetchAhead < C.count(u)) prefetch_row(Y, C.indices[e + kPrefetchAhead]);
+      w.Z.col(j) = Y.row(C.indices[e]).transpose();
+      w.c[j] = alpha * C.data[e];
+    }
+  };
+  // out = Σ_{i∈u} w_i y_i with w_i = weight(conf_ui, y_i·v), chunk by chunk.
+  auto product = [&](Scratch& w, Index u, const Vector<S>& v, Vector<S>& out, auto weight) {
+    const Index n = C.count(u);
+    out.setZero();
+    for (Index lo = 0; lo < n; lo += width) {
+      const Index m = std::min(width, n - lo);
+      if (n > width) gather(w, u, lo, m);
+      auto qm = w.q.head(m);
+      qm.noalias() = w.Z.leftCols(m).transpose() * v;
+      weight(qm.array(), w.c.head(m).array());
+      out.noalias() += w.Z.leftCols(m) * qm;
+    }
+  };
+  auto solve = [&](Index u, Scratch& w) {
+    const Index n = C.count(u);
+    if (n == 0) {
+      X.row(u).setZero();
+      return;
+    }
+    if (n <= width) gather(w, u, 0, n);          // once, for every product below
+    Vector<S>&x = w.x, &r = w.r, &p = w.p, &Ap = w.Ap;
+    x = X.row(u).transpose();
+    // r = b - A x with b = Σ (1 + conf) y_i.
+    product(w, u, x, r, [](auto wt, auto conf) { wt = S(1) + conf - conf * wt; });
+    r.noalias() -= G * x;
+    r -= reg * x;
+    p = r;
+    S rs_old = r.squaredNorm();
+    for (int step = 0; step < steps && rs_old > S(0); ++step) {
+      product(w, u, p, Ap, [](auto wt, auto conf) { wt = conf * wt; });
+      Ap.noalias() += G * p;
+      Ap += reg * p;
+      const S step_size = rs_old / p.dot(Ap);
+      x += step_size * p;
+      r -= step_size * Ap;
+      const S rs_new = r.squaredNorm();
+      p = r + (rs_new / rs_old) * p;
+      rs_old = rs_new;
+    }
+    X.row(u) = x.transpose();
+  };
 #pragma omp parallel num_threads(resolve_threads(num_threads))
   {
-    Matrix<S> Z(k, width);
-    Vector<S> c(width), q(width), x(k), r(k), p(k), Ap(k);
-    auto gather = [&](Index u, Index lo, Index m) {
-      for (Index j = 0; j < m; ++j) {
-        const std::int64_t e = C.begin(u) + lo + j;
-        if (lo + j + kPrefetchAhead < C.count(u)) prefetch_row(Y, C.indices[e + kPrefetchAhead]);
-        Z.col(j) = Y.row(C.indices[e]).transpose();
-        c[j] = alpha * C.data[e];
-      }
-    };
-    // out = Σ_{i∈u} w_i y_i with w_i = weight(conf_ui, y_i·v), chunk by chunk.
-    auto product = [&](Index u, const Vector<S>& v, Vector<S>& out, auto weight) {
-      const Index n = C.count(u);
-      out.setZero();
-      for (Index lo = 0; lo < n; lo += width) {
-        const Index m = std::min(width, n - lo);
-        if (n > width) gather(u, lo, m);
-        auto qm = q.head(m);
-        qm.noalias() = Z.leftCols(m).transpose() * v;
-        weight(qm.array(), c.head(m).array());
-        out.noalias() += Z.leftCols(m) * qm;
-      }
-    };
+    std::optional<Scratch> scratch;
+    guard.run([&] { scratch.emplace(k, width); });
 #pragma omp for schedule(dynamic, 32)
     for (Index u = 0; u < C.rows(); ++u) {
-      const Index n = C.count(u);
-      if (n == 0) {
-        X.row(u).setZero();
-        continue;
-      }
-      if (n <= width) gather(u, 0, n);          // once, for every product below
-      x = X.row(u).transpose();
-      // r = b - A x with b = Σ (1 + conf) y_i.
-      product(u, x, r, [](auto w, auto conf) { w = S(1) + conf - conf * w; });
-      r.noalias() -= G * x;
-      r -= reg * x;
-      p = r;
-      S rs_old = r.squaredNorm();
-      for (int step = 0; step < steps && rs_old > S(0); ++step) {
-        product(u, p, Ap, [](auto w, auto conf) { w = conf * w; });
-        Ap.noalias() += G * p;
-        Ap += reg * p;
-        const S step_size = rs_old / p.dot(Ap);
-        x += step_size * p;
-        r -= step_size * Ap;
-        const S rs_new = r.squaredNorm();
-        p = r + (rs_new / rs_old) * p;
-        rs_old = rs_new;
-      }
-      X.row(u) = x.transpose();
+      guard.run([&] { solve(u, *scratch); });
     }
   }
+  guard.rethrow();
 }
 
 // The observed part of the implicit loss, per row, in double: for each observed (u, i)

@@ -376,11 +376,15 @@ class SpdSystem {
 template <typename S>
 void gram_chunks(ConstRowRef<S> Y, Index chunk, RowRef<S> out, int num_threads) {
   const Index n = Y.rows(), k = Y.cols(), n_chunks = (n + chunk - 1) / chunk;
+  ParallelGuard guard;  // the product's blocking buffers are allocated
 #pragma omp parallel for schedule(dynamic, 1) num_threads(resolve_threads(num_threads))
   for (Index c = 0; c < n_chunks; ++c) {
-    const auto rows = Y.middleRows(c * chunk, std::min(chunk, n - c * chunk));
-    out.middleRows(c * k, k).noalias() = rows.transpose() * rows;
+    guard.run([&] {
+      const auto rows = Y.middleRows(c * chunk, std::min(chunk, n - c * chunk));
+      out.middleRows(c * k, k).noalias() = rows.transpose() * rows;
+    });
   }
+  guard.rethrow();
 }
 
 }  // namespace fastmf

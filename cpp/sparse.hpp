@@ -51,32 +51,40 @@ void coo_to_csr(ConstVecRef<std::int32_t> rows, ConstVecRef<std::int32_t> cols,
       if (want_pos) out_pos[slot] = e;
     }
   }
-#pragma omp parallel num_threads(resolve_threads(num_threads))
-  {
+  struct Scratch {  // per thread
     std::vector<std::pair<std::int32_t, std::int64_t>> keyed;  // (column, slot)
     std::vector<S> row_data;
     std::vector<std::int64_t> row_pos;
+  };
+  auto sort_row = [&](Index r, Scratch& w) {
+    const std::int64_t lo = indptr[r], n = indptr[r + 1] - lo;
+    std::int32_t* columns = out_indices.data() + lo;
+    if (std::is_sorted(columns, columns + n)) return;
+    w.keyed.resize(n);
+    for (std::int64_t j = 0; j < n; ++j) w.keyed[j] = {columns[j], lo + j};
+    std::sort(w.keyed.begin(), w.keyed.end());   // slots ascend in input order: a stable sort
+    w.row_data.resize(n);
+    w.row_pos.resize(want_pos ? n : 0);
+    for (std::int64_t j = 0; j < n; ++j) {
+      w.row_data[j] = out_data[w.keyed[j].second];
+      if (want_pos) w.row_pos[j] = out_pos[w.keyed[j].second];
+    }
+    for (std::int64_t j = 0; j < n; ++j) {
+      columns[j] = w.keyed[j].first;
+      out_data[lo + j] = w.row_data[j];
+      if (want_pos) out_pos[lo + j] = w.row_pos[j];
+    }
+  };
+  ParallelGuard guard;
+#pragma omp parallel num_threads(resolve_threads(num_threads))
+  {
+    Scratch scratch;   // empty vectors: nothing allocated until a row needs it
 #pragma omp for schedule(dynamic, 256)
     for (Index r = 0; r < n_rows; ++r) {
-      const std::int64_t lo = indptr[r], n = indptr[r + 1] - lo;
-      std::int32_t* columns = out_indices.data() + lo;
-      if (std::is_sorted(columns, columns + n)) continue;
-      keyed.resize(n);
-      for (std::int64_t j = 0; j < n; ++j) keyed[j] = {columns[j], lo + j};
-      std::sort(keyed.begin(), keyed.end());   // slots ascend in input order: a stable sort
-      row_data.resize(n);
-      row_pos.resize(want_pos ? n : 0);
-      for (std::int64_t j = 0; j < n; ++j) {
-        row_data[j] = out_data[keyed[j].second];
-        if (want_pos) row_pos[j] = out_pos[keyed[j].second];
-      }
-      for (std::int64_t j = 0; j < n; ++j) {
-        columns[j] = keyed[j].first;
-        out_data[lo + j] = row_data[j];
-        if (want_pos) out_pos[lo + j] = row_pos[j];
-      }
+      guard.run([&] { sort_row(r, scratch); });
     }
   }
+  guard.rethrow();
 }
 
 }  // namespace fastmf

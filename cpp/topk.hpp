@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -32,44 +33,54 @@ void topk_scores(ConstRowRef<S> Q, ConstVecRef<S> q_offset, ConstRowRef<S> Y,
   const auto before = [](const Entry& a, const Entry& b) {
     return a.first > b.first || (a.first == b.first && a.second < b.second);
   };
-#pragma omp parallel num_threads(resolve_threads(num_threads))
-  {
-    RowMatrix<S> scores(block, n_items);
+  struct Scratch {  // per thread
+    Scratch(Index rows, Index n_items, Index n) : scores(rows, n_items) { heap.reserve(n); }
+    RowMatrix<S> scores;
     std::vector<Entry> heap;
-    heap.reserve(n);
-#pragma omp for schedule(dynamic, 1)
-    for (Index b = 0; b < n_blocks; ++b) {
-      const Index first = b * block, rows = std::min(block, n_queries - first);
-      scores.topRows(rows).noalias() = Q.middleRows(first, rows) * Y.transpose();
-      for (Index r = 0; r < rows; ++r) {
-        const Index q = first + r;
-        auto row = scores.row(r);
-        row.array() += y_bias.transpose().array() + q_offset[q];
-        for (std::int64_t e = exclude_indptr[q]; e < exclude_indptr[q + 1]; ++e) {
-          row[exclude_indices[e]] = excluded;
-        }
-        heap.clear();
-        for (Index i = 0; i < n_items; ++i) {
-          const Entry entry{row[i], static_cast<std::int32_t>(i)};
-          if (entry.first == excluded) continue;
-          if (static_cast<Index>(heap.size()) < n) {
-            heap.push_back(entry);
-            std::push_heap(heap.begin(), heap.end(), before);
-          } else if (before(entry, heap.front())) {
-            std::pop_heap(heap.begin(), heap.end(), before);
-            heap.back() = entry;
-            std::push_heap(heap.begin(), heap.end(), before);
-          }
-        }
-        std::sort_heap(heap.begin(), heap.end(), before);
-        for (Index j = 0; j < n; ++j) {
-          const bool valid = j < static_cast<Index>(heap.size());
-          out_items(q, j) = valid ? heap[j].second : -1;
-          out_scores(q, j) = valid ? heap[j].first : excluded;
+  };
+  auto score_block = [&](Index b, Scratch& w) {
+    const Index first = b * block, rows = std::min(block, n_queries - first);
+    w.scores.topRows(rows).noalias() = Q.middleRows(first, rows) * Y.transpose();
+    std::vector<Entry>& heap = w.heap;
+    for (Index r = 0; r < rows; ++r) {
+      const Index q = first + r;
+      auto row = w.scores.row(r);
+      row.array() += y_bias.transpose().array() + q_offset[q];
+      for (std::int64_t e = exclude_indptr[q]; e < exclude_indptr[q + 1]; ++e) {
+        row[exclude_indices[e]] = excluded;
+      }
+      heap.clear();
+      for (Index i = 0; i < n_items; ++i) {
+        const Entry entry{row[i], static_cast<std::int32_t>(i)};
+        if (entry.first == excluded) continue;
+        if (static_cast<Index>(heap.size()) < n) {
+          heap.push_back(entry);
+          std::push_heap(heap.begin(), heap.end(), before);
+        } else if (before(entry, heap.front())) {
+          std::pop_heap(heap.begin(), heap.end(), before);
+          heap.back() = entry;
+          std::push_heap(heap.begin(), heap.end(), before);
         }
       }
+      std::sort_heap(heap.begin(), heap.end(), before);
+      for (Index j = 0; j < n; ++j) {
+        const bool valid = j < static_cast<Index>(heap.size());
+        out_items(q, j) = valid ? heap[j].second : -1;
+        out_scores(q, j) = valid ? heap[j].first : excluded;
+      }
+    }
+  };
+  ParallelGuard guard;
+#pragma omp parallel num_threads(resolve_threads(num_threads))
+  {
+    std::optional<Scratch> scratch;
+    guard.run([&] { scratch.emplace(block, n_items, n); });
+#pragma omp for schedule(dynamic, 1)
+    for (Index b = 0; b < n_blocks; ++b) {
+      guard.run([&] { score_block(b, *scratch); });
     }
   }
+  guard.rethrow();
 }
 
 }  // namespace fastmf

@@ -11,6 +11,12 @@ import numpy as np
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
 
+# The most threads a kernel may be asked for: 4 per core, at least 64. More never helps,
+# and OpenMP ends the process when it cannot start the threads it is asked for.
+MAX_THREADS = max(64, 4 * (os.cpu_count() or 1))
+_INT64 = np.iinfo(np.int64)
+_FLOAT_EXACT = 2.0 ** 53          # floats hold every integer up to here, not beyond
+
 
 def check_dtype(dtype):
     """Return np.float32 or np.float64 for a dtype given as a name, type or np.dtype."""
@@ -59,8 +65,19 @@ def check_choice(name, value, choices):
 
 
 def check_num_threads(value):
-    """0 means all cores (OpenMP's default, which honours OMP_NUM_THREADS)."""
-    return check_int("num_threads", value, minimum=0)
+    """0 means all cores (OpenMP's default, which honours OMP_NUM_THREADS); at most
+    MAX_THREADS, given or through OMP_NUM_THREADS."""
+    value = check_int("num_threads", value, minimum=0)
+    if value > MAX_THREADS:
+        raise ValueError(f"num_threads must be at most {MAX_THREADS} (4 per core, at least 64), "
+                         f"got {value}")
+    if value == 0:
+        from . import _core
+        if _core.max_threads() > MAX_THREADS:
+            raise ValueError(f"num_threads=0 uses OMP_NUM_THREADS={_core.max_threads()} threads, "
+                             f"more than the {MAX_THREADS} allowed; set OMP_NUM_THREADS lower or "
+                             f"pass num_threads")
+    return value
 
 
 def check_seed(seed):
@@ -82,13 +99,21 @@ def as_1d(name, values):
 
 
 def as_ids(name, values):
-    """Raw ids: integers (kept in their dtype, no copy) or strings. Integral floats become
-    int64; other types are refused."""
+    """Raw ids: integers that fit int64 (kept in their dtype, no copy) or strings. Integral
+    floats up to 2^53 become int64; other types, and integers beyond int64, are refused."""
     array = as_1d(name, values)
+    if array.dtype.kind == "f" and not isinstance(values, np.ndarray):
+        # A list of Python ints too large for int64 arrives as floats; look at the ints.
+        listed = np.array(list(values), dtype=object)
+        if len(listed) and all(isinstance(x, numbers.Integral) and not isinstance(x, bool)
+                               for x in listed):
+            array = listed
     kind = array.dtype.kind
-    if kind in "iu":
+    if kind == "i" or kind == "U":
         return array
-    if kind == "U":
+    if kind == "u":
+        if array.dtype.itemsize == 8 and len(array) and array.max() > _INT64.max:
+            _too_large(name, array, array > _INT64.max)
         return array
     if kind == "f":
         bad = ~np.isfinite(array) | (array != np.round(array))
@@ -96,15 +121,30 @@ def as_ids(name, values):
             first = int(np.flatnonzero(bad)[0])
             raise ValueError(f"{name} must be integers or strings; got a float id {array[first].item()!r} "
                              f"at position {first}")
+        huge = np.abs(array) > _FLOAT_EXACT
+        if huge.any():
+            first = int(np.flatnonzero(huge)[0])
+            raise ValueError(f"{name} holds the float id {array[first].item()!r} (position "
+                             f"{first}), beyond 2^53, where floats no longer tell neighbouring "
+                             f"integers apart; pass such ids as integers or strings")
         return array.astype(np.int64)
     if kind == "O":
-        if all(isinstance(v, str) for v in array):
+        if all(isinstance(x, str) for x in array):
             return array.astype(str)
-        if all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in array):
+        if all(isinstance(x, numbers.Integral) and not isinstance(x, bool) for x in array):
+            outside = np.array([not _INT64.min <= int(x) <= _INT64.max for x in array], dtype=bool)
+            if outside.any():
+                _too_large(name, array, outside)
             return array.astype(np.int64)
         raise TypeError(f"{name} must be all integers or all strings, got mixed or other "
                         f"values (first: {array[0]!r}, dtype object)")
     raise TypeError(f"{name} must be integers or strings, got an array of dtype {array.dtype}")
+
+
+def _too_large(name, array, outside):
+    first = int(np.flatnonzero(outside)[0])
+    raise ValueError(f"{name} holds the id {int(array[first])} (position {first}), which does not "
+                     f"fit a 64-bit signed integer; pass such ids as strings")
 
 
 def as_ratings(name, values):
@@ -160,3 +200,37 @@ def check_path(path):
     if not os.path.exists(path):
         raise FileNotFoundError(f"no such file: {path!r}")
     return path
+
+
+def memory_limit():
+    """The most bytes this process could ever hold: the machine's physical memory, or the
+    address-space limit (RLIMIT_AS) when lower; None where neither can be read."""
+    limits = []
+    try:
+        limits.append(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):
+        pass
+    try:
+        import resource
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft != resource.RLIM_INFINITY:
+            limits.append(soft)
+    except (ImportError, AttributeError, ValueError, OSError):
+        pass
+    return min(limits) if limits else None
+
+
+def check_memory(what, n_bytes):
+    """MemoryError, before anything is allocated, when ``what`` needs more than
+    ``memory_limit()`` bytes."""
+    limit = memory_limit()
+    if limit is not None and n_bytes > limit:
+        raise MemoryError(f"{what} needs about {_bytes(n_bytes)}, more than this process can "
+                          f"hold ({_bytes(limit)}); use fewer factors or threads")
+
+
+def _bytes(n):
+    for unit in ("bytes", "kB", "MB", "GB", "TB", "PB"):
+        if n < 1000 or unit == "PB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1000

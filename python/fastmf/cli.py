@@ -211,7 +211,7 @@ def main(argv=None, out=None):
         return args.run(args, out)
     except KeyError as err:          # the message of a KeyError is its first argument
         print(f"fastmf {args.command}: error: {err.args[0] if err.args else err}", file=sys.stderr)
-    except (FastMFError, ValueError, TypeError, OSError, ImportError) as err:
+    except (FastMFError, ValueError, TypeError, OSError, ImportError, MemoryError) as err:
         if isinstance(err, BrokenPipeError) and out is sys.stdout:
             # The reader went away (fastmf recommend ... | head): stop quietly.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -3,6 +3,7 @@
 Raw ids (ints or strings, whatever the caller has) are mapped once to contiguous indices;
 models and kernels see indices only, public methods speak raw ids.
 """
+import codecs
 import csv
 import os
 from dataclasses import dataclass
@@ -376,6 +377,7 @@ class Interactions:
                 _raise_duplicate(indptr, indices, first, uidx, iidx, user_ids, item_ids)
             indptr, indices, data, timestamps = combine_duplicates(
                 duplicates, indptr, indices, data, timestamps, first)
+
         return cls(user_ids, item_ids, Csr(indptr, indices, data, shape), timestamps, item_info)
 
     @classmethod
@@ -424,7 +426,8 @@ class Interactions:
                                column(timestamp_col), **kwargs)
 
     @classmethod
-    def from_csv(cls, path, sep=None, columns=(0, 1, 2), header=None, **kwargs):
+    def from_csv(cls, path, sep=None, columns=(0, 1, 2), header=None, *, encoding="utf-8",
+                 id_dtype="auto", **kwargs):
         """Read a delimited text file of user, item[, rating[, timestamp]] fields.
 
         Parameters
@@ -439,13 +442,18 @@ class Interactions:
             data (every value 1.0).
         header : bool, optional
             The first line names the fields rather than holding a rating.
+        encoding : str, default "utf-8"
+            The file's text encoding; a UTF-8 byte-order mark at its start is skipped.
+        id_dtype : {"auto", "str"}, default "auto"
+            "auto": a column whose every id reads as an integer becomes int64 ids, so
+            "007" and "7" are the same id (a warning says so when that merges ids);
+            "str": ids stay text as written.
         **kwargs
             ``duplicates`` and ``item_info``, as for :meth:`from_arrays`.
 
         Returns
         -------
         Interactions
-            Ids are int64 when every id of the column is an integer, else strings.
             Fields are stripped of surrounding spaces; blank lines are skipped.
 
         Raises
@@ -455,8 +463,9 @@ class Interactions:
         KeyError
             A named column is not in the header.
         ValueError
-            A line has too few fields, a rating or timestamp is not a number, the file
-            holds no data rows, or as for :meth:`from_arrays`.
+            A line has too few fields or is not text in ``encoding``, a rating or
+            timestamp is not a number, the file holds no data rows, or as for
+            :meth:`from_arrays`.
 
         Examples
         --------
@@ -474,10 +483,12 @@ class Interactions:
         ([1, 2], [4.5, 3.0, 5.0])
         """
         path = v.check_path(path)
+        v.check_choice("id_dtype", id_dtype, ("auto", "str"))
         if sep is None:
             sep = "\t" if os.path.splitext(path)[1] in (".tsv", ".data", ".tab") else ","
-        fields = _read_columns(path, sep, columns, header)
-        users, items = (_parse_ids(f) for f in fields[:2])
+        fields = _read_columns(path, sep, columns, header, encoding)
+        users, items = (_parse_ids(f, id_dtype, what) for f, what in zip(fields[:2],
+                                                                       ("user", "item")))
         rating_field, timestamp_field = (fields[2:] + [None, None])[:2]
         ratings = None if rating_field is None else _parse_numbers(path, "rating", rating_field)
         timestamps = (None if timestamp_field is None
@@ -768,49 +779,79 @@ def combine_duplicates(policy, indptr, indices, data, timestamps, first):
     if policy == "last":
         ends = np.r_[starts[1:], len(first)] - 1
         return indptr, indices[ends], data[ends], None if timestamps is None else timestamps[ends]
-    combined = np.add.reduceat(data, starts)
+    with np.errstate(over="ignore"):
+        combined = np.add.reduceat(data, starts)
     if policy == "mean":
         combined = combined / np.diff(np.r_[starts, len(first)])
+    if not np.isfinite(combined).all():
+        raise ValueError(f"combining repeated pairs by {policy!r} overflowed: "
+                         f"{int((~np.isfinite(combined)).sum())} combined values are beyond "
+                         f"the float range")
     ts = None if timestamps is None else np.maximum.reduceat(timestamps, starts)
     return indptr, indices[starts], combined.astype(data.dtype), ts
 
 
-def _read_columns(path, sep, columns, header):
-    with open(path, newline="", encoding="utf-8") as handle:
+def _read_columns(path, sep, columns, header, encoding="utf-8"):
+    if codecs.lookup(encoding).name == "utf-8":
+        encoding = "utf-8-sig"          # the same, skipping a byte-order mark
+    with open(path, newline="", encoding=encoding) as handle:
         reader = csv.reader(handle, delimiter=sep)
-        names = next(reader, []) if header else None
-        picks = []                 # a field position per slot (user, item, ...), or None
-        for c in columns:
-            if c is None or isinstance(c, int):
-                picks.append(c)
-            elif header and c in names:
-                picks.append(names.index(c))
-            else:
-                raise KeyError(f"{path}: column {c!r} not in header {names}" if header else
-                               f"{path}: column {c!r} is a name, but the file has no header "
-                               f"(pass header=True or positions)")
-        need = max(c for c in picks if c is not None) + 1
-        fields = [None if c is None else [] for c in picks]
-        for line_no, row in enumerate(reader, start=2 if header else 1):
-            if not row:
-                continue
-            if len(row) < need:
-                raise ValueError(f"{path}, line {line_no}: expected at least {need} fields "
-                                 f"separated by {sep!r}, found {len(row)}: {sep.join(row)!r}")
-            for out, c in zip(fields, picks):
-                if out is not None:
-                    out.append(row[c].strip())
+        try:
+            return _read_fields(path, reader, sep, columns, header)
+        except UnicodeDecodeError as error:
+            raise ValueError(f"{path}, line {reader.line_num + 1}: not {encoding} text "
+                             f"({error.reason} at byte {error.start} of a block); pass the "
+                             f"file's encoding, e.g. encoding='latin-1'") from None
+
+
+def _read_fields(path, reader, sep, columns, header):
+    names = next(reader, []) if header else None
+    picks = []                 # a field position per slot (user, item, ...), or None
+    for c in columns:
+        if c is None or isinstance(c, int):
+            picks.append(c)
+        elif header and c in names:
+            picks.append(names.index(c))
+        else:
+            raise KeyError(f"{path}: column {c!r} not in header {names}" if header else
+                           f"{path}: column {c!r} is a name, but the file has no header "
+                           f"(pass header=True or positions)")
+    need = max(c for c in picks if c is not None) + 1
+    fields = [None if c is None else [] for c in picks]
+    for line_no, row in enumerate(reader, start=2 if header else 1):
+        if not row:
+            continue
+        if len(row) < need:
+            raise ValueError(f"{path}, line {line_no}: expected at least {need} fields "
+                             f"separated by {sep!r}, found {len(row)}: {sep.join(row)!r}")
+        for out, c in zip(fields, picks):
+            if out is not None:
+                out.append(row[c].strip())
     if not fields[0]:
         raise ValueError(f"{path} holds no data rows")
     return fields
 
 
-def _parse_ids(values):
+def _parse_ids(values, id_dtype="auto", what="id"):
+    """Text ids as int64 when every one reads as an integer (id_dtype "auto"), else as
+    strings; a warning when integers merge ids written apart ("007" and "7")."""
     array = np.asarray(values)
-    try:
-        return array.astype(np.int64)
-    except ValueError:
+    if id_dtype == "str":
         return array
+    try:
+        numbers = array.astype(np.int64)
+    except (ValueError, OverflowError):
+        return array
+    padded = np.char.startswith(array, "0") & (np.char.str_len(array) > 1)
+    signed = np.char.startswith(array, "+") | np.char.startswith(array, "-0")
+    if (padded | signed).any() and len(np.unique(array)) > len(np.unique(numbers)):
+        import warnings
+        from .exceptions import FastMFWarning
+        example = array[np.flatnonzero(padded | signed)[0]]
+        warnings.warn(f"{what} ids written apart are the same integer (e.g. {example!r} and "
+                      f"{int(example)}); pass id_dtype='str' to keep them apart",
+                      FastMFWarning, stacklevel=4)
+    return numbers
 
 
 def _parse_numbers(path, what, values):

@@ -333,6 +333,10 @@ def _build(header, arrays):
                                  f"attribute of {name}")
         setattr(model, attribute, _decode(value, attribute, arrays))
     try:
+        model._check_params()         # what the constructor's caller would be told by fit
+    except (TypeError, ValueError) as error:
+        raise ModelFileError(f"its parameters are invalid: {error}") from None
+    try:
         model._check_loaded_state()
     except ValueError as error:
         raise ModelFileError(str(error)) from None
@@ -358,7 +362,7 @@ def _decode(value, key, arrays):
         raise
     except KeyError as error:
         raise ModelFileError(f"{key}: its {kind} entry lacks the key {error}") from None
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, AttributeError, IndexError, OverflowError) as error:
         raise ModelFileError(f"{key}: invalid {kind} entry ({error})") from None
 
 

@@ -1,10 +1,13 @@
 """Splitting interactions into training and test sets."""
 import logging
+import numbers
+import warnings
 
 import numpy as np
 
 from . import _validation as v
 from .data import as_interactions
+from .exceptions import FastMFWarning
 
 logger = logging.getLogger("fastmf")
 
@@ -373,6 +376,10 @@ class GridSearch:
     k : int, default 10
     refit : bool, default True
         Fit the best parameters on all the data into ``best_model_``.
+    error_score : "raise" or float, default nan
+        The score of a combination whose fit or scoring fails (a diverging SGD, a failed
+        Cholesky, a bad value): a ``FastMFWarning`` names it and the search goes on, with
+        that score recorded (NaN: never the best); ``"raise"`` stops the search instead.
 
     Attributes
     ----------
@@ -394,9 +401,10 @@ class GridSearch:
     4
     """
 
-    def __init__(self, model, param_grid, cv=5, metric=None, seed=None, k=10, refit=True):
+    def __init__(self, model, param_grid, cv=5, metric=None, seed=None, k=10, refit=True,
+                 error_score=np.nan):
         self.model, self.param_grid, self.cv, self.metric = model, param_grid, cv, metric
-        self.seed, self.k, self.refit = seed, k, refit
+        self.seed, self.k, self.refit, self.error_score = seed, k, refit, error_score
 
     def _combinations(self):
         import itertools
@@ -436,8 +444,9 @@ class GridSearch:
         Raises
         ------
         ValueError
-            A grid names an unknown parameter or has an empty list of values, or the
-            metric does not suit the model.
+            A grid names an unknown parameter or has an empty list of values, the
+            metric does not suit the model, ``error_score`` is neither "raise" nor a
+            number, or every combination failed.
         TypeError
             ``param_grid`` is not a dict or a list of dicts.
 
@@ -458,15 +467,31 @@ class GridSearch:
         metric = self.metric or ("rmse" if self.model._task == "rating" else "ndcg")
         _metric_names(self.model, [metric])
         key = f"test_{_metric_key(metric, self.k)}"
+        raise_errors = isinstance(self.error_score, str) and self.error_score == "raise"
+        if not raise_errors and (isinstance(self.error_score, bool)
+                                 or not isinstance(self.error_score, numbers.Real)):
+            raise ValueError(f"error_score must be 'raise' or a number, got {self.error_score!r}")
         rows = []
         for params in self._combinations():
             candidate = type(self.model)(**{**self.model.get_params(), **params})
-            scores = cross_validate(candidate, data, folds=self.cv, metrics=[metric],
-                                    seed=self.seed, k=self.k)
+            try:
+                scores = cross_validate(candidate, data, folds=self.cv, metrics=[metric],
+                                        seed=self.seed, k=self.k)
+            except Exception as error:         # a failed point; Ctrl-C still stops the search
+                if raise_errors:
+                    raise
+                warnings.warn(f"GridSearch: {params} failed and scores {self.error_score}: "
+                              f"{type(error).__name__}: {error}", FastMFWarning, stacklevel=2)
+                rows.append({**params, f"mean_{key}": float(self.error_score),
+                             f"std_{key}": float("nan"), "mean_fit_time": float("nan")})
+                continue
             rows.append({**params, f"mean_{key}": float(np.mean(scores[key])),
                          f"std_{key}": float(np.std(scores[key], ddof=1)),
                          "mean_fit_time": float(np.mean(scores["fit_time"]))})
         sign = 1.0 if metric in LOWER_IS_BETTER else -1.0
+        if all(np.isnan(row[f"mean_{key}"]) for row in rows):
+            raise ValueError(f"every one of the {len(rows)} combinations failed; see the "
+                             f"warnings for why")
         order = np.argsort([sign * row[f"mean_{key}"] for row in rows], kind="stable")
         for rank, position in enumerate(order, start=1):
             rows[position]["rank"] = rank

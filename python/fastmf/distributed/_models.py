@@ -15,6 +15,7 @@ from .. import models
 from ..data import Interactions, as_interactions
 from ..exceptions import ModelFitError
 from ..models._arrays import init_factors
+from ..models._locking import reads
 from ..models._explicit import BiasedState, objective as explicit_objective, validation_rmse
 from ..models.implicit_als import ImplicitState, objective as implicit_objective
 from . import _tasks
@@ -68,6 +69,7 @@ class DaskFit:
         return state
 
     # -- the fitted model ----------------------------------------------------------------
+    @reads
     def to_local(self):
         """The fitted model as an ordinary one-machine model (``fastmf.ALS`` or
         ``fastmf.ImplicitALS``), with the same parameters and fitted state.
@@ -384,7 +386,7 @@ class ALS(DaskFit, models.ALS):
                 if t["predictions"] is not None:
                     positions, values = t["predictions"]
                     predictions[positions] = values
-            record["val_rmse"] = validation_rmse(state.val.ratings, predictions)
+            record["val_rmse"] = validation_rmse(state.val.ratings, predictions, data.rating_range)
         return record
 
     def _make_local(self, state, X, xb, Y, yb):

@@ -7,6 +7,7 @@ from fractions import Fraction
 import numpy as np
 
 from .. import _core
+from .. import _validation as v
 
 # Rows per Gram chunk: YᵀY is the sum, in chunk order, of the products of these chunks.
 GRAM_CHUNK = 4096
@@ -23,14 +24,34 @@ def cache_aligned(array, alignment=64):
     return out
 
 
+def factor_bytes(n_rows, factors, dtype):
+    """The peak bytes of drawing an (n_rows, factors) start: the float64 draws, their copy
+    in ``dtype`` and its aligned copy."""
+    return n_rows * factors * (8 + 2 * np.dtype(dtype).itemsize)
+
+
 def normal_factors(rng, n_rows, factors, std, dtype):
-    """A cache-aligned (n_rows, factors) matrix of N(0, std²) draws from ``rng``, in dtype."""
+    """A cache-aligned (n_rows, factors) matrix of N(0, std²) draws from ``rng``, in dtype
+    (MemoryError first when it cannot fit)."""
+    v.check_memory(f"{n_rows} x {factors} factors", factor_bytes(n_rows, factors, dtype))
     return cache_aligned(rng.normal(0.0, std, size=(n_rows, factors)).astype(dtype))
+
+
+def check_solver_memory(factors, dtype, num_threads):
+    """MemoryError when the row solves' per-thread scratch (k x k systems, their inverse
+    blocks, gathered rows) cannot fit, before any is allocated."""
+    threads = num_threads or _core.max_threads()
+    k = factors + 8
+    per_thread = 4 * k * k * np.dtype(dtype).itemsize + (4 << 20)
+    v.check_memory(f"solving rows of {factors} factors on {threads} threads",
+                   threads * per_thread)
 
 
 def init_factors(rng, n_users, n_items, factors, std, dtype, users=True):
     """The starting factors (X, Y) of ALS and ImplicitALS: Y is drawn first, then X (None
     when ``users`` is false: a solver that overwrites X before reading it needs none)."""
+    v.check_memory(f"{n_users} + {n_items} rows of {factors} factors",
+                   factor_bytes(n_items + (n_users if users else 0), factors, dtype))
     Y = normal_factors(rng, n_items, factors, std, dtype)
     X = normal_factors(rng, n_users, factors, std, dtype) if users else None
     return X, Y

@@ -8,9 +8,10 @@ import numpy as np
 
 from .. import _core, io
 from .. import _validation as v
-from ..data import IdMap, as_interactions
+from ..data import IdMap, _comparable, as_interactions
 from ..exceptions import ModelFitError, NotFittedError, UnknownIdError
 from ._coldstart import ColdStartMixin
+from ._locking import reads, writes
 
 logger = logging.getLogger("fastmf")
 
@@ -213,6 +214,7 @@ class MatrixFactorizationBase:
         """The training data as the model's fit loop takes it (``_start`` receives it)."""
         return as_interactions(train, "train")
 
+    @writes
     def _finish(self, state, history, best):
         if best is not None:
             state = best
@@ -223,6 +225,7 @@ class MatrixFactorizationBase:
 
 
     # -- save and load --------------------------------------------------------------
+    @reads
     def save(self, path):
         """Write the fitted model to one ``.npz`` file; ``fastmf.load(path)`` reads it back.
 
@@ -267,13 +270,16 @@ class MatrixFactorizationBase:
 
     def _check_loaded_state(self):
         """Raise ValueError unless the fitted state is what serving and the C++ kernels (which
-        trust their inputs) need: factors with a row per id, matching biases, a valid CSR of
-        seen items. ``fastmf.load`` calls it on what it read."""
+        trust their inputs) need: unique ids, finite factors with a row per id, matching
+        biases, a finite global mean and rating range, a valid CSR of seen items.
+        ``fastmf.load`` calls it on what it read."""
         factors = {}
         for side in ("user", "item"):
             ids, X = getattr(self, f"{side}_ids_", None), getattr(self, f"{side}_factors_", None)
             if not isinstance(ids, IdMap) or not isinstance(X, np.ndarray):
                 raise ValueError(f"it holds no {side}_ids_ or no {side}_factors_")
+            if len(ids) and (ids._sorted[1:] == ids._sorted[:-1]).any():
+                raise ValueError(f"{side}_ids_ lists an id more than once")
             if X.ndim != 2 or X.dtype not in (np.float32, np.float64) or len(X) != len(ids):
                 raise ValueError(f"{side}_factors_ must be a float32 or float64 matrix with a row "
                                  f"per id of {side}_ids_ ({len(ids)}), got {X.dtype} {X.shape}")
@@ -281,11 +287,30 @@ class MatrixFactorizationBase:
             if biases is not None and (not isinstance(biases, np.ndarray)
                                        or biases.dtype != X.dtype or biases.shape != (len(ids),)):
                 raise ValueError(f"{side}_biases_ must be a {X.dtype} vector of length {len(ids)}")
+            for name, array in ((f"{side}_factors_", X), (f"{side}_biases_", biases)):
+                if array is not None and not np.isfinite(array).all():
+                    raise ValueError(f"{name} holds non-finite values")
             factors[side] = X
         X, Y = factors["user"], factors["item"]
         if X.dtype != Y.dtype or X.shape[1] != Y.shape[1]:
             raise ValueError(f"user_factors_ ({X.dtype}, {X.shape}) and item_factors_ "
                              f"({Y.dtype}, {Y.shape}) do not match")
+        for name in ("global_mean_",):
+            if name in vars(self) and not _finite_number(getattr(self, name)):
+                raise ValueError(f"{name} must be a finite number, got {getattr(self, name)!r}")
+        if "rating_range_" in vars(self):
+            low_high = self.rating_range_
+            if (not isinstance(low_high, tuple) or len(low_high) != 2
+                    or not all(_finite_number(x) for x in low_high) or low_high[0] > low_high[1]):
+                raise ValueError(f"rating_range_ must be (low, high) finite numbers, got "
+                                 f"{low_high!r}")
+        for name, shape in (("item_priors_", Y.shape),
+                            ("feature_factors_", (len(getattr(self, "feature_names_", ())),
+                                                  Y.shape[1]))):
+            array = vars(self).get(name)
+            if array is not None and (not isinstance(array, np.ndarray) or array.shape != shape
+                                      or array.dtype != Y.dtype or not np.isfinite(array).all()):
+                raise ValueError(f"{name} must be a finite {Y.dtype} array of shape {shape}")
         seen = getattr(self, "_seen", None)
         if seen is not None and not _valid_csr(seen, len(X), len(Y)):
             raise ValueError(f"_seen is not a valid CSR of {len(X)} users x {len(Y)} items")
@@ -295,6 +320,16 @@ class MatrixFactorizationBase:
         if not hasattr(self, "item_factors_"):
             raise NotFittedError(f"this {type(self).__name__} instance is not fitted yet; "
                                  f"call fit() first")
+
+    def _index(self, side, ids, name):
+        """The model's indices of raw ids for ``predict``, where an unknown id is allowed
+        (-1): TypeError when the ids are of the other kind (integers against string ids, or
+        the reverse), which would make every id unknown."""
+        known = getattr(self, f"{side}_ids_").ids
+        if len(ids) and len(known) and not _comparable(ids.dtype, known.dtype):
+            raise TypeError(f"{name} are {_id_kind(ids)}, but the model's {side} ids are "
+                            f"{_id_kind(known)}; pass {side} ids of the model's kind")
+        return getattr(self, f"{side}_ids_").index(ids)
 
     def _user_index(self, user):
         idx = self.user_ids_.index(np.asarray([user]))[0]
@@ -345,6 +380,7 @@ class ServingMixin(ColdStartMixin):
     score of item i for user u is ``Q[u]·item_factors_[i] + offsets[u] + item_bias[i]``.
     """
 
+    @reads
     def score_users(self, users):
         """Scores of every item for known users, seen items included.
 
@@ -384,6 +420,7 @@ class ServingMixin(ColdStartMixin):
         Q, offsets = self._query(self._user_indices(users))
         return Q @ self.item_factors_.T + offsets[:, None] + self._item_bias()[None, :]
 
+    @reads
     def recommend_batch(self, users, n=10, filter_seen=True):
         """The ``n`` best items for each of ``users`` (raw ids), computed in C++ in parallel.
 
@@ -444,6 +481,7 @@ class ServingMixin(ColdStartMixin):
                           v.check_num_threads(self.num_threads))
         return _raw_ids(self.item_ids_, out_items), out_scores
 
+    @reads
     def recommend(self, user, n=10, filter_seen=True, items=None):
         """The ``n`` best items for one known user, best first: (item ids, scores).
 
@@ -501,6 +539,7 @@ class ServingMixin(ColdStartMixin):
         top = np.argsort(-scores, kind="stable")[:n]
         return self.item_ids_.to_raw(candidates[top]), scores[top]
 
+    @reads
     def similar_items(self, item, n=10):
         """The ``n`` items whose factors are closest in cosine similarity: (ids, cosines).
 
@@ -540,6 +579,7 @@ class ServingMixin(ColdStartMixin):
         self._check_is_fitted()
         return self._similar(self.item_factors_, self.item_ids_, self._item_indices([item], "item"), n)
 
+    @reads
     def similar_users(self, user, n=10):
         """The ``n`` users whose factors are closest in cosine similarity: (ids, cosines).
 
@@ -588,6 +628,15 @@ class ServingMixin(ColdStartMixin):
                           v.check_num_threads(self.num_threads))
         keep = out_items[0] >= 0
         return ids.to_raw(out_items[0][keep]), out_scores[0][keep]
+
+
+def _id_kind(ids):
+    return "strings" if ids.dtype.kind == "U" else "integers"
+
+
+def _finite_number(value):
+    return (isinstance(value, (int, float, np.integer, np.floating))
+            and not isinstance(value, bool) and bool(np.isfinite(value)))
 
 
 def _valid_csr(csr_arrays, n_rows, n_cols):

@@ -14,6 +14,7 @@ from .. import _validation as v
 from ..data import (Csr, IdMap, Interactions, _comparable, combine_duplicates,
                     first_of_each_pair, pairs_to_csr)
 from ..exceptions import UnknownIdError
+from ._locking import reads, writes
 
 FoldedUser = namedtuple("FoldedUser", ["factors", "bias"])
 FoldedUser.__doc__ = """A user solved from their interactions: ``factors`` (k,) and ``bias``
@@ -31,6 +32,7 @@ class ColdStartMixin:
     other side's fitted factors.
     """
 
+    @reads
     def fold_in(self, items, ratings=None):
         """The factor vector and bias of a user who is not in the training data.
 
@@ -86,6 +88,7 @@ class ColdStartMixin:
         F, b = self._solve_rows("user", R)
         return FoldedUser(F[0], float(b[0]))
 
+    @reads
     def recommend_new_user(self, items, ratings=None, n=10):
         """The ``n`` best items for a new user given their interactions.
 
@@ -133,6 +136,7 @@ class ColdStartMixin:
         keep = np.isfinite(scores[0])
         return ids[0][keep], scores[0][keep]
 
+    @writes
     def partial_fit_users(self, users, items, ratings=None):
         """Solve (or add) the vectors of ``users`` from the given interactions, with the
         item factors fixed.
@@ -183,6 +187,7 @@ class ColdStartMixin:
         """
         return self._partial_fit("user", users, items, ratings)
 
+    @writes
     def partial_fit_items(self, items, users, ratings=None):
         """Solve (or add) the vectors of ``items`` from the given interactions with the user
         factors fixed; the mirror image of :meth:`partial_fit_users`.

@@ -11,8 +11,9 @@ import numpy as np
 from .. import _core
 from .. import _validation as v
 from ..exceptions import ModelFitError
-from ._arrays import exact_mean, exact_sum, init_factors
+from ._arrays import check_solver_memory, exact_mean, exact_sum, init_factors
 from ._base import MatrixFactorizationBase, ServingMixin, check_common
+from ._locking import reads
 
 
 def check_biased_params(model):
@@ -66,9 +67,10 @@ def penalties(A, biases, counts, weighted, prior=None):
     return exact_sum(norms), exact_sum(np.square(biases, dtype=np.float64))
 
 
-def validation_rmse(ratings, predictions):
-    """RMSE of predictions of held-out ratings (float64 errors)."""
-    e = ratings - predictions
+def validation_rmse(ratings, predictions, rating_range):
+    """RMSE of predictions of held-out ratings, clipped to the training rating range as
+    ``predict`` clips them (float64 errors)."""
+    e = ratings - np.clip(predictions, *rating_range)
     return float(np.sqrt(np.dot(e, e) / len(e)))
 
 
@@ -106,10 +108,13 @@ class BiasedMF(ServingMixin, MatrixFactorizationBase):
 
     _monitor = "val_rmse"
     _task = "rating"
+    _solves_rows = True       # ALS: each iteration solves k x k systems (SGD does not)
 
     def _start(self, data, val, p):
         dtype = p.dtype
         mu = dtype(exact_mean(data.ratings))
+        if self._solves_rows:
+            check_solver_memory(p.factors, dtype, p.num_threads)
         X, Y = init_factors(np.random.default_rng(p.seed), data.n_users, data.n_items,
                             p.factors, p.init_std, dtype)
         val_idx = None
@@ -170,10 +175,11 @@ class BiasedMF(ServingMixin, MatrixFactorizationBase):
         if state.val is not None:
             uidx, iidx, r = state.val
             record["val_rmse"] = validation_rmse(
-                r, self._predict_indices(state, uidx, iidx, p.num_threads))
+                r, self._predict_indices(state, uidx, iidx, p.num_threads), data.rating_range)
         return record
 
     # -- serving --------------------------------------------------------------------
+    @reads
     def predict(self, users, items, clip=True):
         """Predicted ratings for parallel arrays of raw user and item ids.
 
@@ -217,7 +223,8 @@ class BiasedMF(ServingMixin, MatrixFactorizationBase):
         state = BiasedState(self.user_factors_, self.user_biases_, self.item_factors_,
                             self.item_biases_, self.item_factors_.dtype.type(self.global_mean_),
                             None)
-        pred = self._predict_indices(state, self.user_ids_.index(users), self.item_ids_.index(items),
+        pred = self._predict_indices(state, self._index("user", users, "users"),
+                                     self._index("item", items, "items"),
                                      v.check_num_threads(self.num_threads))
         if clip:
             np.clip(pred, *self.rating_range_, out=pred)

@@ -8,6 +8,7 @@ from ..exceptions import ModelFitError
 from ..data import IdMap, _comparable
 from ..features import ItemFeatures
 from ._explicit import BiasedMF, check_biased_params, row_regularization, solve_rows
+from ._locking import writes
 
 
 class ALS(BiasedMF):
@@ -79,7 +80,8 @@ class ALS(BiasedMF):
     global_mean_ : float
     history_ : list of dict
         Per iteration: ``loss`` (the objective above), ``train_rmse``, ``val_rmse`` (with
-        validation data) and ``seconds``.
+        validation data; of the predictions clipped to the training rating range, as
+        ``predict`` gives them) and ``seconds``.
     feature_factors_, feature_names_, item_priors_ : ndarray
         With ``item_features``: the feature vectors :math:`e_f` (a row per name in
         ``feature_names_``) and every item's prior :math:`m_i`.
@@ -166,6 +168,7 @@ class ALS(BiasedMF):
             f"regularization (now {p.regularization}) or bias_regularization (now "
             f"{p.bias_regularization})")
 
+    @writes
     def add_items(self, item_ids, features):
         r"""Add brand-new items, served at once from their features alone: each gets the
         factors of its prior :math:`m_i = |F_i|^{-1/2} \sum_{f \in F_i} e_f` and a bias of

@@ -11,6 +11,7 @@ from ..data import Csr
 from ..exceptions import ModelFitError
 from ._arrays import normal_factors
 from ._base import MatrixFactorizationBase, ServingMixin, check_common
+from ._locking import reads
 
 
 @dataclass
@@ -262,6 +263,7 @@ class BPR(ServingMixin, MatrixFactorizationBase):
     def _item_bias(self):
         return self.item_biases_
 
+    @reads
     def predict(self, users, items):
         """Scores p_u·q_i + b_i for parallel arrays of raw ids.
 
@@ -296,7 +298,7 @@ class BPR(ServingMixin, MatrixFactorizationBase):
         self._check_is_fitted()
         users, items = v.as_ids("users", users), v.as_ids("items", items)
         v.check_same_length(users=users, items=items)
-        u, i = self.user_ids_.index(users), self.item_ids_.index(items)
+        u, i = self._index("user", users, "users"), self._index("item", items, "items")
         out = np.zeros(len(users), dtype=self.item_factors_.dtype)
         out[i >= 0] = self.item_biases_[i[i >= 0]]
         known = (u >= 0) & (i >= 0)

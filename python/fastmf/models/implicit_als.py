@@ -11,8 +11,9 @@ from .. import _core
 from .. import _validation as v
 from ..exceptions import ModelFitError
 from ..data import Csr, transpose
-from ._arrays import exact_sum, gram, init_factors
+from ._arrays import check_solver_memory, exact_sum, gram, init_factors
 from ._base import MatrixFactorizationBase, ServingMixin, check_common
+from ._locking import reads
 
 
 # -- the pieces of a fit that one machine and fastmf.distributed share, on any row block --
@@ -170,6 +171,7 @@ class ImplicitALS(ServingMixin, MatrixFactorizationBase):
         if negative.any():
             raise ValueError(f"implicit data must be counts >= 0; found {int(negative.sum())} "
                              f"negative values (first at position {int(np.flatnonzero(negative)[0])})")
+        check_solver_memory(p.factors, p.dtype, p.num_threads)
         X, Y = init_factors(np.random.default_rng(p.seed), data.n_users, data.n_items,
                             p.factors, p.init_std, p.dtype)
         R = data.by_user
@@ -252,6 +254,7 @@ class ImplicitALS(ServingMixin, MatrixFactorizationBase):
     def _item_bias(self):
         return np.zeros(len(self.item_ids_), dtype=self.item_factors_.dtype)
 
+    @reads
     def predict(self, users, items):
         """Predicted preference x_u·y_i for parallel arrays of raw ids (0 for unknown ids).
 
@@ -285,7 +288,7 @@ class ImplicitALS(ServingMixin, MatrixFactorizationBase):
         self._check_is_fitted()
         users, items = v.as_ids("users", users), v.as_ids("items", items)
         v.check_same_length(users=users, items=items)
-        u, i = self.user_ids_.index(users), self.item_ids_.index(items)
+        u, i = self._index("user", users, "users"), self._index("item", items, "items")
         out = np.zeros(len(users), dtype=self.item_factors_.dtype)
         known = (u >= 0) & (i >= 0)
         out[known] = np.einsum("ij,ij->i", self.user_factors_[u[known]], self.item_factors_[i[known]])

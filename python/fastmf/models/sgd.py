@@ -72,7 +72,8 @@ class SGD(BiasedMF):
     history_ : list of dict
         Per epoch: ``loss`` and ``train_rmse`` accumulated over the epoch's updates (each
         error taken just before its step, as LIBMF reports it), ``val_rmse`` with
-        validation data, ``learning_rate`` and ``seconds``.
+        validation data (of clipped predictions, as ``predict`` gives them),
+        ``learning_rate`` and ``seconds``.
 
     Raises
     ------
@@ -99,6 +100,7 @@ class SGD(BiasedMF):
     """
 
     _iterations_param = "epochs"
+    _solves_rows = False
 
     def __init__(self, factors=64, epochs=60, learning_rate=0.007, decay=1.0,
                  regularization=0.08, bias_regularization=0.05, init_std=0.01, shuffle=True,
