@@ -95,6 +95,7 @@ FASTMF_DEFINE_MODULE(FASTMF_MODULE, m) {
         py::call_guard<py::gil_scoped_release>());
   m.def("max_threads", [] { return fastmf::resolve_threads(0); },
         "Threads a kernel uses when num_threads is 0");
+  m.def("thread_cap", &fastmf::thread_cap, "The most threads a kernel starts");
   m.def("cpu_has_avx2_fma", &cpu_has_avx2_fma, "Whether this CPU runs the AVX2+FMA kernels");
   m.attr("simd") = Eigen::SimdInstructionSetsInUse();
 }

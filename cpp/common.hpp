@@ -7,6 +7,7 @@
 #include <Eigen/Dense>
 #include <omp.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <exception>
@@ -45,9 +46,14 @@ struct CsrView {
   std::int64_t count(Index r) const { return indptr[r + 1] - indptr[r]; }
 };
 
-// 0 (or less) means every thread OpenMP offers (which honours OMP_NUM_THREADS).
+// The most threads a kernel starts: 4 per core, at least 64. More never helps, and OpenMP
+// ends the process when it cannot start the threads it is asked for; Python refuses a
+// larger num_threads, and a larger OMP_NUM_THREADS is capped here.
+inline int thread_cap() { return std::max(64, 4 * omp_get_num_procs()); }
+
+// 0 (or less) means every thread OpenMP offers (which honours OMP_NUM_THREADS), capped.
 inline int resolve_threads(int num_threads) {
-  return num_threads > 0 ? num_threads : omp_get_max_threads();
+  return std::min(num_threads > 0 ? num_threads : omp_get_max_threads(), thread_cap());
 }
 
 // Records the smallest row index that failed inside a parallel loop; exceptions must not

@@ -43,3 +43,15 @@ def ml100k():
 @pytest.fixture(scope="session")
 def ml100k_split(ml100k):
     return fastmf.train_test_split(ml100k, test_size=0.2, seed=42)
+
+
+# Hypothesis: "ci" (the default) draws a fixed set of examples, the same on every run, so
+# that CI is repeatable; FASTMF_HYPOTHESIS=long draws many more, new ones each run.
+import os  # noqa: E402
+
+from hypothesis import settings  # noqa: E402
+
+settings.register_profile("ci", derandomize=True, database=None, max_examples=60,
+                          deadline=None, print_blob=True)
+settings.register_profile("long", max_examples=3000, deadline=None)
+settings.load_profile(os.environ.get("FASTMF_HYPOTHESIS", "ci"))

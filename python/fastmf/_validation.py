@@ -11,9 +11,6 @@ import numpy as np
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
 
-# The most threads a kernel may be asked for: 4 per core, at least 64. More never helps,
-# and OpenMP ends the process when it cannot start the threads it is asked for.
-MAX_THREADS = max(64, 4 * (os.cpu_count() or 1))
 _INT64 = np.iinfo(np.int64)
 _FLOAT_EXACT = 2.0 ** 53          # floats hold every integer up to here, not beyond
 
@@ -66,18 +63,20 @@ def check_choice(name, value, choices):
 
 def check_num_threads(value):
     """0 means all cores (OpenMP's default, which honours OMP_NUM_THREADS); at most
-    MAX_THREADS, given or through OMP_NUM_THREADS."""
+    ``max_threads()``."""
     value = check_int("num_threads", value, minimum=0)
-    if value > MAX_THREADS:
-        raise ValueError(f"num_threads must be at most {MAX_THREADS} (4 per core, at least 64), "
+    if value > max_threads():
+        raise ValueError(f"num_threads must be at most {max_threads()} (4 per core, at least 64), "
                          f"got {value}")
-    if value == 0:
-        from . import _core
-        if _core.max_threads() > MAX_THREADS:
-            raise ValueError(f"num_threads=0 uses OMP_NUM_THREADS={_core.max_threads()} threads, "
-                             f"more than the {MAX_THREADS} allowed; set OMP_NUM_THREADS lower or "
-                             f"pass num_threads")
     return value
+
+
+def max_threads():
+    """The most threads fastmf's kernels start: 4 per core, at least 64 (OpenMP ends the
+    process when it cannot start the threads it is asked for); num_threads=0 and
+    OMP_NUM_THREADS are capped there too."""
+    from . import _core
+    return _core.thread_cap()
 
 
 def check_seed(seed):
@@ -121,7 +120,7 @@ def as_ids(name, values):
             first = int(np.flatnonzero(bad)[0])
             raise ValueError(f"{name} must be integers or strings; got a float id {array[first].item()!r} "
                              f"at position {first}")
-        huge = np.abs(array) > _FLOAT_EXACT
+        huge = np.abs(array.astype(np.float64)) > _FLOAT_EXACT
         if huge.any():
             first = int(np.flatnonzero(huge)[0])
             raise ValueError(f"{name} holds the float id {array[first].item()!r} (position "

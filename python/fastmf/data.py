@@ -792,16 +792,30 @@ def combine_duplicates(policy, indptr, indices, data, timestamps, first):
 
 
 def _read_columns(path, sep, columns, header, encoding="utf-8"):
-    if codecs.lookup(encoding).name == "utf-8":
-        encoding = "utf-8-sig"          # the same, skipping a byte-order mark
-    with open(path, newline="", encoding=encoding) as handle:
-        reader = csv.reader(handle, delimiter=sep)
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        raise ValueError(f"encoding {encoding!r} is not a text encoding Python knows") from None
+    # utf-8-sig reads utf-8 and skips a byte-order mark at the start
+    with open(path, newline="", encoding="utf-8-sig" if name == "utf-8" else encoding) as handle:
         try:
-            return _read_fields(path, reader, sep, columns, header)
+            return _read_fields(path, csv.reader(handle, delimiter=sep), sep, columns, header)
         except UnicodeDecodeError as error:
-            raise ValueError(f"{path}, line {reader.line_num + 1}: not {encoding} text "
-                             f"({error.reason} at byte {error.start} of a block); pass the "
-                             f"file's encoding, e.g. encoding='latin-1'") from None
+            raise ValueError(f"{path}, line {_undecodable_line(path, encoding)}: not {name} text "
+                             f"({error.reason}); pass the file's encoding, e.g. "
+                             f"encoding='latin-1'") from None
+
+
+def _undecodable_line(path, encoding):
+    """The number of the first line of a file that does not decode."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                decoder.decode(line)
+            except UnicodeDecodeError:
+                return number
+    return number
 
 
 def _read_fields(path, reader, sep, columns, header):
@@ -848,7 +862,7 @@ def _parse_ids(values, id_dtype="auto", what="id"):
         import warnings
         from .exceptions import FastMFWarning
         example = array[np.flatnonzero(padded | signed)[0]]
-        warnings.warn(f"{what} ids written apart are the same integer (e.g. {example!r} and "
+        warnings.warn(f"{what} ids written apart are the same integer (e.g. {str(example)!r} and "
                       f"{int(example)}); pass id_dtype='str' to keep them apart",
                       FastMFWarning, stacklevel=4)
     return numbers

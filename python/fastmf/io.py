@@ -240,6 +240,9 @@ def load(path):
             zipfile.BadZipFile) as error:     # what zipfile and numpy raise on damaged data
         raise ModelFileError(f"cannot load {str(path)!r}: the file is damaged or truncated "
                              f"({type(error).__name__}: {error})") from error
+    except (TypeError, AttributeError, IndexError) as error:   # a header of the wrong shape
+        raise ModelFileError(f"cannot load {str(path)!r}: its header does not describe a "
+                             f"model ({type(error).__name__}: {error})") from error
 
 
 def _existing_file(path):
@@ -354,7 +357,7 @@ def _decode(value, key, arrays):
     kind = value.get("__type__")
     if kind is None:
         return {k: _decode(item, f"{key}.{k}", arrays) for k, item in value.items()}
-    if kind not in _DECODERS:
+    if not isinstance(kind, str) or kind not in _DECODERS:
         raise ModelFileError(f"{key} holds an entry of unknown type {kind!r}")
     try:
         return _DECODERS[kind](value, key, arrays)
