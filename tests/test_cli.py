@@ -319,6 +319,19 @@ def test_train_on_a_local_dask_cluster_saves_the_one_machine_model(tmp_path):
                                       "als and implicit-als; BPR trains on one machine only")
 
 
+def test_train_keeps_ids_as_text_and_reads_other_encodings(tmp_path):
+    rows = [f"{u:03d},{i},{(u + i) % 5 + 1}" for u in range(1, 30) for i in range(u % 7, 12, 2)]
+    (tmp_path / "zeros.csv").write_bytes(("\n".join(["Zoë,0,5"] + rows) + "\n").encode("latin-1"))
+    common = ("train", "zeros.csv", "--iterations", "2", "--factors", "2", "--quiet",
+              "--test-size", "0", "--encoding", "latin-1")
+    outcome = run_in(tmp_path, *common, "--id-dtype", "str", "-o", "m.npz")
+    assert outcome.returncode == 0, outcome.stderr
+    ids = fastmf.load(tmp_path / "m.npz").user_ids_.ids
+    assert "001" in ids.tolist() and "Zoë" in ids.tolist()
+    refused = run_in(tmp_path, *common[:-2], "-o", "m.npz")
+    assert refused.returncode == 1 and "zeros.csv, line 1: not utf-8 text" in refused.stderr
+
+
 def test_model_registry_maps_names_to_classes():
     from fastmf.cli import MODELS
     assert MODELS["als"] is fastmf.ALS and MODELS["sgd"] is fastmf.SGD

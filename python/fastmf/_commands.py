@@ -44,7 +44,8 @@ def _read_data(spec, args):
         sep = {"\\t": "\t", "tab": "\t"}.get(args.sep, args.sep)
         try:
             data = Interactions.from_csv(path, sep=sep, columns=_columns(args.columns, args.header),
-                                         header=args.header, duplicates=args.duplicates)
+                                         header=args.header, duplicates=args.duplicates,
+                                         encoding=args.encoding, id_dtype=args.id_dtype)
         except ValueError as err:      # name the option, not the Python argument
             raise ValueError(str(err).replace("pass duplicates='last', 'sum' or 'mean'",
                                               "pass --duplicates last, sum or mean")) from None

@@ -38,6 +38,11 @@ def _data_options():
                        help="the fields to read, by position from 0 (default 0,1,2) or by name "
                             "with --header; two fields mean implicit data (every value 1)")
     group.add_argument("--header", action="store_true", help="the first line names the fields")
+    group.add_argument("--encoding", default="utf-8",
+                       help="the file's text encoding (default utf-8; a byte-order mark is skipped)")
+    group.add_argument("--id-dtype", choices=("auto", "str"), default="auto",
+                       help="auto: ids that all read as integers are integers ('007' is 7); "
+                            "str: ids stay text")
     group.add_argument("--duplicates", choices=("error", "last", "sum", "mean"), default="error",
                        help="how to combine repeated (user, item) pairs (default: error)")
     group.add_argument("--min-rating", type=float, default=None, metavar="R",
