@@ -1,3 +1,4 @@
+import importlib
 from pathlib import Path
 
 import numpy as np
@@ -7,6 +8,23 @@ import fastmf
 from fastmf.data import Interactions
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+
+
+def kernel_builds():
+    """Every kernel build this CPU can run: the portable one and, where present, AVX2."""
+    builds = [importlib.import_module("fastmf._core_portable")]
+    if builds[0].cpu_has_avx2_fma():
+        try:
+            builds.append(importlib.import_module("fastmf._core_avx2"))
+        except ImportError:
+            pass
+    return builds
+
+
+@pytest.fixture(params=kernel_builds(), ids=lambda m: m.__name__.rsplit(".", 1)[-1])
+def kernels(request):
+    """Each kernel build in turn: tests that take it run against both."""
+    return request.param
 
 
 @pytest.fixture

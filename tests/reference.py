@@ -147,13 +147,18 @@ def implicit_loss(observed, conf, X, Y, reg):
     return float(np.sum(c * (observed - X @ Y.T) ** 2) + reg * (np.sum(X**2) + np.sum(Y**2)))
 
 
-def implicit_observed_loss(indptr, indices, conf, X, Y):
+def implicit_observed_loss(indptr, indices, conf, X, Y, block=65536):
     """Per row, Σ_{i∈u} [(1 + conf)(1 - s)² - s²] with s = x_u·y_i, in float64: what the
-    observed pairs add to Σ_u x_uᵀ(YᵀY)x_u in the full implicit loss."""
+    observed pairs add to Σ_u x_uᵀ(YᵀY)x_u in the full implicit loss. Vectorized over the
+    nonzeros, `block` of them at a time."""
     rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
-    s = np.einsum("ij,ij->i", X[rows].astype(np.float64), Y[indices].astype(np.float64))
-    terms = (1.0 + conf.astype(np.float64)) * (1.0 - s) ** 2 - s**2
-    return np.bincount(rows, weights=terms, minlength=len(indptr) - 1)
+    out = np.zeros(len(indptr) - 1)
+    for lo in range(0, len(rows), block):
+        r, cols = rows[lo:lo + block], indices[lo:lo + block]
+        s = np.einsum("ij,ij->i", X[r].astype(np.float64), Y[cols].astype(np.float64))
+        terms = (1.0 + conf[lo:lo + block].astype(np.float64)) * (1.0 - s) ** 2 - s**2
+        out += np.bincount(r, weights=terms, minlength=len(out))
+    return out
 
 
 def topk(scores, exclude, n):
@@ -168,42 +173,68 @@ def topk(scores, exclude, n):
     return items, best
 
 
-def implicit_half_step_sparse(indptr, indices, conf, Y, reg):
+def implicit_half_step_sparse(indptr, indices, conf, Y, reg, block=1024):
     """The same solve with the YᵀY trick: (YᵀY + λI + Σ_i conf y_i y_iᵀ) x = Σ_i (1 + conf) y_i
-    per row, one batched solve at the end; computes in Y's dtype."""
+    per row, the systems of `block` rows at a time solved in one batched call (temporaries
+    of a few MB at any size); computes in Y's dtype. Rows without items get 0."""
     n_rows, k, dtype = len(indptr) - 1, Y.shape[1], Y.dtype
     base = Y.T @ Y + reg * np.eye(k, dtype=dtype)
-    A = np.broadcast_to(base, (n_rows, k, k)).copy()
-    b = np.zeros((n_rows, k), dtype)
-    for u in np.flatnonzero(np.diff(indptr) > 0):
-        cols, c = indices[indptr[u]:indptr[u + 1]], conf[indptr[u]:indptr[u + 1]]
-        A[u] += (Y[cols].T * c) @ Y[cols]
-        b[u] = Y[cols].T @ (1 + c)
-    return np.linalg.solve(A, b[..., None])[..., 0]
+    X = np.zeros((n_rows, k), dtype)
+    A = np.empty((block, k, k), dtype)
+    b = np.empty((block, k), dtype)
+    filled = np.flatnonzero(np.diff(indptr) > 0)
+    for start in range(0, len(filled), block):
+        rows = filled[start:start + block]
+        for j, u in enumerate(rows):
+            cols, c = indices[indptr[u]:indptr[u + 1]], conf[indptr[u]:indptr[u + 1]]
+            Yu = Y[cols]
+            np.add(base, (Yu.T * c) @ Yu, out=A[j])
+            b[j] = (1 + c) @ Yu
+        m = len(rows)
+        X[rows] = np.linalg.solve(A[:m], b[:m, :, None])[..., 0]
+    return X
 
 
-def implicit_cg_step(indptr, indices, conf, Y, reg, X, steps):
-    """`steps` conjugate-gradient iterations per row on the same system from X (a copy)."""
-    X, YtY = np.array(X, dtype=np.float64), Y.T @ Y
-    for u in range(len(indptr) - 1):
-        cols, c = indices[indptr[u]:indptr[u + 1]], conf[indptr[u]:indptr[u + 1]]
-        if len(cols) == 0:
-            X[u] = 0
-            continue
-        Yu = Y[cols]
-        matvec = lambda v: YtY @ v + reg * v + Yu.T @ (c * (Yu @ v))  # noqa: E731
-        x = X[u]
-        r = Yu.T @ (1 + c) - matvec(x)
-        p, rs = r.copy(), r @ r
+def implicit_cg_step(indptr, indices, conf, Y, reg, X, steps, block=4096):
+    """`steps` conjugate-gradient iterations per row on the same system, from X, in Y's
+    dtype: every row of a block of `block` rows at once, the product with the system
+    matrix, A v = (YᵀY + λI) v + Yᵀ (c ∘ Y v) per row, by sparse products over the block's
+    nonzeros; a row stops when its residual is 0. Rows without items get 0."""
+    import scipy.sparse as sp
+
+    dtype = Y.dtype
+    X = np.array(X, dtype=dtype)
+    YtY = Y.T @ Y + reg * np.eye(Y.shape[1], dtype=dtype)
+    for lo in range(0, len(indptr) - 1, block):
+        hi = min(lo + block, len(indptr) - 1)
+        start, stop = indptr[lo], indptr[hi]
+        local = np.repeat(np.arange(hi - lo), np.diff(indptr[lo:hi + 1]))
+        cols, c = indices[start:stop], conf[start:stop].astype(dtype)
+        shape = (hi - lo, len(Y))
+        ptr = indptr[lo:hi + 1] - start
+
+        def matvec(V):
+            s = np.einsum("ij,ij->i", V[local], Y[cols])
+            return V @ YtY + sp.csr_matrix((c * s, cols, ptr), shape=shape) @ Y
+
+        x = X[lo:hi]
+        r = sp.csr_matrix((1 + c, cols, ptr), shape=shape) @ Y - matvec(x)
+        p, rs = r.copy(), np.einsum("ij,ij->i", r, r)
         for _ in range(steps):
-            if rs <= 0:
+            active = rs > 0
+            if not active.any():
                 break
             Ap = matvec(p)
-            step = rs / (p @ Ap)
-            x, r = x + step * p, r - step * Ap
-            rs, rs_old = r @ r, rs
-            p = r + (rs / rs_old) * p
-        X[u] = x
+            pAp = np.einsum("ij,ij->i", p, Ap)
+            step = np.where(active, rs / np.where(active, pAp, 1), 0).astype(dtype)
+            x += step[:, None] * p
+            r -= step[:, None] * Ap
+            rs_new = np.einsum("ij,ij->i", r, r)
+            p = r + (np.where(active, rs_new / np.where(active, rs, 1), 0).astype(dtype)[:, None]
+                     * p)
+            rs = np.where(active, rs_new, rs)
+        x[np.diff(indptr[lo:hi + 1]) == 0] = 0
+        X[lo:hi] = x
     return X
 
 

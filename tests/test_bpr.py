@@ -62,13 +62,25 @@ def test_negatives_follow_the_requested_distribution_over_unobserved_items(expon
 
 def test_history_records_the_objective_and_train_auc_of_each_epoch():
     data = _liked(fastmf.datasets.make_ratings(300, 200, 8000, seed=1))
-    model = BPR(factors=16, epochs=15, num_threads=1, seed=0, verbose=False).fit(data)
+    model = BPR(factors=16, epochs=15, num_threads=1, seed=0, dtype="float64",
+                verbose=False).fit(data)
     assert [h["iteration"] for h in model.history_] == list(range(1, 16)) and model.n_iter_ == 15
     assert {"iteration", "loss", "train_auc", "seconds"} == set(model.history_[0])
+    # The first epoch replayed in numpy from the same seed: the draws of reference.bpr_draws
+    # (the epoch seed is the fit's generator's first draw) and the steps of bpr_steps.
+    rng = np.random.default_rng(0)
+    X, Y = (rng.normal(0.0, 0.1, size=(n, 16)) for n in (data.n_users, data.n_items))
+    R = positive_csr(data)
+    user_of = np.repeat(np.arange(data.n_users, dtype=np.int32), np.diff(R.indptr))
+    draws = reference.bpr_draws(R.indptr, R.indices, user_of, np.zeros(0), data.n_items,
+                                int(rng.integers(0, 2**63)), len(R.indices))
+    *_, (objective, ordered, used) = reference.bpr_steps(*draws, X, Y, np.zeros(data.n_items),
+                                                         0.05, 0.02)
+    first = model.history_[0]
+    assert first["train_auc"] == ordered / used
+    assert first["loss"] == pytest.approx(objective / used, rel=1e-10)
     losses = [h["loss"] for h in model.history_]
-    aucs = [h["train_auc"] for h in model.history_]
-    assert losses[-1] < losses[0] < np.log(2) + 0.1       # starts near -ln σ(0) = ln 2
-    assert aucs[-1] > aucs[0] and 0.5 < aucs[-1] <= 1.0
+    assert losses[-1] < losses[0]
 
 
 def test_validation_metrics_and_early_stopping_keep_the_best_epoch(movielens_liked):
@@ -108,8 +120,12 @@ def test_a_seed_fixes_the_model_on_one_thread_and_threads_train_as_well(small):
     np.testing.assert_array_equal(a.item_biases_, b.item_biases_)
     c = BPR(factors=4, epochs=5, num_threads=1, seed=4, verbose=False).fit(small)
     assert not np.array_equal(a.item_factors_, c.item_factors_)
-    two = BPR(factors=4, epochs=5, num_threads=2, seed=3, verbose=False).fit(small)
-    assert abs(two.history_[-1]["train_auc"] - a.history_[-1]["train_auc"]) < 0.1
+    # Hogwild on two threads draws the same samples; only the order of racing updates
+    # differs, which moves the training AUC by well under a hundredth on 8000 interactions.
+    data = _liked(fastmf.datasets.make_ratings(300, 200, 8000, seed=1))
+    one, two = (BPR(factors=8, epochs=10, num_threads=t, seed=3, verbose=False).fit(data)
+                for t in (1, 2))
+    assert two.history_[-1]["train_auc"] == pytest.approx(one.history_[-1]["train_auc"], abs=0.01)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -220,9 +236,6 @@ def test_a_new_item_minimises_the_bpr_terms_it_enters(pairs_per_chunk, monkeypat
                                                        np.ones(10), 1.0, 0.02)
     theta = np.r_[q, c]
     assert np.abs(_numeric_gradient(objective, theta)).max() < 1e-7
-    # Its users rank it above most of their other unseen items; the rest below.
-    scores = X @ q + c
-    assert scores[index].mean() > np.delete(scores, index).mean()
 
 
 def test_re_solving_every_user_keeps_the_ranking_quality(movielens_liked):

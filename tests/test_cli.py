@@ -40,11 +40,22 @@ def test_demo_trains_and_shows_rmse_curve_and_recommendations():
     out = result.stdout
     assert "test RMSE:" in out and "top 5 for user" in out
     rmse = float(out.split("test RMSE:")[1].split()[0])
-    assert 0.5 < rmse < 1.0
+    train, test = _demo_split()                # the demo's model, fitted here by the library
+    model = fastmf.ALS(factors=16, iterations=3, seed=0, verbose=False).fit(train)
+    assert rmse == round(fastmf.metrics.rmse(test.ratings, model.predict(test.users, test.items)), 4)
     curve = [line.split() for line in out.splitlines() if line[:4].strip() in ("1", "2", "3")]
     assert [row[0] for row in curve[:3]] == ["1", "2", "3"]
     assert "ALS" in result.stderr            # the progress bar
     assert out.count("Item ") >= 10          # five titled items for each of two users
+
+
+def _demo_split(implicit=False):
+    """The demo's synthetic data and split, built here with the library."""
+    data = fastmf.datasets.make_ratings(943, 1682, 100_000, seed=0)
+    if implicit:
+        users, items, ratings = data.to_arrays()
+        data = fastmf.Interactions.from_arrays(users[ratings >= 4], items[ratings >= 4])
+    return fastmf.train_test_split(data, test_size=0.2, seed=0)
 
 
 def test_demo_with_sgd():
@@ -60,7 +71,10 @@ def test_demo_with_implicit_als_ranks():
     assert result.returncode == 0, result.stderr
     assert "ImplicitALS(" in result.stdout and "precision@10" in result.stdout
     precision = float(re.search(r"test: precision@10 (\d\.\d+)", result.stdout).group(1))
-    assert 0 < precision < 1
+    train, test = _demo_split(implicit=True)
+    model = fastmf.ImplicitALS(iterations=4, seed=0, verbose=False).fit(train)
+    expected = fastmf.metrics.evaluate(model, test, train=train, k=10)["precision@10"]
+    assert precision == pytest.approx(expected, abs=1e-4)      # printed to 4 decimals
     assert result.stdout.count("Item ") >= 10
 
 
@@ -71,7 +85,10 @@ def test_demo_with_bpr_ranks_and_shows_the_train_auc():
     curve = re.findall(r"^ +\d+ +[\d.]+ +([\d.]+) +[\d.]+ +[\d.]+ +[\d.]+$", result.stdout, re.M)
     assert len(curve) == 5 and float(curve[-1]) > float(curve[0]) > 0.5
     ndcg = float(re.search(r"ndcg@10 (\d\.\d+)", result.stdout).group(1))
-    assert 0 < ndcg < 1
+    train, test = _demo_split(implicit=True)
+    model = fastmf.BPR(factors=16, epochs=5, seed=0, verbose=False).fit(train)
+    expected = fastmf.metrics.evaluate(model, test, train=train, k=10)["ndcg@10"]
+    assert ndcg == pytest.approx(expected, abs=0.02)     # BPR's two Hogwild threads race
     assert result.stdout.count("Item ") >= 10
 
 
@@ -335,8 +352,8 @@ def test_train_keeps_ids_as_text_and_reads_other_encodings(tmp_path):
 def test_model_registry_maps_names_to_classes():
     from fastmf.cli import MODELS
     assert MODELS["als"] is fastmf.ALS and MODELS["sgd"] is fastmf.SGD
-    assert MODELS["implicit-als"] is fastmf.ImplicitALS
-    assert ("bpr" in MODELS) == hasattr(fastmf, "BPR")
+    assert MODELS["implicit-als"] is fastmf.ImplicitALS and MODELS["bpr"] is fastmf.BPR
+    assert sorted(MODELS) == ["als", "bpr", "implicit-als", "sgd"]
 
 
 @pytest.mark.parametrize("command", ["train", "evaluate", "recommend", "similar"])

@@ -1,31 +1,15 @@
 """Each C++ kernel against its numpy twin in tests/reference.py."""
+import os
+
 import numpy as np
 import pytest
-
-import importlib
 
 from fastmf import _core
 
 from . import reference
-from .conftest import synthetic
+from .conftest import kernel_builds, synthetic
 
 TOLERANCES = [(np.float64, 1e-10), (np.float32, 1e-4)]
-
-
-def _builds():
-    """Every kernel build this CPU can run: the portable one and, where present, AVX2."""
-    builds = [importlib.import_module("fastmf._core_portable")]
-    if _core.cpu_has_avx2_fma():
-        try:
-            builds.append(importlib.import_module("fastmf._core_avx2"))
-        except ImportError:
-            pass
-    return builds
-
-
-@pytest.fixture(params=_builds(), ids=lambda m: m.__name__.rsplit(".", 1)[-1])
-def kernels(request):
-    return request.param
 
 
 def _row_reg(indptr, reg, weighted, dtype):
@@ -209,9 +193,25 @@ def test_kernels_refuse_wrong_dtype_instead_of_copying():
                             xb, 1)
 
 
-def test_the_fastest_build_this_cpu_runs_is_selected():
-    expected = "avx2" if len(_builds()) == 2 else "portable"
-    assert _core.variant == expected
+def test_the_fastest_build_this_cpu_runs_unless_the_portable_one_is_asked_for():
+    """Against the CPU's own flags (/proc/cpuinfo), not the selection code's view of them."""
+    import pathlib
+
+    import fastmf
+    cpuinfo = pathlib.Path("/proc/cpuinfo")
+    flags = set()
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                break
+    else:                                   # no /proc (macOS, Windows): the CPU's own answer
+        flags = {"avx2", "fma"} if _core.cpu_has_avx2_fma() else set()
+    built = any(pathlib.Path(fastmf.__file__).parent.glob("_core_avx2*"))
+    forced = os.environ.get("FASTMF_KERNELS") == "portable"
+    runs_avx2 = {"avx2", "fma"} <= flags and built
+    assert _core.variant == ("avx2" if runs_avx2 and not forced else "portable")
+    assert len(kernel_builds()) == (2 if runs_avx2 else 1)
 
 
 @pytest.mark.parametrize("dtype, rtol", TOLERANCES)

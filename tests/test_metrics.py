@@ -109,7 +109,7 @@ def test_padding_from_recommend_batch_is_never_a_hit():
     assert precision_at_k(recommended, [{3, 7}, {6}], k=3) == pytest.approx((1 / 3 + 0) / 2)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(st.integers(1, 6), st.data())
 def test_top_k_metrics_match_the_loop_twin(k, data):
     items = st.integers(0, 9)

@@ -46,7 +46,11 @@ def test_cross_validate_ranks_implicit_models():
     results = cross_validate(ImplicitALS(factors=3, iterations=3, seed=0, verbose=False), data,
                              folds=3, seed=0, metrics=["precision", "auc"], k=5)
     assert set(results) == {"test_precision@5", "test_auc", "fit_time", "test_time"}
-    assert ((results["test_auc"] > 0) & (results["test_auc"] <= 1)).all()
+    for fold, (train, test) in enumerate(k_fold(data, folds=3, seed=0)):    # a manual loop
+        fitted = ImplicitALS(factors=3, iterations=3, seed=0, verbose=False).fit(train)
+        scores = fastmf.metrics.evaluate(fitted, test, train=train, k=5, metrics=("precision", "auc"))
+        assert results["test_auc"][fold] == pytest.approx(scores["auc"], rel=1e-12)
+        assert results["test_precision@5"][fold] == pytest.approx(scores["precision@5"], rel=1e-12)
 
 
 @pytest.mark.parametrize("call, error, message", [
@@ -92,6 +96,10 @@ def test_grid_search_maximises_ranking_metrics():
     data = synthetic(seed=5)
     search = GridSearch(ImplicitALS(factors=3, iterations=3, seed=0, verbose=False),
                         [{"regularization": [0.05, 500.0]}], cv=3, seed=0, refit=False).fit(data)
-    scores = search.results_["mean_test_ndcg@10"].to_numpy()
-    assert search.best_score_ == scores.max()
+    manual = [cross_validate(ImplicitALS(factors=3, iterations=3, regularization=reg, seed=0,
+                                         verbose=False), data, folds=3, seed=0,
+                             metrics=["ndcg"]).mean()["test_ndcg@10"] for reg in (0.05, 500.0)]
+    np.testing.assert_allclose(search.results_["mean_test_ndcg@10"], manual, rtol=1e-12)
+    assert search.best_params_ == {"regularization": (0.05, 500.0)[int(np.argmax(manual))]}
+    assert search.best_score_ == pytest.approx(max(manual), rel=1e-12)
     assert not hasattr(search, "best_model_")

@@ -2,7 +2,7 @@
 never increases, independence from the thread count, and reproducibility from a seed."""
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fastmf
@@ -12,19 +12,21 @@ from . import reference
 from .conftest import synthetic
 
 
-@settings(max_examples=25, deadline=None)
-@given(n_users=st.integers(1, 12), n_items=st.integers(1, 10), k=st.integers(1, 6),
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])   # a module, no state
+@given(n_users=st.integers(1, 12), n_items=st.integers(1, 10), k=st.integers(1, 40),
        reg=st.floats(0.01, 5.0), bias_reg=st.floats(0.0, 5.0), weighted=st.floats(0.0, 1.0),
        seed=st.integers(0, 2**16))
-def test_solved_row_zeroes_its_ridge_gradient(n_users, n_items, k, reg, bias_reg, weighted, seed):
+def test_solved_row_zeroes_its_ridge_gradient(kernels, n_users, n_items, k, reg, bias_reg,
+                                              weighted, seed):
     data = synthetic(n_users, n_items, density=0.5, seed=seed)
     R = data.by_user
     gen = np.random.default_rng(seed)
     Y, y_bias, mu = gen.normal(size=(n_items, k)), gen.normal(size=n_items), 3.0
     X, xb = np.zeros((n_users, k)), np.zeros(n_users)
     row_reg = reg * R.counts().astype(float) ** weighted
-    assert _core.als_half_step(R.indptr, R.indices, R.data, Y, y_bias, mu, row_reg, bias_reg,
-                               np.zeros((0, k)), X, xb, 2) == -1
+    assert kernels.als_half_step(R.indptr, R.indices, R.data, Y, y_bias, mu, row_reg, bias_reg,
+                                 np.zeros((0, k)), X, xb, 2) == -1
     for u in range(n_users):
         cols, r = R.row(u)
         err = r - (mu + xb[u] + y_bias[cols] + Y[cols] @ X[u])
