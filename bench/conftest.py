@@ -21,7 +21,7 @@ import pytest
 
 import fastmf
 from fastmf import _core
-from fastmf.models._base import cache_aligned
+from fastmf.models._arrays import cache_aligned
 from tests import reference
 
 DEFAULT_RATINGS = 1_000_000
@@ -102,6 +102,12 @@ class AlsCase:
         x_bias = np.zeros(self.n_rows, dtype=self.dtype)
         return (*self.inputs, X, x_bias), {"num_threads": num_threads}
 
+    def output(self, impl, num_threads=2):
+        """(X, x_bias) of one call of ``impl``: the other side's figures to agree with."""
+        args, kwargs = self.fresh(num_threads)
+        result = self.run[impl](*args, **kwargs)
+        return result if impl == "numpy" else args[-2:]
+
     def extra_info(self, impl, num_threads):
         info = {"kernel": "als_half_step", "impl": impl, "size": self.label,
                 "n_rows": self.n_rows, "n_cols": self.n_cols, "nnz": self.nnz, "k": self.k,
@@ -109,6 +115,15 @@ class AlsCase:
         if impl == "numpy":
             info.update(blas_info(num_threads))
         return info
+
+
+def assert_agree(got, want, dtype):
+    """A benchmark that times a wrong answer fails: the C++ kernel's and the twin's
+    results agree to the dtype's precision."""
+    rtol, atol = (1e-3, 1e-4) if np.dtype(dtype) == np.float32 else (1e-8, 1e-10)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(np.asarray(g, np.float64), np.asarray(w, np.float64),
+                                   rtol=rtol, atol=atol)
 
 
 @functools.lru_cache(maxsize=None)

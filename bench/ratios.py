@@ -1,7 +1,8 @@
 """Speed-up of each C++ kernel over its numpy twin, from a pytest-benchmark JSON file.
 
-For every benchmark group (one kernel, size, k, dtype and thread count) it prints the
-numpy median, the C++ median and their ratio, then the machine the run came from::
+For every benchmark group (one kernel, size, k, dtype and thread count) it prints, for each
+baseline (the numpy twin, and where there is one a vectorized numpy epoch beside a
+Python-loop replay), its median, the C++ median and their ratio, then the machine::
 
     pytest bench --benchmark-only --benchmark-json=b.json; python bench/ratios.py b.json
 
@@ -32,19 +33,25 @@ def blas_note(bench):
 
 
 def table(groups):
-    header = ("group", "numpy median (s)", "C++ median (s)", "numpy/C++", "numpy BLAS threads")
+    """A row per (group, baseline): every impl that is not "cpp" is a baseline of its group;
+    a baseline's extra_info may say what it is ("baseline": e.g. a Python-loop replay)."""
+    header = ("group", "baseline", "baseline median (s)", "C++ median (s)", "baseline/C++",
+              "numpy BLAS threads")
     rows = []
     for name, impls in groups.items():
-        cpp, numpy = impls.get("cpp"), impls.get("numpy")
+        cpp = impls.get("cpp")
         cpp_s = cpp["stats"]["median"] if cpp else None
-        numpy_s = numpy["stats"]["median"] if numpy else None
-        ratio = f"{numpy_s / cpp_s:.1f}x" if cpp_s and numpy_s else "-"
-        rows.append((name, "-" if numpy_s is None else f"{numpy_s:.4f}",
-                     "-" if cpp_s is None else f"{cpp_s:.4f}", ratio,
-                     blas_note(numpy) if numpy else "-"))
+        for impl, bench in impls.items():
+            if impl == "cpp":
+                continue
+            base_s = bench["stats"]["median"]
+            label = bench.get("extra_info", {}).get("baseline", impl)
+            ratio = f"{base_s / cpp_s:.1f}x" if cpp_s and base_s else "-"
+            rows.append((name, label, f"{base_s:.4f}", "-" if cpp_s is None else f"{cpp_s:.4f}",
+                         ratio, blas_note(bench)))
     widths = [max(len(row[j]) for row in [header, *rows]) for j in range(len(header))]
     line = lambda row: "  ".join(  # noqa: E731
-        cell.ljust(w) if j in (0, 4) else cell.rjust(w)
+        cell.ljust(w) if j in (0, 1, 5) else cell.rjust(w)
         for j, (cell, w) in enumerate(zip(row, widths))).rstrip()
     return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
 

@@ -13,6 +13,8 @@ how it was set), whatever the C++ side uses. Run from the repository root::
 import numpy as np
 import pytest
 
+from .conftest import assert_agree
+
 ROUNDS = {"cpp": 5, "numpy": 2}    # the numpy twin takes seconds per call at 1M ratings
 WARMUP = {"cpp": 1, "numpy": 0}
 
@@ -25,10 +27,25 @@ def test_als_half_step(benchmark, als_cases, impl, k, dtype, threads):
     case = als_cases(k, np.dtype(dtype).type)
     benchmark.group = f"als_half_step {case.label} k={k} {dtype} threads={threads}"
     benchmark.extra_info.update(case.extra_info(impl, threads))
-    result = benchmark.pedantic(case.run[impl], setup=lambda: case.fresh(threads),
-                                rounds=ROUNDS[impl], warmup_rounds=WARMUP[impl])
+    def timed(*args, **kwargs):
+        result = case.run[impl](*args, **kwargs)
+        return result if impl == "numpy" else (result, *args[-2:])
+
+    result = benchmark.pedantic(timed, setup=lambda: case.fresh(threads), rounds=ROUNDS[impl],
+                                warmup_rounds=WARMUP[impl])
     if impl == "cpp":
-        assert result == -1, f"Cholesky failed for row {result}"
-    else:
-        X, x_bias = result
-        assert X.shape == (case.n_rows, k) and np.isfinite(X).all()
+        failed, *result = result
+        assert failed == -1, f"Cholesky failed for row {failed}"
+    other = _outputs(case, "numpy" if impl == "cpp" else "cpp")
+    assert_agree(result, other, dtype)
+
+
+_cache = {}
+
+
+def _outputs(case, impl):
+    """One untimed call of the other side, per case."""
+    key = (id(case), impl)
+    if key not in _cache:
+        _cache[key] = case.output(impl)
+    return _cache[key]

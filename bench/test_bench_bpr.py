@@ -1,11 +1,17 @@
-"""One BPR epoch: the C++ kernel against its numpy twin in tests/reference.py.
+"""One BPR epoch: the C++ kernel against two numpy baselines.
 
 An epoch takes as many samples as there are interactions (100k by default,
 ``FASTMF_BENCH_BPR_RATINGS``; uniform negatives, item biases, k = 64, float32). The C++
-side draws its samples from the counter-based stream and steps on 1 or 2 threads (Hogwild);
-the numpy twin draws the same triples (``reference.bpr_draws``, vectorized) and replays the
-steps one by one in float64 (``reference.bpr_steps``), as a single thread would. Run from
-the repository root::
+side draws its samples from the counter-based stream and steps on 1 or 2 threads (Hogwild).
+Both baselines draw the same triples (``reference.bpr_draws``, vectorized), then
+
+- "numpy: Python-loop replay" (the oracle) steps through them one by one in float64
+  (``reference.bpr_steps``), as a single thread would: its ratio measures the interpreter;
+- "numpy: mini-batch epoch" steps 1024 triples at a time, each batch's gradients from the
+  factors before it, added with ``np.add.at`` (vectorized, a batched algorithm).
+
+Each benchmark checks its epoch against the replay (the objective; on one thread also the
+factors). Run from the repository root::
 
     pytest bench --benchmark-only --benchmark-json=b.json; python bench/ratios.py b.json
 """
@@ -18,7 +24,7 @@ from fastmf import _core
 from fastmf.models.bpr import positive_csr
 from tests import reference
 
-from .conftest import ratings_data, size_label
+from .conftest import assert_agree, ratings_data, size_label
 
 K, LR, REG, SEED = 64, np.float32(0.05), np.float32(0.02), 11
 
@@ -39,22 +45,70 @@ def _fresh(case):
     return (case["X"].copy(), case["Y"].copy(), np.zeros(case["n_items"], np.float32)), {}
 
 
+BATCH = 1024
+BASELINES = {"numpy": "numpy: Python-loop replay", "numpy-minibatch": "numpy: mini-batch epoch"}
+
+
+def minibatch_steps(u, i, j, X, Y, b, lr, reg):
+    """The BPR steps of the triples BATCH at a time, vectorized (float32)."""
+    keep = j >= 0
+    u, i, j = u[keep], i[keep], j[keep]
+    objective, ordered = 0.0, 0
+    for lo in range(0, len(u), BATCH):
+        uu, ii, jj = u[lo:lo + BATCH], i[lo:lo + BATCH], j[lo:lo + BATCH]
+        p, qi, qj, bi, bj = X[uu], Y[ii], Y[jj], b[ii], b[jj]
+        x = np.einsum("ij,ij->i", p, qi - qj) + bi - bj
+        norms = (np.einsum("ij,ij->i", p, p) + np.einsum("ij,ij->i", qi, qi)
+                 + np.einsum("ij,ij->i", qj, qj) + bi * bi + bj * bj)
+        objective += float(np.sum(np.logaddexp(0.0, -x) + 0.5 * reg * norms))
+        ordered += int((x > 0).sum())
+        g = (1.0 / (1.0 + np.exp(x))).astype(X.dtype)[:, None]
+        np.add.at(X, uu, lr * (g * (qi - qj) - reg * p))
+        np.add.at(Y, ii, lr * (g * p - reg * qi))
+        np.add.at(Y, jj, lr * (-g * p - reg * qj))
+        np.add.at(b, ii, lr * (g[:, 0] - reg * bi))
+        np.add.at(b, jj, lr * (-g[:, 0] - reg * bj))
+    return X, Y, b, (objective, ordered, len(u))
+
+
 @pytest.mark.parametrize("threads", [1, 2])
-@pytest.mark.parametrize("impl", ["cpp", "numpy"])
+@pytest.mark.parametrize("impl", ["cpp", "numpy", "numpy-minibatch"])
 def test_bpr_epoch(benchmark, bpr_case, impl, threads):
     c = bpr_case
     benchmark.group = f"bpr_epoch {c['label']} samples k={K} float32 threads={threads}"
     benchmark.extra_info.update(kernel="bpr_epoch", impl=impl, samples=c["nnz"], k=K,
-                                dtype="float32", threads=threads, numpy_computes_in="float64")
+                                dtype="float32", threads=threads, baseline=BASELINES.get(impl))
     csr = (c["indptr"], c["indices"], c["user_of"], np.zeros(0))
 
     def cpp(X, Y, b):
-        return _core.bpr_epoch(*csr, X, Y, b, LR, REG, c["nnz"], SEED, threads)
+        return X, Y, b, _core.bpr_epoch(*csr, X, Y, b, LR, REG, c["nnz"], SEED, threads)
 
     def numpy(X, Y, b):
         draws = reference.bpr_draws(*csr, c["n_items"], SEED, c["nnz"])
         return reference.bpr_steps(*draws, X, Y, b, float(LR), float(REG))
 
-    run = {"cpp": cpp, "numpy": numpy}[impl]
-    benchmark.pedantic(run, setup=lambda: _fresh(c), rounds=3 if impl == "numpy" else 10,
-                       warmup_rounds=0 if impl == "numpy" else 1)
+    def minibatch(X, Y, b):
+        draws = reference.bpr_draws(*csr, c["n_items"], SEED, c["nnz"])
+        return minibatch_steps(*draws, X, Y, b, LR, REG)
+
+    run = {"cpp": cpp, "numpy": numpy, "numpy-minibatch": minibatch}[impl]
+    result = benchmark.pedantic(run, setup=lambda: _fresh(c), rounds=10 if impl == "cpp" else 3,
+                                warmup_rounds=int(impl == "cpp"))
+    replay = _replay(c, numpy)
+    objective, want = result[-1][0] / result[-1][2], replay[-1][0] / replay[-1][2]
+    if impl == "numpy-minibatch":        # another algorithm: an epoch of about the same loss
+        assert objective == pytest.approx(want, rel=0.05)
+    elif threads == 2:
+        assert objective == pytest.approx(want, rel=1e-2)      # racing updates
+    else:
+        assert result[-1][1:] == replay[-1][1:]             # the same pairs in order, and used
+        assert_agree(result[:3], replay[:3], np.float32)
+
+
+_cache = {}
+
+
+def _replay(case, numpy):
+    if "replay" not in _cache:
+        _cache["replay"] = numpy(*_fresh(case)[0])
+    return _cache["replay"]

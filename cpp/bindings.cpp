@@ -30,10 +30,6 @@ void bind_dtype(py::module_& m) {
         "indices"_a.noconvert(), "ratings"_a.noconvert(), "X"_a.noconvert(),
         "x_bias"_a.noconvert(), "Y"_a.noconvert(), "y_bias"_a.noconvert(), "mu"_a,
         "out"_a.noconvert(), "num_threads"_a, py::call_guard<py::gil_scoped_release>());
-  m.def("csr_transpose", &fastmf::csr_transpose<S>, "indptr"_a.noconvert(),
-        "indices"_a.noconvert(), "data"_a.noconvert(), "out_indptr"_a.noconvert(),
-        "out_indices"_a.noconvert(), "out_data"_a.noconvert(),
-        py::call_guard<py::gil_scoped_release>());
   m.def("coo_to_csr", &fastmf::coo_to_csr<S>, "rows"_a.noconvert(), "cols"_a.noconvert(),
         "data"_a.noconvert(), "indptr"_a.noconvert(), "out_indices"_a.noconvert(),
         "out_data"_a.noconvert(), "out_pos"_a.noconvert(), "num_threads"_a,

@@ -39,14 +39,17 @@ def als_half_step(indptr, indices, ratings, Y, y_bias, mu, reg, bias_reg, weight
     return solution[:, 1:], solution[:, 0]
 
 
-def predict(X, x_bias, Y, y_bias, mu, uidx, iidx):
-    """mu + b_u + b_i + x_u·y_i, where index -1 (an unknown id) contributes nothing."""
+def predict(X, x_bias, Y, y_bias, mu, uidx, iidx, block=65536):
+    """mu + b_u + b_i + x_u·y_i, where index -1 (an unknown id) contributes nothing; the
+    dot products `block` pairs at a time (no pairs x k temporary at any size)."""
     u_ok, i_ok = uidx >= 0, iidx >= 0
     pred = np.full(len(uidx), mu, dtype=np.float64)
     pred[u_ok] += x_bias[uidx[u_ok]]
     pred[i_ok] += y_bias[iidx[i_ok]]
-    both = u_ok & i_ok
-    pred[both] += np.sum(X[uidx[both]] * Y[iidx[both]], axis=1)
+    both = np.flatnonzero(u_ok & i_ok)
+    for lo in range(0, len(both), block):
+        pairs = both[lo:lo + block]
+        pred[pairs] += np.einsum("ij,ij->i", X[uidx[pairs]], Y[iidx[pairs]])
     return pred
 
 
@@ -55,14 +58,6 @@ def row_squared_errors(indptr, indices, ratings, X, x_bias, Y, y_bias, mu):
     rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
     pred = predict(X, x_bias, Y, y_bias, mu, rows, indices.astype(np.int64))
     return np.bincount(rows, (ratings - pred) ** 2, minlength=len(indptr) - 1)
-
-
-def csr_transpose(indptr, indices, data, n_cols):
-    """(indptr, indices, data) of the transpose: a stable sort of the entries by column."""
-    rows = np.repeat(np.arange(len(indptr) - 1, dtype=np.int32), np.diff(indptr))
-    order = np.argsort(indices, kind="stable")
-    out_indptr = np.r_[0, np.cumsum(np.bincount(indices, minlength=n_cols))].astype(np.int64)
-    return out_indptr, rows[order], data[order]
 
 
 def coo_to_csr(rows, cols, data, n_rows):

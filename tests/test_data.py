@@ -159,3 +159,22 @@ def test_integer_ids_keep_their_dtype_and_lookups_do_not_wrap():
     assert data.user_ids.ids.dtype == np.int32 and data.item_ids.ids.dtype == np.int16
     # int64 queries, one of them 2**32 + 5, which an int32 cast would wrap to 5
     assert data.user_ids.index(np.array([7, 2**32 + 5, 5], np.int64)).tolist() == [1, -1, 0]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_transpose_is_the_dense_transpose_with_sorted_rows(dtype, rng):
+    from fastmf.data import Csr, transpose
+    dense = rng.random((9, 13)) * (rng.random((9, 13)) < 0.3)
+    dense[4] = 0                     # an empty row
+    dense[:, 7] = 0                  # an empty column
+    rows, cols = np.nonzero(dense)
+    indptr = np.r_[0, np.cumsum(np.bincount(rows, minlength=9))].astype(np.int64)
+    T = transpose(Csr(indptr, cols.astype(np.int32), dense[rows, cols].astype(dtype), (9, 13)))
+    assert T.shape == (13, 9) and T.indptr.dtype == np.int64 and T.indices.dtype == np.int32
+    assert T.data.dtype == dtype
+    back = np.zeros((13, 9))
+    t_rows = np.repeat(np.arange(13), np.diff(T.indptr))
+    back[t_rows, T.indices] = T.data
+    np.testing.assert_array_equal(back, dense.T.astype(dtype))
+    for r in range(13):                                       # each row's columns ascend
+        assert np.all(np.diff(T.indices[T.indptr[r]:T.indptr[r + 1]]) > 0)

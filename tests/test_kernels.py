@@ -145,27 +145,6 @@ def test_row_squared_errors_match_numpy(kernels, dtype, rtol, rng):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_csr_transpose_matches_scipy(kernels, dtype, rng):
-    import scipy.sparse as sp
-    dense = rng.random((9, 13)) * (rng.random((9, 13)) < 0.3)
-    dense[4] = 0                     # an empty row
-    dense[:, 7] = 0                  # an empty column
-    m = sp.csr_matrix(dense.astype(dtype))
-    indptr, indices = m.indptr.astype(np.int64), m.indices.astype(np.int32)
-    out_indptr = np.r_[0, np.cumsum(np.bincount(indices, minlength=13))].astype(np.int64)
-    out_indices = np.empty(m.nnz, np.int32)
-    out_data = np.empty(m.nnz, dtype)
-    kernels.csr_transpose(indptr, indices, m.data, out_indptr, out_indices, out_data)
-    expected = m.T.tocsr()
-    expected.sort_indices()
-    np.testing.assert_array_equal(out_indices, expected.indices)
-    np.testing.assert_array_equal(out_data, expected.data)
-    _, twin_indices, twin_data = reference.csr_transpose(indptr, indices, m.data, 13)
-    np.testing.assert_array_equal(out_indices, twin_indices)
-    np.testing.assert_array_equal(out_data, twin_data)
-
-
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("want_positions", [True, False])
 def test_coo_to_csr_is_a_stable_sort_by_row_then_column(kernels, dtype, want_positions, rng):
     n_rows, n_cols, nnz = 40, 30, 2000        # many repeated pairs, some rows empty
