@@ -1,4 +1,4 @@
-"""Speed-up of each C++ kernel over its numpy twin, from a pytest-benchmark JSON file.
+"""Speed-up of each C++ kernel over its numpy twin, from pytest-benchmark JSON files.
 
 For every benchmark group (one kernel, size, k, dtype and thread count) it prints, for each
 baseline (the numpy twin, and where there is one a vectorized numpy epoch beside a
@@ -6,10 +6,19 @@ Python-loop replay), its median, the C++ median and their ratio, then the machin
 
     pytest bench --benchmark-only --benchmark-json=b.json; python bench/ratios.py b.json
 
-Quote the numbers of one run together with that command, the thread count and the machine.
+Given the files of several runs of the suite (one after the other, so that the two sides
+of a pair alternate from run to run), it prints the median over the runs of each side's
+median and of each run's ratio, with the range of the ratios::
+
+    for run in 1 2 3 4 5; do pytest bench --benchmark-only --benchmark-json=b$run.json; done
+    python bench/ratios.py b1.json b2.json b3.json b4.json b5.json
+
+Quote the numbers of one such series together with that command, the thread count and the
+machine.
 """
 import argparse
 import json
+import statistics
 import sys
 
 
@@ -32,26 +41,35 @@ def blas_note(bench):
     return f"default ({env})" if env else "default"
 
 
-def table(groups):
-    """A row per (group, baseline): every impl that is not "cpp" is a baseline of its group;
-    a baseline's extra_info may say what it is ("baseline": e.g. a Python-loop replay)."""
+def table(runs):
+    """A row per (group, baseline) over the runs (each a {group: {impl: benchmark}}): every
+    impl that is not "cpp" is a baseline of its group; a baseline's extra_info may say what
+    it is ("baseline": e.g. a Python-loop replay)."""
     header = ("group", "baseline", "baseline median (s)", "C++ median (s)", "baseline/C++",
-              "numpy BLAS threads")
+              "ratio range", "numpy BLAS threads")
     rows = []
-    for name, impls in groups.items():
-        cpp = impls.get("cpp")
-        cpp_s = cpp["stats"]["median"] if cpp else None
+    for name, impls in runs[0].items():
         for impl, bench in impls.items():
             if impl == "cpp":
                 continue
-            base_s = bench["stats"]["median"]
+            base, cpp, ratios = [], [], []
+            for run in runs:
+                other = run.get(name, {})
+                if impl in other:
+                    base.append(other[impl]["stats"]["median"])
+                if "cpp" in other:
+                    cpp.append(other["cpp"]["stats"]["median"])
+                if impl in other and "cpp" in other and other["cpp"]["stats"]["median"]:
+                    ratios.append(other[impl]["stats"]["median"] / other["cpp"]["stats"]["median"])
             label = bench.get("extra_info", {}).get("baseline", impl)
-            ratio = f"{base_s / cpp_s:.1f}x" if cpp_s and base_s else "-"
-            rows.append((name, label, f"{base_s:.4f}", "-" if cpp_s is None else f"{cpp_s:.4f}",
-                         ratio, blas_note(bench)))
+            spread = f"{min(ratios):.1f}-{max(ratios):.1f}x" if len(ratios) > 1 else "-"
+            rows.append((name, label, f"{statistics.median(base):.4f}",
+                         f"{statistics.median(cpp):.4f}" if cpp else "-",
+                         f"{statistics.median(ratios):.1f}x" if ratios else "-", spread,
+                         blas_note(bench)))
     widths = [max(len(row[j]) for row in [header, *rows]) for j in range(len(header))]
     line = lambda row: "  ".join(  # noqa: E731
-        cell.ljust(w) if j in (0, 1, 5) else cell.rjust(w)
+        cell.ljust(w) if j in (0, 1, 6) else cell.rjust(w)
         for j, (cell, w) in enumerate(zip(row, widths))).rstrip()
     return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
 
@@ -74,16 +92,22 @@ def machine(report):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("json", help="the file written by pytest --benchmark-json")
+    parser.add_argument("json", nargs="+",
+                        help="files written by pytest --benchmark-json, one per run")
     args = parser.parse_args(argv)
-    with open(args.json, encoding="utf-8") as handle:
-        report = json.load(handle)
-    if not report.get("benchmarks"):
-        sys.exit(f"{args.json} holds no benchmarks; run pytest bench --benchmark-only "
-                 f"--benchmark-json={args.json} first")
-    print(table(group_medians(report["benchmarks"])))
+    reports = []
+    for path in args.json:
+        with open(path, encoding="utf-8") as handle:
+            report = json.load(handle)
+        if not report.get("benchmarks"):
+            sys.exit(f"{path} holds no benchmarks; run pytest bench --benchmark-only "
+                     f"--benchmark-json={path} first")
+        reports.append(report)
+    print(table([group_medians(report["benchmarks"]) for report in reports]))
     print()
-    print(machine(report))
+    if len(reports) > 1:
+        print(f"{len(reports)} runs; medians over the runs, ratio range from run to run")
+    print(machine(reports[0]))
 
 
 if __name__ == "__main__":
