@@ -81,7 +81,7 @@ def test_bpr_epoch(benchmark, bpr_case, impl, threads):
     csr = (c["indptr"], c["indices"], c["user_of"], np.zeros(0))
 
     def cpp(X, Y, b):
-        return X, Y, b, _core.bpr_epoch(*csr, X, Y, b, LR, REG, c["nnz"], SEED, threads)
+        return X, Y, b, _core.bpr_epoch(*csr, X, Y, b, LR, REG, c["nnz"], SEED, 32, threads)
 
     def numpy(X, Y, b):
         draws = reference.bpr_draws(*csr, c["n_items"], SEED, c["nnz"])

@@ -57,7 +57,7 @@ void bind_dtype(py::module_& m) {
         "num_threads"_a, py::call_guard<py::gil_scoped_release>());
   m.def("bpr_epoch", &fastmf::bpr_epoch<S>, "indptr"_a.noconvert(), "indices"_a.noconvert(),
         "user_of"_a.noconvert(), "cdf"_a.noconvert(), "X"_a.noconvert(), "Y"_a.noconvert(),
-        "y_bias"_a.noconvert(), "lr"_a, "reg"_a, "samples"_a, "seed"_a, "num_threads"_a,
+        "y_bias"_a.noconvert(), "lr"_a, "reg"_a, "samples"_a, "seed"_a, "tries"_a, "num_threads"_a,
         py::call_guard<py::gil_scoped_release>());
   m.def("bpr_steps", &fastmf::bpr_steps<S>, "u"_a.noconvert(), "i"_a.noconvert(),
         "j"_a.noconvert(), "X"_a.noconvert(), "Y"_a.noconvert(), "y_bias"_a.noconvert(), "lr"_a,
@@ -86,7 +86,7 @@ FASTMF_DEFINE_MODULE(FASTMF_MODULE, m) {
   bind_dtype<double>(m);
   bind_dtype<float>(m);
   m.def("bpr_draws", &fastmf::bpr_draws, "indptr"_a.noconvert(), "indices"_a.noconvert(),
-        "user_of"_a.noconvert(), "cdf"_a.noconvert(), "n_items"_a, "seed"_a, "first"_a,
+        "user_of"_a.noconvert(), "cdf"_a.noconvert(), "n_items"_a, "seed"_a, "tries"_a, "first"_a,
         "out_u"_a.noconvert(), "out_i"_a.noconvert(), "out_j"_a.noconvert(),
         py::call_guard<py::gil_scoped_release>());
   m.def("max_threads", [] { return fastmf::resolve_threads(0); },

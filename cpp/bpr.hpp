@@ -15,8 +15,10 @@ namespace fastmf {
 // the number of steps whose x was > 0, and the number of steps taken.
 using BprTotals = std::tuple<double, std::int64_t, std::int64_t>;
 
-// Candidates drawn for the negative of one sample before it is skipped (a user who has
-// seen most items); counter space reserved per sample: one positive, then the candidates.
+// The most candidates drawn for the negative of one sample before it is skipped (a user
+// who has seen most items); counter space reserved per sample: one positive, then the
+// candidates. A sampler may stop sooner (tries = 1: a seen first candidate skips the
+// sample, as implicit's sampler does), leaving the draws of every other sample as they are.
 constexpr int kNegativeTries = 32;
 constexpr std::uint64_t kDrawsPerSample = 1 + kNegativeTries;
 // Samples a thread draws before it steps through them (bpr_epoch).
@@ -27,13 +29,14 @@ constexpr std::int64_t kBprBatch = 32;
 // over the nnz entries of the positives CSR (its row is the user u, its column the item i);
 // t = 1, 2, ... are candidates j, uniform over n_items or, when cdf is not empty, the first
 // index with cdf[j] > U·cdf.back() (U uniform in [0, 1)); the first candidate not in u's
-// sorted row is the negative, found by binary search.
+// sorted row among the first `tries` is the negative, found by binary search.
 struct BprSampler {
   ConstVecRef<std::int64_t> indptr;
   ConstVecRef<std::int32_t> indices;
   ConstVecRef<std::int32_t> user_of;   // the row of every entry
   ConstVecRef<double> cdf;             // cumulative weights of the items, or empty
   std::uint64_t seed, n_items;
+  int tries;                           // 1 .. kNegativeTries
   // With a cdf: guide[b] is where candidate() starts for U in [b/G, (b+1)/G), the first j
   // with cdf[j] > b/G · cdf.back() (Chen and Asau's guide table), so a draw by popularity
   // reads one or two cache lines instead of searching the whole cdf.
@@ -41,9 +44,9 @@ struct BprSampler {
 
   BprSampler(ConstVecRef<std::int64_t> indptr_, ConstVecRef<std::int32_t> indices_,
              ConstVecRef<std::int32_t> user_of_, ConstVecRef<double> cdf_, std::uint64_t seed_,
-             std::uint64_t n_items_)
+             std::uint64_t n_items_, int tries_)
       : indptr(indptr_), indices(indices_), user_of(user_of_), cdf(cdf_), seed(seed_),
-        n_items(n_items_) {
+        n_items(n_items_), tries(tries_) {
     if (cdf.size() == 0) return;
     guide.resize(cdf.size());
     const double total = cdf[cdf.size() - 1];
@@ -71,9 +74,9 @@ struct BprSampler {
     while (j < last && cdf[j] <= target) ++j;
     return std::int32_t(j);
   }
-  // The negative of sample s for user u, or -1 when every candidate was observed.
+  // The negative of sample s for user u, or -1 when all `tries` candidates were observed.
   std::int32_t negative(std::int64_t s, std::int32_t u) const {
-    for (int t = 0; t < kNegativeTries; ++t) {
+    for (int t = 0; t < tries; ++t) {
       const std::int32_t j = candidate(s, t);
       if (!in_sorted(indices.data() + indptr[u], indptr[u + 1] - indptr[u], j)) return j;
     }
@@ -154,20 +157,21 @@ inline void bpr_step(RowRef<S>& X, RowRef<S>& Y, VecRef<S>& y_bias, Index u, Ind
 // One Hogwild epoch of `samples` BPR steps on the draws of BprSampler(seed). Thread t of T
 // takes the samples [samples·t/T, samples·(t+1)/T) and updates the shared factors without
 // locks. The draws do not depend on the thread count; with one thread the epoch equals
-// bpr_steps on the triples of bpr_draws. A sample whose candidates were all observed is
-// skipped. A thread works in batches of kBprBatch samples: it draws a batch's triples
-// (searching the users' rows side by side), then steps through them, having asked for
-// their memory while it stepped through the three batches before.
+// bpr_steps on the triples of bpr_draws. A sample whose `tries` candidates were all
+// observed is skipped. A thread works in batches of kBprBatch samples: it draws a batch's
+// triples (searching the users' rows side by side), then steps through them, having asked
+// for their memory while it stepped through the three batches before.
 // Caller guarantees: a CSR of positives with sorted rows, 1 <= nnz < 2^32, user_of[e] the
 // row of entry e, indices < Y.rows() < 2^32, X.rows() == indptr.size() - 1, X.cols() ==
 // Y.cols(), y_bias empty or of size Y.rows(), cdf empty or Y.rows() non-decreasing
-// weights with cdf.back() > 0, finite inputs. Returns the BprTotals of the epoch.
+// weights with cdf.back() > 0, 1 <= tries <= kNegativeTries, finite inputs. Returns the
+// BprTotals of the epoch.
 template <typename S>
 BprTotals bpr_epoch(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::int32_t> indices,
                     ConstVecRef<std::int32_t> user_of, ConstVecRef<double> cdf, RowRef<S> X,
                     RowRef<S> Y, VecRef<S> y_bias, S lr, S reg, std::int64_t samples,
-                    std::uint64_t seed, int num_threads) {
-  const BprSampler draws{indptr, indices, user_of, cdf, seed, std::uint64_t(Y.rows())};
+                    std::uint64_t seed, int tries, int num_threads) {
+  const BprSampler draws{indptr, indices, user_of, cdf, seed, std::uint64_t(Y.rows()), tries};
   double objective = 0;
   std::int64_t ordered = 0, used = 0;
 #pragma omp parallel num_threads(resolve_threads(num_threads)) \
@@ -250,10 +254,10 @@ BprTotals bpr_steps(ConstVecRef<std::int32_t> u, ConstVecRef<std::int32_t> i,
 // Caller guarantees: as for bpr_epoch; out arrays of one length.
 inline void bpr_draws(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::int32_t> indices,
                       ConstVecRef<std::int32_t> user_of, ConstVecRef<double> cdf,
-                      std::int64_t n_items, std::uint64_t seed, std::int64_t first,
+                      std::int64_t n_items, std::uint64_t seed, int tries, std::int64_t first,
                       VecRef<std::int32_t> out_u, VecRef<std::int32_t> out_i,
                       VecRef<std::int32_t> out_j) {
-  const BprSampler draws{indptr, indices, user_of, cdf, seed, std::uint64_t(n_items)};
+  const BprSampler draws{indptr, indices, user_of, cdf, seed, std::uint64_t(n_items), tries};
   for (Index s = 0; s < out_u.size(); ++s) {
     const std::int64_t e = draws.positive(first + s);
     out_u[s] = user_of[e];

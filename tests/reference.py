@@ -276,12 +276,13 @@ def below(x, n):
     return ((high + low) >> np.uint64(32)).astype(np.int64)
 
 
-def bpr_draws(indptr, indices, user_of, cdf, n_items, seed, samples, first=0):
+def bpr_draws(indptr, indices, user_of, cdf, n_items, seed, samples, first=0,
+              tries=BPR_NEGATIVE_TRIES):
     """The (u, i, j) triples of samples first .. first + samples - 1 of a BPR epoch, j = -1
-    when all BPR_NEGATIVE_TRIES candidates were observed by u. Sample s takes value
-    s·(1 + tries) of the stream for a uniform entry of the positives CSR, and the next ones
-    for candidates: uniform items, or the first index with cdf > U·cdf[-1] (U in [0, 1)).
-    Observed pairs are looked up in a dense boolean matrix."""
+    when the first ``tries`` candidates were all observed by u. Sample s takes value
+    s·(1 + BPR_NEGATIVE_TRIES) of the stream for a uniform entry of the positives CSR, and
+    the next ones for candidates: uniform items, or the first index with cdf > U·cdf[-1]
+    (U in [0, 1)). Observed pairs are looked up in a dense boolean matrix."""
     per_sample = np.uint64(1 + BPR_NEGATIVE_TRIES)
     s = np.arange(first, first + samples, dtype=np.uint64)
     entry = below(stream_value(seed, s * per_sample), len(indices))
@@ -290,7 +291,7 @@ def bpr_draws(indptr, indices, user_of, cdf, n_items, seed, samples, first=0):
     observed[np.repeat(np.arange(len(indptr) - 1), np.diff(indptr)), indices] = True
     j = np.full(samples, -1, dtype=np.int64)
     pending = np.arange(samples)                    # samples still without a negative
-    for t in range(BPR_NEGATIVE_TRIES):
+    for t in range(tries):
         x = stream_value(seed, s[pending] * per_sample + np.uint64(1 + t))
         if len(cdf) == 0:
             candidate = below(x, n_items)
@@ -350,23 +351,29 @@ def bpr_user_objective(p, positives, Y, b, weights, reg):
     return total / len(positives) + 0.5 * reg * (p @ p)
 
 
-def bpr_item_objective(q, c, users, X, Y, b, seen, weights, own_weight, reg):
+def bpr_item_objective(q, c, users, X, Y, b, seen, weights, own_weight, reg, skip=False):
     """The terms of BPR's expected objective that hold a new item (q, c), pair by pair:
     ranked above each negative j of each of its users u (weight w_j / W_u), and, as a
     negative of weight own_weight / W_u, below each positive i of every other user; λ/2
-    ‖(q, c)‖² for each sample that touches it. seen[u] is user u's positive items."""
+    ‖(q, c)‖² for each sample that touches it. seen[u] is user u's positive items.
+
+    skip: a sample draws j among all items (the new one included, of weight own_weight,
+    total W_all) and is taken only when u has not seen j; each W_u above becomes W_all, and
+    a sample of one of the item's users counts W_u / W_all times."""
+    W_all = sum(weights) + own_weight
     value, samples = 0.0, 0.0
     for u in range(len(X)):
         rest = [j for j in range(len(Y)) if j not in seen[u]]
         W = sum(weights[j] for j in rest)
         if u in users:
-            samples += 1.0
+            samples += W / W_all if skip else 1.0
             for j in rest:
                 x = X[u] @ (q - Y[j]) + c - b[j]
-                value += weights[j] / W * np.log1p(np.exp(-x))
+                value += weights[j] / (W_all if skip else W) * np.log1p(np.exp(-x))
         else:
             for i in seen[u]:
-                samples += own_weight / W
+                weight = own_weight / (W_all if skip else W)
+                samples += weight
                 x = X[u] @ (Y[i] - q) + b[i] - c
-                value += own_weight / W * np.log1p(np.exp(-x))
+                value += weight * np.log1p(np.exp(-x))
     return value / samples + 0.5 * reg * (q @ q + c * c)

@@ -42,7 +42,7 @@ def test_negatives_follow_the_requested_distribution_over_unobserved_items(expon
     cdf = np.zeros(0) if exponent is None else np.cumsum(weights)
     n = 200_000
     u, i, j = (np.empty(n, np.int32) for _ in range(3))
-    _core.bpr_draws(R.indptr, R.indices, user_of, cdf, 10, 42, 0, u, i, j)
+    _core.bpr_draws(R.indptr, R.indices, user_of, cdf, 10, 42, 32, 0, u, i, j)
     observed = np.zeros((12, 10), dtype=bool)
     observed[user_of, R.indices] = True
     # For a sample of user u, each of the 32 candidates is unobserved with probability
@@ -60,10 +60,11 @@ def test_negatives_follow_the_requested_distribution_over_unobserved_items(expon
     assert np.all(np.abs(positives - n / len(user_of)) <= 5 * np.sqrt(n / len(user_of)))
 
 
-def test_history_records_the_objective_and_train_auc_of_each_epoch():
+@pytest.mark.parametrize("seen_negatives, tries", [("redraw", 32), ("skip", 1)])
+def test_history_records_the_objective_and_train_auc_of_each_epoch(seen_negatives, tries):
     data = _liked(fastmf.datasets.make_ratings(300, 200, 8000, seed=1))
-    model = BPR(factors=16, epochs=15, num_threads=1, seed=0, dtype="float64",
-                verbose=False).fit(data)
+    model = BPR(factors=16, epochs=15, seen_negatives=seen_negatives, num_threads=1, seed=0,
+                dtype="float64", verbose=False).fit(data)
     assert [h["iteration"] for h in model.history_] == list(range(1, 16)) and model.n_iter_ == 15
     assert {"iteration", "loss", "train_auc", "seconds"} == set(model.history_[0])
     # The first epoch replayed in numpy from the same seed: the draws of reference.bpr_draws
@@ -73,7 +74,8 @@ def test_history_records_the_objective_and_train_auc_of_each_epoch():
     R = positive_csr(data)
     user_of = np.repeat(np.arange(data.n_users, dtype=np.int32), np.diff(R.indptr))
     draws = reference.bpr_draws(R.indptr, R.indices, user_of, np.zeros(0), data.n_items,
-                                int(rng.integers(0, 2**63)), len(R.indices))
+                                int(rng.integers(0, 2**63)), len(R.indices), tries=tries)
+    assert ((draws[2] < 0).sum() == 0) == (tries == 32)       # "skip" skips samples here
     *_, (objective, ordered, used) = reference.bpr_steps(*draws, X, Y, np.zeros(data.n_items),
                                                          0.05, 0.02)
     first = model.history_[0]
@@ -196,14 +198,19 @@ def _numeric_gradient(f, x, h=1e-6):
     return np.array([(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(len(x))])
 
 
+@pytest.mark.parametrize("seen_negatives", ["redraw", "skip"])
 @pytest.mark.parametrize("pairs_per_chunk", [None, 7])      # 7: one positive (user) a part
 @pytest.mark.parametrize("sampling", ["uniform", "popularity"])
-def test_fold_in_minimises_the_users_bpr_objective(sampling, pairs_per_chunk, monkeypatch):
+def test_fold_in_minimises_the_users_bpr_objective(sampling, pairs_per_chunk, seen_negatives,
+                                                   monkeypatch):
+    # Skipping a sample whose negative was seen scales the user's loss and regularization
+    # alike (by the weight of the unseen items over all): the same minimiser.
     if pairs_per_chunk:
         monkeypatch.setattr(fastmf.models.bpr, "_PAIRS_PER_CHUNK", pairs_per_chunk)
     data = synthetic(30, 12, density=0.4, seed=1)
     model = BPR(factors=3, epochs=20, dtype="float64", negative_sampling=sampling,
-                popularity_exponent=0.7, num_threads=1, seed=0, verbose=False).fit(data)
+                popularity_exponent=0.7, seen_negatives=seen_negatives, num_threads=1, seed=0,
+                verbose=False).fit(data)
     items = np.array([1, 4, 5, 9])
     user = model.fold_in(items)
     counts = np.bincount(data.by_user.indices, minlength=12).astype(float)
@@ -218,13 +225,15 @@ def test_fold_in_minimises_the_users_bpr_objective(sampling, pairs_per_chunk, mo
     assert all(objective(user.factors + 0.05 * rng.normal(size=3)) > best for _ in range(5))
 
 
+@pytest.mark.parametrize("seen_negatives", ["redraw", "skip"])
 @pytest.mark.parametrize("pairs_per_chunk", [None, 7])
-def test_a_new_item_minimises_the_bpr_terms_it_enters(pairs_per_chunk, monkeypatch):
+def test_a_new_item_minimises_the_bpr_terms_it_enters(pairs_per_chunk, seen_negatives,
+                                                      monkeypatch):
     if pairs_per_chunk:
         monkeypatch.setattr(fastmf.models.bpr, "_PAIRS_PER_CHUNK", pairs_per_chunk)
     data = synthetic(25, 10, density=0.4, seed=2)
-    model = BPR(factors=3, epochs=20, dtype="float64", num_threads=1, seed=0,
-                verbose=False).fit(data)
+    model = BPR(factors=3, epochs=20, dtype="float64", seen_negatives=seen_negatives,
+                num_threads=1, seed=0, verbose=False).fit(data)
     users = np.array([0, 3, 4, 10, 17])
     model.partial_fit_items([100] * 5, users)
     q, c = model.item_factors_[-1], model.item_biases_[-1]
@@ -233,7 +242,8 @@ def test_a_new_item_minimises_the_bpr_terms_it_enters(pairs_per_chunk, monkeypat
     X, Y, b = model.user_factors_, model.item_factors_[:-1], model.item_biases_[:-1]
     index = model.user_ids_.index(users)
     objective = lambda t: reference.bpr_item_objective(t[:3], t[3], set(index), X, Y, b, seen,
-                                                       np.ones(10), 1.0, 0.02)
+                                                       np.ones(10), 1.0, 0.02,
+                                                       skip=seen_negatives == "skip")
     theta = np.r_[q, c]
     assert np.abs(_numeric_gradient(objective, theta)).max() < 1e-7
 

@@ -250,19 +250,29 @@ def _popularity_cdf(indices, n_items, exponent):
     return np.cumsum(np.bincount(indices, minlength=n_items).astype(np.float64) ** exponent)
 
 
+@pytest.mark.parametrize("tries", [32, 1])
 @pytest.mark.parametrize("exponent", [None, 1.0, 0.5])
-def test_bpr_draws_equal_the_numpy_sampler_and_never_pick_an_observed_negative(kernels, exponent):
+def test_bpr_draws_equal_the_numpy_sampler_and_never_pick_an_observed_negative(kernels, exponent,
+                                                                               tries):
     indptr, indices, user_of, *_ = _bpr_case(np.float64)
     cdf = np.zeros(0) if exponent is None else _popularity_cdf(indices, 25, exponent)
     out = [np.empty(3000, np.int32) for _ in range(3)]
-    kernels.bpr_draws(indptr, indices, user_of, cdf, 25, 2**63 + 12345, 11, *out)
-    expected = reference.bpr_draws(indptr, indices, user_of, cdf, 25, 2**63 + 12345, 3000, first=11)
+    kernels.bpr_draws(indptr, indices, user_of, cdf, 25, 2**63 + 12345, tries, 11, *out)
+    expected = reference.bpr_draws(indptr, indices, user_of, cdf, 25, 2**63 + 12345, 3000, first=11,
+                                   tries=tries)
     for got, want in zip(out, expected):
         np.testing.assert_array_equal(got, want)
     u, i, j = out
     rows = [set(indices[indptr[r]:indptr[r + 1]]) for r in range(len(indptr) - 1)]
     assert all(i[s] in rows[u[s]] for s in range(3000))
-    assert all(j[s] not in rows[u[s]] for s in range(3000)) and (j >= 0).all()
+    assert all(j[s] not in rows[u[s]] for s in range(3000) if j[s] >= 0)
+    # One try skips the samples whose first candidate was seen; the others keep the negative
+    # they have with 32 tries (the draws of a sample do not depend on `tries`).
+    with_32 = reference.bpr_draws(indptr, indices, user_of, cdf, 25, 2**63 + 12345, 3000,
+                                  first=11)[2]
+    assert (with_32 >= 0).all()
+    assert (j[j >= 0] == with_32[j >= 0]).all()
+    assert ((j < 0).sum() > 0) == (tries == 1)
     assert 4 not in set(u)                                     # the user without positives
 
 
@@ -277,8 +287,8 @@ def test_bpr_popularity_draws_are_exact_over_many_items_with_flat_and_steep_weig
     weights = gen.pareto(0.8, n_items) * (gen.random(n_items) < 0.7)    # 30% never drawn
     cdf = np.cumsum(weights)
     out = [np.empty(20_000, np.int32) for _ in range(3)]
-    kernels.bpr_draws(indptr, items.astype(np.int32), users.astype(np.int32), cdf, n_items, 99, 0,
-                      *out)
+    kernels.bpr_draws(indptr, items.astype(np.int32), users.astype(np.int32), cdf, n_items, 99, 32,
+                      0, *out)
     expected = reference.bpr_draws(indptr, items.astype(np.int32), users.astype(np.int32), cdf,
                                    n_items, 99, 20_000)
     for got, want in zip(out, expected):
@@ -286,22 +296,27 @@ def test_bpr_popularity_draws_are_exact_over_many_items_with_flat_and_steep_weig
     assert (weights[out[2][out[2] >= 0]] > 0).all()
 
 
+@pytest.mark.parametrize("tries", [32, 1])
 @pytest.mark.parametrize("biased", [True, False])
 @pytest.mark.parametrize("exponent", [None, 0.75])
 @pytest.mark.parametrize("dtype, rtol", TOLERANCES)
 def test_bpr_epoch_on_one_thread_is_a_numpy_replay_of_its_draws(kernels, dtype, rtol, exponent,
-                                                                biased):
+                                                                biased, tries):
     indptr, indices, user_of, X, Y, b = _bpr_case(dtype, biased=biased)
     cdf = np.zeros(0) if exponent is None else _popularity_cdf(indices, 25, exponent)
     samples, seed = 2 * len(indices), 77
-    draws = reference.bpr_draws(indptr, indices, user_of, cdf, 25, seed, samples)
+    draws = reference.bpr_draws(indptr, indices, user_of, cdf, 25, seed, samples, tries=tries)
     X_ref, Y_ref, b_ref, totals_ref = reference.bpr_steps(*draws, X, Y, b, 0.05, 0.01)
     totals = kernels.bpr_epoch(indptr, indices, user_of, cdf, X, Y, b, dtype(0.05), dtype(0.01),
-                               samples, seed, 1)
+                               samples, seed, tries, 1)
     for got, want in zip((X, Y, b, totals[0]), (X_ref, Y_ref, b_ref, totals_ref[0])):
         np.testing.assert_allclose(got, want, rtol=rtol * 10, atol=rtol)
     assert totals[1:] == totals_ref[1:]
-    assert totals[2] == (draws[2] >= 0).sum() == samples       # nothing skipped here
+    assert totals[2] == (draws[2] >= 0).sum()
+    if tries == 32:
+        assert totals[2] == samples                            # nothing skipped here
+    else:
+        assert totals[2] < samples                             # seen first candidates
 
 
 def test_bpr_steps_on_the_drawn_triples_equal_the_epoch_bit_for_bit(kernels):
@@ -309,9 +324,9 @@ def test_bpr_steps_on_the_drawn_triples_equal_the_epoch_bit_for_bit(kernels):
     X2, Y2, b2 = X.copy(), Y.copy(), b.copy()
     samples = len(indices)
     draws = [np.empty(samples, np.int32) for _ in range(3)]
-    kernels.bpr_draws(indptr, indices, user_of, np.zeros(0), 25, 5, 0, *draws)
+    kernels.bpr_draws(indptr, indices, user_of, np.zeros(0), 25, 5, 32, 0, *draws)
     by_epoch = kernels.bpr_epoch(indptr, indices, user_of, np.zeros(0), X, Y, b, np.float32(0.1),
-                                 np.float32(0.02), samples, 5, 1)
+                                 np.float32(0.02), samples, 5, 32, 1)
     by_steps = kernels.bpr_steps(*draws, X2, Y2, b2, np.float32(0.1), np.float32(0.02))
     assert by_epoch == by_steps
     for a, c in ((X, X2), (Y, Y2), (b, b2)):
@@ -326,7 +341,7 @@ def test_bpr_epoch_draws_do_not_depend_on_the_thread_count(kernels):
     used = []
     for threads in (1, 2, 3):
         totals = kernels.bpr_epoch(indptr, indices, user_of, cdf, X.copy(), Y.copy(), b.copy(),
-                                   0.05, 0.01, 5000, 3, threads)
+                                   0.05, 0.01, 5000, 3, 32, threads)
         used.append(totals[2])
     draws = reference.bpr_draws(indptr, indices, user_of, cdf, 25, 3, 5000)
     assert used == [int((draws[2] >= 0).sum())] * 3

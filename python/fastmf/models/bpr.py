@@ -13,6 +13,9 @@ from ._arrays import normal_factors
 from ._base import MatrixFactorizationBase, ServingMixin, check_common
 from ._locking import reads
 
+# Negative candidates a sample draws (the C++ sampler's `tries`) per ``seen_negatives``.
+NEGATIVE_TRIES = {"redraw": 32, "skip": 1}
+
 
 @dataclass
 class BprState:
@@ -58,7 +61,8 @@ class BPR(ServingMixin, MatrixFactorizationBase):
     "uniform"``) or with probability proportional to its number of training users raised to
     ``popularity_exponent`` (``"popularity"``); a candidate the user has observed (found by
     binary search in the user's sorted row) is redrawn, up to 32 times, after which the
-    sample is skipped. An epoch takes as many samples as there are positive training
+    sample is skipped (``seen_negatives="redraw"``), or skips the sample at once
+    (``"skip"``, as the ``implicit`` library does). An epoch takes as many samples as there are positive training
     interactions; threads update the shared factors without locks (Hogwild). The draws are
     computed in C++ from a per-epoch seed and the sample's number (a counter-based
     splitmix64 stream), so they do not depend on the thread count; with ``num_threads=1``
@@ -80,6 +84,11 @@ class BPR(ServingMixin, MatrixFactorizationBase):
         With ``"popularity"``, j is drawn with probability ∝ count_j ** exponent, count_j
         its number of positive interactions (1.0 is the item of a random interaction, as
         the ``implicit`` library draws it; items without any are never drawn).
+    seen_negatives : {"redraw", "skip"}, default "redraw"
+        What a negative candidate that the user has observed does: it is drawn again
+        (up to 32 candidates), or the sample is skipped (no step). With popularity
+        negatives "skip" takes fewer steps for users who have seen many popular items,
+        which is how implicit's BPR samples.
     item_biases : bool, default True
         Learn b; ``False`` keeps every b_i at 0.
     init_std : float, default 0.1
@@ -130,8 +139,8 @@ class BPR(ServingMixin, MatrixFactorizationBase):
     _iterations_param = "epochs"
 
     def __init__(self, factors=64, learning_rate=0.05, regularization=0.02, epochs=100,
-                 negative_sampling="uniform", popularity_exponent=1.0, item_biases=True,
-                 init_std=0.1, early_stopping=None, dtype="float32", num_threads=0, seed=None,
+                 negative_sampling="uniform", popularity_exponent=1.0,
+                 seen_negatives="redraw", item_biases=True, init_std=0.1, early_stopping=None, dtype="float32", num_threads=0, seed=None,
                  verbose=True):
         self.factors = factors
         self.learning_rate = learning_rate
@@ -139,6 +148,7 @@ class BPR(ServingMixin, MatrixFactorizationBase):
         self.epochs = epochs
         self.negative_sampling = negative_sampling
         self.popularity_exponent = popularity_exponent
+        self.seen_negatives = seen_negatives
         self.item_biases = item_biases
         self.init_std = init_std
         self.early_stopping = early_stopping
@@ -156,6 +166,8 @@ class BPR(ServingMixin, MatrixFactorizationBase):
                                                 ("uniform", "popularity"))
         p["popularity_exponent"] = v.check_float("popularity_exponent", self.popularity_exponent,
                                                  minimum=0)
+        p["seen_negatives"] = v.check_choice("seen_negatives", self.seen_negatives,
+                                             ("redraw", "skip"))
         if not isinstance(self.item_biases, bool):
             raise TypeError(f"item_biases must be True or False, got {self.item_biases!r}")
         p["item_biases"] = self.item_biases
@@ -182,7 +194,8 @@ class BPR(ServingMixin, MatrixFactorizationBase):
         seed = int(state.rng.integers(0, 2**63))
         totals = _core.bpr_epoch(R.indptr, R.indices, state.user_of, state.cdf, state.X, state.Y,
                                  state.b, p.dtype(p.learning_rate), p.dtype(p.regularization),
-                                 len(R.indices), seed, p.num_threads)
+                                 len(R.indices), seed, NEGATIVE_TRIES[p.seen_negatives],
+                                 p.num_threads)
         state.epoch += 1
         if not np.isfinite(totals[0]):
             for saved, array in zip(backup, arrays):
@@ -379,7 +392,10 @@ def solve_user(positives, Y, b, weights, regularization):
               \,l(p \cdot (q_i - q_j) + b_i - b_j) + \frac{\lambda}{2} \|p\|^2
 
     (an epoch samples each of the user's positives once, j with probability w_j / W among
-    the items not in P, and regularizes p at every sample). No positives: p = 0.
+    the items not in P, and regularizes p at every sample). With ``seen_negatives="skip"``
+    a sample draws j among all items and is taken only when j is not in P: the loss and
+    the regularization of the user both scale by W / W_all, so the minimiser is the same.
+    No positives: p = 0.
     """
     k = Y.shape[1]
     negative = np.ones(len(Y), dtype=bool)
@@ -426,8 +442,11 @@ def solve_item(users, item, X, Y, b, seen, weights, p):
 
     plus λ/2 ‖(q, c)‖² for every sample that touches it. P_u is a user's training items
     (``seen``), W_u the weight of the items outside it, and w the item's own weight (1, or
-    its number of users to the popularity exponent). ``item`` is the item's index when it
-    is a known item (left out of every P_u and of the negatives), else -1.
+    its number of users to the popularity exponent). With ``seen_negatives="skip"`` every
+    W_u in the two sums is W_all, the weight of all items, and a user of the item weighs
+    W_u / W_all (a sample of the pair is taken with that probability). ``item`` is the
+    item's index when it is a known item (left out of every P_u and of the negatives), else
+    -1.
     """
     n_users, k = X.shape
     with_bias = p.item_biases
@@ -443,6 +462,8 @@ def solve_item(users, item, X, Y, b, seen, weights, p):
         weights[item] = 0.0
     W = weights.sum() - np.bincount(row_of, weights=weights[cols], minlength=n_users)
     own = 1.0 if p.negative_sampling == "uniform" else float(len(users)) ** p.popularity_exponent
+    skip = p.seen_negatives == "skip"
+    W_all = weights.sum() + own
     users = np.unique(users)
     others = np.ones(n_users, dtype=bool)
     others[users] = False
@@ -454,8 +475,12 @@ def solve_item(users, item, X, Y, b, seen, weights, p):
         part = slice(start, start + _ROWS_PER_CHUNK)
         r, c = rows_b[part], cols_b[part]
         s_b[part] = np.einsum("ij,ij->i", X64[r], Y64[c]) + b64[c]
-    w_b = np.where(W[rows_b] > 0, own / np.maximum(W[rows_b], 1e-300), 0.0)
-    n_samples = len(users) + w_b.sum()
+    if skip:
+        w_b = np.full(len(rows_b), own / W_all)
+        n_samples = W[users].sum() / W_all + w_b.sum()
+    else:
+        w_b = np.where(W[rows_b] > 0, own / np.maximum(W[rows_b], 1e-300), 0.0)
+        n_samples = len(users) + w_b.sum()
     if n_samples == 0:
         return np.zeros(k), 0.0
 
@@ -469,6 +494,8 @@ def solve_item(users, item, X, Y, b, seen, weights, p):
         Wa = np.broadcast_to(weights, S.shape).copy()
         for a, u in enumerate(part):
             Wa[a, indices[indptr[u]:indptr[u + 1]]] = 0.0
+        if skip:
+            return S, Wa / W_all
         return S, Wa / np.maximum(Wa.sum(axis=1, keepdims=True), 1e-300)
 
     kept = ([scores_and_weights(part) for part in parts]
