@@ -1,8 +1,9 @@
 """ALS with genre features on MovieLens 100K: RMSE with and without them, and cold start.
 
 1. Warm items: the README's 80/20 split (``train_test_split(test_size=0.2, seed=42)``) and
-   ALS settings (k = 128, λ = 1.1, λ_b = 3, weighted 0.5, init_std 0.003, 5 iterations),
-   with ``item_features=None`` and ``"genres"``.
+   ALS settings (``tune_movielens.CHOSEN["ALS"]``, chosen on the training part: k = 128,
+   λ = 1, 5 iterations, the other parameters at their defaults), with
+   ``item_features=None`` and ``"genres"``.
 2. Cold items: 10% of the movies held out with all their ratings
    (``model_selection.cold_start_split(fraction=0.1, seed=s)`` for s = 0..4), ALS with
    genres fitted on the rest. The held-out ratings are predicted (a) by the bias-only
@@ -23,10 +24,9 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import fastmf  # noqa: E402
+from bench.tune_movielens import chosen  # noqa: E402
 
 DATA_HOME = Path(__file__).resolve().parents[2] / "shared" / "datasets"
-PARAMS = dict(factors=128, regularization=1.1, bias_regularization=3.0, weighted=0.5,
-              init_std=0.003, iterations=5, seed=0, verbose=False)
 
 
 def rmse(model, test):
@@ -43,13 +43,13 @@ def main(argv=None):
     train, test = fastmf.train_test_split(data, test_size=0.2, seed=42)
     print("warm items (80/20 split, seed 42):")
     for features in (None, "genres"):
-        model = fastmf.ALS(item_features=features, **PARAMS).fit(train)
+        model = chosen("ALS", item_features=features).fit(train)
         print(f"  item_features={features!s:7}  test RMSE {rmse(model, test):.4f}")
     genres = fastmf.ItemFeatures.from_item_info(data.item_info)
     rows = []
     for seed in range(args.seeds):
         train, test = fastmf.model_selection.cold_start_split(data, fraction=0.1, seed=seed)
-        model = fastmf.ALS(item_features="genres", **PARAMS).fit(train)
+        model = chosen("ALS", item_features="genres").fit(train)
         fallback = rmse(model, test)
         model.add_items(test.item_ids.ids, genres)
         rows.append((fallback, rmse(model, test)))
