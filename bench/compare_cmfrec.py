@@ -25,6 +25,10 @@ carries another's memory. What each timing includes:
   process, so that setup cancels out (with ``--iterations 1``: fit s).
 - peak RSS: the process's VmHWM after ``fit()``, data loaded included ("RSS before fit"
   is the same process after loading and preparing the data); the RMSE is computed later.
+- threads: fastmf and cmfrec run ``--threads`` OpenMP threads. cmfrec calls BLAS from
+  inside its parallel loops, so its BLAS is held to ``--cmfrec-blas-threads`` (1 by
+  default: no oversubscription) by threadpoolctl around ``fit()``; the worker reports
+  the BLAS libraries and thread counts it saw.
 """
 import argparse
 import json
@@ -41,7 +45,9 @@ import numpy as np
 
 NAMED_SIZES = {"2M": 2_000_000, "20M": 20_000_000}
 RATINGS_PER_USER, RATINGS_PER_ITEM = 100, 400
-REG, BIAS_REG = 0.05, 5.0          # fastmf.ALS defaults
+# The objective of both fits (weighted-λ, as in Spark; not fastmf.ALS's defaults, which are
+# regularization=1.0 and bias_regularization=3.0 with weighted=0.5).
+REG, BIAS_REG = 0.05, 5.0
 CHUNK = 1 << 21                    # pairs per predict call when computing the RMSE
 
 
@@ -147,9 +153,10 @@ def fit_fastmf(path, iterations, threads, factors, dtype):
                      data.by_item.counts())}
 
 
-def fit_cmfrec(path, iterations, threads, factors, dtype):
+def fit_cmfrec(path, iterations, threads, factors, dtype, blas_threads=1):
     import cmfrec
     import scipy.sparse as sp
+    from threadpoolctl import threadpool_info, threadpool_limits
 
     users, items, ratings = load(path)
     n_users, n_items = int(users.max()) + 1, int(items.max()) + 1
@@ -166,9 +173,12 @@ def fit_cmfrec(path, iterations, threads, factors, dtype):
                        scale_bias_const=True, niter=iterations, nthreads=threads,
                        use_float=dtype == "float32", precompute_for_predictions=False,
                        produce_dicts=False, random_state=0, verbose=False)
-    started = time.perf_counter()
-    model.fit(X)
-    fit = time.perf_counter() - started
+    with threadpool_limits(limits=blas_threads, user_api="blas"):
+        blas = sorted({f"{info['internal_api']} x{info['num_threads']}"
+                       for info in threadpool_info() if info["user_api"] == "blas"})
+        started = time.perf_counter()
+        model.fit(X)
+        fit = time.perf_counter() - started
     peak = peak_rss_gb()
     bias_reg = [float(lam[0] * np.ravel(model.scaling_biasA_)[0]),
                 float(lam[1] * np.ravel(model.scaling_biasB_)[0])]
@@ -176,6 +186,7 @@ def fit_cmfrec(path, iterations, threads, factors, dtype):
     return {"library": "cmfrec", "fit_s": fit, "iterations": iterations,
             "rss_before_fit_gb": before, "peak_rss_gb": peak,
             "effective_bias_reg": bias_reg, "cmfrec_version": _version("cmfrec"),
+            "blas": blas,
             **scores(ratings, predict, model.A_, model.user_bias_, model.B_, model.item_bias_,
                      np.bincount(users, minlength=n_users), np.bincount(items, minlength=n_items))}
 
@@ -238,6 +249,7 @@ def measure(label, n_ratings, args, workdir):
     results = [run_worker("fastmf", workdir / "fastmf.json", args.threads,
                           iterations=args.iterations, **common)]
     if args.cmfrec_missing is None:
+        common = dict(common, cmfrec_blas_threads=args.cmfrec_blas_threads)
         full = run_worker("cmfrec", workdir / "cmfrec.json", args.threads,
                           iterations=args.iterations, **common)
         full["s_per_iter"] = full["fit_s"] / args.iterations
@@ -267,6 +279,8 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--factors", type=int, default=64)
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    parser.add_argument("--cmfrec-blas-threads", type=int, default=1,
+                        help="BLAS threads inside cmfrec's OpenMP loops (default 1)")
     parser.add_argument("--workdir", help="keep the generated data here and reuse it "
                                           "(default: a temporary folder, deleted at the end)")
     parser.add_argument("--worker", choices=["generate", "fastmf", "cmfrec"],
@@ -279,9 +293,11 @@ def main(argv=None):
     if args.worker:
         if args.worker == "generate":
             result = generate(args.ratings, args.data)
+        elif args.worker == "fastmf":
+            result = fit_fastmf(args.data, args.iterations, args.threads, args.factors, args.dtype)
         else:
-            fit = fit_fastmf if args.worker == "fastmf" else fit_cmfrec
-            result = fit(args.data, args.iterations, args.threads, args.factors, args.dtype)
+            result = fit_cmfrec(args.data, args.iterations, args.threads, args.factors, args.dtype,
+                                args.cmfrec_blas_threads)
         Path(args.out).write_text(json.dumps(result))
         return
 
@@ -309,7 +325,8 @@ def main(argv=None):
                     print(f"{label} cmfrec {r['cmfrec_version']}: fit {r['fit_s']:.2f} s "
                           f"({r.get('fit_1_iter_s', float('nan')):.2f} s with 1 iteration); "
                           f"bias penalty user {r['effective_bias_reg'][0]:.3g}, "
-                          f"item {r['effective_bias_reg'][1]:.3g} (fastmf: {BIAS_REG:g})")
+                          f"item {r['effective_bias_reg'][1]:.3g} (fastmf: {BIAS_REG:g}); "
+                          f"BLAS in fit: {', '.join(r['blas'])}")
     finally:
         if not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)

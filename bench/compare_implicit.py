@@ -107,7 +107,8 @@ REG, ALPHA, ITERATIONS, SPEED_ITERATIONS, CG_STEPS, SEEDS = 0.05, 1.0, 15, 5, 3,
 K = 10                              # precision@K, NDCG@K
 POSITIVE = 4                        # MovieLens ratings >= POSITIVE are the positives
 TEST_SIZE, SPLIT_SEED = 0.2, 0
-SOLVERS = {"cholesky": False, "cg": True}      # fastmf solver -> implicit use_cg
+# fastmf solver -> implicit use_cg; implicit's default (CG) first.
+SOLVERS = {"cg": True, "cholesky": False}
 CHUNK = 1 << 18                     # observed pairs per step when computing the objective
 
 

@@ -24,12 +24,15 @@ Conventions that differ (``implicit.cpu.bpr.BayesianPersonalizedRanking``, 0.7.x
   probability proportional to the item's popularity, and with
   ``verify_negative_samples=True`` (used here) skips a sample whose j the user has seen.
   fastmf draws j uniformly over the items by default and redraws a seen j (up to 32
-  times). Sampling negatives by popularity is the largest difference in quality, so the
-  quality part also runs fastmf with ``negative_sampling="popularity",
-  popularity_exponent=1.0``, implicit's distribution.
-- Initialization. implicit: uniform on [-0.5, 0.5) / factors (rows of items without
-  interactions zeroed), the bias column included; fastmf: normal with ``init_std`` (0.1),
-  biases 0.
+  times); ``negative_sampling="popularity", popularity_exponent=1.0,
+  seen_negatives="skip"`` is implicit's sampler.
+- Initialization. implicit: uniform on [-0.5, 0.5) / factors (standard deviation
+  1 / (factors √12), 0.0045 at 64; rows of items without interactions zeroed), the bias
+  column included; fastmf: normal with ``init_std`` (0.1 by default; the "implicit's
+  init" rows pass 1 / (factors √12)), biases 0.
+- Settings. implicit's defaults are η = λ = 0.01, fastmf's η = 0.05, λ = 0.02; the
+  quality part runs both libraries at both (``QUALITY``), so that each row has a like-for-
+  like partner: the same sampler, initialization scale and settings.
 - Randomness and threads. implicit gives each thread an mt19937 and a static share of the
   samples; fastmf derives each sample's draws from a per-epoch seed and its number, and
   gives each thread a contiguous share. Both update shared factors without locks.
@@ -81,9 +84,30 @@ from bench.compare_implicit import (DATA_HOME, K, movielens_split, print_table, 
                                     ranking_scores)
 
 FACTORS, LEARNING_RATE, REG, EPOCHS, SPEED_EPOCHS, SEEDS = 64, 0.05, 0.02, 100, 5, 3
-# fastmf's negative sampling per configuration of the quality part.
-FASTMF_SAMPLING = {"uniform": {"negative_sampling": "uniform"},
-                   "popularity": {"negative_sampling": "popularity", "popularity_exponent": 1.0}}
+POPULARITY = {"negative_sampling": "popularity", "popularity_exponent": 1.0}
+# fastmf's sampler (and initialization) per setting; implicit has one: "popularity, skip".
+FASTMF_SAMPLING = {
+    "uniform, redraw": {"negative_sampling": "uniform"},                 # fastmf's default
+    "uniform, skip": {"negative_sampling": "uniform", "seen_negatives": "skip"},
+    "popularity, redraw": POPULARITY,
+    "popularity, redraw, implicit's init": {**POPULARITY, "init_std": "implicit"},
+    "popularity, skip": {**POPULARITY, "seen_negatives": "skip"},        # implicit's sampler
+    "popularity, skip, implicit's init": {**POPULARITY, "seen_negatives": "skip",
+                                          "init_std": "implicit"},
+}
+# The quality rows: (library, sampler, learning rate, regularization); implicit's defaults
+# first, then fastmf's.
+QUALITY = [("implicit", "popularity, skip", 0.01, 0.01),
+           ("fastmf", "popularity, skip, implicit's init", 0.01, 0.01),
+           ("fastmf", "popularity, skip", 0.01, 0.01),
+           ("fastmf", "popularity, redraw, implicit's init", 0.01, 0.01),
+           ("fastmf", "popularity, redraw", 0.01, 0.01),
+           ("fastmf", "uniform, redraw", 0.01, 0.01),
+           ("implicit", "popularity, skip", 0.05, 0.02),
+           ("fastmf", "popularity, skip, implicit's init", 0.05, 0.02),
+           ("fastmf", "popularity, skip", 0.05, 0.02),
+           ("fastmf", "uniform, redraw", 0.05, 0.02),
+           ("fastmf", "uniform, skip", 0.05, 0.02)]
 
 
 # -- the two libraries -------------------------------------------------------------------
@@ -93,10 +117,13 @@ def fastmf_model(sampling, threads, factors, learning_rate, regularization, epoc
 
     if not hasattr(fastmf, "BPR"):
         raise SystemExit(f"this fastmf ({fastmf.__file__}) has no BPR model")
+    sampler = dict(FASTMF_SAMPLING[sampling])
+    if sampler.get("init_std") == "implicit":        # implicit's uniform / factors, its std
+        sampler["init_std"] = 1.0 / (factors * 12 ** 0.5)
     return fastmf.BPR(factors=factors, learning_rate=learning_rate,
                       regularization=regularization, epochs=epochs, item_biases=True,
                       dtype="float32", num_threads=threads, seed=seed, verbose=False,
-                      **FASTMF_SAMPLING[sampling])
+                      **sampler)
 
 
 def implicit_model(threads, factors, learning_rate, regularization, epochs, seed):
@@ -210,9 +237,11 @@ def run_worker(task, out, threads, **kwargs):
 
 
 def configurations(args):
-    """[(library, negatives, BLAS threads)]: fastmf with both samplers, then implicit."""
-    return ([("fastmf", "uniform", args.threads), ("fastmf", "popularity", args.threads)]
-            + ([] if args.implicit_missing else [("implicit", "popularity", 1)]))
+    """[(library, negatives, BLAS threads)] of the speed part: fastmf with its default
+    sampler and with implicit's, then implicit."""
+    return ([("fastmf", "uniform, redraw", args.threads),
+             ("fastmf", "popularity, skip", args.threads)]
+            + ([] if args.implicit_missing else [("implicit", "popularity, skip", 1)]))
 
 
 def params(args):
@@ -229,10 +258,15 @@ def quality(args, workdir):
         print(f"quality: MovieLens 100K not found under {args.data_home} ({err}); skipped")
         return None
     rows = []
-    for library, sampling, blas in configurations(args):
+    for library, sampling, learning_rate, regularization in QUALITY:
+        if library == "implicit" and args.implicit_missing:
+            continue
         runs = [run_worker(f"quality-{library}", workdir / f"quality-{library}.json",
                            args.threads, data_home=args.data_home, sampling=sampling,
-                           epochs=args.epochs, seed=seed, blas_threads=blas, **params(args))
+                           epochs=args.epochs, seed=seed,
+                           blas_threads=1 if library == "implicit" else args.threads,
+                           factors=args.factors, learning_rate=learning_rate,
+                           regularization=regularization)
                 for seed in range(args.seeds)]
         cells = []
         for key in (f"precision@{K}", f"ndcg@{K}", "auc"):
@@ -240,7 +274,7 @@ def quality(args, workdir):
             cells.append(f"{values.mean():.4f} ({values.min():.4f}-{values.max():.4f})")
         name = (f"{library} ({runs[0]['columns']} columns)" if library == "implicit"
                 else library)
-        rows.append((name, sampling, *cells,
+        rows.append((name, sampling, f"{learning_rate:g}", f"{regularization:g}", *cells,
                      f"{np.mean([r['train_auc'] for r in runs]):.4f}",
                      f"{np.mean([r['fit_s'] for r in runs]):.2f}"))
     return rows
@@ -345,7 +379,7 @@ def main(argv=None):
         print(f"MovieLens 100K, ratings >= 4 as positives, 0.2 held out (seed 0), "
               f"{args.epochs} epochs, {args.threads} threads; mean (range) over "
               f"{args.seeds} seeds:")
-        print_table(("library", "negatives", f"precision@{K}", f"ndcg@{K}", "auc",
+        print_table(("library", "negatives", "η", "λ", f"precision@{K}", f"ndcg@{K}", "auc",
                      "train auc", "fit s"), quality_rows, left=2)
     if speed_rows:
         print()

@@ -62,11 +62,11 @@ class BPR(ServingMixin, MatrixFactorizationBase):
     ``popularity_exponent`` (``"popularity"``); a candidate the user has observed (found by
     binary search in the user's sorted row) is redrawn, up to 32 times, after which the
     sample is skipped (``seen_negatives="redraw"``), or skips the sample at once
-    (``"skip"``, as the ``implicit`` library does). An epoch takes as many samples as there are positive training
-    interactions; threads update the shared factors without locks (Hogwild). The draws are
-    computed in C++ from a per-epoch seed and the sample's number (a counter-based
-    splitmix64 stream), so they do not depend on the thread count; with ``num_threads=1``
-    and a seed, a fit is bit-for-bit repeatable.
+    (``"skip"``, as the ``implicit`` library does). An epoch takes as many samples as there
+    are positive training interactions; threads update the shared factors without locks
+    (Hogwild). The draws are computed in C++ from a per-epoch seed and the sample's number
+    (a counter-based splitmix64 stream), so they do not depend on the thread count; with
+    ``num_threads=1`` and a seed, a fit is bit-for-bit repeatable.
 
     Stored values > 0 are the positives (their size is ignored); stored zeros count as
     unobserved. Values must be >= 0.
@@ -140,8 +140,8 @@ class BPR(ServingMixin, MatrixFactorizationBase):
 
     def __init__(self, factors=64, learning_rate=0.05, regularization=0.02, epochs=100,
                  negative_sampling="uniform", popularity_exponent=1.0,
-                 seen_negatives="redraw", item_biases=True, init_std=0.1, early_stopping=None, dtype="float32", num_threads=0, seed=None,
-                 verbose=True):
+                 seen_negatives="redraw", item_biases=True, init_std=0.1, early_stopping=None,
+                 dtype="float32", num_threads=0, seed=None, verbose=True):
         self.factors = factors
         self.learning_rate = learning_rate
         self.regularization = regularization
