@@ -18,7 +18,7 @@ def _liked(data, threshold=4):
 
 @pytest.fixture(scope="module")
 def movielens_liked():
-    """The MovieLens 100K implicit split of bench/compare_implicit*.py."""
+    """The MovieLens 100K implicit split of bench/compare/_common.py."""
     from .conftest import SHARED_DATA
     data = fastmf.datasets.load_movielens("100k", data_home=SHARED_DATA, download=False)
     return fastmf.train_test_split(_liked(data), test_size=0.2, seed=0)

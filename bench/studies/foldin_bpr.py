@@ -1,9 +1,9 @@
 """BPR's fold-in on MovieLens 100K: re-solved users rank as the fit did, re-solved items keep
 their biases, and what each solve costs.
 
-On the implicit split of bench/compare_implicit.py (ratings >= 4 as positives, 20% held
-out with seed 0), ``fastmf.BPR(seed=0)`` at its defaults is fitted on the training part.
-Then (1) every user is re-solved from their own training items by ``partial_fit_users``
+On the implicit split of bench/compare/_common.py (ratings >= 4 as positives, 20% held
+out with seed 0), ``fastmf.BPR(num_threads=1, seed=0)``, at its defaults on one thread (so
+that a run repeats exactly), is fitted on the training part. Then (1) every user is re-solved from their own training items by ``partial_fit_users``
 (Newton's method on BPR's expected objective, item factors fixed), and NDCG@10 and AUC on
 the test part are compared with the fit's; (2) on a fresh copy of the fitted model,
 ``--items`` items with at least 5 training users, drawn with seed 0, are re-solved by
@@ -12,21 +12,16 @@ the fitted ones. Seconds per user and per item are the wall time of each call ov
 rows it solved (numpy's BLAS at its default threads). Run from the repository root (reads
 ``../shared/datasets/ml-100k``, never downloads)::
 
-    python bench/foldin_bpr.py [--data-home DIR] [--items 200]
+    python -m bench.studies.foldin_bpr [--data-home DIR] [--items 200]
 """
 import argparse
 import copy
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import fastmf  # noqa: E402
-from bench.compare_implicit import DATA_HOME, K, movielens_split  # noqa: E402
+import fastmf
+from bench.compare._common import DATA_HOME, K, movielens_split
 
 
 def main(argv=None):
@@ -35,7 +30,7 @@ def main(argv=None):
     parser.add_argument("--items", type=int, default=200)
     args = parser.parse_args(argv)
     train, test = movielens_split(args.data_home)
-    model = fastmf.BPR(seed=0, verbose=False).fit(train)
+    model = fastmf.BPR(num_threads=1, seed=0, verbose=False).fit(train)
     metrics = ("ndcg", "auc")
     fitted = fastmf.metrics.evaluate(model, test, train=train, k=K, metrics=metrics)
 

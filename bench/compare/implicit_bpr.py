@@ -7,12 +7,11 @@ every parameter θ the sample touches moves by η (σ(-x) ∂x/∂θ - λ θ), �
 too. An epoch is as many samples as there are training interactions. Run from the
 repository root (implicit is optional; without it only fastmf runs)::
 
-    python bench/compare_implicit_bpr.py                        # quality, then 2M and 20M
-    python bench/compare_implicit_bpr.py --sizes 200k --speed-epochs 2     # a smoke run
-    python bench/compare_implicit_bpr.py --skip speed           # MovieLens 100K only
+    python -m bench.compare.implicit_bpr                        # quality, then 2M and 20M
+    python -m bench.compare.implicit_bpr --sizes 200k --speed-epochs 2     # a smoke run
+    python -m bench.compare.implicit_bpr --skip speed           # MovieLens 100K only
 
-``pip install implicit`` (0.7.x ships manylinux wheels); ``python -m
-bench.compare_implicit_bpr`` works as well.
+``pip install implicit`` (0.7.x ships manylinux wheels).
 
 Conventions that differ (``implicit.cpu.bpr.BayesianPersonalizedRanking``, 0.7.x):
 
@@ -37,16 +36,16 @@ Conventions that differ (``implicit.cpu.bpr.BayesianPersonalizedRanking``, 0.7.x
   samples; fastmf derives each sample's draws from a per-epoch seed and its number, and
   gives each thread a contiguous share. Both update shared factors without locks.
 
-1. Quality, on MovieLens 100K as implicit data (the split of bench/compare_implicit.py):
+1. Quality, on MovieLens 100K as implicit data (the split of bench/compare/_common.py):
    ratings >= 4 are positives, 20% of them held out (``fastmf.train_test_split(test_size=
    0.2, seed=0)``), test pairs of users or items absent from train dropped. fastmf is
    scored by ``fastmf.metrics.evaluate(model, test, train=train, k=10)``; implicit by the
    same ``fastmf.metrics`` functions on its own top 10 (``recommend(...,
    filter_already_liked_items=True)``, rows and columns being train's user and item
    indices) and its AUC from X·Yᵀ of its factors (bias column included), as
-   bench/compare_implicit.py does it. Each configuration runs with ``--seeds`` seeds;
+   bench/compare/implicit_als.py does it. Each configuration runs with ``--seeds`` seeds;
    the table gives the mean and the range.
-2. Speed: the synthetic sets of bench/compare_cmfrec.py (``2M`` is ``make_ratings(20_000,
+2. Speed: the synthetic sets of bench/compare/_common.py (``2M`` is ``make_ratings(20_000,
    5_000, 2_000_000)``, ``20M`` is ``make_ratings(200_000, 50_000, 20_000_000)``; every
    rating is a positive), each library in a fresh process. implicit's processes start with
    ``OPENBLAS_NUM_THREADS=1`` and ``MKL_NUM_THREADS=1``. Samples per second: the number of
@@ -75,13 +74,11 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-if __package__ in (None, ""):   # run as ``python bench/compare_implicit_bpr.py``
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.compare._common import (  # noqa: E402
+    DATA_HOME, K, ensure_data, load, missing, movielens_split, parse_sizes, peak_rss_gb,
+    print_table, ranking_scores, run_worker, version)
 
-from bench import compare_cmfrec  # noqa: E402
-from bench.compare_cmfrec import _version, load, parse_sizes, peak_rss_gb  # noqa: E402
-from bench.compare_implicit import (DATA_HOME, K, movielens_split, print_table,  # noqa: E402
-                                    ranking_scores)
+MODULE = "bench.compare.implicit_bpr"
 
 FACTORS, LEARNING_RATE, REG, EPOCHS, SPEED_EPOCHS, SEEDS = 64, 0.05, 0.02, 100, 5, 3
 POPULARITY = {"negative_sampling": "popularity", "popularity_exponent": 1.0}
@@ -178,7 +175,7 @@ def quality_implicit(data_home, sampling, threads, epochs, seed, **params):
     ids, _ = model.recommend(userids, matrix[userids], N=K, filter_already_liked_items=True)
     metrics = ranking_scores(model.user_factors, model.item_factors, userids, ids, train, test)
     return {"fit_s": fit, "metrics": metrics, "train_auc": train_auc,
-            "implicit_version": _version("implicit"), "columns": model.item_factors.shape[1]}
+            "implicit_version": version("implicit"), "columns": model.item_factors.shape[1]}
 
 
 def speed_fastmf(path, sampling, threads, epochs, seed, **params):
@@ -212,7 +209,7 @@ def speed_implicit(path, sampling, threads, epochs, seed, **params):
     fit, seconds, train_auc = implicit_fit(model, matrix)
     return {"prep_s": prep, "fit_s": fit, "nnz": int(matrix.nnz), "epoch_s": seconds,
             "train_auc": train_auc, "peak_rss_gb": peak_rss_gb(),
-            "implicit_version": _version("implicit")}
+            "implicit_version": version("implicit")}
 
 
 TASKS = {"quality-fastmf": quality_fastmf, "quality-implicit": quality_implicit,
@@ -220,21 +217,6 @@ TASKS = {"quality-fastmf": quality_fastmf, "quality-implicit": quality_implicit,
 
 
 # -- driver ------------------------------------------------------------------------------
-
-def implicit_missing():
-    """None when implicit's CPU BPR imports, else why it does not."""
-    try:
-        from implicit.cpu.bpr import BayesianPersonalizedRanking  # noqa: F401
-    except ImportError as err:
-        if getattr(err, "name", "") in ("implicit", "implicit.cpu", "implicit.cpu.bpr"):
-            return "implicit is not installed (pip install implicit)"
-        return f"implicit is installed but does not import: {err}"
-    return None
-
-
-def run_worker(task, out, threads, **kwargs):
-    return compare_cmfrec.run_worker(task, out, threads, script=__file__, **kwargs)
-
 
 def configurations(args):
     """[(library, negatives, BLAS threads)] of the speed part: fastmf with its default
@@ -261,7 +243,7 @@ def quality(args, workdir):
     for library, sampling, learning_rate, regularization in QUALITY:
         if library == "implicit" and args.implicit_missing:
             continue
-        runs = [run_worker(f"quality-{library}", workdir / f"quality-{library}.json",
+        runs = [run_worker(MODULE, f"quality-{library}", workdir / f"quality-{library}.json",
                            args.threads, data_home=args.data_home, sampling=sampling,
                            epochs=args.epochs, seed=seed,
                            blas_threads=1 if library == "implicit" else args.threads,
@@ -283,13 +265,14 @@ def quality(args, workdir):
 def measure(label, n_ratings, args, workdir):
     """[(library, negatives, result)] of the speed runs on one size: of each
     configuration's ``--rounds`` runs (taken in turn), the one with the most samples/s."""
-    data_path = compare_cmfrec.ensure_data(label, n_ratings, args.threads, workdir)
+    data_path = ensure_data(label, n_ratings, args.threads, workdir)
     best = {}
     for round_ in range(1, args.rounds + 1):
         for library, sampling, blas in configurations(args):
-            r = run_worker(f"speed-{library}", workdir / f"speed-{library}.json", args.threads,
-                           data=data_path, sampling=sampling, speed_epochs=args.speed_epochs,
-                           seed=0, blas_threads=blas, **params(args))
+            r = run_worker(MODULE, f"speed-{library}", workdir / f"speed-{library}.json",
+                           args.threads, data=data_path, sampling=sampling,
+                           speed_epochs=args.speed_epochs, seed=0, blas_threads=blas,
+                           **params(args))
             r["samples_per_s"] = r["nnz"] / float(np.median(r["epoch_s"]))
             kept = best.get((library, sampling))
             if kept is None or r["samples_per_s"] > kept["samples_per_s"]:
@@ -322,21 +305,18 @@ def main(argv=None):
                         help="leave out a part (repeatable)")
     parser.add_argument("--workdir", help="keep the generated data here and reuse it "
                                           "(default: a temporary folder, deleted at the end)")
-    parser.add_argument("--worker", choices=list(TASKS) + ["generate"], help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=list(TASKS), help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument("--sampling", choices=list(FASTMF_SAMPLING), help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--ratings", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--blas-threads", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if min(args.epochs, args.speed_epochs, args.seeds, args.rounds) < 1:
         parser.error("--epochs, --speed-epochs, --seeds and --rounds must be at least 1")
 
     if args.worker:
-        if args.worker == "generate":
-            result = compare_cmfrec.generate(args.ratings, args.data)
-        elif args.worker.startswith("quality-"):
+        if args.worker.startswith("quality-"):
             result = TASKS[args.worker](args.data_home, args.sampling, args.threads, args.epochs,
                                         args.seed, **params(args))
         else:
@@ -345,11 +325,11 @@ def main(argv=None):
         Path(args.out).write_text(json.dumps(result))
         return
 
-    args.implicit_missing = implicit_missing()
+    args.implicit_missing = missing("implicit.cpu.bpr", "implicit")
     print(f"threads={args.threads} factors={args.factors} learning_rate={args.learning_rate:g} "
           f"regularization={args.regularization:g} float32 cpus={os.cpu_count()}; numpy "
           f"{np.__version__}; implicit "
-          + ("-" if args.implicit_missing else _version("implicit")))
+          + ("-" if args.implicit_missing else version("implicit")))
     if args.implicit_missing:
         print(f"{args.implicit_missing}: running fastmf only")
     workdir = (Path(args.workdir) if args.workdir

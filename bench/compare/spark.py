@@ -3,12 +3,12 @@ LocalCluster against fastmf on one machine and Spark's ALS, on the same cores.
 
 All fit explicit ALS with weighted-λ (λ·n_u, as Spark's ALS does), rank 64, float32 (Spark:
 its own float32 factors), every row solved exactly, on the synthetic ratings of
-``bench/compare_cmfrec.py`` (``2M``: 20k users x 5k items; ``20M``: 200k x 50k). fastmf fits
+``bench/compare/_common.py`` (``2M``: 20k users x 5k items; ``20M``: 200k x 50k). fastmf fits
 biases as well (k + 1 unknowns per row; Spark's model has none). Run from the repository
 root (pyspark and Java are optional; without them Spark is skipped)::
 
-    python bench/compare_spark.py                              # 2M and 20M, 5 iterations
-    python bench/compare_spark.py --sizes 200k --iterations 3  # a smoke run
+    python -m bench.compare.spark                              # 2M and 20M, 5 iterations
+    python -m bench.compare.spark --sizes 200k --iterations 3  # a smoke run
 
 Each run is a fresh process:
 
@@ -30,16 +30,16 @@ import argparse
 import json
 import os
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench import compare_cmfrec  # noqa: E402
-from bench.compare_cmfrec import load, parse_sizes, peak_rss_gb  # noqa: E402
+from bench.compare._common import (ensure_data, load, parse_sizes, peak_rss_gb, run_worker,
+                                   version)
+
+MODULE = "bench.compare.spark"
 
 REG, BIAS_REG = 0.05, 5.0
 N_FILES = 8
@@ -122,7 +122,7 @@ def fit_dask(folder, iterations, factors, kind, local_factors):
             "s_per_iter": float(np.median(seconds)), "setup_s": fit - sum(seconds),
             "bytes_per_iter": float(np.median(np.diff(sent))) if len(sent) > 1 else float("nan"),
             "peak_rss_gb": peak_rss_gb(), "workers_peak_rss_gb": workers_rss,
-            "same_factors": same, "dask_version": compare_cmfrec._version("distributed")}
+            "same_factors": same, "dask_version": version("distributed")}
 
 
 def fit_spark(folder, iterations, factors):
@@ -148,7 +148,7 @@ def fit_spark(folder, iterations, factors):
                 else fits[1])
     return {"library": "spark", "fit_s": fits[iterations], "fit_1_iter_s": fits[1],
             "s_per_iter": marginal, "peak_rss_gb": peak_rss_gb(),
-            "spark_version": compare_cmfrec._version("pyspark")}
+            "spark_version": version("pyspark")}
 
 
 def spark_missing():
@@ -163,13 +163,12 @@ def spark_missing():
 
 def run(task, workdir, args, **kwargs):
     out = workdir / f"{task}.json"
-    return compare_cmfrec.run_worker(task, out, args.threads, script=__file__,
-                                     iterations=args.iterations, factors=args.factors,
-                                     **kwargs)
+    return run_worker(MODULE, task, out, args.threads, iterations=args.iterations,
+                      factors=args.factors, **kwargs)
 
 
 def measure(label, n_ratings, args, workdir):
-    data_path = compare_cmfrec.ensure_data(label, n_ratings, args.threads, workdir)
+    data_path = ensure_data(label, n_ratings, args.threads, workdir)
     folder = workdir / f"parquet-{label}"
     write_parquet(data_path, folder)
     rows = []
@@ -195,17 +194,14 @@ def main(argv=None):
                         help="explicit (ALS; Spark too), implicit (ImplicitALS) or both")
     parser.add_argument("--no-spark", action="store_true", help="skip Spark")
     parser.add_argument("--workdir", help="keep the data here and reuse it")
-    parser.add_argument("--worker", choices=["generate", "fastmf", "dask", "spark"],
+    parser.add_argument("--worker", choices=["fastmf", "dask", "spark"],
                         help=argparse.SUPPRESS)
     for hidden in ("--out", "--data", "--kind", "--factors-out"):
         parser.add_argument(hidden, help=argparse.SUPPRESS)
-    parser.add_argument("--ratings", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.worker:
-        if args.worker == "generate":
-            result = compare_cmfrec.generate(args.ratings, args.data)
-        elif args.worker == "fastmf":
+        if args.worker == "fastmf":
             result = fit_fastmf(args.data, args.iterations, args.factors, args.threads,
                                 args.kind, args.factors_out)
         elif args.worker == "dask":

@@ -7,7 +7,7 @@ whole training part and scored once on the test part. The test part plays no rol
 choice. Run from the repository root (reads ``../shared/datasets/ml-100k``, never
 downloads)::
 
-    python bench/tune_movielens.py [--data-home DIR]
+    python -m bench.studies.tune_movielens [--data-home DIR]
 
 ``CHOSEN`` records what this script chose (the README's Quickstart, ``cv_movielens.py`` and
 ``features_movielens.py`` use it); the script says whether a run still chooses the same.
@@ -15,16 +15,11 @@ The grids are small on purpose: the same size (24 points) for every model here a
 Surprise SVD grid of ``cv_movielens.py``.
 """
 import argparse
-import sys
 import time
-from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import fastmf
+from bench.compare._common import DATA_HOME
 
-import fastmf  # noqa: E402
-
-DATA_HOME = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 SEED = 42            # the README split
 BASE = {"ALS": dict(seed=0, verbose=False),
         "SGD": dict(num_threads=1, seed=0, verbose=False)}
@@ -56,7 +51,7 @@ def search(name, train, seed=0):
     return fastmf.GridSearch(make(name), GRIDS[name], cv=3, seed=seed).fit(train)
 
 
-def test_rmse(model, test):
+def rmse_on(model, test):
     return fastmf.metrics.rmse(test.ratings, model.predict(test.users, test.items))
 
 
@@ -78,8 +73,8 @@ def main(argv=None):
             f"differs from CHOSEN {CHOSEN[name]}"
         print(f"\n{name}: {len(found.results_)} settings in {seconds:.0f} s; best "
               f"{found.best_params_} ({same}), validation RMSE {found.best_score_:.4f}")
-        print(f"  test RMSE, once: chosen {test_rmse(found.best_model_, test):.4f}, "
-              f"defaults {test_rmse(default, test):.4f}")
+        print(f"  test RMSE, once: chosen {rmse_on(found.best_model_, test):.4f}, "
+              f"defaults {rmse_on(default, test):.4f}")
         rows = sorted(found.results_.to_dict("records") if hasattr(found.results_, "to_dict")
                       else found.results_, key=lambda row: row["rank"])
         for row in rows[:5]:

@@ -5,12 +5,12 @@ same train and test sets, with the same threads, epochs, learning rate and L2
 regularization, in float32. Run from the repository root (libmf is optional; without it
 only fastmf is timed)::
 
-    python bench/compare_libmf.py                        # 2M and 20M ratings, 10 epochs
-    python bench/compare_libmf.py --sizes 200k --iterations 3      # a smoke run
+    python -m bench.compare.libmf                        # 2M and 20M ratings, 10 epochs
+    python -m bench.compare.libmf --sizes 200k --iterations 3      # a smoke run
 
 ``pip install libmf`` builds LIBMF from source (its PyPI package, bindings by S. F.
-Royston); ``python -m bench.compare_libmf`` works as well. Sizes, the data and the peak
-memory are as in ``bench/compare_cmfrec.py`` (the same ``ratings-<size>.npz`` in a shared
+Royston). Sizes, the data and the peak
+memory are as in ``bench/compare/cmfrec.py`` (the same ``ratings-<size>.npz`` in a shared
 ``--workdir`` serve both scripts): ``2M`` is ``make_ratings(20_000, 5_000, 2_000_000)``,
 ``20M`` is ``make_ratings(200_000, 50_000, 20_000_000)``. The ratings are then split once
 per size by ``fastmf.train_test_split(test_size=0.1, seed=0)`` (test ratings whose user or
@@ -35,7 +35,7 @@ The two models are not the same, and the table says so:
 
       g++ -O3 -march=native -DUSEAVX -DUSEOMP -fopenmp -pthread -std=c++11 -shared -fPIC \
           src_cpp/libmf_interface.cpp src_cpp/mf.cpp -o /tmp/libmf_avx.so
-      LIBMF_OBJ=/tmp/libmf_avx.so python bench/compare_libmf.py
+      LIBMF_OBJ=/tmp/libmf_avx.so python -m bench.compare.libmf
 
 What each timing includes:
 
@@ -71,13 +71,11 @@ from pathlib import Path
 
 import numpy as np
 
-if __package__ in (None, ""):   # run as ``python bench/compare_libmf.py``: find ``bench``
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.compare._common import (ensure_data, load, parse_sizes, peak_rss_gb, print_table,
+                                   run_worker, version)
 
-from bench import compare_cmfrec  # noqa: E402
-from bench.compare_cmfrec import (CHUNK, _version, generate, load, parse_sizes,  # noqa: E402
-                                  peak_rss_gb)
-
+MODULE = "bench.compare.libmf"
+CHUNK = 1 << 21                    # pairs per predict call when computing the RMSE
 LEARNING_RATE, REG, BIAS_REG, INIT_STD = 0.05, 0.05, 0.05, 0.1
 TEST_SIZE, SPLIT_SEED = 0.1, 0
 LIBMF_BINS = 26                    # LIBMF's default nr_bins
@@ -241,43 +239,31 @@ def fit_libmf(path, epochs, threads, factors, learning_rate, regularization):
     return {"library": "LIBMF", "fit_s": fit, "epochs": epochs,
             "s_per_epoch": float(np.median(gaps)) if len(gaps) else fit,
             "rss_before_fit_gb": before, "peak_rss_gb": peak,
-            "reported_val_rmse": reported[-1][2], "libmf_version": _version("libmf"),
+            "reported_val_rmse": reported[-1][2], "libmf_version": version("libmf"),
             "libmf_library": mf.compiled_src,
             "train_rmse": rmse(tr, predictor(tu, ti)), "test_rmse": rmse(vr, predictor(vu, vi))}
 
 
 # -- driver ------------------------------------------------------------------------------
 
-def run_worker(task, out, threads, **kwargs):
-    """Run one task of this script in a fresh Python; return what it wrote to ``out``."""
-    return compare_cmfrec.run_worker(task, out, threads, script=__file__, **kwargs)
-
-
 def measure(label, n_ratings, args, workdir):
-    data_path = compare_cmfrec.ensure_data(label, n_ratings, args.threads, workdir)
+    data_path = ensure_data(label, n_ratings, args.threads, workdir)
     split_path = workdir / f"split-{label}-{TEST_SIZE:g}-{SPLIT_SEED}.npz"
     split_info = workdir / f"split-{label}-{TEST_SIZE:g}-{SPLIT_SEED}.json"
     if split_path.exists() and split_info.exists():
         parts = json.loads(split_info.read_text())
     else:
-        parts = run_worker("split", split_info, args.threads, data=data_path, split=split_path)
+        parts = run_worker(MODULE, "split", split_info, args.threads, data=data_path,
+                           split=split_path)
     print(f"{label}: {parts['train']:,} train and {parts['test']:,} test ratings "
           f"({parts['unseen']:,} test ratings of users or items absent from train dropped)")
     common = dict(split=split_path, iterations=args.iterations, factors=args.factors,
                   learning_rate=args.learning_rate, regularization=args.regularization)
-    results = [run_worker("fastmf", workdir / "fastmf.json", args.threads, **common)]
+    results = [run_worker(MODULE, "fastmf", workdir / "fastmf.json", args.threads, **common)]
     if args.libmf_missing is None:
-        results.append(run_worker("libmf", workdir / "libmf.json", args.threads, **common))
+        results.append(run_worker(MODULE, "libmf", workdir / "libmf.json", args.threads,
+                                  **common))
     return results
-
-
-def print_table(rows):
-    header = ("size", "library", "model", "s/epoch", "fit s/epoch", "vs fastmf", "peak RSS GB",
-              "RSS before fit GB", "train RMSE", "test RMSE")
-    widths = [max(len(str(row[j])) for row in [header, *rows]) for j in range(len(header))]
-    for row in [header, ["-" * w for w in widths], *rows]:
-        print("  ".join(str(cell).ljust(w) if j < 3 else str(cell).rjust(w)
-                        for j, (cell, w) in enumerate(zip(row, widths))).rstrip())
 
 
 MODELS = {"fastmf": "mu+b_u+b_i+p.q", "LIBMF": "p.q (no biases)"}
@@ -296,20 +282,17 @@ def main(argv=None):
                         help="fastmf's regularization and LIBMF's lambda_p2 and lambda_q2")
     parser.add_argument("--workdir", help="keep the generated data here and reuse it "
                                           "(default: a temporary folder, deleted at the end)")
-    parser.add_argument("--worker", choices=["generate", "split", "fastmf", "libmf"],
+    parser.add_argument("--worker", choices=["split", "fastmf", "libmf"],
                         help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument("--split", help=argparse.SUPPRESS)
-    parser.add_argument("--ratings", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.iterations < 1:
         parser.error("--iterations must be at least 1")
 
     if args.worker:
-        if args.worker == "generate":
-            result = generate(args.ratings, args.data)
-        elif args.worker == "split":
+        if args.worker == "split":
             result = split(args.data, args.split)
         else:
             fit = fit_fastmf if args.worker == "fastmf" else fit_libmf
@@ -348,7 +331,8 @@ def main(argv=None):
         if not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)
     print()
-    print_table(rows)
+    print_table(("size", "library", "model", "s/epoch", "fit s/epoch", "vs fastmf",
+                 "peak RSS GB", "RSS before fit GB", "train RMSE", "test RMSE"), rows, left=3)
     print("s/epoch: median epoch with its per-epoch evaluation (validation RMSE on the test "
           "set), as each library\nreports it; fit s/epoch: the whole fit over the epochs. "
           "LIBMF fits no global mean or biases, scales\nthe ratings and adapts its step per "

@@ -18,22 +18,17 @@ test ratings, both libraries clipping to 1..5. Rows:
 Run from the repository root (reads ``../shared/datasets/ml-100k``, never downloads;
 about 20 minutes with the tuned rows, most of them Surprise's)::
 
-    python bench/cv_movielens.py [--data-home DIR] [--folds 5] [--skip tuned]
+    python -m bench.studies.cv_movielens [--data-home DIR] [--folds 5] [--skip tuned]
 """
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import fastmf
+from bench.compare._common import DATA_HOME
+from bench.studies import tune_movielens
 
-import fastmf  # noqa: E402
-from bench import tune_movielens  # noqa: E402
-
-DATA_HOME = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 SURPRISE_GRID = {"n_factors": [64, 128], "lr_all": [0.005, 0.01], "reg_all": [0.02, 0.05],
                  "n_epochs": [20, 50, 100]}
 

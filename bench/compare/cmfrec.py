@@ -6,8 +6,8 @@ the biases, every row solved exactly by Cholesky (cmfrec: ``method="als"``,
 ``use_cg=False``; float32 in both unless ``--dtype float64``). Run from the repository
 root (cmfrec is optional; without it only fastmf is timed)::
 
-    python bench/compare_cmfrec.py                       # 2M and 20M ratings, 5 iterations
-    python bench/compare_cmfrec.py --sizes 200k --iterations 3     # a smoke run
+    python -m bench.compare.cmfrec                       # 2M and 20M ratings, 5 iterations
+    python -m bench.compare.cmfrec --sizes 200k --iterations 3     # a smoke run
 
 Sizes: ``2M`` is ``make_ratings(20_000, 5_000, 2_000_000)``, ``20M`` is
 ``make_ratings(200_000, 50_000, 20_000_000)``; any ``<N>``, ``<N>k`` or ``<N>M`` keeps
@@ -33,80 +33,21 @@ carries another's memory. What each timing includes:
 import argparse
 import json
 import os
-import re
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-NAMED_SIZES = {"2M": 2_000_000, "20M": 20_000_000}
-RATINGS_PER_USER, RATINGS_PER_ITEM = 100, 400
+from bench.compare._common import (ensure_data, load, missing, parse_sizes, peak_rss_gb,
+                                   print_table, run_worker, version)
+
+MODULE = "bench.compare.cmfrec"
 # The objective of both fits (weighted-λ, as in Spark; not fastmf.ALS's defaults, which are
 # regularization=1.0 and bias_regularization=3.0 with weighted=0.5).
 REG, BIAS_REG = 0.05, 5.0
 CHUNK = 1 << 21                    # pairs per predict call when computing the RMSE
-
-
-# -- sizes and data --------------------------------------------------------------------
-
-def parse_size(text):
-    """"2M" -> 2_000_000, "200k" -> 200_000, "50000" -> 50_000."""
-    if text in NAMED_SIZES:
-        return NAMED_SIZES[text]
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)([kKmM]?)", text.strip())
-    if match is None:
-        raise argparse.ArgumentTypeError(f"a size is a number of ratings like 2M, 200k or "
-                                         f"50000, got {text!r}")
-    scale = {"": 1, "k": 1_000, "m": 1_000_000}[match.group(2).lower()]
-    return int(float(match.group(1)) * scale)
-
-
-def parse_sizes(text):
-    """"2M,20M" -> [("2M", 2_000_000), ("20M", 20_000_000)]."""
-    return [(label.strip(), parse_size(label)) for label in text.split(",") if label.strip()]
-
-
-def shape_for(n_ratings):
-    """(n_users, n_items) at 100 ratings per user and 400 per item, at most half full."""
-    n_users = max(n_ratings // RATINGS_PER_USER, 1)
-    n_items = max(n_ratings // RATINGS_PER_ITEM, -(-2 * n_ratings // n_users))
-    return n_users, n_items
-
-
-def peak_rss_gb():
-    """This process's VmHWM (peak resident set) in GB, from /proc/self/status."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024 / 1e9
-    except OSError:
-        pass
-    import resource     # ru_maxrss is in kB on Linux; the same peak, where /proc is absent
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9
-
-
-def generate(n_ratings, path):
-    """Worker: make the ratings and save (users, items, ratings) to ``path``."""
-    import fastmf
-
-    started = time.perf_counter()
-    data = fastmf.datasets.make_ratings(*shape_for(n_ratings), n_ratings, seed=0,
-                                        with_titles=False)
-    users, items, ratings = data.users, data.items, data.ratings
-    np.savez(path, users=users.astype(np.int32), items=items.astype(np.int32),
-             ratings=ratings.astype(np.float32))
-    return {"n_users": data.n_users, "n_items": data.n_items, "nnz": data.nnz,
-            "seconds": time.perf_counter() - started, "peak_rss_gb": peak_rss_gb()}
-
-
-def load(path):
-    with np.load(path) as saved:
-        return saved["users"], saved["items"], saved["ratings"]
 
 
 def scores(ratings, predict, X, xb, Y, yb, user_counts, item_counts):
@@ -185,90 +126,31 @@ def fit_cmfrec(path, iterations, threads, factors, dtype, blas_threads=1):
     predict = lambda lo, hi: model.predict(users[lo:hi], items[lo:hi])  # noqa: E731
     return {"library": "cmfrec", "fit_s": fit, "iterations": iterations,
             "rss_before_fit_gb": before, "peak_rss_gb": peak,
-            "effective_bias_reg": bias_reg, "cmfrec_version": _version("cmfrec"),
+            "effective_bias_reg": bias_reg, "cmfrec_version": version("cmfrec"),
             "blas": blas,
             **scores(ratings, predict, model.A_, model.user_bias_, model.B_, model.item_bias_,
                      np.bincount(users, minlength=n_users), np.bincount(items, minlength=n_items))}
 
 
-def _version(package):
-    from importlib.metadata import PackageNotFoundError, version
-    try:
-        return version(package)
-    except PackageNotFoundError:
-        return "unknown"
-
-
-def cmfrec_missing():
-    """None when cmfrec imports, else why it does not."""
-    try:
-        import cmfrec  # noqa: F401
-    except ImportError as err:
-        if getattr(err, "name", None) == "cmfrec":
-            return "cmfrec is not installed (pip install cmfrec)"
-        return f"cmfrec is installed but does not import: {err}"
-    return None
-
-
 # -- driver ----------------------------------------------------------------------------
-
-def run_worker(task, out, threads, script=__file__, **kwargs):
-    """Run one task of ``script`` (this one by default) in a fresh Python; return what it
-    wrote to ``out``."""
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
-               MKL_NUM_THREADS=str(threads))
-    command = [sys.executable, str(Path(script).resolve()), "--worker", task, "--out", str(out),
-               "--threads", str(threads)]
-    for name, value in kwargs.items():
-        command += [f"--{name.replace('_', '-')}", str(value)]
-    done = subprocess.run(command, env=env, cwd=Path(__file__).resolve().parents[1],
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if done.returncode != 0:
-        sys.exit(f"{task} failed (exit {done.returncode}):\n{done.stdout}")
-    return json.loads(Path(out).read_text())
-
-
-def ensure_data(label, n_ratings, threads, workdir):
-    """The path of ``ratings-<label>.npz`` in workdir, generated (in a worker of this
-    script) unless an earlier run left it there."""
-    data_path = workdir / f"ratings-{label}.npz"
-    info_path = workdir / f"ratings-{label}.json"
-    if data_path.exists() and info_path.exists():
-        print(f"{label}: reusing {data_path}")
-    else:
-        info = run_worker("generate", info_path, threads, ratings=n_ratings, data=data_path)
-        print(f"{label}: generated {info['nnz']:,} ratings of {info['n_users']:,} users x "
-              f"{info['n_items']:,} items in {info['seconds']:.1f} s, "
-              f"peak RSS {info['peak_rss_gb']:.2f} GB")
-    return data_path
-
 
 def measure(label, n_ratings, args, workdir):
     data_path = ensure_data(label, n_ratings, args.threads, workdir)
     common = dict(data=data_path, factors=args.factors, dtype=args.dtype)
-    results = [run_worker("fastmf", workdir / "fastmf.json", args.threads,
+    results = [run_worker(MODULE, "fastmf", workdir / "fastmf.json", args.threads,
                           iterations=args.iterations, **common)]
     if args.cmfrec_missing is None:
         common = dict(common, cmfrec_blas_threads=args.cmfrec_blas_threads)
-        full = run_worker("cmfrec", workdir / "cmfrec.json", args.threads,
+        full = run_worker(MODULE, "cmfrec", workdir / "cmfrec.json", args.threads,
                           iterations=args.iterations, **common)
         full["s_per_iter"] = full["fit_s"] / args.iterations
         if args.iterations > 1:
-            one = run_worker("cmfrec", workdir / "cmfrec1.json", args.threads, iterations=1,
-                             **common)
+            one = run_worker(MODULE, "cmfrec", workdir / "cmfrec1.json", args.threads,
+                             iterations=1, **common)
             full["s_per_iter"] = (full["fit_s"] - one["fit_s"]) / (args.iterations - 1)
             full["fit_1_iter_s"] = one["fit_s"]
         results.append(full)
     return results
-
-
-def print_table(rows):
-    header = ("size", "library", "s/iter", "fit s/iter", "vs fastmf", "peak RSS GB",
-              "RSS before fit GB", "train RMSE", "objective")
-    widths = [max(len(str(row[j])) for row in [header, *rows]) for j in range(len(header))]
-    for row in [header, ["-" * w for w in widths], *rows]:
-        print("  ".join(str(cell).ljust(w) if j < 2 else str(cell).rjust(w)
-                        for j, (cell, w) in enumerate(zip(row, widths))).rstrip())
 
 
 def main(argv=None):
@@ -283,17 +165,13 @@ def main(argv=None):
                         help="BLAS threads inside cmfrec's OpenMP loops (default 1)")
     parser.add_argument("--workdir", help="keep the generated data here and reuse it "
                                           "(default: a temporary folder, deleted at the end)")
-    parser.add_argument("--worker", choices=["generate", "fastmf", "cmfrec"],
-                        help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=["fastmf", "cmfrec"], help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
-    parser.add_argument("--ratings", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.worker:
-        if args.worker == "generate":
-            result = generate(args.ratings, args.data)
-        elif args.worker == "fastmf":
+        if args.worker == "fastmf":
             result = fit_fastmf(args.data, args.iterations, args.threads, args.factors, args.dtype)
         else:
             result = fit_cmfrec(args.data, args.iterations, args.threads, args.factors, args.dtype,
@@ -301,7 +179,7 @@ def main(argv=None):
         Path(args.out).write_text(json.dumps(result))
         return
 
-    args.cmfrec_missing = cmfrec_missing()
+    args.cmfrec_missing = missing("cmfrec", "cmfrec")
     print(f"threads={args.threads} factors={args.factors} iterations={args.iterations} "
           f"dtype={args.dtype} cpus={os.cpu_count()}; numpy {np.__version__}")
     if args.cmfrec_missing:
@@ -331,7 +209,8 @@ def main(argv=None):
         if not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)
     print()
-    print_table(rows)
+    print_table(("size", "library", "s/iter", "fit s/iter", "vs fastmf", "peak RSS GB",
+                 "RSS before fit GB", "train RMSE", "objective"), rows, left=2)
     print("s/iter: fastmf's median iteration with its loss evaluation; cmfrec's fit time "
           "marginal in iterations.\nRMSE and objective after the same iterations from "
           "different random starts: they agree as iterations grow.")

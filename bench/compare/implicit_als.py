@@ -8,12 +8,11 @@ Cholesky (fastmf ``solver="cholesky"``, implicit ``use_cg=False``) or by 3 conju
 gradient steps from the previous factors (``solver="cg"``, ``use_cg=True``). Run from the
 repository root (implicit is optional; without it only fastmf runs)::
 
-    python bench/compare_implicit.py                              # quality, then 2M and 20M
-    python bench/compare_implicit.py --sizes 200k --speed-iterations 3        # a smoke run
-    python bench/compare_implicit.py --skip speed                 # MovieLens 100K only
+    python -m bench.compare.implicit_als                          # quality, then 2M and 20M
+    python -m bench.compare.implicit_als --sizes 200k --speed-iterations 3    # a smoke run
+    python -m bench.compare.implicit_als --skip speed             # MovieLens 100K only
 
-``pip install implicit`` (0.7.x ships manylinux wheels); ``python -m bench.compare_implicit``
-works as well.
+``pip install implicit`` (0.7.x ships manylinux wheels).
 
 Confidence convention. implicit's ``fit(user_items)`` reads the matrix values as the
 confidence c_ui itself, multiplied by its ``alpha`` when ``alpha != 1`` (0.7.x: ``Cui =
@@ -50,7 +49,7 @@ iterations, and the order of the floating-point sums.
    ``item_ids_`` and ``score_users``), and the largest difference is printed. MovieLens
    is read from ``--data-home`` (default: ``../shared/datasets`` beside the
    repository), never downloaded; without it the quality part is skipped.
-2. Speed: the synthetic ratings of ``bench/compare_cmfrec.py`` (``2M`` is
+2. Speed: the synthetic ratings of ``bench/compare/_common.py`` (``2M`` is
    ``make_ratings(20_000, 5_000, 2_000_000)``, ``20M`` is ``make_ratings(200_000, 50_000,
    20_000_000)``; the same ``ratings-<size>.npz`` in a shared ``--workdir`` serve every
    compare script), their values (1 to 5) read as counts: c_ui = 1 + α r_ui. Each library
@@ -95,18 +94,12 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-if __package__ in (None, ""):   # run as ``python bench/compare_implicit.py``: find ``bench``
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.compare._common import (  # noqa: E402
+    DATA_HOME, POSITIVE, SPLIT_SEED, TEST_SIZE, K, ensure_data, load, missing, movielens_split,
+    parse_sizes, peak_rss_gb, print_table, ranking_scores, run_worker, version)
 
-from bench import compare_cmfrec  # noqa: E402
-from bench.compare_cmfrec import _version, generate, load, parse_sizes, peak_rss_gb  # noqa: E402
-
-REPO = Path(__file__).resolve().parents[1]
-DATA_HOME = REPO.parent / "shared" / "datasets"
+MODULE = "bench.compare.implicit_als"
 REG, ALPHA, ITERATIONS, SPEED_ITERATIONS, CG_STEPS, SEEDS = 0.05, 1.0, 15, 5, 3, 10
-K = 10                              # precision@K, NDCG@K
-POSITIVE = 4                        # MovieLens ratings >= POSITIVE are the positives
-TEST_SIZE, SPLIT_SEED = 0.2, 0
 # fastmf solver -> implicit use_cg; implicit's default (CG) first.
 SOLVERS = {"cg": True, "cholesky": False}
 CHUNK = 1 << 18                     # observed pairs per step when computing the objective
@@ -233,24 +226,12 @@ def speed_implicit(path, solver, iterations, threads, factors, regularization, a
     return {"library": "implicit", "solver": solver, "prep_s": prep, "fit_s": fit,
             "iterations": len(seconds), "s_per_iter": float(np.median(seconds)),
             "rss_before_fit_gb": before, "peak_rss_gb": peak, "blas": blas_info(),
-            "implicit_version": _version("implicit"),
+            "implicit_version": version("implicit"),
             "objective": objective(matrix.indptr, matrix.indices, matrix.data - 1.0,
                                    model.user_factors, model.item_factors, regularization)}
 
 
 # -- quality on MovieLens 100K -----------------------------------------------------------
-
-def movielens_split(data_home):
-    """(train, test) of the MovieLens 100K positives (rating >= POSITIVE), value 1."""
-    import fastmf
-
-    data = fastmf.datasets.load_movielens("100k", data_home=data_home, download=False,
-                                          progress=False)
-    users, items, ratings = data.to_arrays()
-    liked = ratings >= POSITIVE
-    positives = fastmf.Interactions.from_arrays(users[liked], items[liked])
-    return fastmf.train_test_split(positives, test_size=TEST_SIZE, seed=SPLIT_SEED)
-
 
 def seed_summary(per_seed):
     """Mean and standard deviation of each metric over the seeds' dicts."""
@@ -312,7 +293,7 @@ def quality_implicit(data_home, solver, iterations, threads, factors, regulariza
     mean, std = seed_summary(per_seed)
     return {"library": "implicit", "solver": solver, "fit_s": float(np.median(fit)),
             "metrics": mean, "metrics_std": std, "per_seed": per_seed,
-            "implicit_version": _version("implicit"), "first_seed": first_metrics,
+            "implicit_version": version("implicit"), "first_seed": first_metrics,
             "evaluate_on_factors": check, "convention": convention,
             "objective": first_objective}
 
@@ -342,33 +323,6 @@ def convention_check(model, R, alpha, regularization, threads):
     return out
 
 
-def ranking_scores(X, Y, userids, top, train, test):
-    """precision@K, NDCG@K and AUC of implicit's top-K lists ``top`` (train item indices, a
-    row per test user, in the order of ``userids``), by the functions of fastmf.metrics, as
-    ``evaluate()`` defines them: a user's relevant items are their test items that are in
-    train and not among their training items; AUC ranks X·Yᵀ, training items excluded."""
-    import fastmf
-
-    R, T = train.by_user, test.by_user
-    test_items = train.item_ids.index(test.item_ids.ids)      # test item -> train index
-    recommended, relevant = [], []
-    relevant_mask = np.zeros((len(userids), train.n_items), dtype=bool)
-    seen_mask = np.zeros_like(relevant_mask)
-    for row, u in enumerate(userids):
-        seen = R.indices[R.indptr[u]:R.indptr[u + 1]]
-        items = test_items[T.indices[T.indptr[row]:T.indptr[row + 1]]]
-        items = items[(items >= 0) & ~np.isin(items, seen)]
-        seen_mask[row, seen] = relevant_mask[row, items] = True
-        relevant.append(train.item_ids.ids[items])
-        recommended.append(train.item_ids.ids[top[row][top[row] >= 0]])
-    scores = X[userids].astype(np.float64) @ Y.T.astype(np.float64)
-    scored = relevant_mask.any(axis=1)
-    return {f"precision@{K}": fastmf.metrics.precision_at_k(recommended, relevant, k=K),
-            f"ndcg@{K}": fastmf.metrics.ndcg_at_k(recommended, relevant, k=K),
-            "auc": fastmf.metrics.auc(scores[scored], relevant_mask[scored], ~seen_mask[scored]),
-            "users": int(scored.sum())}
-
-
 class FactorModel:
     """implicit's factors as the fitted model that ``fastmf.metrics.evaluate`` accepts:
     ``user_ids_``, ``item_ids_`` and ``score_users`` (raw ids -> X·Yᵀ rows)."""
@@ -383,24 +337,8 @@ class FactorModel:
 
 # -- driver ------------------------------------------------------------------------------
 
-TASKS = {"generate": None, "fastmf": speed_fastmf, "implicit": speed_implicit,
+TASKS = {"fastmf": speed_fastmf, "implicit": speed_implicit,
          "quality-fastmf": quality_fastmf, "quality-implicit": quality_implicit}
-
-
-def run_worker(task, out, threads, **kwargs):
-    """Run one task of this script in a fresh Python; return what it wrote to ``out``."""
-    return compare_cmfrec.run_worker(task, out, threads, script=__file__, **kwargs)
-
-
-def implicit_missing():
-    """None when implicit's CPU ALS imports, else why it does not."""
-    try:
-        from implicit.cpu.als import AlternatingLeastSquares  # noqa: F401
-    except ImportError as err:
-        if getattr(err, "name", "") in ("implicit", "implicit.cpu", "implicit.cpu.als"):
-            return "implicit is not installed (pip install implicit)"
-        return f"implicit is installed but does not import: {err}"
-    return None
 
 
 def libraries(args):
@@ -425,9 +363,10 @@ def quality(args, workdir):
     rows = []
     for solver in SOLVERS:
         for library, blas in libraries(args):
-            r = run_worker(f"quality-{library}", workdir / f"quality-{library}.json", args.threads,
-                           data_home=args.data_home, solver=solver, iterations=args.iterations,
-                           seeds=args.seeds, blas_threads=blas, **model_kwargs(args))
+            r = run_worker(MODULE, f"quality-{library}", workdir / f"quality-{library}.json",
+                           args.threads, data_home=args.data_home, solver=solver,
+                           iterations=args.iterations, seeds=args.seeds, blas_threads=blas,
+                           **model_kwargs(args))
             if r.get("convention"):
                 c = r["convention"]
                 print(f"quality: implicit's user solve on its fitted item factors, against "
@@ -450,12 +389,12 @@ def quality(args, workdir):
 
 
 def measure(label, n_ratings, args, workdir):
-    data_path = compare_cmfrec.ensure_data(label, n_ratings, args.threads, workdir)
+    data_path = ensure_data(label, n_ratings, args.threads, workdir)
     results = []
     for solver in SOLVERS:
         for library, blas in libraries(args):
-            r = run_worker(library, workdir / f"{library}.json", args.threads, data=data_path,
-                           solver=solver, speed_iterations=args.speed_iterations,
+            r = run_worker(MODULE, library, workdir / f"{library}.json", args.threads,
+                           data=data_path, solver=solver, speed_iterations=args.speed_iterations,
                            blas_threads=blas, **model_kwargs(args))
             results.append(r)
             print(f"{label} {library} {solver}: prep {r['prep_s']:.2f} s, fit {r['fit_s']:.2f} s, "
@@ -463,13 +402,6 @@ def measure(label, n_ratings, args, workdir):
                   + (f"; init_std {r['init_std']:g}, reported loss {r['reported_loss']:.6g}"
                      if library == "fastmf" else ""))
     return results
-
-
-def print_table(header, rows, left):
-    widths = [max(len(str(row[j])) for row in [header, *rows]) for j in range(len(header))]
-    for row in [header, ["-" * w for w in widths], *rows]:
-        print("  ".join(str(cell).ljust(w) if j < left else str(cell).rjust(w)
-                        for j, (cell, w) in enumerate(zip(row, widths))).rstrip())
 
 
 def main(argv=None):
@@ -507,7 +439,6 @@ def main(argv=None):
     parser.add_argument("--out", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument("--solver", choices=list(SOLVERS), help=argparse.SUPPRESS)
-    parser.add_argument("--ratings", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--blas-threads", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.fastmf_blas_threads is None:
@@ -517,26 +448,23 @@ def main(argv=None):
                      "least 1")
 
     if args.worker:
-        if args.worker == "generate":
-            result = generate(args.ratings, args.data)
-        else:
-            with blas_limit(args.blas_threads):
-                if args.worker.startswith("quality-"):
-                    result = TASKS[args.worker](args.data_home, args.solver, args.iterations,
-                                                args.threads, **model_kwargs(args),
-                                                seeds=args.seeds)
-                else:
-                    result = TASKS[args.worker](args.data, args.solver, args.speed_iterations,
-                                                args.threads, **model_kwargs(args))
+        with blas_limit(args.blas_threads):
+            if args.worker.startswith("quality-"):
+                result = TASKS[args.worker](args.data_home, args.solver, args.iterations,
+                                            args.threads, **model_kwargs(args),
+                                            seeds=args.seeds)
+            else:
+                result = TASKS[args.worker](args.data, args.solver, args.speed_iterations,
+                                            args.threads, **model_kwargs(args))
         Path(args.out).write_text(json.dumps(result))
         return
 
-    args.implicit_missing = implicit_missing()
+    args.implicit_missing = missing("implicit.cpu.als", "implicit")
     print(f"threads={args.threads} factors={args.factors} regularization={args.regularization:g} "
           f"alpha={args.alpha:g} cg_steps={args.cg_steps} float32 cpus={os.cpu_count()}; "
           f"BLAS threads: fastmf {args.fastmf_blas_threads}, implicit 1; "
           f"numpy {np.__version__}; implicit "
-          + (f"{_version('implicit')} (training loss {args.implicit_loss})"
+          + (f"{version('implicit')} (training loss {args.implicit_loss})"
              if not args.implicit_missing else "-"))
     if args.implicit_missing:
         print(f"{args.implicit_missing}: running fastmf only")

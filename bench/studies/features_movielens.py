@@ -12,21 +12,16 @@
 
 Run from the repository root (reads ``../shared/datasets/ml-100k``, never downloads)::
 
-    python bench/features_movielens.py [--data-home DIR]
+    python -m bench.studies.features_movielens [--data-home DIR]
 """
 import argparse
-import sys
-from pathlib import Path
 
 import numpy as np
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import fastmf
+from bench.compare._common import DATA_HOME
+from bench.studies.tune_movielens import chosen
 
-import fastmf  # noqa: E402
-from bench.tune_movielens import chosen  # noqa: E402
-
-DATA_HOME = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
 
 def rmse(model, test):

@@ -1,0 +1,203 @@
+"""What the peer comparisons share: sizes and synthetic data, workers in fresh processes,
+peak memory, tables, and the MovieLens 100K implicit split.
+
+Every comparison runs each library in its own fresh Python (``run_worker``), so that no
+process carries another's memory or thread pools; the synthetic sets are generated once
+per size by a worker of this module and saved to an ``.npz``.
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+DATA_HOME = REPO.parent / "shared" / "datasets"
+NAMED_SIZES = {"2M": 2_000_000, "20M": 20_000_000}
+RATINGS_PER_USER, RATINGS_PER_ITEM = 100, 400
+# The MovieLens 100K implicit split: ratings >= POSITIVE are the positives (value 1),
+# TEST_SIZE of them held out with SPLIT_SEED; ranking metrics at K.
+POSITIVE, TEST_SIZE, SPLIT_SEED, K = 4, 0.2, 0, 10
+
+
+# -- sizes and data --------------------------------------------------------------------
+
+def parse_size(text):
+    """"2M" -> 2_000_000, "200k" -> 200_000, "50000" -> 50_000."""
+    if text in NAMED_SIZES:
+        return NAMED_SIZES[text]
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)([kKmM]?)", text.strip())
+    if match is None:
+        raise argparse.ArgumentTypeError(f"a size is a number of ratings like 2M, 200k or "
+                                         f"50000, got {text!r}")
+    scale = {"": 1, "k": 1_000, "m": 1_000_000}[match.group(2).lower()]
+    return int(float(match.group(1)) * scale)
+
+
+def parse_sizes(text):
+    """"2M,20M" -> [("2M", 2_000_000), ("20M", 20_000_000)]."""
+    return [(label.strip(), parse_size(label)) for label in text.split(",") if label.strip()]
+
+
+def shape_for(n_ratings):
+    """(n_users, n_items) at 100 ratings per user and 400 per item, at most half full."""
+    n_users = max(n_ratings // RATINGS_PER_USER, 1)
+    n_items = max(n_ratings // RATINGS_PER_ITEM, -(-2 * n_ratings // n_users))
+    return n_users, n_items
+
+
+def generate(n_ratings, path):
+    """Worker: make the ratings and save (users, items, ratings) to ``path``."""
+    import fastmf
+
+    started = time.perf_counter()
+    data = fastmf.datasets.make_ratings(*shape_for(n_ratings), n_ratings, seed=0,
+                                        with_titles=False)
+    users, items, ratings = data.users, data.items, data.ratings
+    np.savez(path, users=users.astype(np.int32), items=items.astype(np.int32),
+             ratings=ratings.astype(np.float32))
+    return {"n_users": data.n_users, "n_items": data.n_items, "nnz": data.nnz,
+            "seconds": time.perf_counter() - started, "peak_rss_gb": peak_rss_gb()}
+
+
+def load(path):
+    with np.load(path) as saved:
+        return saved["users"], saved["items"], saved["ratings"]
+
+
+def ensure_data(label, n_ratings, threads, workdir):
+    """The path of ``ratings-<label>.npz`` in workdir, generated (in a worker of this
+    module) unless an earlier run left it there."""
+    data_path = workdir / f"ratings-{label}.npz"
+    info_path = workdir / f"ratings-{label}.json"
+    if data_path.exists() and info_path.exists():
+        print(f"{label}: reusing {data_path}")
+    else:
+        info = run_worker(__name__, "generate", info_path, threads, ratings=n_ratings,
+                          data=data_path)
+        print(f"{label}: generated {info['nnz']:,} ratings of {info['n_users']:,} users x "
+              f"{info['n_items']:,} items in {info['seconds']:.1f} s, "
+              f"peak RSS {info['peak_rss_gb']:.2f} GB")
+    return data_path
+
+
+def movielens_split(data_home):
+    """(train, test) of the MovieLens 100K positives (rating >= POSITIVE), value 1."""
+    import fastmf
+
+    data = fastmf.datasets.load_movielens("100k", data_home=data_home, download=False,
+                                          progress=False)
+    users, items, ratings = data.to_arrays()
+    liked = ratings >= POSITIVE
+    positives = fastmf.Interactions.from_arrays(users[liked], items[liked])
+    return fastmf.train_test_split(positives, test_size=TEST_SIZE, seed=SPLIT_SEED)
+
+
+def ranking_scores(X, Y, userids, top, train, test):
+    """precision@K, NDCG@K and AUC of implicit's top-K lists ``top`` (train item indices, a
+    row per test user, in the order of ``userids``), by the functions of fastmf.metrics, as
+    ``evaluate()`` defines them: a user's relevant items are their test items that are in
+    train and not among their training items; AUC ranks X·Yᵀ, training items excluded."""
+    import fastmf
+
+    R, T = train.by_user, test.by_user
+    test_items = train.item_ids.index(test.item_ids.ids)      # test item -> train index
+    recommended, relevant = [], []
+    relevant_mask = np.zeros((len(userids), train.n_items), dtype=bool)
+    seen_mask = np.zeros_like(relevant_mask)
+    for row, u in enumerate(userids):
+        seen = R.indices[R.indptr[u]:R.indptr[u + 1]]
+        items = test_items[T.indices[T.indptr[row]:T.indptr[row + 1]]]
+        items = items[(items >= 0) & ~np.isin(items, seen)]
+        seen_mask[row, seen] = relevant_mask[row, items] = True
+        relevant.append(train.item_ids.ids[items])
+        recommended.append(train.item_ids.ids[top[row][top[row] >= 0]])
+    scores = X[userids].astype(np.float64) @ Y.T.astype(np.float64)
+    scored = relevant_mask.any(axis=1)
+    return {f"precision@{K}": fastmf.metrics.precision_at_k(recommended, relevant, k=K),
+            f"ndcg@{K}": fastmf.metrics.ndcg_at_k(recommended, relevant, k=K),
+            "auc": fastmf.metrics.auc(scores[scored], relevant_mask[scored], ~seen_mask[scored]),
+            "users": int(scored.sum())}
+
+
+# -- processes -------------------------------------------------------------------------
+
+def peak_rss_gb():
+    """This process's VmHWM (peak resident set) in GB, from /proc/self/status."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024 / 1e9
+    except OSError:
+        pass
+    import resource     # ru_maxrss is in kB on Linux; the same peak, where /proc is absent
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9
+
+
+def version(package):
+    """The installed version of ``package``, or "unknown"."""
+    from importlib.metadata import PackageNotFoundError, version as installed
+    try:
+        return installed(package)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def missing(module, package):
+    """None when ``module`` imports, else a sentence saying why not (``package`` is what
+    pip installs)."""
+    import importlib
+
+    try:
+        importlib.import_module(module)
+    except ImportError as err:
+        if module == getattr(err, "name", None) or module.startswith(f"{err.name}."):
+            return f"{package} is not installed (pip install {package})"
+        return f"{package} is installed but does not import: {err}"
+    return None
+
+
+def run_worker(module, task, out, threads, **kwargs):
+    """Run ``python -m module --worker task ...`` in a fresh Python from the repository
+    root, with ``threads`` OpenMP and BLAS threads; return what it wrote to ``out``."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
+               MKL_NUM_THREADS=str(threads))
+    command = [sys.executable, "-m", module, "--worker", task, "--out", str(out),
+               "--threads", str(threads)]
+    for name, value in kwargs.items():
+        command += [f"--{name.replace('_', '-')}", str(value)]
+    done = subprocess.run(command, env=env, cwd=REPO, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+    if done.returncode != 0:
+        sys.exit(f"{task} failed (exit {done.returncode}):\n{done.stdout}")
+    return json.loads(Path(out).read_text())
+
+
+def print_table(header, rows, left):
+    """Columns padded to their widest cell, the first ``left`` aligned left."""
+    widths = [max(len(str(row[j])) for row in [header, *rows]) for j in range(len(header))]
+    for row in [header, ["-" * w for w in widths], *rows]:
+        print("  ".join(str(cell).ljust(w) if j < left else str(cell).rjust(w)
+                        for j, (cell, w) in enumerate(zip(row, widths))).rstrip())
+
+
+def main(argv=None):
+    """The data worker: ``--worker generate --ratings N --data PATH --out JSON``."""
+    parser = argparse.ArgumentParser(description="generate synthetic ratings")
+    parser.add_argument("--worker", choices=["generate"], required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--threads", type=int)
+    parser.add_argument("--ratings", type=int, required=True)
+    parser.add_argument("--data", required=True)
+    args = parser.parse_args(argv)
+    Path(args.out).write_text(json.dumps(generate(args.ratings, args.data)))
+
+
+if __name__ == "__main__":
+    main()
