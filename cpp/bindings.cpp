@@ -87,5 +87,4 @@ FASTMF_DEFINE_MODULE(FASTMF_MODULE, m) {
   m.def("thread_cap", &fastmf::thread_cap, "The most threads a kernel starts");
   m.def("cpu_has_avx2_fma", &fastmf::cpu_has_avx2_fma,
         "Whether this CPU runs the AVX2+FMA kernels");
-  m.attr("simd") = Eigen::SimdInstructionSetsInUse();
 }

@@ -3,7 +3,7 @@
 Two builds of the same source ship with fastmf: ``_core_portable`` (baseline flags) and,
 on x86-64, ``_core_avx2`` (AVX2 + FMA). The second is used when the CPU supports it; set
 the environment variable ``FASTMF_KERNELS=portable`` before import to force the first.
-``variant`` says which one is in use, ``simd`` which instruction sets it was built for.
+``variant`` says which one is in use.
 """
 import os
 
