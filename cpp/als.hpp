@@ -1,8 +1,10 @@
 // Explicit, biased ALS (DESIGN.md): r̂_ui = mu + b_u + b_i + p_u·q_i.
 #pragma once
 
+#include "cholesky.hpp"
 #include "common.hpp"
-#include "linalg.hpp"
+#include "gram.hpp"
+#include "simd.hpp"
 
 #include <numeric>
 #include <optional>

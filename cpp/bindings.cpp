@@ -5,6 +5,8 @@
 
 #include "als.hpp"
 #include "bpr.hpp"
+#include "compiler.hpp"
+#include "gram.hpp"
 #include "implicit_als.hpp"
 #include "sgd.hpp"
 #include "sparse.hpp"
@@ -66,15 +68,6 @@ void bind_dtype(py::module_& m) {
         "out"_a.noconvert(), "num_threads"_a, py::call_guard<py::gil_scoped_release>());
 }
 
-bool cpu_has_avx2_fma() {
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-  return false;
-#endif
-}
-
 }  // namespace
 
 // FASTMF_MODULE is the extension's name (_core_portable or _core_avx2); the extra macro
@@ -92,6 +85,6 @@ FASTMF_DEFINE_MODULE(FASTMF_MODULE, m) {
   m.def("max_threads", [] { return fastmf::resolve_threads(0); },
         "Threads a kernel uses when num_threads is 0");
   m.def("thread_cap", &fastmf::thread_cap, "The most threads a kernel starts");
-  m.def("cpu_has_avx2_fma", &cpu_has_avx2_fma, "Whether this CPU runs the AVX2+FMA kernels");
-  m.attr("simd") = Eigen::SimdInstructionSetsInUse();
+  m.def("cpu_has_avx2_fma", &fastmf::cpu_has_avx2_fma,
+        "Whether this CPU runs the AVX2+FMA kernels");
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "common.hpp"
+#include "compiler.hpp"
 #include "rng.hpp"
 
 #include <algorithm>
@@ -86,17 +87,17 @@ struct BprSampler {
   // (reads the entry); the first probe of the search of the user's row for the first
   // candidate, and the user's, the positive's and that candidate's factor rows (reads the
   // offsets).
-  FASTMF_PREFETCHING void prefetch_entry(std::int64_t s) const {
+  FASTMF_ALWAYS_INLINE void prefetch_entry(std::int64_t s) const {
     const std::int64_t e = positive(s);
     prefetch(user_of.data() + e);
     prefetch(indices.data() + e);
   }
-  FASTMF_PREFETCHING void prefetch_offsets(std::int64_t s) const {
+  FASTMF_ALWAYS_INLINE void prefetch_offsets(std::int64_t s) const {
     prefetch(indptr.data() + user_of[positive(s)]);
   }
   template <typename S>
-  FASTMF_PREFETCHING void prefetch_rows(std::int64_t s, const RowRef<S>& X,
-                                      const RowRef<S>& Y) const {
+  FASTMF_ALWAYS_INLINE void prefetch_rows(std::int64_t s, const RowRef<S>& X,
+                                         const RowRef<S>& Y) const {
     const std::int64_t e = positive(s);
     const std::int32_t u = user_of[e], j = candidate(s, 0);
     prefetch(indices.data() + indptr[u] + (indptr[u + 1] - indptr[u]) / 2);
@@ -139,9 +140,9 @@ inline void bpr_step(RowRef<S>& X, RowRef<S>& Y, VecRef<S>& y_bias, Index u, Ind
   std::get<0>(totals) += double(nll) + 0.5 * double(reg) * norms;
   std::get<1>(totals) += x > 0;
   std::get<2>(totals) += 1;
-  S* __restrict p = X.row(u).data();
-  S* __restrict qi = Y.row(i).data();
-  S* __restrict qj = Y.row(j).data();
+  S* FASTMF_RESTRICT p = X.row(u).data();
+  S* FASTMF_RESTRICT qi = Y.row(i).data();
+  S* FASTMF_RESTRICT qj = Y.row(j).data();
   for (Index f = 0; f < X.cols(); ++f) {
     const S pf = p[f], qif = qi[f], qjf = qj[f];
     p[f] = pf + lr * (g * (qif - qjf) - reg * pf);

@@ -4,6 +4,8 @@
 // exception out of a parallel region.
 #pragma once
 
+#include "compiler.hpp"
+
 #include <Eigen/Dense>
 #include <omp.h>
 
@@ -108,40 +110,15 @@ class ParallelGuard {
 };
 
 // Rows gathered by index (the other side's factors in an ALS step) are scattered over a
-// matrix larger than the caches; asking for a row a few gathers ahead hides the latency.
+// matrix larger than the caches; asking for a row a few gathers ahead (prefetch,
+// compiler.hpp) hides the latency.
 constexpr Index kPrefetchAhead = 8;
-
-// A prefetch has no effect the compiler can see: a function that only prefetches looks
-// pure to GCC, and a call to it that is not inlined is deleted as dead code. Functions
-// that prefetch are therefore always inlined.
-#if defined(__GNUC__)
-#define FASTMF_PREFETCHING inline __attribute__((always_inline))
-#else
-#define FASTMF_PREFETCHING inline
-#endif
-
-// Prefetch targets: every cache level, or L2 and below (for data wanted a while later,
-// which should not push the working set out of L1).
-enum PrefetchTarget { kPrefetchToL1, kPrefetchToL2 };
-
-FASTMF_PREFETCHING void prefetch(const void* address, PrefetchTarget target = kPrefetchToL1) {
-#if defined(__GNUC__)
-  if (target == kPrefetchToL1) {
-    __builtin_prefetch(address, 0, 3);
-  } else {
-    __builtin_prefetch(address, 0, 1);
-  }
-#else
-  (void)address;
-  (void)target;
-#endif
-}
 
 // Every cache line the row touches: a row that does not start on a line boundary spans
 // one line more than its length in lines.
 template <typename Mat>
-FASTMF_PREFETCHING void prefetch_row(const Mat& M, Index row,
-                                     PrefetchTarget target = kPrefetchToL1) {
+FASTMF_ALWAYS_INLINE void prefetch_row(const Mat& M, Index row,
+                                       PrefetchTarget target = kPrefetchToL1) {
   constexpr std::uintptr_t kLine = 64;
   const auto begin = reinterpret_cast<std::uintptr_t>(M.row(row).data());
   const auto end = begin + M.cols() * sizeof(typename Mat::Scalar);

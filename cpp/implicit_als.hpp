@@ -6,8 +6,9 @@
 // i.e. (YᵀC_uY + λI) x_u = YᵀC_u p(u) with YᵀY passed in: O(n_u k² + k³) per row.
 #pragma once
 
+#include "cholesky.hpp"
 #include "common.hpp"
-#include "linalg.hpp"
+#include "gram.hpp"
 
 #include <algorithm>
 #include <cmath>

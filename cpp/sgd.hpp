@@ -2,6 +2,7 @@
 #pragma once
 
 #include "common.hpp"
+#include "compiler.hpp"
 
 namespace fastmf {
 
@@ -35,8 +36,8 @@ double sgd_epoch(ConstVecRef<std::int64_t> block_ptr, ConstVecRef<std::int32_t> 
         prefetch_row(Y, iidx[e + kPrefetchAhead]);
       }
       const std::int32_t u = uidx[e], i = iidx[e];
-      S* __restrict x = X.row(u).data();
-      S* __restrict y = Y.row(i).data();
+      S* FASTMF_RESTRICT x = X.row(u).data();
+      S* FASTMF_RESTRICT y = Y.row(i).data();
       // Eigen's dot sums in SIMD lanes; a plain loop would be one serial chain of FMAs.
       const S dot = X.row(u).dot(Y.row(i));
       const S err = ratings[e] - (mu + x_bias[u] + y_bias[i] + dot);

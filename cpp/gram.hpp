@@ -1,0 +1,150 @@
+// Gram updates from gathered rows, the building block of the per-row systems: the
+// register tiles that add Σ_j z_j z_jᵀ into a padded column-major system (the layout of
+// cholesky.hpp), the row helpers around them, and gram_chunks (YᵀY by chunks of rows).
+#pragma once
+
+#include "common.hpp"
+#include "compiler.hpp"
+#include "simd.hpp"
+
+#include <algorithm>
+
+namespace fastmf {
+
+// One gathered row y (k entries) of a per-row solve: z = w y (z's padding is left as it
+// is) and b += c y.
+template <typename S>
+inline void gather_row(const S* y, Index k, S w, S c, S* z, S* b) {
+  constexpr Index W = Simd<S>::width;
+  Index r = 0;
+  for (; r + W <= k; r += W) {
+    const auto v = Simd<S>::load(y + r);
+    Simd<S>::store(z + r, w * v);
+    Simd<S>::store(b + r, Simd<S>::load(b + r) + c * v);
+  }
+  for (; r < k; ++r) {
+    z[r] = w * y[r];
+    b[r] += c * y[r];
+  }
+}
+
+// The columns z_0, z_1, ... of a Gram update, each kp entries with zero padding: either
+// the columns of a column-major matrix (Strided) or rows found elsewhere (Listed, e.g.
+// rows of a row-major factor matrix whose width needs no padding).
+template <typename S>
+struct Strided {
+  const S* data;
+  Index stride;
+  const S* operator[](Index j) const { return data + j * stride; }
+  Strided from(Index j) const { return {data + j * stride, stride}; }
+};
+
+template <typename S>
+struct Listed {
+  const S* const* rows;
+  const S* operator[](Index j) const { return rows[j]; }
+  Listed from(Index j) const { return {rows + j}; }
+};
+
+// A register tile of a Gram update: for the MR columns c = I..I+MR-1 of A and the NV
+// vectors of rows from J, A(J.., c) += Sign * Σ_{j<n} z_j(J..) z_j(c). The MR x NV
+// accumulators stay in registers over all n.
+template <typename S, int MR, int NV, int Sign, typename Cols>
+inline void gram_tile(Cols Z, Index n, Index I, Index J, S* A, Index lda) {
+  using V = typename Simd<S>::type;
+  constexpr Index W = Simd<S>::width;
+  V acc[MR][NV];
+  for (int r = 0; r < MR; ++r)
+    for (int v = 0; v < NV; ++v) acc[r][v] = V{};
+  FASTMF_UNROLL(4)
+  for (Index j = 0; j < n; ++j) {
+    const S* z = Z[j];
+    V y[NV];
+    for (int v = 0; v < NV; ++v) y[v] = Simd<S>::load(z + J + v * W);
+    for (int r = 0; r < MR; ++r) {
+      const S x = z[I + r];
+      for (int v = 0; v < NV; ++v) acc[r][v] += x * y[v];
+    }
+  }
+  for (int r = 0; r < MR; ++r) {
+    for (int v = 0; v < NV; ++v) {
+      S* a = A + (I + r) * lda + J + v * W;
+      Simd<S>::store(a, Simd<S>::load(a) + (Sign > 0 ? acc[r][v] : -acc[r][v]));
+    }
+  }
+}
+
+// The tiles of A += Σ_j z_j z_jᵀ (n columns, kp rows) in the rows [J, J + 2W) of the lower
+// triangle: 4 x 2W tiles left of the diagonal block, W x W tiles on it (those on the
+// diagonal are computed whole; nothing reads their upper half).
+template <typename S, typename Cols>
+inline void gram_rows(Cols Z, Index n, Index J, Index kp, S* A) {
+  constexpr Index W = Simd<S>::width;
+  if (J + 2 * W <= kp) {
+    for (Index I = 0; I < J; I += 4) gram_tile<S, 4, 2, 1>(Z, n, I, J, A, kp);
+    gram_tile<S, W, 1, 1>(Z, n, J, J, A, kp);
+    gram_tile<S, W, 1, 1>(Z, n, J, J + W, A, kp);
+    gram_tile<S, W, 1, 1>(Z, n, J + W, J + W, A, kp);
+  } else {  // the last, single vector of rows
+    for (Index I = 0; I < J; I += 4) gram_tile<S, 4, 1, 1>(Z, n, I, J, A, kp);
+    gram_tile<S, W, 1, 1>(Z, n, J, J, A, kp);
+  }
+}
+
+// b += Σ_{j<n} t_j z_j and s += Σ_{j<n} z_j for G vectors of rows from r0, the sums kept
+// in registers over all n.
+template <typename S, int G, typename Cols>
+inline void row_sums(Cols Z, const S* t, Index n, Index r0, S* b, S* s) {
+  using V = typename Simd<S>::type;
+  constexpr Index W = Simd<S>::width;
+  V tb[G], ts[G];
+  for (int v = 0; v < G; ++v) tb[v] = ts[v] = V{};
+  for (Index j = 0; j < n; ++j) {
+    const S* z = Z[j] + r0;
+    const S w = t[j];
+    for (int v = 0; v < G; ++v) {
+      const V y = Simd<S>::load(z + v * W);
+      tb[v] += w * y;
+      ts[v] += y;
+    }
+  }
+  for (int v = 0; v < G; ++v) {
+    Simd<S>::store(b + r0 + v * W, Simd<S>::load(b + r0 + v * W) + tb[v]);
+    Simd<S>::store(s + r0 + v * W, Simd<S>::load(s + r0 + v * W) + ts[v]);
+  }
+}
+
+// The same for all kp rows, 4 vectors at a time.
+template <typename S, typename Cols>
+inline void row_sums(Cols Z, const S* t, Index n, Index kp, S* b, S* s) {
+  constexpr Index W = Simd<S>::width;
+  Index r0 = 0;
+  for (; r0 + 4 * W <= kp; r0 += 4 * W) row_sums<S, 4>(Z, t, n, r0, b, s);
+  const Index rest = (kp - r0) / W;
+  if (rest == 3) row_sums<S, 3>(Z, t, n, r0, b, s);
+  if (rest == 2) row_sums<S, 2>(Z, t, n, r0, b, s);
+  if (rest == 1) row_sums<S, 1>(Z, t, n, r0, b, s);
+}
+
+// The Gram matrices of Y's rows taken `chunk` at a time: rows [c k, (c + 1) k) of out hold
+// Y_cᵀ Y_c for the rows Y_c = Y[c chunk, min((c + 1) chunk, n)). YᵀY is their sum in chunk
+// order (fastmf/models/_arrays.py, gram). A chunk's product depends only on its rows, not
+// on the thread count nor on the matrix they are stored in, so the same sum comes out of
+// one matrix and of row blocks held apart (fastmf.distributed). Computing it here, inside
+// fastmf's own threads, keeps a BLAS thread pool from competing with the kernels around it.
+// Caller guarantees: chunk >= 1, out is ceil(Y.rows() / chunk) Y.cols() x Y.cols().
+template <typename S>
+void gram_chunks(ConstRowRef<S> Y, Index chunk, RowRef<S> out, int num_threads) {
+  const Index n = Y.rows(), k = Y.cols(), n_chunks = (n + chunk - 1) / chunk;
+  ParallelGuard guard;  // the product's blocking buffers are allocated
+#pragma omp parallel for schedule(dynamic, 1) num_threads(resolve_threads(num_threads))
+  for (Index c = 0; c < n_chunks; ++c) {
+    guard.run([&] {
+      const auto rows = Y.middleRows(c * chunk, std::min(chunk, n - c * chunk));
+      out.middleRows(c * k, k).noalias() = rows.transpose() * rows;
+    });
+  }
+  guard.rethrow();
+}
+
+}  // namespace fastmf

@@ -1,0 +1,87 @@
+"""The C++ kernels of the build in use (cpp/bindings.cpp; each kernel's contract is written
+above it in cpp/*.hpp). Array arguments are bound without conversion: each must be
+C-contiguous with exactly the dtype shown. ``_F`` is float32 or float64, the same in every
+argument of one call (the model dtype); the float arguments are converted to it."""
+from typing import Tuple, TypeVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+_F = TypeVar("_F", np.float32, np.float64)
+_I32 = NDArray[np.int32]
+_I64 = NDArray[np.int64]
+_F64 = NDArray[np.float64]
+
+variant: str
+"""The build in use: "avx2" or "portable" (FASTMF_KERNELS=portable forces the second)."""
+
+def als_half_step(indptr: _I64, indices: _I32, ratings: NDArray[_F], Y: NDArray[_F],
+                  y_bias: NDArray[_F], mu: float, row_reg: NDArray[_F], bias_reg: float,
+                  prior: NDArray[_F], X: NDArray[_F], x_bias: NDArray[_F],
+                  num_threads: int) -> int:
+    """Solve every row of X and x_bias with Y fixed; -1 or the first row that failed."""
+
+def predict_pairs(X: NDArray[_F], x_bias: NDArray[_F], Y: NDArray[_F], y_bias: NDArray[_F],
+                  mu: float, uidx: _I64, iidx: _I64, out: NDArray[_F],
+                  num_threads: int) -> None:
+    """out[j] = mu + x_bias[u] + y_bias[i] + X[u]·Y[i] for (u, i) = (uidx[j], iidx[j])."""
+
+def row_squared_errors(indptr: _I64, indices: _I32, ratings: NDArray[_F], X: NDArray[_F],
+                       x_bias: NDArray[_F], Y: NDArray[_F], y_bias: NDArray[_F], mu: float,
+                       out: _F64, num_threads: int) -> None:
+    """out[u] = the sum of squared residuals of row u of the ratings CSR."""
+
+def coo_to_csr(rows: _I32, cols: _I32, data: NDArray[_F], indptr: _I64, out_indices: _I32,
+               out_data: NDArray[_F], out_pos: _I64, num_threads: int) -> None:
+    """Scatter COO entries into a CSR with the given indptr, each row sorted by column."""
+
+def sgd_epoch(block_ptr: _I64, block_order: _I32, uidx: _I32, iidx: _I32,
+              ratings: NDArray[_F], X: NDArray[_F], x_bias: NDArray[_F], Y: NDArray[_F],
+              y_bias: NDArray[_F], mu: float, lr: float, reg: float, bias_reg: float,
+              num_threads: int) -> float:
+    """One SGD epoch over the ratings block by block; returns the sum of squared errors."""
+
+def implicit_als_half_step(indptr: _I64, indices: _I32, values: NDArray[_F], alpha: float,
+                           Y: NDArray[_F], YtY: NDArray[_F], reg: float, X: NDArray[_F],
+                           num_threads: int) -> int:
+    """Solve every row of X by Cholesky; -1 or the first row that failed."""
+
+def implicit_als_cg_step(indptr: _I64, indices: _I32, values: NDArray[_F], alpha: float,
+                         Y: NDArray[_F], YtY: NDArray[_F], reg: float, X: NDArray[_F],
+                         steps: int, num_threads: int) -> None:
+    """Improve every row of X by `steps` conjugate-gradient iterations."""
+
+def implicit_observed_loss(indptr: _I64, indices: _I32, values: NDArray[_F], alpha: float,
+                           X: NDArray[_F], Y: NDArray[_F], out: _F64,
+                           num_threads: int) -> None:
+    """out[u] = the observed pairs' part of row u's implicit loss."""
+
+def topk_scores(Q: NDArray[_F], q_offset: NDArray[_F], Y: NDArray[_F], y_bias: NDArray[_F],
+                exclude_indptr: _I64, exclude_indices: _I32, out_items: _I32,
+                out_scores: NDArray[_F], num_threads: int) -> None:
+    """The best out_items.shape[1] items of each query row, best first, excluded ones left out."""
+
+def bpr_epoch(indptr: _I64, indices: _I32, user_of: _I32, cdf: _F64, X: NDArray[_F],
+              Y: NDArray[_F], y_bias: NDArray[_F], lr: float, reg: float, samples: int,
+              seed: int, tries: int, num_threads: int) -> Tuple[float, int, int]:
+    """One Hogwild BPR epoch; returns (objective, ordered steps, steps taken)."""
+
+def bpr_steps(u: _I32, i: _I32, j: _I32, X: NDArray[_F], Y: NDArray[_F], y_bias: NDArray[_F],
+              lr: float, reg: float) -> Tuple[float, int, int]:
+    """The BPR steps on the given triples, in order; returns the totals as bpr_epoch does."""
+
+def bpr_draws(indptr: _I64, indices: _I32, user_of: _I32, cdf: _F64, n_items: int, seed: int,
+              tries: int, first: int, out_u: _I32, out_i: _I32, out_j: _I32) -> None:
+    """The (user, positive, negative) triples bpr_epoch draws for samples first, first + 1, ..."""
+
+def gram_chunks(Y: NDArray[_F], chunk: int, out: NDArray[_F], num_threads: int) -> None:
+    """Rows [c k, (c + 1) k) of out = Y_cᵀ Y_c for the c-th chunk of `chunk` rows of Y."""
+
+def max_threads() -> int:
+    """Threads a kernel uses when num_threads is 0."""
+
+def thread_cap() -> int:
+    """The most threads a kernel starts."""
+
+def cpu_has_avx2_fma() -> bool:
+    """Whether this CPU runs the AVX2+FMA kernels."""
