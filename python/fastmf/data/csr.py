@@ -19,10 +19,6 @@ class Csr:
     data: np.ndarray
     shape: tuple
 
-    def row(self, r):
-        lo, hi = self.indptr[r], self.indptr[r + 1]
-        return self.indices[lo:hi], self.data[lo:hi]
-
     def counts(self):
         return np.diff(self.indptr)
 
