@@ -1,4 +1,6 @@
 """Interactions: constructors, id maps, CSR both ways, duplicates and splits."""
+import pickle
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -178,3 +180,18 @@ def test_transpose_is_the_dense_transpose_with_sorted_rows(dtype, rng):
     np.testing.assert_array_equal(back, dense.T.astype(dtype))
     for r in range(13):                                       # each row's columns ascend
         assert np.all(np.diff(T.indices[T.indptr[r]:T.indptr[r + 1]]) > 0)
+
+
+def test_a_pickle_that_names_the_classes_in_fastmf_data_still_loads():
+    # fastmf.data was one module: older pickles name fastmf.data.Interactions, .IdMap, ...
+    data = Interactions.from_arrays(["ann", "bob", "ann"], ["x", "y", "y"], [5.0, 3.0, 4.0],
+                                    item_info=fastmf.ItemInfo(["x"], ["The X"]))
+    assert data.by_item.shape == (2, 2)                       # the cached transpose too
+    written = pickle.dumps(data, protocol=0)                  # text opcodes: names editable
+    for module in (b"interactions", b"ids", b"item_info", b"csr"):
+        written = written.replace(b"cfastmf.data." + module + b"\n", b"cfastmf.data\n")
+    assert b"fastmf.data." not in written
+    loaded = pickle.loads(written)
+    for ours, theirs in zip(loaded.to_arrays(), data.to_arrays()):
+        np.testing.assert_array_equal(ours, theirs)
+    assert loaded.by_item.shape == (2, 2) and loaded.item_info.title(["x"]).tolist() == ["The X"]

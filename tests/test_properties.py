@@ -28,7 +28,8 @@ def test_solved_row_zeroes_its_ridge_gradient(kernels, n_users, n_items, k, reg,
     assert kernels.als_half_step(R.indptr, R.indices, R.data, Y, y_bias, mu, row_reg, bias_reg,
                                  np.zeros((0, k)), X, xb, 2) == -1
     for u in range(n_users):
-        cols, r = R.row(u)
+        lo, hi = R.indptr[u], R.indptr[u + 1]
+        cols, r = R.indices[lo:hi], R.data[lo:hi]
         err = r - (mu + xb[u] + y_bias[cols] + Y[cols] @ X[u])
         lam = reg * float(len(cols)) ** weighted
         grad_x = -Y[cols].T @ err + lam * X[u]

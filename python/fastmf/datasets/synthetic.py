@@ -1,0 +1,214 @@
+"""Generated data: MovieLens-like synthetic ratings, and the toy example of the documentation."""
+import numpy as np
+
+from .. import _validation as v
+from ..data import Interactions, ItemInfo
+
+_GLOBAL_MEAN = 3.55    # with the scales below: a mean near 3.5 after rounding and clipping
+_USER_BIAS_STD, _ITEM_BIAS_STD = 0.5, 0.65
+_TASTE_VARIANCE = 0.4  # variance of p_u·q_i, whatever the number of factors
+_TIME_SPAN = (946_684_800, 1_577_836_800)   # 2000-01-01 .. 2020-01-01, Unix seconds
+
+
+def make_ratings(n_users=943, n_items=1682, n_ratings=100_000, factors=10, seed=0, *,
+                 noise=0.5, popularity_exponent=1.0, activity_sigma=1.0, with_titles=True):
+    """Generate MovieLens-like explicit ratings from a low-rank truth plus noise.
+
+    Each rating is ``clip(round(mu + b_u + b_i + p_u·q_i + e), 1, 5)`` with Gaussian user
+    and item biases (standard deviations 0.5 and 0.65), factors ``p_u, q_i`` whose product
+    has variance 0.4 for any ``factors``, and noise ``e ~ N(0, noise²)``: a mean near 3.5
+    with all five stars in use, as in MovieLens. Which pairs are rated follows a power law
+    in item popularity (the item of popularity rank ``r`` is drawn with weight
+    ``r ** -popularity_exponent``) and a lognormal user activity (weights
+    ``exp(N(0, activity_sigma²))``). Pairs are distinct, so a popular item cannot gain more
+    ratings than there are users. Every user has at least one rating when
+    ``n_ratings >= n_users``, and every item when ``n_ratings >= n_items``.
+
+    Parameters
+    ----------
+    n_users, n_items : int, default 943, 1682
+        Size of the catalogue; raw ids are ``0..n_users-1`` and ``0..n_items-1``.
+    n_ratings : int, default 100_000
+        Exact number of distinct (user, item) ratings, at most ``n_users * n_items``.
+    factors : int, default 10
+        Rank of the true taste model.
+    seed : int, numpy Generator or None, default 0
+        The same seed gives identical data.
+    noise : float, default 0.5
+        Standard deviation of the noise added before rounding.
+    popularity_exponent : float, default 1.0
+        Power-law exponent of item popularity; 0 makes every item equally likely.
+    activity_sigma : float, default 1.0
+        Spread of the lognormal user activity; 0 makes every user equally active.
+    with_titles : bool, default True
+        Attach an ``ItemInfo`` with titles ``"Item 17"`` and, as the single genre of each
+        item, its dominant taste ``"Taste 1"`` .. ``"Taste <factors>"``.
+
+    Returns
+    -------
+    Interactions
+        Ratings 1.0..5.0 in whole stars, with int64 timestamps drawn uniformly from the
+        years 2000-2019 (they carry no signal).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If an argument has the wrong type or range, or ``n_ratings > n_users * n_items``.
+
+    Examples
+    --------
+    >>> from fastmf.datasets import make_ratings
+    >>> data = make_ratings(n_users=100, n_items=50, n_ratings=1000, seed=1)
+    >>> data.n_users, data.n_items, data.nnz
+    (100, 50, 1000)
+    >>> sorted(set(data.ratings.tolist()))
+    [1.0, 2.0, 3.0, 4.0, 5.0]
+    >>> data.item_info.title([17]), data.item_info.genres_of(17)[0].startswith("Taste")
+    (array(['Item 17'], dtype='<U7'), True)
+    """
+    n_users = v.check_int("n_users", n_users, minimum=1)
+    n_items = v.check_int("n_items", n_items, minimum=1)
+    n_ratings = v.check_int("n_ratings", n_ratings, minimum=1)
+    factors = v.check_int("factors", factors, minimum=1)
+    noise = v.check_float("noise", noise, minimum=0.0)
+    popularity_exponent = v.check_float("popularity_exponent", popularity_exponent, minimum=0.0)
+    activity_sigma = v.check_float("activity_sigma", activity_sigma, minimum=0.0)
+    if n_ratings > n_users * n_items:
+        raise ValueError(f"n_ratings must be at most n_users * n_items = {n_users * n_items}, "
+                         f"got {n_ratings}; ask for fewer ratings or more users or items")
+    rng = np.random.default_rng(v.check_seed(seed))
+    user_weight = rng.lognormal(0.0, activity_sigma, n_users)
+    item_weight = rng.permutation(np.arange(1.0, n_items + 1.0) ** -popularity_exponent)
+    uidx, iidx = np.divmod(_sample_pairs(rng, user_weight, item_weight, n_ratings), n_items)
+    ratings, item_factors = _rate(rng, uidx, iidx, n_users, n_items, factors, noise)
+    timestamps = rng.integers(*_TIME_SPAN, size=n_ratings)
+    info = _synthetic_item_info(item_factors) if with_titles else None
+    return Interactions.from_arrays(uidx, iidx, ratings, timestamps, item_info=info)
+
+
+def _sample_pairs(rng, user_weight, item_weight, n_ratings):
+    """``n_ratings`` distinct keys ``user * n_items + item``, sorted."""
+    n_users, n_items = len(user_weight), len(item_weight)
+    # A walk k -> (k mod n_users, k mod n_items), permuted, meets every user and item
+    # once it is long enough, and never repeats a pair before lcm(n_users, n_items) steps.
+    steps = np.arange(min(n_ratings, max(n_users, n_items)), dtype=np.int64)
+    keys = np.sort(rng.permutation(n_users)[steps % n_users] * n_items
+                   + rng.permutation(n_items)[steps % n_items])
+    if n_users * n_items <= 4 * n_ratings:
+        return _sample_dense(rng, user_weight, item_weight, keys, n_ratings)
+    uniform_share, fresh_share = 0.0, 0.8
+    while len(keys) < n_ratings:
+        need = n_ratings - len(keys)
+        size = int(need * 1.1 / fresh_share) + 64   # enough draws to finish in one round, often
+        users = _draw(rng, user_weight, size, uniform_share)
+        items = _draw(rng, item_weight, size, uniform_share)
+        rng.shuffle(items)                   # users come sorted: pair them at random
+        new = _sorted_unique(users * n_items + items)
+        at = np.searchsorted(keys, new)
+        fresh = keys[np.minimum(at, len(keys) - 1)] != new
+        new, at = new[fresh], at[fresh]
+        fresh_share = max(len(new) / size, 0.01)
+        if len(new) > need:
+            drop = rng.choice(len(new), len(new) - need, replace=False, shuffle=False)
+            new, at = np.delete(new, drop), np.delete(at, drop)
+        elif fresh_share < 0.5:
+            # The popular pairs are used up: blend in uniform draws so the loop ends.
+            uniform_share = min(1.0, uniform_share + 0.25)
+        keys = np.insert(keys, at, new)      # stays sorted
+    return keys
+
+
+def _draw(rng, weight, size, uniform_share):
+    """``size`` indices, sorted, drawn with probability ∝ weight blended with uniform."""
+    p = (1.0 - uniform_share) * weight / weight.sum() + uniform_share / len(weight)
+    counts = rng.multinomial(size, p / p.sum())
+    return np.repeat(np.arange(len(weight), dtype=np.int64), counts)
+
+
+def _sorted_unique(keys):
+    keys = np.sort(keys)   # np.unique is far slower on tens of millions of int64 keys
+    return keys[np.r_[True, keys[1:] != keys[:-1]]]
+
+
+def _sample_dense(rng, user_weight, item_weight, keys, n_ratings):
+    """Weighted sampling without replacement among all missing pairs (Gumbel top-k)."""
+    n_items = len(item_weight)
+    rest = np.setdiff1d(np.arange(len(user_weight) * n_items, dtype=np.int64), keys,
+                        assume_unique=True)
+    need = n_ratings - len(keys)
+    if need == 0:
+        return keys
+    users, items = np.divmod(rest, n_items)
+    score = np.log(user_weight[users]) + np.log(item_weight[items]) + rng.gumbel(size=len(rest))
+    chosen = rest[np.argpartition(-score, need - 1)[:need]]
+    return np.sort(np.concatenate([keys, chosen]))
+
+
+def _rate(rng, uidx, iidx, n_users, n_items, factors, noise):
+    """Ratings of the pairs under a random biased low-rank model; also the item factors."""
+    scale = (_TASTE_VARIANCE / factors) ** 0.25
+    user_factors = rng.normal(0.0, scale, (n_users, factors))
+    item_factors = rng.normal(0.0, scale, (n_items, factors))
+    ratings = rng.normal(_GLOBAL_MEAN, noise, len(uidx))
+    ratings += rng.normal(0.0, _USER_BIAS_STD, n_users)[uidx]
+    ratings += rng.normal(0.0, _ITEM_BIAS_STD, n_items)[iidx]
+    step = max(1, (1 << 22) // factors)   # bounds the gathered factor rows in memory
+    for lo in range(0, len(uidx), step):
+        rows = np.take(user_factors, uidx[lo:lo + step], axis=0)
+        rows *= np.take(item_factors, iidx[lo:lo + step], axis=0)
+        ratings[lo:lo + step] += rows.sum(axis=1)
+    np.rint(ratings, out=ratings)
+    np.clip(ratings, 1.0, 5.0, out=ratings)
+    return ratings, item_factors
+
+
+def _synthetic_item_info(item_factors):
+    n_items, factors = item_factors.shape
+    genres = np.zeros((n_items, factors), dtype=bool)
+    genres[np.arange(n_items), np.argmax(item_factors, axis=1)] = True
+    return ItemInfo(np.arange(n_items), [f"Item {i}" for i in range(n_items)], genres,
+                    [f"Taste {k + 1}" for k in range(factors)])
+
+
+# -- the toy example -----------------------------------------------------------------
+
+_TOY_MOVIES = ("Sholay", "Swades", "Batman", "Interstellar", "Shawshank")
+_TOY_RATINGS = {                     # None: not rated
+    "Alice": (5, 4, 2, 3, 2),
+    "Bob": (None, 5, 1, 4, None),
+    "Carol": (4, None, 1, 5, None),
+}
+
+
+def toy():
+    """The worked example: three users' ratings of five movies, 11 ratings in all.
+
+    ========  ======  ======  ======  ============  =========
+    user      Sholay  Swades  Batman  Interstellar  Shawshank
+    ========  ======  ======  ======  ============  =========
+    Alice     5       4       2       3             2
+    Bob       ?       5       1       4             ?
+    Carol     4       ?       1       5             ?
+    ========  ======  ======  ======  ============  =========
+
+    Returns
+    -------
+    Interactions
+        String ids (the names above); ``item_info`` titles are the movie names.
+
+    Examples
+    --------
+    >>> from fastmf.datasets import toy
+    >>> data = toy()
+    >>> data
+    Interactions(3 users, 5 items, 11 ratings, float64)
+    >>> data.user_ids.ids.tolist()
+    ['Alice', 'Bob', 'Carol']
+    >>> data.item_info.title(["Sholay"])
+    array(['Sholay'], dtype='<U6')
+    """
+    triples = [(user, movie, rating) for user, row in _TOY_RATINGS.items()
+               for movie, rating in zip(_TOY_MOVIES, row) if rating is not None]
+    users, movies, ratings = zip(*triples)
+    return Interactions.from_arrays(list(users), list(movies), list(ratings),
+                                    item_info=ItemInfo(list(_TOY_MOVIES), list(_TOY_MOVIES)))
