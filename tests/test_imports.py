@@ -139,8 +139,8 @@ def test_the_graph_follows_module_level_imports_only(tmp_path):
                      "pkg.models._base": ["pkg.io"]}
     assert find_cycles(graph) == []
     (tmp_path / "io.py").write_text("from .models import Model\n")
-    assert find_cycles(import_graph(tmp_path, "pkg")) == [["pkg.io", "pkg.models", "pkg.models._base",
-                                                            "pkg.io"]]
+    cycle = ["pkg.io", "pkg.models", "pkg.models._base", "pkg.io"]
+    assert find_cycles(import_graph(tmp_path, "pkg")) == [cycle]
 
 
 def test_no_import_cycle_at_module_level():
