@@ -166,7 +166,7 @@ def test_auc_perfect_and_reversed():
 
 @pytest.mark.parametrize("chunk", [1, 7, 1 << 22])
 def test_auc_matches_the_pairwise_loop_in_any_chunking(monkeypatch, chunk, rng):
-    monkeypatch.setattr(metrics, "_AUC_CHUNK", chunk)
+    monkeypatch.setattr(metrics._auc, "_AUC_CHUNK", chunk)
     scores = rng.integers(0, 4, size=(9, 7)).astype(np.float32)      # many ties
     relevant = rng.random((9, 7)) < 0.3
     candidate = rng.random((9, 7)) < 0.8

@@ -1,9 +1,13 @@
-"""evaluate(): the ranking metrics of fastmf.metrics for a fitted model on test data."""
+"""evaluate(): the ranking metrics of a fitted model on test data, in batches of users."""
 import numpy as np
 
-from . import _validation as v
-from .data import as_interactions
-from .metrics import METRICS, _auc_rows, _top_k_scores
+from .. import _validation as v
+from ..data import as_interactions
+from ._auc import _auc_rows
+from ._ranking import _top_k_scores
+
+# The names evaluate() accepts, in the order of its result.
+METRICS = ("precision", "recall", "ndcg", "map", "auc", "coverage")
 
 
 def evaluate(model, test, train=None, k=10, metrics=METRICS, batch_size=1024):

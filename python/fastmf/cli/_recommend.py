@@ -1,0 +1,115 @@
+"""fastmf recommend (the best items for users) and fastmf similar (items like an item)."""
+import csv
+import json
+
+import numpy as np
+
+from ._data import model_ids, read_ids
+
+
+def add_recommend(commands):
+    recommend = commands.add_parser(
+        "recommend", help="recommend items to users of a saved model",
+        description="The best items for each user, best first, as a table, CSV or JSON; "
+                    "items the user rated in training are left out (--include-seen keeps "
+                    "them).")
+    recommend.add_argument("model_file", metavar="MODEL.npz")
+    recommend.add_argument("--user", action="append", default=[], metavar="ID",
+                           help="a user id (repeatable)")
+    recommend.add_argument("--users-file", metavar="FILE",
+                           help="a file of user ids, one per line ('-': standard input)")
+    recommend.add_argument("-n", type=int, default=10, help="items per user (default 10)")
+    recommend.add_argument("--include-seen", action="store_true",
+                           help="also recommend items the user rated in training")
+    recommend.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    recommend.set_defaults(run=_recommend)
+
+
+def add_similar(commands):
+    similar = commands.add_parser(
+        "similar", help="items similar to an item of a saved model",
+        description="The items whose factors are closest to the item's in cosine "
+                    "similarity, most similar first.")
+    similar.add_argument("model_file", metavar="MODEL.npz")
+    similar.add_argument("--item", action="append", required=True, metavar="ID",
+                         help="an item id (repeatable)")
+    similar.add_argument("-n", type=int, default=10, help="items per item (default 10)")
+    similar.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    similar.set_defaults(run=_similar)
+
+
+def _recommend(args, out):
+    from .. import load
+    texts = list(args.user) + (read_ids(args.users_file) if args.users_file else [])
+    if not texts:
+        raise ValueError("name the users: --user ID (repeatable) or --users-file FILE")
+    _check_n(args.n)
+    model = load(args.model_file)
+    users = model_ids(texts, model.user_ids_, "user")
+    items, scores = model.recommend_batch(users, n=args.n, filter_seen=not args.include_seen)
+    titles = _titles(model, items)
+    rows = []
+    for r, user in enumerate(users.tolist()):
+        for place in np.flatnonzero(np.isfinite(scores[r])):      # -inf: padding
+            row = {"user": user, "rank": int(place) + 1, "item": items[r, place].item(),
+                   "score": _number(scores[r, place])}
+            if titles is not None:
+                row["title"] = str(titles[r, place])
+            rows.append(row)
+    columns = ["user", "rank", "item", "score"] + (["title"] if titles is not None else [])
+    _print_rows(columns, rows, args.format, out)
+    return 0
+
+
+def _similar(args, out):
+    from .. import load
+    _check_n(args.n)
+    model = load(args.model_file)
+    rows = []
+    for item in model_ids(args.item, model.item_ids_, "item"):
+        similar, cosines = model.similar_items(item, n=args.n)
+        titles = _titles(model, similar)
+        for place, (other, cosine) in enumerate(zip(similar.tolist(), cosines)):
+            row = {"item": item.item(), "rank": place + 1, "similar": other,
+                   "cosine": _number(cosine)}
+            if titles is not None:
+                row["title"] = str(titles[place])
+            rows.append(row)
+    titled = getattr(model, "item_info_", None) is not None
+    columns = ["item", "rank", "similar", "cosine"] + (["title"] if titled else [])
+    _print_rows(columns, rows, args.format, out)
+    return 0
+
+
+def _check_n(n):
+    if n < 1:
+        raise ValueError(f"-n must be at least 1, got {n}")
+
+
+def _titles(model, items):
+    info = getattr(model, "item_info_", None)
+    return None if info is None else info.title(items)
+
+
+def _number(value):
+    """A float with the digits its own dtype holds (float32 scores print as 4.873214)."""
+    return float(np.format_float_positional(value, unique=True, trim="0"))
+
+
+def _print_rows(columns, rows, fmt, out):
+    if fmt == "json":
+        print(json.dumps(rows, indent=2, ensure_ascii=False), file=out)
+    elif fmt == "csv":
+        writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        cells = [[f"{row[c]:.4f}" if isinstance(row[c], float) else str(row[c]) for c in columns]
+                 for row in rows]
+        widths = [max([len(c)] + [len(line[j]) for line in cells]) for j, c in enumerate(columns)]
+        numeric = [bool(rows) and all(isinstance(row[c], (int, float)) for row in rows)
+                   for c in columns]
+        for line in [columns] + cells:
+            padded = [text.rjust(w) if right else text.ljust(w)
+                      for text, w, right in zip(line, widths, numeric)]
+            print("  ".join(padded).rstrip(), file=out)
