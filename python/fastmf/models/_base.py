@@ -1,24 +1,58 @@
-"""The common base of fastmf models: parameters, the fit loop, history, early stopping,
-progress, save, fitted checks and raw-id lookups. Model classes add the math."""
+"""The common base of fastmf models: parameters, the fit loop (history, early stopping,
+progress, Ctrl-C), save, and the checks of the fitted state. Serving is in ``_serving.py``.
+
+A model is one file (``als.py``, ``implicit_als.py``, ...) plus its C++ kernel. Its class
+derives from a family base (``_explicit.BiasedMF`` for rating models, ``_ranking.RankingMF``
+for implicit-feedback models; each brings serving through ``_serving.ServingMixin``) and
+gives:
+
+``__init__(...)``
+    stores each parameter untouched; ``get_params`` reads the signature.
+``_check_params() -> p``
+    the checked parameters (a namespace): ``check_common(self)`` plus its own.
+``_start(data, val, p) -> state``
+    the starting state: factors from ``_arrays.init_factors``, the training CSRs.
+``_iterate(state, p)``
+    one iteration (one or two kernel calls), in place.
+``_evaluate(state, p) -> dict``
+    this iteration's ``history_`` entry (loss, and validation scores with ``val``).
+``_snapshot(state) -> state``
+    a copy to return to (early stopping).
+``_check_finite(state)``
+    ModelFitError with a suggestion when the state holds non-finite values.
+``_publish(state)``
+    sets the fitted attributes (``user_factors_``, ``item_ids_``, ``_seen``, ...).
+``_solve_rows(side, R, row_ids=None) -> (factors, biases)``
+    rows solved against the other side's fitted factors (fold-in, partial fits).
+``_query(uidx)``, ``_query_from(factors, biases) -> (Q, offsets)``, ``_item_bias()``
+    what ranking scores by: ``Q[u]·item_factors_[i] + offsets[u] + item_bias[i]``.
+``predict(users, items)``
+    scores of (user, item) pairs by raw id.
+
+The family bases implement the last four and ``_snapshot``/``_check_finite``/``_publish``
+where their models agree; class attributes ``_monitor``, ``_monitor_mode``,
+``_iterations_param``, ``_task`` and ``_private_state`` say what early stopping watches,
+which parameter counts iterations, what the model is judged on and what ``save`` keeps
+beyond the public fitted names. Add the model to ``models/__init__.py`` (``fastmf.load``
+knows the classes listed there) and to the test suite's ``model`` fixture.
+"""
 import inspect
 import logging
 import time
 
 import numpy as np
 
-from .. import _core, io
 from .. import _validation as v
-from ..data import IdMap, _comparable, as_interactions
-from ..exceptions import ModelFitError, NotFittedError, UnknownIdError
-from ._coldstart import ColdStartMixin
+from ..data import IdMap, as_interactions
+from ..exceptions import ModelFitError, NotFittedError
 from ._locking import reads, writes
 
 logger = logging.getLogger("fastmf")
 
 
 class MatrixFactorizationBase:
-    """Shared machinery; subclasses implement ``_check_params``, ``_start``, ``_iterate``,
-    ``_evaluate``, ``_snapshot`` and ``_publish``."""
+    """Parameters, the fit loop and save; the hooks a model implements are listed in this
+    module's docstring."""
 
     _monitor = None          # history key that early stopping watches
     _monitor_mode = "min"    # "min": lower is better; "max": higher is better
@@ -223,6 +257,9 @@ class MatrixFactorizationBase:
         self.history_ = history
         self.n_iter_ = len(history)
 
+    def _snapshot(self, state):
+        """A copy of the state to return to (early stopping)."""
+        return state.copy()
 
     # -- save and load --------------------------------------------------------------
     @reads
@@ -266,6 +303,7 @@ class MatrixFactorizationBase:
         ...     print(path.name, fastmf.load(path).predict(["Bob"], ["Sholay"]).shape)
         ratings-model.npz (1,)
         """
+        from .. import io      # io lists the model classes: it builds on this package
         return io.save(self, path)
 
     def _check_loaded_state(self):
@@ -315,47 +353,11 @@ class MatrixFactorizationBase:
         if seen is not None and not _valid_csr(seen, len(X), len(Y)):
             raise ValueError(f"_seen is not a valid CSR of {len(X)} users x {len(Y)} items")
 
-    # -- fitted state and ids -------------------------------------------------------
+    # -- fitted state ------------------------------------------------------------
     def _check_is_fitted(self):
         if not hasattr(self, "item_factors_"):
             raise NotFittedError(f"this {type(self).__name__} instance is not fitted yet; "
                                  f"call fit() first")
-
-    def _index(self, side, ids, name):
-        """The model's indices of raw ids for ``predict``, where an unknown id is allowed
-        (-1): TypeError when the ids are of the other kind (integers against string ids, or
-        the reverse), which would make every id unknown."""
-        known = getattr(self, f"{side}_ids_").ids
-        if len(ids) and len(known) and not _comparable(ids.dtype, known.dtype):
-            raise TypeError(f"{name} are {_id_kind(ids)}, but the model's {side} ids are "
-                            f"{_id_kind(known)}; pass {side} ids of the model's kind")
-        return getattr(self, f"{side}_ids_").index(ids)
-
-    def _user_index(self, user):
-        idx = self.user_ids_.index(np.asarray([user]))[0]
-        if idx < 0:
-            raise UnknownIdError(f"user {user!r} was not in the training data; "
-                                 f"use fold_in() to score a new user")
-        return int(idx)
-
-    def _user_indices(self, users, name="users"):
-        users = v.as_ids(name, users)
-        idx = self.user_ids_.index(users)
-        if (idx < 0).any():
-            bad = users[np.flatnonzero(idx < 0)[0]]
-            where = "" if name == "user" else f" in {name}"
-            raise UnknownIdError(f"user {bad.item()!r}{where} was not in the training data; "
-                                 f"use fold_in() to score a new user")
-        return idx
-
-    def _item_indices(self, items, name="items"):
-        items = v.as_ids(name, items)
-        idx = self.item_ids_.index(items)
-        if (idx < 0).any():
-            bad = items[np.flatnonzero(idx < 0)[0]]
-            where = "" if name == "item" else f" in {name}"
-            raise UnknownIdError(f"item {bad.item()!r}{where} was not in the training data")
-        return idx
 
 
 def _progress_bar(name, iterations, verbose):
@@ -371,267 +373,6 @@ def _show(bar, record):
         bar.set_postfix({k: f"{record[k]:.4f}" for k in keys[:2]}, refresh=False)
         bar.update(1)
 
-
-class ServingMixin(ColdStartMixin):
-    """Ranking for fitted models: recommend, recommend_batch, similar items and users, and
-    the cold-start methods of :class:`ColdStartMixin`.
-
-    A model provides ``_query(uidx) -> (Q, offsets)`` and ``_item_bias()``, so that the
-    score of item i for user u is ``Q[u]·item_factors_[i] + offsets[u] + item_bias[i]``.
-    """
-
-    @reads
-    def score_users(self, users):
-        """Scores of every item for known users, seen items included.
-
-        The score is what :meth:`recommend` ranks by: the unclipped predicted rating
-        for the explicit models, ``x_u·y_i`` for ImplicitALS.
-
-        Parameters
-        ----------
-        users : array-like of int or str
-            Raw ids of users in the training data.
-
-        Returns
-        -------
-        ndarray, shape (len(users), n_items)
-            A row per user, a column per item in ``item_ids_`` order.
-
-        Raises
-        ------
-        NotFittedError
-            The model is not fitted.
-        UnknownIdError
-            A user is not in the training data.
-
-        Examples
-        --------
-        >>> import numpy as np, fastmf
-        >>> data = fastmf.datasets.toy()
-        >>> model = fastmf.ALS(factors=2, iterations=5, seed=0, verbose=False).fit(data)
-        >>> scores = model.score_users(["Alice", "Bob"])
-        >>> scores.shape
-        (2, 5)
-        >>> items = model.item_ids_.ids
-        >>> bool(np.allclose(scores[1], model.predict(["Bob"] * 5, items, clip=False)))
-        True
-        """
-        self._check_is_fitted()
-        Q, offsets = self._query(self._user_indices(users))
-        return Q @ self.item_factors_.T + offsets[:, None] + self._item_bias()[None, :]
-
-    @reads
-    def recommend_batch(self, users, n=10, filter_seen=True):
-        """The ``n`` best items for each of ``users`` (raw ids), computed in C++ in parallel.
-
-        Parameters
-        ----------
-        users : array-like of int or str
-            Raw ids of users in the training data.
-        n : int, default 10
-            Items per user; at most the number of items.
-        filter_seen : bool, default True
-            Skip each user's training items.
-
-        Returns
-        -------
-        items, scores : ndarray, shape (len(users), min(n, n_items))
-            A row per user, best first. A row with fewer candidates than columns is padded
-            with score -inf and item id -1 (or "" for string ids).
-
-        Raises
-        ------
-        NotFittedError
-            The model is not fitted.
-        UnknownIdError
-            A user is not in the training data.
-        TypeError, ValueError
-            ``n`` is not an integer >= 1.
-
-        Examples
-        --------
-        >>> import fastmf
-        >>> data = fastmf.datasets.toy()
-        >>> model = fastmf.ALS(factors=2, iterations=5, seed=0, verbose=False).fit(data)
-        >>> items, scores = model.recommend_batch(["Alice", "Bob"], n=2)
-        >>> items.tolist()
-        [['', ''], ['Sholay', 'Shawshank']]
-        >>> scores[0].tolist()
-        [-inf, -inf]
-        >>> model.recommend_batch(["Alice"], n=10, filter_seen=False)[0].shape
-        (1, 5)
-        """
-        self._check_is_fitted()
-        n = v.check_int("n", n, minimum=1)
-        return self._recommend_indices(self._user_indices(users), n, filter_seen)
-
-    def _recommend_indices(self, uidx, n, filter_seen):
-        Q, offsets = self._query(uidx)
-        exclude = _rows(self._seen, uidx) if filter_seen else (np.zeros(len(uidx) + 1, np.int64),
-                                                               np.zeros(0, np.int32))
-        return self._topk(Q, offsets, exclude, n)
-
-    def _topk(self, Q, offsets, exclude, n):
-        """(raw item ids, scores) of the n best items per row of Q, excluded items skipped."""
-        n = min(n, len(self.item_ids_))
-        out_items = np.empty((len(Q), n), dtype=np.int32)
-        out_scores = np.empty((len(Q), n), dtype=self.item_factors_.dtype)
-        _core.topk_scores(np.ascontiguousarray(Q), np.ascontiguousarray(offsets), self.item_factors_,
-                          self._item_bias(), *exclude, out_items, out_scores,
-                          v.check_num_threads(self.num_threads))
-        return _raw_ids(self.item_ids_, out_items), out_scores
-
-    @reads
-    def recommend(self, user, n=10, filter_seen=True, items=None):
-        """The ``n`` best items for one known user, best first: (item ids, scores).
-
-        Parameters
-        ----------
-        user : int or str
-            The raw id of a user in the training data.
-        n : int, default 10
-            The most items returned; fewer when fewer candidates remain.
-        filter_seen : bool, default True
-            Drop the user's training items (and items added for them by the partial fits).
-        items : array-like of int or str, optional
-            Rank only these raw item ids (each known to the model; repeats count once).
-
-        Returns
-        -------
-        items, scores : ndarray
-            1-D, best first; the scores are those of :meth:`score_users`.
-
-        Raises
-        ------
-        NotFittedError
-            The model is not fitted.
-        UnknownIdError
-            ``user`` or one of ``items`` is not in the training data.
-        TypeError, ValueError
-            ``n`` is not an integer >= 1.
-
-        Examples
-        --------
-        >>> import fastmf
-        >>> data = fastmf.datasets.toy()
-        >>> model = fastmf.ALS(factors=2, iterations=5, seed=0, verbose=False).fit(data)
-        >>> items, scores = model.recommend("Bob", n=2)
-        >>> items.tolist(), scores.astype(float).round(1).tolist()
-        (['Sholay', 'Shawshank'], [3.8, 3.0])
-        >>> model.recommend("Bob", items=["Batman", "Sholay"], filter_seen=False)[0].tolist()
-        ['Sholay', 'Batman']
-        >>> model.recommend("Alice")[0].tolist()      # Alice has rated every movie
-        []
-        """
-        self._check_is_fitted()
-        n = v.check_int("n", n, minimum=1)
-        uidx = self._user_index(user)
-        if items is None:
-            ids, scores = self._recommend_indices(np.array([uidx]), n, filter_seen)
-            keep = np.isfinite(scores[0])
-            return ids[0][keep], scores[0][keep]
-        candidates = np.unique(self._item_indices(items))
-        if filter_seen:
-            indptr, indices = self._seen
-            candidates = candidates[~np.isin(candidates, indices[indptr[uidx]:indptr[uidx + 1]])]
-        Q, offsets = self._query(np.array([uidx]))
-        scores = self.item_factors_[candidates] @ Q[0] + offsets[0] + self._item_bias()[candidates]
-        top = np.argsort(-scores, kind="stable")[:n]
-        return self.item_ids_.to_raw(candidates[top]), scores[top]
-
-    @reads
-    def similar_items(self, item, n=10):
-        """The ``n`` items whose factors are closest in cosine similarity: (ids, cosines).
-
-        Parameters
-        ----------
-        item : int or str
-            The raw id of an item the model knows.
-        n : int, default 10
-            The most items returned; at most all the other items.
-
-        Returns
-        -------
-        items, cosines : ndarray
-            1-D, most similar first; ``item`` itself is left out. An item whose factors
-            are all zero has cosine 0 with every other.
-
-        Raises
-        ------
-        NotFittedError
-            The model is not fitted.
-        UnknownIdError
-            ``item`` is not known to the model.
-        TypeError, ValueError
-            ``n`` is not an integer >= 1.
-
-        Examples
-        --------
-        >>> import fastmf
-        >>> data = fastmf.datasets.toy()
-        >>> model = fastmf.ALS(factors=2, iterations=5, seed=0, verbose=False).fit(data)
-        >>> items, cosines = model.similar_items("Sholay", n=2)
-        >>> items.tolist(), cosines.astype(float).round(2).tolist()
-        (['Swades', 'Interstellar'], [0.98, 0.96])
-        >>> len(model.similar_items("Sholay", n=100)[0])
-        4
-        """
-        self._check_is_fitted()
-        return self._similar(self.item_factors_, self.item_ids_, self._item_indices([item], "item"), n)
-
-    @reads
-    def similar_users(self, user, n=10):
-        """The ``n`` users whose factors are closest in cosine similarity: (ids, cosines).
-
-        Parameters
-        ----------
-        user : int or str
-            The raw id of a user the model knows.
-        n : int, default 10
-            The most users returned; at most all the other users.
-
-        Returns
-        -------
-        users, cosines : ndarray
-            1-D, most similar first; ``user`` itself is left out.
-
-        Raises
-        ------
-        NotFittedError
-            The model is not fitted.
-        UnknownIdError
-            ``user`` is not known to the model.
-        TypeError, ValueError
-            ``n`` is not an integer >= 1.
-
-        Examples
-        --------
-        >>> import fastmf
-        >>> data = fastmf.datasets.toy()
-        >>> model = fastmf.ALS(factors=2, iterations=5, seed=0, verbose=False).fit(data)
-        >>> users, cosines = model.similar_users("Bob", n=1)
-        >>> users.tolist(), bool(cosines[0] > 0.99)
-        (['Carol'], True)
-        """
-        self._check_is_fitted()
-        return self._similar(self.user_factors_, self.user_ids_, self._user_indices([user], "user"), n)
-
-    def _similar(self, factors, ids, index, n):
-        n = min(v.check_int("n", n, minimum=1), len(ids) - 1)
-        norms = np.linalg.norm(factors, axis=1)
-        unit = (factors / np.where(norms > 0, norms, 1)[:, None]).astype(factors.dtype)
-        out_items = np.empty((1, max(n, 1)), dtype=np.int32)
-        out_scores = np.empty((1, max(n, 1)), dtype=factors.dtype)
-        zeros = np.zeros(len(ids), dtype=factors.dtype)
-        _core.topk_scores(unit[index], zeros[:1], unit, zeros, np.array([0, 1], np.int64),
-                          index.astype(np.int32), out_items, out_scores,
-                          v.check_num_threads(self.num_threads))
-        keep = out_items[0] >= 0
-        return ids.to_raw(out_items[0][keep]), out_scores[0][keep]
-
-
-def _id_kind(ids):
-    return "strings" if ids.dtype.kind == "U" else "integers"
 
 
 def _finite_number(value):
@@ -651,22 +392,35 @@ def _valid_csr(csr_arrays, n_rows, n_cols):
                 and (len(indices) == 0 or (indices.min() >= 0 and indices.max() < n_cols)))
 
 
-def _rows(csr_arrays, rows):
-    """(indptr, indices) of the given rows of a CSR given as (indptr, indices)."""
-    indptr, indices = csr_arrays
-    starts, counts = indptr[rows], indptr[rows + 1] - indptr[rows]
-    sub_indptr = np.zeros(len(rows) + 1, dtype=np.int64)
-    np.cumsum(counts, out=sub_indptr[1:])
-    positions = np.repeat(starts - sub_indptr[:-1], counts) + np.arange(sub_indptr[-1])
-    return sub_indptr, indices[positions]
+
+class LastFiniteState:
+    """Copies of the arrays that an epoch updates in place, refreshed before each epoch, so
+    that an epoch which diverges is undone and the model keeps the state before it."""
+
+    def __init__(self, arrays):
+        self.arrays = arrays
+        self.saved = [a.copy() for a in arrays]
+
+    def save(self):
+        for saved, array in zip(self.saved, self.arrays):
+            np.copyto(saved, array)
+
+    def restore(self, message):
+        """Put the saved arrays back; the ModelFitError to raise, which tells ``fit`` to keep
+        the epochs before (``keeps_last_state``)."""
+        for saved, array in zip(self.saved, self.arrays):
+            np.copyto(array, saved)
+        error = ModelFitError(message)
+        error.keeps_last_state = True
+        return error
 
 
-def _raw_ids(id_map, indices):
-    """Raw ids of a 2-D array of indices where -1 (padding) becomes -1 or ""."""
-    raw = id_map.ids[np.maximum(indices, 0)]
-    if (indices < 0).any():
-        raw[indices < 0] = -1 if raw.dtype.kind in "iu" else ""
-    return raw
+def cholesky_error(side, index, advice, raw_id=None):
+    """The error for a row whose Cholesky factorization failed: named by its raw id and
+    index in a fit, by its position in a fold-in or partial fit (``raw_id`` None)."""
+    row = (f"the {side} at position {index}" if raw_id is None
+           else f"{side} {raw_id.item()!r} (index {index})")
+    return ModelFitError(f"Cholesky failed for {row}; increase {advice}")
 
 
 def check_common(model):

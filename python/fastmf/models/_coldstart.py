@@ -29,7 +29,8 @@ class ColdStartMixin:
     A model provides ``_solve_rows(side, R, row_ids=None)``: the factors and biases of the
     rows of the Csr ``R`` (users when side is "user", with item indices as columns; the
     reverse for "item"; ``row_ids`` their raw ids, None for a new user) solved against the
-    other side's fitted factors.
+    other side's fitted factors; and ``_query_from(factors, biases)``, the query vectors and
+    score offsets of users given by their factors and biases (see ``ServingMixin``).
     """
 
     @reads
@@ -280,10 +281,6 @@ class ColdStartMixin:
         dtype = getattr(self, f"{other}_factors_").dtype
         return batch.user_ids, Csr(R.indptr, column_index[R.indices].astype(np.int32),
                                    R.data.astype(dtype), R.shape)
-
-    def _query_from(self, factors, biases):
-        """Query vectors and score offsets of users given by their factors and biases."""
-        return factors, biases
 
 
 def _seen_with(seen, rows, cols, n_rows):

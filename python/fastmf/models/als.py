@@ -4,9 +4,9 @@ from types import SimpleNamespace
 import numpy as np
 
 from .. import _validation as v
-from ..exceptions import ModelFitError
 from ..data import IdMap, _comparable
 from ..features import ItemFeatures
+from ._base import cholesky_error
 from ._explicit import BiasedMF, check_biased_params, row_regularization, solve_rows
 from ._locking import writes
 
@@ -163,10 +163,8 @@ class ALS(BiasedMF):
     @staticmethod
     def _fit_error(side, raw_id, index, p):
         """The error for a failed row solve: the row's side, raw id and index."""
-        return ModelFitError(
-            f"Cholesky failed for {side} {raw_id.item()!r} (index {index}); increase "
-            f"regularization (now {p.regularization}) or bias_regularization (now "
-            f"{p.bias_regularization})")
+        return cholesky_error(side, index, f"regularization (now {p.regularization}) or "
+                              f"bias_regularization (now {p.bias_regularization})", raw_id)
 
     @writes
     def add_items(self, item_ids, features):
