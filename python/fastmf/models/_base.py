@@ -1,5 +1,5 @@
 """The common base of fastmf models: parameters, the fit loop (history, early stopping,
-progress, Ctrl-C), save, and the checks of the fitted state. Serving is in ``_serving.py``.
+progress, Ctrl-C) and save. Serving, and the check of a loaded state, are in ``_serving.py``.
 
 A model is one file (``als.py``, ``implicit_als.py``, ...) plus its C++ kernel. Its class
 derives from a family base (``_explicit.BiasedMF`` for rating models, ``_ranking.RankingMF``
@@ -17,7 +17,7 @@ gives:
 ``_evaluate(state, p) -> dict``
     this iteration's ``history_`` entry (loss, and validation scores with ``val``).
 ``_snapshot(state) -> state``
-    a copy to return to (early stopping).
+    a copy to return to (early stopping); ``state.copy()`` unless overridden.
 ``_check_finite(state)``
     ModelFitError with a suggestion when the state holds non-finite values.
 ``_publish(state)``
@@ -28,13 +28,17 @@ gives:
     what ranking scores by: ``Q[u]·item_factors_[i] + offsets[u] + item_bias[i]``.
 ``predict(users, items)``
     scores of (user, item) pairs by raw id.
+``_train_data(train)`` (optional)
+    the training data as ``_start`` takes it; ``as_interactions`` unless overridden.
 
-The family bases implement the last four and ``_snapshot``/``_check_finite``/``_publish``
-where their models agree; class attributes ``_monitor``, ``_monitor_mode``,
-``_iterations_param``, ``_task`` and ``_private_state`` say what early stopping watches,
-which parameter counts iterations, what the model is judged on and what ``save`` keeps
-beyond the public fitted names. Add the model to ``models/__init__.py`` (``fastmf.load``
-knows the classes listed there) and to the test suite's ``model`` fixture.
+The family bases implement the serving hooks (and ``_publish``, ``_check_finite`` or
+``predict`` where their models agree). Class attributes: ``_monitor`` and
+``_monitor_mode`` (the ``history_`` key early stopping watches, "min" or "max"),
+``_iterations_param`` (the parameter that counts iterations), ``_task`` ("rating" or
+"ranking": what model selection scores) and ``_private_state`` (what ``save`` keeps beyond
+the public names ending in ``_``). List the class in ``models/__init__.py`` (``fastmf.load``
+builds the classes listed there) and in the ``MODELS`` tables of ``tests/test_io.py`` (every
+model) and ``tests/test_models.py`` (explicit models).
 """
 import inspect
 import logging
@@ -43,7 +47,7 @@ import time
 import numpy as np
 
 from .. import _validation as v
-from ..data import IdMap, as_interactions
+from ..data import as_interactions
 from ..exceptions import ModelFitError, NotFittedError
 from ._locking import reads, writes
 
@@ -306,53 +310,6 @@ class MatrixFactorizationBase:
         from .. import io      # io lists the model classes: it builds on this package
         return io.save(self, path)
 
-    def _check_loaded_state(self):
-        """Raise ValueError unless the fitted state is what serving and the C++ kernels (which
-        trust their inputs) need: unique ids, finite factors with a row per id, matching
-        biases, a finite global mean and rating range, a valid CSR of seen items.
-        ``fastmf.load`` calls it on what it read."""
-        factors = {}
-        for side in ("user", "item"):
-            ids, X = getattr(self, f"{side}_ids_", None), getattr(self, f"{side}_factors_", None)
-            if not isinstance(ids, IdMap) or not isinstance(X, np.ndarray):
-                raise ValueError(f"it holds no {side}_ids_ or no {side}_factors_")
-            if len(ids) and (ids._sorted[1:] == ids._sorted[:-1]).any():
-                raise ValueError(f"{side}_ids_ lists an id more than once")
-            if X.ndim != 2 or X.dtype not in (np.float32, np.float64) or len(X) != len(ids):
-                raise ValueError(f"{side}_factors_ must be a float32 or float64 matrix with a row "
-                                 f"per id of {side}_ids_ ({len(ids)}), got {X.dtype} {X.shape}")
-            biases = getattr(self, f"{side}_biases_", None)
-            if biases is not None and (not isinstance(biases, np.ndarray)
-                                       or biases.dtype != X.dtype or biases.shape != (len(ids),)):
-                raise ValueError(f"{side}_biases_ must be a {X.dtype} vector of length {len(ids)}")
-            for name, array in ((f"{side}_factors_", X), (f"{side}_biases_", biases)):
-                if array is not None and not np.isfinite(array).all():
-                    raise ValueError(f"{name} holds non-finite values")
-            factors[side] = X
-        X, Y = factors["user"], factors["item"]
-        if X.dtype != Y.dtype or X.shape[1] != Y.shape[1]:
-            raise ValueError(f"user_factors_ ({X.dtype}, {X.shape}) and item_factors_ "
-                             f"({Y.dtype}, {Y.shape}) do not match")
-        for name in ("global_mean_",):
-            if name in vars(self) and not _finite_number(getattr(self, name)):
-                raise ValueError(f"{name} must be a finite number, got {getattr(self, name)!r}")
-        if "rating_range_" in vars(self):
-            low_high = self.rating_range_
-            if (not isinstance(low_high, tuple) or len(low_high) != 2
-                    or not all(_finite_number(x) for x in low_high) or low_high[0] > low_high[1]):
-                raise ValueError(f"rating_range_ must be (low, high) finite numbers, got "
-                                 f"{low_high!r}")
-        for name, shape in (("item_priors_", Y.shape),
-                            ("feature_factors_", (len(getattr(self, "feature_names_", ())),
-                                                  Y.shape[1]))):
-            array = vars(self).get(name)
-            if array is not None and (not isinstance(array, np.ndarray) or array.shape != shape
-                                      or array.dtype != Y.dtype or not np.isfinite(array).all()):
-                raise ValueError(f"{name} must be a finite {Y.dtype} array of shape {shape}")
-        seen = getattr(self, "_seen", None)
-        if seen is not None and not _valid_csr(seen, len(X), len(Y)):
-            raise ValueError(f"_seen is not a valid CSR of {len(X)} users x {len(Y)} items")
-
     # -- fitted state ------------------------------------------------------------
     def _check_is_fitted(self):
         if not hasattr(self, "item_factors_"):
@@ -372,25 +329,6 @@ def _show(bar, record):
         keys = [k for k in ("train_rmse", "val_rmse", "val_ndcg@10", "loss") if k in record]
         bar.set_postfix({k: f"{record[k]:.4f}" for k in keys[:2]}, refresh=False)
         bar.update(1)
-
-
-
-def _finite_number(value):
-    return (isinstance(value, (int, float, np.integer, np.floating))
-            and not isinstance(value, bool) and bool(np.isfinite(value)))
-
-
-def _valid_csr(csr_arrays, n_rows, n_cols):
-    """Whether (indptr, indices) is a CSR with int64 indptr and int32 indices in range."""
-    if not (isinstance(csr_arrays, tuple) and len(csr_arrays) == 2
-            and all(isinstance(a, np.ndarray) and a.ndim == 1 for a in csr_arrays)):
-        return False
-    indptr, indices = csr_arrays
-    return bool(indptr.dtype == np.int64 and indices.dtype == np.int32
-                and len(indptr) == n_rows + 1 and indptr[0] == 0 and indptr[-1] == len(indices)
-                and (np.diff(indptr) >= 0).all()
-                and (len(indices) == 0 or (indices.min() >= 0 and indices.max() < n_cols)))
-
 
 
 class LastFiniteState:

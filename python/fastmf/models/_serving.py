@@ -5,7 +5,7 @@ import numpy as np
 
 from .. import _core
 from .. import _validation as v
-from ..data import _comparable
+from ..data import IdMap, _comparable
 from ..exceptions import UnknownIdError
 from ._coldstart import ColdStartMixin
 from ._locking import reads
@@ -272,6 +272,54 @@ class ServingMixin(ColdStartMixin):
 
 
 
+    # -- the fitted state that serving trusts ---------------------------------------
+    def _check_loaded_state(self):
+        """Raise ValueError unless the fitted state is what serving and the C++ kernels (which
+        trust their inputs) need: unique ids, finite factors with a row per id, matching
+        biases, a finite global mean and rating range, a valid CSR of seen items.
+        ``fastmf.load`` calls it on what it read."""
+        factors = {}
+        for side in ("user", "item"):
+            ids, X = getattr(self, f"{side}_ids_", None), getattr(self, f"{side}_factors_", None)
+            if not isinstance(ids, IdMap) or not isinstance(X, np.ndarray):
+                raise ValueError(f"it holds no {side}_ids_ or no {side}_factors_")
+            if len(ids) and (ids._sorted[1:] == ids._sorted[:-1]).any():
+                raise ValueError(f"{side}_ids_ lists an id more than once")
+            if X.ndim != 2 or X.dtype not in (np.float32, np.float64) or len(X) != len(ids):
+                raise ValueError(f"{side}_factors_ must be a float32 or float64 matrix with a row "
+                                 f"per id of {side}_ids_ ({len(ids)}), got {X.dtype} {X.shape}")
+            biases = getattr(self, f"{side}_biases_", None)
+            if biases is not None and (not isinstance(biases, np.ndarray)
+                                       or biases.dtype != X.dtype or biases.shape != (len(ids),)):
+                raise ValueError(f"{side}_biases_ must be a {X.dtype} vector of length {len(ids)}")
+            for name, array in ((f"{side}_factors_", X), (f"{side}_biases_", biases)):
+                if array is not None and not np.isfinite(array).all():
+                    raise ValueError(f"{name} holds non-finite values")
+            factors[side] = X
+        X, Y = factors["user"], factors["item"]
+        if X.dtype != Y.dtype or X.shape[1] != Y.shape[1]:
+            raise ValueError(f"user_factors_ ({X.dtype}, {X.shape}) and item_factors_ "
+                             f"({Y.dtype}, {Y.shape}) do not match")
+        for name in ("global_mean_",):
+            if name in vars(self) and not _finite_number(getattr(self, name)):
+                raise ValueError(f"{name} must be a finite number, got {getattr(self, name)!r}")
+        if "rating_range_" in vars(self):
+            low_high = self.rating_range_
+            if (not isinstance(low_high, tuple) or len(low_high) != 2
+                    or not all(_finite_number(x) for x in low_high) or low_high[0] > low_high[1]):
+                raise ValueError(f"rating_range_ must be (low, high) finite numbers, got "
+                                 f"{low_high!r}")
+        for name, shape in (("item_priors_", Y.shape),
+                            ("feature_factors_", (len(getattr(self, "feature_names_", ())),
+                                                  Y.shape[1]))):
+            array = vars(self).get(name)
+            if array is not None and (not isinstance(array, np.ndarray) or array.shape != shape
+                                      or array.dtype != Y.dtype or not np.isfinite(array).all()):
+                raise ValueError(f"{name} must be a finite {Y.dtype} array of shape {shape}")
+        seen = getattr(self, "_seen", None)
+        if seen is not None and not _valid_csr(seen, len(X), len(Y)):
+            raise ValueError(f"_seen is not a valid CSR of {len(X)} users x {len(Y)} items")
+
     # -- raw ids -> indices ---------------------------------------------------------
     def _index(self, side, ids, name):
         """The model's indices of raw ids for ``predict``, where an unknown id is allowed
@@ -332,3 +380,19 @@ def _raw_ids(id_map, indices):
         raw[indices < 0] = -1 if raw.dtype.kind in "iu" else ""
     return raw
 
+
+def _finite_number(value):
+    return (isinstance(value, (int, float, np.integer, np.floating))
+            and not isinstance(value, bool) and bool(np.isfinite(value)))
+
+
+def _valid_csr(csr_arrays, n_rows, n_cols):
+    """Whether (indptr, indices) is a CSR with int64 indptr and int32 indices in range."""
+    if not (isinstance(csr_arrays, tuple) and len(csr_arrays) == 2
+            and all(isinstance(a, np.ndarray) and a.ndim == 1 for a in csr_arrays)):
+        return False
+    indptr, indices = csr_arrays
+    return bool(indptr.dtype == np.int64 and indices.dtype == np.int32
+                and len(indptr) == n_rows + 1 and indptr[0] == 0 and indptr[-1] == len(indices)
+                and (np.diff(indptr) >= 0).all()
+                and (len(indices) == 0 or (indices.min() >= 0 and indices.max() < n_cols)))
