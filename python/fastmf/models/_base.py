@@ -22,6 +22,8 @@ gives:
     ModelFitError with a suggestion when the state holds non-finite values.
 ``_publish(state)``
     sets the fitted attributes (``user_factors_``, ``item_ids_``, ``_seen``, ...).
+``_fit_error(side, raw_id, index, p)`` (models that solve rows in a fit)
+    the ModelFitError for a row whose solve failed; ``_check_rows_solved`` raises it.
 ``_solve_rows(side, R, row_ids=None) -> (factors, biases)``
     rows solved against the other side's fitted factors (fold-in, partial fits).
 ``_query(uidx)``, ``_query_from(factors, biases) -> (Q, offsets)``, ``_item_bias()``
@@ -265,7 +267,14 @@ class MatrixFactorizationBase:
         """A copy of the state to return to (early stopping)."""
         return state.copy()
 
-    # -- save and load --------------------------------------------------------------
+    def _check_rows_solved(self, failed, side, data, p):
+        """Raise the model's ``_fit_error`` for the row a row solve of ``side`` reported as
+        failed (its index in ``data``; -1: none failed)."""
+        if failed >= 0:
+            ids = data.user_ids if side == "user" else data.item_ids
+            raise self._fit_error(side, ids.ids[failed], failed, p)
+
+    # -- save (fastmf.load reads the file back) --------------------------------------
     @reads
     def save(self, path):
         """Write the fitted model to one ``.npz`` file; ``fastmf.load(path)`` reads it back.

@@ -11,7 +11,7 @@ import numpy as np
 from .. import _core
 from .. import _validation as v
 from ..exceptions import ModelFitError
-from ._arrays import check_solver_memory, exact_mean, exact_sum, init_factors
+from ._arrays import exact_mean, exact_sum, init_factors
 from ._base import MatrixFactorizationBase, check_common, cholesky_error
 from ._locking import reads
 from ._serving import ServingMixin
@@ -109,13 +109,10 @@ class BiasedMF(ServingMixin, MatrixFactorizationBase):
 
     _monitor = "val_rmse"
     _task = "rating"
-    _solves_rows = True       # ALS: each iteration solves k x k systems (SGD does not)
 
     def _start(self, data, val, p):
         dtype = p.dtype
         mu = dtype(exact_mean(data.ratings))
-        if self._solves_rows:
-            check_solver_memory(p.factors, dtype, p.num_threads)
         X, Y = init_factors(np.random.default_rng(p.seed), data.n_users, data.n_items,
                             p.factors, p.init_std, dtype)
         val_idx = None

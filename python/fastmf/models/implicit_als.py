@@ -180,9 +180,7 @@ class ImplicitALS(RankingMF):
 
     def _half_step(self, C, Y, X, p, side, state):
         failed = solve_rows(C, Y, gram(Y, p.num_threads), X, p)
-        if failed >= 0:
-            ids = state.data.user_ids if side == "user" else state.data.item_ids
-            raise self._fit_error(side, ids.ids[failed], failed, p)
+        self._check_rows_solved(failed, side, state.data, p)
 
     @staticmethod
     def _fit_error(side, raw_id, index, p):

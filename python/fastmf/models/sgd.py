@@ -100,7 +100,6 @@ class SGD(BiasedMF):
     """
 
     _iterations_param = "epochs"
-    _solves_rows = False
 
     def __init__(self, factors=64, epochs=60, learning_rate=0.007, decay=1.0,
                  regularization=0.08, bias_regularization=0.05, init_std=0.01, shuffle=True,
