@@ -24,6 +24,7 @@ import zipfile
 import numpy as np
 
 from . import _validation as v
+from . import models
 from .data import IdMap, ItemInfo
 from .features import ItemFeatures
 from .exceptions import ModelFileError
@@ -37,7 +38,8 @@ _BIT_GENERATORS = {name: getattr(np.random, name)
 
 
 def model_classes():
-    """The classes ``load`` can build: every model class exported by ``fastmf``, by name.
+    """The classes ``load`` can build (and ``save`` writes): fastmf's model classes, those
+    that ``fastmf.models`` exports, by name.
 
     Examples
     --------
@@ -45,11 +47,7 @@ def model_classes():
     >>> model_classes()["ALS"]
     <class 'fastmf.models.als.ALS'>
     """
-    import fastmf
-    from .models._base import MatrixFactorizationBase
-    return {name: obj for name, obj in vars(fastmf).items()
-            if isinstance(obj, type) and issubclass(obj, MatrixFactorizationBase)
-            and obj.__name__ == name}
+    return {name: getattr(models, name) for name in models.__all__}
 
 
 def _fitted_state(model):

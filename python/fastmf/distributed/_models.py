@@ -237,8 +237,7 @@ class DaskFit:
         failed = [f for t in terms for f in t["failed"]]
         if failed:
             side, index = min(failed, key=lambda f: (f[0] != "user", f[1]))
-            ids = state.data.user_ids if side == "user" else state.data.item_ids
-            raise self._fit_error(side, ids.ids[index], index, p)
+            self._check_rows_solved(index, side, state.data, p)
 
     def _iterate(self, state, p):
         futures, wanted, commit = self._submit_iteration(state, p)

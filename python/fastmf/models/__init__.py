@@ -1,4 +1,5 @@
-"""fastmf's models; import them from the package root."""
+"""fastmf's models; import them from the package root. ``fastmf.load`` builds the classes
+listed in ``__all__`` (``fastmf.io.model_classes``)."""
 from .als import ALS
 from .bpr import BPR
 from .implicit_als import ImplicitALS

@@ -47,13 +47,16 @@ def check_solver_memory(factors, dtype, num_threads):
                    threads * per_thread)
 
 
-def init_factors(rng, n_users, n_items, factors, std, dtype, users=True):
-    """The starting factors (X, Y) of ALS and ImplicitALS: Y is drawn first, then X (None
-    when ``users`` is false: a solver that overwrites X before reading it needs none)."""
+def init_factors(rng, n_users, n_items, factors, std, dtype, users=True, users_first=False):
+    """The starting factors (X, Y) of every model, N(0, std²) draws from ``rng``: Y is drawn
+    first, then X (X first with ``users_first``, as BPR draws them). X is None when ``users``
+    is false: a solver that overwrites X before reading it needs none."""
     v.check_memory(f"{n_users} + {n_items} rows of {factors} factors",
                    factor_bytes(n_items + (n_users if users else 0), factors, dtype))
+    X = normal_factors(rng, n_users, factors, std, dtype) if users and users_first else None
     Y = normal_factors(rng, n_items, factors, std, dtype)
-    X = normal_factors(rng, n_users, factors, std, dtype) if users else None
+    if users and not users_first:
+        X = normal_factors(rng, n_users, factors, std, dtype)
     return X, Y
 
 

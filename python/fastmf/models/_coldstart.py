@@ -29,7 +29,8 @@ class ColdStartMixin:
     A model provides ``_solve_rows(side, R, row_ids=None)``: the factors and biases of the
     rows of the Csr ``R`` (users when side is "user", with item indices as columns; the
     reverse for "item"; ``row_ids`` their raw ids, None for a new user) solved against the
-    other side's fitted factors.
+    other side's fitted factors; and ``_query_from(factors, biases)``, the query vectors and
+    score offsets of users given by their factors and biases (see ``ServingMixin``).
     """
 
     @reads
@@ -84,8 +85,7 @@ class ColdStartMixin:
         if (counts > 1).any():
             raise ValueError(f"items lists item {unique[np.argmax(counts > 1)].item()!r} more "
                              f"than once; give each item once")
-        _, R = self._rows_of("user", np.zeros(len(items), dtype=np.int64), items, ratings)
-        F, b = self._solve_rows("user", R)
+        F, b = self._solve_rows("user", self._new_user_row(items, ratings))
         return FoldedUser(F[0], float(b[0]))
 
     @reads
@@ -270,20 +270,33 @@ class ColdStartMixin:
         """(IdMap of the row ids, Csr of their interactions with columns as the model's
         indices of the other side), validated: lengths, values, repeats, unknown ids."""
         batch = Interactions.from_arrays(rows, cols, ratings)
-        other = _OTHER[side]
-        column_index = getattr(self, f"{other}_ids_").index(batch.item_ids.ids)
-        if (column_index < 0).any():
-            bad = batch.item_ids.ids[np.flatnonzero(column_index < 0)[0]]
-            raise UnknownIdError(f"{other} {bad.item()!r} was not in the training data; only "
-                                 f"known {other}s can place a {side}")
+        column_index = self._column_index(side, batch.item_ids.ids)
         R = batch.by_user
-        dtype = getattr(self, f"{other}_factors_").dtype
+        dtype = getattr(self, f"{_OTHER[side]}_factors_").dtype
         return batch.user_ids, Csr(R.indptr, column_index[R.indices].astype(np.int32),
                                    R.data.astype(dtype), R.shape)
 
-    def _query_from(self, factors, biases):
-        """Query vectors and score offsets of users given by their factors and biases."""
-        return factors, biases
+    def _new_user_row(self, items, ratings):
+        """The Csr of one new user's interactions (``items``: ids checked, each once), laid
+        out as ``_rows_of`` lays it out: columns in raw-id order."""
+        values = np.ones(len(items)) if ratings is None else v.as_ratings("ratings", ratings)
+        # named as Interactions.from_arrays names them, so partial fits say the same
+        v.check_same_length(users=items, items=items, ratings=values)
+        order = np.argsort(items, kind="stable")
+        column_index = self._column_index("user", items[order])
+        return Csr(np.array([0, len(items)], dtype=np.int64), column_index.astype(np.int32),
+                   values[order].astype(self.item_factors_.dtype), (1, len(items)))
+
+    def _column_index(self, side, ids):
+        """The model's indices of the raw ids of the other side (sorted, unique) that place
+        rows of ``side``; UnknownIdError for the first it does not know."""
+        other = _OTHER[side]
+        column_index = getattr(self, f"{other}_ids_").index(ids)
+        if (column_index < 0).any():
+            bad = ids[np.flatnonzero(column_index < 0)[0]]
+            raise UnknownIdError(f"{other} {bad.item()!r} was not in the training data; only "
+                                 f"known {other}s can place a {side}")
+        return column_index
 
 
 def _seen_with(seen, rows, cols, n_rows):

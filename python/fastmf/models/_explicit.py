@@ -11,9 +11,10 @@ import numpy as np
 from .. import _core
 from .. import _validation as v
 from ..exceptions import ModelFitError
-from ._arrays import check_solver_memory, exact_mean, exact_sum, init_factors
-from ._base import MatrixFactorizationBase, ServingMixin, check_common
+from ._arrays import exact_mean, exact_sum, init_factors
+from ._base import MatrixFactorizationBase, check_common, cholesky_error
 from ._locking import reads
+from ._serving import ServingMixin
 
 
 def check_biased_params(model):
@@ -108,13 +109,10 @@ class BiasedMF(ServingMixin, MatrixFactorizationBase):
 
     _monitor = "val_rmse"
     _task = "rating"
-    _solves_rows = True       # ALS: each iteration solves k x k systems (SGD does not)
 
     def _start(self, data, val, p):
         dtype = p.dtype
         mu = dtype(exact_mean(data.ratings))
-        if self._solves_rows:
-            check_solver_memory(p.factors, dtype, p.num_threads)
         X, Y = init_factors(np.random.default_rng(p.seed), data.n_users, data.n_items,
                             p.factors, p.init_std, dtype)
         val_idx = None
@@ -123,9 +121,6 @@ class BiasedMF(ServingMixin, MatrixFactorizationBase):
                        val.ratings.astype(np.float64))
         return BiasedState(X, np.zeros(data.n_users, dtype), Y, np.zeros(data.n_items, dtype), mu,
                            data, val_idx)
-
-    def _snapshot(self, state):
-        return state.copy()
 
     def _check_finite(self, state):
         for name, array in (("user factors", state.X), ("item factors", state.Y),
@@ -258,8 +253,7 @@ class BiasedMF(ServingMixin, MatrixFactorizationBase):
         failed = solve_rows(R, Y, yb, self.global_mean_, row_regularization(R.counts(), p, Y.dtype),
                             self._prior(side, row_ids, Y.shape[1], Y.dtype), X, xb, p)
         if failed >= 0:
-            raise ModelFitError(f"Cholesky failed for the {side} at position {failed}; increase "
-                                f"regularization (now {p.regularization})")
+            raise cholesky_error(side, failed, f"regularization (now {p.regularization})")
         return X, xb
 
     def _item_bias(self):

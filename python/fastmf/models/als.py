@@ -4,9 +4,10 @@ from types import SimpleNamespace
 import numpy as np
 
 from .. import _validation as v
-from ..exceptions import ModelFitError
 from ..data import IdMap, _comparable
 from ..features import ItemFeatures
+from ._arrays import check_solver_memory
+from ._base import cholesky_error
 from ._explicit import BiasedMF, check_biased_params, row_regularization, solve_rows
 from ._locking import writes
 
@@ -129,6 +130,7 @@ class ALS(BiasedMF):
         return SimpleNamespace(**p)
 
     def _start(self, data, val, p):
+        check_solver_memory(p.factors, p.dtype, p.num_threads)     # before any allocation
         state = super()._start(data, val, p)
         state.by_user, state.by_item = data.by_user.astype(p.dtype), data.by_item.astype(p.dtype)
         state.row_reg = {side: row_regularization(R.counts(), p, p.dtype)
@@ -156,17 +158,13 @@ class ALS(BiasedMF):
     def _half_step(self, R, Y, yb, X, xb, state, p, side):
         prior = state.item_prior if side == "item" and state.E is not None else state.no_prior
         failed = solve_rows(R, Y, yb, state.mu, state.row_reg[side], prior, X, xb, p)
-        if failed >= 0:
-            ids = state.data.user_ids if side == "user" else state.data.item_ids
-            raise self._fit_error(side, ids.ids[failed], failed, p)
+        self._check_rows_solved(failed, side, state.data, p)
 
     @staticmethod
     def _fit_error(side, raw_id, index, p):
         """The error for a failed row solve: the row's side, raw id and index."""
-        return ModelFitError(
-            f"Cholesky failed for {side} {raw_id.item()!r} (index {index}); increase "
-            f"regularization (now {p.regularization}) or bias_regularization (now "
-            f"{p.bias_regularization})")
+        return cholesky_error(side, index, f"regularization (now {p.regularization}) or "
+                              f"bias_regularization (now {p.bias_regularization})", raw_id)
 
     @writes
     def add_items(self, item_ids, features):

@@ -1,19 +1,18 @@
 """Implicit-feedback ALS (Hu, Koren and Volinsky 2008)."""
-import copy
 from dataclasses import dataclass
+from fractions import Fraction
 from types import SimpleNamespace
 
 import numpy as np
 
-from fractions import Fraction
-
 from .. import _core
 from .. import _validation as v
-from ..exceptions import ModelFitError
 from ..data import Csr, transpose
+from ..exceptions import ModelFitError
 from ._arrays import check_solver_memory, exact_sum, gram, init_factors
-from ._base import MatrixFactorizationBase, ServingMixin, check_common
+from ._base import check_common, cholesky_error
 from ._locking import reads
+from ._ranking import RankingMF, check_counts
 
 
 # -- the pieces of a fit that one machine and fastmf.distributed share, on any row block --
@@ -61,7 +60,7 @@ class ImplicitState:
         return ImplicitState(self.X.copy(), self.Y.copy(), self.data, self.C, self.Ct, self.val)
 
 
-class ImplicitALS(ServingMixin, MatrixFactorizationBase):
+class ImplicitALS(RankingMF):
     r"""Matrix factorization for implicit feedback (counts, clicks, plays) by ALS.
 
     Every (user, item) pair has a preference :math:`p_{ui}` (1 if observed, else 0) and a
@@ -121,9 +120,6 @@ class ImplicitALS(ServingMixin, MatrixFactorizationBase):
     [2]
     """
 
-    _monitor = "val_ndcg@10"
-    _monitor_mode = "max"
-
     def __init__(self, factors=64, regularization=0.05, alpha=1.0, confidence="linear",
                  epsilon=1.0, iterations=15, solver="cholesky", cg_steps=3, init_std=0.1,
                  early_stopping=None, dtype="float32", num_threads=0, seed=None, verbose=True):
@@ -167,10 +163,7 @@ class ImplicitALS(ServingMixin, MatrixFactorizationBase):
         return np.log1p(logs, out=logs)
 
     def _start(self, data, val, p):
-        negative = data.ratings < 0
-        if negative.any():
-            raise ValueError(f"implicit data must be counts >= 0; found {int(negative.sum())} "
-                             f"negative values (first at position {int(np.flatnonzero(negative)[0])})")
+        check_counts(data.ratings)
         check_solver_memory(p.factors, p.dtype, p.num_threads)
         X, Y = init_factors(np.random.default_rng(p.seed), data.n_users, data.n_items,
                             p.factors, p.init_std, p.dtype)
@@ -187,15 +180,12 @@ class ImplicitALS(ServingMixin, MatrixFactorizationBase):
 
     def _half_step(self, C, Y, X, p, side, state):
         failed = solve_rows(C, Y, gram(Y, p.num_threads), X, p)
-        if failed >= 0:
-            ids = state.data.user_ids if side == "user" else state.data.item_ids
-            raise self._fit_error(side, ids.ids[failed], failed, p)
+        self._check_rows_solved(failed, side, state.data, p)
 
     @staticmethod
     def _fit_error(side, raw_id, index, p):
         """The error for a failed row solve: the row's side, raw id and index."""
-        return ModelFitError(f"Cholesky failed for {side} {raw_id.item()!r} (index {index}); "
-                             f"increase regularization (now {p.regularization})")
+        return cholesky_error(side, index, f"regularization (now {p.regularization})", raw_id)
 
     def _evaluate(self, state, p):
         record = {"loss": self._loss(state, p)}
@@ -203,56 +193,30 @@ class ImplicitALS(ServingMixin, MatrixFactorizationBase):
             record.update(self._validation_scores(state, state.data))
         return record
 
-    def _validation_scores(self, state, train):
-        """Precision and NDCG at 10 on ``state.val`` of the model of ``state`` (its arrays),
-        leaving out the items of ``train`` (an Interactions)."""
-        from ..metrics import evaluate
-        view = copy.copy(self)          # this iteration's model, leaving self untouched
-        ImplicitALS._publish(view, state)
-        scores = evaluate(view, state.val, train=train, k=10, metrics=("precision", "ndcg"))
-        return {"val_precision@10": scores["precision@10"], "val_ndcg@10": scores["ndcg@10"]}
-
     def _loss(self, state, p):
         """The objective without the dense matrix (see ``objective``)."""
         XtX, YtY = gram(state.X, p.num_threads), gram(state.Y, p.num_threads)
         return objective(XtX, YtY, observed_loss(state.C, state.X, state.Y, p), p)
-
-    def _snapshot(self, state):
-        return state.copy()
 
     def _check_finite(self, state):
         if not (np.isfinite(state.X).all() and np.isfinite(state.Y).all()):
             raise ModelFitError(f"the factors became non-finite; increase regularization "
                                 f"(now {self.regularization}) or use dtype='float64'")
 
-    def _publish(self, state):
-        self.user_factors_, self.item_factors_ = state.X, state.Y
-        self.user_ids_, self.item_ids_ = state.data.user_ids, state.data.item_ids
-        self.item_info_ = state.data.item_info
-        self._seen = (state.data.by_user.indptr, state.data.by_user.indices)
-
     # -- serving ----------------------------------------------------------------------
     def _solve_rows(self, side, R, row_ids=None):
         """Factors of the rows of R by the exact (Cholesky) implicit row solve against the
         other side's fitted factors; no biases (zeros)."""
         p = self._check_params()
-        if (R.data < 0).any():
-            raise ValueError("implicit data must be counts >= 0; found negative values")
+        check_counts(R.data, locate=False)
         Y = self.item_factors_ if side == "user" else self.user_factors_
         p.dtype, p.solver = Y.dtype.type, "cholesky"       # a fold-in always solves exactly
         X = np.zeros((R.shape[0], Y.shape[1]), dtype=Y.dtype)
         C = Csr(R.indptr, R.indices, self._confidence_values(R.data, p), R.shape)
         failed = solve_rows(C, Y, gram(Y, p.num_threads), X, p)
         if failed >= 0:
-            raise ModelFitError(f"Cholesky failed for the {side} at position {failed}; increase "
-                                f"regularization (now {p.regularization})")
+            raise cholesky_error(side, failed, f"regularization (now {p.regularization})")
         return X, np.zeros(R.shape[0], dtype=Y.dtype)
-
-    def _query(self, uidx):
-        return self.user_factors_[uidx], np.zeros(len(uidx), dtype=self.user_factors_.dtype)
-
-    def _item_bias(self):
-        return np.zeros(len(self.item_ids_), dtype=self.item_factors_.dtype)
 
     @reads
     def predict(self, users, items):
@@ -285,11 +249,4 @@ class ImplicitALS(ServingMixin, MatrixFactorizationBase):
         >>> model.predict([0, 1, 9], [0, 2, 0]).astype(float).round(2).tolist()
         [1.0, 0.02, 0.0]
         """
-        self._check_is_fitted()
-        users, items = v.as_ids("users", users), v.as_ids("items", items)
-        v.check_same_length(users=users, items=items)
-        u, i = self._index("user", users, "users"), self._index("item", items, "items")
-        out = np.zeros(len(users), dtype=self.item_factors_.dtype)
-        known = (u >= 0) & (i >= 0)
-        out[known] = np.einsum("ij,ij->i", self.user_factors_[u[known]], self.item_factors_[i[known]])
-        return out
+        return self._score_pairs(users, items)

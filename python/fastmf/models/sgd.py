@@ -5,7 +5,7 @@ import numpy as np
 
 from .. import _core
 from .. import _validation as v
-from ..exceptions import ModelFitError
+from ._base import LastFiniteState
 from ._explicit import BiasedMF, check_biased_params
 
 # Ratings are laid out in a grid of user blocks x item blocks so that the factor rows one
@@ -100,7 +100,6 @@ class SGD(BiasedMF):
     """
 
     _iterations_param = "epochs"
-    _solves_rows = False
 
     def __init__(self, factors=64, epochs=60, learning_rate=0.007, decay=1.0,
                  regularization=0.08, bias_regularization=0.05, init_std=0.01, shuffle=True,
@@ -136,7 +135,7 @@ class SGD(BiasedMF):
         state.layout = block_layout(data, p.factors * np.dtype(p.dtype).itemsize, state.rng,
                                     p.shuffle, p.dtype)
         state.epoch = 0
-        state.backup = [a.copy() for a in (state.X, state.xb, state.Y, state.yb)]
+        state.backup = LastFiniteState((state.X, state.xb, state.Y, state.yb))
         return state
 
     def _iterate(self, state, p):
@@ -144,22 +143,16 @@ class SGD(BiasedMF):
         n_blocks = len(block_ptr) - 1
         order = (state.rng.permutation(n_blocks) if p.shuffle else np.arange(n_blocks)).astype(np.int32)
         lr = p.learning_rate * p.decay ** state.epoch
-        arrays = (state.X, state.xb, state.Y, state.yb)
-        for saved, array in zip(state.backup, arrays):
-            np.copyto(saved, array)
+        state.backup.save()
         dtype = p.dtype
         sse = _core.sgd_epoch(block_ptr, order, uidx, iidx, ratings, state.X, state.xb, state.Y,
                               state.yb, dtype(state.mu), dtype(lr), dtype(p.regularization),
                               dtype(p.bias_regularization), p.num_threads)
         state.epoch += 1
         if not np.isfinite(sse):
-            for saved, array in zip(state.backup, arrays):
-                np.copyto(array, saved)
-            error = ModelFitError(
+            raise state.backup.restore(
                 f"SGD diverged in epoch {state.epoch} (learning rate {lr:.4g}): the loss became "
                 f"non-finite; use a smaller learning_rate (now {p.learning_rate})")
-            error.keeps_last_state = True
-            raise error
         state.epoch_sse, state.lr = sse, lr
 
     def _training_sse(self, state, p):
