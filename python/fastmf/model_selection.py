@@ -8,6 +8,8 @@ import numpy as np
 from . import _validation as v
 from .data import as_interactions
 from .exceptions import FastMFWarning
+from .metrics import METRICS as RANKING_METRICS
+from .metrics._accuracy import RATING_METRICS
 
 logger = logging.getLogger("fastmf")
 
@@ -145,8 +147,6 @@ def cold_start_split(data, fraction=0.1, side="item", seed=None):
 
 # -- cross-validation and grid search ------------------------------------------------------
 
-RATING_METRICS = ("rmse", "mae")
-RANKING_METRICS = ("precision", "recall", "ndcg", "map", "auc", "coverage")
 LOWER_IS_BETTER = ("rmse", "mae")
 
 

@@ -12,6 +12,4 @@ def implicit_names():
 
 def is_explicit(model_or_class):
     """Whether a model or model class fits ratings (rather than implicit feedback)."""
-    from ..models._explicit import BiasedMF
-    cls = model_or_class if isinstance(model_or_class, type) else type(model_or_class)
-    return issubclass(cls, BiasedMF)
+    return model_or_class._task == "rating"

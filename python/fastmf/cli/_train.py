@@ -12,10 +12,10 @@ import numpy as np
 
 from .. import ALS, ImplicitALS
 from ..metrics import METRICS as RANKING_METRICS
+from ..metrics._accuracy import RATING_METRICS
 from ._data import DATA_HELP, read_data
 from ._models import MODELS, implicit_names, is_explicit
 
-ACCURACY_METRICS = ("rmse", "mae")
 
 
 def add_train(commands, data_options):
@@ -248,7 +248,7 @@ def _evaluate(args, out):
     from .. import load, metrics
     model = load(args.model_file)
     names = _metric_names(args.metrics, is_explicit(model))
-    accuracy = [name for name in names if name in ACCURACY_METRICS]
+    accuracy = [name for name in names if name in RATING_METRICS]
     ranking = [name for name in names if name in RANKING_METRICS]
     if accuracy and not is_explicit(model):
         raise ValueError(f"{accuracy[0]} compares predicted ratings, which {type(model).__name__} "
@@ -282,9 +282,9 @@ def _evaluate(args, out):
 
 def _metric_names(text, explicit):
     if text is None:
-        return ACCURACY_METRICS if explicit else RANKING_METRICS[:-1]
+        return RATING_METRICS if explicit else RANKING_METRICS[:-1]
     names = list(dict.fromkeys(name.strip().lower() for name in text.split(",") if name.strip()))
-    known = ACCURACY_METRICS + RANKING_METRICS
+    known = RATING_METRICS + RANKING_METRICS
     for name in names or [""]:
         if name not in known:
             raise ValueError(f"unknown metric {name!r} in --metrics; choose among "

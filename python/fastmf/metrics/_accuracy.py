@@ -3,6 +3,10 @@ import numpy as np
 
 from .. import _validation as v
 
+# The rating metrics by name (cross_validate, the CLI's evaluate), beside the ranking ones
+# of METRICS.
+RATING_METRICS = ("rmse", "mae")
+
 
 def _errors(y_true, y_pred):
     y_true = v.as_ratings("y_true", y_true)
