@@ -1,0 +1,7 @@
+"""Model selection: splits of interactions into training and test parts (``_split``),
+cross-validation and grid search on them (``_search``)."""
+from ._search import LOWER_IS_BETTER, CVResults, GridSearch, cross_validate
+from ._split import STRATEGIES, cold_start_split, k_fold, train_test_split
+
+__all__ = ["CVResults", "GridSearch", "LOWER_IS_BETTER", "STRATEGIES", "cold_start_split",
+           "cross_validate", "k_fold", "train_test_split"]

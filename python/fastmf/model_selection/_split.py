@@ -1,0 +1,192 @@
+"""Splitting interactions into training and test parts: at random, per user, in time,
+by whole items or users (cold start), and into k folds."""
+import logging
+
+import numpy as np
+
+from .. import _validation as v
+from ..data import as_interactions
+
+logger = logging.getLogger("fastmf")
+
+STRATEGIES = ("random", "per_user", "temporal")
+
+
+def train_test_split(data, test_size=0.2, seed=None, strategy="random", unseen="drop"):
+    """Split interactions into (train, test).
+
+    Parameters
+    ----------
+    data : Interactions
+    test_size : float in (0, 1)
+        Fraction of the ratings that go to the test set.
+    seed : int or None
+        Fixes the random choice ("random" and "per_user").
+    strategy : {"random", "per_user", "temporal"}
+        ``"random"``: a uniformly random ``test_size`` share of all ratings.
+        ``"per_user"``: for every user with at least two ratings, a random
+        ``round(test_size * n_u)`` of them (at least one, never all).
+        ``"temporal"``: the latest ``test_size`` share by timestamp (ties broken by
+        position); needs timestamps.
+    unseen : {"drop", "keep"}
+        Test ratings whose user or item has no rating left in train cannot be scored by
+        the model itself. ``"drop"`` (default) removes them from the test set; ``"keep"``
+        keeps them (models then predict them by their fallback rule). Either way their
+        number is stored as ``test.n_unseen`` and logged to the "fastmf" logger.
+
+    Returns
+    -------
+    train, test : Interactions
+        ``train`` holds only the users and items that have ratings in it.
+
+    Examples
+    --------
+    >>> import fastmf
+    >>> data = fastmf.datasets.make_ratings(100, 50, 1000, seed=0)
+    >>> train, test = fastmf.train_test_split(data, test_size=0.2, seed=1)
+    >>> train.nnz + test.nnz + test.n_unseen == data.nnz
+    True
+    """
+    data = as_interactions(data)
+    test_size = v.check_float("test_size", test_size, minimum=0, maximum=1, strict_minimum=True)
+    if test_size >= 1:
+        raise ValueError(f"test_size must be a float < 1, got {test_size}")
+    v.check_choice("strategy", strategy, STRATEGIES)
+    v.check_choice("unseen", unseen, ("drop", "keep"))
+    rng = np.random.default_rng(v.check_seed(seed))
+    is_test = _SPLITTERS[strategy](data, test_size, rng)
+    if not is_test.any() or is_test.all():
+        raise ValueError(f"test_size={test_size} puts {'no' if not is_test.any() else 'every'} "
+                         f"rating in the test set ({data.nnz} ratings in all)")
+    return _split(data, is_test, unseen)
+
+
+def _split(data, is_test, unseen):
+    """(train, test) for a mask of test ratings, with the rule for unseen users and items."""
+    train = data.take(np.flatnonzero(~is_test))
+    test_pos = np.flatnonzero(is_test)
+    known = (np.isin(data.uidx[test_pos], data.uidx[~is_test])
+             & np.isin(data.iidx[test_pos], data.iidx[~is_test]))
+    n_unseen = int((~known).sum())
+    if n_unseen:
+        logger.info("%d test ratings have a user or item absent from train (%s)", n_unseen,
+                    "dropped" if unseen == "drop" else "kept")
+    if unseen == "drop":
+        test_pos = test_pos[known]
+    if len(test_pos) == 0:
+        raise ValueError("no test rating has both its user and item in train; the data is "
+                         "too sparse for this split: use a smaller test_size or unseen='keep'")
+    test = data.take(test_pos)
+    test.n_unseen = n_unseen
+    return train, test
+
+
+def _random(data, test_size, rng):
+    n_test = int(round(test_size * data.nnz))
+    is_test = np.zeros(data.nnz, dtype=bool)
+    is_test[rng.permutation(data.nnz)[:n_test]] = True
+    return is_test
+
+
+def _per_user(data, test_size, rng):
+    # Ratings are sorted by user: rank each rating by a random key inside its user's block.
+    counts = data.by_user.counts()
+    starts = np.repeat(data.by_user.indptr[:-1], counts)
+    order = np.lexsort((rng.random(data.nnz), data.uidx))
+    rank = np.empty(data.nnz, dtype=np.int64)
+    rank[order] = np.arange(data.nnz) - starts
+    n_test = np.where(counts >= 2, np.clip(np.round(test_size * counts), 1, counts - 1), 0)
+    return rank < np.repeat(n_test, counts)
+
+
+def _temporal(data, test_size, rng):
+    if data.timestamps is None:
+        raise ValueError("strategy='temporal' needs timestamps; build the data with timestamps=...")
+    n_test = int(round(test_size * data.nnz))
+    order = np.argsort(data.timestamps, kind="stable")
+    is_test = np.zeros(data.nnz, dtype=bool)
+    is_test[order[data.nnz - n_test:]] = True
+    return is_test
+
+
+_SPLITTERS = {"random": _random, "per_user": _per_user, "temporal": _temporal}
+
+
+def cold_start_split(data, fraction=0.1, side="item", seed=None):
+    """Hold out a random ``fraction`` of the items (or users) with all their ratings:
+    (train, test), where no test item (user) appears in train. For measuring how a model
+    serves what it never saw, e.g. new items placed by their features
+    (:meth:`fastmf.ALS.add_items`).
+
+    Examples
+    --------
+    >>> import fastmf
+    >>> data = fastmf.datasets.make_ratings(300, 200, 6000, seed=0)
+    >>> train, test = fastmf.model_selection.cold_start_split(data, fraction=0.1, seed=0)
+    >>> len(set(test.item_ids.ids) & set(train.item_ids.ids))
+    0
+    """
+    data = as_interactions(data)
+    fraction = v.check_float("fraction", fraction, minimum=0, maximum=1, strict_minimum=True)
+    side = v.check_choice("side", side, ("item", "user"))
+    rng = np.random.default_rng(v.check_seed(seed))
+    n = data.n_items if side == "item" else data.n_users
+    n_out = int(round(fraction * n))
+    if not 0 < n_out < n:
+        raise ValueError(f"fraction={fraction} holds out {n_out} of {n} {side}s; it must leave "
+                         f"at least one on each side")
+    out = np.zeros(n, dtype=bool)
+    out[rng.choice(n, n_out, replace=False)] = True
+    in_test = out[data.iidx] if side == "item" else np.repeat(out, data.by_user.counts())
+    return data.take(np.flatnonzero(~in_test)), data.take(np.flatnonzero(in_test))
+
+
+
+def k_fold(data, folds=5, seed=None, unseen="drop"):
+    """Yield ``folds`` (train, test) pairs: the ratings split at random into ``folds`` parts
+    of near-equal size, each part the test set once (unseen users and items handled as in
+    :func:`train_test_split`).
+
+    Parameters
+    ----------
+    data : Interactions or (users, items[, ratings]) tuple
+    folds : int, default 5
+        Number of parts, at least 2 and at most the number of ratings.
+    seed : int, numpy Generator or None
+        Fixes the split.
+    unseen : {"drop", "keep"}, default "drop"
+        Test ratings whose user or item has no rating in the fold's train part are
+        dropped from its test set or kept; their number is ``test.n_unseen`` either way.
+
+    Yields
+    ------
+    train, test : Interactions
+        ``train`` holds only the users and items that have ratings in it.
+
+    Raises
+    ------
+    TypeError, ValueError
+        A bad argument, or a fold whose test part keeps no rating. This is a generator:
+        nothing is checked before the first pair is asked for.
+
+    Examples
+    --------
+    >>> import fastmf
+    >>> from fastmf.model_selection import k_fold
+    >>> data = fastmf.datasets.make_ratings(300, 200, 6000, seed=0)
+    >>> folds = list(k_fold(data, folds=3, seed=0))
+    >>> len(folds)
+    3
+    >>> all(train.nnz + test.nnz + test.n_unseen == data.nnz for train, test in folds)
+    True
+    """
+    data = as_interactions(data)
+    folds = v.check_int("folds", folds, minimum=2)
+    v.check_choice("unseen", unseen, ("drop", "keep"))
+    if folds > data.nnz:
+        raise ValueError(f"folds={folds} is more than the {data.nnz} ratings")
+    order = np.random.default_rng(v.check_seed(seed)).permutation(data.nnz)
+    for part in np.array_split(order, folds):
+        is_test = np.zeros(data.nnz, dtype=bool)
+        is_test[part] = True
+        yield _split(data, is_test, unseen)
