@@ -6,11 +6,14 @@ process carries another's memory or thread pools; the synthetic sets are generat
 per size by a worker of this module and saved to an ``.npz``.
 """
 import argparse
+import contextlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -177,6 +180,19 @@ def run_worker(module, task, out, threads, **kwargs):
     if done.returncode != 0:
         sys.exit(f"{task} failed (exit {done.returncode}):\n{done.stdout}")
     return json.loads(Path(out).read_text())
+
+
+@contextlib.contextmanager
+def working_folder(path, prefix):
+    """The folder for the data and the workers' results: ``path`` (created, kept), else a
+    temporary one (``prefix``...), deleted at the end."""
+    folder = Path(path) if path else Path(tempfile.mkdtemp(prefix=prefix))
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        yield folder
+    finally:
+        if not path:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def print_table(header, rows, left):

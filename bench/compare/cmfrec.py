@@ -33,15 +33,13 @@ carries another's memory. What each timing includes:
 import argparse
 import json
 import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
 from bench.compare._common import (ensure_data, load, missing, parse_sizes, peak_rss_gb,
-                                   print_table, run_worker, version)
+                                   print_table, run_worker, version, working_folder)
 
 MODULE = "bench.compare.cmfrec"
 # The objective of both fits (weighted-λ, as in Spark; not fastmf.ALS's defaults, which are
@@ -184,10 +182,8 @@ def main(argv=None):
           f"dtype={args.dtype} cpus={os.cpu_count()}; numpy {np.__version__}")
     if args.cmfrec_missing:
         print(f"{args.cmfrec_missing}: timing fastmf only")
-    workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="fastmf-cmp-"))
-    workdir.mkdir(parents=True, exist_ok=True)
     rows = []
-    try:
+    with working_folder(args.workdir, "fastmf-cmp-") as workdir:
         for label, n_ratings in args.sizes:
             results = measure(label, n_ratings, args, workdir)
             base = results[0]["s_per_iter"]
@@ -205,9 +201,6 @@ def main(argv=None):
                           f"bias penalty user {r['effective_bias_reg'][0]:.3g}, "
                           f"item {r['effective_bias_reg'][1]:.3g} (fastmf: {BIAS_REG:g}); "
                           f"BLAS in fit: {', '.join(r['blas'])}")
-    finally:
-        if not args.workdir:
-            shutil.rmtree(workdir, ignore_errors=True)
     print()
     print_table(("size", "library", "s/iter", "fit s/iter", "vs fastmf", "peak RSS GB",
                  "RSS before fit GB", "train RMSE", "objective"), rows, left=2)

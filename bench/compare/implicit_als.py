@@ -87,16 +87,14 @@ if __name__ == "__main__" and "--blas-threads" in sys.argv[:-1]:
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import shutil  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 from bench.compare._common import (  # noqa: E402
-    DATA_HOME, POSITIVE, SPLIT_SEED, TEST_SIZE, K, ensure_data, load, missing, movielens_split,
-    parse_sizes, peak_rss_gb, print_table, ranking_scores, run_worker, version)
+    DATA_HOME, K, POSITIVE, SPLIT_SEED, TEST_SIZE, ensure_data, load, missing, movielens_split,
+    parse_sizes, peak_rss_gb, print_table, ranking_scores, run_worker, version, working_folder)
 
 MODULE = "bench.compare.implicit_als"
 REG, ALPHA, ITERATIONS, SPEED_ITERATIONS, CG_STEPS, SEEDS = 0.05, 1.0, 15, 5, 3, 10
@@ -468,11 +466,8 @@ def main(argv=None):
              if not args.implicit_missing else "-"))
     if args.implicit_missing:
         print(f"{args.implicit_missing}: running fastmf only")
-    workdir = (Path(args.workdir) if args.workdir
-               else Path(tempfile.mkdtemp(prefix="fastmf-implicit-")))
-    workdir.mkdir(parents=True, exist_ok=True)
     quality_rows, speed_rows = None, []
-    try:
+    with working_folder(args.workdir, "fastmf-implicit-") as workdir:
         if "quality" not in args.skip:
             quality_rows = quality(args, workdir)
         if "speed" not in args.skip:
@@ -485,9 +480,6 @@ def main(argv=None):
                                        f"{r['s_per_iter'] / base[r['solver']]:.2f}x",
                                        f"{r['peak_rss_gb']:.2f}", f"{r['rss_before_fit_gb']:.2f}",
                                        f"{r['objective']:.6g}"))
-    finally:
-        if not args.workdir:
-            shutil.rmtree(workdir, ignore_errors=True)
     if quality_rows:
         print()
         print(f"MovieLens 100K, ratings >= {POSITIVE} as positives, {TEST_SIZE:g} held out "

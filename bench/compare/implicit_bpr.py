@@ -67,8 +67,6 @@ if __name__ == "__main__" and "--blas-threads" in sys.argv[:-1]:
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import shutil  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -76,7 +74,7 @@ import numpy as np  # noqa: E402
 
 from bench.compare._common import (  # noqa: E402
     DATA_HOME, K, ensure_data, load, missing, movielens_split, parse_sizes, peak_rss_gb,
-    print_table, ranking_scores, run_worker, version)
+    print_table, ranking_scores, run_worker, version, working_folder)
 
 MODULE = "bench.compare.implicit_bpr"
 
@@ -332,11 +330,8 @@ def main(argv=None):
           + ("-" if args.implicit_missing else version("implicit")))
     if args.implicit_missing:
         print(f"{args.implicit_missing}: running fastmf only")
-    workdir = (Path(args.workdir) if args.workdir
-               else Path(tempfile.mkdtemp(prefix="fastmf-bpr-")))
-    workdir.mkdir(parents=True, exist_ok=True)
     quality_rows, speed_rows = None, []
-    try:
+    with working_folder(args.workdir, "fastmf-bpr-") as workdir:
         if "quality" not in args.skip:
             quality_rows = quality(args, workdir)
         if "speed" not in args.skip:
@@ -351,9 +346,6 @@ def main(argv=None):
                                        f"{float(np.median(r['epoch_s'])):.3f}",
                                        f"{r['fit_s']:.2f}", ratio, f"{r['train_auc']:.4f}",
                                        f"{r['peak_rss_gb']:.2f}"))
-    finally:
-        if not args.workdir:
-            shutil.rmtree(workdir, ignore_errors=True)
     if quality_rows:
         print()
         print(f"MovieLens 100K, ratings >= 4 as positives, 0.2 held out (seed 0), "

@@ -62,9 +62,7 @@ import ctypes
 import io
 import json
 import os
-import shutil
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -72,7 +70,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.compare._common import (ensure_data, load, parse_sizes, peak_rss_gb, print_table,
-                                   run_worker, version)
+                                   run_worker, version, working_folder)
 
 MODULE = "bench.compare.libmf"
 CHUNK = 1 << 21                    # pairs per predict call when computing the RMSE
@@ -308,10 +306,8 @@ def main(argv=None):
           f"numpy {np.__version__}")
     if args.libmf_missing:
         print(f"{args.libmf_missing}: timing fastmf only")
-    workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="fastmf-libmf-"))
-    workdir.mkdir(parents=True, exist_ok=True)
     rows = []
-    try:
+    with working_folder(args.workdir, "fastmf-libmf-") as workdir:
         for label, n_ratings in args.sizes:
             results = measure(label, n_ratings, args, workdir)
             base = results[0]["s_per_epoch"]
@@ -327,9 +323,6 @@ def main(argv=None):
                     print(f"{label} LIBMF (libmf {r['libmf_version']}, {r['libmf_library']}): "
                           f"fit {r['fit_s']:.2f} s; last epoch's va_rmse "
                           f"{r['reported_val_rmse']:.4f}")
-    finally:
-        if not args.workdir:
-            shutil.rmtree(workdir, ignore_errors=True)
     print()
     print_table(("size", "library", "model", "s/epoch", "fit s/epoch", "vs fastmf",
                  "peak RSS GB", "RSS before fit GB", "train RMSE", "test RMSE"), rows, left=3)

@@ -30,14 +30,13 @@ import argparse
 import json
 import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
 from bench.compare._common import (ensure_data, load, parse_sizes, peak_rss_gb, run_worker,
-                                   version)
+                                   version, working_folder)
 
 MODULE = "bench.compare.spark"
 
@@ -217,10 +216,8 @@ def main(argv=None):
           f"fastmf on {args.threads} threads, Dask on 2 workers x 1 thread, Spark local[2]")
     if args.spark_missing:
         print(f"Spark skipped: {args.spark_missing}")
-    workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="fastmf-spark-"))
-    workdir.mkdir(parents=True, exist_ok=True)
     table = []
-    try:
+    with working_folder(args.workdir, "fastmf-spark-") as workdir:
         for label, n_ratings in args.sizes:
             rows = measure(label, n_ratings, args, workdir)
             base = {r["library"].split("-")[-1] if "-" in r["library"] else "explicit":
@@ -237,9 +234,6 @@ def main(argv=None):
                 table.append((label, r["library"], f"{r['s_per_iter']:.3f}",
                               f"{r['s_per_iter'] / base[kind]:.2f}x", f"{r['peak_rss_gb']:.2f}",
                               extra))
-    finally:
-        if not args.workdir:
-            shutil.rmtree(workdir, ignore_errors=True)
     print()
     header = ("size", "library", "s/iter", "vs one machine", "peak RSS GB (driver)", "")
     widths = [max(len(str(row[j])) for row in [header, *table]) for j in range(len(header))]
