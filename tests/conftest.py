@@ -3,6 +3,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 import fastmf
 from fastmf.data import Interactions
@@ -41,6 +42,24 @@ def synthetic(n_users=40, n_items=30, density=0.3, seed=0, dtype=np.float64):
     u, i = np.nonzero(mask)
     ratings = gen.integers(1, 6, len(u)).astype(dtype)
     return Interactions.from_arrays(u, i, ratings)
+
+
+IMPLICIT_ALPHA = 0.7
+
+
+def implicit_case(n_users=25, n_items=40, k=6, seed=0, dtype=np.float64):
+    """(observed, dense conf, indptr, indices, values, conf, Y): kernels take the counts
+    `values` and IMPLICIT_ALPHA; the references take conf = c - 1 = IMPLICIT_ALPHA * values."""
+    gen = np.random.default_rng(seed)
+    observed = gen.random((n_users, n_items)) < 0.25
+    observed[3] = False                                    # a user with no interactions
+    counts = np.where(observed, gen.integers(1, 6, (n_users, n_items)), 0).astype(float)
+    m = sp.csr_matrix(counts)
+    m.eliminate_zeros()
+    Y = gen.normal(0, 0.3, (n_items, k)).astype(dtype)
+    return (observed, IMPLICIT_ALPHA * counts, m.indptr.astype(np.int64),
+            m.indices.astype(np.int32), m.data.astype(dtype),
+            (IMPLICIT_ALPHA * m.data).astype(dtype), Y)
 
 
 @pytest.fixture

@@ -7,9 +7,10 @@ import pytest
 from fastmf import _core
 
 from . import reference
-from .conftest import kernel_builds, synthetic
+from .conftest import IMPLICIT_ALPHA as ALPHA, implicit_case, kernel_builds, synthetic
 
 TOLERANCES = [(np.float64, 1e-10), (np.float32, 1e-4)]
+SIMD_SIZES = [6, 16, 37]          # below a vector, whole vectors, and a partial last vector
 
 
 def _row_reg(indptr, reg, weighted, dtype):
@@ -347,3 +348,99 @@ def test_bpr_epoch_draws_do_not_depend_on_the_thread_count(kernels):
     assert used == [int((draws[2] >= 0).sum())] * 3
     assert used[0] < 5000                                      # some samples were skipped
     assert (draws[0][draws[2] < 0] == 7).all()
+
+
+@pytest.mark.parametrize("k", SIMD_SIZES)
+@pytest.mark.parametrize("dtype, rtol", TOLERANCES)
+def test_cholesky_half_step_equals_the_dense_c_u_formula(kernels, dtype, rtol, k):
+    observed, conf_dense, indptr, indices, values, conf, Y = implicit_case(k=k, dtype=dtype)
+    X = np.full((observed.shape[0], Y.shape[1]), 9, dtype)
+    assert kernels.implicit_als_half_step(indptr, indices, values, dtype(ALPHA), Y, Y.T @ Y,
+                                          dtype(0.1), X, 2) == -1
+    expected = reference.implicit_half_step(observed, conf_dense, Y.astype(np.float64), 0.1)
+    np.testing.assert_allclose(X, expected, rtol=rtol, atol=rtol)
+    assert not X[3].any()
+    sparse_twin = reference.implicit_half_step_sparse(indptr, indices, conf.astype(np.float64),
+                                                      Y.astype(np.float64), 0.1)
+    np.testing.assert_allclose(sparse_twin, expected, rtol=rtol, atol=rtol)   # conf rounded to dtype
+
+
+@pytest.mark.parametrize("k", SIMD_SIZES)
+@pytest.mark.parametrize("dtype, rtol", TOLERANCES)
+def test_cg_step_matches_its_numpy_twin(kernels, dtype, rtol, k):
+    observed, _, indptr, indices, values, conf, Y = implicit_case(k=k, seed=3, dtype=dtype)
+    X0 = np.random.default_rng(0).normal(0, 0.1, (observed.shape[0], k)).astype(dtype)
+    X = X0.copy()
+    kernels.implicit_als_cg_step(indptr, indices, values, dtype(ALPHA), Y, Y.T @ Y, dtype(0.1),
+                                 X, 3, 2)
+    twin = reference.implicit_cg_step(indptr, indices, conf.astype(np.float64),
+                                      Y.astype(np.float64), 0.1, X0.astype(np.float64), 3)
+    np.testing.assert_allclose(X, twin, rtol=rtol, atol=rtol)
+
+
+def test_rows_longer_than_the_gather_buffer_are_solved_chunk_by_chunk(kernels):
+    # At k = 64 in float64 a row's items are gathered 4096 at a time: 9000 takes 3 chunks.
+    gen = np.random.default_rng(4)
+    n_items, k = 9500, 64
+    lengths = [9000, 5, 4200]
+    indices = np.concatenate([np.sort(gen.choice(n_items, n, replace=False)) for n in lengths])
+    indptr = np.r_[0, np.cumsum(lengths)].astype(np.int64)
+    indices = indices.astype(np.int32)
+    values = gen.integers(1, 4, len(indices)).astype(np.float64)
+    Y = gen.normal(0, 0.1, (n_items, k))
+    X = np.zeros((3, k))
+    assert kernels.implicit_als_half_step(indptr, indices, values, 0.5, Y, Y.T @ Y, 0.1, X, 2) == -1
+    exact = reference.implicit_half_step_sparse(indptr, indices, 0.5 * values, Y, 0.1)
+    np.testing.assert_allclose(X, exact, rtol=1e-9, atol=1e-12)
+    X0 = gen.normal(0, 0.1, (3, k))
+    X = X0.copy()
+    kernels.implicit_als_cg_step(indptr, indices, values, 0.5, Y, Y.T @ Y, 0.1, X, 3, 2)
+    np.testing.assert_allclose(X, reference.implicit_cg_step(indptr, indices, 0.5 * values, Y,
+                                                             0.1, X0, 3), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("k", SIMD_SIZES)
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-12), (np.float32, 1e-5)])
+def test_observed_loss_kernel_matches_its_numpy_twin(kernels, dtype, rtol, k):
+    observed, conf_dense, indptr, indices, values, conf, Y = implicit_case(k=k, dtype=dtype)
+    X = np.random.default_rng(2).normal(0, 0.5, (observed.shape[0], Y.shape[1])).astype(dtype)
+    out = np.empty(observed.shape[0])
+    kernels.implicit_observed_loss(indptr, indices, values, dtype(ALPHA), X, Y, out, 2)
+    expected = reference.implicit_observed_loss(indptr, indices, conf, X, Y)
+    np.testing.assert_allclose(out, expected, rtol=rtol, atol=rtol)
+    # With Σ_u x_uᵀ(YᵀY)x_u and the penalty it is the dense loss over all pairs.
+    X64, Y64 = X.astype(np.float64), Y.astype(np.float64)
+    total = np.sum((X64 @ Y64.T) ** 2) + out.sum() + 0.1 * (np.sum(X64**2) + np.sum(Y64**2))
+    assert total == pytest.approx(reference.implicit_loss(observed, conf_dense, X64, Y64, 0.1),
+                                  rel=max(rtol, 1e-12))
+
+
+def test_conjugate_gradient_converges_to_the_exact_solve():
+    observed, conf_dense, indptr, indices, values, conf, Y = implicit_case(k=12)
+    exact = reference.implicit_half_step(observed, conf_dense, Y, 0.1)
+    errors = []
+    for steps in (1, 3, 6, 12):
+        X = np.zeros((observed.shape[0], 12))
+        _core.implicit_als_cg_step(indptr, indices, values, ALPHA, Y, Y.T @ Y, 0.1, X, steps, 2)
+        errors.append(np.abs(X - exact).max())
+    assert all(b < a for a, b in zip(errors, errors[1:]))
+    assert errors[-1] < 1e-8
+
+
+@pytest.mark.parametrize("k", [5, 16, 37])
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-12), (np.float32, 1e-5)])
+def test_topk_kernel_equals_a_full_sort(kernels, dtype, rtol, k, rng):
+    Q, Y = rng.normal(size=(70, k)).astype(dtype), rng.normal(size=(40, k)).astype(dtype)
+    offsets, bias = rng.normal(size=70).astype(dtype), rng.normal(size=40).astype(dtype)
+    Y[7] = Y[8]; bias[7] = bias[8]                                   # a tie
+    exclude = [rng.choice(40, size=rng.integers(0, 38), replace=False) for _ in range(70)]
+    exclude[5] = np.arange(39)                                       # one candidate left
+    indptr = np.r_[0, np.cumsum([len(e) for e in exclude])].astype(np.int64)
+    indices = np.concatenate(exclude).astype(np.int32)
+    items, scores = np.empty((70, 4), np.int32), np.empty((70, 4), dtype)
+    kernels.topk_scores(Q, offsets, Y, bias, indptr, indices, items, scores, 2)
+    full = Q.astype(np.float64) @ Y.T.astype(np.float64) + offsets[:, None] + bias[None, :]
+    ref_items, ref_scores = reference.topk(full, exclude, 4)
+    np.testing.assert_array_equal(items, ref_items)
+    np.testing.assert_allclose(scores, ref_scores, rtol=rtol, atol=rtol)
+    assert items[5].tolist() == [39, -1, -1, -1]
