@@ -39,8 +39,9 @@ The family bases implement the serving hooks (and ``_publish``, ``_check_finite`
 ``_iterations_param`` (the parameter that counts iterations), ``_task`` ("rating" or
 "ranking": what model selection scores) and ``_private_state`` (what ``save`` keeps beyond
 the public names ending in ``_``). List the class in ``models/__init__.py`` (``fastmf.load``
-builds the classes listed there) and in the ``MODELS`` tables of ``tests/test_io.py`` (every
-model) and ``tests/test_models.py`` (explicit models).
+builds the classes listed there) and in the ``MODELS`` tables of ``tests/test_io.py`` and
+``tests/test_models.py`` (the behaviour every model shares), and give it a
+``tests/test_serving.py`` case.
 """
 import inspect
 import logging
