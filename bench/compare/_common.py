@@ -195,6 +195,21 @@ def working_folder(path, prefix):
             shutil.rmtree(folder, ignore_errors=True)
 
 
+def add_worker_arguments(parser, tasks, movielens=False):
+    """--workdir, the hidden options by which a comparison runs its own ``tasks`` as
+    workers, and with ``movielens`` --data-home and --skip (of its quality and speed parts)."""
+    if movielens:
+        parser.add_argument("--data-home", default=str(DATA_HOME),
+                            help="the folder holding ml-100k/ (default: %(default)s)")
+        parser.add_argument("--skip", choices=["quality", "speed"], action="append",
+                            default=[], help="leave out a part (repeatable)")
+    parser.add_argument("--workdir", help="keep the generated data here and reuse it "
+                                          "(default: a temporary folder, deleted at the end)")
+    parser.add_argument("--worker", choices=list(tasks), help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    parser.add_argument("--data", help=argparse.SUPPRESS)
+
+
 def print_table(header, rows, left):
     """Columns padded to their widest cell, the first ``left`` aligned left."""
     widths = [max(len(str(row[j])) for row in [header, *rows]) for j in range(len(header))]

@@ -38,8 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.compare._common import (ensure_data, load, missing, parse_sizes, peak_rss_gb,
-                                   print_table, run_worker, version, working_folder)
+from bench.compare._common import (add_worker_arguments, ensure_data, load, missing, parse_sizes,
+                                   peak_rss_gb, print_table, run_worker, version, working_folder)
 
 MODULE = "bench.compare.cmfrec"
 # The objective of both fits (weighted-λ, as in Spark; not fastmf.ALS's defaults, which are
@@ -161,11 +161,7 @@ def main(argv=None):
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     parser.add_argument("--cmfrec-blas-threads", type=int, default=1,
                         help="BLAS threads inside cmfrec's OpenMP loops (default 1)")
-    parser.add_argument("--workdir", help="keep the generated data here and reuse it "
-                                          "(default: a temporary folder, deleted at the end)")
-    parser.add_argument("--worker", choices=["fastmf", "cmfrec"], help=argparse.SUPPRESS)
-    parser.add_argument("--out", help=argparse.SUPPRESS)
-    parser.add_argument("--data", help=argparse.SUPPRESS)
+    add_worker_arguments(parser, ["fastmf", "cmfrec"])
     args = parser.parse_args(argv)
 
     if args.worker:

@@ -93,8 +93,9 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 from bench.compare._common import (  # noqa: E402
-    DATA_HOME, K, POSITIVE, SPLIT_SEED, TEST_SIZE, ensure_data, load, missing, movielens_split,
-    parse_sizes, peak_rss_gb, print_table, ranking_scores, run_worker, version, working_folder)
+    K, POSITIVE, SPLIT_SEED, TEST_SIZE, add_worker_arguments, ensure_data, load, missing,
+    movielens_split, parse_sizes, peak_rss_gb, print_table, ranking_scores, run_worker, version,
+    working_folder)
 
 MODULE = "bench.compare.implicit_als"
 REG, ALPHA, ITERATIONS, SPEED_ITERATIONS, CG_STEPS, SEEDS = 0.05, 1.0, 15, 5, 3, 10
@@ -427,15 +428,7 @@ def main(argv=None):
     parser.add_argument("--fastmf-blas-threads", type=int,
                         help="BLAS threads of fastmf's processes (default: --threads, as in the "
                              "other compare scripts; implicit's always get 1)")
-    parser.add_argument("--data-home", default=str(DATA_HOME),
-                        help="the folder holding ml-100k/ (default: %(default)s)")
-    parser.add_argument("--skip", choices=["quality", "speed"], action="append", default=[],
-                        help="leave out a part (repeatable)")
-    parser.add_argument("--workdir", help="keep the generated data here and reuse it "
-                                          "(default: a temporary folder, deleted at the end)")
-    parser.add_argument("--worker", choices=list(TASKS), help=argparse.SUPPRESS)
-    parser.add_argument("--out", help=argparse.SUPPRESS)
-    parser.add_argument("--data", help=argparse.SUPPRESS)
+    add_worker_arguments(parser, TASKS, movielens=True)
     parser.add_argument("--solver", choices=list(SOLVERS), help=argparse.SUPPRESS)
     parser.add_argument("--blas-threads", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -73,8 +73,8 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 from bench.compare._common import (  # noqa: E402
-    DATA_HOME, K, ensure_data, load, missing, movielens_split, parse_sizes, peak_rss_gb,
-    print_table, ranking_scores, run_worker, version, working_folder)
+    K, add_worker_arguments, ensure_data, load, missing, movielens_split, parse_sizes,
+    peak_rss_gb, print_table, ranking_scores, run_worker, version, working_folder)
 
 MODULE = "bench.compare.implicit_bpr"
 
@@ -297,15 +297,7 @@ def main(argv=None):
     parser.add_argument("--factors", type=int, default=FACTORS)
     parser.add_argument("--learning-rate", type=float, default=LEARNING_RATE)
     parser.add_argument("--regularization", type=float, default=REG)
-    parser.add_argument("--data-home", default=str(DATA_HOME),
-                        help="the folder holding ml-100k/ (default: %(default)s)")
-    parser.add_argument("--skip", choices=["quality", "speed"], action="append", default=[],
-                        help="leave out a part (repeatable)")
-    parser.add_argument("--workdir", help="keep the generated data here and reuse it "
-                                          "(default: a temporary folder, deleted at the end)")
-    parser.add_argument("--worker", choices=list(TASKS), help=argparse.SUPPRESS)
-    parser.add_argument("--out", help=argparse.SUPPRESS)
-    parser.add_argument("--data", help=argparse.SUPPRESS)
+    add_worker_arguments(parser, TASKS, movielens=True)
     parser.add_argument("--sampling", choices=list(FASTMF_SAMPLING), help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--blas-threads", type=int, help=argparse.SUPPRESS)

@@ -69,8 +69,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.compare._common import (ensure_data, load, parse_sizes, peak_rss_gb, print_table,
-                                   run_worker, version, working_folder)
+from bench.compare._common import (add_worker_arguments, ensure_data, load, parse_sizes,
+                                   peak_rss_gb, print_table, run_worker, version, working_folder)
 
 MODULE = "bench.compare.libmf"
 CHUNK = 1 << 21                    # pairs per predict call when computing the RMSE
@@ -278,12 +278,7 @@ def main(argv=None):
                         help="fastmf's learning_rate and LIBMF's eta")
     parser.add_argument("--regularization", type=float, default=REG,
                         help="fastmf's regularization and LIBMF's lambda_p2 and lambda_q2")
-    parser.add_argument("--workdir", help="keep the generated data here and reuse it "
-                                          "(default: a temporary folder, deleted at the end)")
-    parser.add_argument("--worker", choices=["split", "fastmf", "libmf"],
-                        help=argparse.SUPPRESS)
-    parser.add_argument("--out", help=argparse.SUPPRESS)
-    parser.add_argument("--data", help=argparse.SUPPRESS)
+    add_worker_arguments(parser, ["split", "fastmf", "libmf"])
     parser.add_argument("--split", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.iterations < 1:

@@ -35,8 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.compare._common import (ensure_data, load, parse_sizes, peak_rss_gb, run_worker,
-                                   version, working_folder)
+from bench.compare._common import (add_worker_arguments, ensure_data, load, parse_sizes,
+                                   peak_rss_gb, run_worker, version, working_folder)
 
 MODULE = "bench.compare.spark"
 
@@ -192,10 +192,8 @@ def main(argv=None):
                         type=lambda text: text.split(","),
                         help="explicit (ALS; Spark too), implicit (ImplicitALS) or both")
     parser.add_argument("--no-spark", action="store_true", help="skip Spark")
-    parser.add_argument("--workdir", help="keep the data here and reuse it")
-    parser.add_argument("--worker", choices=["fastmf", "dask", "spark"],
-                        help=argparse.SUPPRESS)
-    for hidden in ("--out", "--data", "--kind", "--factors-out"):
+    add_worker_arguments(parser, ["fastmf", "dask", "spark"])
+    for hidden in ("--kind", "--factors-out"):
         parser.add_argument(hidden, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
