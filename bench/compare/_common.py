@@ -101,6 +101,19 @@ def movielens_split(data_home):
     return fastmf.train_test_split(positives, test_size=TEST_SIZE, seed=SPLIT_SEED)
 
 
+def movielens_found(data_home):
+    """Whether MovieLens 100K is under ``data_home``; if not, says that the quality part is
+    skipped."""
+    import fastmf
+
+    try:
+        movielens_split(data_home)
+    except fastmf.DataNotFoundError as err:
+        print(f"quality: MovieLens 100K not found under {data_home} ({err}); skipped")
+        return False
+    return True
+
+
 def ranking_scores(X, Y, userids, top, train, test):
     """precision@K, NDCG@K and AUC of implicit's top-K lists ``top`` (train item indices, a
     row per test user, in the order of ``userids``), by the functions of fastmf.metrics, as

@@ -94,8 +94,8 @@ import numpy as np  # noqa: E402
 
 from bench.compare._common import (  # noqa: E402
     K, POSITIVE, SPLIT_SEED, TEST_SIZE, add_worker_arguments, ensure_data, load, missing,
-    movielens_split, parse_sizes, peak_rss_gb, print_table, ranking_scores, run_worker, version,
-    working_folder)
+    movielens_found, movielens_split, parse_sizes, peak_rss_gb, print_table, ranking_scores,
+    run_worker, version, working_folder)
 
 MODULE = "bench.compare.implicit_als"
 REG, ALPHA, ITERATIONS, SPEED_ITERATIONS, CG_STEPS, SEEDS = 0.05, 1.0, 15, 5, 3, 10
@@ -352,12 +352,7 @@ def model_kwargs(args):
 
 
 def quality(args, workdir):
-    import fastmf
-
-    try:
-        movielens_split(args.data_home)
-    except fastmf.DataNotFoundError as err:
-        print(f"quality: MovieLens 100K not found under {args.data_home} ({err}); skipped")
+    if not movielens_found(args.data_home):
         return None
     rows = []
     for solver in SOLVERS:

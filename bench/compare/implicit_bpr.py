@@ -73,8 +73,8 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 from bench.compare._common import (  # noqa: E402
-    K, add_worker_arguments, ensure_data, load, missing, movielens_split, parse_sizes,
-    peak_rss_gb, print_table, ranking_scores, run_worker, version, working_folder)
+    K, add_worker_arguments, ensure_data, load, missing, movielens_found, movielens_split,
+    parse_sizes, peak_rss_gb, print_table, ranking_scores, run_worker, version, working_folder)
 
 MODULE = "bench.compare.implicit_bpr"
 
@@ -230,12 +230,7 @@ def params(args):
 
 
 def quality(args, workdir):
-    import fastmf
-
-    try:
-        movielens_split(args.data_home)
-    except fastmf.DataNotFoundError as err:
-        print(f"quality: MovieLens 100K not found under {args.data_home} ({err}); skipped")
+    if not movielens_found(args.data_home):
         return None
     rows = []
     for library, sampling, learning_rate, regularization in QUALITY:
