@@ -3,8 +3,9 @@ their biases, and what each solve costs.
 
 On the implicit split of bench/compare/_common.py (ratings >= 4 as positives, 20% held
 out with seed 0), ``fastmf.BPR(num_threads=1, seed=0)``, at its defaults on one thread (so
-that a run repeats exactly), is fitted on the training part. Then (1) every user is re-solved from their own training items by ``partial_fit_users``
-(Newton's method on BPR's expected objective, item factors fixed), and NDCG@10 and AUC on
+that a run repeats exactly), is fitted on the training part. Then (1) every user is
+re-solved from their own training items by ``partial_fit_users`` (Newton's method on BPR's
+expected objective, item factors fixed), and NDCG@10 and AUC on
 the test part are compared with the fit's; (2) on a fresh copy of the fitted model,
 ``--items`` items with at least 5 training users, drawn with seed 0, are re-solved by
 ``partial_fit_items`` from their training users, and their new biases are correlated with
