@@ -38,6 +38,13 @@ def test_halving_spends_the_budget_on_a_ladder_and_promotes_the_best():
                for row in result.trials)
 
 
+def test_halving_fits_the_initial_candidate_in_full_within_the_budget():
+    result = tune_function(distance_to_two, SPACE, max_iterations=9, budget=6, seed=0,
+                           initial={"x": 9.0})
+    assert result.trials[0]["x"] == 9.0 and result.trials[0]["iterations"] == 9
+    assert result.fits <= 6.0 and result.best_params != {"x": 9.0}
+
+
 def test_random_search_fits_every_candidate_in_full():
     result = tune_function(distance_to_two, SPACE, max_iterations=9, budget=5,
                            strategy="random", seed=0, initial={"x": 2.5})
@@ -90,7 +97,8 @@ def test_a_failing_candidate_warns_scores_nan_and_never_wins():
 
 @pytest.mark.parametrize("space, error, match", [
     ({}, TypeError, "non-empty dict"), ({"x": []}, ValueError, "empty list"),
-    ({"x": (1.0, 0.5)}, ValueError, "low <= high"), ({"x": (0.0, 1.0, "log")}, ValueError, "0 < low"),
+    ({"x": (1.0, 0.5)}, ValueError, "low <= high"),
+    ({"x": (0.0, 1.0, "log")}, ValueError, "0 < low"),
     ({"x": (0.1, 1.0, "lin")}, ValueError, "'log'"), ({"x": 0.5}, ValueError, "list of values")])
 def test_bad_spaces_raise_a_clear_error(space, error, match):
     with pytest.raises(error, match=match):

@@ -44,7 +44,8 @@ def default_space(model):
     {'learning_rate': (0.005, 0.2, 'log'), 'regularization': (0.0001, 0.1, 'log')}
     """
     params = model.get_params()
-    space = DEFAULT_SPACES.get(type(model).__name__)
+    space = next((DEFAULT_SPACES[cls.__name__] for cls in type(model).__mro__
+                  if cls.__name__ in DEFAULT_SPACES), None)
     if space is None:
         raise ValueError(f"no default search space for {type(model).__name__}; pass space=")
     return {name: spec for name, spec in space.items() if name in params}
@@ -139,7 +140,9 @@ def tune(model, train, *, budget=16, time_budget=None, space=None, metric=None, 
          validation=0.2, strategy="halving", factor=3, seed=None, refit=True, verbose=True):
     """Search a model's parameters on a validation part of ``train``; refit the best.
 
-    Candidates are drawn at random from ``space``; the first is the model's own values.
+    Candidates are drawn at random from ``space``; the first is the model's own values,
+    which halving fits in full whatever their early scores, so that the search never ends
+    worse on validation than the model as given.
     ``strategy="halving"`` (successive halving, as scikit-learn's HalvingRandomSearchCV
     over iterations) fits many candidates for ``max / factor²`` iterations, the best
     ``1 / factor`` of them for ``max / factor``, the best of those for the model's full
@@ -253,7 +256,7 @@ def tune_function(fit_and_score, space, max_iterations, *, budget=16, time_budge
 
     ``space``, ``budget``, ``time_budget``, ``strategy``, ``factor`` and ``seed`` are as in
     :func:`tune`; ``max_iterations`` is the full fit; ``initial`` (a dict of the
-    parameters of ``space``), when given, is the first candidate. Returns a
+    parameters of ``space``), when given, is the first candidate, fitted in full. Returns a
     :class:`TuneResult` without a model.
 
     Examples
@@ -282,7 +285,7 @@ def _run(fit_and_score, space, candidate, max_iterations, *, budget, time_budget
     factor = v.check_int("factor", factor, minimum=2)
     if time_budget is not None:
         time_budget = v.check_float("time_budget", time_budget, minimum=0, strict_minimum=True)
-    ladder, n_first = _plan(strategy, budget, max_iterations, factor)
+    ladder, n_first = _plan(strategy, budget, max_iterations, factor, initial is not None)
     drawn = [candidate(_draw(space, rng)) for _ in range(n_first - (initial is not None))]
     candidates = ([dict(initial)] if initial is not None else []) + drawn
     trials = [{"trial": t, **values, "iterations": 0, "score": math.nan, "seconds": 0.0}
@@ -306,6 +309,8 @@ def _run(fit_and_score, space, candidate, max_iterations, *, budget, time_budget
             scored = [t for t in alive if math.isfinite(trials[t]["score"])]
             scored.sort(key=lambda t: (sign * trials[t]["score"], t))
             alive = scored[:max(1, len(alive) // factor)]       # best first
+            if initial is not None and 0 not in alive and 0 in scored:
+                alive.append(0)            # the starting point is always fitted in full
     finally:
         if bar is not None:
             bar.close()
@@ -328,14 +333,15 @@ def _evaluate(fit_and_score, row, values, iterations):
                seconds=row["seconds"] + time.perf_counter() - started)
 
 
-def _plan(strategy, budget, max_iterations, factor):
-    """(ladder of iterations, number of first candidates) within ``budget`` full fits."""
+def _plan(strategy, budget, max_iterations, factor, keep_first=False):
+    """(ladder of iterations, number of first candidates) within ``budget`` full fits;
+    ``keep_first``: the first candidate climbs every rung whatever its score."""
     if strategy == "random":
         return [max_iterations], budget
     ladder = sorted({max(1, round(max_iterations / factor ** j)) for j in (2, 1, 0)})
 
     def cost(n):
-        total = 0.0
+        total = keep_first * sum(iterations / max_iterations for iterations in ladder[1:])
         for iterations in ladder:
             total, n = total + n * iterations / max_iterations, max(1, n // factor)
         return total
