@@ -293,11 +293,12 @@ def _run(fit_and_score, space, candidate, max_iterations, *, budget, time_budget
     sign = 1.0 if lower_is_better else -1.0
     started, fits, stopped_by = time.perf_counter(), 0.0, "budget"
     bar = _bar(budget, verbose)
-    alive = list(range(len(trials)))
+    alive, quota = list(range(len(trials))), len(trials)    # quota: as _plan counts
     try:
         for level, iterations in enumerate(ladder):
             for t in alive:
-                if time_budget is not None and fits and time.perf_counter() - started >= time_budget:
+                late = time_budget is not None and time.perf_counter() - started >= time_budget
+                if late and fits:
                     stopped_by = "time_budget"
                     break
                 _evaluate(fit_and_score, trials[t], candidates[t], iterations)
@@ -308,7 +309,8 @@ def _run(fit_and_score, space, candidate, max_iterations, *, budget, time_budget
                 break
             scored = [t for t in alive if math.isfinite(trials[t]["score"])]
             scored.sort(key=lambda t: (sign * trials[t]["score"], t))
-            alive = scored[:max(1, len(alive) // factor)]       # best first
+            quota = max(1, quota // factor)
+            alive = scored[:quota]                                # best first
             if initial is not None and 0 not in alive and 0 in scored:
                 alive.append(0)            # the starting point is always fitted in full
     finally:
