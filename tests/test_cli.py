@@ -407,3 +407,43 @@ def test_a_malformed_command_line_exits_2_with_the_usage():
     assert outcome.returncode == 2
     assert "usage: fastmf train" in outcome.stderr
     assert "the following arguments are required: --output/-o" in outcome.stderr
+
+
+def test_tune_prints_the_trials_and_saves_the_refitted_best(tmp_path):
+    path = tmp_path / "best.npz"
+    result = run("tune", "synthetic:3000", "--model", "implicit-als", "--factors", "4",
+                 "--iterations", "3", "--budget", "2", "--space", "regularization=0.01:10:log",
+                 "--space", "alpha=1,4", "--seed", "1", "--quiet", "--output", str(path))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[1].startswith("halving search:") and "best ndcg@10" in lines[1]
+    assert lines[2].split() == ["rank", "trial", "regularization", "alpha", "iterations",
+                                "ndcg@10", "seconds"]
+    best = dict(part.split("=") for part in lines[-2].removeprefix("best: ").split(", "))
+    model = fastmf.load(path)
+    assert model.regularization == float(best["regularization"])
+    assert model.alpha == float(best["alpha"]) and model.factors == 4
+    # the library's own search from the same seed finds the same parameters
+    data = fastmf.datasets.make_ratings(*_synthetic_shape(3000), 3000, seed=0)
+    expected = fastmf.tune(fastmf.ImplicitALS(factors=4, iterations=3, seed=1, verbose=False),
+                           data, budget=2, seed=1, verbose=False,
+                           space={"regularization": (0.01, 10.0, "log"), "alpha": [1, 4]})
+    assert model.regularization == expected.best_params["regularization"]
+    assert np.allclose(model.item_factors_, expected.best_model.item_factors_)
+
+
+def _synthetic_shape(n_ratings):
+    scale = (n_ratings / 100_000) ** 0.5
+    return max(10, round(943 * scale)), max(10, round(1682 * scale))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--space", "regularization"], "NAME=LOW:HIGH"),
+    (["--space", "alpha=1:2:lin"], "LOW:HIGH:log"),
+    (["--space", "alpha_=1,2"], "has no parameter 'alpha_'"),
+    (["--metric", "rmse"], "unknown metric"),
+    (["--metric", "ndgc"], "unknown --metric")])
+def test_tune_reports_bad_options_in_one_line(tmp_path, args, message):
+    result = run("tune", "synthetic:2000", "--quiet", "-o", str(tmp_path / "m.npz"), *args)
+    assert result.returncode == 1 and message in result.stderr, result.stderr
+    assert result.stderr.startswith("fastmf tune: error:")

@@ -384,3 +384,93 @@ def test_evaluate_a_fitted_als_end_to_end():
     assert result["auc"] == pytest.approx(auc(scores, in_test, ~in_train))
     assert result["users"] == len(users)
     assert result["users"] + result["users_skipped"] == test.n_users
+
+
+# -- several cut-offs, and new users folded in ---------------------------------------------
+def test_evaluate_at_several_cutoffs_on_a_hand_computed_case():
+    # 150 items scored -index: item j ranks j + 1, less one place past b's training item 1.
+    items = [f"i{j:03d}" for j in range(150)]
+    model = FakeModel(["a", "b"], items, np.tile(-np.arange(150.0), (2, 1)))
+    test = Interactions.from_arrays(["a"] * 4 + ["b"] * 2,
+                                    [items[j] for j in (4, 29, 69, 119, 0, 60)])
+    train = Interactions.from_arrays(["b"], [items[1]])
+    result = evaluate(model, test, train=train, k=(20, 50, 100),
+                      metrics=("precision", "recall", "ndcg"))
+    # a: 4 relevant at ranks 5, 30, 70, 120; b: 2 relevant at ranks 1 and 60
+    idcg_a, idcg_b = sum(1 / math.log2(r + 1) for r in range(1, 5)), 1 + 1 / L3
+    dcg_a = {20: 1 / math.log2(6), 50: 1 / math.log2(6) + 1 / math.log2(31),
+             100: 1 / math.log2(6) + 1 / math.log2(31) + 1 / math.log2(71)}
+    dcg_b = {20: 1.0, 50: 1.0, 100: 1 + 1 / math.log2(61)}
+    hits_a, hits_b = {20: 1, 50: 2, 100: 3}, {20: 1, 50: 1, 100: 2}
+    expected = {}
+    for k in (20, 50, 100):
+        expected[f"precision@{k}"] = (hits_a[k] / k + hits_b[k] / k) / 2
+    for k in (20, 50, 100):
+        expected[f"recall@{k}"] = (hits_a[k] / 4 + hits_b[k] / 2) / 2
+    for k in (20, 50, 100):
+        expected[f"ndcg@{k}"] = (dcg_a[k] / idcg_a + dcg_b[k] / idcg_b) / 2
+    assert result == pytest.approx({**expected, "users": 2, "users_skipped": 0})
+    assert list(result)[:9] == list(expected)          # metric-major, then k in order
+    single = evaluate(model, test, train=train, k=50, metrics=("recall", "coverage"))
+    assert single == pytest.approx({"recall@50": expected["recall@50"], "coverage@50": 51 / 150,
+                                    "users": 2, "users_skipped": 0})
+
+
+@pytest.mark.parametrize("k", [0, (), (10, 0), 2.5, "10"])
+def test_evaluate_rejects_bad_cutoffs(k):
+    model = _known_answer_model()
+    with pytest.raises((ValueError, TypeError), match="k"):
+        evaluate(model, _interactions(TEST), k=k)
+
+
+def _folded_in_loop(model, fold_in, test, k):
+    """The metrics of the fold-in protocol one user at a time: model.fold_in, scores by
+    the model's formula in numpy, fold-in items excluded, ranked by a stable sort."""
+    Y, items = model.item_factors_.astype(np.float64), model.item_ids_.ids
+    bias = getattr(model, "item_biases_", np.zeros(len(items))).astype(np.float64)
+    mean = getattr(model, "global_mean_", 0.0)
+    recommended, relevant = [], []
+    fold_users, fold_items, fold_values = fold_in.to_arrays()
+    test_users, test_items, _ = test.to_arrays()
+    for user in np.unique(test_users):
+        mine = fold_users == user
+        if not mine.any():
+            continue
+        user_vector = model.fold_in(fold_items[mine], fold_values[mine])
+        scores = mean + user_vector.bias + bias + Y @ user_vector.factors.astype(np.float64)
+        scores[np.isin(items, fold_items[mine])] = -np.inf
+        recommended.append(items[np.argsort(-scores, kind="stable")[:max(k)]])
+        relevant.append(set(test_items[test_users == user]) - set(fold_items[mine]))
+    return {f"{name}@{kk}": loop_top_k(name, recommended, relevant, kk)
+            for name in ("precision", "recall", "ndcg", "map") for kk in k}
+
+
+@pytest.mark.parametrize("model", [
+    fastmf.ImplicitALS(factors=6, iterations=4, dtype="float64", seed=0, verbose=False),
+    fastmf.ALS(factors=6, iterations=4, dtype="float64", seed=0, verbose=False)])
+def test_evaluate_with_fold_in_matches_a_loop_over_users(model):
+    from fastmf.model_selection import user_split
+    data = fastmf.datasets.make_ratings(200, 120, 5000, seed=1)
+    train, fold_in, test = user_split(data, test_users=0.2, seed=3)
+    model.fit(train)
+    k = (5, 20, 50)
+    result = evaluate(model, test, fold_in=fold_in, k=k,
+                      metrics=("precision", "recall", "ndcg", "map"), batch_size=7)
+    expected = _folded_in_loop(model, fold_in, test, k)
+    assert {key: result[key] for key in expected} == pytest.approx(expected, rel=1e-9)
+    assert result["users"] == test.n_users and result["users_skipped"] == 0
+
+
+def test_evaluate_with_fold_in_skips_users_with_nothing_to_fold_in():
+    data = fastmf.datasets.make_ratings(60, 40, 900, seed=2)
+    model = fastmf.ImplicitALS(factors=4, iterations=2, seed=0, verbose=False).fit(data)
+    fold_in = Interactions.from_arrays(["new1", "new1", "new3"], [0, 1, 999])   # 999: unknown
+    test = Interactions.from_arrays(["new1", "new2", "new3"], [2, 3, 4])
+    result = evaluate(model, test, fold_in=fold_in, k=5, metrics="recall")
+    assert (result["users"], result["users_skipped"]) == (1, 2)
+    with pytest.raises(ValueError, match="train or fold_in"):
+        evaluate(model, test, train=data, fold_in=fold_in)
+    with pytest.raises(ValueError, match="fold-in item"):
+        evaluate(model, test.take([1, 2]), fold_in=fold_in)
+    with pytest.raises(TypeError, match="fold users in"):
+        evaluate(_known_answer_model(), _interactions(TEST), fold_in=_interactions(TRAIN))

@@ -103,3 +103,35 @@ def test_grid_search_maximises_ranking_metrics():
     assert search.best_params_ == {"regularization": (0.05, 500.0)[int(np.argmax(manual))]}
     assert search.best_score_ == pytest.approx(max(manual), rel=1e-12)
     assert not hasattr(search, "best_model_")
+
+
+# -- user_split: whole users held out, each split into fold-in and scored parts -------------
+def test_user_split_holds_out_whole_users_and_splits_each_one():
+    from fastmf.model_selection import user_split
+    data = fastmf.datasets.make_ratings(300, 200, 6000, seed=0)
+    train, fold_in, test = user_split(data, test_users=0.1, test_size=0.2, seed=4)
+    held = set(fold_in.user_ids.ids) | set(test.user_ids.ids)
+    assert len(held) == 30 and not held & set(train.user_ids.ids)
+    assert set(test.item_ids.ids) | set(fold_in.item_ids.ids) <= set(train.item_ids.ids)
+    assert train.nnz + fold_in.nnz + test.nnz + fold_in.n_unseen == data.nnz
+    users, items, _ = data.to_arrays()
+    f_users, f_items, _ = fold_in.to_arrays()
+    t_users, t_items, _ = test.to_arrays()
+    for user in held:
+        known = np.isin(items[users == user], train.item_ids.ids).sum()
+        n_test = (t_users == user).sum()
+        assert n_test == (min(max(round(0.2 * known), 1), known - 1) if known >= 2 else 0)
+        assert n_test + (f_users == user).sum() == known
+        assert not set(t_items[t_users == user]) & set(f_items[f_users == user])
+    again = fastmf.model_selection.user_split(data, test_users=30, test_size=0.2, seed=4)
+    assert np.array_equal(again.test.to_arrays()[1], t_items)
+    assert np.array_equal(again.fold_in.to_arrays()[0], f_users)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"test_users": 0}, "holds out 0 of"), ({"test_users": 1.0}, "test_users"),
+    ({"test_users": 300}, "at least one on each side"), ({"test_size": 1.0}, "test_size")])
+def test_user_split_bad_arguments(kwargs, match):
+    data = fastmf.datasets.make_ratings(300, 200, 6000, seed=0)
+    with pytest.raises(ValueError, match=match):
+        fastmf.model_selection.user_split(data, **kwargs)

@@ -1,4 +1,4 @@
-"""The ``fastmf`` command line: train, evaluate, recommend, similar and demo.
+"""The ``fastmf`` command line: train, tune, evaluate, recommend, similar and demo.
 
 Results go to stdout, progress bars to stderr. A user error (a missing file, an unknown
 column or id, a damaged model file, a bad parameter) prints one line
@@ -16,6 +16,7 @@ from ._demo import add_demo
 from ._models import MODELS
 from ._recommend import add_recommend, add_similar
 from ._train import add_evaluate, add_train
+from ._tune import add_tune
 
 __all__ = ["MODELS", "main"]
 
@@ -27,6 +28,7 @@ def _parser():
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_demo(commands)
     add_train(commands, data_options())
+    add_tune(commands, data_options())
     add_evaluate(commands, data_options())
     add_recommend(commands)
     add_similar(commands)

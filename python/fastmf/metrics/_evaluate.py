@@ -1,4 +1,7 @@
-"""evaluate(): the ranking metrics of a fitted model on test data, in batches of users."""
+"""evaluate(): the ranking metrics of a fitted model on test data, in batches of users, for
+the model's own users or for new users folded in from their interactions."""
+import numbers
+
 import numpy as np
 
 from .. import _validation as v
@@ -10,7 +13,7 @@ from ._ranking import _top_k_scores
 METRICS = ("precision", "recall", "ndcg", "map", "auc", "coverage")
 
 
-def evaluate(model, test, train=None, k=10, metrics=METRICS, batch_size=1024):
+def evaluate(model, test, train=None, k=10, metrics=METRICS, batch_size=1024, fold_in=None):
     """Ranking metrics of a fitted model on held-out interactions.
 
     For each test user known to the model, every item is scored with
@@ -22,36 +25,52 @@ def evaluate(model, test, train=None, k=10, metrics=METRICS, batch_size=1024):
     :func:`ndcg_at_k`, :func:`map_at_k`, :func:`auc` and :func:`catalog_coverage` (with
     the model's items as the catalogue), averaged over the evaluated users.
 
+    With ``fold_in``, the test users are new users (strong generalization, as split by
+    :func:`fastmf.model_selection.user_split`): each is solved from their ``fold_in``
+    interactions by the model's fold-in row solve (what :meth:`fold_in` computes, here for
+    a batch of users at once), scored like a training user, and their fold-in items play
+    the part of the training items.
+
     Parameters
     ----------
     model : fitted model
-        Any fastmf model (or an object with ``user_ids_``, ``item_ids_`` and
-        ``score_users(users) -> (len(users), n_items)`` scores for raw user ids).
+        Any fastmf model (or, without ``fold_in``, an object with ``user_ids_``,
+        ``item_ids_`` and ``score_users(users) -> (len(users), n_items)`` scores for raw
+        user ids).
     test : Interactions
         Held-out interactions; every test pair counts as relevant, whatever its rating.
     train : Interactions, optional
         The training interactions, whose items are excluded per user.
-    k : int, default 10
-        Cut-off of the top-k metrics, at least 1.
+    k : int or sequence of int, default 10
+        Cut-off of the top-k metrics, at least 1; several (``k=(10, 20, 50, 100)``) give
+        every top-k metric at each, from one ranking.
     metrics : sequence of str, default all
         Among ``"precision"``, ``"recall"``, ``"ndcg"``, ``"map"``, ``"auc"``, ``"coverage"``.
     batch_size : int, default 1024
         Users scored at once; memory is about ``batch_size * n_items`` scores.
+    fold_in : Interactions, optional
+        The interactions from which the test users are folded in (their values are the
+        ratings or counts the fold-in solves with); items unknown to the model are left
+        out. Test users with no fold-in item known to the model are skipped. Not with
+        ``train``.
 
     Returns
     -------
     dict
         ``"precision@k"``, ``"recall@k"``, ``"ndcg@k"``, ``"map@k"``, ``"auc"`` and
-        ``"coverage@k"`` (those requested, in that form), plus ``"users"``: the number of
-        test users evaluated, and ``"users_skipped"``: the test users left out because
-        they are unknown to the model or have no relevant item known to it. AUC averages
-        over the evaluated users that have a non-relevant candidate too (NaN if none).
+        ``"coverage@k"`` (those requested, in that form; for several k each top-k metric
+        at every k in turn, ``"recall@10"``, ``"recall@20"``, ...), plus ``"users"``: the
+        number of test users evaluated, and ``"users_skipped"``: the test users left out
+        because they are unknown to the model (or, with ``fold_in``, have nothing to fold
+        in) or have no relevant item known to it. AUC averages over the evaluated users
+        that have a non-relevant candidate too (NaN if none).
 
     Raises
     ------
     ValueError
         On a bad ``k``, ``batch_size`` or metric name, if no test user can be evaluated,
-        or if the model returns scores of the wrong shape or NaN scores.
+        if both ``train`` and ``fold_in`` are given, or if the model returns scores of the
+        wrong shape or NaN scores.
     NotFittedError
         If the model is not fitted.
 
@@ -67,26 +86,58 @@ def evaluate(model, test, train=None, k=10, metrics=METRICS, batch_size=1024):
     ['auc', 'precision@5', 'users', 'users_skipped']
     >>> result["users"] + result["users_skipped"] == test.n_users
     True
+    >>> sorted(evaluate(model, test, train=train, k=(5, 10), metrics="recall"))
+    ['recall@10', 'recall@5', 'users', 'users_skipped']
     """
-    k = v.check_int("k", k, minimum=1)
+    ks = _checked_ks(k)
     batch_size = v.check_int("batch_size", batch_size, minimum=1)
     names = _checked_metrics(metrics)
-    _check_model(model)
+    _check_model(model, folding=fold_in is not None)
     test = as_interactions(test, "test")
-    train = None if train is None else as_interactions(train, "train")
+    if fold_in is not None and train is not None:
+        raise ValueError("pass train or fold_in, not both: with fold_in the test users are "
+                         "new users, whose fold-in items are the ones left out")
     n_items = len(model.item_ids_)
-    seen = _model_keys(model, train) if train is not None else np.zeros(0, dtype=np.int64)
-    relevant = _model_keys(model, test)
+    if fold_in is None:
+        user_ids, score = model.user_ids_, _known_user_scores(model)
+        seen = (np.zeros(0, dtype=np.int64) if train is None
+                else _model_keys(user_ids, model.item_ids_, as_interactions(train, "train")))
+    else:
+        fold_in = as_interactions(fold_in, "fold_in")
+        user_ids, rows = fold_in.user_ids, _fold_in_rows(model, fold_in)
+        seen, score = _sorted_unique(rows[0] * n_items + rows[1]), _folded_user_scores(model, *rows)
+    relevant = _model_keys(user_ids, model.item_ids_, test)
     relevant = relevant[~np.isin(relevant, seen, assume_unique=True)]
     users = _sorted_unique(relevant // n_items)
+    if fold_in is not None:                 # nothing to fold in: nothing to score
+        users = users[np.isin(users, rows[0])]
     if len(users) == 0:
-        raise ValueError(f"none of the {test.n_users} test users has a test item known to the "
-                         f"model (and not among their training items); nothing to evaluate")
-    totals = dict.fromkeys(names, 0.0)
-    totals["auc_users"], covered = 0, np.zeros(n_items, dtype=bool)
+        needs = ("a fold-in item known to the model and a test item not among them"
+                 if fold_in is not None else
+                 "a test item known to the model (and not among their training items)")
+        raise ValueError(f"none of the {test.n_users} test users has {needs}; nothing to "
+                         f"evaluate")
+    totals = dict.fromkeys([_key(name, kk) for name in names for kk in ks], 0.0)
+    totals["auc_users"] = 0
+    covered = {kk: np.zeros(n_items, dtype=bool) for kk in ks}
     for lo in range(0, len(users), batch_size):
-        _evaluate_batch(model, users[lo:lo + batch_size], relevant, seen, k, names, totals, covered)
-    return _summary(names, totals, covered, k, len(users), test.n_users - len(users))
+        _evaluate_batch(score(users[lo:lo + batch_size]), users[lo:lo + batch_size], relevant,
+                        seen, ks, names, totals, covered)
+    return _summary(names, totals, covered, ks, len(users), test.n_users - len(users))
+
+
+def _key(name, k):
+    return name if name == "auc" else f"{name}@{k}"
+
+
+def _checked_ks(k):
+    """The cut-offs as a tuple of distinct ints >= 1 (an int, or a sequence of them)."""
+    if isinstance(k, (numbers.Integral, np.integer)) or isinstance(k, (bool, float, str)):
+        return (v.check_int("k", k, minimum=1),)
+    ks = tuple(k) if hasattr(k, "__iter__") else ()
+    if not ks:
+        raise ValueError(f"k must be an int >= 1 or a non-empty sequence of them, got {k!r}")
+    return tuple(dict.fromkeys(v.check_int("k", kk, minimum=1) for kk in ks))
 
 
 def _checked_metrics(metrics):
@@ -98,26 +149,28 @@ def _checked_metrics(metrics):
     return tuple(dict.fromkeys(names))
 
 
-def _check_model(model):
+def _check_model(model, folding=False):
     check_is_fitted = getattr(model, "_check_is_fitted", None)
     if check_is_fitted is not None:
         check_is_fitted()
-    needed = ("user_ids_", "item_ids_", "score_users")
+    needed = ("user_ids_", "item_ids_", "item_factors_", "_solve_rows", "_query_from",
+              "_item_bias") if folding else ("user_ids_", "item_ids_", "score_users")
     missing = [name for name in needed if not hasattr(model, name)]
     if missing:
-        raise TypeError(f"model must be a fitted fastmf model with {', '.join(needed)}; "
-                        f"{type(model).__name__} has no {', '.join(missing)}")
+        what = ("a fitted fastmf model to fold users in" if folding
+                else f"a fitted fastmf model with {', '.join(needed)}")
+        raise TypeError(f"model must be {what}; {type(model).__name__} has no {', '.join(missing)}")
 
 
-def _model_keys(model, data):
-    """Sorted unique ``user * n_items + item`` keys, in the model's index space, of the
-    pairs in ``data`` whose user and item the model knows."""
-    n_items = len(model.item_ids_)
-    if data.user_ids is model.user_ids_ and data.item_ids is model.item_ids_:
+def _model_keys(user_ids, item_ids, data):
+    """Sorted unique ``user * n_items + item`` keys, in the index space of ``user_ids`` and
+    ``item_ids`` (the model's), of the pairs in ``data`` whose user and item they know."""
+    n_items = len(item_ids)
+    if data.user_ids is user_ids and data.item_ids is item_ids:
         users, items = data.uidx.astype(np.int64), data.iidx.astype(np.int64)
     else:
-        users = model.user_ids_.index(data.user_ids.ids)[data.uidx]
-        items = model.item_ids_.index(data.item_ids.ids)[data.iidx]
+        users = user_ids.index(data.user_ids.ids)[data.uidx]
+        items = item_ids.index(data.item_ids.ids)[data.iidx]
         known = (users >= 0) & (items >= 0)
         users, items = users[known], items[known]
     return _sorted_unique(users * n_items + items)
@@ -126,6 +179,42 @@ def _model_keys(model, data):
 def _sorted_unique(keys):
     keys = np.sort(keys)
     return keys[np.r_[True, keys[1:] != keys[:-1]]] if len(keys) else keys
+
+
+def _known_user_scores(model):
+    """scores(users): the model's scores of every item for its users (indices)."""
+    def scores(users):
+        return np.asarray(model.score_users(model.user_ids_.ids[users]))
+    return scores
+
+
+def _fold_in_rows(model, fold_in):
+    """(users, items, values): the fold-in pairs whose item the model knows, sorted by user
+    (index in ``fold_in``) then item (the model's index), values in the model dtype."""
+    items = model.item_ids_.index(fold_in.item_ids.ids)[fold_in.iidx]
+    known = items >= 0
+    users, items = fold_in.uidx[known].astype(np.int64), items[known].astype(np.int64)
+    values = fold_in.ratings[known].astype(model.item_factors_.dtype)
+    order = np.lexsort((items, users))
+    return users[order], items[order], values[order]
+
+
+def _folded_user_scores(model, users, items, values):
+    """scores(batch): every item's score for the fold-in users ``batch`` (sorted indices),
+    each solved from its fold-in pairs by the model's row solve, all of a batch at once."""
+    from ..data import Csr
+    n_items = len(model.item_ids_)
+
+    def scores(batch):
+        lo, hi = np.searchsorted(users, batch, "left"), np.searchsorted(users, batch, "right")
+        counts = hi - lo
+        take = np.repeat(lo - np.r_[0, np.cumsum(counts)[:-1]], counts) + np.arange(counts.sum())
+        R = Csr(np.r_[0, np.cumsum(counts)].astype(np.int64), items[take].astype(np.int32),
+                values[take], (len(batch), n_items))
+        factors, biases = model._solve_rows("user", R)
+        Q, offsets = model._query_from(factors, biases)
+        return Q @ model.item_factors_.T + offsets[:, None] + model._item_bias()[None, :]
+    return scores
 
 
 def _batch_mask(keys, users, n_items):
@@ -139,9 +228,8 @@ def _batch_mask(keys, users, n_items):
     return mask
 
 
-def _evaluate_batch(model, users, relevant_keys, seen_keys, k, names, totals, covered):
-    n_items = len(model.item_ids_)
-    scores = np.asarray(model.score_users(model.user_ids_.ids[users]))
+def _evaluate_batch(scores, users, relevant_keys, seen_keys, ks, names, totals, covered):
+    n_items = next(iter(covered.values())).shape[0]
     if scores.shape != (len(users), n_items):
         raise ValueError(f"model.score_users returned an array of shape {scores.shape}; "
                          f"expected ({len(users)}, {n_items}): one row per user, one column per item")
@@ -150,17 +238,21 @@ def _evaluate_batch(model, users, relevant_keys, seen_keys, k, names, totals, co
     relevant = _batch_mask(relevant_keys, users, n_items)
     seen = _batch_mask(seen_keys, users, n_items) if len(seen_keys) else np.zeros_like(relevant)
     scores = np.where(seen, -np.inf, scores.astype(np.float64, copy=False))
-    top = _top_k_indices(scores, k)
-    hits = np.zeros((len(users), k), dtype=bool)
+    k_max = max(ks)
+    top = _top_k_indices(scores, k_max)
+    hits = np.zeros((len(users), k_max), dtype=bool)
     hits[:, :top.shape[1]] = np.take_along_axis(relevant, np.maximum(top, 0), axis=1) & (top >= 0)
-    per_user = _top_k_scores(hits, relevant.sum(axis=1), k)
-    for name in set(names) & set(per_user):
-        totals[name] += float(per_user[name].sum())
+    n_relevant = relevant.sum(axis=1)
+    for k in ks:
+        per_user = _top_k_scores(hits[:, :k], n_relevant, k)
+        for name in set(names) & set(per_user):
+            totals[f"{name}@{k}"] += float(per_user[name].sum())
+        shown = top[:, :k]
+        covered[k][shown[shown >= 0]] = True
     if "auc" in names:
         values = _auc_rows(scores, relevant, ~seen)
         totals["auc"] += float(values.sum())
         totals["auc_users"] += len(values)
-    covered[top[top >= 0]] = True
 
 
 def _top_k_indices(scores, k):
@@ -175,15 +267,15 @@ def _top_k_indices(scores, k):
     return top
 
 
-def _summary(names, totals, covered, k, n_users, n_skipped):
+def _summary(names, totals, covered, ks, n_users, n_skipped):
     result = {}
     for name in names:
         if name == "auc":
             n_auc = totals["auc_users"]
             result["auc"] = totals["auc"] / n_auc if n_auc else float("nan")
-        elif name == "coverage":
-            result[f"coverage@{k}"] = float(covered.mean())
-        else:
-            result[f"{name}@{k}"] = totals[name] / n_users
+            continue
+        for k in ks:
+            result[f"{name}@{k}"] = (float(covered[k].mean()) if name == "coverage"
+                                     else totals[f"{name}@{k}"] / n_users)
     result["users"], result["users_skipped"] = int(n_users), int(n_skipped)
     return result

@@ -1,6 +1,7 @@
 """Splitting interactions into training and test parts: at random, per user, in time,
-by whole items or users (cold start), and into k folds."""
+by whole items or users (cold start, strong generalization), and into k folds."""
 import logging
+from collections import namedtuple
 
 import numpy as np
 
@@ -190,3 +191,84 @@ def k_fold(data, folds=5, seed=None, unseen="drop"):
         is_test = np.zeros(data.nnz, dtype=bool)
         is_test[part] = True
         yield _split(data, is_test, unseen)
+
+
+UserSplit = namedtuple("UserSplit", ["train", "fold_in", "test"])
+UserSplit.__doc__ = """What :func:`user_split` returns: ``train`` (the other users' ratings), and
+for the held-out users ``fold_in`` (the interactions they are folded in from) and ``test``
+(the ones scored)."""
+
+
+def user_split(data, test_users=0.1, test_size=0.2, seed=None):
+    """Hold out whole users, for strong generalization (Marlin 2004; Liang et al. 2018):
+    (train, fold_in, test), where no held-out user appears in ``train``.
+
+    A random ``test_users`` share of the users is held out with all their ratings; ``train``
+    keeps every other user. Each held-out user's ratings of items that ``train`` knows are
+    split at random: ``round(test_size * n_u)`` of them (at least one, never all; none for a
+    user with a single one) into ``test``, the rest into ``fold_in``. A model fitted on
+    ``train`` then solves each held-out user from ``fold_in`` and is scored on ``test``
+    with the fold-in items left out: :func:`fastmf.metrics.evaluate` with ``fold_in=``.
+
+    Parameters
+    ----------
+    data : Interactions or (users, items[, ratings]) tuple
+    test_users : float in (0, 1) or int, default 0.1
+        The share of the users held out, or their number.
+    test_size : float in (0, 1), default 0.2
+        The share of each held-out user's ratings that is scored.
+    seed : int, numpy Generator or None
+        Fixes the users held out and the split of their ratings.
+
+    Returns
+    -------
+    UserSplit
+        ``(train, fold_in, test)`` Interactions; ``fold_in.n_unseen`` counts the held-out
+        ratings dropped because ``train`` has no rating of their item.
+
+    Raises
+    ------
+    ValueError
+        ``test_users`` holds out no user or every user, or ``test_size`` is out of range.
+
+    Examples
+    --------
+    >>> import fastmf
+    >>> from fastmf.model_selection import user_split
+    >>> data = fastmf.datasets.make_ratings(300, 200, 6000, seed=0)
+    >>> train, fold_in, test = user_split(data, test_users=0.1, seed=0)
+    >>> fold_in.n_users, len(set(fold_in.user_ids.ids) & set(train.user_ids.ids))
+    (30, 0)
+    >>> train.nnz + fold_in.nnz + test.nnz + fold_in.n_unseen == data.nnz
+    True
+    """
+    data = as_interactions(data)
+    test_size = v.check_float("test_size", test_size, minimum=0, maximum=1, strict_minimum=True)
+    if test_size >= 1:
+        raise ValueError(f"test_size must be a float < 1, got {test_size}")
+    n_out = _count("test_users", test_users, data.n_users)
+    rng = np.random.default_rng(v.check_seed(seed))
+    out = np.zeros(data.n_users, dtype=bool)
+    out[rng.choice(data.n_users, n_out, replace=False)] = True
+    held_out = np.repeat(out, data.by_user.counts())
+    train = data.take(np.flatnonzero(~held_out))
+    positions = np.flatnonzero(held_out & np.isin(data.iidx, data.iidx[~held_out]))
+    users = data.take(positions)
+    is_test = _per_user(users, test_size, rng)
+    fold_in, test = users.take(np.flatnonzero(~is_test)), users.take(np.flatnonzero(is_test))
+    fold_in.n_unseen = int(held_out.sum()) - len(positions)
+    return UserSplit(train, fold_in, test)
+
+
+def _count(name, value, n):
+    """The number of users a share (float in (0, 1)) or a count (int) means, checked to
+    leave at least one on each side."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        count = int(value)
+    else:
+        share = v.check_float(name, value, minimum=0, maximum=1, strict_minimum=True)
+        count = int(round(share * n))
+    if not 0 < count < n:
+        raise ValueError(f"{name}={value!r} holds out {count} of {n} users; it must leave at "
+                         f"least one on each side")
+    return count

@@ -1,0 +1,406 @@
+"""fastmf.tune: a random search or successive halving over a model's parameters, scored on a
+validation part of the training data; tune_function runs the same search for any
+fit-and-score callable."""
+import logging
+import math
+import numbers
+import time
+import warnings
+
+import numpy as np
+
+from .. import _validation as v
+from ..data import Interactions, as_interactions
+from ..exceptions import FastMFWarning
+from ._search import LOWER_IS_BETTER, _metric_key, _metric_names, _score
+from ._split import train_test_split
+
+logger = logging.getLogger("fastmf")
+
+STRATEGIES = ("halving", "random")
+
+# The parameters that matter most, per model class; a name the model lacks is left out, so
+# a space names ImplicitALS's unobserved_weight and regularization_exponent only where the
+# model has them.
+DEFAULT_SPACES = {
+    "ImplicitALS": {"regularization": (0.01, 1000.0, "log"), "alpha": (0.1, 100.0, "log"),
+                    "unobserved_weight": (1e-3, 1.0, "log"),
+                    "regularization_exponent": (0.0, 1.0)},
+    "BPR": {"learning_rate": (0.005, 0.2, "log"), "regularization": (1e-4, 0.1, "log")},
+    "ALS": {"regularization": (0.01, 10.0, "log"), "bias_regularization": (0.1, 30.0, "log")},
+    "SGD": {"regularization": (0.005, 0.5, "log"), "bias_regularization": (0.001, 0.5, "log")},
+}
+
+
+def default_space(model):
+    """The search space :func:`tune` uses for ``model`` when given none: a dict of name ->
+    ``(low, high, "log")`` (log-uniform) or ``(low, high)`` (uniform).
+
+    Examples
+    --------
+    >>> import fastmf
+    >>> from fastmf.model_selection import default_space
+    >>> default_space(fastmf.BPR())
+    {'learning_rate': (0.005, 0.2, 'log'), 'regularization': (0.0001, 0.1, 'log')}
+    """
+    params = model.get_params()
+    space = next((DEFAULT_SPACES[cls.__name__] for cls in type(model).__mro__
+                  if cls.__name__ in DEFAULT_SPACES), None)
+    if space is None:
+        raise ValueError(f"no default search space for {type(model).__name__}; pass space=")
+    return {name: spec for name, spec in space.items() if name in params}
+
+
+class TuneResult:
+    """What :func:`tune` and :func:`tune_function` return.
+
+    Attributes
+    ----------
+    best_params : dict
+        The best trial's parameters (the searched ones only).
+    best_score : float
+        Its validation score, at the most iterations any trial reached.
+    best_model : model or None
+        ``tune(refit=True)``: a model with the best parameters fitted on all the training
+        data; else None.
+    metric : str
+        The score's name, e.g. ``"ndcg@10"`` or ``"rmse"``.
+    trials : list of dict
+        A row per trial, in the order they were drawn: ``trial``, the parameters,
+        ``iterations`` (the most it was trained for), ``score`` (at those iterations; NaN
+        for a failed fit) and ``seconds`` (all its fits and scorings).
+    fits : float
+        The cost of the search in full fits (a fit for ``iterations`` counts
+        ``iterations / max_iterations``).
+    seconds : float
+    stopped_by : str
+        ``"budget"`` or ``"time_budget"``.
+    """
+
+    def __init__(self, trials, metric, lower_is_better, fits, seconds, stopped_by, strategy):
+        self.trials, self.metric, self.fits, self.seconds = trials, metric, fits, seconds
+        self.stopped_by, self.strategy = stopped_by, strategy
+        self._sign = 1.0 if lower_is_better else -1.0
+        ranked = self.ranked()
+        if not ranked or not math.isfinite(ranked[0]["score"]):
+            raise ValueError(f"every one of the {len(trials)} trials failed; see the warnings "
+                             f"for why")
+        best = ranked[0]
+        self.best_params = {name: best[name] for name in self._param_names()}
+        self.best_score = best["score"]
+        self.best_model = None
+
+    def _param_names(self):
+        return [n for n in self.trials[0] if n not in ("trial", "iterations", "score", "seconds")]
+
+    def ranked(self):
+        """The trials best first: the most iterations reached, then the best score; failed
+        trials last."""
+        def key(row):
+            failed = not math.isfinite(row["score"])
+            return (failed, -row["iterations"], 0.0 if failed else self._sign * row["score"],
+                    row["trial"])
+        return sorted(self.trials, key=key)
+
+    def to_dataframe(self):
+        """The trials as a pandas DataFrame, in trial order, with a ``rank`` column."""
+        import pandas as pd
+        rank = {row["trial"]: position for position, row in enumerate(self.ranked(), start=1)}
+        frame = pd.DataFrame(self.trials)
+        frame["rank"] = frame["trial"].map(rank)
+        return frame
+
+    def __repr__(self):
+        return (f"TuneResult({len(self.trials)} trials, best {self.metric} "
+                f"{self.best_score:.4f}, best_params={self.best_params})")
+
+    def __str__(self, max_rows=25):
+        rows = self.ranked()
+        names = self._param_names()
+        header = ["rank", "trial", *names, "iterations", self.metric, "seconds"]
+        cells = [[str(position), str(row["trial"]), *(_cell(row[n]) for n in names),
+                  str(row["iterations"]), f"{row['score']:.4f}", f"{row['seconds']:.2f}"]
+                 for position, row in enumerate(rows[:max_rows], start=1)]
+        widths = [max(len(line[j]) for line in [header, *cells]) for j in range(len(header))]
+        lines = [f"{self.strategy} search: {len(rows)} trials, {self.fits:.1f} fits in "
+                 f"{self.seconds:.1f} s (stopped by {self.stopped_by}); best {self.metric} "
+                 f"{self.best_score:.4f}"]
+        lines += ["  ".join(cell.rjust(w) for cell, w in zip(line, widths))
+                  for line in [header, *cells]]
+        if len(rows) > max_rows:
+            lines.append(f"... {len(rows) - max_rows} more (all in .trials or .to_dataframe())")
+        return "\n".join(lines)
+
+
+def _cell(value):
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def tune(model, train, *, budget=16, time_budget=None, space=None, metric=None, k=10,
+         validation=0.2, strategy="halving", factor=3, seed=None, refit=True, verbose=True):
+    """Search a model's parameters on a validation part of ``train``; refit the best.
+
+    Candidates are drawn at random from ``space``; the first is the model's own values,
+    which halving fits in full whatever their early scores, so that the search never ends
+    worse on validation than the model as given.
+    ``strategy="halving"`` (successive halving, as scikit-learn's HalvingRandomSearchCV
+    over iterations) fits many candidates for ``max / factor²`` iterations, the best
+    ``1 / factor`` of them for ``max / factor``, the best of those for the model's full
+    ``iterations`` (``epochs``); ``"random"`` fits every candidate in full. Either way the
+    search costs at most ``budget`` full fits, so the two compare at equal cost. Every
+    fit uses the same model seed, so candidates differ only by their parameters.
+
+    Parameters
+    ----------
+    model : a fastmf model
+        The base parameters; its ``iterations`` (``epochs``) is the full fit.
+    train : Interactions or (users, items[, ratings]) tuple
+        Nothing else is read: the validation part is carved out of it.
+    budget : int, default 16
+        The search's cost in full fits. Halving spends it on about ``3 * budget`` candidates
+        (``factor`` 3), random search on ``budget`` candidates.
+    time_budget : float, optional
+        Seconds after which no new fit starts; the best trial so far wins.
+    space : dict, optional
+        Parameter name -> a list of values (drawn uniformly), ``(low, high)`` (uniform;
+        integers when both are ints) or ``(low, high, "log")`` (log-uniform). Default:
+        :func:`default_space`. For an ImplicitALS with ``regularization_exponent`` ν the
+        default draws the regularization of the average user, λ̄ ∈ [0.01, 1000], and sets
+        ``regularization = λ̄ / (mean n_u + α0 n_items)^ν``, so that λ̄ means the same
+        whatever ν is drawn.
+    metric : str, optional
+        ``"rmse"`` (default for explicit models) or ``"mae"``, lower is better; or a
+        ranking metric at ``k`` (default ``"ndcg"`` for implicit models), higher is better.
+    k : int, default 10
+    validation : float or Interactions, default 0.2
+        A share of each user's ratings held out of ``train`` (``train_test_split``
+        ``strategy="per_user"``, seeded), or a validation set.
+    strategy : {"halving", "random"}, default "halving"
+    factor : int, default 3
+        Halving keeps the best ``1 / factor`` at each step; the ladder of iterations is
+        ``max / factor²``, ``max / factor``, ``max`` (at least 1).
+    seed : int, optional
+        Fixes the validation split, the candidates and (when the model has none) the
+        model seed: the same seed gives the same search, up to the multithreaded SGD and
+        BPR fits, which are bit-repeatable only with ``num_threads=1``.
+    refit : bool, default True
+        Fit the best parameters on all of ``train`` into ``best_model``.
+    verbose : bool, default True
+        A progress bar over the budget.
+
+    Returns
+    -------
+    TuneResult
+        ``best_model``, ``best_params``, ``best_score``, ``trials``; ``print`` shows a
+        table, ``to_dataframe()`` one for pandas.
+
+    Examples
+    --------
+    >>> import fastmf
+    >>> data = fastmf.datasets.make_ratings(300, 200, 6000, seed=0)
+    >>> model = fastmf.ALS(factors=8, iterations=9, seed=0, verbose=False)
+    >>> result = fastmf.tune(model, data, budget=4, seed=0, verbose=False)
+    >>> sorted(result.best_params), result.metric
+    (['bias_regularization', 'regularization'], 'rmse')
+    >>> result.best_model.regularization == result.best_params["regularization"]
+    True
+    """
+    data = as_interactions(train, "train")
+    metric = metric or ("rmse" if model._task == "rating" else "ndcg")
+    _metric_names(model, [metric])
+    k = v.check_int("k", k, minimum=1)
+    rng = np.random.default_rng(v.check_seed(seed))
+    params = model.get_params()
+    scaled = space is None and "regularization_exponent" in params
+    space = _checked_space(default_space(model) if space is None else space, params,
+                           type(model).__name__)
+    steps = model._iterations_param
+    if strategy == "halving" and steps in space:
+        raise ValueError(f"space names {steps!r}, which strategy='halving' varies itself; "
+                         f"leave it out or use strategy='random'")
+    split_seed, model_seed = (int(s) for s in rng.integers(2**31, size=2))
+    fit_part, val = _validation_split(data, validation, split_seed)
+    base = {**params, "verbose": False}
+    base["seed"] = model_seed if params.get("seed") is None else params["seed"]
+    n_u = fit_part.nnz / fit_part.n_users
+
+    def candidate(values):
+        if scaled:                  # λ drawn for the average user: see the docstring
+            scale = (n_u + values.get("unobserved_weight", params["unobserved_weight"])
+                     * fit_part.n_items) ** values.get("regularization_exponent",
+                                                       params["regularization_exponent"])
+            values = {**values, "regularization": values["regularization"] / scale}
+        return values
+
+    def fit_and_score(values, iterations):
+        fitted = type(model)(**{**base, steps: iterations, **values}).fit(fit_part)
+        return _score(fitted, fit_part, val, [metric], k)[metric]
+
+    initial = {name: params[name] for name in space}
+    result = _run(fit_and_score, space, candidate, v.check_int(steps, params[steps], minimum=1),
+                  budget=budget, time_budget=time_budget, strategy=strategy, factor=factor,
+                  initial=initial, rng=rng, lower_is_better=metric in LOWER_IS_BETTER,
+                  metric=_metric_key(metric, k), verbose=verbose)
+    if refit:
+        best = type(model)(**{**params, **result.best_params, "seed": base["seed"],
+                              "verbose": bool(verbose and params.get("verbose", True))})
+        result.best_model = best.fit(data).set_params(verbose=params.get("verbose", True))
+    return result
+
+
+def tune_function(fit_and_score, space, max_iterations, *, budget=16, time_budget=None,
+                  strategy="halving", factor=3, initial=None, seed=None, lower_is_better=False,
+                  metric="score", verbose=False):
+    """The search of :func:`tune` for any model: ``fit_and_score(params, iterations) ->
+    float`` fits a candidate for ``iterations`` and returns its validation score.
+
+    ``space``, ``budget``, ``time_budget``, ``strategy``, ``factor`` and ``seed`` are as in
+    :func:`tune`; ``max_iterations`` is the full fit; ``initial`` (a dict of the
+    parameters of ``space``), when given, is the first candidate, fitted in full. Returns a
+    :class:`TuneResult` without a model.
+
+    Examples
+    --------
+    >>> from fastmf.model_selection import tune_function
+    >>> def fit_and_score(params, iterations):        # best at x = 2, sharper with iterations
+    ...     return -abs(params["x"] - 2.0) * iterations
+    >>> result = tune_function(fit_and_score, {"x": (0.1, 10.0, "log")}, max_iterations=9,
+    ...                        budget=6, seed=0)
+    >>> len(result.trials), bool(abs(result.best_params["x"] - 2.0) < 0.5)
+    (18, True)
+    """
+    space = _checked_space(space, None, "fit_and_score")
+    return _run(fit_and_score, space, lambda values: values,
+                v.check_int("max_iterations", max_iterations, minimum=1), budget=budget,
+                time_budget=time_budget, strategy=strategy, factor=factor, initial=initial,
+                rng=np.random.default_rng(v.check_seed(seed)), lower_is_better=lower_is_better,
+                metric=metric, verbose=verbose)
+
+
+def _run(fit_and_score, space, candidate, max_iterations, *, budget, time_budget, strategy,
+         factor, initial, rng, lower_is_better, metric, verbose):
+    """Draw the candidates and run the rungs: the search both entry points share."""
+    budget = v.check_int("budget", budget, minimum=1)
+    v.check_choice("strategy", strategy, STRATEGIES)
+    factor = v.check_int("factor", factor, minimum=2)
+    if time_budget is not None:
+        time_budget = v.check_float("time_budget", time_budget, minimum=0, strict_minimum=True)
+    ladder, n_first = _plan(strategy, budget, max_iterations, factor, initial is not None)
+    drawn = [candidate(_draw(space, rng)) for _ in range(n_first - (initial is not None))]
+    candidates = ([dict(initial)] if initial is not None else []) + drawn
+    trials = [{"trial": t, **values, "iterations": 0, "score": math.nan, "seconds": 0.0}
+              for t, values in enumerate(candidates)]
+    sign = 1.0 if lower_is_better else -1.0
+    started, fits, stopped_by = time.perf_counter(), 0.0, "budget"
+    bar = _bar(budget, verbose)
+    alive, quota = list(range(len(trials))), len(trials)    # quota: as _plan counts
+    try:
+        for level, iterations in enumerate(ladder):
+            for t in alive:
+                late = time_budget is not None and time.perf_counter() - started >= time_budget
+                if late and fits:
+                    stopped_by = "time_budget"
+                    break
+                _evaluate(fit_and_score, trials[t], candidates[t], iterations)
+                fits += iterations / max_iterations
+                if bar is not None:
+                    bar.update(iterations / max_iterations)
+            if stopped_by != "budget" or level == len(ladder) - 1:
+                break
+            scored = [t for t in alive if math.isfinite(trials[t]["score"])]
+            scored.sort(key=lambda t: (sign * trials[t]["score"], t))
+            quota = max(1, quota // factor)
+            alive = scored[:quota]                                # best first
+            if initial is not None and 0 not in alive and 0 in scored:
+                alive.append(0)            # the starting point is always fitted in full
+    finally:
+        if bar is not None:
+            bar.close()
+    result = TuneResult(trials, metric, lower_is_better, fits, time.perf_counter() - started,
+                        stopped_by, strategy)
+    logger.info("tune: %s", repr(result))
+    return result
+
+
+def _evaluate(fit_and_score, row, values, iterations):
+    """Fit and score one candidate for ``iterations``, into its row; a failure scores NaN."""
+    started = time.perf_counter()
+    try:
+        score = float(fit_and_score(dict(values), iterations))
+    except Exception as error:            # a failed candidate; Ctrl-C still stops the search
+        warnings.warn(f"tune: {values} failed at {iterations} iterations and scores NaN: "
+                      f"{type(error).__name__}: {error}", FastMFWarning, stacklevel=3)
+        score = math.nan
+    row.update(iterations=iterations, score=score if math.isfinite(score) else math.nan,
+               seconds=row["seconds"] + time.perf_counter() - started)
+
+
+def _plan(strategy, budget, max_iterations, factor, keep_first=False):
+    """(ladder of iterations, number of first candidates) within ``budget`` full fits;
+    ``keep_first``: the first candidate climbs every rung whatever its score."""
+    if strategy == "random":
+        return [max_iterations], budget
+    ladder = sorted({max(1, round(max_iterations / factor ** j)) for j in (2, 1, 0)})
+
+    def cost(n):
+        total = keep_first * sum(iterations / max_iterations for iterations in ladder[1:])
+        for iterations in ladder:
+            total, n = total + n * iterations / max_iterations, max(1, n // factor)
+        return total
+    n = 1
+    while cost(n + 1) <= budget:
+        n += 1
+    if cost(n) > budget:            # too small a budget for a ladder: one full fit
+        return [max_iterations], budget
+    return ladder, n
+
+
+def _draw(space, rng):
+    values = {}
+    for name, spec in space.items():
+        if isinstance(spec, list):
+            values[name] = spec[int(rng.integers(len(spec)))]
+            continue
+        low, high, log = spec[0], spec[1], len(spec) == 3
+        x = math.exp(rng.uniform(math.log(low), math.log(high))) if log else rng.uniform(low, high)
+        integer = all(isinstance(b, numbers.Integral) for b in (low, high))
+        values[name] = min(max(int(round(x)), low), high) if integer else float(x)
+    return values
+
+
+def _checked_space(space, params, owner):
+    if not isinstance(space, dict) or not space:
+        raise TypeError(f"space must be a non-empty dict of name -> list of values, (low, high) "
+                        f"or (low, high, 'log'), got {space!r}")
+    for name, spec in space.items():
+        if params is not None and name not in params:
+            raise ValueError(f"space names {name!r}, which is not a parameter of {owner}")
+        if isinstance(spec, list):
+            if not spec:
+                raise ValueError(f"space[{name!r}] is an empty list; give at least one value")
+            continue
+        ok = (isinstance(spec, tuple) and len(spec) in (2, 3)
+              and all(isinstance(b, numbers.Real) and not isinstance(b, bool) for b in spec[:2])
+              and (len(spec) == 2 or spec[2] == "log"))
+        if not ok or not spec[0] <= spec[1] or (len(spec) == 3 and spec[0] <= 0):
+            raise ValueError(f"space[{name!r}] must be a list of values, (low, high) with "
+                             f"low <= high, or (low, high, 'log') with 0 < low <= high; got "
+                             f"{spec!r}")
+    return space
+
+
+def _validation_split(data, validation, seed):
+    if isinstance(validation, Interactions):
+        return data, validation
+    if isinstance(validation, bool) or not isinstance(validation, numbers.Real):
+        raise TypeError(f"validation must be a share of each user's ratings (a float in (0, 1)) "
+                        f"or an Interactions, got {type(validation).__name__}")
+    return train_test_split(data, test_size=validation, seed=seed, strategy="per_user")
+
+
+def _bar(budget, verbose):
+    if not verbose:
+        return None
+    from tqdm.auto import tqdm
+    return tqdm(total=budget, desc="tune", unit="fit",
+                bar_format="{l_bar}{bar}| {n:.1f}/{total} fits [{elapsed}<{remaining}]")

@@ -1,0 +1,184 @@
+"""fastmf.tune and tune_function: the halving ladder and budget, reproducibility, failures,
+and scores checked against fits done here."""
+import math
+
+import numpy as np
+import pytest
+
+import fastmf
+from fastmf import FastMFWarning
+from fastmf.model_selection import TuneResult, default_space, tune_function
+
+
+def distance_to_two(params, iterations):
+    """A known objective: best at x = 2, sharper with iterations."""
+    return -abs(params["x"] - 2.0) * iterations
+
+
+SPACE = {"x": (0.1, 10.0, "log")}
+
+
+def untimed(trials):
+    return [{name: value for name, value in row.items() if name != "seconds"} for row in trials]
+
+
+def test_halving_spends_the_budget_on_a_ladder_and_promotes_the_best():
+    # 9 iterations, factor 3: ladder 1, 3, 9; 18 candidates cost 18/9 + 6*3/9 + 2 = 6 fits
+    result = tune_function(distance_to_two, SPACE, max_iterations=9, budget=6, seed=0)
+    assert result.fits == pytest.approx(6.0)
+    reached = [row["iterations"] for row in result.trials]
+    assert (reached.count(1), reached.count(3), reached.count(9)) == (12, 4, 2)
+    distance = {row["trial"]: abs(row["x"] - 2.0) for row in result.trials}
+    by_distance = sorted(distance, key=distance.get)
+    assert {row["trial"] for row in result.trials if row["iterations"] >= 3} == set(by_distance[:6])
+    assert {row["trial"] for row in result.trials if row["iterations"] == 9} == set(by_distance[:2])
+    assert result.best_params == {"x": result.trials[by_distance[0]]["x"]}
+    assert result.best_score == pytest.approx(-9 * distance[by_distance[0]])
+    assert all(row["score"] == pytest.approx(-row["iterations"] * distance[row["trial"]])
+               for row in result.trials)
+
+
+def test_halving_fits_the_initial_candidate_in_full_within_the_budget():
+    result = tune_function(distance_to_two, SPACE, max_iterations=9, budget=6, seed=0,
+                           initial={"x": 9.0})
+    assert result.trials[0]["x"] == 9.0 and result.trials[0]["iterations"] == 9
+    assert result.fits <= 6.0 and result.best_params != {"x": 9.0}
+
+
+def test_random_search_fits_every_candidate_in_full():
+    result = tune_function(distance_to_two, SPACE, max_iterations=9, budget=5,
+                           strategy="random", seed=0, initial={"x": 2.5})
+    assert [row["iterations"] for row in result.trials] == [9] * 5
+    assert result.trials[0]["x"] == 2.5 and result.fits == pytest.approx(5.0)
+    assert all(0.1 <= row["x"] <= 10.0 for row in result.trials)
+
+
+def test_the_same_seed_gives_the_same_search():
+    space = {"x": (0.1, 10.0, "log"), "n": (1, 5), "kind": ["a", "b"], "u": (0.0, 1.0)}
+
+    def objective(params, iterations):
+        return params["x"] + params["n"] + params["u"] + (params["kind"] == "a")
+    first = untimed(tune_function(objective, space, max_iterations=9, budget=6, seed=7).trials)
+    assert first == untimed(tune_function(objective, space, max_iterations=9, budget=6,
+                                          seed=7).trials)
+    assert first != untimed(tune_function(objective, space, max_iterations=9, budget=6,
+                                          seed=8).trials)
+    assert all(isinstance(row["n"], int) and 1 <= row["n"] <= 5 for row in first)
+    assert {row["kind"] for row in first} == {"a", "b"}
+
+
+def test_a_small_budget_falls_back_to_full_fits():
+    result = tune_function(distance_to_two, SPACE, max_iterations=9, budget=1, seed=0)
+    assert [row["iterations"] for row in result.trials] == [9]
+
+
+def test_time_budget_stops_after_the_first_fit():
+    result = tune_function(distance_to_two, SPACE, max_iterations=9, budget=6, seed=0,
+                           time_budget=1e-12)
+    assert result.stopped_by == "time_budget"
+    assert sum(row["iterations"] > 0 for row in result.trials) == 1
+    assert result.best_params == {"x": result.trials[0]["x"]}
+
+
+def test_a_failing_candidate_warns_scores_nan_and_never_wins():
+    def objective(params, iterations):
+        if params["x"] > 1.0:
+            raise RuntimeError("diverged")
+        return params["x"]
+    with pytest.warns(FastMFWarning, match="diverged"):
+        result = tune_function(objective, SPACE, max_iterations=3, budget=4,
+                               strategy="random", seed=0)
+    failed = [row for row in result.trials if row["x"] > 1.0]
+    assert failed and all(math.isnan(row["score"]) for row in failed)
+    assert result.best_params["x"] <= 1.0
+    with pytest.warns(FastMFWarning), pytest.raises(ValueError, match="every one"):
+        tune_function(lambda params, iterations: 1 / 0, SPACE, max_iterations=3, budget=2)
+
+
+@pytest.mark.parametrize("space, error, match", [
+    ({}, TypeError, "non-empty dict"), ({"x": []}, ValueError, "empty list"),
+    ({"x": (1.0, 0.5)}, ValueError, "low <= high"),
+    ({"x": (0.0, 1.0, "log")}, ValueError, "0 < low"),
+    ({"x": (0.1, 1.0, "lin")}, ValueError, "'log'"), ({"x": 0.5}, ValueError, "list of values")])
+def test_bad_spaces_raise_a_clear_error(space, error, match):
+    with pytest.raises(error, match=match):
+        tune_function(distance_to_two, space, max_iterations=3)
+
+
+def test_tune_scores_on_the_validation_part_and_refits_on_all_of_train():
+    data = fastmf.datasets.make_ratings(300, 200, 6000, seed=0)
+    train, val = fastmf.train_test_split(data, test_size=0.2, seed=1)
+    model = fastmf.ALS(factors=6, iterations=6, seed=3, verbose=False)
+    result = fastmf.tune(model, train, validation=val, budget=3, seed=0, verbose=False)
+    assert result.metric == "rmse" and sorted(result.best_params) == sorted(default_space(model))
+    # the best trial, fitted here: its validation RMSE is the best score
+    check = fastmf.ALS(**{**model.get_params(), **result.best_params}).fit(train)
+    errors = check.predict(val.users, val.items).astype(np.float64) - val.ratings
+    assert result.best_score == pytest.approx(np.sqrt(np.mean(errors ** 2)), rel=1e-6)
+    assert result.best_score == min(row["score"] for row in result.trials
+                                    if row["iterations"] == 6)
+    assert np.array_equal(result.best_model.user_factors_, check.user_factors_)
+    assert result.best_model.verbose is False and result.trials[0]["regularization"] == 1.0
+
+
+def test_tune_a_ranking_model_with_its_own_validation_split():
+    data = fastmf.datasets.make_ratings(200, 150, 5000, seed=0)
+    model = fastmf.ImplicitALS(factors=6, iterations=3, verbose=False)
+    first = fastmf.tune(model, data, budget=2, seed=5, verbose=False,
+                        space={"regularization": (0.01, 10.0, "log"), "alpha": [1.0, 4.0]})
+    again = fastmf.tune(model, data, budget=2, seed=5, verbose=False,
+                        space={"regularization": (0.01, 10.0, "log"), "alpha": [1.0, 4.0]})
+    assert first.metric == "ndcg@10" and untimed(first.trials) == untimed(again.trials)
+    assert first.best_model.n_iter_ == 3 and first.best_model.user_factors_.shape[0] == data.n_users
+    assert np.array_equal(first.best_model.item_factors_, again.best_model.item_factors_)
+    assert "rank" in first.to_dataframe().columns
+    text = str(first)
+    assert "ndcg@10" in text.splitlines()[1] and "best ndcg@10" in text.splitlines()[0]
+
+
+def test_tune_checks_its_arguments():
+    data = fastmf.datasets.make_ratings(100, 50, 1000, seed=0)
+    model = fastmf.BPR(epochs=3, verbose=False)
+    with pytest.raises(ValueError, match="not a parameter of BPR"):
+        fastmf.tune(model, data, space={"alpha": [1.0]})
+    with pytest.raises(ValueError, match="halving"):
+        fastmf.tune(model, data, space={"epochs": [2, 3]})
+    with pytest.raises(ValueError, match="unknown metric"):
+        fastmf.tune(model, data, metric="rmse")
+    with pytest.raises(ValueError, match="strategy"):
+        fastmf.tune(model, data, strategy="grid", verbose=False)
+    with pytest.raises(TypeError, match="validation"):
+        fastmf.tune(model, data, validation="0.2", verbose=False)
+
+
+class NewImplicitALS(fastmf.ImplicitALS):
+    """ImplicitALS with the frequency-scaled regularization's parameters (α0 and ν), which
+    this fit ignores: enough to see what the tuner draws for them."""
+
+    def __init__(self, factors=4, regularization=0.05, iterations=2, unobserved_weight=1.0,
+                 regularization_exponent=0.0, seed=None, verbose=False):
+        super().__init__(factors=factors, regularization=regularization, iterations=iterations,
+                         seed=seed, verbose=verbose)
+        self.unobserved_weight = unobserved_weight
+        self.regularization_exponent = regularization_exponent
+
+
+def test_the_default_space_follows_the_model_parameters():
+    assert sorted(default_space(fastmf.ImplicitALS())) == ["alpha", "regularization"]
+    assert sorted(default_space(NewImplicitALS())) == ["regularization",
+                                                       "regularization_exponent",
+                                                       "unobserved_weight"]
+    assert sorted(default_space(fastmf.SGD())) == ["bias_regularization", "regularization"]
+    data = fastmf.datasets.make_ratings(100, 60, 1500, seed=0)
+    result = fastmf.tune(NewImplicitALS(), data, budget=4, strategy="random", seed=0,
+                         verbose=False)
+    assert result.trials[0]["regularization"] == 0.05       # the model's own values first
+    fit_part, _ = fastmf.train_test_split(data, test_size=0.2, strategy="per_user",
+                                          seed=int(np.random.default_rng(0).integers(2**31)))
+    for row in result.trials[1:]:      # λ drawn for the average user, then scaled back
+        scale = (fit_part.nnz / fit_part.n_users
+                 + row["unobserved_weight"] * fit_part.n_items) ** row["regularization_exponent"]
+        assert 0.01 <= row["regularization"] * scale <= 1000.0
+        assert 1e-3 <= row["unobserved_weight"] <= 1.0
+        assert 0.0 <= row["regularization_exponent"] <= 1.0
+    assert isinstance(result, TuneResult)
