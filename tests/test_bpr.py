@@ -66,7 +66,7 @@ def test_history_records_the_objective_and_train_auc_of_each_epoch(seen_negative
     model = BPR(factors=16, epochs=15, seen_negatives=seen_negatives, num_threads=1, seed=0,
                 dtype="float64", verbose=False).fit(data)
     assert [h["iteration"] for h in model.history_] == list(range(1, 16)) and model.n_iter_ == 15
-    assert {"iteration", "loss", "train_auc", "seconds"} == set(model.history_[0])
+    assert {"iteration", "loss", "train_auc", "learning_rate", "seconds"} == set(model.history_[0])
     # The first epoch replayed in numpy from the same seed: the draws of reference.bpr_draws
     # (the epoch seed is the fit's generator's first draw) and the steps of bpr_steps.
     rng = np.random.default_rng(0)
@@ -77,12 +77,47 @@ def test_history_records_the_objective_and_train_auc_of_each_epoch(seen_negative
                                 int(rng.integers(0, 2**63)), len(R.indices), tries=tries)
     assert ((draws[2] < 0).sum() == 0) == (tries == 32)       # "skip" skips samples here
     *_, (objective, ordered, used) = reference.bpr_steps(*draws, X, Y, np.zeros(data.n_items),
-                                                         0.05, 0.02)
+                                                         0.1, 0.02)     # η of the first epoch
     first = model.history_[0]
     assert first["train_auc"] == ordered / used
     assert first["loss"] == pytest.approx(objective / used, rel=1e-10)
     losses = [h["loss"] for h in model.history_]
     assert losses[-1] < losses[0]
+
+
+@pytest.mark.parametrize("dtype, rtol", [("float64", 1e-10), ("float32", 1e-4)])
+def test_a_linear_schedule_steps_by_the_falling_learning_rate(dtype, rtol):
+    data = _liked(fastmf.datasets.make_ratings(300, 200, 8000, seed=1))
+    epochs, lr, reg = 3, 0.2, 0.02
+    model = BPR(factors=19, epochs=epochs, learning_rate=lr, learning_rate_schedule="linear",
+                regularization=reg, num_threads=1, seed=0, dtype=dtype, verbose=False).fit(data)
+    # η (1 - t/E) for epochs t = 0, 1, 2 of E = 3: 0.2, 0.1333..., 0.0666...
+    steps = [lr, lr * 2 / 3, lr / 3]
+    assert [h["learning_rate"] for h in model.history_] == pytest.approx(steps, rel=1e-15)
+    # The epochs replayed in numpy: each epoch's seed is the fit's generator's next draw.
+    rng = np.random.default_rng(0)
+    X, Y = (rng.normal(0.0, 0.1, size=(n, 19)).astype(dtype) for n in (data.n_users, data.n_items))
+    b = np.zeros(data.n_items)
+    R = positive_csr(data)
+    user_of = np.repeat(np.arange(data.n_users, dtype=np.int32), np.diff(R.indptr))
+    for step in steps:
+        draws = reference.bpr_draws(R.indptr, R.indices, user_of, np.zeros(0), data.n_items,
+                                    int(rng.integers(0, 2**63)), len(R.indices))
+        X, Y, b, _ = reference.bpr_steps(*draws, X, Y, b, step, reg)
+    np.testing.assert_allclose(model.item_factors_, Y, rtol=rtol, atol=rtol * 1e-2)
+    np.testing.assert_allclose(model.user_factors_, X, rtol=rtol, atol=rtol * 1e-2)
+    np.testing.assert_allclose(model.item_biases_, b, rtol=rtol, atol=rtol * 1e-2)
+
+
+def test_a_constant_schedule_keeps_the_learning_rate_and_unknown_schedules_are_refused(small):
+    model = BPR(factors=4, epochs=3, learning_rate=0.03, learning_rate_schedule="constant",
+                num_threads=1, seed=0, verbose=False).fit(small)
+    assert [h["learning_rate"] for h in model.history_] == [0.03] * 3
+    bad = BPR(learning_rate_schedule="cosine", verbose=False)
+    with pytest.raises(ValueError, match="learning_rate_schedule must be one of 'constant', "
+                                         "'linear', got 'cosine'"):
+        bad.fit(small)
+    assert not hasattr(bad, "item_factors_")
 
 
 def test_validation_metrics_and_early_stopping_keep_the_best_epoch(movielens_liked):
@@ -168,10 +203,12 @@ def test_keyboard_interrupt_keeps_the_completed_epochs(small):
     def interrupt(record):
         if record["iteration"] == 2:
             raise KeyboardInterrupt
-    model = BPR(factors=4, epochs=5, num_threads=1, seed=0, verbose=False)
+    params = dict(factors=4, learning_rate_schedule="constant", num_threads=1, seed=0,
+                  verbose=False)       # epochs 1 and 2 take the same steps in both fits
+    model = BPR(epochs=5, **params)
     with pytest.raises(KeyboardInterrupt):
         model.fit(small, callbacks=[interrupt])
-    two = BPR(factors=4, epochs=2, num_threads=1, seed=0, verbose=False).fit(small)
+    two = BPR(epochs=2, **params).fit(small)
     assert model.n_iter_ == 2
     np.testing.assert_array_equal(model.item_factors_, two.item_factors_)
 

@@ -116,6 +116,7 @@ def fastmf_model(sampling, threads, factors, learning_rate, regularization, epoc
     if sampler.get("init_std") == "implicit":        # implicit's uniform / factors, its std
         sampler["init_std"] = 1.0 / (factors * 12 ** 0.5)
     return fastmf.BPR(factors=factors, learning_rate=learning_rate,
+                      learning_rate_schedule="constant",     # implicit's step is constant
                       regularization=regularization, epochs=epochs, item_biases=True,
                       dtype="float32", num_threads=threads, seed=seed, verbose=False,
                       **sampler)

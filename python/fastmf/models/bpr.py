@@ -31,6 +31,7 @@ class BprState:
     val: object = None
     epoch: int = 0           # epochs done
     totals: tuple = (0.0, 0, 0)   # (objective, ordered, used) of the last epoch
+    lr: float = 0.0          # the step of the last epoch
     backup: LastFiniteState = None    # (X, Y, b) before the epoch
 
     def copy(self):
@@ -75,8 +76,14 @@ class BPR(RankingMF):
     Parameters
     ----------
     factors : int, default 64
-    learning_rate : float, default 0.05
-        η (> 0), constant over the epochs.
+    learning_rate : float, default 0.1
+        η (> 0), the step of the first epoch.
+    learning_rate_schedule : {"linear", "constant"}, default "linear"
+        The step of epoch t (from 0) of ``epochs`` = E: η (1 − t/E) (``"linear"``: it
+        falls by η/E an epoch, to η/E in the last one), or η in every epoch
+        (``"constant"``; with η = 0.05, the earlier defaults). On validation
+        parts of MovieLens 100K (``python -m bench.studies.bpr_schedule``) the linear
+        schedule from η = 0.1 ranks better than any constant η tried, at 25 to 200 epochs.
     regularization : float, default 0.02
         λ (>= 0), on the factors and the item biases.
     epochs : int, default 100
@@ -114,7 +121,8 @@ class BPR(RankingMF):
         :math:`-\ln \sigma(x) + \frac{\lambda}{2}(\|p_u\|^2 + \|q_i\|^2 + \|q_j\|^2 + b_i^2
         + b_j^2)`, each taken just before its step (the quantity whose stochastic gradient
         the steps follow); ``train_auc``, the share of those samples with x > 0 (an estimate
-        of the training AUC); ``seconds``; and with validation data ``val_precision@10``
+        of the training AUC); ``learning_rate``, the epoch's η; ``seconds``; and with
+        validation data ``val_precision@10``
         and ``val_ndcg@10`` (:func:`fastmf.metrics.evaluate`, training items excluded; its
         AUC, which ranks every item, would triple the cost of each epoch's evaluation).
 
@@ -137,12 +145,14 @@ class BPR(RankingMF):
 
     _iterations_param = "epochs"
 
-    def __init__(self, factors=64, learning_rate=0.05, regularization=0.02, epochs=100,
+    def __init__(self, factors=64, learning_rate=0.1, learning_rate_schedule="linear",
+                 regularization=0.02, epochs=100,
                  negative_sampling="uniform", popularity_exponent=1.0,
                  seen_negatives="redraw", item_biases=True, init_std=0.1, early_stopping=None,
                  dtype="float32", num_threads=0, seed=None, verbose=True):
         self.factors = factors
         self.learning_rate = learning_rate
+        self.learning_rate_schedule = learning_rate_schedule
         self.regularization = regularization
         self.epochs = epochs
         self.negative_sampling = negative_sampling
@@ -160,6 +170,8 @@ class BPR(RankingMF):
         p = check_common(self)
         p["learning_rate"] = v.check_float("learning_rate", self.learning_rate, minimum=0,
                                            strict_minimum=True)
+        p["learning_rate_schedule"] = v.check_choice(
+            "learning_rate_schedule", self.learning_rate_schedule, ("constant", "linear"))
         p["regularization"] = v.check_float("regularization", self.regularization, minimum=0)
         p["negative_sampling"] = v.check_choice("negative_sampling", self.negative_sampling,
                                                 ("uniform", "popularity"))
@@ -192,8 +204,9 @@ class BPR(RankingMF):
         R = state.positives
         state.backup.save()
         seed = int(state.rng.integers(0, 2**63))
+        lr = learning_rate(p, state.epoch)
         totals = _core.bpr_epoch(R.indptr, R.indices, state.user_of, state.cdf, state.X, state.Y,
-                                 state.b, p.dtype(p.learning_rate), p.dtype(p.regularization),
+                                 state.b, p.dtype(lr), p.dtype(p.regularization),
                                  len(R.indices), seed, NEGATIVE_TRIES[p.seen_negatives],
                                  p.num_threads)
         state.epoch += 1
@@ -201,12 +214,13 @@ class BPR(RankingMF):
             raise state.backup.restore(
                 f"BPR diverged in epoch {state.epoch}: the objective became non-finite; use a "
                 f"smaller learning_rate (now {p.learning_rate})")
-        state.totals = totals
+        state.totals, state.lr = totals, lr
 
     def _evaluate(self, state, p):
         objective, ordered, used = state.totals
         record = {"loss": objective / used if used else float("nan"),
-                  "train_auc": ordered / used if used else float("nan")}
+                  "train_auc": ordered / used if used else float("nan"),
+                  "learning_rate": state.lr}
         if state.val is not None:
             record.update(self._validation_scores(state, state.data))
         return record
@@ -291,6 +305,13 @@ class BPR(RankingMF):
         ((3,), True)
         """
         return self._score_pairs(users, items)
+
+
+def learning_rate(p, epoch):
+    """The step η of epoch ``epoch`` (from 0) of ``p.iterations`` under the schedule."""
+    if p.learning_rate_schedule == "linear":
+        return p.learning_rate * (1.0 - epoch / p.iterations)
+    return p.learning_rate
 
 
 def positive_csr(data):
