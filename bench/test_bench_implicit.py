@@ -23,6 +23,7 @@ from .conftest import (NUMPY_BLAS_THREADS, assert_agree, bench_ratings, ratings_
 
 K, THREADS, REG, CG_STEPS, N_TOP, TOP_USERS = 64, 2, np.float32(0.05), 3, 10, 1000
 ONE = np.float32(1.0)              # alpha: the case's values are the confidences c - 1
+ZERO = np.float32(0.0)             # base = 1 - α0 with α0 = 1
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +56,9 @@ def test_implicit_cholesky_half_step(benchmark, case, impl):
 
     def cpp():
         X = np.zeros((case["n_users"], K), np.float32)
-        assert _core.implicit_als_half_step(R.indptr, R.indices, R.data, ONE, Y, gram(Y, THREADS),
-                                            REG, X, THREADS) == -1
+        reg = np.full(case["n_users"], REG)
+        assert _core.implicit_als_half_step(R.indptr, R.indices, R.data, ONE, ZERO, Y,
+                                            gram(Y, THREADS), reg, X, THREADS) == -1
         return X
 
     numpy = lambda: _numpy(lambda: reference.implicit_half_step_sparse(  # noqa: E731
@@ -74,8 +76,8 @@ def test_implicit_cg_step(benchmark, case, impl):
 
     def cpp():
         X = case["X0"].copy()
-        _core.implicit_als_cg_step(R.indptr, R.indices, R.data, ONE, Y, gram(Y, THREADS), REG, X,
-                                   CG_STEPS, THREADS)
+        _core.implicit_als_cg_step(R.indptr, R.indices, R.data, ONE, ZERO, Y, gram(Y, THREADS),
+                                   np.full(case["n_users"], REG), X, CG_STEPS, THREADS)
         return X
 
     numpy = lambda: _numpy(lambda: reference.implicit_cg_step(  # noqa: E731
@@ -92,7 +94,7 @@ def test_implicit_observed_loss(benchmark, case, impl):
 
     def cpp():
         out = np.empty(case["n_users"])
-        _core.implicit_observed_loss(R.indptr, R.indices, R.data, ONE, X, Y, out, THREADS)
+        _core.implicit_observed_loss(R.indptr, R.indices, R.data, ONE, ONE, X, Y, out, THREADS)
         return out
 
     numpy = lambda: reference.implicit_observed_loss(R.indptr, R.indices, R.data, X, Y)  # noqa: E731

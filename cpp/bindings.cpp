@@ -42,16 +42,16 @@ void bind_dtype(py::module_& m) {
         "y_bias"_a.noconvert(), "mu"_a, "lr"_a, "reg"_a, "bias_reg"_a, "num_threads"_a,
         py::call_guard<py::gil_scoped_release>());
   m.def("implicit_als_half_step", &fastmf::implicit_als_half_step<S>, "indptr"_a.noconvert(),
-        "indices"_a.noconvert(), "values"_a.noconvert(), "alpha"_a, "Y"_a.noconvert(),
-        "YtY"_a.noconvert(), "reg"_a, "X"_a.noconvert(), "num_threads"_a,
+        "indices"_a.noconvert(), "values"_a.noconvert(), "alpha"_a, "base"_a, "Y"_a.noconvert(),
+        "G"_a.noconvert(), "reg"_a.noconvert(), "X"_a.noconvert(), "num_threads"_a,
         py::call_guard<py::gil_scoped_release>());
   m.def("implicit_als_cg_step", &fastmf::implicit_als_cg_step<S>, "indptr"_a.noconvert(),
-        "indices"_a.noconvert(), "values"_a.noconvert(), "alpha"_a, "Y"_a.noconvert(),
-        "YtY"_a.noconvert(), "reg"_a, "X"_a.noconvert(), "steps"_a, "num_threads"_a,
+        "indices"_a.noconvert(), "values"_a.noconvert(), "alpha"_a, "base"_a, "Y"_a.noconvert(),
+        "G"_a.noconvert(), "reg"_a.noconvert(), "X"_a.noconvert(), "steps"_a, "num_threads"_a,
         py::call_guard<py::gil_scoped_release>());
   m.def("implicit_observed_loss", &fastmf::implicit_observed_loss<S>, "indptr"_a.noconvert(),
-        "indices"_a.noconvert(), "values"_a.noconvert(), "alpha"_a, "X"_a.noconvert(),
-        "Y"_a.noconvert(), "out"_a.noconvert(), "num_threads"_a,
+        "indices"_a.noconvert(), "values"_a.noconvert(), "alpha"_a, "alpha0"_a,
+        "X"_a.noconvert(), "Y"_a.noconvert(), "out"_a.noconvert(), "num_threads"_a,
         py::call_guard<py::gil_scoped_release>());
   m.def("topk_scores", &fastmf::topk_scores<S>, "Q"_a.noconvert(), "q_offset"_a.noconvert(),
         "Y"_a.noconvert(), "y_bias"_a.noconvert(), "exclude_indptr"_a.noconvert(),

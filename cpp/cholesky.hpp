@@ -42,20 +42,25 @@ class SpdSystem {
 
   Index padded() const { return kp_; }
 
-  // A += Σ_{j<n} z_j z_jᵀ (lower triangle) for the columns z_j (Strided or Listed), kp
-  // entries each with zero padding. Columns are taken in blocks that stay in the L1 cache
-  // across the tiles.
-  template <typename Cols>
+  // A += Sign Σ_{j<n} z_j z_jᵀ (lower triangle) for the columns z_j (Strided or Listed),
+  // kp entries each with zero padding. Columns are taken in blocks that stay in the L1
+  // cache across the tiles.
+  template <int Sign = 1, typename Cols>
   void add_gram(Cols Z, Index n) {
     constexpr Index W = Simd<S>::width;
     const Index block = std::max<Index>(16, (Index(16) << 10) / (kp_ * Index(sizeof(S))));
     for (Index j0 = 0; j0 < n; j0 += block) {
       const Index m = std::min(block, n - j0);
-      for (Index J = 0; J < kp_; J += 2 * W) gram_rows<S>(Z.from(j0), m, J, kp_, A.data());
+      for (Index J = 0; J < kp_; J += 2 * W) {
+        gram_rows<S, Sign>(Z.from(j0), m, J, kp_, A.data());
+      }
     }
   }
 
-  void add_gram(const Matrix<S>& Z, Index n) { add_gram(Strided<S>{Z.data(), Z.rows()}, n); }
+  template <int Sign = 1>
+  void add_gram(const Matrix<S>& Z, Index n) {
+    add_gram<Sign>(Strided<S>{Z.data(), Z.rows()}, n);
+  }
 
   // b := A⁻¹ b. Returns false, A and b then undefined, when A is not numerically positive
   // definite; true leaves A's lower triangle holding its Cholesky factor.

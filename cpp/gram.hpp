@@ -74,20 +74,20 @@ inline void gram_tile(Cols Z, Index n, Index I, Index J, S* A, Index lda) {
   }
 }
 
-// The tiles of A += Σ_j z_j z_jᵀ (n columns, kp rows) in the rows [J, J + 2W) of the lower
-// triangle: 4 x 2W tiles left of the diagonal block, W x W tiles on it (those on the
+// The tiles of A += Sign Σ_j z_j z_jᵀ (n columns, kp rows) in the rows [J, J + 2W) of the
+// lower triangle: 4 x 2W tiles left of the diagonal block, W x W tiles on it (those on the
 // diagonal are computed whole; nothing reads their upper half).
-template <typename S, typename Cols>
+template <typename S, int Sign = 1, typename Cols>
 inline void gram_rows(Cols Z, Index n, Index J, Index kp, S* A) {
   constexpr Index W = Simd<S>::width;
   if (J + 2 * W <= kp) {
-    for (Index I = 0; I < J; I += 4) gram_tile<S, 4, 2, 1>(Z, n, I, J, A, kp);
-    gram_tile<S, W, 1, 1>(Z, n, J, J, A, kp);
-    gram_tile<S, W, 1, 1>(Z, n, J, J + W, A, kp);
-    gram_tile<S, W, 1, 1>(Z, n, J + W, J + W, A, kp);
+    for (Index I = 0; I < J; I += 4) gram_tile<S, 4, 2, Sign>(Z, n, I, J, A, kp);
+    gram_tile<S, W, 1, Sign>(Z, n, J, J, A, kp);
+    gram_tile<S, W, 1, Sign>(Z, n, J, J + W, A, kp);
+    gram_tile<S, W, 1, Sign>(Z, n, J + W, J + W, A, kp);
   } else {  // the last, single vector of rows
-    for (Index I = 0; I < J; I += 4) gram_tile<S, 4, 1, 1>(Z, n, I, J, A, kp);
-    gram_tile<S, W, 1, 1>(Z, n, J, J, A, kp);
+    for (Index I = 0; I < J; I += 4) gram_tile<S, 4, 1, Sign>(Z, n, I, J, A, kp);
+    gram_tile<S, W, 1, Sign>(Z, n, J, J, A, kp);
   }
 }
 

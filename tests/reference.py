@@ -121,37 +121,65 @@ def sgd_epoch(block_ptr, block_order, uidx, iidx, ratings, X, x_bias, Y, y_bias,
     return X, x_bias, Y, y_bias, sse
 
 
-def implicit_half_step(observed, conf, Y, reg):
-    """Hu-Koren-Volinsky user step with dense C_u: observed (bool, users x items) marks the
-    pairs with preference 1, conf their c - 1. Solves (YᵀC_uY + λI) x = YᵀC_u p(u) row by
-    row; users without observed items get 0."""
+def implicit_row_reg(counts, n_other, reg, alpha0=1.0, exponent=0.0):
+    """λ_u = λ (n_u + α0 N)^ν per row (Rendle et al. 2022's frequency-scaled λ), float64."""
+    return reg * (np.asarray(counts, dtype=np.float64) + alpha0 * n_other) ** exponent
+
+
+def _per_row(reg, n_rows):
+    """A scalar λ, or one per row, as an array of n_rows."""
+    return np.broadcast_to(np.asarray(reg, dtype=np.float64), (n_rows,))
+
+
+def implicit_half_step(observed, conf, Y, reg, alpha0=1.0):
+    """iALS user step with the dense weight matrix: observed (bool, users x items) marks the
+    pairs with preference 1, conf their c - 1; every unobserved pair weighs α0. Solves
+    (Yᵀ W_u Y + λ_u I) x = Yᵀ W_u p(u), W_u = diag(c_ui observed, α0 otherwise), row by row
+    (``reg``: λ, or λ_u per row); users without observed items get 0."""
     X = np.zeros((observed.shape[0], Y.shape[1]))
+    reg = _per_row(reg, observed.shape[0])
     for u in range(observed.shape[0]):
         if not observed[u].any():
             continue
-        c = 1.0 + np.where(observed[u], conf[u], 0.0)
+        c = np.where(observed[u], 1.0 + conf[u], alpha0)
         p = observed[u].astype(float)
-        A = Y.T @ (c[:, None] * Y) + reg * np.eye(Y.shape[1])
+        A = Y.T @ (c[:, None] * Y) + reg[u] * np.eye(Y.shape[1])
         X[u] = np.linalg.solve(A, Y.T @ (c * p))
     return X
 
 
-def implicit_loss(observed, conf, X, Y, reg):
-    """Σ over all pairs of c (p - x·y)² + λ(‖X‖² + ‖Y‖²), densely."""
-    c = 1.0 + np.where(observed, conf, 0.0)
-    return float(np.sum(c * (observed - X @ Y.T) ** 2) + reg * (np.sum(X**2) + np.sum(Y**2)))
+def implicit_loss(observed, conf, X, Y, reg, alpha0=1.0, exponent=0.0):
+    """Σ over all pairs of c (p - x·y)² (c = 1 + conf observed, α0 otherwise) + Σ_u λ_u ‖x_u‖²
+    + Σ_i λ_i ‖y_i‖², λ_u = λ (n_u + α0 n_items)^ν, λ_i = λ (n_i + α0 n_users)^ν; densely."""
+    c = np.where(observed, 1.0 + conf, alpha0)
+    reg_x = implicit_row_reg(observed.sum(axis=1), observed.shape[1], reg, alpha0, exponent)
+    reg_y = implicit_row_reg(observed.sum(axis=0), observed.shape[0], reg, alpha0, exponent)
+    return float(np.sum(c * (observed - X @ Y.T) ** 2) + reg_x @ np.sum(X**2, axis=1)
+                 + reg_y @ np.sum(Y**2, axis=1))
 
 
-def implicit_observed_loss(indptr, indices, conf, X, Y, block=65536):
-    """Per row, Σ_{i∈u} [(1 + conf)(1 - s)² - s²] with s = x_u·y_i, in float64: what the
-    observed pairs add to Σ_u x_uᵀ(YᵀY)x_u in the full implicit loss. Vectorized over the
+def implicit_fit(observed, conf, Y, reg, iterations, alpha0=1.0, exponent=0.0):
+    """An iALS fit by dense alternating solves from the item factors Y (the users are solved
+    first): (X, Y) after ``iterations`` user-then-item steps, every row with its λ_u."""
+    reg_x = implicit_row_reg(observed.sum(axis=1), observed.shape[1], reg, alpha0, exponent)
+    reg_y = implicit_row_reg(observed.sum(axis=0), observed.shape[0], reg, alpha0, exponent)
+    Y = np.array(Y, dtype=np.float64)
+    for _ in range(iterations):
+        X = implicit_half_step(observed, conf, Y, reg_x, alpha0)
+        Y = implicit_half_step(observed.T, conf.T, X, reg_y, alpha0)
+    return X, Y
+
+
+def implicit_observed_loss(indptr, indices, conf, X, Y, alpha0=1.0, block=65536):
+    """Per row, Σ_{i∈u} [(1 + conf)(1 - s)² - α0 s²] with s = x_u·y_i, in float64: what the
+    observed pairs add to α0 Σ_u x_uᵀ(YᵀY)x_u in the full implicit loss. Vectorized over the
     nonzeros, `block` of them at a time."""
     rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
     out = np.zeros(len(indptr) - 1)
     for lo in range(0, len(rows), block):
         r, cols = rows[lo:lo + block], indices[lo:lo + block]
         s = np.einsum("ij,ij->i", X[r].astype(np.float64), Y[cols].astype(np.float64))
-        terms = (1.0 + conf[lo:lo + block].astype(np.float64)) * (1.0 - s) ** 2 - s**2
+        terms = (1.0 + conf[lo:lo + block].astype(np.float64)) * (1.0 - s) ** 2 - alpha0 * s**2
         out += np.bincount(r, weights=terms, minlength=len(out))
     return out
 
@@ -168,12 +196,14 @@ def topk(scores, exclude, n):
     return items, best
 
 
-def implicit_half_step_sparse(indptr, indices, conf, Y, reg, block=1024):
-    """The same solve with the YᵀY trick: (YᵀY + λI + Σ_i conf y_i y_iᵀ) x = Σ_i (1 + conf) y_i
-    per row, the systems of `block` rows at a time solved in one batched call (temporaries
-    of a few MB at any size); computes in Y's dtype. Rows without items get 0."""
+def implicit_half_step_sparse(indptr, indices, conf, Y, reg, alpha0=1.0, block=1024):
+    """The same solve with the YᵀY trick: (α0 YᵀY + λ_u I + Σ_i (1 + conf - α0) y_i y_iᵀ) x =
+    Σ_i (1 + conf) y_i per row (``reg``: λ, or λ_u per row), the systems of `block` rows at
+    a time solved in one batched call (temporaries of a few MB at any size); computes in
+    Y's dtype. Rows without items get 0."""
     n_rows, k, dtype = len(indptr) - 1, Y.shape[1], Y.dtype
-    base = Y.T @ Y + reg * np.eye(k, dtype=dtype)
+    G = alpha0 * (Y.T @ Y)
+    reg = _per_row(reg, n_rows)
     X = np.zeros((n_rows, k), dtype)
     A = np.empty((block, k, k), dtype)
     b = np.empty((block, k), dtype)
@@ -183,34 +213,39 @@ def implicit_half_step_sparse(indptr, indices, conf, Y, reg, block=1024):
         for j, u in enumerate(rows):
             cols, c = indices[indptr[u]:indptr[u + 1]], conf[indptr[u]:indptr[u + 1]]
             Yu = Y[cols]
-            np.add(base, (Yu.T * c) @ Yu, out=A[j])
+            np.add(G, (Yu.T * (1 + c - alpha0)) @ Yu, out=A[j])
+            A[j].flat[::k + 1] += reg[u]
             b[j] = (1 + c) @ Yu
         m = len(rows)
         X[rows] = np.linalg.solve(A[:m], b[:m, :, None])[..., 0]
     return X
 
 
-def implicit_cg_step(indptr, indices, conf, Y, reg, X, steps, block=4096):
+def implicit_cg_step(indptr, indices, conf, Y, reg, X, steps, alpha0=1.0, block=4096):
     """`steps` conjugate-gradient iterations per row on the same system, from X, in Y's
     dtype: every row of a block of `block` rows at once, the product with the system
-    matrix, A v = (YᵀY + λI) v + Yᵀ (c ∘ Y v) per row, by sparse products over the block's
-    nonzeros; a row stops when its residual is 0. Rows without items get 0."""
+    matrix, A v = (α0 YᵀY + λ_u I) v + Yᵀ (w ∘ Y v) per row with w = 1 + c - α0, by sparse
+    products over the block's nonzeros; a row stops when its residual is 0. ``reg``: λ,
+    or λ_u per row. Rows without items get 0."""
     import scipy.sparse as sp
 
     dtype = Y.dtype
     X = np.array(X, dtype=dtype)
-    YtY = Y.T @ Y + reg * np.eye(Y.shape[1], dtype=dtype)
+    G = (alpha0 * (Y.T @ Y)).astype(dtype)
+    reg = _per_row(reg, len(indptr) - 1).astype(dtype)
     for lo in range(0, len(indptr) - 1, block):
         hi = min(lo + block, len(indptr) - 1)
         start, stop = indptr[lo], indptr[hi]
         local = np.repeat(np.arange(hi - lo), np.diff(indptr[lo:hi + 1]))
         cols, c = indices[start:stop], conf[start:stop].astype(dtype)
+        w = (1 + c - alpha0).astype(dtype)
         shape = (hi - lo, len(Y))
         ptr = indptr[lo:hi + 1] - start
+        lam = reg[lo:hi, None]
 
         def matvec(V):
             s = np.einsum("ij,ij->i", V[local], Y[cols])
-            return V @ YtY + sp.csr_matrix((c * s, cols, ptr), shape=shape) @ Y
+            return V @ G + lam * V + sp.csr_matrix((w * s, cols, ptr), shape=shape) @ Y
 
         x = X[lo:hi]
         r = sp.csr_matrix((1 + c, cols, ptr), shape=shape) @ Y - matvec(x)

@@ -38,11 +38,14 @@ def test_folding_in_a_training_user_is_one_more_user_half_step(model_class, weig
         assert user.bias == pytest.approx(xb[u], rel=1e-10, abs=1e-12)
 
 
-def test_implicit_fold_in_is_the_exact_implicit_row_solve():
-    model, data = _fitted(ImplicitALS, alpha=2.0, regularization=0.1, solver="cg")
+@pytest.mark.parametrize("alpha0, nu", [(1.0, 0.0), (3.0, 0.5)])
+def test_implicit_fold_in_is_the_exact_implicit_row_solve(alpha0, nu):
+    model, data = _fitted(ImplicitALS, alpha=2.0, regularization=0.1, solver="cg",
+                          unobserved_weight=alpha0, regularization_exponent=nu)
     R = data.by_user
+    reg = reference.implicit_row_reg(R.counts(), data.n_items, 0.1, alpha0, nu)
     X = reference.implicit_half_step_sparse(R.indptr, R.indices, 2.0 * R.data,
-                                            model.item_factors_, 0.1)
+                                            model.item_factors_, reg, alpha0)
     items, counts = _user_row(data, 3)
     user = model.fold_in(items, counts)
     np.testing.assert_allclose(user.factors, X[3], rtol=1e-10, atol=1e-12)

@@ -9,19 +9,30 @@ from . import reference
 from .conftest import IMPLICIT_ALPHA as ALPHA, implicit_case
 
 
-@pytest.mark.parametrize("solver", ["cholesky", "cg"])
-def test_recorded_loss_is_the_full_objective_and_cholesky_never_increases_it(solver):
-    observed, conf_dense, *_ = implicit_case(seed=1)
+# (α0, ν): Hu-Koren-Volinsky; every weight c - α0 > 0; some weights negative.
+FORMULATIONS = [(1.0, 0.0), (0.2, 1.0), (4.0, 0.5)]
+
+
+def _case_data(seed):
+    """implicit_case's pairs as Interactions (counts), and the dense matrices of the users
+    and items it holds, in the model's index order."""
+    observed, conf_dense, *_ = implicit_case(seed=seed)
     u, i = np.nonzero(observed)
-    counts = conf_dense[u, i] / ALPHA
-    model = ImplicitALS(factors=5, regularization=0.1, alpha=ALPHA, iterations=8, solver=solver,
-                        dtype="float64", seed=0, verbose=False)
-    model.fit(fastmf.Interactions.from_arrays(u, i, counts))
-    rows = model.user_ids_.index(np.arange(observed.shape[0]))
-    obs = observed[np.unique(u)]
-    expected = reference.implicit_loss(obs, conf_dense[np.unique(u)], model.user_factors_,
-                                       model.item_factors_, 0.1)
-    assert (rows[np.unique(u)] >= 0).all()
+    data = fastmf.Interactions.from_arrays(u, i, conf_dense[u, i] / ALPHA)
+    users, items = data.user_ids.ids, data.item_ids.ids
+    return data, observed[np.ix_(users, items)], conf_dense[np.ix_(users, items)]
+
+
+@pytest.mark.parametrize("alpha0, nu", FORMULATIONS)
+@pytest.mark.parametrize("solver", ["cholesky", "cg"])
+def test_recorded_loss_is_the_full_objective_and_cholesky_never_increases_it(solver, alpha0,
+                                                                              nu):
+    data, observed, conf = _case_data(seed=1)
+    model = ImplicitALS(factors=5, regularization=0.1, alpha=ALPHA, unobserved_weight=alpha0,
+                        regularization_exponent=nu, iterations=8, solver=solver,
+                        dtype="float64", seed=0, verbose=False).fit(data)
+    expected = reference.implicit_loss(observed, conf, model.user_factors_,
+                                       model.item_factors_, 0.1, alpha0, nu)
     assert model.history_[-1]["loss"] == pytest.approx(expected, rel=1e-10)
     losses = np.array([h["loss"] for h in model.history_])
     if solver == "cholesky":
@@ -38,3 +49,26 @@ def test_log_confidence_and_negative_counts():
     assert ImplicitALS._confidence_values(counts, linear) is counts       # no copy
     with pytest.raises(ValueError, match="implicit data must be counts >= 0; found 1 negative"):
         ImplicitALS(verbose=False).fit(fastmf.Interactions.from_arrays([0, 1], [0, 0], [1.0, -2.0]))
+
+
+@pytest.mark.parametrize("alpha0, nu", FORMULATIONS)
+def test_a_fit_equals_the_dense_numpy_fit_of_the_same_objective(alpha0, nu):
+    data, observed, conf = _case_data(seed=2)
+    k, std = 6, 0.3
+    model = ImplicitALS(factors=k, regularization=0.05, alpha=ALPHA, unobserved_weight=alpha0,
+                        regularization_exponent=nu, iterations=5, init_std=std,
+                        dtype="float64", seed=7, verbose=False).fit(data)
+    # The documented start: item factors first, N(0, init_std²) from the seed's generator.
+    Y0 = np.random.default_rng(7).normal(0.0, std, (data.n_items, k))
+    X, Y = reference.implicit_fit(observed, conf, Y0, 0.05, 5, alpha0, nu)
+    np.testing.assert_allclose(model.user_factors_, X, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(model.item_factors_, Y, rtol=1e-8, atol=1e-10)
+
+
+def test_init_std_none_is_the_scaled_start_of_rendle_et_al():
+    data = _case_data(seed=0)[0]
+    fits = [ImplicitALS(factors=16, iterations=2, solver="cg", init_std=std, seed=3,
+                        verbose=False).fit(data) for std in (None, 0.1 / 4)]
+    np.testing.assert_array_equal(fits[0].user_factors_, fits[1].user_factors_)
+    np.testing.assert_array_equal(fits[0].item_factors_, fits[1].item_factors_)
+

@@ -102,6 +102,27 @@ def test_every_exported_model_class_round_trips(tmp_path, cls):
     assert_serves_the_same(model, fastmf.load(model.save(tmp_path / "m.npz")), data)
 
 
+def test_the_ials_parameters_round_trip_and_older_files_load_as_the_hkv_model(tmp_path):
+    params = dict(unobserved_weight=0.3, regularization_exponent=0.7, init_std=None)
+    model, data = _fit("ImplicitALS", "str", **params)
+    loaded = fastmf.load(model.save(tmp_path / "new.npz"))
+    assert_serves_the_same(model, loaded, data)
+    assert {k: loaded.get_params()[k] for k in params} == params
+    # A file written before the parameters existed: its model had α0 = 1 and ν = 0.
+    header, arrays = _read(tmp_path / "new.npz")
+    for name in ("unobserved_weight", "regularization_exponent"):
+        del header["params"][name]
+    old = fastmf.load(_write(tmp_path / "old.npz", header, arrays))
+    assert old.unobserved_weight == 1.0 and old.regularization_exponent == 0.0
+    assert _same_arrays(old.user_factors_, model.user_factors_)
+    # The same for a model pickled then.
+    state = dict(vars(model))
+    del state["unobserved_weight"], state["regularization_exponent"]
+    unpickled = fastmf.ImplicitALS.__new__(fastmf.ImplicitALS)
+    unpickled.__setstate__(state)
+    assert (unpickled.unobserved_weight, unpickled.regularization_exponent) == (1.0, 0.0)
+
+
 def test_item_titles_and_genres_survive(tmp_path):
     model, data = _fit("ALS", "str")
     loaded = fastmf.load(model.save(tmp_path / "m.npz"))

@@ -350,35 +350,60 @@ def test_bpr_epoch_draws_do_not_depend_on_the_thread_count(kernels):
     assert (draws[0][draws[2] < 0] == 7).all()
 
 
+# α0 = 1 (Hu-Koren-Volinsky), α0 < 1 (every weight c - α0 > 0) and α0 = 4 (with the case's
+# c = 1 + 0.7 r, r in 1..5: some weights negative, some positive).
+ALPHA0S = [1.0, 0.25, 4.0]
+
+
+def _implicit_reg(indptr, n_other, dtype, alpha0, exponent=0.5):
+    """(base = 1 - α0, λ_u per row in dtype, the same in float64) for the kernels, λ = 0.1."""
+    reg = reference.implicit_row_reg(np.diff(indptr), n_other, 0.1, alpha0, exponent)
+    return dtype(1.0 - alpha0), reg.astype(dtype), reg.astype(dtype).astype(np.float64)
+
+
+@pytest.mark.parametrize("alpha0", ALPHA0S)
 @pytest.mark.parametrize("k", SIMD_SIZES)
 @pytest.mark.parametrize("dtype, rtol", TOLERANCES)
-def test_cholesky_half_step_equals_the_dense_c_u_formula(kernels, dtype, rtol, k):
+def test_cholesky_half_step_equals_the_dense_weight_formula(kernels, dtype, rtol, k, alpha0):
     observed, conf_dense, indptr, indices, values, conf, Y = implicit_case(k=k, dtype=dtype)
+    base, reg, reg64 = _implicit_reg(indptr, len(Y), dtype, alpha0)
     X = np.full((observed.shape[0], Y.shape[1]), 9, dtype)
-    assert kernels.implicit_als_half_step(indptr, indices, values, dtype(ALPHA), Y, Y.T @ Y,
-                                          dtype(0.1), X, 2) == -1
-    expected = reference.implicit_half_step(observed, conf_dense, Y.astype(np.float64), 0.1)
+    G = (dtype(alpha0) * (Y.T @ Y)).astype(dtype)
+    assert kernels.implicit_als_half_step(indptr, indices, values, dtype(ALPHA), base, Y, G,
+                                          reg, X, 2) == -1
+    expected = reference.implicit_half_step(observed, conf_dense, Y.astype(np.float64), reg64,
+                                            alpha0)
     np.testing.assert_allclose(X, expected, rtol=rtol, atol=rtol)
     assert not X[3].any()
     sparse_twin = reference.implicit_half_step_sparse(indptr, indices, conf.astype(np.float64),
-                                                      Y.astype(np.float64), 0.1)
+                                                      Y.astype(np.float64), reg64, alpha0)
     np.testing.assert_allclose(sparse_twin, expected, rtol=rtol, atol=rtol)   # conf rounded to dtype
 
 
+def test_the_case_with_alpha0_4_has_negative_and_positive_weights():
+    observed, conf_dense, *_ = implicit_case()
+    weights = 1.0 + conf_dense[observed] - 4.0
+    assert (weights < 0).any() and (weights > 0).any()
+
+
+@pytest.mark.parametrize("alpha0", ALPHA0S)
 @pytest.mark.parametrize("k", SIMD_SIZES)
 @pytest.mark.parametrize("dtype, rtol", TOLERANCES)
-def test_cg_step_matches_its_numpy_twin(kernels, dtype, rtol, k):
+def test_cg_step_matches_its_numpy_twin(kernels, dtype, rtol, k, alpha0):
     observed, _, indptr, indices, values, conf, Y = implicit_case(k=k, seed=3, dtype=dtype)
+    base, reg, reg64 = _implicit_reg(indptr, len(Y), dtype, alpha0)
     X0 = np.random.default_rng(0).normal(0, 0.1, (observed.shape[0], k)).astype(dtype)
     X = X0.copy()
-    kernels.implicit_als_cg_step(indptr, indices, values, dtype(ALPHA), Y, Y.T @ Y, dtype(0.1),
-                                 X, 3, 2)
+    G = (dtype(alpha0) * (Y.T @ Y)).astype(dtype)
+    kernels.implicit_als_cg_step(indptr, indices, values, dtype(ALPHA), base, Y, G, reg, X, 3, 2)
     twin = reference.implicit_cg_step(indptr, indices, conf.astype(np.float64),
-                                      Y.astype(np.float64), 0.1, X0.astype(np.float64), 3)
+                                      Y.astype(np.float64), reg64, X0.astype(np.float64), 3,
+                                      alpha0)
     np.testing.assert_allclose(X, twin, rtol=rtol, atol=rtol)
 
 
-def test_rows_longer_than_the_gather_buffer_are_solved_chunk_by_chunk(kernels):
+@pytest.mark.parametrize("alpha0", [1.0, 2.2])        # 2.2: weights 0.5 v - 1.2, mostly < 0
+def test_rows_longer_than_the_gather_buffer_are_solved_chunk_by_chunk(kernels, alpha0):
     # At k = 64 in float64 a row's items are gathered 4096 at a time: 9000 takes 3 chunks.
     gen = np.random.default_rng(4)
     n_items, k = 9500, 64
@@ -388,40 +413,51 @@ def test_rows_longer_than_the_gather_buffer_are_solved_chunk_by_chunk(kernels):
     indices = indices.astype(np.int32)
     values = gen.integers(1, 4, len(indices)).astype(np.float64)
     Y = gen.normal(0, 0.1, (n_items, k))
+    G, base, reg = alpha0 * (Y.T @ Y), 1.0 - alpha0, np.array([0.1, 0.2, 0.3])
     X = np.zeros((3, k))
-    assert kernels.implicit_als_half_step(indptr, indices, values, 0.5, Y, Y.T @ Y, 0.1, X, 2) == -1
-    exact = reference.implicit_half_step_sparse(indptr, indices, 0.5 * values, Y, 0.1)
+    assert kernels.implicit_als_half_step(indptr, indices, values, 0.5, base, Y, G, reg, X,
+                                          2) == -1
+    exact = reference.implicit_half_step_sparse(indptr, indices, 0.5 * values, Y, reg, alpha0)
     np.testing.assert_allclose(X, exact, rtol=1e-9, atol=1e-12)
     X0 = gen.normal(0, 0.1, (3, k))
     X = X0.copy()
-    kernels.implicit_als_cg_step(indptr, indices, values, 0.5, Y, Y.T @ Y, 0.1, X, 3, 2)
+    kernels.implicit_als_cg_step(indptr, indices, values, 0.5, base, Y, G, reg, X, 3, 2)
     np.testing.assert_allclose(X, reference.implicit_cg_step(indptr, indices, 0.5 * values, Y,
-                                                             0.1, X0, 3), rtol=1e-9, atol=1e-12)
+                                                             reg, X0, 3, alpha0),
+                               rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.parametrize("alpha0", ALPHA0S)
 @pytest.mark.parametrize("k", SIMD_SIZES)
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-12), (np.float32, 1e-5)])
-def test_observed_loss_kernel_matches_its_numpy_twin(kernels, dtype, rtol, k):
+def test_observed_loss_kernel_matches_its_numpy_twin(kernels, dtype, rtol, k, alpha0):
     observed, conf_dense, indptr, indices, values, conf, Y = implicit_case(k=k, dtype=dtype)
     X = np.random.default_rng(2).normal(0, 0.5, (observed.shape[0], Y.shape[1])).astype(dtype)
     out = np.empty(observed.shape[0])
-    kernels.implicit_observed_loss(indptr, indices, values, dtype(ALPHA), X, Y, out, 2)
-    expected = reference.implicit_observed_loss(indptr, indices, conf, X, Y)
+    kernels.implicit_observed_loss(indptr, indices, values, dtype(ALPHA), dtype(alpha0), X, Y,
+                                   out, 2)
+    expected = reference.implicit_observed_loss(indptr, indices, conf, X, Y, alpha0)
     np.testing.assert_allclose(out, expected, rtol=rtol, atol=rtol)
-    # With Σ_u x_uᵀ(YᵀY)x_u and the penalty it is the dense loss over all pairs.
+    # With α0 Σ_u x_uᵀ(YᵀY)x_u and the penalty it is the dense loss over all pairs.
     X64, Y64 = X.astype(np.float64), Y.astype(np.float64)
-    total = np.sum((X64 @ Y64.T) ** 2) + out.sum() + 0.1 * (np.sum(X64**2) + np.sum(Y64**2))
-    assert total == pytest.approx(reference.implicit_loss(observed, conf_dense, X64, Y64, 0.1),
-                                  rel=max(rtol, 1e-12))
+    reg_x = reference.implicit_row_reg(observed.sum(axis=1), len(Y), 0.1, alpha0, 0.5)
+    reg_y = reference.implicit_row_reg(observed.sum(axis=0), len(X), 0.1, alpha0, 0.5)
+    total = (alpha0 * np.sum((X64 @ Y64.T) ** 2) + out.sum()
+             + reg_x @ np.sum(X64**2, axis=1) + reg_y @ np.sum(Y64**2, axis=1))
+    expected_total = reference.implicit_loss(observed, conf_dense, X64, Y64, 0.1, alpha0, 0.5)
+    assert total == pytest.approx(expected_total, rel=max(rtol, 1e-12))
 
 
-def test_conjugate_gradient_converges_to_the_exact_solve():
+@pytest.mark.parametrize("alpha0", [1.0, 4.0])
+def test_conjugate_gradient_converges_to_the_exact_solve(alpha0):
     observed, conf_dense, indptr, indices, values, conf, Y = implicit_case(k=12)
-    exact = reference.implicit_half_step(observed, conf_dense, Y, 0.1)
+    base, reg, _ = _implicit_reg(indptr, len(Y), np.float64, alpha0)
+    exact = reference.implicit_half_step(observed, conf_dense, Y, reg, alpha0)
     errors = []
     for steps in (1, 3, 6, 12):
         X = np.zeros((observed.shape[0], 12))
-        _core.implicit_als_cg_step(indptr, indices, values, ALPHA, Y, Y.T @ Y, 0.1, X, steps, 2)
+        _core.implicit_als_cg_step(indptr, indices, values, ALPHA, base, Y, alpha0 * (Y.T @ Y),
+                                   reg, X, steps, 2)
         errors.append(np.abs(X - exact).max())
     assert all(b < a for a, b in zip(errors, errors[1:]))
     assert errors[-1] < 1e-8

@@ -28,7 +28,7 @@ fitted item factors, fastmf's Cholesky half-step and implicit's ``recalculate_us
 that matrix give the same user factors (up to float32 rounding), and it prints how far
 they are apart, and how far implicit's solve on the matrix α r_ui would be. The final
 objective of every fit is recomputed from its factors by the same numpy code and printed.
-What still differs: the initialization (fastmf: normal with its default ``init_std``,
+What still differs: the initialization (fastmf: normal with ``init_std`` 0.1,
 printed with each speed run; implicit: uniform on [0, 0.01)), so the two fits start from
 different points and their factors and objectives differ a little after the same
 iterations, and the order of the floating-point sums.
@@ -147,10 +147,13 @@ def fastmf_model(solver, threads, factors, regularization, alpha, iterations, cg
 
     if not hasattr(fastmf, "ImplicitALS"):
         raise SystemExit(f"this fastmf ({fastmf.__file__}) has no ImplicitALS model")
+    # Hu-Koren-Volinsky's model, as implicit fits it: α0 = 1, plain λ, init_std 0.1.
+    hkv = (dict(unobserved_weight=1.0, regularization_exponent=0.0, init_std=0.1)
+           if "unobserved_weight" in fastmf.ImplicitALS._param_names() else {})
     return fastmf.ImplicitALS(factors=factors, regularization=regularization, alpha=alpha,
                               confidence="linear", iterations=iterations, solver=solver,
                               cg_steps=cg_steps, dtype="float32", num_threads=threads, seed=seed,
-                              verbose=False)
+                              verbose=False, **hkv)
 
 
 def implicit_model(solver, threads, factors, regularization, iterations, cg_steps, loss, seed=0):
@@ -307,8 +310,9 @@ def convention_check(model, R, alpha, regularization, threads):
     Y = np.ascontiguousarray(model.item_factors, dtype=np.float32)
     X = np.zeros((R.shape[0], Y.shape[1]), dtype=np.float32)
     values = R.data.astype(np.float32)
-    failed = _core.implicit_als_half_step(R.indptr, R.indices, values, np.float32(alpha), Y,
-                                          Y.T @ Y, np.float32(regularization), X, threads)
+    reg = np.full(R.shape[0], regularization, dtype=np.float32)
+    failed = _core.implicit_als_half_step(R.indptr, R.indices, values, np.float32(alpha),
+                                          np.float32(0.0), Y, Y.T @ Y, reg, X, threads)
     if failed >= 0:
         raise SystemExit(f"fastmf's half-step failed on user index {failed}")
     users = np.arange(R.shape[0])

@@ -42,17 +42,17 @@ def sgd_epoch(block_ptr: _I64, block_order: _I32, uidx: _I32, iidx: _I32,
     """One SGD epoch over the ratings block by block; returns the sum of squared errors."""
 
 def implicit_als_half_step(indptr: _I64, indices: _I32, values: NDArray[_F], alpha: float,
-                           Y: NDArray[_F], YtY: NDArray[_F], reg: float, X: NDArray[_F],
-                           num_threads: int) -> int:
+                           base: float, Y: NDArray[_F], G: NDArray[_F], reg: NDArray[_F],
+                           X: NDArray[_F], num_threads: int) -> int:
     """Solve every row of X by Cholesky; -1 or the first row that failed."""
 
 def implicit_als_cg_step(indptr: _I64, indices: _I32, values: NDArray[_F], alpha: float,
-                         Y: NDArray[_F], YtY: NDArray[_F], reg: float, X: NDArray[_F],
-                         steps: int, num_threads: int) -> None:
+                         base: float, Y: NDArray[_F], G: NDArray[_F], reg: NDArray[_F],
+                         X: NDArray[_F], steps: int, num_threads: int) -> None:
     """Improve every row of X by `steps` conjugate-gradient iterations."""
 
 def implicit_observed_loss(indptr: _I64, indices: _I32, values: NDArray[_F], alpha: float,
-                           X: NDArray[_F], Y: NDArray[_F], out: _F64,
+                           alpha0: float, X: NDArray[_F], Y: NDArray[_F], out: _F64,
                            num_threads: int) -> None:
     """out[u] = the observed pairs' part of row u's implicit loss."""
 

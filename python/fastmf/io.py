@@ -326,8 +326,10 @@ def _build(header, arrays):
     if unknown:
         raise ModelFileError(f"its header gives parameters {sorted(unknown)} that {name} does "
                              f"not have")
-    model = cls(**{k: _decode(value, f"params.{k}", arrays)
+    params = dict(cls._legacy_params)       # a file older than these parameters
+    params.update({k: _decode(value, f"params.{k}", arrays)
                    for k, value in header["params"].items()})
+    model = cls(**params)
     for attribute, value in header["state"].items():
         if not _is_fitted_name(cls, attribute):
             raise ModelFileError(f"its header names {attribute!r}, which is not a fitted "

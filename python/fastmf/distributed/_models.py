@@ -482,7 +482,8 @@ class ImplicitALS(DaskFit, models.ImplicitALS):
 
     def _evaluate(self, state, p):
         observed = sum((t["observed"] for t in state.terms), Fraction(0))
-        record = {"loss": implicit_objective(*state.grams, observed, p)}
+        penalties = sum((t["penalty"] for t in state.terms), Fraction(0))
+        record = {"loss": implicit_objective(*state.grams, observed, penalties, p)}
         if state.val is not None:
             local = self._local_state(state)
             record.update(self._validation_scores(local, state.data.seen_interactions()))

@@ -20,13 +20,14 @@ from ..models._arrays import GRAM_CHUNK, cache_aligned, gram_chunks, sum_in_orde
 class FactorBlock:
     """The solved factors of one row block: rows ``lo ..`` of X (and the biases of ALS),
     the first failed row (-1: none; an index into the block), the penalty terms of the
-    block's rows (ALS) and the pieces of the side's Gram matrix (ImplicitALS)."""
+    block's rows (ALS: a tuple; ImplicitALS: one exact sum) and the pieces of the side's
+    Gram matrix (ImplicitALS)."""
 
     lo: int
     X: np.ndarray
     bias: np.ndarray = None
     failed: int = -1
-    penalty: tuple = None
+    penalty: object = None
     gram: tuple = None
 
 
@@ -105,7 +106,8 @@ def _failures(user, items):
 # -- ImplicitALS -------------------------------------------------------------------------
 def implicit_solve(block, previous, YtY, n_rows, p, blocks_per_worker, *others):
     """The implicit half-step of one block (CG starts from ``previous``, the block's
-    factors before it) and the pieces of its rows' Gram matrix."""
+    factors before it; ``YtY``: the other side's Gram matrix, unscaled), its rows' penalty
+    and the pieces of its rows' Gram matrix."""
     p = worker_params(p, blocks_per_worker)
     Y = stacked(others, "X")
     C = block.R
@@ -115,6 +117,7 @@ def implicit_solve(block, previous, YtY, n_rows, p, blocks_per_worker, *others):
         X = cache_aligned(np.zeros((C.shape[0], Y.shape[1]), dtype=Y.dtype))
     failed = implicit_als.solve_rows(C, Y, YtY, X, p)
     return FactorBlock(block.lo, X, None, int(failed),
+                       penalty=implicit_als.penalty(C.counts(), len(Y), X, p),
                        gram=gram_pieces(X, block.lo, n_rows, p.num_threads))
 
 
@@ -158,11 +161,13 @@ def gram_reduce(*pieces):
 
 
 def implicit_terms(block, user, own, p, blocks_per_worker, *items):
-    """The observed part of the loss of one user block, and the failed rows of it and of
-    the item blocks numbered in ``own``."""
+    """The observed part of the loss of one user block, the penalties of it and of the
+    item blocks numbered in ``own``, and the failed rows of them."""
     p = worker_params(p, blocks_per_worker)
     observed = implicit_als.observed_loss(block.R, user.X, stacked(items, "X"), p)
-    return {"observed": observed, "failed": _failures(user, [items[j] for j in own])}
+    mine = [items[j] for j in own]
+    return {"observed": observed, "penalty": user.penalty + sum(fb.penalty for fb in mine),
+            "failed": _failures(user, mine)}
 
 
 def carry(value):

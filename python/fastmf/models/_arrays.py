@@ -39,10 +39,11 @@ def normal_factors(rng, n_rows, factors, std, dtype):
 
 def check_solver_memory(factors, dtype, num_threads):
     """MemoryError when the row solves' per-thread scratch (k x k systems, their inverse
-    blocks, gathered rows) cannot fit, before any is allocated."""
+    blocks, gathered rows: two 2 MB buffers with negative implicit weights) cannot fit,
+    before any is allocated."""
     threads = num_threads or _core.max_threads()
     k = factors + 8
-    per_thread = 4 * k * k * np.dtype(dtype).itemsize + (4 << 20)
+    per_thread = 4 * k * k * np.dtype(dtype).itemsize + (6 << 20)
     v.check_memory(f"solving rows of {factors} factors on {threads} threads",
                    threads * per_thread)
 

@@ -37,11 +37,12 @@ The family bases implement the serving hooks (and ``_publish``, ``_check_finite`
 ``predict`` where their models agree). Class attributes: ``_monitor`` and
 ``_monitor_mode`` (the ``history_`` key early stopping watches, "min" or "max"),
 ``_iterations_param`` (the parameter that counts iterations), ``_task`` ("rating" or
-"ranking": what model selection scores) and ``_private_state`` (what ``save`` keeps beyond
-the public names ending in ``_``). List the class in ``models/__init__.py`` (``fastmf.load``
-builds the classes listed there) and in the ``MODELS`` tables of ``tests/test_io.py`` and
-``tests/test_models.py`` (the behaviour every model shares), and give it a
-``tests/test_serving.py`` case.
+"ranking": what model selection scores), ``_private_state`` (what ``save`` keeps beyond
+the public names ending in ``_``) and ``_legacy_params`` (the values of parameters added
+after a model file or pickle was written, as that model was fitted). List the class in
+``models/__init__.py`` (``fastmf.load`` builds the classes listed there) and in the
+``MODELS`` tables of ``tests/test_io.py`` and ``tests/test_models.py`` (the behaviour every
+model shares), and give it a ``tests/test_serving.py`` case.
 """
 import inspect
 import logging
@@ -67,6 +68,9 @@ class MatrixFactorizationBase:
     _task = "ranking"        # what the model is judged on: "rating" (RMSE) or "ranking"
     # save() stores every public attribute ending in "_"; these private ones too.
     _private_state = ("_seen",)
+    # Parameters added since a model could be saved: name -> the value the models saved
+    # before had (fastmf.load and unpickling fill them in).
+    _legacy_params = {}
 
     # -- parameters (scikit-learn style, from the __init__ signature) -----------------
     @classmethod
@@ -143,6 +147,10 @@ class MatrixFactorizationBase:
         for name, value in params.items():
             setattr(self, name, value)
         return self
+
+    def __setstate__(self, state):
+        """Unpickling: a model pickled before a parameter existed gets its legacy value."""
+        vars(self).update({**self._legacy_params, **state})
 
     def __repr__(self):
         defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()}

@@ -1,4 +1,5 @@
-"""Implicit-feedback ALS (Hu, Koren and Volinsky 2008)."""
+"""Implicit-feedback ALS (Hu, Koren and Volinsky 2008) in the form of Rendle, Krichene, Zhang
+and Koren (2022): a weight on the unobserved pairs and frequency-scaled regularization."""
 from dataclasses import dataclass
 from fractions import Fraction
 from types import SimpleNamespace
@@ -11,22 +12,40 @@ from ..data import Csr, transpose
 from ..exceptions import ModelFitError
 from ._arrays import check_solver_memory, exact_sum, gram, init_factors
 from ._base import check_common, cholesky_error
+from ._explicit import row_norms
 from ._locking import reads
 from ._ranking import RankingMF, check_counts
 
 
 # -- the pieces of a fit that one machine and fastmf.distributed share, on any row block --
+def row_weights(counts, n_other, p):
+    """(n + α0 N)^ν per row in float64: n the row's observed pairs, N = ``n_other`` the
+    rows of the other side, α0 = ``p.unobserved_weight``, ν = ``p.regularization_exponent``
+    (ν = 0: all 1)."""
+    n = counts.astype(np.float64) + p.unobserved_weight * n_other
+    return n ** p.regularization_exponent
+
+
+def row_regularization(counts, n_other, p, dtype):
+    """λ_u = λ (n_u + α0 N)^ν of every row, in ``dtype`` (see ``row_weights``)."""
+    return (p.regularization * row_weights(counts, n_other, p)).astype(dtype)
+
+
 def solve_rows(C, Y, YtY, X, p):
-    """The implicit row solve of every row of C (a Csr of the values v, c - 1 = α v, column
-    indices into Y) against the fixed Y with YtY = YᵀY, written into X: exactly (Cholesky)
-    or by ``p.cg_steps`` CG steps from X. Returns -1 or the first row whose Cholesky failed."""
+    """The implicit row solve of every row of C (a Csr of the values v, c = 1 + α v, column
+    indices into Y) against the fixed Y with YtY = YᵀY (unscaled; α0 is applied here),
+    written into X: exactly (Cholesky) or by ``p.cg_steps`` CG steps from X. Each row u
+    gets its λ_u (``row_regularization``). Returns -1 or the first row whose Cholesky
+    failed."""
     dtype = Y.dtype.type
-    reg, alpha = dtype(p.regularization), dtype(p.alpha)
+    G = YtY * dtype(p.unobserved_weight)                   # α0 YᵀY (exact for α0 = 1)
+    reg = row_regularization(C.counts(), len(Y), p, dtype)
+    alpha, base = dtype(p.alpha), dtype(1.0 - p.unobserved_weight)
     if p.solver == "cg":
-        _core.implicit_als_cg_step(C.indptr, C.indices, C.data, alpha, Y, YtY, reg, X,
+        _core.implicit_als_cg_step(C.indptr, C.indices, C.data, alpha, base, Y, G, reg, X,
                                    p.cg_steps, p.num_threads)
         return -1
-    return _core.implicit_als_half_step(C.indptr, C.indices, C.data, alpha, Y, YtY, reg, X,
+    return _core.implicit_als_half_step(C.indptr, C.indices, C.data, alpha, base, Y, G, reg, X,
                                         p.num_threads)
 
 
@@ -34,17 +53,28 @@ def observed_loss(C, X, Y, p):
     """Σ over the observed pairs of the rows of C (factors X) of their part of the loss
     beyond the all-pairs term (exact)."""
     per_row = np.empty(len(X), dtype=np.float64)
-    _core.implicit_observed_loss(C.indptr, C.indices, C.data, X.dtype.type(p.alpha), X, Y,
-                                 per_row, p.num_threads)
+    dtype = X.dtype.type
+    _core.implicit_observed_loss(C.indptr, C.indices, C.data, dtype(p.alpha),
+                                 dtype(p.unobserved_weight), X, Y, per_row, p.num_threads)
     return exact_sum(per_row)
 
 
-def objective(XtX, YtY, observed, p):
-    """Σ_{u,i} c (p - x·y)² + λ(‖X‖² + ‖Y‖²) from the Gram matrices and the observed part."""
+def penalty(counts, n_other, A, p):
+    """Σ_u (n_u + α0 N)^ν ‖a_u‖² over the rows of A (exact): λ times it is their part of the
+    regularization term (see ``row_weights``)."""
+    norms = row_norms(A)
+    if p.regularization_exponent:
+        norms *= row_weights(counts, n_other, p)
+    return exact_sum(norms)
+
+
+def objective(XtX, YtY, observed, penalties, p):
+    """α0 Σ_{u,i} (x·y)² + the observed part + λ Σ (n + α0 N)^ν ‖·‖², from the Gram matrices,
+    the observed part (``observed_loss``) and the penalties of both sides (``penalty``)."""
     XtX, YtY = XtX.astype(np.float64), YtY.astype(np.float64)
     all_pairs = exact_sum(XtX * YtY)                          # Σ_u x_uᵀ(YᵀY)x_u
-    return float(all_pairs + observed + Fraction(p.regularization)
-                 * exact_sum(np.r_[np.diag(XtX), np.diag(YtY)]))
+    return float(Fraction(p.unobserved_weight) * all_pairs + observed
+                 + Fraction(p.regularization) * penalties)
 
 
 @dataclass
@@ -63,38 +93,58 @@ class ImplicitState:
 class ImplicitALS(RankingMF):
     r"""Matrix factorization for implicit feedback (counts, clicks, plays) by ALS.
 
-    Every (user, item) pair has a preference :math:`p_{ui}` (1 if observed, else 0) and a
-    confidence :math:`c_{ui} = 1 + \alpha r_{ui}` (``confidence="linear"``) or
-    :math:`1 + \alpha \log(1 + r_{ui}/\epsilon)` (``"log"``) for observed pairs, 1 for
-    the others. The loss runs over all pairs, observed or not:
+    Every (user, item) pair has a preference :math:`p_{ui}` (1 if observed, else 0). An
+    observed pair has the confidence :math:`c_{ui} = 1 + \alpha r_{ui}`
+    (``confidence="linear"``) or :math:`1 + \alpha \log(1 + r_{ui}/\epsilon)` (``"log"``);
+    every unobserved pair the weight :math:`\alpha_0` (``unobserved_weight``). The loss,
+    in the form of Rendle, Krichene, Zhang and Koren ("Revisiting the Performance of iALS
+    on Item Recommendation Benchmarks", RecSys 2022), is
 
     .. math::
-        \sum_{u,i} c_{ui} (p_{ui} - x_u \cdot y_i)^2 + \lambda \Big(\sum_u \|x_u\|^2
-        + \sum_i \|y_i\|^2\Big)
+        \sum_{(u,i) \in \Omega} c_{ui} (1 - x_u \cdot y_i)^2
+        + \alpha_0 \sum_{(u,i) \notin \Omega} (x_u \cdot y_i)^2
+        + \sum_u \lambda_u \|x_u\|^2 + \sum_i \lambda_i \|y_i\|^2
 
-    With the items fixed, :math:`x_u = (Y^T Y + Y^T (C_u - I) Y + \lambda I)^{-1} Y^T C_u
-    p(u)`: :math:`Y^T Y` is computed once per half-step and each user adds only its
-    :math:`n_u` terms :math:`(c_{ui} - 1) y_i y_i^T`, so a user costs
-    :math:`O(n_u k^2 + k^3)`. ``solver="cholesky"`` solves that exactly (the loss then
-    never increases); ``solver="cg"`` runs ``cg_steps`` conjugate-gradient steps from the
-    previous factors (Takács et al. 2011), cheaper per iteration for large k.
+    with frequency-scaled regularization :math:`\lambda_u = \lambda (n_u + \alpha_0
+    n_{items})^\nu` and :math:`\lambda_i = \lambda (n_i + \alpha_0 n_{users})^\nu`
+    (:math:`n_u`, :math:`n_i`: observed pairs of the user, the item; ν =
+    ``regularization_exponent``). :math:`\alpha_0 = 1, \nu = 0` is the model of Hu, Koren
+    and Volinsky (2008), :math:`\sum_{u,i} c_{ui} (p_{ui} - x_u \cdot y_i)^2 + \lambda
+    (\sum_u \|x_u\|^2 + \sum_i \|y_i\|^2)` with :math:`c = 1` off :math:`\Omega`.
+
+    With the items fixed, :math:`x_u = (\alpha_0 Y^T Y + \sum_{i \in u} (c_{ui} -
+    \alpha_0) y_i y_i^T + \lambda_u I)^{-1} \sum_{i \in u} c_{ui} y_i`: :math:`Y^T Y` is
+    computed once per half-step and each user adds only its :math:`n_u` rank-one terms,
+    so a user costs :math:`O(n_u k^2 + k^3)` (a weight :math:`c_{ui} - \alpha_0` may be
+    negative; the system stays positive definite). ``solver="cholesky"`` solves that
+    exactly (the loss then never increases); ``solver="cg"`` runs ``cg_steps``
+    conjugate-gradient steps from the previous factors (Takács et al. 2011), cheaper per
+    iteration for large k.
 
     Parameters
     ----------
     factors : int, default 64
     regularization : float, default 0.05
-        λ (> 0).
+        λ (> 0). With ``regularization_exponent`` ν > 0 it is scaled by (n + α0 N)^ν, so
+        its good range depends on ν.
     alpha : float, default 1.0
         Confidence scale α (> 0). On MovieLens 100K and play counts, α = 1 ranks better
         than the often-quoted 40.
+    unobserved_weight : float, default 1.0
+        α0 (> 0), the weight of every unobserved pair's squared score.
+    regularization_exponent : float, default 0.0
+        ν in [0, 1]: each row's λ is multiplied by (n + α0 N)^ν, n its observed pairs and
+        N the rows of the other side (0: plain λ; 1: proportional to the row's share of
+        the loss).
     confidence : {"linear", "log"}, default "linear"
     epsilon : float, default 1.0
         ε of the log confidence.
     iterations : int, default 15
     solver : {"cholesky", "cg"}, default "cholesky"
     cg_steps : int, default 3
-    init_std : float, default 0.1
-        Standard deviation of the normal initialization (smaller starts converge more slowly).
+    init_std : float or None, default 0.1
+        Standard deviation of the normal initialization (smaller starts converge more
+        slowly). None: 0.1/√k, the N(0, σ²/k) start of Rendle et al. with σ = 0.1.
     early_stopping : int or None, default None
         Stop when the validation NDCG@10 has not improved for this many iterations, keeping
         the best iteration (needs ``fit(..., validation=...)``).
@@ -120,12 +170,18 @@ class ImplicitALS(RankingMF):
     [2]
     """
 
-    def __init__(self, factors=64, regularization=0.05, alpha=1.0, confidence="linear",
-                 epsilon=1.0, iterations=15, solver="cholesky", cg_steps=3, init_std=0.1,
-                 early_stopping=None, dtype="float32", num_threads=0, seed=None, verbose=True):
+    # A model file written before these parameters existed was fitted with these values.
+    _legacy_params = {"unobserved_weight": 1.0, "regularization_exponent": 0.0}
+
+    def __init__(self, factors=64, regularization=0.05, alpha=1.0, unobserved_weight=1.0,
+                 regularization_exponent=0.0, confidence="linear", epsilon=1.0, iterations=15,
+                 solver="cholesky", cg_steps=3, init_std=0.1, early_stopping=None,
+                 dtype="float32", num_threads=0, seed=None, verbose=True):
         self.factors = factors
         self.regularization = regularization
         self.alpha = alpha
+        self.unobserved_weight = unobserved_weight
+        self.regularization_exponent = regularization_exponent
         self.confidence = confidence
         self.epsilon = epsilon
         self.iterations = iterations
@@ -143,11 +199,16 @@ class ImplicitALS(RankingMF):
         p["regularization"] = v.check_float("regularization", self.regularization, minimum=0,
                                             strict_minimum=True)
         p["alpha"] = v.check_float("alpha", self.alpha, minimum=0, strict_minimum=True)
+        p["unobserved_weight"] = v.check_float("unobserved_weight", self.unobserved_weight,
+                                               minimum=0, strict_minimum=True)
+        p["regularization_exponent"] = v.check_float(
+            "regularization_exponent", self.regularization_exponent, minimum=0, maximum=1)
         p["confidence"] = v.check_choice("confidence", self.confidence, ("linear", "log"))
         p["epsilon"] = v.check_float("epsilon", self.epsilon, minimum=0, strict_minimum=True)
         p["solver"] = v.check_choice("solver", self.solver, ("cholesky", "cg"))
         p["cg_steps"] = v.check_int("cg_steps", self.cg_steps, minimum=1)
-        p["init_std"] = v.check_float("init_std", self.init_std, minimum=0)
+        p["init_std"] = (0.1 / np.sqrt(p["factors"]) if self.init_std is None
+                         else v.check_float("init_std", self.init_std, minimum=0))
         return SimpleNamespace(**p)
 
     @staticmethod
@@ -195,8 +256,11 @@ class ImplicitALS(RankingMF):
 
     def _loss(self, state, p):
         """The objective without the dense matrix (see ``objective``)."""
-        XtX, YtY = gram(state.X, p.num_threads), gram(state.Y, p.num_threads)
-        return objective(XtX, YtY, observed_loss(state.C, state.X, state.Y, p), p)
+        X, Y = state.X, state.Y
+        penalties = (penalty(state.C.counts(), len(Y), X, p)
+                     + penalty(state.Ct.counts(), len(X), Y, p))
+        return objective(gram(X, p.num_threads), gram(Y, p.num_threads),
+                         observed_loss(state.C, X, Y, p), penalties, p)
 
     def _check_finite(self, state):
         if not (np.isfinite(state.X).all() and np.isfinite(state.Y).all()):
