@@ -56,6 +56,7 @@ def _assert_same_fit(local, dist):
     ("ALS", {"weighted": 0.0, "blocks_per_worker": 2}),
     ("ImplicitALS", {"solver": "cholesky"}),
     ("ImplicitALS", {"solver": "cg", "blocks_per_worker": 2}),
+    ("ImplicitALS", {"solver": "block", "block_size": 7, "blocks_per_worker": 2}),
 ])
 def test_distributed_fit_equals_the_one_machine_fit(client, ratings, dtype, model, params):
     train, val = ratings

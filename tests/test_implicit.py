@@ -38,3 +38,21 @@ def test_log_confidence_and_negative_counts():
     assert ImplicitALS._confidence_values(counts, linear) is counts       # no copy
     with pytest.raises(ValueError, match="implicit data must be counts >= 0; found 1 negative"):
         ImplicitALS(verbose=False).fit(fastmf.Interactions.from_arrays([0, 1], [0, 0], [1.0, -2.0]))
+
+
+def test_block_solver_never_increases_the_loss_and_one_block_is_cholesky():
+    observed, conf_dense, *_ = implicit_case(n_items=60, k=12, seed=2)
+    u, i = np.nonzero(observed)
+    data = fastmf.Interactions.from_arrays(u, i, conf_dense[u, i] / ALPHA)
+    common = dict(factors=12, regularization=0.1, alpha=ALPHA, iterations=6, dtype="float64",
+                  seed=0, verbose=False)
+    block = ImplicitALS(solver="block", block_size=5, **common).fit(data)
+    losses = np.array([h["loss"] for h in block.history_])
+    assert np.all(np.diff(losses) <= 1e-12 * losses[:-1])
+    dense = reference.implicit_loss(observed[np.unique(u)], conf_dense[np.unique(u)],
+                                    block.user_factors_, block.item_factors_, 0.1)
+    assert losses[-1] == pytest.approx(dense, rel=1e-10)
+    whole = ImplicitALS(solver="block", block_size=12, **common).fit(data)
+    exact = ImplicitALS(solver="cholesky", **common).fit(data)
+    np.testing.assert_allclose(whole.user_factors_, exact.user_factors_, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(whole.item_factors_, exact.item_factors_, rtol=1e-8, atol=1e-10)

@@ -19,13 +19,18 @@ from ._ranking import RankingMF, check_counts
 def solve_rows(C, Y, YtY, X, p):
     """The implicit row solve of every row of C (a Csr of the values v, c - 1 = α v, column
     indices into Y) against the fixed Y with YtY = YᵀY, written into X: exactly (Cholesky)
-    or by ``p.cg_steps`` CG steps from X. Returns -1 or the first row whose Cholesky failed."""
+    or by ``p.cg_steps`` CG steps from X, or by one sweep over blocks of ``p.block_size``
+    coordinates from X. Returns -1 or the first row whose Cholesky failed."""
     dtype = Y.dtype.type
     reg, alpha = dtype(p.regularization), dtype(p.alpha)
     if p.solver == "cg":
         _core.implicit_als_cg_step(C.indptr, C.indices, C.data, alpha, Y, YtY, reg, X,
                                    p.cg_steps, p.num_threads)
         return -1
+    if p.solver == "block":     # the contract's α0 = 1 (base 0), G = YᵀY, one λ per row
+        reg_rows = np.full(len(X), reg, dtype=dtype)
+        return _core.implicit_als_block_step(C.indptr, C.indices, C.data, alpha, dtype(0), Y,
+                                             YtY, reg_rows, X, p.block_size, p.num_threads)
     return _core.implicit_als_half_step(C.indptr, C.indices, C.data, alpha, Y, YtY, reg, X,
                                         p.num_threads)
 
@@ -78,6 +83,11 @@ class ImplicitALS(RankingMF):
     :math:`O(n_u k^2 + k^3)`. ``solver="cholesky"`` solves that exactly (the loss then
     never increases); ``solver="cg"`` runs ``cg_steps`` conjugate-gradient steps from the
     previous factors (Takács et al. 2011), cheaper per iteration for large k.
+    ``solver="block"`` (iALS++, Rendle, Zhang and Koren 2021) sweeps once over the
+    coordinates in blocks of ``block_size``, solving each block's ``block_size`` x
+    ``block_size`` system exactly with the others fixed, from the previous factors: a user
+    costs :math:`O(n_u k b + k^2 + k b^2)`, the loss never increases, and for large k it
+    reaches a given loss several times sooner than Cholesky (README, "Solvers at large k").
 
     Parameters
     ----------
@@ -91,8 +101,9 @@ class ImplicitALS(RankingMF):
     epsilon : float, default 1.0
         ε of the log confidence.
     iterations : int, default 15
-    solver : {"cholesky", "cg"}, default "cholesky"
+    solver : {"cholesky", "cg", "block"}, default "cholesky"
     cg_steps : int, default 3
+        Conjugate-gradient steps per row and half-step (``solver="cg"``).
     init_std : float, default 0.1
         Standard deviation of the normal initialization (smaller starts converge more slowly).
     early_stopping : int or None, default None
@@ -102,6 +113,9 @@ class ImplicitALS(RankingMF):
     num_threads : int, default 0
     seed : int, numpy Generator or None, default None
     verbose : bool, default True
+    block_size : int, default 32
+        Coordinates per block of ``solver="block"`` (>= 1); ``block_size >= factors`` is one
+        exact solve per row, as Cholesky.
 
     Attributes
     ----------
@@ -122,7 +136,8 @@ class ImplicitALS(RankingMF):
 
     def __init__(self, factors=64, regularization=0.05, alpha=1.0, confidence="linear",
                  epsilon=1.0, iterations=15, solver="cholesky", cg_steps=3, init_std=0.1,
-                 early_stopping=None, dtype="float32", num_threads=0, seed=None, verbose=True):
+                 early_stopping=None, dtype="float32", num_threads=0, seed=None, verbose=True,
+                 block_size=32):
         self.factors = factors
         self.regularization = regularization
         self.alpha = alpha
@@ -137,6 +152,7 @@ class ImplicitALS(RankingMF):
         self.num_threads = num_threads
         self.seed = seed
         self.verbose = verbose
+        self.block_size = block_size
 
     def _check_params(self):
         p = check_common(self)
@@ -145,8 +161,9 @@ class ImplicitALS(RankingMF):
         p["alpha"] = v.check_float("alpha", self.alpha, minimum=0, strict_minimum=True)
         p["confidence"] = v.check_choice("confidence", self.confidence, ("linear", "log"))
         p["epsilon"] = v.check_float("epsilon", self.epsilon, minimum=0, strict_minimum=True)
-        p["solver"] = v.check_choice("solver", self.solver, ("cholesky", "cg"))
+        p["solver"] = v.check_choice("solver", self.solver, ("cholesky", "cg", "block"))
         p["cg_steps"] = v.check_int("cg_steps", self.cg_steps, minimum=1)
+        p["block_size"] = v.check_int("block_size", self.block_size, minimum=1)
         p["init_std"] = v.check_float("init_std", self.init_std, minimum=0)
         return SimpleNamespace(**p)
 
