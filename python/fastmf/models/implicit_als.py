@@ -86,8 +86,8 @@ class ImplicitALS(RankingMF):
     ``solver="block"`` (iALS++, Rendle, Zhang and Koren 2021) sweeps once over the
     coordinates in blocks of ``block_size``, solving each block's ``block_size`` x
     ``block_size`` system exactly with the others fixed, from the previous factors: a user
-    costs :math:`O(n_u k b + k^2 + k b^2)`, the loss never increases, and for large k it
-    reaches a given loss several times sooner than Cholesky (README, "Solvers at large k").
+    costs :math:`O(n_u k b + k^2 + k b^2)` and the loss never increases; at large k it
+    reaches Cholesky's loss several times sooner (README, "Solvers at large k").
 
     Parameters
     ----------
