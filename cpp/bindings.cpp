@@ -8,6 +8,7 @@
 #include "compiler.hpp"
 #include "gram.hpp"
 #include "implicit_als.hpp"
+#include "implicit_block.hpp"
 #include "sgd.hpp"
 #include "sparse.hpp"
 #include "topk.hpp"
@@ -49,6 +50,10 @@ void bind_dtype(py::module_& m) {
         "indices"_a.noconvert(), "values"_a.noconvert(), "alpha"_a, "base"_a, "Y"_a.noconvert(),
         "G"_a.noconvert(), "reg"_a.noconvert(), "X"_a.noconvert(), "steps"_a, "num_threads"_a,
         py::call_guard<py::gil_scoped_release>());
+  m.def("implicit_als_block_step", &fastmf::implicit_als_block_step<S>, "indptr"_a.noconvert(),
+        "indices"_a.noconvert(), "values"_a.noconvert(), "alpha"_a, "base"_a, "Y"_a.noconvert(),
+        "G"_a.noconvert(), "reg"_a.noconvert(), "X"_a.noconvert(), "block_size"_a,
+        "num_threads"_a, py::call_guard<py::gil_scoped_release>());
   m.def("implicit_observed_loss", &fastmf::implicit_observed_loss<S>, "indptr"_a.noconvert(),
         "indices"_a.noconvert(), "values"_a.noconvert(), "alpha"_a, "alpha0"_a,
         "X"_a.noconvert(), "Y"_a.noconvert(), "out"_a.noconvert(), "num_threads"_a,

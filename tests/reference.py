@@ -268,6 +268,44 @@ def implicit_cg_step(indptr, indices, conf, Y, reg, X, steps, alpha0=1.0, block=
     return X
 
 
+def implicit_block_step(indptr, indices, values, alpha, base, Y, G, reg, X, block_size):
+    """One iALS++ sweep per row from X, in Y's dtype: with A = G + reg[u] I + Σ_i w_i y_i y_iᵀ
+    (w = base + alpha v) and b = Σ_i (1 + alpha v) y_i formed densely, each block B of
+    `block_size` coordinates in turn gets x_B += A_BB⁻¹ (b - A x)_B. Empty rows get 0."""
+    X = np.array(X, dtype=Y.dtype)
+    k = Y.shape[1]
+    for u in range(len(indptr) - 1):
+        cols, v = indices[indptr[u]:indptr[u + 1]], values[indptr[u]:indptr[u + 1]]
+        if len(cols) == 0:
+            X[u] = 0
+            continue
+        Yu = Y[cols]
+        A = G + reg[u] * np.eye(k) + (Yu.T * (base + alpha * v)) @ Yu
+        b = (1 + alpha * v) @ Yu
+        for lo in range(0, k, block_size):
+            B = slice(lo, lo + block_size)
+            X[u, B] += np.linalg.solve(A[B, B], b[B] - A[B] @ X[u])
+    return X
+
+
+def implicit_row_losses(observed, conf, X, Y, reg, unobserved_weight):
+    """Per row u, Σ_i c_ui (p_ui - x_u·y_i)² + reg[u] ‖x_u‖² over all items, densely, with
+    c = 1 + conf on observed pairs and unobserved_weight elsewhere."""
+    c = np.where(observed, 1.0 + conf, unobserved_weight)
+    return np.sum(c * (observed - X @ Y.T) ** 2, axis=1) + reg * np.sum(X**2, axis=1)
+
+
+def implicit_exact_rows(observed, conf, Y, reg, unobserved_weight):
+    """The minimizer of each row's implicit_row_losses (every row has a positive definite
+    system), by a dense solve per row."""
+    c = np.where(observed, 1.0 + conf, unobserved_weight)
+    X = np.zeros((observed.shape[0], Y.shape[1]))
+    for u in range(observed.shape[0]):
+        A = Y.T @ (c[u][:, None] * Y) + reg[u] * np.eye(Y.shape[1])
+        X[u] = np.linalg.solve(A, Y.T @ (c[u] * observed[u]))
+    return X
+
+
 def feature_update(A, Y, tau, feature_reg, sweeps=500):
     """The feature vectors E of "ALS with features" by coordinate descent: each e_f in turn
     minimises Σ_i τ_i ‖y_i - Σ_g a_ig e_g‖² + λ_f ‖e_f‖² with the others fixed,

@@ -60,6 +60,7 @@ def _assert_same_fit(local, dist):
                      "regularization_exponent": 0.5, "regularization": 0.01}),
     ("ImplicitALS", {"solver": "cg", "unobserved_weight": 0.2, "regularization_exponent": 1.0,
                      "regularization": 0.001, "blocks_per_worker": 2}),
+    ("ImplicitALS", {"solver": "block", "block_size": 7, "blocks_per_worker": 2}),
 ])
 def test_distributed_fit_equals_the_one_machine_fit(client, ratings, dtype, model, params):
     train, val = ratings

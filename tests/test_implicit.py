@@ -72,3 +72,23 @@ def test_init_std_none_is_the_scaled_start_of_rendle_et_al():
     np.testing.assert_array_equal(fits[0].user_factors_, fits[1].user_factors_)
     np.testing.assert_array_equal(fits[0].item_factors_, fits[1].item_factors_)
 
+
+@pytest.mark.parametrize("alpha0, nu", FORMULATIONS)
+def test_block_solver_never_increases_the_loss_and_one_block_is_cholesky(alpha0, nu):
+    observed, conf_dense, *_ = implicit_case(n_items=60, k=12, seed=2)
+    u, i = np.nonzero(observed)
+    data = fastmf.Interactions.from_arrays(u, i, conf_dense[u, i] / ALPHA)
+    common = dict(factors=12, regularization=0.1, alpha=ALPHA, unobserved_weight=alpha0,
+                  regularization_exponent=nu, iterations=6, dtype="float64", seed=0,
+                  verbose=False)
+    block = ImplicitALS(solver="block", block_size=5, **common).fit(data)
+    losses = np.array([h["loss"] for h in block.history_])
+    assert np.all(np.diff(losses) <= 1e-12 * losses[:-1])
+    rows, cols = np.unique(u), np.unique(i)
+    dense = reference.implicit_loss(observed[np.ix_(rows, cols)], conf_dense[np.ix_(rows, cols)],
+                                    block.user_factors_, block.item_factors_, 0.1, alpha0, nu)
+    assert losses[-1] == pytest.approx(dense, rel=1e-10)
+    whole = ImplicitALS(solver="block", block_size=12, **common).fit(data)
+    exact = ImplicitALS(solver="cholesky", **common).fit(data)
+    np.testing.assert_allclose(whole.user_factors_, exact.user_factors_, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(whole.item_factors_, exact.item_factors_, rtol=1e-8, atol=1e-10)

@@ -480,3 +480,88 @@ def test_topk_kernel_equals_a_full_sort(kernels, dtype, rtol, k, rng):
     np.testing.assert_array_equal(items, ref_items)
     np.testing.assert_allclose(scores, ref_scores, rtol=rtol, atol=rtol)
     assert items[5].tolist() == [39, -1, -1, -1]
+
+
+def _block_case(k, dtype, unobserved_weight, seed=0, n_items=40):
+    """An implicit case in the block kernel's arguments: base = 1 - α0 (weights w = base +
+    α v, negative for some pairs when α0 > 1), G = α0 YᵀY, one λ_u per row, a random X."""
+    observed, conf_dense, indptr, indices, values, conf, Y = implicit_case(
+        n_items=n_items, k=k, seed=seed, dtype=dtype)
+    reg = (0.1 + 0.05 * (np.arange(observed.shape[0]) % 3)).astype(dtype)
+    X0 = np.random.default_rng(seed + 1).normal(0, 0.3, (observed.shape[0], k)).astype(dtype)
+    G = (unobserved_weight * (Y.T @ Y)).astype(dtype)
+    args = (indptr, indices, values, dtype(ALPHA), dtype(1 - unobserved_weight), Y, G, reg)
+    return observed, conf_dense, args, X0
+
+
+@pytest.mark.parametrize("unobserved_weight", [1.0, 3.0])
+@pytest.mark.parametrize("block_size", [1, 5, 8])
+@pytest.mark.parametrize("k", [16, 37])
+@pytest.mark.parametrize("dtype, rtol", TOLERANCES)
+def test_block_step_matches_its_numpy_twin(kernels, dtype, rtol, k, block_size,
+                                           unobserved_weight):
+    observed, _, args, X0 = _block_case(k, dtype, unobserved_weight, seed=k)
+    X = X0.copy()
+    assert kernels.implicit_als_block_step(*args, X, block_size, 2) == -1
+    as64 = [a.astype(np.float64) if isinstance(a, np.ndarray) and a.dtype == dtype else a
+            for a in args]
+    twin = reference.implicit_block_step(*as64, X0.astype(np.float64), block_size)
+    np.testing.assert_allclose(X, twin, rtol=rtol, atol=rtol)
+    assert not X[3].any()                                          # the empty row
+
+
+@pytest.mark.parametrize("extra", [0, 7])
+@pytest.mark.parametrize("k", [16, 37])
+@pytest.mark.parametrize("dtype, rtol", TOLERANCES)
+def test_one_block_of_all_coordinates_is_the_exact_solve(kernels, dtype, rtol, k, extra):
+    for unobserved_weight in (1.0, 3.0):
+        observed, conf_dense, args, X0 = _block_case(k, dtype, unobserved_weight)
+        X = X0.copy()
+        assert kernels.implicit_als_block_step(*args, X, k + extra, 2) == -1
+        reg = args[-1].astype(np.float64)
+        exact = reference.implicit_exact_rows(observed, conf_dense, args[5].astype(np.float64),
+                                              reg, unobserved_weight)
+        np.testing.assert_allclose(X, exact, rtol=rtol, atol=rtol)
+        # The same system as the Cholesky kernel's, so the same rows up to rounding.
+        chol = np.zeros_like(X0)
+        assert kernels.implicit_als_half_step(*args, chol, 2) == -1
+        np.testing.assert_allclose(X, chol, rtol=rtol, atol=rtol)
+
+
+@pytest.mark.parametrize("unobserved_weight", [1.0, 3.0])
+@pytest.mark.parametrize("block_size", [1, 5, 16])
+def test_block_sweeps_never_increase_the_row_loss_and_reach_the_exact_solve(
+        kernels, block_size, unobserved_weight):
+    # 200 items keep the systems well conditioned (block Gauss-Seidel converges linearly).
+    observed, conf_dense, args, X = _block_case(37, np.float64, unobserved_weight, seed=5,
+                                                n_items=200)
+    Y, reg = args[5], args[-1]
+    exact = reference.implicit_exact_rows(observed, conf_dense, Y, reg, unobserved_weight)
+    losses = [reference.implicit_row_losses(observed, conf_dense, X, Y, reg, unobserved_weight)]
+    for _ in range(100):
+        kernels.implicit_als_block_step(*args, X, block_size, 2)
+        losses.append(reference.implicit_row_losses(observed, conf_dense, X, Y, reg,
+                                                    unobserved_weight))
+    losses = np.array(losses)
+    assert (np.diff(losses, axis=0) <= 1e-12 * losses[:-1]).all()
+    assert (losses[1] < losses[0]).all()
+    np.testing.assert_allclose(X, exact, rtol=1e-8, atol=1e-10)
+
+
+def test_block_step_on_rows_longer_than_the_gather_buffer(kernels):
+    # At k = 64 in float64 a row's items are gathered 4096 at a time: 9000 takes 3 chunks,
+    # gathered again for each block.
+    gen = np.random.default_rng(4)
+    n_items, k = 9500, 64
+    lengths = [9000, 5, 4200]
+    indices = np.concatenate([np.sort(gen.choice(n_items, n, replace=False)) for n in lengths])
+    indptr = np.r_[0, np.cumsum(lengths)].astype(np.int64)
+    indices = indices.astype(np.int32)
+    values = gen.integers(1, 4, len(indices)).astype(np.float64)
+    Y = gen.normal(0, 0.1, (n_items, k))
+    args = (indptr, indices, values, 0.5, -1.0, Y, 2 * Y.T @ Y, np.array([0.1, 0.2, 0.3]))
+    X0 = gen.normal(0, 0.1, (3, k))
+    X = X0.copy()
+    assert kernels.implicit_als_block_step(*args, X, 24, 2) == -1
+    np.testing.assert_allclose(X, reference.implicit_block_step(*args, X0, 24), rtol=1e-9,
+                               atol=1e-12)

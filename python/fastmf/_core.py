@@ -32,6 +32,8 @@ implicit_als_half_step = _kernels.implicit_als_half_step
 implicit_als_cg_step = _kernels.implicit_als_cg_step
 implicit_observed_loss = _kernels.implicit_observed_loss
 gram_chunks = _kernels.gram_chunks
+# Implicit ALS by blocks of coordinates, iALS++ (cpp/implicit_block.hpp)
+implicit_als_block_step = _kernels.implicit_als_block_step
 # BPR (cpp/bpr.hpp)
 bpr_epoch = _kernels.bpr_epoch
 bpr_steps = _kernels.bpr_steps
@@ -48,6 +50,7 @@ __all__ = [
     "variant",
     "als_half_step", "predict_pairs", "row_squared_errors", "sgd_epoch",
     "implicit_als_half_step", "implicit_als_cg_step", "implicit_observed_loss", "gram_chunks",
+    "implicit_als_block_step",
     "bpr_epoch", "bpr_steps", "bpr_draws",
     "topk_scores", "coo_to_csr",
     "max_threads", "thread_cap", "cpu_has_avx2_fma",

@@ -51,6 +51,11 @@ def implicit_als_cg_step(indptr: _I64, indices: _I32, values: NDArray[_F], alpha
                          X: NDArray[_F], steps: int, num_threads: int) -> None:
     """Improve every row of X by `steps` conjugate-gradient iterations."""
 
+def implicit_als_block_step(indptr: _I64, indices: _I32, values: NDArray[_F], alpha: float,
+                            base: float, Y: NDArray[_F], G: NDArray[_F], reg: NDArray[_F],
+                            X: NDArray[_F], block_size: int, num_threads: int) -> int:
+    """One block-coordinate sweep per row of X (iALS++); -1 or the first row that failed."""
+
 def implicit_observed_loss(indptr: _I64, indices: _I32, values: NDArray[_F], alpha: float,
                            alpha0: float, X: NDArray[_F], Y: NDArray[_F], out: _F64,
                            num_threads: int) -> None:

@@ -1,7 +1,7 @@
 """ALS and ImplicitALS on a Dask cluster (``pip install "fastmf[dask]"``).
 
 ``fastmf.distributed.ALS`` and ``fastmf.distributed.ImplicitALS`` take every parameter of
-``fastmf.ALS`` and ``fastmf.ImplicitALS`` (both solvers), plus
+``fastmf.ALS`` and ``fastmf.ImplicitALS`` (every solver), plus
 
 - ``client``: a ``dask.distributed.Client`` (None: the current default client);
 - ``blocks_per_worker`` (1): row blocks per worker and side;

@@ -397,7 +397,7 @@ class ALS(DaskFit, models.ALS):
 
 
 class ImplicitALS(DaskFit, models.ImplicitALS):
-    """``fastmf.ImplicitALS`` (Cholesky or CG) trained on a Dask cluster: the same model, bit
+    """``fastmf.ImplicitALS`` (any solver) trained on a Dask cluster: the same model, bit
     for bit, from the same seed.
 
     Each half-step is one task per row block, as for :class:`fastmf.distributed.ALS`; YᵀY is
@@ -442,7 +442,7 @@ class ImplicitALS(DaskFit, models.ImplicitALS):
                              f"negative values")
         state = ClusterState(client, data)
         X, Y = init_factors(np.random.default_rng(p.seed), data.n_users, data.n_items,
-                            p.factors, p.init_std, p.dtype, users=p.solver == "cg")
+                            p.factors, p.init_std, p.dtype, users=p.solver != "cholesky")
         state.Y = self._roots(state, Y, None, data.item_bounds, workers, "item", data.n_items)
         if X is not None:
             state.X = self._roots(state, X, None, data.user_bounds, workers, "user")
@@ -458,14 +458,14 @@ class ImplicitALS(DaskFit, models.ImplicitALS):
 
     def _submit_iteration(self, state, p):
         data, bpw = state.data, self.blocks_per_worker
-        before = state.X if p.solver == "cg" else [None] * len(data.user_blocks)
+        before = state.X if p.solver != "cholesky" else [None] * len(data.user_blocks)
         self._locate_blocks(state)
         users = [self._submit(state, _tasks.implicit_solve, block, before[b], state.YtY,
                               data.n_users, p, bpw, *state.Y, name="ials-user", index=b,
                               near=block)
                  for b, block in enumerate(data.user_blocks)]
         XtX = self._gram(state, users, "user-gram")
-        before = state.Y if p.solver == "cg" else [None] * len(data.item_blocks)
+        before = state.Y if p.solver != "cholesky" else [None] * len(data.item_blocks)
         items = [self._submit(state, _tasks.implicit_solve, block, before[b], XtX,
                               data.n_items, p, bpw, *users, name="ials-item", index=b,
                               near=block)

@@ -105,13 +105,13 @@ def _failures(user, items):
 
 # -- ImplicitALS -------------------------------------------------------------------------
 def implicit_solve(block, previous, YtY, n_rows, p, blocks_per_worker, *others):
-    """The implicit half-step of one block (CG starts from ``previous``, the block's
+    """The implicit half-step of one block (CG and block start from ``previous``, the block's
     factors before it; ``YtY``: the other side's Gram matrix, unscaled), its rows' penalty
     and the pieces of its rows' Gram matrix."""
     p = worker_params(p, blocks_per_worker)
     Y = stacked(others, "X")
     C = block.R
-    if p.solver == "cg":
+    if p.solver != "cholesky":
         X = cache_aligned(previous.X)
     else:
         X = cache_aligned(np.zeros((C.shape[0], Y.shape[1]), dtype=Y.dtype))
