@@ -38,6 +38,7 @@ bpr_steps = _kernels.bpr_steps
 bpr_draws = _kernels.bpr_draws
 # Serving (cpp/topk.hpp) and data (cpp/sparse.hpp)
 topk_scores = _kernels.topk_scores
+topk_filtered = _kernels.topk_filtered
 coo_to_csr = _kernels.coo_to_csr
 # Threads (cpp/common.hpp) and the CPU (cpp/compiler.hpp)
 max_threads = _kernels.max_threads
@@ -49,6 +50,6 @@ __all__ = [
     "als_half_step", "predict_pairs", "row_squared_errors", "sgd_epoch",
     "implicit_als_half_step", "implicit_als_cg_step", "implicit_observed_loss", "gram_chunks",
     "bpr_epoch", "bpr_steps", "bpr_draws",
-    "topk_scores", "coo_to_csr",
+    "topk_scores", "topk_filtered", "coo_to_csr",
     "max_threads", "thread_cap", "cpu_has_avx2_fma",
 ]
