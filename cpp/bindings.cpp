@@ -62,6 +62,11 @@ void bind_dtype(py::module_& m) {
         "Y"_a.noconvert(), "y_bias"_a.noconvert(), "exclude_indptr"_a.noconvert(),
         "exclude_indices"_a.noconvert(), "out_items"_a.noconvert(), "out_scores"_a.noconvert(),
         "num_threads"_a, py::call_guard<py::gil_scoped_release>());
+  m.def("topk_filtered", &fastmf::topk_filtered<S>, "Q"_a.noconvert(), "q_offset"_a.noconvert(),
+        "Y"_a.noconvert(), "y_bias"_a.noconvert(), "all_items"_a, "candidates"_a.noconvert(),
+        "exclude_indptr"_a.noconvert(), "exclude_indices"_a.noconvert(),
+        "exclude_shared"_a.noconvert(), "out_items"_a.noconvert(), "out_scores"_a.noconvert(),
+        "num_threads"_a, py::call_guard<py::gil_scoped_release>());
   m.def("bpr_epoch", &fastmf::bpr_epoch<S>, "indptr"_a.noconvert(), "indices"_a.noconvert(),
         "user_of"_a.noconvert(), "cdf"_a.noconvert(), "X"_a.noconvert(), "Y"_a.noconvert(),
         "y_bias"_a.noconvert(), "lr"_a, "reg"_a, "samples"_a, "seed"_a, "tries"_a, "num_threads"_a,

@@ -11,76 +11,183 @@
 
 namespace fastmf {
 
-// For each query row q: score_i = Q_q·y_i + q_offset[q] + y_bias[i] over all items, items
-// listed in row q of the `exclude` CSR skipped; the best n (ties: lower index first) are
-// written best first to out_items/out_scores, padded with -1 and -inf when fewer than n
-// items remain. Queries are scored in blocks of 64 by one matrix product each; each row
-// then keeps its n best in a small heap in one pass, never sorting all items.
+namespace topk_detail {
+
+constexpr Index kBlock = 64, kChunk = 2048, kMinSlab = 65536;
+
+template <typename S>
+using Entry = std::pair<S, std::int32_t>;
+
+// "a before b": a ranks higher (ties: lower item index first). As a heap's order it keeps
+// the worst entry on top.
+template <typename S>
+inline bool before(const Entry<S>& a, const Entry<S>& b) {
+  return a.first > b.first || (a.first == b.first && a.second < b.second);
+}
+
+// A sorted view of one query's excluded items: the row itself when it is sorted, else a
+// sorted copy in `copy`.
+inline std::pair<const std::int32_t*, const std::int32_t*> sorted_row(
+    const std::int32_t* first, const std::int32_t* last, std::vector<std::int32_t>& copy) {
+  if (std::is_sorted(first, last)) return {first, last};
+  copy.assign(first, last);
+  std::sort(copy.begin(), copy.end());
+  return {copy.data(), copy.data() + copy.size()};
+}
+
+}  // namespace topk_detail
+
+// For each query row q: score_i = Q_q·y_i + q_offset[q] + y_bias[i] over the candidate
+// items (every item when `all_items`, else the items listed in `candidates`), skipping the
+// items in row q of the `exclude` CSR and those in `exclude_shared` (excluded for every
+// query). The best n (ties: lower item index first) are written best first to
+// out_items/out_scores, padded with -1 and -inf when fewer than n candidates remain, so a
+// row holds exactly min(n, candidates left) items. Queries are scored in blocks of 64 and
+// items in chunks of `kChunk` by one matrix product each (candidates gathered per chunk);
+// each row keeps its n best in a small heap and tests exclusion only for an item that
+// would enter it (a binary search), so scratch memory is 64 x kChunk scores per thread
+// whatever the catalog size. With fewer query blocks than threads the items are split in
+// slabs too, each slab's best n merged at the end, so one query uses every thread.
 // Caller guarantees: Q.cols() == Y.cols(), q_offset.size() == Q.rows(), y_bias.size() ==
-// Y.rows(), exclude a valid CSR with Q.rows() rows and indices < Y.rows(), out arrays of
-// shape (Q.rows(), n), 1 <= n, finite scores.
+// Y.rows(), candidates sorted ascending, unique and < Y.rows() (ignored when all_items),
+// exclude a valid CSR with Q.rows() rows and indices < Y.rows() (rows in any order),
+// exclude_shared sorted ascending, out arrays of shape (Q.rows(), n), 1 <= n, finite
+// scores.
+template <typename S>
+void topk_filtered(ConstRowRef<S> Q, ConstVecRef<S> q_offset, ConstRowRef<S> Y,
+                   ConstVecRef<S> y_bias, bool all_items,
+                   ConstVecRef<std::int32_t> candidates,
+                   ConstVecRef<std::int64_t> exclude_indptr,
+                   ConstVecRef<std::int32_t> exclude_indices,
+                   ConstVecRef<std::int32_t> exclude_shared, RowRef<std::int32_t> out_items,
+                   RowRef<S> out_scores, int num_threads) {
+  using topk_detail::before;
+  using Entry = topk_detail::Entry<S>;
+  using topk_detail::kChunk;
+  using topk_detail::kMinSlab;
+  constexpr Index block = topk_detail::kBlock;
+  const Index n_queries = Q.rows(), n = out_items.cols(), k = Y.cols();
+  const Index m = all_items ? Y.rows() : candidates.size();
+  const Index n_blocks = (n_queries + block - 1) / block;
+  const int threads = resolve_threads(num_threads);
+  const Index slabs = std::max<Index>(
+      1, std::min<Index>(threads / std::max<Index>(n_blocks, 1), m / kMinSlab));
+  const Index slab_size = (m + slabs - 1) / std::max<Index>(slabs, 1);
+  const std::int32_t* shared_first = exclude_shared.data();
+  const std::int32_t* shared_last = shared_first + exclude_shared.size();
+  // best[(q * slabs + s) * n + j], count[q * slabs + s]: each slab's sorted best n
+  std::vector<Entry> best;
+  std::vector<Index> count;
+  if (slabs > 1) {
+    best.resize(static_cast<std::size_t>(n_queries * slabs * n));
+    count.resize(static_cast<std::size_t>(n_queries * slabs));
+  }
+  struct Scratch {  // per thread
+    Scratch(Index k, Index n)
+        : scores(topk_detail::kBlock, kChunk), gathered(kChunk, k), heaps(topk_detail::kBlock) {
+      for (auto& heap : heaps) heap.reserve(n);
+    }
+    RowMatrix<S> scores, gathered;
+    std::vector<std::vector<Entry>> heaps;
+    std::vector<std::vector<std::int32_t>> copies{static_cast<std::size_t>(topk_detail::kBlock)};
+  };
+  auto run_task = [&](Index task, Scratch& w) {
+    const Index b = task / slabs, s = task % slabs;
+    const Index first = b * block, rows = std::min(block, n_queries - first);
+    const Index p_begin = s * slab_size, p_end = std::min(m, p_begin + slab_size);
+    std::pair<const std::int32_t*, const std::int32_t*> excluded[block];
+    for (Index r = 0; r < rows; ++r) {
+      const std::int32_t* row = exclude_indices.data();
+      excluded[r] = topk_detail::sorted_row(row + exclude_indptr[first + r],
+                                            row + exclude_indptr[first + r + 1], w.copies[r]);
+      w.heaps[r].clear();
+    }
+    auto skip = [&](Index r, std::int32_t item) {
+      return std::binary_search(excluded[r].first, excluded[r].second, item) ||
+             std::binary_search(shared_first, shared_last, item);
+    };
+    for (Index p0 = p_begin; p0 < p_end; p0 += kChunk) {
+      const Index len = std::min(kChunk, p_end - p0);
+      auto scores = w.scores.topLeftCorner(rows, len);
+      if (all_items) {
+        scores.noalias() = Q.middleRows(first, rows) * Y.middleRows(p0, len).transpose();
+      } else {
+        for (Index j = 0; j < len; ++j) w.gathered.row(j) = Y.row(candidates[p0 + j]);
+        scores.noalias() = Q.middleRows(first, rows) * w.gathered.topRows(len).transpose();
+      }
+      for (Index r = 0; r < rows; ++r) {
+        std::vector<Entry>& heap = w.heaps[r];
+        const S offset = q_offset[first + r];
+        for (Index j = 0; j < len; ++j) {
+          const auto item = static_cast<std::int32_t>(all_items ? p0 + j : candidates[p0 + j]);
+          const Entry entry{scores(r, j) + offset + y_bias[item], item};
+          const bool full = static_cast<Index>(heap.size()) == n;
+          if ((full && !before(entry, heap.front())) || skip(r, item)) continue;
+          if (full) {
+            std::pop_heap(heap.begin(), heap.end(), before<S>);
+            heap.back() = entry;
+          } else {
+            heap.push_back(entry);
+          }
+          std::push_heap(heap.begin(), heap.end(), before<S>);
+        }
+      }
+    }
+    for (Index r = 0; r < rows; ++r) {
+      std::vector<Entry>& heap = w.heaps[r];
+      std::sort_heap(heap.begin(), heap.end(), before<S>);
+      const Index q = first + r, size = static_cast<Index>(heap.size());
+      if (slabs > 1) {
+        std::copy(heap.begin(), heap.end(), best.begin() + (q * slabs + s) * n);
+        count[q * slabs + s] = size;
+        continue;
+      }
+      for (Index j = 0; j < n; ++j) {
+        out_items(q, j) = j < size ? heap[j].second : -1;
+        out_scores(q, j) = j < size ? heap[j].first : -std::numeric_limits<S>::infinity();
+      }
+    }
+  };
+  ParallelGuard guard;
+  const Index tasks = n_blocks * slabs;   // no idle threads to wake for a single task
+#pragma omp parallel num_threads(static_cast<int>(std::min<Index>(threads, std::max<Index>(tasks, 1))))
+  {
+    std::optional<Scratch> scratch;
+    guard.run([&] { scratch.emplace(k, n); });
+#pragma omp for schedule(dynamic, 1)
+    for (Index task = 0; task < tasks; ++task) {
+      guard.run([&] { run_task(task, *scratch); });
+    }
+  }
+  guard.rethrow();
+  if (slabs == 1) return;
+  std::vector<Entry> merged;                 // few queries here: merged serially
+  for (Index q = 0; q < n_queries; ++q) {
+    merged.clear();
+    for (Index s = 0; s < slabs; ++s) {
+      const auto from = best.begin() + (q * slabs + s) * n;
+      merged.insert(merged.end(), from, from + count[q * slabs + s]);
+    }
+    const Index size = std::min(n, static_cast<Index>(merged.size()));
+    std::partial_sort(merged.begin(), merged.begin() + size, merged.end(), before<S>);
+    for (Index j = 0; j < n; ++j) {
+      out_items(q, j) = j < size ? merged[j].second : -1;
+      out_scores(q, j) = j < size ? merged[j].first : -std::numeric_limits<S>::infinity();
+    }
+  }
+}
+
+// topk_filtered over every item with no shared exclusions: for each query row q the best n
+// of score_i = Q_q·y_i + q_offset[q] + y_bias[i], the items in row q of `exclude`
+// skipped, padded with -1 and -inf. Caller guarantees: as topk_filtered.
 template <typename S>
 void topk_scores(ConstRowRef<S> Q, ConstVecRef<S> q_offset, ConstRowRef<S> Y,
                  ConstVecRef<S> y_bias, ConstVecRef<std::int64_t> exclude_indptr,
                  ConstVecRef<std::int32_t> exclude_indices, RowRef<std::int32_t> out_items,
                  RowRef<S> out_scores, int num_threads) {
-  using Entry = std::pair<S, std::int32_t>;
-  constexpr Index block = 64;
-  const Index n_queries = Q.rows(), n_items = Y.rows(), n = out_items.cols();
-  const Index n_blocks = (n_queries + block - 1) / block;
-  const S excluded = -std::numeric_limits<S>::infinity();
-  // "a before b": a ranks higher. As the heap's order it keeps the worst entry on top.
-  const auto before = [](const Entry& a, const Entry& b) {
-    return a.first > b.first || (a.first == b.first && a.second < b.second);
-  };
-  struct Scratch {  // per thread
-    Scratch(Index rows, Index n_items, Index n) : scores(rows, n_items) { heap.reserve(n); }
-    RowMatrix<S> scores;
-    std::vector<Entry> heap;
-  };
-  auto score_block = [&](Index b, Scratch& w) {
-    const Index first = b * block, rows = std::min(block, n_queries - first);
-    w.scores.topRows(rows).noalias() = Q.middleRows(first, rows) * Y.transpose();
-    std::vector<Entry>& heap = w.heap;
-    for (Index r = 0; r < rows; ++r) {
-      const Index q = first + r;
-      auto row = w.scores.row(r);
-      row.array() += y_bias.transpose().array() + q_offset[q];
-      for (std::int64_t e = exclude_indptr[q]; e < exclude_indptr[q + 1]; ++e) {
-        row[exclude_indices[e]] = excluded;
-      }
-      heap.clear();
-      for (Index i = 0; i < n_items; ++i) {
-        const Entry entry{row[i], static_cast<std::int32_t>(i)};
-        if (entry.first == excluded) continue;
-        if (static_cast<Index>(heap.size()) < n) {
-          heap.push_back(entry);
-          std::push_heap(heap.begin(), heap.end(), before);
-        } else if (before(entry, heap.front())) {
-          std::pop_heap(heap.begin(), heap.end(), before);
-          heap.back() = entry;
-          std::push_heap(heap.begin(), heap.end(), before);
-        }
-      }
-      std::sort_heap(heap.begin(), heap.end(), before);
-      for (Index j = 0; j < n; ++j) {
-        const bool valid = j < static_cast<Index>(heap.size());
-        out_items(q, j) = valid ? heap[j].second : -1;
-        out_scores(q, j) = valid ? heap[j].first : excluded;
-      }
-    }
-  };
-  ParallelGuard guard;
-#pragma omp parallel num_threads(resolve_threads(num_threads))
-  {
-    std::optional<Scratch> scratch;
-    guard.run([&] { scratch.emplace(block, n_items, n); });
-#pragma omp for schedule(dynamic, 1)
-    for (Index b = 0; b < n_blocks; ++b) {
-      guard.run([&] { score_block(b, *scratch); });
-    }
-  }
-  guard.rethrow();
+  const Vector<std::int32_t> none(0);
+  topk_filtered<S>(Q, q_offset, Y, y_bias, true, none, exclude_indptr, exclude_indices, none,
+                   out_items, out_scores, num_threads);
 }
 
 }  // namespace fastmf

@@ -450,3 +450,16 @@ def bpr_item_objective(q, c, users, X, Y, b, seen, weights, own_weight, reg, ski
                 x = X[u] @ (Y[i] - q) + b[i] - c
                 value += weight * np.log1p(np.exp(-x))
     return value / samples + 0.5 * reg * (q @ q + c * c)
+
+
+def top_n(scores, valid, n):
+    """Indices and scores of the n best valid entries of each row, ties: lower index first
+    (a stable sort of all of them); -1 / -inf padding to min(n, row length) columns."""
+    width = min(n, scores.shape[1])
+    items = np.full((len(scores), width), -1)
+    best = np.full((len(scores), width), -np.inf)
+    for q in range(len(scores)):
+        candidates = np.flatnonzero(valid[q])
+        ranked = candidates[np.argsort(-scores[q, candidates], kind="stable")][:width]
+        items[q, :len(ranked)], best[q, :len(ranked)] = ranked, scores[q, ranked]
+    return items, best

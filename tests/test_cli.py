@@ -231,7 +231,7 @@ def test_recommend_prints_the_model_recommendations_with_titles(ran):
 def test_recommend_batch_from_a_users_file_as_json_and_from_stdin_as_csv(ran):
     model = fastmf.load(ran.path / "implicit.npz")
     rows = json.loads(result(ran, "fastmf recommend implicit.npz").stdout)
-    items, scores = model.recommend_batch([1, 2], n=3)
+    items, scores, _ = model.recommend_batch([1, 2], n=3)
     assert [(r["user"], r["rank"], r["item"]) for r in rows] == [
         (user, rank + 1, int(items[u, rank])) for u, user in enumerate([1, 2]) for rank in range(3)]
     assert [r["score"] for r in rows] == pytest.approx(scores.ravel().tolist(), rel=1e-6)

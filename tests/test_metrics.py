@@ -371,7 +371,7 @@ def test_evaluate_a_fitted_als_end_to_end():
     result = evaluate(model, test, train, k=10, batch_size=32)
 
     users = test.user_ids.ids[np.isin(test.user_ids.ids, model.user_ids_.ids)]
-    recommended, _ = model.recommend_batch(users, n=10)
+    recommended = model.recommend_batch(users, n=10).items
     relevant = [test.items[test.users == u] for u in users]
     for name, function in TOP_K.items():
         assert result[f"{name}@10"] == pytest.approx(function(recommended, relevant, k=10))

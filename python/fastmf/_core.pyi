@@ -66,6 +66,13 @@ def topk_scores(Q: NDArray[_F], q_offset: NDArray[_F], Y: NDArray[_F], y_bias: N
                 out_scores: NDArray[_F], num_threads: int) -> None:
     """The best out_items.shape[1] items of each query row, best first, excluded ones left out."""
 
+def topk_filtered(Q: NDArray[_F], q_offset: NDArray[_F], Y: NDArray[_F], y_bias: NDArray[_F],
+                  all_items: bool, candidates: _I32, exclude_indptr: _I64, exclude_indices: _I32,
+                  exclude_shared: _I32, out_items: _I32, out_scores: NDArray[_F],
+                  num_threads: int) -> None:
+    """The best out_items.shape[1] of the candidates (every item when all_items) per query
+    row, best first; each row's excluded items and exclude_shared left out; -1 / -inf pad."""
+
 def bpr_epoch(indptr: _I64, indices: _I32, user_of: _I32, cdf: _F64, X: NDArray[_F],
               Y: NDArray[_F], y_bias: NDArray[_F], lr: float, reg: float, samples: int,
               seed: int, tries: int, num_threads: int) -> Tuple[float, int, int]:

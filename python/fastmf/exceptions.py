@@ -59,7 +59,7 @@ class UnknownIdError(FastMFError, ValueError):
     ...     model.recommend("Bob", items=["Sholay", "Dune"])
     ... except ValueError as error:
     ...     print(error)
-    item 'Dune' in items was not in the training data
+    item 'Dune' in items is not known to the model; pass unknown="ignore" to drop unknown ids from filters
     """
 
 

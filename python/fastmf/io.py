@@ -19,6 +19,7 @@ own model classes, never imported by a name taken from the file.
 import json
 import os
 import uuid
+import warnings
 import zipfile
 
 import numpy as np
@@ -27,7 +28,7 @@ from . import _validation as v
 from . import models
 from .data import IdMap, ItemInfo
 from .features import ItemFeatures
-from .exceptions import ModelFileError
+from .exceptions import FastMFWarning, ModelFileError
 
 FORMAT = "fastmf-model"
 FORMAT_VERSION = 1
@@ -95,7 +96,8 @@ def save(model, path):
               "params": {name: _encode(value, f"params.{name}", arrays)
                          for name, value in model.get_params().items()},
               "state": {name: _encode(value, name, arrays)
-                        for name, value in _fitted_state(model).items()}}
+                        for name, value in _fitted_state(model).items()
+                        if name != "ann_index_" or model._ann_index("recommend") is not None}}
     text = json.dumps(header, allow_nan=True, ensure_ascii=False)
     arrays[_HEADER] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
     _write_atomically(path, arrays)
@@ -148,6 +150,11 @@ def _encode(value, key, arrays):
     if isinstance(value, np.random.Generator):
         state = value.bit_generator.state
         return {"__type__": "Generator", "state": _encode(state, f"{key}.state", arrays)}
+    if type(value).__name__ == "ANNIndex" and type(value).__module__ == "fastmf.models._ann":
+        return {"__type__": "ANNIndex", "kind": value.kind, "n_items": value.n_items,
+                "params": dict(value.params),
+                "graphs": {name: _encode(graph, f"{key}.{name}", arrays)
+                           for name, graph in value.to_arrays().items()}}
     if isinstance(value, np.random.SeedSequence):
         return {"__type__": "SeedSequence",
                 "entropy": _encode(value.entropy, f"{key}.entropy", arrays),
@@ -435,6 +442,26 @@ def _decode_seed_sequence(value, key, arrays):
                                   n_children_spawned=value["n_children_spawned"])
 
 
+def _decode_ann_index(value, key, arrays):
+    """The approximate index; without faiss the model loads without it (it then ranks
+    exactly), with a warning that says how to get it back."""
+    from .models._ann import ANNIndex
+    graphs = {name: _decode(graph, f"{key}.{name}", arrays)
+              for name, graph in value["graphs"].items()}
+    if value["kind"] != "hnsw" or not all(isinstance(g, np.ndarray) and g.dtype == np.uint8
+                                          and g.ndim == 1 for g in graphs.values()):
+        raise ValueError("an approximate index fastmf does not write")
+    try:
+        return ANNIndex.from_arrays(graphs, int(value["n_items"]), dict(value["params"]))
+    except ImportError:
+        warnings.warn("the model file holds an approximate index, which needs faiss (pip "
+                      "install 'fastmf[ann]'); loaded without it, serving ranks exactly",
+                      FastMFWarning, stacklevel=4)
+        return None
+    except RuntimeError as error:      # what faiss raises on damaged bytes
+        raise ValueError(f"its approximate index is damaged ({error})") from None
+
+
 _DECODERS = {
     "array": _decode_array,
     "scalar": _decode_scalar,
@@ -445,4 +472,5 @@ _DECODERS = {
     "dtype": _decode_dtype,
     "Generator": _decode_generator,
     "SeedSequence": _decode_seed_sequence,
+    "ANNIndex": _decode_ann_index,
 }

@@ -12,7 +12,8 @@ def add_recommend(commands):
         "recommend", help="recommend items to users of a saved model",
         description="The best items for each user, best first, as a table, CSV or JSON; "
                     "items the user rated in training are left out (--include-seen keeps "
-                    "them).")
+                    "them). --all writes every user's to a .csv or .parquet file "
+                    "(--output), a block of users at a time.")
     recommend.add_argument("model_file", metavar="MODEL.npz")
     recommend.add_argument("--user", action="append", default=[], metavar="ID",
                            help="a user id (repeatable)")
@@ -21,6 +22,17 @@ def add_recommend(commands):
     recommend.add_argument("-n", type=int, default=10, help="items per user (default 10)")
     recommend.add_argument("--include-seen", action="store_true",
                            help="also recommend items the user rated in training")
+    recommend.add_argument("--all", action="store_true", dest="all_users",
+                           help="recommend to every user of the model; needs --output")
+    recommend.add_argument("--output", metavar="FILE",
+                           help="with --all: the .csv or .parquet file to write (columns "
+                                "user, rank, item, score)")
+    recommend.add_argument("--batch-size", type=int, default=4096,
+                           help="with --all: users per block (default 4096)")
+    recommend.add_argument("--exact", action="store_true",
+                           help="rank exactly even when the model file holds an approximate "
+                                "index")
+    recommend.add_argument("--quiet", action="store_true", help="no progress bar")
     recommend.add_argument("--format", choices=("table", "csv", "json"), default="table")
     recommend.set_defaults(run=_recommend)
 
@@ -41,23 +53,46 @@ def add_similar(commands):
 def _recommend(args, out):
     from .. import load
     texts = list(args.user) + (read_ids(args.users_file) if args.users_file else [])
+    if args.all_users:
+        return _recommend_all(args, texts, out)
+    if args.output:
+        raise ValueError("--output goes with --all; without it results go to stdout")
     if not texts:
-        raise ValueError("name the users: --user ID (repeatable) or --users-file FILE")
+        raise ValueError("name the users: --user ID (repeatable), --users-file FILE or --all")
     _check_n(args.n)
     model = load(args.model_file)
     users = model_ids(texts, model.user_ids_, "user")
-    items, scores = model.recommend_batch(users, n=args.n, filter_seen=not args.include_seen)
-    titles = _titles(model, items)
+    recs = model.recommend_batch(users, n=args.n, filter_seen=not args.include_seen,
+                                 exact=args.exact)
     rows = []
     for r, user in enumerate(users.tolist()):
-        for place in np.flatnonzero(np.isfinite(scores[r])):      # -inf: padding
-            row = {"user": user, "rank": int(place) + 1, "item": items[r, place].item(),
-                   "score": _number(scores[r, place])}
+        items, scores = recs.row(r)
+        titles = _titles(model, items)
+        for place, (item, score) in enumerate(zip(items.tolist(), scores)):
+            row = {"user": user, "rank": place + 1, "item": item, "score": _number(score)}
             if titles is not None:
-                row["title"] = str(titles[r, place])
+                row["title"] = str(titles[place])
             rows.append(row)
-    columns = ["user", "rank", "item", "score"] + (["title"] if titles is not None else [])
+    titles = getattr(model, "item_info_", None) is not None
+    columns = ["user", "rank", "item", "score"] + (["title"] if titles else [])
     _print_rows(columns, rows, args.format, out)
+    return 0
+
+
+def _recommend_all(args, texts, out):
+    from .. import load
+    if texts:
+        raise ValueError("--all recommends to every user; drop --user and --users-file")
+    if not args.output:
+        raise ValueError("--all needs --output FILE (.csv or .parquet)")
+    _check_n(args.n)
+    if args.batch_size < 1:
+        raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
+    model = load(args.model_file)
+    path = model.recommend_all(args.n, batch_size=args.batch_size, out=args.output,
+                               filter_seen=not args.include_seen, exact=args.exact,
+                               verbose=not args.quiet)
+    print(f"wrote recommendations for {len(model.user_ids_)} users to {path}", file=out)
     return 0
 
 

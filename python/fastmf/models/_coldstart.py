@@ -89,21 +89,27 @@ class ColdStartMixin:
         return FoldedUser(F[0], float(b[0]))
 
     @reads
-    def recommend_new_user(self, items, ratings=None, n=10):
+    def recommend_new_user(self, history, ratings=None, n=10, *, filter_seen=True,
+                           filter_items=None, items=None, unknown="raise", exact=False):
         """The ``n`` best items for a new user given their interactions.
 
-        The user is solved by :meth:`fold_in` and scored as a training user would be;
-        the model does not change.
+        The user is solved by :meth:`fold_in` and ranked as :meth:`recommend` ranks a
+        training user, with the same filters; the model does not change.
 
         Parameters
         ----------
-        items : array-like of int or str
+        history : array-like of int or str
             Raw ids of the items the user interacted with, each once, all known to the
-            model; they are left out of the result.
+            model (what :meth:`fold_in` calls ``items``).
         ratings : array-like of numbers, optional
             A value per item; None (implicit data) gives every item the value 1.
         n : int, default 10
-            The most items returned; fewer when fewer candidates remain.
+            Items returned: exactly ``n`` when that many candidates remain, else all of them.
+        filter_seen : bool, default True
+            Leave the items of ``history`` out of the result.
+        filter_items, items, unknown, exact
+            As for :meth:`recommend`: an exclude list, an allow list, what an unknown id in
+            them does, and whether to rank exactly when an approximate index is built.
 
         Returns
         -------
@@ -113,8 +119,8 @@ class ColdStartMixin:
         Raises
         ------
         NotFittedError, UnknownIdError, ValueError, ModelFitError
-            As for :meth:`fold_in`; ``ValueError`` or ``TypeError`` also when ``n`` is
-            not an integer >= 1.
+            As for :meth:`fold_in` and :meth:`recommend`; ``ValueError`` or ``TypeError``
+            also when ``n`` is not an integer >= 1.
 
         Examples
         --------
@@ -126,15 +132,21 @@ class ColdStartMixin:
         ['Sholay', 'Interstellar']
         >>> len(model.recommend_new_user(["Swades", "Batman"], [5, 1])[0])
         3
+        >>> model.recommend_new_user(["Swades", "Batman"], [5, 1], n=2,
+        ...                          items=["Batman", "Shawshank"], filter_seen=False)[0].tolist()
+        ['Shawshank', 'Batman']
         """
         n = v.check_int("n", n, minimum=1)
-        user = self.fold_in(items, ratings)
-        seen = np.unique(self._item_indices(items)).astype(np.int32)
+        filt = self._item_filter(filter_items, items, unknown)
+        user = self.fold_in(history, ratings)
+        seen = (np.unique(self._item_indices(history, "history")).astype(np.int32) if filter_seen
+                else np.zeros(0, np.int32))
         F = user.factors[None, :]
         Q, offsets = self._query_from(F, np.array([user.bias], dtype=F.dtype))
-        ids, scores = self._topk(Q, offsets, (np.array([0, len(seen)], np.int64), seen), n)
-        keep = np.isfinite(scores[0])
-        return ids[0][keep], scores[0][keep]
+        found, scores = self._rank(Q, offsets, (np.array([0, len(seen)], np.int64), seen), n,
+                                   filt, exact)
+        keep = found[0] >= 0
+        return self.item_ids_.to_raw(found[0][keep]), scores[0][keep]
 
     @writes
     def partial_fit_users(self, users, items, ratings=None):

@@ -7,13 +7,17 @@ from .. import _core
 from .. import _validation as v
 from ..data import IdMap, _comparable
 from ..exceptions import UnknownIdError
+from ._ann import IndexMixin, approximate_topn, small_allow_list
 from ._coldstart import ColdStartMixin
 from ._locking import reads
+from ._recommend_all import RecommendAllMixin
+from ._topn import Filter, exact_topn, no_rows, recommendations, rows_of, unit_rows
 
 
-class ServingMixin(ColdStartMixin):
-    """Ranking for fitted models: recommend, recommend_batch, similar items and users, and
-    the cold-start methods of :class:`ColdStartMixin`.
+class ServingMixin(ColdStartMixin, RecommendAllMixin, IndexMixin):
+    """Ranking for fitted models: recommend, recommend_batch, similar items and users, the
+    cold-start methods of :class:`ColdStartMixin`, ``recommend_all`` and the approximate
+    index (``build_index``).
 
     A model provides ``_query(uidx) -> (Q, offsets)`` (known users by index),
     ``_query_from(factors, biases)`` (users given by their factors and biases: a folded-in
@@ -62,68 +66,8 @@ class ServingMixin(ColdStartMixin):
         return Q @ self.item_factors_.T + offsets[:, None] + self._item_bias()[None, :]
 
     @reads
-    def recommend_batch(self, users, n=10, filter_seen=True):
-        """The ``n`` best items for each of ``users`` (raw ids), computed in C++ in parallel.
-
-        Parameters
-        ----------
-        users : array-like of int or str
-            Raw ids of users in the training data.
-        n : int, default 10
-            Items per user; at most the number of items.
-        filter_seen : bool, default True
-            Skip each user's training items.
-
-        Returns
-        -------
-        items, scores : ndarray, shape (len(users), min(n, n_items))
-            A row per user, best first. A row with fewer candidates than columns is padded
-            with score -inf and item id -1 (or "" for string ids).
-
-        Raises
-        ------
-        NotFittedError
-            The model is not fitted.
-        UnknownIdError
-            A user is not in the training data.
-        TypeError, ValueError
-            ``n`` is not an integer >= 1.
-
-        Examples
-        --------
-        >>> import fastmf
-        >>> data = fastmf.datasets.toy()
-        >>> model = fastmf.ALS(factors=2, iterations=5, seed=0, verbose=False).fit(data)
-        >>> items, scores = model.recommend_batch(["Alice", "Bob"], n=2)
-        >>> items.tolist()
-        [['', ''], ['Sholay', 'Shawshank']]
-        >>> scores[0].tolist()
-        [-inf, -inf]
-        >>> model.recommend_batch(["Alice"], n=10, filter_seen=False)[0].shape
-        (1, 5)
-        """
-        self._check_is_fitted()
-        n = v.check_int("n", n, minimum=1)
-        return self._recommend_indices(self._user_indices(users), n, filter_seen)
-
-    def _recommend_indices(self, uidx, n, filter_seen):
-        Q, offsets = self._query(uidx)
-        exclude = _rows(self._seen, uidx) if filter_seen else (np.zeros(len(uidx) + 1, np.int64),
-                                                               np.zeros(0, np.int32))
-        return self._topk(Q, offsets, exclude, n)
-
-    def _topk(self, Q, offsets, exclude, n):
-        """(raw item ids, scores) of the n best items per row of Q, excluded items skipped."""
-        n = min(n, len(self.item_ids_))
-        out_items = np.empty((len(Q), n), dtype=np.int32)
-        out_scores = np.empty((len(Q), n), dtype=self.item_factors_.dtype)
-        _core.topk_scores(np.ascontiguousarray(Q), np.ascontiguousarray(offsets), self.item_factors_,
-                          self._item_bias(), *exclude, out_items, out_scores,
-                          v.check_num_threads(self.num_threads))
-        return _raw_ids(self.item_ids_, out_items), out_scores
-
-    @reads
-    def recommend(self, user, n=10, filter_seen=True, items=None):
+    def recommend(self, user, n=10, filter_seen=True, *, filter_items=None, items=None,
+                  unknown="raise", exact=False):
         """The ``n`` best items for one known user, best first: (item ids, scores).
 
         Parameters
@@ -131,25 +75,37 @@ class ServingMixin(ColdStartMixin):
         user : int or str
             The raw id of a user in the training data.
         n : int, default 10
-            The most items returned; fewer when fewer candidates remain.
+            Items returned: exactly ``n`` when that many candidates remain, else all of them.
         filter_seen : bool, default True
-            Drop the user's training items (and items added for them by the partial fits).
+            Leave out the user's training items (and items added for them by the partial
+            fits).
+        filter_items : array-like of int or str, optional
+            Raw item ids never to return.
         items : array-like of int or str, optional
-            Rank only these raw item ids (each known to the model; repeats count once).
+            Rank only these raw item ids (repeats count once; empty: nothing to rank).
+        unknown : {"raise", "ignore"}, default "raise"
+            What an id in ``filter_items`` or ``items`` that the model does not know does:
+            raise ``UnknownIdError``, or be dropped (an unknown item can never be returned,
+            so dropping it from either list changes nothing else).
+        exact : bool, default False
+            Rank every candidate exactly even when an approximate index is built
+            (:meth:`build_index`); without an index serving is always exact.
 
         Returns
         -------
         items, scores : ndarray
-            1-D, best first; the scores are those of :meth:`score_users`.
+            1-D, best first; the scores are those of :meth:`score_users`. Ties rank the
+            item listed first in ``item_ids_`` first.
 
         Raises
         ------
         NotFittedError
             The model is not fitted.
         UnknownIdError
-            ``user`` or one of ``items`` is not in the training data.
+            ``user``, or (with ``unknown="raise"``) an id in ``filter_items`` or ``items``,
+            is not known to the model.
         TypeError, ValueError
-            ``n`` is not an integer >= 1.
+            ``n`` is not an integer >= 1, or ``unknown`` is not "raise" or "ignore".
 
         Examples
         --------
@@ -161,50 +117,99 @@ class ServingMixin(ColdStartMixin):
         (['Sholay', 'Shawshank'], [3.8, 3.0])
         >>> model.recommend("Bob", items=["Batman", "Sholay"], filter_seen=False)[0].tolist()
         ['Sholay', 'Batman']
+        >>> model.recommend("Bob", filter_items=["Sholay"], n=1)[0].tolist()
+        ['Shawshank']
         >>> model.recommend("Alice")[0].tolist()      # Alice has rated every movie
         []
         """
         self._check_is_fitted()
         n = v.check_int("n", n, minimum=1)
-        uidx = self._user_index(user)
-        if items is None:
-            ids, scores = self._recommend_indices(np.array([uidx]), n, filter_seen)
-            keep = np.isfinite(scores[0])
-            return ids[0][keep], scores[0][keep]
-        candidates = np.unique(self._item_indices(items))
-        if filter_seen:
-            indptr, indices = self._seen
-            candidates = candidates[~np.isin(candidates, indices[indptr[uidx]:indptr[uidx + 1]])]
-        Q, offsets = self._query(np.array([uidx]))
-        scores = self.item_factors_[candidates] @ Q[0] + offsets[0] + self._item_bias()[candidates]
-        top = np.argsort(-scores, kind="stable")[:n]
-        return self.item_ids_.to_raw(candidates[top]), scores[top]
+        uidx = np.array([self._user_index(user)])
+        filt = self._item_filter(filter_items, items, unknown)
+        found, scores = self._recommend_rows(uidx, n, filter_seen, filt, exact)
+        keep = found[0] >= 0
+        return self.item_ids_.to_raw(found[0][keep]), scores[0][keep]
 
     @reads
-    def similar_items(self, item, n=10):
-        """The ``n`` items whose factors are closest in cosine similarity: (ids, cosines).
+    def recommend_batch(self, users, n=10, filter_seen=True, *, filter_items=None, items=None,
+                        unknown="raise", exact=False):
+        """The ``n`` best items for each of ``users`` (raw ids), computed in C++ in parallel.
 
         Parameters
         ----------
-        item : int or str
-            The raw id of an item the model knows.
+        users : array-like of int or str
+            Raw ids of users in the training data.
         n : int, default 10
-            The most items returned; at most all the other items.
+            Items per user: exactly ``n`` for a user with that many candidates left.
+        filter_seen, filter_items, items, unknown, exact
+            As for :meth:`recommend`; ``filter_items`` and ``items`` apply to every user.
 
         Returns
         -------
-        items, cosines : ndarray
-            1-D, most similar first; ``item`` itself is left out. An item whose factors
-            are all zero has cosine 0 with every other.
+        Recommendations
+            ``items`` and ``scores``, masked arrays of shape (len(users), min(n, n_items)),
+            a row per user, best first, and ``counts``, how many items each row holds; the
+            places after a short row's items are masked, never an id. ``row(r)`` gives row
+            ``r`` as plain arrays. (Before, this returned ``(items, scores)`` with short rows
+            padded by id -1: unpack three names now.)
 
         Raises
         ------
         NotFittedError
             The model is not fitted.
         UnknownIdError
-            ``item`` is not known to the model.
+            A user, or (with ``unknown="raise"``) a filter id, is not known to the model.
         TypeError, ValueError
-            ``n`` is not an integer >= 1.
+            ``n`` is not an integer >= 1, or ``unknown`` is not "raise" or "ignore".
+
+        Examples
+        --------
+        >>> import fastmf
+        >>> data = fastmf.datasets.toy()
+        >>> model = fastmf.ALS(factors=2, iterations=5, seed=0, verbose=False).fit(data)
+        >>> items, scores, counts = model.recommend_batch(["Alice", "Bob"], n=2)
+        >>> items.tolist(), counts.tolist()
+        ([[None, None], ['Sholay', 'Shawshank']], [0, 2])
+        >>> model.recommend_batch(["Alice", "Bob"], n=2).row(1)[0].tolist()
+        ['Sholay', 'Shawshank']
+        >>> model.recommend_batch(["Alice"], n=10, filter_seen=False).items.shape
+        (1, 5)
+        """
+        self._check_is_fitted()
+        n = v.check_int("n", n, minimum=1)
+        uidx = self._user_indices(users)
+        filt = self._item_filter(filter_items, items, unknown)
+        return recommendations(self.item_ids_,
+                               *self._recommend_rows(uidx, n, filter_seen, filt, exact))
+
+    @reads
+    def similar_items(self, item, n=10, *, filter_items=None, items=None, unknown="raise",
+                      exact=False):
+        """The ``n`` items whose factors are closest in cosine similarity: (ids, cosines).
+
+        Parameters
+        ----------
+        item : int or str
+            The raw id of an item the model knows; it is never among the results.
+        n : int, default 10
+            Items returned: exactly ``n`` when that many candidates remain, else all of them.
+        filter_items, items, unknown, exact
+            As for :meth:`recommend` (no user, so no ``filter_seen``).
+
+        Returns
+        -------
+        items, cosines : ndarray
+            1-D, most similar first. An item whose factors are all zero has cosine 0 with
+            every other.
+
+        Raises
+        ------
+        NotFittedError
+            The model is not fitted.
+        UnknownIdError
+            ``item``, or (with ``unknown="raise"``) a filter id, is not known to the model.
+        TypeError, ValueError
+            ``n`` is not an integer >= 1, or ``unknown`` is not "raise" or "ignore".
 
         Examples
         --------
@@ -216,34 +221,44 @@ class ServingMixin(ColdStartMixin):
         (['Swades', 'Interstellar'], [0.98, 0.96])
         >>> len(model.similar_items("Sholay", n=100)[0])
         4
+        >>> model.similar_items("Sholay", n=2, filter_items=["Swades"])[0].tolist()
+        ['Interstellar', 'Batman']
         """
         self._check_is_fitted()
-        return self._similar(self.item_factors_, self.item_ids_, self._item_indices([item], "item"), n)
+        index = self._item_indices([item], "item")
+        filt = self._item_filter(filter_items, items, unknown)
+        return self._similar("item", index, n, filt, exact)
 
     @reads
-    def similar_users(self, user, n=10):
+    def similar_users(self, user, n=10, *, filter_users=None, users=None, unknown="raise"):
         """The ``n`` users whose factors are closest in cosine similarity: (ids, cosines).
 
         Parameters
         ----------
         user : int or str
-            The raw id of a user the model knows.
+            The raw id of a user the model knows; it is never among the results.
         n : int, default 10
-            The most users returned; at most all the other users.
+            Users returned: exactly ``n`` when that many candidates remain, else all of them.
+        filter_users : array-like of int or str, optional
+            Raw user ids never to return.
+        users : array-like of int or str, optional
+            Rank only these raw user ids.
+        unknown : {"raise", "ignore"}, default "raise"
+            As for :meth:`recommend`, for ``filter_users`` and ``users``.
 
         Returns
         -------
         users, cosines : ndarray
-            1-D, most similar first; ``user`` itself is left out.
+            1-D, most similar first.
 
         Raises
         ------
         NotFittedError
             The model is not fitted.
         UnknownIdError
-            ``user`` is not known to the model.
+            ``user``, or (with ``unknown="raise"``) a filter id, is not known to the model.
         TypeError, ValueError
-            ``n`` is not an integer >= 1.
+            ``n`` is not an integer >= 1, or ``unknown`` is not "raise" or "ignore".
 
         Examples
         --------
@@ -255,22 +270,54 @@ class ServingMixin(ColdStartMixin):
         (['Carol'], True)
         """
         self._check_is_fitted()
-        return self._similar(self.user_factors_, self.user_ids_, self._user_indices([user], "user"), n)
+        index = self._user_indices([user], "user")
+        filt = Filter.of(self.user_ids_, filter_users, users, ("filter_users", "users"), "user",
+                         unknown)
+        return self._similar("user", index, n, filt, True)
 
-    def _similar(self, factors, ids, index, n):
-        n = min(v.check_int("n", n, minimum=1), len(ids) - 1)
-        norms = np.linalg.norm(factors, axis=1)
-        unit = (factors / np.where(norms > 0, norms, 1)[:, None]).astype(factors.dtype)
-        out_items = np.empty((1, max(n, 1)), dtype=np.int32)
-        out_scores = np.empty((1, max(n, 1)), dtype=factors.dtype)
-        zeros = np.zeros(len(ids), dtype=factors.dtype)
-        _core.topk_scores(unit[index], zeros[:1], unit, zeros, np.array([0, 1], np.int64),
-                          index.astype(np.int32), out_items, out_scores,
-                          v.check_num_threads(self.num_threads))
-        keep = out_items[0] >= 0
-        return ids.to_raw(out_items[0][keep]), out_scores[0][keep]
+    # -- the shared path: filters, then the exact or approximate top-n ----------------
+    def _item_filter(self, filter_items, items, unknown):
+        return Filter.of(self.item_ids_, filter_items, items, ("filter_items", "items"), "item",
+                         unknown)
 
+    def _recommend_rows(self, uidx, n, filter_seen, filt, exact):
+        """(item indices, scores), -1 / -inf padded, of known users by index."""
+        Q, offsets = self._query(uidx)
+        exclude = rows_of(self._seen, uidx) if filter_seen else no_rows(len(uidx))
+        return self._rank(Q, offsets, exclude, n, filt, exact)
 
+    def _rank(self, Q, offsets, exclude, n, filt, exact, side="item"):
+        """The top-n of query rows Q (a user's query vectors; unit rows for similar items
+        and users) over ``side``'s rows, by the approximate index when one applies."""
+        similar = offsets is None
+        Y = unit_rows(getattr(self, f"{side}_factors_")) if similar else self.item_factors_
+        bias = np.zeros(len(Y), Y.dtype) if similar else self._item_bias()
+        offsets = np.zeros(len(Q), Y.dtype) if offsets is None else offsets
+        n = min(n, len(Y))
+        threads = v.check_num_threads(self.num_threads)
+        graph = "similar" if similar else "recommend"
+        index = None if exact or side == "user" else self._ann_index(graph)
+        if index is None or small_allow_list(filt):
+            return exact_topn(Q, offsets, Y, bias, exclude, n, filt, threads)
+
+        def score(rows, cols):
+            return (Y[cols] @ Q[rows][:, :, None])[:, :, 0] + offsets[rows][:, None] + bias[cols]
+        queries = Q if similar else np.hstack([Q, np.ones((len(Q), 1), Q.dtype)])
+        found, scores, left = approximate_topn(index, graph, queries, score, exclude, n, filt,
+                                               Y.dtype)
+        if len(left):
+            found[left], scores[left] = exact_topn(Q[left], offsets[left], Y, bias,
+                                                   rows_of(exclude, left), n, filt, threads)
+        return found, scores
+
+    def _similar(self, side, index, n, filt, exact):
+        n = v.check_int("n", n, minimum=1)
+        ids = getattr(self, f"{side}_ids_")
+        unit = unit_rows(getattr(self, f"{side}_factors_"))
+        self_row = (np.array([0, 1], np.int64), index.astype(np.int32))
+        found, scores = self._rank(unit[index], None, self_row, n, filt, exact, side)
+        keep = found[0] >= 0
+        return ids.to_raw(found[0][keep]), scores[0][keep]
 
     # -- the fitted state that serving trusts ---------------------------------------
     def _check_loaded_state(self):
@@ -319,6 +366,9 @@ class ServingMixin(ColdStartMixin):
         seen = getattr(self, "_seen", None)
         if seen is not None and not _valid_csr(seen, len(X), len(Y)):
             raise ValueError(f"_seen is not a valid CSR of {len(X)} users x {len(Y)} items")
+        index = vars(self).get("ann_index_")
+        if index is not None and not index.matches(Y):
+            raise ValueError(f"ann_index_ indexes {index.n_items} items, the model {len(Y)}")
 
     # -- raw ids -> indices ---------------------------------------------------------
     def _index(self, side, ids, name):
@@ -361,24 +411,6 @@ class ServingMixin(ColdStartMixin):
 
 def _id_kind(ids):
     return "strings" if ids.dtype.kind == "U" else "integers"
-
-
-def _rows(csr_arrays, rows):
-    """(indptr, indices) of the given rows of a CSR given as (indptr, indices)."""
-    indptr, indices = csr_arrays
-    starts, counts = indptr[rows], indptr[rows + 1] - indptr[rows]
-    sub_indptr = np.zeros(len(rows) + 1, dtype=np.int64)
-    np.cumsum(counts, out=sub_indptr[1:])
-    positions = np.repeat(starts - sub_indptr[:-1], counts) + np.arange(sub_indptr[-1])
-    return sub_indptr, indices[positions]
-
-
-def _raw_ids(id_map, indices):
-    """Raw ids of a 2-D array of indices where -1 (padding) becomes -1 or ""."""
-    raw = id_map.ids[np.maximum(indices, 0)]
-    if (indices < 0).any():
-        raw[indices < 0] = -1 if raw.dtype.kind in "iu" else ""
-    return raw
 
 
 def _finite_number(value):
