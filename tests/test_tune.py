@@ -151,28 +151,16 @@ def test_tune_checks_its_arguments():
         fastmf.tune(model, data, validation="0.2", verbose=False)
 
 
-class NewImplicitALS(fastmf.ImplicitALS):
-    """ImplicitALS with the frequency-scaled regularization's parameters (α0 and ν), which
-    this fit ignores: enough to see what the tuner draws for them."""
-
-    def __init__(self, factors=4, regularization=0.05, iterations=2, unobserved_weight=1.0,
-                 regularization_exponent=0.0, seed=None, verbose=False):
-        super().__init__(factors=factors, regularization=regularization, iterations=iterations,
-                         seed=seed, verbose=verbose)
-        self.unobserved_weight = unobserved_weight
-        self.regularization_exponent = regularization_exponent
-
-
 def test_the_default_space_follows_the_model_parameters():
-    assert sorted(default_space(fastmf.ImplicitALS())) == ["alpha", "regularization"]
-    assert sorted(default_space(NewImplicitALS())) == ["regularization",
-                                                       "regularization_exponent",
-                                                       "unobserved_weight"]
+    assert sorted(default_space(fastmf.ImplicitALS())) == ["alpha", "regularization",
+                                                          "regularization_exponent",
+                                                          "unobserved_weight"]
     assert sorted(default_space(fastmf.SGD())) == ["bias_regularization", "regularization"]
     data = fastmf.datasets.make_ratings(100, 60, 1500, seed=0)
-    result = fastmf.tune(NewImplicitALS(), data, budget=4, strategy="random", seed=0,
+    model = fastmf.ImplicitALS(factors=4, iterations=2, verbose=False)
+    result = fastmf.tune(model, data, budget=4, strategy="random", seed=0,
                          verbose=False)
-    assert result.trials[0]["regularization"] == 0.05       # the model's own values first
+    assert result.trials[0]["regularization"] == model.regularization   # its own values first
     fit_part, _ = fastmf.train_test_split(data, test_size=0.2, strategy="per_user",
                                           seed=int(np.random.default_rng(0).integers(2**31)))
     for row in result.trials[1:]:      # λ drawn for the average user, then scaled back
