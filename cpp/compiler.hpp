@@ -1,7 +1,8 @@
 // Everything in fastmf's C++ that is not standard C++17, each beside the plain version
 // that any C++17 compiler (MSVC included) builds: GCC/Clang vector types for the SIMD
 // kernels (simd.hpp), hints for inlining, aliasing and loop unrolling, cache prefetches,
-// and the CPU query that picks the AVX2 build. No other file uses a compiler extension.
+// and the CPU query that picks the AVX2 build (GCC/Clang builtins, MSVC's __cpuid). No
+// other file uses a compiler extension.
 //
 // The extensions are used with GCC and Clang (both define __GNUC__). Define
 // FASTMF_NO_COMPILER_EXTENSIONS to build the plain versions with them too, e.g.
@@ -11,6 +12,10 @@
 #pragma once
 
 #include <cstddef>
+
+#if defined(_MSC_VER) && (defined(_M_X64) || defined(_M_IX86))
+#include <intrin.h>
+#endif
 
 #if defined(__GNUC__) && !defined(FASTMF_NO_COMPILER_EXTENSIONS)
 #define FASTMF_GNU_EXTENSIONS 1
@@ -114,6 +119,18 @@ inline bool cpu_has_avx2_fma() {
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#elif defined(_MSC_VER) && (defined(_M_X64) || defined(_M_IX86))
+  // What __builtin_cpu_supports checks: the CPU has FMA, AVX and AVX2 (CPUID leaves 1 and
+  // 7), and the operating system saves the 256-bit registers (OSXSAVE, then XCR0 bits 1-2).
+  int regs[4];
+  __cpuid(regs, 0);
+  if (regs[0] < 7) return false;
+  __cpuid(regs, 1);
+  const int fma = 1 << 12, osxsave = 1 << 27, avx = 1 << 28;
+  if ((regs[2] & (fma | osxsave | avx)) != (fma | osxsave | avx)) return false;
+  if ((_xgetbv(0) & 0x6) != 0x6) return false;
+  __cpuidex(regs, 7, 0);
+  return (regs[1] & (1 << 5)) != 0;
 #else
   return false;
 #endif
