@@ -207,7 +207,7 @@ def test_evaluate_with_the_training_file_excludes_the_same_items(ran, ml100k):
 
 def test_implicit_model_scores_on_the_whole_file_as_on_its_held_out_part(ran):
     trained = result(ran, "fastmf train ratings.csv").stdout
-    assert "ImplicitALS(alpha=2" in trained
+    assert "ImplicitALS(alpha=4" in trained
     precision, ndcg, users = re.search(r"test: precision@10 (\S+), NDCG@10 (\S+) \((\d+) users",
                                        trained).groups()
     out = result(ran, "fastmf evaluate implicit.npz").stdout

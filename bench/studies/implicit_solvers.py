@@ -2,8 +2,9 @@
 
 On the 2M synthetic set of bench/compare/_common.py (20,000 users x 5,000 items, 2M
 ratings, seed 0; generated once into ``--workdir``), ``fastmf.ImplicitALS`` in float32
-with ``regularization=0.05``, ``alpha=1.0``, ``seed=0`` runs at each k of ``--factors``
-with ``solver="cholesky"`` for the iterations given by ``--iterations`` (10 at k = 512;
+with ``regularization=0.05``, ``alpha=1.0`` on Hu, Koren and Volinsky's objective
+(``unobserved_weight=1``, ``regularization_exponent=0``, ``init_std=0.1``), ``seed=0``, runs
+at each k of ``--factors`` with ``solver="cholesky"`` for the iterations given by ``--iterations`` (10 at k = 512;
 fewer at k = 1024, where an iteration takes minutes), then ``solver="cg"``
 (``cg_steps=3``) and ``solver="block"`` at each ``--block-sizes``, each stopped at the
 first iteration whose objective is at or below Cholesky's last one, or once it has run
@@ -40,8 +41,8 @@ def run(data, k, solver, iterations, threads, target=None, budget=None, **params
     """[{iteration, seconds, loss}] of one fit driven step by step (the fit loop's own
     pieces), so the objective is evaluated outside the timed part; stops early at
     ``target`` or past ``budget`` seconds."""
-    model = fastmf.ImplicitALS(factors=k, regularization=REG, alpha=ALPHA,
-                               iterations=iterations, solver=solver, dtype="float32",
+    model = fastmf.ImplicitALS(factors=k, regularization=REG, alpha=ALPHA, unobserved_weight=1.0,
+                               regularization_exponent=0.0, init_std=0.1, iterations=iterations, solver=solver, dtype="float32",
                                num_threads=threads, seed=0, verbose=False, **params)
     p = model._check_params()
     state = model._start(data, None, p)
