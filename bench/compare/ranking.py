@@ -7,7 +7,9 @@ Run from the repository root (implicit is optional; without it only fastmf runs)
     python -m bench.compare.ranking --budget 4 --skip strong    # a smoke run
 
 The data is the README's MovieLens 100K implicit split (``movielens_split`` of
-``_common.py``: ratings >= 4 as positives of value 1, 20% held out at random with seed 0).
+``_common.py``: ratings >= 4 as positives of value 1, 20% held out at random with seed 0),
+or with ``--data`` one of the other data sets of ``bench/studies/implicit_defaults.py``
+(MovieLens 100K's ratings as counts; two binarized ``make_ratings`` sets).
 The validation part is carved out of train only (20% of each user's items, seed
 ``--seed``); test is read once per model, after tuning.
 
@@ -48,8 +50,16 @@ import numpy as np  # noqa: E402
 from bench.compare._common import (DATA_HOME, SPLIT_SEED, missing, movielens_found,  # noqa: E402
                                    movielens_split, print_table, version)
 from bench.compare.implicit_als import FactorModel, blas_limit  # noqa: E402
+from bench.studies.implicit_defaults import views  # noqa: E402
 
 K, CUTOFFS = 10, (10, 20, 50, 100)
+DATA_SETS = {"ml100k": f"MovieLens 100K, ratings >= 4, 20% test (seed {SPLIT_SEED})",
+             "ml100k-counts": "MovieLens 100K, every rating as a count, 20% of each user's "
+                              "ratings held out (seed 0)",
+             "synthetic-dense": "make_ratings(1000, 500, 100_000), ratings >= 4, 6.7% of the "
+                                "pairs, 20% test (seed 0)",
+             "synthetic-sparse": "make_ratings(5000, 2500, 40_000), ratings >= 4, 0.16% of the "
+                                 "pairs, 20% test (seed 0)"}
 FACTORS = 64
 IMPLICIT_SPACES = {
     "ALS": {"regularization": (0.01, 1000.0, "log"), "alpha": (1.0, 100.0, "log")},
@@ -79,10 +89,11 @@ def implicit_fit(kind, params, iterations, matrix, threads, seed):
 
 
 def user_items(data):
-    """implicit's input: the users x items CSR of the data, every value 1."""
+    """implicit's input: the users x items CSR of the data's values (1 for the liked views;
+    the counts of ``ml100k-counts``)."""
     import scipy.sparse as sp
     R = data.by_user
-    return sp.csr_matrix((np.ones(len(R.indices), np.float32), R.indices, R.indptr),
+    return sp.csr_matrix((R.data.astype(np.float32), R.indices, R.indptr),
                          shape=(data.n_users, data.n_items))
 
 
@@ -171,6 +182,10 @@ def main(argv=None):
                         help="seed of the validation split, the candidates and every model")
     parser.add_argument("--data-home", default=str(DATA_HOME))
     parser.add_argument("--skip", default="", help="comma-separated: defaults, strong")
+    parser.add_argument("--data", choices=DATA_SETS, default="ml100k",
+                        help="the data set: the README's split (default) or another view of "
+                             "bench/studies/implicit_defaults.py (strong generalization runs "
+                             "on ml100k only)")
     args = parser.parse_args(argv)
     if not movielens_found(args.data_home):
         return
@@ -182,7 +197,7 @@ def main(argv=None):
           f"{'-' if implicit_missing else version('implicit')}")
     if implicit_missing:
         print(f"{implicit_missing}: running fastmf only")
-    train, test = movielens_split(args.data_home)
+    train, test, _ = views(args.data_home)[args.data]
     fit_part, val = fastmf.train_test_split(train, test_size=0.2, seed=args.seed,
                                             strategy="per_user")
     libraries = ["fastmf"] + ([] if implicit_missing else ["implicit"])
@@ -207,14 +222,14 @@ def main(argv=None):
                     found = defaults_row(library, kind, train, test, args)
                     rows.append([library, kind, "defaults", *(f"{x:.4f}" for x in found.values()),
                                  "", "", ""])
-        if "strong" not in skip:
+        if "strong" not in skip and args.data == "ml100k":
             for library in libraries:
                 found = strong_generalization(library, tuned[library, "ALS"], args)
                 rows.append([library, "ALS", "tuned, new users",
                              *(f"{x:.4f}" for x in found.values()), "", "", ""])
     print()
-    print(f"MovieLens 100K, ratings >= 4, 20% test (seed {SPLIT_SEED}); tuned on 20% of each "
-          f"user's train items; scored once on test:")
+    print(f"{DATA_SETS[args.data]}; tuned on 20% of each user's train items; scored once "
+          f"on test:")
     print_table(header, rows, left=3)
 
 
