@@ -88,16 +88,9 @@ def add_evaluate(commands, data_options):
 
 # -- train --------------------------------------------------------------------------------
 def _train(args, out):
-    from .. import train_test_split
-    cls = MODELS[args.model]
-    if args.min_rating is not None and is_explicit(cls):
-        raise ValueError(f"--min-rating makes implicit feedback, which {cls.__name__} does not "
-                         f"fit; use --model {' or '.join(implicit_names())}")
-    model = cls(**_model_params(cls, args))
-    model._check_params()                  # a bad parameter fails before the data is read
+    cls, model = checked_model(args)
     cluster = _dask_options(cls, args)
-    if not 0 <= args.test_size < 1:
-        raise ValueError(f"--test-size must be at least 0 and below 1, got {args.test_size}")
+    check_test_size(args)
     if args.test_output and args.test_size == 0:
         raise ValueError("--test-output needs a held-out part: give --test-size above 0")
     for option in ("output", "test_output", "plot"):
@@ -106,8 +99,7 @@ def _train(args, out):
     if args.plot:
         _check_image_format(args.plot)
     data = read_data(args.data, args)
-    train, test = (train_test_split(data, test_size=args.test_size, seed=args.seed)
-                   if args.test_size > 0 else (data, None))
+    train, test = held_out(data, args)
     split = f"; train {train.nnz}, test {test.nnz}" if test is not None else ""
     print(f"data: {data.n_users} users, {data.n_items} items, {data.nnz} ratings "
           f"({args.data}){split}", file=out)
@@ -133,6 +125,31 @@ def _train(args, out):
         _save_learning_curve(model, args.plot)
         print(f"learning curve saved to {args.plot}", file=out)
     return 0
+
+
+def checked_model(args):
+    """(class, model) of --model and the parameter options, checked before any data is
+    read."""
+    cls = MODELS[args.model]
+    if args.min_rating is not None and is_explicit(cls):
+        raise ValueError(f"--min-rating makes implicit feedback, which {cls.__name__} does not "
+                         f"fit; use --model {' or '.join(implicit_names())}")
+    model = cls(**_model_params(cls, args))
+    model._check_params()                  # a bad parameter fails before the data is read
+    return cls, model
+
+
+def check_test_size(args):
+    if not 0 <= args.test_size < 1:
+        raise ValueError(f"--test-size must be at least 0 and below 1, got {args.test_size}")
+
+
+def held_out(data, args):
+    """(train, test) of DATA by --test-size and --seed; test is None for --test-size 0."""
+    from .. import train_test_split
+    if args.test_size == 0:
+        return data, None
+    return train_test_split(data, test_size=args.test_size, seed=args.seed)
 
 
 def _dask_options(cls, args):

@@ -5,8 +5,8 @@ import ast
 from ..metrics import METRICS as RANKING_METRICS
 from ..metrics._accuracy import RATING_METRICS
 from ._data import DATA_HELP, read_data
-from ._models import MODELS, implicit_names, is_explicit
-from ._train import _check_writable, _final_metrics, _model_params
+from ._models import MODELS, implicit_names
+from ._train import _check_writable, _final_metrics, check_test_size, checked_model, held_out
 
 
 def add_tune(commands, data_options):
@@ -56,23 +56,16 @@ def add_tune(commands, data_options):
 
 
 def _tune(args, out):
-    from .. import train_test_split, tune
-    cls = MODELS[args.model]
-    if args.min_rating is not None and is_explicit(cls):
-        raise ValueError(f"--min-rating makes implicit feedback, which {cls.__name__} does not "
-                         f"fit; use --model {' or '.join(implicit_names())}")
-    model = cls(**_model_params(cls, args))
-    model._check_params()                  # a bad parameter fails before the data is read
+    from .. import tune
+    cls, model = checked_model(args)
     space = _space(args.space, cls) or None
     if args.metric is not None and args.metric not in RATING_METRICS + RANKING_METRICS:
         raise ValueError(f"unknown --metric {args.metric!r}; choose among "
                          f"{', '.join(RATING_METRICS + RANKING_METRICS)}")
-    if not 0 <= args.test_size < 1:
-        raise ValueError(f"--test-size must be at least 0 and below 1, got {args.test_size}")
+    check_test_size(args)
     _check_writable("--output", args.output)
     data = read_data(args.data, args)
-    train, test = (train_test_split(data, test_size=args.test_size, seed=args.seed)
-                   if args.test_size > 0 else (data, None))
+    train, test = held_out(data, args)
     split = f"; tuning on {train.nnz}, test {test.nnz}" if test is not None else ""
     print(f"data: {data.n_users} users, {data.n_items} items, {data.nnz} ratings "
           f"({args.data}){split}", file=out)
