@@ -1,10 +1,12 @@
-"""Implicit ALS half-steps (Cholesky and CG) and top-n serving against their numpy twins.
+"""Implicit ALS half-steps (Cholesky, CG, block) and top-n serving against their numpy twins.
 
 On the 1M-rating case of conftest.py (values as counts, alpha 1, k = 64, float32):
-``implicit_als_half_step`` and ``implicit_als_cg_step`` (3 steps) against
+``implicit_als_half_step``, ``implicit_als_cg_step`` (3 steps) and
+``implicit_als_block_step`` (one sweep, b = 32) against
 ``tests.reference.implicit_half_step_sparse`` (the YᵀY trick, systems solved 1024 rows at
-a time) and ``implicit_cg_step`` (CG on all rows of a block at once, sparse products); both
-sides compute YᵀY in the timed call. ``implicit_observed_loss`` against the reference's
+a time), ``implicit_cg_step`` (CG on all rows of a block at once, sparse products) and
+``implicit_block_step_batched`` (1024 rows' systems formed, each coordinate block solved
+for all of them in one call); all sides compute YᵀY in the timed call. ``implicit_observed_loss`` against the reference's
 (vectorized over the nonzeros), and ``topk_scores`` for 1,000 users against numpy's product
 plus ``argpartition``. Each benchmark also checks that the two sides agree.
 Run from the repository root::
@@ -21,7 +23,7 @@ from tests import reference
 from .conftest import (NUMPY_BLAS_THREADS, assert_agree, bench_ratings, ratings_data, size_label,
                        threadpool_limits)
 
-K, THREADS, REG, CG_STEPS, N_TOP, TOP_USERS = 64, 2, np.float32(0.05), 3, 10, 1000
+K, THREADS, REG, CG_STEPS, N_TOP, TOP_USERS, BLOCK = 64, 2, np.float32(0.05), 3, 10, 1000, 32
 ONE = np.float32(1.0)              # alpha: the case's values are the confidences c - 1
 ZERO = np.float32(0.0)             # base = 1 - α0 with α0 = 1
 
@@ -85,6 +87,26 @@ def test_implicit_cg_step(benchmark, case, impl):
     run = {"cpp": cpp, "numpy": numpy}
     result = benchmark.pedantic(run[impl], rounds=3, warmup_rounds=1)
     assert_agree([result], [_once(case, "cg", run, impl)], np.float32)
+
+
+@pytest.mark.parametrize("impl", ["cpp", "numpy"])
+def test_implicit_block_step(benchmark, case, impl):
+    R, Y = case["R"], case["Y"]
+    _group(benchmark, case, f"implicit_als_block_step(b={BLOCK})", impl, case["n_users"])
+    reg = np.full(case["n_users"], REG)
+
+    def cpp():
+        X = case["X0"].copy()
+        assert _core.implicit_als_block_step(R.indptr, R.indices, R.data, ONE, ZERO, Y,
+                                             gram(Y, THREADS), reg, X, BLOCK, THREADS) == -1
+        return X
+
+    numpy = lambda: _numpy(lambda: reference.implicit_block_step_batched(  # noqa: E731
+        R.indptr, R.indices, R.data, ONE, ZERO, Y, Y.T @ Y, reg, case["X0"], BLOCK))
+    run = {"cpp": cpp, "numpy": numpy}
+    result = benchmark.pedantic(run[impl], rounds=3 if impl == "cpp" else 2,
+                                warmup_rounds=int(impl == "cpp"))
+    assert_agree([result], [_once(case, "block", run, impl)], np.float32)
 
 
 @pytest.mark.parametrize("impl", ["cpp", "numpy"])

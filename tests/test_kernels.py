@@ -528,6 +528,13 @@ def test_one_block_of_all_coordinates_is_the_exact_solve(kernels, dtype, rtol, k
         np.testing.assert_allclose(X, chol, rtol=rtol, atol=rtol)
 
 
+def test_the_batched_block_twin_is_the_row_by_row_one():
+    _, _, args, X0 = _block_case(37, np.float64, 3.0, seed=3)
+    np.testing.assert_allclose(
+        reference.implicit_block_step_batched(*args, X0, 5, rows_at_once=7),
+        reference.implicit_block_step(*args, X0, 5), rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("unobserved_weight", [1.0, 3.0])
 @pytest.mark.parametrize("block_size", [1, 5, 16])
 def test_block_sweeps_never_increase_the_row_loss_and_reach_the_exact_solve(
