@@ -6,9 +6,10 @@ On the 1M-rating case of conftest.py (values as counts, alpha 1, k = 64, float32
 ``tests.reference.implicit_half_step_sparse`` (the YᵀY trick, systems solved 1024 rows at
 a time), ``implicit_cg_step`` (CG on all rows of a block at once, sparse products) and
 ``implicit_block_step_batched`` (1024 rows' systems formed, each coordinate block solved
-for all of them in one call); all sides compute YᵀY in the timed call. ``implicit_observed_loss`` against the reference's
-(vectorized over the nonzeros), and ``topk_scores`` for 1,000 users against numpy's product
-plus ``argpartition``. Each benchmark also checks that the two sides agree.
+for all of them in one call); all sides compute YᵀY in the timed call.
+``implicit_observed_loss`` against the reference's (vectorized over the nonzeros), and
+``topk_scores`` for 1,000 users against numpy's product plus ``argpartition``. Each
+benchmark also checks that the two sides agree.
 Run from the repository root::
 
     pytest bench --benchmark-only --benchmark-json=b.json; python bench/ratios.py b.json
