@@ -402,17 +402,21 @@ def test_cg_step_matches_its_numpy_twin(kernels, dtype, rtol, k, alpha0):
     np.testing.assert_allclose(X, twin, rtol=rtol, atol=rtol)
 
 
-@pytest.mark.parametrize("alpha0", [1.0, 2.2])        # 2.2: weights 0.5 v - 1.2, mostly < 0
-def test_rows_longer_than_the_gather_buffer_are_solved_chunk_by_chunk(kernels, alpha0):
-    # At k = 64 in float64 a row's items are gathered 4096 at a time: 9000 takes 3 chunks.
-    gen = np.random.default_rng(4)
-    n_items, k = 9500, 64
-    lengths = [9000, 5, 4200]
+def _long_rows(gen):
+    """Three rows of 9000, 5 and 4200 items at k = 64 in float64, where a row's items are
+    gathered 4096 at a time (9000 takes 3 chunks): indptr, indices, values, Y."""
+    n_items, k, lengths = 9500, 64, [9000, 5, 4200]
     indices = np.concatenate([np.sort(gen.choice(n_items, n, replace=False)) for n in lengths])
     indptr = np.r_[0, np.cumsum(lengths)].astype(np.int64)
-    indices = indices.astype(np.int32)
     values = gen.integers(1, 4, len(indices)).astype(np.float64)
-    Y = gen.normal(0, 0.1, (n_items, k))
+    return indptr, indices.astype(np.int32), values, gen.normal(0, 0.1, (n_items, k))
+
+
+@pytest.mark.parametrize("alpha0", [1.0, 2.2])        # 2.2: weights 0.5 v - 1.2, mostly < 0
+def test_rows_longer_than_the_gather_buffer_are_solved_chunk_by_chunk(kernels, alpha0):
+    gen = np.random.default_rng(4)
+    indptr, indices, values, Y = _long_rows(gen)
+    k = Y.shape[1]
     G, base, reg = alpha0 * (Y.T @ Y), 1.0 - alpha0, np.array([0.1, 0.2, 0.3])
     X = np.zeros((3, k))
     assert kernels.implicit_als_half_step(indptr, indices, values, 0.5, base, Y, G, reg, X,
@@ -556,16 +560,10 @@ def test_block_sweeps_never_increase_the_row_loss_and_reach_the_exact_solve(
 
 
 def test_block_step_on_rows_longer_than_the_gather_buffer(kernels):
-    # At k = 64 in float64 a row's items are gathered 4096 at a time: 9000 takes 3 chunks,
-    # gathered again for each block.
+    # The long rows are gathered again for each block.
     gen = np.random.default_rng(4)
-    n_items, k = 9500, 64
-    lengths = [9000, 5, 4200]
-    indices = np.concatenate([np.sort(gen.choice(n_items, n, replace=False)) for n in lengths])
-    indptr = np.r_[0, np.cumsum(lengths)].astype(np.int64)
-    indices = indices.astype(np.int32)
-    values = gen.integers(1, 4, len(indices)).astype(np.float64)
-    Y = gen.normal(0, 0.1, (n_items, k))
+    indptr, indices, values, Y = _long_rows(gen)
+    k = Y.shape[1]
     args = (indptr, indices, values, 0.5, -1.0, Y, 2 * Y.T @ Y, np.array([0.1, 0.2, 0.3]))
     X0 = gen.normal(0, 0.1, (3, k))
     X = X0.copy()
