@@ -20,8 +20,10 @@ candidate is the model's defaults, the others are drawn from its space. fastmf's
 through ``fastmf.tune`` with their default spaces (ImplicitALS: regularization, alpha, and
 unobserved_weight, regularization_exponent where the model has them; BPR: learning_rate,
 regularization); implicit's through a fit-and-score callable with the matching spaces (ALS:
-regularization in [0.01, 1000] and alpha in [1, 100], log-uniform, its values being 1 so
-that its confidence is alpha, as fastmf's 1 + alpha; BPR: learning_rate in [0.005, 0.2],
+regularization in [0.01, 1000] and alpha in [1, 100], log-uniform; it is given the data's
+values, 1 on the liked views, so that its confidence alpha r is alpha there, as fastmf's
+1 + alpha r is 1 + alpha; on ``ml100k-counts`` each library keeps its own confidence of the
+counts r; BPR: learning_rate in [0.005, 0.2],
 regularization in [1e-4, 0.1]). The iterations (epochs) are the resource halving varies, up
 to each model's default (ALS 15, BPR 100); factors are 64 for all. Every candidate is scored
 by NDCG@10 on validation with ``fastmf.metrics.evaluate`` (training items excluded), on
