@@ -23,9 +23,9 @@ regularization); implicit's through a fit-and-score callable with the matching s
 regularization in [0.01, 1000] and alpha in [1, 100], log-uniform; it is given the data's
 values, 1 on the liked views, so that its confidence alpha r is alpha there, as fastmf's
 1 + alpha r is 1 + alpha; on ``ml100k-counts`` each library keeps its own confidence of the
-counts r; BPR: learning_rate in [0.005, 0.2],
-regularization in [1e-4, 0.1]). The iterations (epochs) are the resource halving varies, up
-to each model's default (ALS 15, BPR 100); factors are 64 for all. Every candidate is scored
+counts r; BPR: learning_rate in [0.005, 0.2], regularization in [1e-4, 0.1]). The
+iterations (epochs) are the resource halving varies, up to each model's default (ALS 15,
+BPR 100); factors are 64 for all. Every candidate is scored
 by NDCG@10 on validation with ``fastmf.metrics.evaluate`` (training items excluded), on
 implicit's factors through an adapter, so the metric code is the same for all.
 
