@@ -4,6 +4,7 @@ Memory stays bounded by the block: each block is ranked by the C++ top-n (parall
 users, items scored in chunks), so no users x items score matrix is ever formed; the file
 writers (CSV, Parquet through pyarrow) write each block as it comes.
 """
+import contextlib
 import csv
 
 import numpy as np
@@ -78,7 +79,7 @@ class RecommendAllMixin:
             found = np.empty((n_users, width), np.int32)
             scores = np.empty((n_users, width), self.item_factors_.dtype)
         starts = range(0, n_users, batch_size)
-        with _progress(len(starts), verbose) as bar, (writer or _Nothing()) as sink:
+        with _progress(len(starts), verbose) as bar, (writer or contextlib.nullcontext()) as sink:
             for start in starts:
                 uidx = np.arange(start, min(start + batch_size, n_users))
                 block = self._recommend_rows(uidx, n, filter_seen, filt, exact)
@@ -97,14 +98,6 @@ class RecommendAllMixin:
 def _progress(total, verbose):
     from tqdm.auto import tqdm
     return tqdm(total=total, disable=not verbose, desc="recommend_all", unit="block")
-
-
-class _Nothing:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 def _writer(path):
