@@ -13,7 +13,9 @@ namespace fastmf {
 
 namespace topk_detail {
 
-constexpr Index kBlock = 64, kChunk = 2048, kMinSlab = 65536;
+// Queries per block: up to kMaxBlock (one packing of an item chunk then serves that many
+// queries), fewer when a batch is small, so that there are about 4 blocks per thread.
+constexpr Index kMinBlock = 16, kMaxBlock = 256, kChunk = 512, kGroup = 32, kMinSlab = 65536;
 
 template <typename S>
 using Entry = std::pair<S, std::int32_t>;
@@ -35,6 +37,16 @@ inline std::pair<const std::int32_t*, const std::int32_t*> sorted_row(
   return {copy.data(), copy.data() + copy.size()};
 }
 
+// Whether some score[j], j < len, is >= threshold: a branch-free reduction the compiler
+// vectorizes, so a group of scores that cannot enter a full heap is passed over at the
+// speed of a load and a compare.
+template <typename S>
+inline bool any_at_least(const S* score, Index len, S threshold) {
+  int hits = 0;
+  for (Index j = 0; j < len; ++j) hits |= score[j] >= threshold;
+  return hits != 0;
+}
+
 }  // namespace topk_detail
 
 // For each query row q: score_i = Q_q·y_i + q_offset[q] + y_bias[i] over the candidate
@@ -42,11 +54,13 @@ inline std::pair<const std::int32_t*, const std::int32_t*> sorted_row(
 // items in row q of the `exclude` CSR and those in `exclude_shared` (excluded for every
 // query). The best n (ties: lower item index first) are written best first to
 // out_items/out_scores, padded with -1 and -inf when fewer than n candidates remain, so a
-// row holds exactly min(n, candidates left) items. Queries are scored in blocks of 64 and
-// items in chunks of `kChunk` by one matrix product each (candidates gathered per chunk);
-// each row keeps its n best in a small heap and tests exclusion only for an item that
-// would enter it (a binary search), so scratch memory is 64 x kChunk scores per thread
-// whatever the catalog size. With fewer query blocks than threads the items are split in
+// row holds exactly min(n, candidates left) items. Queries are scored in blocks of up to
+// kMaxBlock and items in chunks of kChunk by one matrix product each (candidates gathered
+// per chunk), so scratch memory is kMaxBlock x kChunk scores per thread whatever the
+// catalog size. Each row keeps its n best in a small heap; its scores are tested kGroup at
+// a time against the heap's worst by a vectorized compare, and only a group that holds a
+// possible entry is read item by item, exclusion tested (a binary search) only for an item
+// that would enter the heap. With fewer query blocks than threads the items are split in
 // slabs too, each slab's best n merged at the end, so one query uses every thread.
 // Caller guarantees: Q.cols() == Y.cols(), q_offset.size() == Q.rows(), y_bias.size() ==
 // Y.rows(), candidates sorted ascending, unique and < Y.rows() (ignored when all_items),
@@ -64,12 +78,15 @@ void topk_filtered(ConstRowRef<S> Q, ConstVecRef<S> q_offset, ConstRowRef<S> Y,
   using topk_detail::before;
   using Entry = topk_detail::Entry<S>;
   using topk_detail::kChunk;
+  using topk_detail::kGroup;
   using topk_detail::kMinSlab;
-  constexpr Index block = topk_detail::kBlock;
+  using topk_detail::kMaxBlock;
   const Index n_queries = Q.rows(), n = out_items.cols(), k = Y.cols();
   const Index m = all_items ? Y.rows() : candidates.size();
-  const Index n_blocks = (n_queries + block - 1) / block;
   const int threads = resolve_threads(num_threads);
+  const Index block = std::clamp<Index>((n_queries + 4 * threads - 1) / (4 * threads),
+                                        topk_detail::kMinBlock, kMaxBlock);
+  const Index n_blocks = (n_queries + block - 1) / block;
   const Index slabs = std::max<Index>(
       1, std::min<Index>(threads / std::max<Index>(n_blocks, 1), m / kMinSlab));
   const Index slab_size = (m + slabs - 1) / std::max<Index>(slabs, 1);
@@ -84,18 +101,20 @@ void topk_filtered(ConstRowRef<S> Q, ConstVecRef<S> q_offset, ConstRowRef<S> Y,
   }
   struct Scratch {  // per thread
     Scratch(Index k, Index n)
-        : scores(topk_detail::kBlock, kChunk), gathered(kChunk, k), heaps(topk_detail::kBlock) {
+        : scores(kMaxBlock, kChunk), gathered(kChunk, k), gathered_bias(kChunk),
+          heaps(kMaxBlock) {
       for (auto& heap : heaps) heap.reserve(n);
     }
     RowMatrix<S> scores, gathered;
+    Vector<S> gathered_bias;
     std::vector<std::vector<Entry>> heaps;
-    std::vector<std::vector<std::int32_t>> copies{static_cast<std::size_t>(topk_detail::kBlock)};
+    std::vector<std::vector<std::int32_t>> copies{static_cast<std::size_t>(kMaxBlock)};
   };
   auto run_task = [&](Index task, Scratch& w) {
     const Index b = task / slabs, s = task % slabs;
     const Index first = b * block, rows = std::min(block, n_queries - first);
     const Index p_begin = s * slab_size, p_end = std::min(m, p_begin + slab_size);
-    std::pair<const std::int32_t*, const std::int32_t*> excluded[block];
+    std::pair<const std::int32_t*, const std::int32_t*> excluded[kMaxBlock];
     for (Index r = 0; r < rows; ++r) {
       const std::int32_t* row = exclude_indices.data();
       excluded[r] = topk_detail::sorted_row(row + exclude_indptr[first + r],
@@ -109,27 +128,40 @@ void topk_filtered(ConstRowRef<S> Q, ConstVecRef<S> q_offset, ConstRowRef<S> Y,
     for (Index p0 = p_begin; p0 < p_end; p0 += kChunk) {
       const Index len = std::min(kChunk, p_end - p0);
       auto scores = w.scores.topLeftCorner(rows, len);
+      const S* bias = all_items ? y_bias.data() + p0 : w.gathered_bias.data();
       if (all_items) {
         scores.noalias() = Q.middleRows(first, rows) * Y.middleRows(p0, len).transpose();
       } else {
-        for (Index j = 0; j < len; ++j) w.gathered.row(j) = Y.row(candidates[p0 + j]);
+        for (Index j = 0; j < len; ++j) {
+          w.gathered.row(j) = Y.row(candidates[p0 + j]);
+          w.gathered_bias[j] = y_bias[candidates[p0 + j]];
+        }
         scores.noalias() = Q.middleRows(first, rows) * w.gathered.topRows(len).transpose();
       }
       for (Index r = 0; r < rows; ++r) {
         std::vector<Entry>& heap = w.heaps[r];
+        S* score = &w.scores(r, 0);
         const S offset = q_offset[first + r];
-        for (Index j = 0; j < len; ++j) {
-          const auto item = static_cast<std::int32_t>(all_items ? p0 + j : candidates[p0 + j]);
-          const Entry entry{scores(r, j) + offset + y_bias[item], item};
-          const bool full = static_cast<Index>(heap.size()) == n;
-          if ((full && !before(entry, heap.front())) || skip(r, item)) continue;
-          if (full) {
-            std::pop_heap(heap.begin(), heap.end(), before<S>);
-            heap.back() = entry;
-          } else {
-            heap.push_back(entry);
+        for (Index j = 0; j < len; ++j) score[j] = score[j] + offset + bias[j];
+        for (Index g = 0; g < len; g += kGroup) {
+          const Index end = std::min(len, g + kGroup);
+          if (static_cast<Index>(heap.size()) == n &&
+              !topk_detail::any_at_least(score + g, end - g, heap.front().first)) {
+            continue;
           }
-          std::push_heap(heap.begin(), heap.end(), before<S>);
+          for (Index j = g; j < end; ++j) {
+            const auto item = static_cast<std::int32_t>(all_items ? p0 + j : candidates[p0 + j]);
+            const Entry entry{score[j], item};
+            const bool full = static_cast<Index>(heap.size()) == n;
+            if ((full && !before(entry, heap.front())) || skip(r, item)) continue;
+            if (full) {
+              std::pop_heap(heap.begin(), heap.end(), before<S>);
+              heap.back() = entry;
+            } else {
+              heap.push_back(entry);
+            }
+            std::push_heap(heap.begin(), heap.end(), before<S>);
+          }
         }
       }
     }

@@ -188,20 +188,30 @@ def test_string_ids_in_filters_and_masked_padding(fitted):
     assert model.recommend("Bob", filter_items=["Sholay"])[0].tolist() == ["Shawshank"]
 
 
-@pytest.mark.parametrize("k", [5, 16, 37])
+# (queries, items, allowed items): 140k items split in slabs merged across threads; 2100
+# queries of 1300 items: blocks of 256 queries and chunks of 512 items, each with a part.
+SHAPES = {5: (70, 300, 200), 16: (3, 140_000, 200), 37: (70, 300, 200),
+          "blocks": (2100, 1300, 1000)}
+
+
+@pytest.mark.parametrize("k", [5, 16, 37, "blocks"])
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-12), (np.float32, 1e-5)])
 @pytest.mark.parametrize("allow", [None, "some", "none"])
 def test_topk_filtered_kernel_equals_the_masked_stable_sort(kernels, dtype, rtol, k, allow, rng):
-    n_items = 140_000 if k == 16 else 300           # 140k items: item slabs merged across threads
-    Q, Y = rng.normal(size=(3 if k == 16 else 70, k)).astype(dtype), rng.normal(size=(n_items, k)).astype(dtype)
-    offsets, bias = rng.normal(size=len(Q)).astype(dtype), rng.normal(size=n_items).astype(dtype)
+    n_queries, n_items, n_allowed = SHAPES[k]
+    # Small integers in the large case: scores exact in float32 too, and ties everywhere.
+    draw = ((lambda size: rng.integers(-3, 4, size)) if k == "blocks" else
+            (lambda size: rng.normal(size=size)))
+    k = 24 if k == "blocks" else k
+    Q, Y = draw((n_queries, k)).astype(dtype), draw((n_items, k)).astype(dtype)
+    offsets, bias = draw(len(Q)).astype(dtype), draw(n_items).astype(dtype)
     Y[7] = Y[8]; bias[7] = bias[8]                                       # a tie
     exclude = [rng.choice(n_items, size=rng.integers(0, 40), replace=False) for _ in Q]
     indptr = np.r_[0, np.cumsum([len(e) for e in exclude])].astype(np.int64)
     indices = np.concatenate(exclude).astype(np.int32)                   # rows unsorted
     shared = np.unique(rng.choice(n_items, 30)).astype(np.int32)
     candidates = {None: np.zeros(0, np.int32), "none": np.zeros(0, np.int32),
-                  "some": np.unique(rng.choice(n_items, 200)).astype(np.int32)}[allow]
+                  "some": np.unique(rng.choice(n_items, n_allowed)).astype(np.int32)}[allow]
     valid = np.ones((len(Q), n_items), bool)
     for q, e in enumerate(exclude):
         valid[q, e] = False

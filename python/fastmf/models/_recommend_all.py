@@ -31,7 +31,7 @@ class RecommendAllMixin:
             Items per user: exactly ``n`` for a user with that many candidates left.
         batch_size : int, default 4096
             Users per block: memory beyond the result is about ``batch_size x n`` entries
-            plus the kernels' per-thread scratch (64 users x 2048 items of scores).
+            plus the kernels' per-thread scratch (256 users x 512 items of scores).
         out : str or pathlib.Path, optional
             A ``.csv`` or ``.parquet`` file to write, one line per recommendation with the
             columns user, rank (1 = best), item, score; users with fewer candidates have
