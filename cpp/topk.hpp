@@ -129,7 +129,14 @@ void topk_filtered(ConstRowRef<S> Q, ConstVecRef<S> q_offset, ConstRowRef<S> Y,
       const Index len = std::min(kChunk, p_end - p0);
       auto scores = w.scores.topLeftCorner(rows, len);
       const S* bias = all_items ? y_bias.data() + p0 : w.gathered_bias.data();
-      if (all_items) {
+      if (rows == 1) {            // one query: a dot product per item beats a GEMV call
+        const auto query = Q.row(first);
+        for (Index j = 0; j < len; ++j) {
+          const Index item = all_items ? p0 + j : candidates[p0 + j];
+          scores(0, j) = Y.row(item).dot(query);
+          if (!all_items) w.gathered_bias[j] = y_bias[item];
+        }
+      } else if (all_items) {
         scores.noalias() = Q.middleRows(first, rows) * Y.middleRows(p0, len).transpose();
       } else {
         for (Index j = 0; j < len; ++j) {

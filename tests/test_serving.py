@@ -188,13 +188,14 @@ def test_string_ids_in_filters_and_masked_padding(fitted):
     assert model.recommend("Bob", filter_items=["Sholay"])[0].tolist() == ["Shawshank"]
 
 
-# (queries, items, allowed items): 140k items split in slabs merged across threads; 2100
-# queries of 1300 items: blocks of 256 queries and chunks of 512 items, each with a part.
+# (queries, items, allowed items): 140k items split in slabs merged across threads; one
+# query (scored by dot products, not a matrix product); 2100 queries of 1300 items: blocks
+# of 256 queries and chunks of 512 items, each with a part.
 SHAPES = {5: (70, 300, 200), 16: (3, 140_000, 200), 37: (70, 300, 200),
-          "blocks": (2100, 1300, 1000)}
+          "one": (1, 140_000, 2000), "blocks": (2100, 1300, 1000)}
 
 
-@pytest.mark.parametrize("k", [5, 16, 37, "blocks"])
+@pytest.mark.parametrize("k", [5, 16, 37, "one", "blocks"])
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-12), (np.float32, 1e-5)])
 @pytest.mark.parametrize("allow", [None, "some", "none"])
 def test_topk_filtered_kernel_equals_the_masked_stable_sort(kernels, dtype, rtol, k, allow, rng):
@@ -202,7 +203,7 @@ def test_topk_filtered_kernel_equals_the_masked_stable_sort(kernels, dtype, rtol
     # Small integers in the large case: scores exact in float32 too, and ties everywhere.
     draw = ((lambda size: rng.integers(-3, 4, size)) if k == "blocks" else
             (lambda size: rng.normal(size=size)))
-    k = 24 if k == "blocks" else k
+    k = {"blocks": 24, "one": 16}.get(k, k)
     Q, Y = draw((n_queries, k)).astype(dtype), draw((n_items, k)).astype(dtype)
     offsets, bias = draw(len(Q)).astype(dtype), draw(n_items).astype(dtype)
     Y[7] = Y[8]; bias[7] = bias[8]                                       # a tie
