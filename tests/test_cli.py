@@ -416,7 +416,7 @@ def test_tune_prints_the_trials_and_saves_the_refitted_best(tmp_path):
                  "--space", "alpha=1,4", "--seed", "1", "--quiet", "--output", str(path))
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[1].startswith("halving search:") and "best ndcg@10" in lines[1]
+    assert lines[1].startswith("halving + refine search:") and "best ndcg@10" in lines[1]
     assert lines[2].split() == ["rank", "trial", "regularization", "alpha", "iterations",
                                 "ndcg@10", "seconds"]
     best = dict(part.split("=") for part in lines[-2].removeprefix("best: ").split(", "))

@@ -15,7 +15,8 @@ def add_tune(commands, data_options):
         description="Search a model's parameters (fastmf.tune): candidates are drawn from a "
                     "search space and scored on a validation part carved out of DATA (a share "
                     "of each user's ratings); successive halving over the iterations spends "
-                    "the budget on many short fits and a few full ones. The best parameters "
+                    "the budget on many short fits and a few full ones, then random steps "
+                    "from the best candidate refine it. The best parameters "
                     "are fitted on all of DATA (less --test-size) and saved.")
     tune.add_argument("data", metavar="DATA", help=DATA_HELP)
     tune.add_argument("--model", choices=tuple(MODELS), default="implicit-als",
@@ -28,6 +29,9 @@ def add_tune(commands, data_options):
                       help="start no new fit after this many seconds")
     tune.add_argument("--strategy", choices=("halving", "random"), default="halving",
                       help="default: halving")
+    tune.add_argument("--refine", type=float, default=0.5, metavar="SHARE",
+                      help="share of the budget spent refining the best candidate by random "
+                           "steps (default 0.5; 0: none)")
     tune.add_argument("--space", action="append", default=[], metavar="NAME=SPEC",
                       help="a parameter to search instead of the model's default space "
                            "(repeatable): NAME=LOW:HIGH (uniform), NAME=LOW:HIGH:log "
@@ -71,7 +75,8 @@ def _tune(args, out):
           f"({args.data}){split}", file=out)
     result = tune(model, train, budget=args.budget, time_budget=args.time_budget, space=space,
                   metric=args.metric, k=args.k, validation=args.validation,
-                  strategy=args.strategy, seed=args.seed, verbose=not args.quiet)
+                  strategy=args.strategy, refine=args.refine, seed=args.seed,
+                  verbose=not args.quiet)
     print(result, file=out)
     best = ", ".join(f"{name}={value!r}" for name, value in result.best_params.items())
     print(f"best: {best}", file=out)

@@ -18,6 +18,7 @@ from ._split import train_test_split
 logger = logging.getLogger("fastmf")
 
 STRATEGIES = ("halving", "random")
+_FIRST_STEP, _SHRINK = 1 / 8, 0.85      # refinement: the first step, as a share of a range
 
 # The parameters that matter most, per model class; a name the model lacks is left out, so
 # a space names ImplicitALS's unobserved_weight and regularization_exponent only where the
@@ -137,7 +138,8 @@ def _cell(value):
 
 
 def tune(model, train, *, budget=16, time_budget=None, space=None, metric=None, k=10,
-         validation=0.2, strategy="halving", factor=3, seed=None, refit=True, verbose=True):
+         validation=0.2, strategy="halving", factor=3, refine=0.5, seed=None, refit=True,
+         verbose=True):
     """Search a model's parameters on a validation part of ``train``; refit the best.
 
     Candidates are drawn at random from ``space``; the first is the model's own values,
@@ -146,9 +148,15 @@ def tune(model, train, *, budget=16, time_budget=None, space=None, metric=None, 
     ``strategy="halving"`` (successive halving, as scikit-learn's HalvingRandomSearchCV
     over iterations) fits many candidates for ``max / factor²`` iterations, the best
     ``1 / factor`` of them for ``max / factor``, the best of those for the model's full
-    ``iterations`` (``epochs``); ``"random"`` fits every candidate in full. Either way the
-    search costs at most ``budget`` full fits, so the two compare at equal cost. Every
-    fit uses the same model seed, so candidates differ only by their parameters.
+    ``iterations`` (``epochs``); ``"random"`` fits every candidate in full. Then a share
+    ``refine`` of the budget refines the best: each step fits in full a random
+    perturbation of the best candidate so far, and keeps it when it scores better (a (1+1)
+    evolution strategy; steps start at an eighth of each range, in log scale for a
+    log-uniform one, and shrink after each failure). Random candidates find the good
+    region, the steps walk to its best corner: on MovieLens 100K, 12 fits of halving and
+    12 of refinement found better parameters than 24 of halving (see the README). Either
+    way the search costs at most ``budget`` full fits, so strategies compare at equal cost.
+    Every fit uses the same model seed, so candidates differ only by their parameters.
 
     Parameters
     ----------
@@ -179,6 +187,9 @@ def tune(model, train, *, budget=16, time_budget=None, space=None, metric=None, 
     factor : int, default 3
         Halving keeps the best ``1 / factor`` at each step; the ladder of iterations is
         ``max / factor²``, ``max / factor``, ``max`` (at least 1).
+    refine : float in [0, 1), default 0.5
+        The share of ``budget`` (rounded down to whole fits) spent refining the best
+        candidate; 0: none.
     seed : int, optional
         Fixes the validation split, the candidates and (when the model has none) the
         model seed: the same seed gives the same search, up to the multithreaded SGD and
@@ -224,13 +235,20 @@ def tune(model, train, *, budget=16, time_budget=None, space=None, metric=None, 
     base["seed"] = model_seed if params.get("seed") is None else params["seed"]
     n_u = fit_part.nnz / fit_part.n_users
 
-    def candidate(values):
-        if scaled:                  # λ drawn for the average user: see the docstring
-            scale = (n_u + values.get("unobserved_weight", params["unobserved_weight"])
-                     * fit_part.n_items) ** values.get("regularization_exponent",
-                                                       params["regularization_exponent"])
-            values = {**values, "regularization": values["regularization"] / scale}
-        return values
+    def scale(values):              # λ drawn for the average user: see the docstring
+        return (n_u + values.get("unobserved_weight", params["unobserved_weight"])
+                * fit_part.n_items) ** values.get("regularization_exponent",
+                                                  params["regularization_exponent"])
+
+    def candidate(drawn):
+        if not scaled:
+            return drawn
+        return {**drawn, "regularization": drawn["regularization"] / scale(drawn)}
+
+    def drawn_of(values):           # candidate's inverse
+        if not scaled:
+            return values
+        return {**values, "regularization": values["regularization"] * scale(values)}
 
     def fit_and_score(values, iterations):
         fitted = type(model)(**{**base, steps: iterations, **values}).fit(fit_part)
@@ -239,8 +257,9 @@ def tune(model, train, *, budget=16, time_budget=None, space=None, metric=None, 
     initial = {name: params[name] for name in space}
     result = _run(fit_and_score, space, candidate, v.check_int(steps, params[steps], minimum=1),
                   budget=budget, time_budget=time_budget, strategy=strategy, factor=factor,
-                  initial=initial, rng=rng, lower_is_better=metric in LOWER_IS_BETTER,
-                  metric=_metric_key(metric, k), verbose=verbose)
+                  refine=refine, initial=initial, rng=rng,
+                  lower_is_better=metric in LOWER_IS_BETTER, metric=_metric_key(metric, k),
+                  verbose=verbose, drawn_of=drawn_of)
     if refit:
         best = type(model)(**{**params, **result.best_params, "seed": base["seed"],
                               "verbose": bool(verbose and params.get("verbose", True))})
@@ -249,13 +268,13 @@ def tune(model, train, *, budget=16, time_budget=None, space=None, metric=None, 
 
 
 def tune_function(fit_and_score, space, max_iterations, *, budget=16, time_budget=None,
-                  strategy="halving", factor=3, initial=None, seed=None, lower_is_better=False,
-                  metric="score", verbose=False):
+                  strategy="halving", factor=3, refine=0.5, initial=None, seed=None,
+                  lower_is_better=False, metric="score", verbose=False):
     """The search of :func:`tune` for any model: ``fit_and_score(params, iterations) ->
     float`` fits a candidate for ``iterations`` and returns its validation score.
 
-    ``space``, ``budget``, ``time_budget``, ``strategy``, ``factor`` and ``seed`` are as in
-    :func:`tune`; ``max_iterations`` is the full fit; ``initial`` (a dict of the
+    ``space``, ``budget``, ``time_budget``, ``strategy``, ``factor``, ``refine`` and
+    ``seed`` are as in :func:`tune`; ``max_iterations`` is the full fit; ``initial`` (a dict of the
     parameters of ``space``), when given, is the first candidate, fitted in full. Returns a
     :class:`TuneResult` without a model.
 
@@ -266,28 +285,37 @@ def tune_function(fit_and_score, space, max_iterations, *, budget=16, time_budge
     ...     return -abs(params["x"] - 2.0) * iterations
     >>> result = tune_function(fit_and_score, {"x": (0.1, 10.0, "log")}, max_iterations=9,
     ...                        budget=6, seed=0)
-    >>> len(result.trials), bool(abs(result.best_params["x"] - 2.0) < 0.5)
-    (18, True)
+    >>> len(result.trials), bool(abs(result.best_params["x"] - 2.0) < 0.1)
+    (12, True)
     """
     space = _checked_space(space, None, "fit_and_score")
     return _run(fit_and_score, space, lambda values: values,
                 v.check_int("max_iterations", max_iterations, minimum=1), budget=budget,
-                time_budget=time_budget, strategy=strategy, factor=factor, initial=initial,
-                rng=np.random.default_rng(v.check_seed(seed)), lower_is_better=lower_is_better,
-                metric=metric, verbose=verbose)
+                time_budget=time_budget, strategy=strategy, factor=factor, refine=refine,
+                initial=initial, rng=np.random.default_rng(v.check_seed(seed)),
+                lower_is_better=lower_is_better, metric=metric, verbose=verbose)
 
 
 def _run(fit_and_score, space, candidate, max_iterations, *, budget, time_budget, strategy,
-         factor, initial, rng, lower_is_better, metric, verbose):
-    """Draw the candidates and run the rungs: the search both entry points share."""
+         factor, refine, initial, rng, lower_is_better, metric, verbose, drawn_of=None):
+    """Draw the candidates, run the rungs, refine the best: the search both entry points
+    share. ``candidate`` maps values drawn from ``space`` to the parameters fitted,
+    ``drawn_of`` back (default: both the identity)."""
     budget = v.check_int("budget", budget, minimum=1)
     v.check_choice("strategy", strategy, STRATEGIES)
     factor = v.check_int("factor", factor, minimum=2)
+    refine = v.check_float("refine", refine, minimum=0, maximum=1)
+    if refine >= 1:
+        raise ValueError(f"refine must be a share of the budget < 1, got {refine}")
     if time_budget is not None:
         time_budget = v.check_float("time_budget", time_budget, minimum=0, strict_minimum=True)
-    ladder, n_first = _plan(strategy, budget, max_iterations, factor, initial is not None)
-    drawn = [candidate(_draw(space, rng)) for _ in range(n_first - (initial is not None))]
-    candidates = ([dict(initial)] if initial is not None else []) + drawn
+    n_refine = min(int(budget * refine), budget - 1)
+    ladder, n_first = _plan(strategy, budget - n_refine, max_iterations, factor,
+                            initial is not None)
+    drawn = [_draw(space, rng) for _ in range(n_first - (initial is not None))]
+    candidates = ([dict(initial)] if initial is not None else []) + [candidate(d) for d in drawn]
+    if initial is not None:
+        drawn.insert(0, (drawn_of or dict)(dict(initial)))
     trials = [{"trial": t, **values, "iterations": 0, "score": math.nan, "seconds": 0.0}
               for t, values in enumerate(candidates)]
     sign = 1.0 if lower_is_better else -1.0
@@ -313,11 +341,33 @@ def _run(fit_and_score, space, candidate, max_iterations, *, budget, time_budget
             alive = scored[:quota]                                # best first
             if initial is not None and 0 not in alive and 0 in scored:
                 alive.append(0)            # the starting point is always fitted in full
+        full = [t for t in range(len(trials)) if trials[t]["iterations"] == max_iterations
+                and math.isfinite(trials[t]["score"])]
+        best = min(full, key=lambda t: (sign * trials[t]["score"], t)) if full else None
+        step = _FIRST_STEP
+        for _ in range(n_refine if stopped_by == "budget" and best is not None else 0):
+            if time_budget is not None and time.perf_counter() - started >= time_budget:
+                stopped_by = "time_budget"
+                break
+            drawn.append(_perturb(space, drawn[best], step, rng))
+            candidates.append(candidate(drawn[-1]))
+            t = len(trials)
+            trials.append({"trial": t, **candidates[t], "iterations": 0, "score": math.nan,
+                           "seconds": 0.0})
+            _evaluate(fit_and_score, trials[t], candidates[t], max_iterations)
+            fits += 1.0
+            if bar is not None:
+                bar.update(1.0)
+            if sign * trials[t]["score"] < sign * trials[best]["score"]:    # NaN: False
+                best = t
+            else:
+                step *= _SHRINK
     finally:
         if bar is not None:
             bar.close()
+    name = f"{strategy} + refine" if n_refine else strategy
     result = TuneResult(trials, metric, lower_is_better, fits, time.perf_counter() - started,
-                        stopped_by, strategy)
+                        stopped_by, name)
     logger.info("tune: %s", repr(result))
     return result
 
@@ -366,6 +416,28 @@ def _draw(space, rng):
         integer = all(isinstance(b, numbers.Integral) for b in (low, high))
         values[name] = min(max(int(round(x)), low), high) if integer else float(x)
     return values
+
+
+def _perturb(space, values, step, rng):
+    """``values`` moved at random: each number by a normal step of ``step`` times its range
+    (in log scale for a log-uniform range), clipped to the range; a list's value replaced
+    by another at random with probability ``step``."""
+    moved = {}
+    for name, spec in space.items():
+        value = values[name]
+        if isinstance(spec, list):
+            moved[name] = (spec[int(rng.integers(len(spec)))] if rng.random() < step
+                           else value)
+            continue
+        low, high, log = spec[0], spec[1], len(spec) == 3
+        if log:
+            x = math.exp(math.log(max(value, low)) + rng.normal()
+                         * step * (math.log(high) - math.log(low)))
+        else:
+            x = value + rng.normal() * step * (high - low)
+        integer = all(isinstance(b, numbers.Integral) for b in (low, high))
+        moved[name] = min(max(int(round(x)), low), high) if integer else min(max(float(x), low), high)
+    return moved
 
 
 def _checked_space(space, params, owner):
