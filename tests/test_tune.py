@@ -85,16 +85,16 @@ def test_refinement_walks_closer_to_the_optimum_than_more_random_candidates():
 
 
 def test_perturbed_values_stay_in_their_ranges_and_kinds():
-    from fastmf.model_selection._tune import _perturb
+    from fastmf.model_selection._space import perturb
     space = {"x": (0.1, 10.0, "log"), "n": (1, 5), "kind": ["a", "b", "c"], "u": (0.0, 1.0)}
     rng = np.random.default_rng(0)
     start = {"x": 10.0, "n": 5, "kind": "a", "u": 0.0}
-    moved = [_perturb(space, start, 1.0, rng) for _ in range(200)]
+    moved = [perturb(space, start, 1.0, rng) for _ in range(200)]
     assert all(0.1 <= m["x"] <= 10.0 and 0.0 <= m["u"] <= 1.0 for m in moved)
     assert all(isinstance(m["n"], int) and 1 <= m["n"] <= 5 for m in moved)
     assert {m["kind"] for m in moved} == {"a", "b", "c"}
     assert len({m["x"] for m in moved}) > 50           # a real step, not a clip to a bound
-    small = [_perturb(space, {**start, "x": 1.0}, 0.01, rng)["x"] for _ in range(200)]
+    small = [perturb(space, {**start, "x": 1.0}, 0.01, rng)["x"] for _ in range(200)]
     assert 0.8 < min(small) and max(small) < 1.25      # log scale: 0.01 * ln(100) = 0.046
 
 

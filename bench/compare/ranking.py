@@ -203,7 +203,8 @@ def main(argv=None):
     skip = {part.strip() for part in args.skip.split(",") if part.strip()}
     implicit_missing = missing("implicit.cpu.als", "implicit")
     print(f"threads={args.threads} factors={FACTORS} budget={args.budget} fits "
-          f"({args.strategy}) seed={args.seed} seeds={args.seeds}; fastmf {fastmf.__version__}, implicit "
+          f"({args.strategy}) seed={args.seed} seeds={args.seeds}; fastmf "
+          f"{fastmf.__version__}, implicit "
           f"{'-' if implicit_missing else version('implicit')}")
     if implicit_missing:
         print(f"{implicit_missing}: running fastmf only")

@@ -43,8 +43,8 @@ def main(argv=None):
     for values in itertools.product(*GRID.values()):
         setting = dict(zip(GRID, values))
         params = {name: x for name, x in setting.items() if name != "lbar"}
-        params["regularization"] = setting["lbar"] / (
-            n_u + setting["unobserved_weight"] * train.n_items) ** setting["regularization_exponent"]
+        scale = n_u + setting["unobserved_weight"] * train.n_items
+        params["regularization"] = setting["lbar"] / scale ** setting["regularization_exponent"]
         rows.append({**setting, "test": ndcg(params, train, test),
                      "val": [ndcg(params, fit, val) for fit, val in parts]})
     rows.sort(key=lambda row: -row["test"])

@@ -1,6 +1,6 @@
-"""fastmf.tune: a random search or successive halving over a model's parameters, scored on a
-validation part of the training data; tune_function runs the same search for any
-fit-and-score callable."""
+"""fastmf.tune: a random search or successive halving over a model's parameters, then random
+steps refining the best, scored on a validation part of the training data; tune_function
+runs the same search for any fit-and-score callable. The spaces live in ``_space``."""
 import logging
 import math
 import numbers
@@ -13,44 +13,13 @@ from .. import _validation as v
 from ..data import Interactions, as_interactions
 from ..exceptions import FastMFWarning
 from ._search import LOWER_IS_BETTER, _metric_key, _metric_names, _score
+from ._space import checked_space, default_space, draw, perturb
 from ._split import train_test_split
 
 logger = logging.getLogger("fastmf")
 
 STRATEGIES = ("halving", "random")
 _FIRST_STEP, _SHRINK = 1 / 8, 0.85      # refinement: the first step, as a share of a range
-
-# The parameters that matter most, per model class; a name the model lacks is left out, so
-# a space names ImplicitALS's unobserved_weight and regularization_exponent only where the
-# model has them.
-DEFAULT_SPACES = {
-    "ImplicitALS": {"regularization": (0.01, 1000.0, "log"), "alpha": (0.1, 100.0, "log"),
-                    "unobserved_weight": (1e-3, 1.0, "log"),
-                    "regularization_exponent": (0.0, 1.0)},
-    "BPR": {"learning_rate": (0.005, 0.2, "log"), "regularization": (1e-4, 0.1, "log")},
-    "ALS": {"regularization": (0.01, 10.0, "log"), "bias_regularization": (0.1, 30.0, "log")},
-    "SGD": {"regularization": (0.005, 0.5, "log"), "bias_regularization": (0.001, 0.5, "log")},
-}
-
-
-def default_space(model):
-    """The search space :func:`tune` uses for ``model`` when given none: a dict of name ->
-    ``(low, high, "log")`` (log-uniform) or ``(low, high)`` (uniform).
-
-    Examples
-    --------
-    >>> import fastmf
-    >>> from fastmf.model_selection import default_space
-    >>> default_space(fastmf.BPR())
-    {'learning_rate': (0.005, 0.2, 'log'), 'regularization': (0.0001, 0.1, 'log')}
-    """
-    params = model.get_params()
-    space = next((DEFAULT_SPACES[cls.__name__] for cls in type(model).__mro__
-                  if cls.__name__ in DEFAULT_SPACES), None)
-    if space is None:
-        raise ValueError(f"no default search space for {type(model).__name__}; pass space=")
-    return {name: spec for name, spec in space.items() if name in params}
-
 
 class TuneResult:
     """What :func:`tune` and :func:`tune_function` return.
@@ -223,7 +192,7 @@ def tune(model, train, *, budget=16, time_budget=None, space=None, metric=None, 
     rng = np.random.default_rng(v.check_seed(seed))
     params = model.get_params()
     scaled = space is None and "regularization_exponent" in params
-    space = _checked_space(default_space(model) if space is None else space, params,
+    space = checked_space(default_space(model) if space is None else space, params,
                            type(model).__name__)
     steps = model._iterations_param
     if strategy == "halving" and steps in space:
@@ -274,9 +243,9 @@ def tune_function(fit_and_score, space, max_iterations, *, budget=16, time_budge
     float`` fits a candidate for ``iterations`` and returns its validation score.
 
     ``space``, ``budget``, ``time_budget``, ``strategy``, ``factor``, ``refine`` and
-    ``seed`` are as in :func:`tune`; ``max_iterations`` is the full fit; ``initial`` (a dict of the
-    parameters of ``space``), when given, is the first candidate, fitted in full. Returns a
-    :class:`TuneResult` without a model.
+    ``seed`` are as in :func:`tune`; ``max_iterations`` is the full fit; ``initial`` (a
+    dict of the parameters of ``space``), when given, is the first candidate, fitted in
+    full. Returns a :class:`TuneResult` without a model.
 
     Examples
     --------
@@ -288,7 +257,7 @@ def tune_function(fit_and_score, space, max_iterations, *, budget=16, time_budge
     >>> len(result.trials), bool(abs(result.best_params["x"] - 2.0) < 0.1)
     (12, True)
     """
-    space = _checked_space(space, None, "fit_and_score")
+    space = checked_space(space, None, "fit_and_score")
     return _run(fit_and_score, space, lambda values: values,
                 v.check_int("max_iterations", max_iterations, minimum=1), budget=budget,
                 time_budget=time_budget, strategy=strategy, factor=factor, refine=refine,
@@ -312,7 +281,7 @@ def _run(fit_and_score, space, candidate, max_iterations, *, budget, time_budget
     n_refine = min(int(budget * refine), budget - 1)
     ladder, n_first = _plan(strategy, budget - n_refine, max_iterations, factor,
                             initial is not None)
-    drawn = [_draw(space, rng) for _ in range(n_first - (initial is not None))]
+    drawn = [draw(space, rng) for _ in range(n_first - (initial is not None))]
     candidates = ([dict(initial)] if initial is not None else []) + [candidate(d) for d in drawn]
     if initial is not None:
         drawn.insert(0, (drawn_of or dict)(dict(initial)))
@@ -322,11 +291,13 @@ def _run(fit_and_score, space, candidate, max_iterations, *, budget, time_budget
     started, fits, stopped_by = time.perf_counter(), 0.0, "budget"
     bar = _bar(budget, verbose)
     alive, quota = list(range(len(trials))), len(trials)    # quota: as _plan counts
+
+    def late():
+        return time_budget is not None and time.perf_counter() - started >= time_budget
     try:
         for level, iterations in enumerate(ladder):
             for t in alive:
-                late = time_budget is not None and time.perf_counter() - started >= time_budget
-                if late and fits:
+                if late() and fits:
                     stopped_by = "time_budget"
                     break
                 _evaluate(fit_and_score, trials[t], candidates[t], iterations)
@@ -343,25 +314,22 @@ def _run(fit_and_score, space, candidate, max_iterations, *, budget, time_budget
                 alive.append(0)            # the starting point is always fitted in full
         full = [t for t in range(len(trials)) if trials[t]["iterations"] == max_iterations
                 and math.isfinite(trials[t]["score"])]
-        best = min(full, key=lambda t: (sign * trials[t]["score"], t)) if full else None
-        step = _FIRST_STEP
-        for _ in range(n_refine if stopped_by == "budget" and best is not None else 0):
-            if time_budget is not None and time.perf_counter() - started >= time_budget:
+        if stopped_by == "budget" and full and n_refine:
+
+            def fit_new(raw):                    # a refinement step, fitted in full
+                nonlocal fits
+                drawn.append(raw)
+                candidates.append(candidate(raw))
+                trials.append({"trial": len(trials), **candidates[-1], "iterations": 0,
+                               "score": math.nan, "seconds": 0.0})
+                _evaluate(fit_and_score, trials[-1], candidates[-1], max_iterations)
+                fits += 1.0
+                if bar is not None:
+                    bar.update(1.0)
+                return trials[-1]["trial"]
+            best = min(full, key=lambda t: (sign * trials[t]["score"], t))
+            if not _refine(fit_new, space, rng, drawn, trials, best, n_refine, sign, late):
                 stopped_by = "time_budget"
-                break
-            drawn.append(_perturb(space, drawn[best], step, rng))
-            candidates.append(candidate(drawn[-1]))
-            t = len(trials)
-            trials.append({"trial": t, **candidates[t], "iterations": 0, "score": math.nan,
-                           "seconds": 0.0})
-            _evaluate(fit_and_score, trials[t], candidates[t], max_iterations)
-            fits += 1.0
-            if bar is not None:
-                bar.update(1.0)
-            if sign * trials[t]["score"] < sign * trials[best]["score"]:    # NaN: False
-                best = t
-            else:
-                step *= _SHRINK
     finally:
         if bar is not None:
             bar.close()
@@ -370,6 +338,23 @@ def _run(fit_and_score, space, candidate, max_iterations, *, budget, time_budget
                         stopped_by, name)
     logger.info("tune: %s", repr(result))
     return result
+
+
+def _refine(fit_new, space, rng, drawn, trials, best, steps, sign, late):
+    """Up to ``steps`` random steps from trial ``best`` (its drawn values in ``drawn``), each
+    kept when it scores better; the step shrinks after each failure. ``fit_new(raw)`` fits
+    the drawn values ``raw`` in full as a new trial and returns its index. Returns False
+    when ``late()`` stopped it."""
+    step = _FIRST_STEP
+    for _ in range(steps):
+        if late():
+            return False
+        t = fit_new(perturb(space, drawn[best], step, rng))
+        if sign * trials[t]["score"] < sign * trials[best]["score"]:    # NaN: False
+            best = t
+        else:
+            step *= _SHRINK
+    return True
 
 
 def _evaluate(fit_and_score, row, values, iterations):
@@ -403,62 +388,6 @@ def _plan(strategy, budget, max_iterations, factor, keep_first=False):
     if cost(n) > budget:            # too small a budget for a ladder: one full fit
         return [max_iterations], budget
     return ladder, n
-
-
-def _draw(space, rng):
-    values = {}
-    for name, spec in space.items():
-        if isinstance(spec, list):
-            values[name] = spec[int(rng.integers(len(spec)))]
-            continue
-        low, high, log = spec[0], spec[1], len(spec) == 3
-        x = math.exp(rng.uniform(math.log(low), math.log(high))) if log else rng.uniform(low, high)
-        integer = all(isinstance(b, numbers.Integral) for b in (low, high))
-        values[name] = min(max(int(round(x)), low), high) if integer else float(x)
-    return values
-
-
-def _perturb(space, values, step, rng):
-    """``values`` moved at random: each number by a normal step of ``step`` times its range
-    (in log scale for a log-uniform range), clipped to the range; a list's value replaced
-    by another at random with probability ``step``."""
-    moved = {}
-    for name, spec in space.items():
-        value = values[name]
-        if isinstance(spec, list):
-            moved[name] = (spec[int(rng.integers(len(spec)))] if rng.random() < step
-                           else value)
-            continue
-        low, high, log = spec[0], spec[1], len(spec) == 3
-        if log:
-            x = math.exp(math.log(max(value, low)) + rng.normal()
-                         * step * (math.log(high) - math.log(low)))
-        else:
-            x = value + rng.normal() * step * (high - low)
-        integer = all(isinstance(b, numbers.Integral) for b in (low, high))
-        moved[name] = min(max(int(round(x)), low), high) if integer else min(max(float(x), low), high)
-    return moved
-
-
-def _checked_space(space, params, owner):
-    if not isinstance(space, dict) or not space:
-        raise TypeError(f"space must be a non-empty dict of name -> list of values, (low, high) "
-                        f"or (low, high, 'log'), got {space!r}")
-    for name, spec in space.items():
-        if params is not None and name not in params:
-            raise ValueError(f"space names {name!r}, which is not a parameter of {owner}")
-        if isinstance(spec, list):
-            if not spec:
-                raise ValueError(f"space[{name!r}] is an empty list; give at least one value")
-            continue
-        ok = (isinstance(spec, tuple) and len(spec) in (2, 3)
-              and all(isinstance(b, numbers.Real) and not isinstance(b, bool) for b in spec[:2])
-              and (len(spec) == 2 or spec[2] == "log"))
-        if not ok or not spec[0] <= spec[1] or (len(spec) == 3 and spec[0] <= 0):
-            raise ValueError(f"space[{name!r}] must be a list of values, (low, high) with "
-                             f"low <= high, or (low, high, 'log') with 0 < low <= high; got "
-                             f"{spec!r}")
-    return space
 
 
 def _validation_split(data, validation, seed):

@@ -1,0 +1,96 @@
+"""Search spaces of :func:`fastmf.tune`: the default space of each model class, drawing a
+candidate from a space, a random step from a candidate, and the check of a space a user
+passes."""
+import math
+import numbers
+
+# The parameters that matter most, per model class; a name the model lacks is left out, so
+# a space names ImplicitALS's unobserved_weight and regularization_exponent only where the
+# model has them.
+DEFAULT_SPACES = {
+    "ImplicitALS": {"regularization": (0.01, 1000.0, "log"), "alpha": (0.1, 100.0, "log"),
+                    "unobserved_weight": (1e-3, 1.0, "log"),
+                    "regularization_exponent": (0.0, 1.0)},
+    "BPR": {"learning_rate": (0.005, 0.2, "log"), "regularization": (1e-4, 0.1, "log")},
+    "ALS": {"regularization": (0.01, 10.0, "log"), "bias_regularization": (0.1, 30.0, "log")},
+    "SGD": {"regularization": (0.005, 0.5, "log"), "bias_regularization": (0.001, 0.5, "log")},
+}
+
+
+def default_space(model):
+    """The search space :func:`tune` uses for ``model`` when given none: a dict of name ->
+    ``(low, high, "log")`` (log-uniform) or ``(low, high)`` (uniform).
+
+    Examples
+    --------
+    >>> import fastmf
+    >>> from fastmf.model_selection import default_space
+    >>> default_space(fastmf.BPR())
+    {'learning_rate': (0.005, 0.2, 'log'), 'regularization': (0.0001, 0.1, 'log')}
+    """
+    params = model.get_params()
+    space = next((DEFAULT_SPACES[cls.__name__] for cls in type(model).__mro__
+                  if cls.__name__ in DEFAULT_SPACES), None)
+    if space is None:
+        raise ValueError(f"no default search space for {type(model).__name__}; pass space=")
+    return {name: spec for name, spec in space.items() if name in params}
+
+
+def draw(space, rng):
+    """A candidate drawn from ``space``: a list's value uniformly, a range uniformly or
+    log-uniformly (integers when both bounds are)."""
+    values = {}
+    for name, spec in space.items():
+        if isinstance(spec, list):
+            values[name] = spec[int(rng.integers(len(spec)))]
+            continue
+        low, high, log = spec[0], spec[1], len(spec) == 3
+        x = math.exp(rng.uniform(math.log(low), math.log(high))) if log else rng.uniform(low, high)
+        integer = all(isinstance(b, numbers.Integral) for b in (low, high))
+        values[name] = min(max(int(round(x)), low), high) if integer else float(x)
+    return values
+
+
+def perturb(space, values, step, rng):
+    """``values`` moved at random: each number by a normal step of ``step`` times its range
+    (in log scale for a log-uniform range), clipped to the range; a list's value replaced
+    by another at random with probability ``step``."""
+    moved = {}
+    for name, spec in space.items():
+        value = values[name]
+        if isinstance(spec, list):
+            moved[name] = (spec[int(rng.integers(len(spec)))] if rng.random() < step
+                           else value)
+            continue
+        low, high, log = spec[0], spec[1], len(spec) == 3
+        if log:
+            x = math.exp(math.log(max(value, low)) + rng.normal()
+                         * step * (math.log(high) - math.log(low)))
+        else:
+            x = value + rng.normal() * step * (high - low)
+        integer = all(isinstance(b, numbers.Integral) for b in (low, high))
+        moved[name] = min(max(int(round(x)) if integer else float(x), low), high)
+    return moved
+
+
+def checked_space(space, params, owner):
+    """``space``, checked: a non-empty dict of names (parameters of ``owner`` when
+    ``params`` is given) -> a list of values, (low, high) or (low, high, "log")."""
+    if not isinstance(space, dict) or not space:
+        raise TypeError(f"space must be a non-empty dict of name -> list of values, (low, high) "
+                        f"or (low, high, 'log'), got {space!r}")
+    for name, spec in space.items():
+        if params is not None and name not in params:
+            raise ValueError(f"space names {name!r}, which is not a parameter of {owner}")
+        if isinstance(spec, list):
+            if not spec:
+                raise ValueError(f"space[{name!r}] is an empty list; give at least one value")
+            continue
+        ok = (isinstance(spec, tuple) and len(spec) in (2, 3)
+              and all(isinstance(b, numbers.Real) and not isinstance(b, bool) for b in spec[:2])
+              and (len(spec) == 2 or spec[2] == "log"))
+        if not ok or not spec[0] <= spec[1] or (len(spec) == 3 and spec[0] <= 0):
+            raise ValueError(f"space[{name!r}] must be a list of values, (low, high) with "
+                             f"low <= high, or (low, high, 'log') with 0 < low <= high; got "
+                             f"{spec!r}")
+    return space
