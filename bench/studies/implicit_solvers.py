@@ -18,6 +18,11 @@ repository root, niced on a shared machine::
 
     nice python -m bench.studies.implicit_solvers --workdir /tmp/fastmf-data \
         [--factors 512,1024] [--iterations 10,3] [--block-sizes 32,64] [--threads 2]
+
+A run's objectives per iteration do not depend on the machine's load, its seconds do. On an
+idle machine ``--from-json bench/studies/implicit_solvers.json --rates 3 --factors 512``
+times 3 iterations of each saved solver again, checks their objectives against the saved
+ones, and prints the seconds to Cholesky's last objective at the idle rates.
 """
 import argparse
 import json
@@ -117,6 +122,28 @@ def plot(results, path):
     fig.savefig(path)
 
 
+def rates(data, saved, k, threads, iterations):
+    """Each solver of a saved run at ``k`` timed again for ``iterations`` iterations (their
+    objectives checked against the saved ones, which do not depend on timing); prints the
+    seconds to Cholesky's last objective at these rates and the saved iteration counts."""
+    runs, target = saved[str(k)], saved[str(k)]["cholesky"][-1]["loss"]
+    rows, seconds = [], {}
+    for name, records in runs.items():
+        solver, params = ("cholesky", {}) if name == "cholesky" else (
+            ("cg", {"cg_steps": int(name.split()[1])}) if name.startswith("cg")
+            else ("block", {"block_size": int(name.split("=")[1])}))
+        again = run(data, k, solver, iterations, threads, **params)
+        drift = max(abs(a["loss"] - b["loss"]) / b["loss"] for a, b in zip(again, records))
+        seconds[name] = statistics.median(np.diff([0.0] + [r["seconds"] for r in again]))
+        needed = next(i + 1 for i, r in enumerate(records) if r["loss"] <= target)
+        rows.append([k, name, needed, f"{seconds[name]:.2f}", f"{drift:.1e}",
+                     f"{needed * seconds[name]:.1f}"])
+    for row in rows:
+        row.append(f"{float(rows[0][5]) / float(row[5]):.1f}x")
+    print_table(["k", "solver", "iterations to Cholesky's last", "s/iteration now",
+                 "objective drift", "s to Cholesky's last", "speed-up"], rows, left=2)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", help="keep the generated data here and reuse it "
@@ -129,8 +156,19 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default=str(HERE))
     parser.add_argument("--from-json", help="redraw the plot and the table of a saved run")
+    parser.add_argument("--rates", type=int, metavar="N",
+                        help="with --from-json: time N iterations of each solver of the "
+                             "saved run again (k: the first of --factors) and print the "
+                             "seconds to Cholesky's last objective at these rates")
     args = parser.parse_args(argv)
     out = Path(args.out)
+    if args.from_json and args.rates:
+        saved = json.loads(Path(args.from_json).read_text())["runs"]
+        with working_folder(args.workdir, "fastmf-solvers-") as folder:
+            users, items, ratings = load(ensure_data("2M", 2_000_000, args.threads, folder))
+        data = fastmf.Interactions.from_arrays(users, items, ratings)
+        rates(data, saved, int(args.factors.split(",")[0]), args.threads, args.rates)
+        return
     if args.from_json:
         saved = json.loads(Path(args.from_json).read_text())["runs"]
         results = {int(k): runs for k, runs in saved.items()}
