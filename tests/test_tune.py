@@ -98,6 +98,17 @@ def test_perturbed_values_stay_in_their_ranges_and_kinds():
     assert 0.8 < min(small) and max(small) < 1.25      # log scale: 0.01 * ln(100) = 0.046
 
 
+def test_refinement_steps_from_a_starting_value_that_is_not_a_number():
+    # A model's own value may be None (ImplicitALS's init_std): the first step draws afresh.
+    def objective(params, iterations):
+        return 1.0 if params["x"] is None else -abs(params["x"] - 2.0)
+    result = tune_function(objective, SPACE, max_iterations=3, budget=4, seed=0,
+                           strategy="random", initial={"x": None})
+    assert result.trials[0]["x"] is None and result.best_params == {"x": None}
+    steps = result.trials[2:]
+    assert len(steps) == 2 and all(0.1 <= row["x"] <= 10.0 for row in steps)
+
+
 def test_the_same_seed_gives_the_same_search():
     space = {"x": (0.1, 10.0, "log"), "n": (1, 5), "kind": ["a", "b"], "u": (0.0, 1.0)}
 

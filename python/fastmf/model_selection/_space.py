@@ -54,13 +54,18 @@ def draw(space, rng):
 def perturb(space, values, step, rng):
     """``values`` moved at random: each number by a normal step of ``step`` times its range
     (in log scale for a log-uniform range), clipped to the range; a list's value replaced
-    by another at random with probability ``step``."""
+    by another at random with probability ``step``. A range's value that is not a number
+    (a model's None, say) is drawn afresh."""
     moved = {}
     for name, spec in space.items():
         value = values[name]
         if isinstance(spec, list):
             moved[name] = (spec[int(rng.integers(len(spec)))] if rng.random() < step
                            else value)
+            continue
+        if (not isinstance(value, numbers.Real) or isinstance(value, bool)
+                or not math.isfinite(value)):
+            moved[name] = draw({name: spec}, rng)[name]
             continue
         low, high, log = spec[0], spec[1], len(spec) == 3
         if log:
