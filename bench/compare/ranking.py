@@ -22,25 +22,25 @@ through ``fastmf.tune`` with their default spaces (ImplicitALS: regularization, 
 unobserved_weight, regularization_exponent where the model has them; BPR: learning_rate,
 regularization); implicit's through a fit-and-score callable with the matching spaces (ALS:
 regularization in [0.01, 1000] and alpha in [1, 100], log-uniform; it is given the data's
-values, 1 on the liked views, so that its confidence alpha r is alpha there, as fastmf's
-1 + alpha r is 1 + alpha; on ``ml100k-counts`` each library keeps its own confidence of the
-counts r; BPR: learning_rate in [0.005, 0.2], regularization in [1e-4, 0.1]). The
-iterations (epochs) are the resource halving varies, up to each model's default (fastmf's
-ImplicitALS 8, implicit's ALS 15, both BPRs 100); half of each budget then refines the
-best (``refine=0.5``, the default of both entry points); factors are 64 for all. Every
-candidate is scored by NDCG@10 on validation with ``fastmf.metrics.evaluate`` (training items excluded), on
-implicit's factors through an adapter, so the metric code is the same for all.
+values, 1 on the liked views, so that its confidence alpha r is alpha there, as fastmf's 1 +
+alpha r is 1 + alpha; on ``ml100k-counts`` each library keeps its own confidence of the
+counts r; BPR: learning_rate in [0.005, 0.2], regularization in [1e-4, 0.1]). The iterations
+(epochs) are the resource halving varies, up to each model's default (fastmf's ImplicitALS
+8, implicit's ALS 15, both BPRs 100); half of each budget then refines the best
+(``refine=0.5``, the default of both entry points); factors are 64 for all. Every candidate
+is scored by NDCG@10 on validation with ``fastmf.metrics.evaluate`` (training items
+excluded), on implicit's factors through an adapter, so the metric code is the same for all.
 
 With ``--seeds N`` the whole search runs N times, seeds ``--seed`` to ``--seed + N - 1``,
-each with its own validation part, candidates and model seed, and the mean, min and max
-test NDCG@10 of the N picks are printed: one search on one validation part of MovieLens
-100K is a draw whose test score moves with the seed by more than the libraries differ (up
-to 0.06: implicit's ALS on ``ml100k``, 0.277 to 0.336 over seeds 0 to 4). The full table
-is the first seed's: the best parameters refitted on all of train and scored on test,
-NDCG@10 and Recall at 10, 20, 50 and 100; "defaults" rows fit each model at its own
-defaults. The strong-generalization rows (ALS models: implicit BPR has no fold-in) hold out 20% of all users
-(``user_split``, seed 0), fit the tuned parameters on the others, fold each held-out user in
-from 80% of their items (fastmf: ``evaluate(fold_in=...)``; implicit:
+each with its own validation part, candidates and model seed, and the mean, min and max test
+NDCG@10 of the N picks are printed: one search on one validation part of MovieLens 100K is a
+draw whose test score moves with the seed by more than the libraries differ (up to 0.06:
+implicit's ALS on ``ml100k``, 0.277 to 0.336 over seeds 0 to 4). The full table is the first
+seed's: the best parameters refitted on all of train and scored on test, NDCG@10 and Recall
+at 10, 20, 50 and 100; "defaults" rows fit each model at its own defaults. The
+strong-generalization rows (ALS models: implicit BPR has no fold-in) hold out 20% of all
+users (``user_split``, seed 0), fit the tuned parameters on the others, fold each held-out
+user in from 80% of their items (fastmf: ``evaluate(fold_in=...)``; implicit:
 ``recalculate_user``) and score the other 20%.
 
 Threads: ``--threads`` for both libraries' loops (fastmf ``num_threads``, implicit
