@@ -13,104 +13,192 @@
 #pragma once
 
 #include "common.hpp"
-#include "implicit_als.hpp"
+#include "cholesky.hpp"
+#include "simd.hpp"
 
 #include <algorithm>
 #include <optional>
+#include <vector>
 
 namespace fastmf {
 
+// out[0..NV W) = Σ_{j<k} x_j P(j, 0..NV W): rows of P (k of them, stride ld) weighted by
+// x, for NV vectors; two sets of accumulators take even and odd j. Each row's result
+// depends on that row alone, not on the rows computed beside it.
+template <typename S, int NV>
+inline void weighted_row_sum(const S* P, Index ld, Index k, const S* x, S* out) {
+  using V = typename Simd<S>::type;
+  constexpr Index W = Simd<S>::width;
+  V even[NV], odd[NV];
+  for (int v = 0; v < NV; ++v) even[v] = odd[v] = V{};
+  Index j = 0;
+  for (; j + 2 <= k; j += 2) {
+    const S* p0 = P + j * ld;
+    const S* p1 = p0 + ld;
+    for (int v = 0; v < NV; ++v) {
+      even[v] += x[j] * Simd<S>::load(p0 + v * W);
+      odd[v] += x[j + 1] * Simd<S>::load(p1 + v * W);
+    }
+  }
+  if (j < k) {
+    for (int v = 0; v < NV; ++v) even[v] += x[j] * Simd<S>::load(P + j * ld + v * W);
+  }
+  for (int v = 0; v < NV; ++v) Simd<S>::store(out + v * W, even[v] + odd[v]);
+}
+
+// out[0..bp) = Σ_j x_j P(j, 0..bp) for bp a multiple of the vector width, 4 vectors at a
+// time.
+template <typename S>
+inline void weighted_row_sum(const S* P, Index bp, Index k, const S* x, S* out) {
+  constexpr Index W = Simd<S>::width;
+  Index c = 0;
+  for (; c + 4 * W <= bp; c += 4 * W) weighted_row_sum<S, 4>(P + c, bp, k, x, out + c);
+  switch ((bp - c) / W) {
+    case 3: weighted_row_sum<S, 3>(P + c, bp, k, x, out + c); break;
+    case 2: weighted_row_sum<S, 2>(P + c, bp, k, x, out + c); break;
+    case 1: weighted_row_sum<S, 1>(P + c, bp, k, x, out + c); break;
+    default: break;
+  }
+}
+
 // One block-coordinate sweep per row of X, warm started from X, in blocks of
 // b = min(block_size, k) coordinates (the last block shorter); block_size >= k is one exact
-// solve of the whole system. The row's item vectors are gathered into a per-thread k x width
-// buffer once when the row fits it; a longer row is gathered a chunk of width items at a
-// time, only the block's coordinates, for each block. Rows without interactions get 0.
+// solve of the whole system. The loop runs block by block over all rows (as in iALS++),
+// not row by row: block B's coordinates of every row of Y are first copied into a compact
+// matrix Yb (bp x Y.rows(), bp = b padded to whole SIMD vectors with zeros), small enough
+// to stay in the caches, so the gathers of all rows at that block read it instead of
+// Y's scattered full rows, and the block's rows of G serve every row from the caches.
+// The predictions s = y_i·x of all observed pairs are kept in one array beside the CSR
+// values: computed block by block from Yb first, then updated after each block's solve.
+// A block's system is formed by the hand-vectorized Gram tiles from the columns of Yb
+// scaled by sqrt(|w|) (those with w < 0 subtracted) and solved by the padded Cholesky of
+// cholesky.hpp, as in the exact solver. Rows without interactions get 0.
 // Caller guarantees: valid CSR with C.rows() == X.rows(), indices < Y.rows(), values and
 // alpha finite, G == α0 YᵀY (k x k, symmetric) with α0 = 1 - base > 0, reg.size() ==
-// X.rows() and reg > 0, X.cols() == Y.cols(), X finite, block_size >= 1. w_ui may be
-// negative. Returns -1 or the first row whose block factorization failed (that row left
-// unchanged).
+// X.rows() and reg > 0, X.cols() == Y.cols(), X finite, X and Y distinct, block_size >= 1.
+// w_ui may be negative. Returns -1 or the first row whose block factorization failed; a
+// failed row keeps the blocks solved before the failure and skips the rest.
 template <typename S>
 std::int64_t implicit_als_block_step(ConstVecRef<std::int64_t> indptr,
                                      ConstVecRef<std::int32_t> indices, ConstVecRef<S> values,
                                      S alpha, S base, ConstRowRef<S> Y, ConstRowRef<S> G,
                                      ConstVecRef<S> reg, RowRef<S> X, int block_size,
                                      int num_threads) {
+  using V = typename Simd<S>::type;
+  constexpr Index W = Simd<S>::width;
   const CsrView<S> C{indptr, indices, values};
-  const Index k = Y.cols(), b = std::min<Index>(block_size, k), width = gather_width<S>(k);
+  const Index k = Y.cols(), b = std::min<Index>(block_size, k), blocks = (k + b - 1) / b;
+  const Index bp = padded_order<S>(b), last = k - (blocks - 1) * b;
+  const Index chunk = std::max<Index>(64, (Index(64) << 10) / (bp * Index(sizeof(S))));
+  // G is symmetric: its row-major storage read as column-major is the same matrix.
+  const Eigen::Map<const Matrix<S>, 0, Eigen::OuterStride<>> Gc(G.data(), k, k,
+                                                                 Eigen::OuterStride<>(G.outerStride()));
+  Matrix<S> Yb(bp, Y.rows());
+  RowMatrix<S> Gb(k, bp);  // block B's columns of G, zero padded
+  Vector<S> s(C.indptr[C.rows()]);
+  std::vector<char> failed_rows(C.rows(), 0);
   FirstFailure failed;
   ParallelGuard guard;
   struct Scratch {  // per thread
-    Scratch(Index k, Index b, Index width)
-        : Z(k, width), WZ(b, width), A(b, b), x(k), r(b), c(width), w(width) {}
-    Matrix<S> Z, WZ, A;   // Z: gathered y_i as columns; WZ: a block's rows of Z diag(w)
-    Vector<S> x, r, c, w, s;
+    Scratch(Index b, Index last, Index bp, Index chunk)
+        : full(b), tail(last), r(Vector<S>::Zero(bp)), delta(Vector<S>::Zero(bp)),
+          Z(Matrix<S>::Zero(bp, chunk)), Zn(Matrix<S>::Zero(bp, chunk)) {}
+    SpdSystem<S> full, tail;  // the systems of a block of b coordinates and of the last one
+    Vector<S> r, delta;       // the block's residual and step, zero padded
+    Matrix<S> Z, Zn;          // a chunk's columns of Yb times sqrt(w) (w >= 0), sqrt(-w)
   };
-  // Coordinates j0..j0+mb of the row's items lo..lo+m, into the same rows of Z's columns.
-  auto gather = [&](Scratch& t, Index u, Index lo, Index m, Index j0, Index mb) {
-    for (Index j = 0; j < m; ++j) {
-      const std::int64_t e = C.begin(u) + lo + j;
-      t.Z.col(j).segment(j0, mb) = Y.row(C.indices[e]).segment(j0, mb).transpose();
-    }
+  auto dot = [](const S* a, const S* c, Index n) {  // n a multiple of W
+    V sum{};
+    for (Index i = 0; i < n; i += W) sum += Simd<S>::load(a + i) * Simd<S>::load(c + i);
+    S total = S(0);
+    for (Index lane = 0; lane < W; ++lane) total += sum[lane];
+    return total;
   };
-  auto solve = [&](Index u, Scratch& t) {
-    const Index n = C.count(u);
-    if (n == 0) {
-      X.row(u).setZero();
-      return;
-    }
-    if (t.s.size() < n) t.s.resize(n);
-    const bool whole = n <= width;
-    if (whole) gather(t, u, 0, n, 0, k);
-    t.x = X.row(u).transpose();
-    for (Index j = 0; j < n; ++j) {
-      const std::int64_t e = C.begin(u) + j;
-      if (j + kPrefetchAhead < n) prefetch_row(Y, C.indices[e + kPrefetchAhead]);
-      t.s[j] = Y.row(C.indices[e]).dot(X.row(u));
-    }
-    for (Index j0 = 0; j0 < k; j0 += b) {
-      const Index mb = std::min(b, k - j0);
-      auto A = t.A.topLeftCorner(mb, mb);
-      auto r = t.r.head(mb);
-      A = G.block(j0, j0, mb, mb);
-      A.diagonal().array() += reg[u];
-      r.noalias() = -(G.middleRows(j0, mb) * t.x);
-      r -= reg[u] * t.x.segment(j0, mb);
-      for (Index lo = 0; lo < n; lo += width) {  // r += Σ (c - w s) y_iB, A += Σ w y_iB y_iBᵀ
-        const Index m = std::min(width, n - lo);
-        if (!whole) gather(t, u, lo, m, j0, mb);
-        const auto Zb = t.Z.block(j0, 0, mb, m);
-        for (Index j = 0; j < m; ++j) {
-          const S v = alpha * C.data[C.begin(u) + lo + j];
-          t.w[j] = base + v;
-          t.c[j] = S(1) + v - t.w[j] * t.s[lo + j];
+  // Block j0..j0+mb of row u from its current factors and predictions, with t.Gx's row g
+  // holding (G x_u) on the block.
+  auto solve_block = [&](Scratch& t, Index u, Index j0, Index mb) {
+    const std::int64_t begin = C.begin(u), n = C.count(u);
+    SpdSystem<S>& system = mb == b ? t.full : t.tail;
+    system.A.topLeftCorner(mb, mb) = Gc.block(j0, j0, mb, mb);
+    system.A.diagonal().head(mb).array() += reg[u];
+    weighted_row_sum(Gb.data(), bp, k, X.row(u).data(), t.r.data());  // (G x)_B
+    auto r = t.r.head(mb);
+    r = -r - reg[u] * X.row(u).segment(j0, mb).transpose();
+    S* rv = t.r.data();
+    for (std::int64_t lo = 0; lo < n; lo += t.Z.cols()) {  // r += Σ (c - w s) y_iB, A += Σ w y_iB y_iBᵀ
+      const Index m = std::min<Index>(t.Z.cols(), n - lo);
+      Index p = 0, q = 0;  // columns in Z and Zn
+      for (Index j = 0; j < m; ++j) {
+        const std::int64_t e = begin + lo + j;
+        const S v = alpha * C.data[e], w = base + v, c = S(1) + v - w * s[e];
+        const S* y = Yb.col(C.indices[e]).data();
+        S* to = w >= S(0) ? t.Z.col(p++).data() : t.Zn.col(q++).data();
+        const S scale = std::sqrt(std::abs(w));
+        for (Index i = 0; i < bp; i += W) {
+          const V yi = Simd<S>::load(y + i);
+          Simd<S>::store(to + i, scale * yi);
+          Simd<S>::store(rv + i, Simd<S>::load(rv + i) + c * yi);
         }
-        t.WZ.topLeftCorner(mb, m).noalias() = Zb * t.w.head(m).asDiagonal();
-        A.template triangularView<Eigen::Lower>() += t.WZ.topLeftCorner(mb, m) * Zb.transpose();
-        r.noalias() += Zb * t.c.head(m);
       }
-      Eigen::LLT<Eigen::Ref<Matrix<S>>, Eigen::Lower> llt(A);  // in place, lower triangle
-      if (llt.info() != Eigen::Success) {
-        failed.record(u);
-        return;
-      }
-      llt.solveInPlace(r);
-      t.x.segment(j0, mb) += r;
-      for (Index lo = 0; lo < n; lo += width) {  // s_i += y_iB·Δ
-        const Index m = std::min(width, n - lo);
-        if (!whole) gather(t, u, lo, m, j0, mb);
-        t.s.segment(lo, m).noalias() += t.Z.block(j0, 0, mb, m).transpose() * r;
-      }
+      if (p > 0) system.add_gram(t.Z, p);
+      if (q > 0) system.template add_gram<-1>(t.Zn, q);
     }
-    X.row(u) = t.x.transpose();
+    system.b.head(mb) = r;
+    if (!system.solve()) return false;
+    t.delta.setZero();  // the padding: zero
+    t.delta.head(mb) = system.b.head(mb);
+    X.row(u).segment(j0, mb) += t.delta.head(mb).transpose();
+    for (std::int64_t e = begin; e < begin + n; ++e) {  // s_i += y_iB·Δ
+      s[e] += dot(Yb.col(C.indices[e]).data(), t.delta.data(), bp);
+    }
+    return true;
   };
 #pragma omp parallel num_threads(resolve_threads(num_threads))
   {
     std::optional<Scratch> scratch;
-    guard.run([&] { scratch.emplace(k, b, width); });
+    guard.run([&] { scratch.emplace(b, last, bp, chunk); });
+    // Block B's coordinates of Y's rows into Yb's columns, and its columns of G into Gb.
+    auto fill = [&](Index j0, Index mb) {
+#pragma omp for schedule(static)
+      for (Index i = 0; i < Y.rows(); ++i) {
+        guard.run([&] {
+          Yb.col(i).head(mb) = Y.row(i).segment(j0, mb).transpose();
+          Yb.col(i).tail(bp - mb).setZero();
+        });
+      }
+#pragma omp for schedule(static)
+      for (Index j = 0; j < k; ++j) {
+        Gb.row(j).head(mb) = G.row(j).segment(j0, mb);
+        Gb.row(j).tail(bp - mb).setZero();
+      }
+    };
+    for (Index j0 = 0; j0 < k; j0 += b) {  // the predictions, block by block
+      const Index mb = std::min(b, k - j0);
+      fill(j0, mb);
+#pragma omp for schedule(dynamic, 64)
+      for (Index u = 0; u < C.rows(); ++u) {
+        guard.run([&] {
+          for (std::int64_t e = C.begin(u); e < C.end(u); ++e) {
+            const S part = Yb.col(C.indices[e]).head(mb).dot(X.row(u).segment(j0, mb));
+            s[e] = j0 == 0 ? part : s[e] + part;
+          }
+        });
+      }
+    }
+    for (Index j0 = 0; j0 < k; j0 += b) {  // the sweep
+      const Index mb = std::min(b, k - j0);
+      if (blocks > 1) fill(j0, mb);  // (one block: Yb still holds it)
 #pragma omp for schedule(dynamic, 16)
-    for (Index u = 0; u < C.rows(); ++u) {
-      guard.run([&] { solve(u, *scratch); });
+      for (Index u = 0; u < C.rows(); ++u) {
+        guard.run([&] {
+          if (C.count(u) == 0) {
+            X.row(u).segment(j0, mb).setZero();
+          } else if (!failed_rows[u] && !solve_block(*scratch, u, j0, mb)) {
+            failed_rows[u] = 1;
+            failed.record(u);
+          }
+        });
+      }
     }
   }
   guard.rethrow();

@@ -559,6 +559,44 @@ def test_block_sweeps_never_increase_the_row_loss_and_reach_the_exact_solve(
     np.testing.assert_allclose(X, exact, rtol=1e-8, atol=1e-10)
 
 
+@pytest.mark.parametrize("dtype, rtol", TOLERANCES)
+def test_block_step_over_several_groups_of_rows(kernels, dtype, rtol):
+    # 300 rows: the sweep takes rows 64 at a time (the last group shorter); k = 40 in
+    # blocks of 16 ends with a block of 8.
+    _, _, indptr, indices, values, _, Y = implicit_case(n_users=300, n_items=70,
+                                                               k=40, seed=11, dtype=dtype)
+    reg = (0.1 + 0.05 * (np.arange(300) % 3)).astype(dtype)
+    args = (indptr, indices, values, dtype(ALPHA), dtype(-1.0), Y,
+            (2.0 * (Y.T @ Y)).astype(dtype), reg)
+    X0 = np.random.default_rng(12).normal(0, 0.3, (300, 40)).astype(dtype)
+    X = X0.copy()
+    assert kernels.implicit_als_block_step(*args, X, 16, 2) == -1
+    as64 = [a.astype(np.float64) if isinstance(a, np.ndarray) and a.dtype == dtype else a
+            for a in args]
+    twin = reference.implicit_block_step(*as64, X0.astype(np.float64), 16)
+    np.testing.assert_allclose(X, twin, rtol=rtol, atol=rtol)
+
+
+def test_block_step_reports_the_first_row_whose_block_system_is_not_positive_definite(kernels):
+    # With G = 0 and every weight w = v - 1 of rows 1 and 3 negative, their first block's
+    # system λ I - Σ |w| y_B y_Bᵀ is indefinite: they fail at once and keep their factors;
+    # rows 0 and 2 (w = 2) are solved as by the twin.
+    gen = np.random.default_rng(7)
+    k, n_items = 12, 30
+    Y = gen.normal(0, 1.0, (n_items, k))
+    indices = np.concatenate([np.sort(gen.choice(n_items, 10, replace=False))
+                              for _ in range(4)]).astype(np.int32)
+    indptr = np.arange(0, 41, 10, dtype=np.int64)
+    values = np.repeat([3.0, 0.5, 3.0, 0.5], 10)
+    args = (indptr, indices, values, 1.0, -1.0, Y, np.zeros((k, k)), np.full(4, 0.01))
+    X0 = gen.normal(0, 0.1, (4, k))
+    X = X0.copy()
+    assert kernels.implicit_als_block_step(*args, X, 4, 2) == 1
+    np.testing.assert_array_equal(X[[1, 3]], X0[[1, 3]])
+    twin = reference.implicit_block_step(*args, X0, 4)
+    np.testing.assert_allclose(X[[0, 2]], twin[[0, 2]], rtol=1e-9, atol=1e-12)
+
+
 def test_block_step_on_rows_longer_than_the_gather_buffer(kernels):
     # The long rows are gathered again for each block.
     gen = np.random.default_rng(4)
