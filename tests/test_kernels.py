@@ -560,9 +560,9 @@ def test_block_sweeps_never_increase_the_row_loss_and_reach_the_exact_solve(
 
 
 @pytest.mark.parametrize("dtype, rtol", TOLERANCES)
-def test_block_step_over_several_groups_of_rows(kernels, dtype, rtol):
-    # 300 rows: the sweep takes rows 64 at a time (the last group shorter); k = 40 in
-    # blocks of 16 ends with a block of 8.
+def test_block_step_on_many_rows_with_a_shorter_last_block(kernels, dtype, rtol):
+    # 300 rows shared out among the threads block after block; k = 40 in blocks of 16 ends
+    # with a block of 8.
     _, _, indptr, indices, values, _, Y = implicit_case(n_users=300, n_items=70,
                                                                k=40, seed=11, dtype=dtype)
     reg = (0.1 + 0.05 * (np.arange(300) % 3)).astype(dtype)
