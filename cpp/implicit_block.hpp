@@ -67,7 +67,7 @@ inline void weighted_row_sum(const S* P, Index bp, Index k, const S* x, S* out) 
 // not row by row: block B's coordinates of every row of Y are first copied into a compact
 // matrix Yb (bp x Y.rows(), bp = b padded to whole SIMD vectors with zeros), small enough
 // to stay in the caches, so the gathers of all rows at that block read it instead of
-// Y's scattered full rows, and the block's rows of G serve every row from the caches.
+// Y's scattered full rows; the block's columns of G are copied likewise, into Gb.
 // The predictions s = y_i·x of all observed pairs are kept in one array beside the CSR
 // values: computed block by block from Yb first, then updated after each block's solve.
 // A block's system is formed by the hand-vectorized Gram tiles from the columns of Yb
@@ -91,8 +91,8 @@ std::int64_t implicit_als_block_step(ConstVecRef<std::int64_t> indptr,
   const Index bp = padded_order<S>(b), last = k - (blocks - 1) * b;
   const Index chunk = std::max<Index>(64, (Index(64) << 10) / (bp * Index(sizeof(S))));
   // G is symmetric: its row-major storage read as column-major is the same matrix.
-  const Eigen::Map<const Matrix<S>, 0, Eigen::OuterStride<>> Gc(G.data(), k, k,
-                                                                 Eigen::OuterStride<>(G.outerStride()));
+  const Eigen::Map<const Matrix<S>, 0, Eigen::OuterStride<>> Gc(
+      G.data(), k, k, Eigen::OuterStride<>(G.outerStride()));
   Matrix<S> Yb(bp, Y.rows());
   RowMatrix<S> Gb(k, bp);  // block B's columns of G, zero padded
   Vector<S> s(C.indptr[C.rows()]);
@@ -125,7 +125,8 @@ std::int64_t implicit_als_block_step(ConstVecRef<std::int64_t> indptr,
     auto r = t.r.head(mb);
     r = -r - reg[u] * X.row(u).segment(j0, mb).transpose();
     S* rv = t.r.data();
-    for (std::int64_t lo = 0; lo < n; lo += t.Z.cols()) {  // r += Σ (c - w s) y_iB, A += Σ w y_iB y_iBᵀ
+    // r += Σ (c - w s) y_iB and A += Σ w y_iB y_iBᵀ, a chunk of the row's items at a time.
+    for (std::int64_t lo = 0; lo < n; lo += t.Z.cols()) {
       const Index m = std::min<Index>(t.Z.cols(), n - lo);
       Index p = 0, q = 0;  // columns in Z and Zn
       for (Index j = 0; j < m; ++j) {
