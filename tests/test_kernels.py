@@ -563,8 +563,8 @@ def test_block_sweeps_never_increase_the_row_loss_and_reach_the_exact_solve(
 def test_block_step_on_many_rows_with_a_shorter_last_block(kernels, dtype, rtol):
     # 300 rows shared out among the threads block after block; k = 40 in blocks of 16 ends
     # with a block of 8.
-    _, _, indptr, indices, values, _, Y = implicit_case(n_users=300, n_items=70,
-                                                               k=40, seed=11, dtype=dtype)
+    _, _, indptr, indices, values, _, Y = implicit_case(n_users=300, n_items=70, k=40,
+                                                        seed=11, dtype=dtype)
     reg = (0.1 + 0.05 * (np.arange(300) % 3)).astype(dtype)
     args = (indptr, indices, values, dtype(ALPHA), dtype(-1.0), Y,
             (2.0 * (Y.T @ Y)).astype(dtype), reg)
@@ -598,7 +598,8 @@ def test_block_step_reports_the_first_row_whose_block_system_is_not_positive_def
 
 
 def test_block_step_on_rows_longer_than_the_gather_buffer(kernels):
-    # The long rows are gathered again for each block.
+    # The long rows' block systems are summed a chunk of their items at a time (682 at
+    # b = 24), with negative weights (base -1).
     gen = np.random.default_rng(4)
     indptr, indices, values, Y = _long_rows(gen)
     k = Y.shape[1]
