@@ -598,8 +598,8 @@ def test_block_step_reports_the_first_row_whose_block_system_is_not_positive_def
 
 
 def test_block_step_on_rows_longer_than_the_gather_buffer(kernels):
-    # The long rows' block systems are summed a chunk of their items at a time (682 at
-    # b = 24), with negative weights (base -1).
+    # The long rows' block systems are summed a chunk of their items at a time (341 at
+    # b = 24 in float64), with negative weights (base -1).
     gen = np.random.default_rng(4)
     indptr, indices, values, Y = _long_rows(gen)
     k = Y.shape[1]
