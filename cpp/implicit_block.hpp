@@ -114,8 +114,8 @@ std::int64_t implicit_als_block_step(ConstVecRef<std::int64_t> indptr,
     for (Index lane = 0; lane < W; ++lane) total += sum[lane];
     return total;
   };
-  // Block j0..j0+mb of row u from its current factors and predictions, with t.Gx's row g
-  // holding (G x_u) on the block.
+  // Block j0..j0+mb of row u from its current factors and predictions (Yb and Gb holding
+  // the block).
   auto solve_block = [&](Scratch& t, Index u, Index j0, Index mb) {
     const std::int64_t begin = C.begin(u), n = C.count(u);
     SpdSystem<S>& system = mb == b ? t.full : t.tail;
@@ -158,7 +158,7 @@ std::int64_t implicit_als_block_step(ConstVecRef<std::int64_t> indptr,
   {
     std::optional<Scratch> scratch;
     guard.run([&] { scratch.emplace(b, last, bp, chunk); });
-    // Block B's coordinates of Y's rows into Yb's columns, and its columns of G into Gb.
+    // Block B's coordinates of Y's rows into Yb's columns; its columns of G into Gb.
     auto fill = [&](Index j0, Index mb) {
 #pragma omp for schedule(static)
       for (Index i = 0; i < Y.rows(); ++i) {
@@ -167,6 +167,8 @@ std::int64_t implicit_als_block_step(ConstVecRef<std::int64_t> indptr,
           Yb.col(i).tail(bp - mb).setZero();
         });
       }
+    };
+    auto fill_g = [&](Index j0, Index mb) {
 #pragma omp for schedule(static)
       for (Index j = 0; j < k; ++j) {
         Gb.row(j).head(mb) = G.row(j).segment(j0, mb);
@@ -189,6 +191,7 @@ std::int64_t implicit_als_block_step(ConstVecRef<std::int64_t> indptr,
     for (Index j0 = 0; j0 < k; j0 += b) {  // the sweep
       const Index mb = std::min(b, k - j0);
       if (blocks > 1) fill(j0, mb);  // (one block: Yb still holds it)
+      fill_g(j0, mb);
 #pragma omp for schedule(dynamic, 16)
       for (Index u = 0; u < C.rows(); ++u) {
         guard.run([&] {
