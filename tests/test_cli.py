@@ -398,7 +398,8 @@ def test_plot_without_matplotlib_says_how_to_install_it_before_training(tmp_path
                              capture_output=True, text=True, timeout=120)
     assert outcome.returncode == 1 and outcome.stdout == ""
     assert outcome.stderr == ('fastmf train: error: --plot needs matplotlib, which is not '
-                              'installed; install it with pip install "fastmf[plot]"\n')
+                              'installed; install it with pip install "fastmf-recsys[plot]" (or pip '
+                              'install matplotlib)\n')
     assert list(tmp_path.iterdir()) == []
 
 

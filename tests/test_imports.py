@@ -146,3 +146,32 @@ def test_the_graph_follows_module_level_imports_only(tmp_path):
 def test_no_import_cycle_at_module_level():
     cycles = find_cycles(import_graph())
     assert not cycles, "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
+
+
+def _pyproject_extras():
+    text = (Path(__file__).parents[1] / "pyproject.toml").read_text()
+    block = text.split("[project.optional-dependencies]", 1)[1].split("\n[", 1)[0]
+    return {line.split("=", 1)[0].strip() for line in block.splitlines()
+            if "=" in line and not line.startswith(" ")}
+
+
+def test_every_install_hint_names_an_extra_of_the_distribution():
+    from fastmf import _optional
+    extras = _pyproject_extras()
+    for module, (_, extra) in _optional._PACKAGES.items():
+        assert extra in extras, (module, extra)
+        assert f'pip install "fastmf-recsys[{extra}]"' in _optional.install_hint(module)
+    for path in ROOT.rglob("*.py"):             # no hint names the other PyPI project
+        assert "fastmf[" not in path.read_text(encoding="utf-8"), path
+
+
+def test_a_missing_optional_module_says_what_to_install(monkeypatch):
+    import sys
+
+    import pytest
+    data = fastmf.Interactions.from_arrays([1, 2], [3, 4])
+    monkeypatch.setitem(sys.modules, "pandas", None)            # import fails
+    with pytest.raises(ImportError, match=r'^to_dataframe\(\) needs pandas, which is not '
+                                          r'installed; install it with pip install '
+                                          r'"fastmf-recsys\[pandas\]"'):
+        data.to_dataframe()

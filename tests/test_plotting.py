@@ -165,5 +165,5 @@ def test_item_factors_2d_needs_two_factors(split):
 def test_missing_matplotlib_says_how_to_install_it(als, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)     # import fails
     for call in (lambda: fastmf.plot.learning_curve(als), lambda: fastmf.plot.item_factors_2d(als)):
-        with pytest.raises(ImportError, match=r'pip install "fastmf\[plot\]"'):
+        with pytest.raises(ImportError, match=r'pip install "fastmf-recsys\[plot\]"'):
             call()

@@ -26,6 +26,7 @@ import numpy as np
 
 from . import _validation as v
 from . import models
+from ._optional import install_hint
 from .data import IdMap, ItemInfo
 from .features import ItemFeatures
 from .exceptions import FastMFWarning, ModelFileError
@@ -454,8 +455,8 @@ def _decode_ann_index(value, key, arrays):
     try:
         return ANNIndex.from_arrays(graphs, int(value["n_items"]), dict(value["params"]))
     except ImportError:
-        warnings.warn("the model file holds an approximate index, which needs faiss (pip "
-                      "install 'fastmf[ann]'); loaded without it, serving ranks exactly",
+        warnings.warn(f"the model file holds an approximate index, which needs faiss "
+                      f"({install_hint('faiss')}); loaded without it, serving ranks exactly",
                       FastMFWarning, stacklevel=4)
         return None
     except RuntimeError as error:      # what faiss raises on damaged bytes

@@ -1,12 +1,14 @@
 """Plots of fitted models (``fastmf.plot``): learning curves and item factors in 2-D.
 
-matplotlib is optional: install it with ``pip install "fastmf[plot]"``. It is imported
+matplotlib is optional: install it with ``pip install "fastmf-recsys[plot]"``. It is imported
 when a plot is drawn, not when fastmf is, and every function draws into the Axes it is
 given (``ax=``) or into a new figure of ``matplotlib.pyplot``, and returns that Axes.
 Without a display, matplotlib draws with its Agg backend, so plots can be saved with
 ``ax.figure.savefig("curve.png")`` on a server too.
 """
 import numpy as np
+
+from ._optional import require
 
 # history_ keys that are not metrics of the model's quality (the loss is, but on its own
 # scale: it is drawn only when asked for, or when a history has nothing else).
@@ -15,12 +17,7 @@ _LINE_STYLES = ("-", "--", ":", "-.")
 
 
 def _pyplot():
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise ImportError('fastmf.plot needs matplotlib, which is not installed; install it '
-                          'with pip install "fastmf[plot]"') from None
-    return plt
+    return require("matplotlib.pyplot", "fastmf.plot")
 
 
 def _axes(ax):

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import ALS, ImplicitALS
+from .._optional import require
 from ..metrics import METRICS as RANKING_METRICS
 from ..metrics._accuracy import RATING_METRICS
 from ._data import DATA_HELP, read_data
@@ -52,7 +53,7 @@ def add_train(commands, data_options):
                        help="draw the learning curve into this image (needs matplotlib)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     cluster = train.add_argument_group(
-        "training on a Dask cluster (als and implicit-als; pip install \"fastmf[dask]\")",
+        "training on a Dask cluster (als and implicit-als; pip install \"fastmf-recsys[dask]\")",
         "DATA is read here and cut into blocks for the workers; the model equals the one "
         "trained on this machine. --threads is then per task (0: the worker's threads).")
     where = cluster.add_mutually_exclusive_group()
@@ -217,12 +218,7 @@ def _check_writable(option, path):
 
 
 def _check_image_format(path):
-    try:
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise ImportError('--plot needs matplotlib, which is not installed; install it with '
-                          'pip install "fastmf[plot]"') from None
-    formats = Figure().canvas.get_supported_filetypes()
+    formats = require("matplotlib.figure", "--plot").Figure().canvas.get_supported_filetypes()
     suffix = Path(path).suffix.lstrip(".").lower()
     if suffix not in formats:
         raise ValueError(f"--plot {path!r}: unknown image format {suffix!r}; end the name in "

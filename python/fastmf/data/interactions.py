@@ -6,6 +6,7 @@ models and kernels see indices only, public methods speak raw ids.
 import numpy as np
 
 from .. import _validation as v
+from .._optional import require
 from .csr import DUPLICATE_POLICIES, Csr, _triples_to_csr, transpose
 from .ids import IdMap
 from .readers import _read_csv, _sparse_triples
@@ -370,7 +371,7 @@ class Interactions:
         0  ann    x     2.0         10
         1  bob    y     1.0         20
         """
-        import pandas as pd
+        pd = require("pandas", "to_dataframe()")
         frame = {"user": self.users, "item": self.items, "rating": self.ratings}
         if self.timestamps is not None:
             frame["timestamp"] = self.timestamps

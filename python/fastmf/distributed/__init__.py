@@ -1,4 +1,4 @@
-"""ALS and ImplicitALS on a Dask cluster (``pip install "fastmf[dask]"``).
+"""ALS and ImplicitALS on a Dask cluster (``pip install "fastmf-recsys[dask]"``).
 
 ``fastmf.distributed.ALS`` and ``fastmf.distributed.ImplicitALS`` take every parameter of
 ``fastmf.ALS`` and ``fastmf.ImplicitALS`` (every solver), plus
@@ -37,11 +37,9 @@ Examples
 True
 >>> client.close(); cluster.close()
 """
-try:
-    import distributed as _distributed  # noqa: F401
-except ImportError as error:                       # pragma: no cover - an optional extra
-    raise ImportError("fastmf.distributed needs dask.distributed: pip install "
-                      "\"fastmf[dask]\"") from error
+from .._optional import require
+
+require("distributed", "fastmf.distributed")
 
 from ._models import ALS, ImplicitALS
 

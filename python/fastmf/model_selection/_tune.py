@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 
 from .. import _validation as v
+from .._optional import require
 from ..data import Interactions, as_interactions
 from ..exceptions import FastMFWarning
 from ._search import LOWER_IS_BETTER, _metric_key, _metric_names, _score
@@ -74,7 +75,7 @@ class TuneResult:
 
     def to_dataframe(self):
         """The trials as a pandas DataFrame, in trial order, with a ``rank`` column."""
-        import pandas as pd
+        pd = require("pandas", "to_dataframe()")
         rank = {row["trial"]: position for position, row in enumerate(self.ranked(), start=1)}
         frame = pd.DataFrame(self.trials)
         frame["rank"] = frame["trial"].map(rank)

@@ -1,4 +1,4 @@
-"""Approximate top-n through an HNSW graph (faiss, the optional extra ``fastmf[ann]``).
+"""Approximate top-n through an HNSW graph (faiss, the optional extra ``fastmf-recsys[ann]``).
 
 Recommendation ranks by ``p_u·q_i + b_i`` (plus a per-user constant that does not change
 the order), a maximum inner product search: the index holds the augmented item vectors
@@ -21,6 +21,7 @@ import weakref
 import numpy as np
 
 from .. import _validation as v
+from .._optional import require
 from ..exceptions import FastMFWarning
 from ._locking import writes
 
@@ -28,12 +29,7 @@ _EXACT_BELOW = 50_000     # an allow list this short is ranked exactly: cheaper 
 
 
 def _faiss():
-    try:
-        import faiss
-    except ImportError as error:
-        raise ImportError("approximate serving needs faiss; install it with "
-                          "pip install 'fastmf[ann]' (or pip install faiss-cpu)") from error
-    return faiss
+    return require("faiss", "approximate serving")
 
 
 class ANNIndex:
@@ -201,7 +197,7 @@ class IndexMixin:
 
         Ranks by the model's own scores (inner products with the item bias folded in;
         cosine for :meth:`similar_items`) through HNSW graphs (faiss, the extra
-        ``fastmf[ann]``); the scores returned are always the exact ones of the items
+        ``fastmf-recsys[ann]``); the scores returned are always the exact ones of the items
         found, and every filter still holds. Pass ``exact=True`` to a serving call, or
         call :meth:`drop_index`, to rank exactly. ``save`` stores the index in the model
         file and ``fastmf.load`` restores it. When the item factors change (``fit``,

@@ -10,6 +10,7 @@ import csv
 import numpy as np
 
 from .. import _validation as v
+from .._optional import require
 from ._locking import reads
 from ._topn import Recommendations, to_raw
 
@@ -108,11 +109,7 @@ def _writer(path):
         raise FileNotFoundError(f"cannot write {str(path)!r}: directory {str(path.parent)!r} "
                                 f"does not exist; create it first")
     if kind == "parquet":
-        try:
-            import pyarrow  # noqa: F401
-        except ImportError as error:
-            raise ImportError("writing Parquet needs pyarrow: pip install pyarrow, or write "
-                              "a .csv file") from error
+        require("pyarrow", "writing Parquet (or write a .csv file)")
     return _ParquetWriter(path) if kind == "parquet" else _CsvWriter(path)
 
 
