@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import fastmf.datasets
-from fastmf.datasets import load_movielens, make_ratings, toy
+from fastmf.datasets import load_movielens, make_counts, make_ratings, toy
 from fastmf.exceptions import DataNotFoundError
 
 from ._http_server import FileServer
@@ -326,6 +326,59 @@ def test_make_ratings_attaches_titles_and_dominant_tastes(synthetic):
 def test_make_ratings_rejects_bad_arguments(kwargs, error, match):
     with pytest.raises(error, match=match):
         make_ratings(**kwargs)
+
+
+# -- make_counts ------------------------------------------------------------------------
+
+def test_make_counts_gives_heavy_tailed_whole_counts_on_distinct_pairs():
+    data = make_counts(seed=0)
+    counts = data.ratings
+    assert data.nnz == 100_000 and data.timestamps is None
+    keys = data.users.astype(np.int64) * 20_000 + data.items
+    assert len(np.unique(keys)) == 100_000
+    assert counts.min() == 1 and (counts == np.rint(counts)).all()
+    assert np.median(counts) == 3 and np.mean(counts <= 10) > 0.6     # most are 1 to 10,
+    assert 10_000 < counts.max() < 1_000_000                        # a few are huge
+
+
+def test_make_counts_are_lognormal_with_the_median_and_spread_asked():
+    logs = np.log(make_counts(500, 2_000, 50_000, median=1_000.0, spread=0.8, seed=1).ratings)
+    assert abs(np.median(logs) - np.log(1_000)) < 0.03
+    assert abs(np.std(logs) - 0.8) < 0.03
+    flat = make_counts(50, 200, 1_000, median=2.4, spread=0.0, seed=1).ratings
+    assert set(flat.tolist()) == {2.0}
+
+
+def test_make_counts_pairs_follow_a_low_rank_taste():
+    def low_rank_share(data):      # of the 0/1 matrix's energy in its 10 largest directions
+        dense = np.zeros((data.n_users, data.n_items))
+        dense[data.uidx, data.iidx] = 1.0
+        dense -= dense.mean(axis=0)
+        s = np.linalg.svd(dense, compute_uv=False)
+        return np.sum(s[:10] ** 2) / np.sum(s ** 2)
+    shape = dict(n_users=400, n_items=1_000, n_interactions=20_000, popularity_exponent=0.0,
+                 activity_sigma=0.0, seed=2)
+    assert low_rank_share(make_counts(**shape, taste=3.0)) > 1.5 * low_rank_share(
+        make_counts(**shape, taste=0.0))
+
+
+def test_make_counts_is_reproducible_from_its_seed():
+    a, b, c = (make_counts(300, 1_000, 5_000, seed=s) for s in (4, 4, 5))
+    for name in ("uidx", "iidx", "ratings"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    assert not np.array_equal(a.iidx, c.iidx)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(n_users=20, n_items=10, n_interactions=51), ValueError,
+     r"n_interactions must be at most n_users \* n_items / 4 = 50, got 51"),
+    (dict(median=0.0), ValueError, "median must be a float > 0.0, got 0.0"),
+    (dict(spread=-1.0), ValueError, "spread must be a float >= 0.0, got -1.0"),
+    (dict(taste="high"), TypeError, "taste must be a number"),
+])
+def test_make_counts_rejects_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        make_counts(**kwargs)
 
 
 # -- toy and the examples in the docstrings --------------------------------------------

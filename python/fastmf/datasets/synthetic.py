@@ -1,4 +1,5 @@
-"""Generated data: MovieLens-like synthetic ratings, and the toy example of the documentation."""
+"""Generated data: MovieLens-like synthetic ratings, heavy-tailed counts like play and click
+logs, and the toy example of the documentation."""
 import numpy as np
 
 from .. import _validation as v
@@ -8,6 +9,9 @@ _GLOBAL_MEAN = 3.55    # with the scales below: a mean near 3.5 after rounding a
 _USER_BIAS_STD, _ITEM_BIAS_STD = 0.5, 0.65
 _TASTE_VARIANCE = 0.4  # variance of p_u·q_i, whatever the number of factors
 _TIME_SPAN = (946_684_800, 1_577_836_800)   # 2000-01-01 .. 2020-01-01, Unix seconds
+_CANDIDATES_PER_PAIR = 4     # make_counts: pairs drawn by popularity per pair kept by taste
+# make_counts: the shares of the log counts' variance
+_COUNT_SHARES = {"user": 0.5, "item": 0.2, "affinity": 1 / 6, "noise": 1 - 0.7 - 1 / 6}
 
 
 def make_ratings(n_users=943, n_items=1682, n_ratings=100_000, factors=10, seed=0, *,
@@ -169,6 +173,108 @@ def _synthetic_item_info(item_factors):
     return ItemInfo(np.arange(n_items), [f"Item {i}" for i in range(n_items)], genres,
                     [f"Taste {k + 1}" for k in range(factors)])
 
+
+def make_counts(n_users=2000, n_items=20_000, n_interactions=100_000, factors=10, seed=0, *,
+                median=3.0, spread=2.3, taste=1.5, popularity_exponent=1.0, activity_sigma=1.0):
+    """Generate implicit feedback with heavy-tailed counts, like play or click logs.
+
+    Which pairs occur follows taste as well as popularity: candidate pairs are drawn as in
+    :func:`make_ratings` (power-law item popularity, lognormal user activity), four times
+    as many as needed, and ``n_interactions`` of them are kept with weights
+    ``exp(taste * a_ui)``, ``a_ui`` a standardized low-rank affinity ``p_u·q_i`` (Gumbel
+    top-k, without replacement). Each kept pair's count is lognormal,
+    ``max(1, round(median * exp(spread * z_ui)))``, where ``z_ui`` has unit variance and
+    sums a user's intensity (half its variance: some users play everything a lot), an
+    item's replay factor (a fifth), the affinity (a sixth: a count says a little about
+    taste) and noise. With the defaults most counts are 1 to 10 and a few of 100,000
+    reach the tens of thousands, as in listening and click logs.
+
+    Parameters
+    ----------
+    n_users, n_items : int, default 2000, 20_000
+        Size of the catalogue; raw ids are ``0..n_users-1`` and ``0..n_items-1``.
+    n_interactions : int, default 100_000
+        Exact number of distinct (user, item) pairs, at most ``n_users * n_items / 4``.
+    factors : int, default 10
+        Rank of the true affinity.
+    seed : int, numpy Generator or None, default 0
+        The same seed gives identical data.
+    median : float, default 3.0
+        Median count (> 0).
+    spread : float, default 2.3
+        Standard deviation of the log counts (>= 0); 0 gives every pair the count
+        ``round(median)`` (at least 1).
+    taste : float, default 1.5
+        How much the affinity decides which pairs occur (>= 0); 0: popularity and
+        activity alone.
+    popularity_exponent, activity_sigma : float, default 1.0
+        As in :func:`make_ratings`.
+
+    Returns
+    -------
+    Interactions
+        Whole counts >= 1 (float64), no timestamps.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If an argument has the wrong type or range, or there are too few pairs to choose
+        from.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastmf.datasets import make_counts
+    >>> data = make_counts(500, 2000, 20_000, seed=0)
+    >>> data.n_users, data.nnz
+    (500, 20000)
+    >>> counts = data.ratings
+    >>> bool(counts.min() >= 1 and np.median(counts) <= 10 and counts.max() > 1000)
+    True
+    """
+    n_users = v.check_int("n_users", n_users, minimum=1)
+    n_items = v.check_int("n_items", n_items, minimum=1)
+    n_interactions = v.check_int("n_interactions", n_interactions, minimum=1)
+    factors = v.check_int("factors", factors, minimum=1)
+    median = v.check_float("median", median, minimum=0.0, strict_minimum=True)
+    spread = v.check_float("spread", spread, minimum=0.0)
+    taste = v.check_float("taste", taste, minimum=0.0)
+    popularity_exponent = v.check_float("popularity_exponent", popularity_exponent, minimum=0.0)
+    activity_sigma = v.check_float("activity_sigma", activity_sigma, minimum=0.0)
+    n_candidates = _CANDIDATES_PER_PAIR * n_interactions
+    if n_candidates > n_users * n_items:
+        raise ValueError(f"n_interactions must be at most n_users * n_items / "
+                         f"{_CANDIDATES_PER_PAIR} = {n_users * n_items // _CANDIDATES_PER_PAIR}, "
+                         f"got {n_interactions}; ask for fewer or add users or items")
+    rng = np.random.default_rng(v.check_seed(seed))
+    user_weight = rng.lognormal(0.0, activity_sigma, n_users)
+    item_weight = rng.permutation(np.arange(1.0, n_items + 1.0) ** -popularity_exponent)
+    uidx, iidx = np.divmod(_sample_pairs(rng, user_weight, item_weight, n_candidates), n_items)
+    affinity = _affinity(rng, uidx, iidx, n_users, n_items, factors)
+    keep = np.sort(np.argpartition(-(taste * affinity + rng.gumbel(size=len(uidx))),
+                                   n_interactions - 1)[:n_interactions])
+    uidx, iidx, affinity = uidx[keep], iidx[keep], affinity[keep]
+    shares = _COUNT_SHARES
+    z = (np.sqrt(shares["user"]) * rng.normal(size=n_users)[uidx]
+         + np.sqrt(shares["item"]) * rng.normal(size=n_items)[iidx]
+         + np.sqrt(shares["affinity"]) * (affinity - affinity.mean()) / max(affinity.std(), 1e-12)
+         + np.sqrt(shares["noise"]) * rng.normal(size=len(uidx)))
+    counts = np.maximum(1.0, np.rint(median * np.exp(spread * z)))
+    return Interactions.from_arrays(uidx, iidx, counts)
+
+
+def _affinity(rng, uidx, iidx, n_users, n_items, factors):
+    """p_u·q_i of the pairs for random factors whose product has unit variance."""
+    scale = factors ** -0.25
+    user_factors = rng.normal(0.0, scale, (n_users, factors))
+    item_factors = rng.normal(0.0, scale, (n_items, factors))
+    out = np.empty(len(uidx))
+    step = max(1, (1 << 22) // factors)   # bounds the gathered factor rows in memory
+    for lo in range(0, len(uidx), step):
+        rows = np.take(user_factors, uidx[lo:lo + step], axis=0)
+        rows *= np.take(item_factors, iidx[lo:lo + step], axis=0)
+        out[lo:lo + step] = rows.sum(axis=1)
+    return out
 
 # -- the toy example -----------------------------------------------------------------
 
