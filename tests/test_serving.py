@@ -121,6 +121,52 @@ def test_similar_items_and_users_filter_like_the_oracle_and_never_return_the_que
         np.testing.assert_allclose(sims, expected_cosines[0][keep], rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize("minimum, allow", [(0, None), (1, None), (25, None), (40, None),
+                                            (25, list(range(0, 120, 2))), (10**6, None)])
+@pytest.mark.parametrize("name", MODELS)
+def test_min_item_count_leaves_out_items_with_fewer_training_interactions(fitted, name,
+                                                                          minimum, allow):
+    data, models = fitted
+    model = models[name]
+    ids = model.item_ids_.ids
+    # the count of each of the model's items, from the raw training triples
+    counts = np.array([np.sum(data.items == item) for item in ids])
+    assert 0 < np.sum(counts < 25) < len(ids)          # the filter has something to do
+    items = None if allow is None else ids[allow]
+    users = data.user_ids.ids[:30]
+    seen = [set(data.items[data.users == u]) for u in users]
+    scores = model.score_users(users)
+    expected, expected_scores = oracle(model, scores, seen, ids[counts < minimum], items, N)
+    got = model.recommend_batch(users, n=N, items=items, min_item_count=minimum)
+    np.testing.assert_array_equal(got.counts, (expected >= 0).sum(axis=1))
+    for row, user in enumerate(users):
+        found = model.item_ids_.index(got.row(row)[0])
+        assert found.tolist() == expected[row, :got.counts[row]].tolist()
+        single = model.recommend(user, n=N, items=items, min_item_count=minimum)[0]
+        assert single.tolist() == got.row(row)[0].tolist()
+    everyone = model.recommend_all(n=N, items=items, min_item_count=minimum)
+    assert everyone.row(0)[0].tolist() == model.recommend(data.user_ids.ids[0], n=N, items=items,
+                                                          min_item_count=minimum)[0].tolist()
+    similar, _ = model.similar_items(ids[4], n=N, items=items, min_item_count=minimum)
+    assert (counts[model.item_ids_.index(similar)] >= minimum).all()
+    new_user, _ = model.recommend_new_user(ids[[1, 4]], [5.0, 3.0], n=N, min_item_count=minimum)
+    assert (counts[model.item_ids_.index(new_user)] >= minimum).all()
+
+
+def test_min_item_count_counts_the_partial_fits_and_is_checked(fitted):
+    data = fastmf.Interactions.from_arrays([0, 0, 1, 1, 2], [10, 11, 10, 12, 10])
+    model = fastmf.ImplicitALS(factors=2, iterations=2, seed=0, verbose=False).fit(data)
+    assert sorted(model.recommend_batch([0, 1, 2], n=3, filter_seen=False,
+                                        min_item_count=2).items.compressed().tolist()) == [10] * 3
+    model.partial_fit_users([5, 6], [11, 11])           # item 11: 1 -> 3 interactions
+    got = model.recommend(0, n=3, filter_seen=False, min_item_count=2)[0]
+    assert sorted(got.tolist()) == [10, 11]
+    for bad, error, match in ((-1, ValueError, "min_item_count must be an integer >= 0, got -1"),
+                              (2.5, TypeError, "min_item_count must be an integer")):
+        with pytest.raises(error, match=match):
+            model.recommend(0, min_item_count=bad)
+
+
 def test_ties_rank_the_lower_index_first_exactly_as_a_stable_sort():
     data = fastmf.datasets.make_ratings(50, 40, 600, seed=1)
     model = fastmf.ImplicitALS(factors=4, iterations=2, seed=0, verbose=False).fit(data)

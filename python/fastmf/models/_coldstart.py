@@ -90,7 +90,8 @@ class ColdStartMixin:
 
     @reads
     def recommend_new_user(self, history, ratings=None, n=10, *, filter_seen=True,
-                           filter_items=None, items=None, unknown="raise", exact=False):
+                           filter_items=None, items=None, min_item_count=None, unknown="raise",
+                           exact=False):
         """The ``n`` best items for a new user given their interactions.
 
         The user is solved by :meth:`fold_in` and ranked as :meth:`recommend` ranks a
@@ -107,9 +108,10 @@ class ColdStartMixin:
             Items returned: exactly ``n`` when that many candidates remain, else all of them.
         filter_seen : bool, default True
             Leave the items of ``history`` out of the result.
-        filter_items, items, unknown, exact
-            As for :meth:`recommend`: an exclude list, an allow list, what an unknown id in
-            them does, and whether to rank exactly when an approximate index is built.
+        filter_items, items, min_item_count, unknown, exact
+            As for :meth:`recommend`: an exclude list, an allow list, the fewest training
+            interactions of an item returned, what an unknown id in the lists does, and
+            whether to rank exactly when an approximate index is built.
 
         Returns
         -------
@@ -137,7 +139,7 @@ class ColdStartMixin:
         ['Shawshank', 'Batman']
         """
         n = v.check_int("n", n, minimum=1)
-        filt = self._item_filter(filter_items, items, unknown)
+        filt = self._item_filter(filter_items, items, unknown, min_item_count)
         user = self.fold_in(history, ratings)
         seen = (np.unique(self._item_indices(history, "history")).astype(np.int32) if filter_seen
                 else np.zeros(0, np.int32))

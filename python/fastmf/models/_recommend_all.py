@@ -22,8 +22,8 @@ class RecommendAllMixin:
 
     @reads
     def recommend_all(self, n=10, *, batch_size=4096, out=None, filter_seen=True,
-                      filter_items=None, items=None, unknown="raise", exact=False,
-                      verbose=None):
+                      filter_items=None, items=None, min_item_count=None, unknown="raise",
+                      exact=False, verbose=None):
         """The ``n`` best items for every user, a block of users at a time.
 
         Parameters
@@ -37,8 +37,8 @@ class RecommendAllMixin:
             A ``.csv`` or ``.parquet`` file to write, one line per recommendation with the
             columns user, rank (1 = best), item, score; users with fewer candidates have
             fewer lines. Parquet needs pyarrow. None: return the result in memory.
-        filter_seen, filter_items, items, unknown, exact
-            As for :meth:`recommend`; ``filter_items`` and ``items`` apply to every user.
+        filter_seen, filter_items, items, min_item_count, unknown, exact
+            As for :meth:`recommend`; the filters apply to every user.
         verbose : bool, optional
             A progress bar over the blocks; default: the model's ``verbose``.
 
@@ -71,7 +71,7 @@ class RecommendAllMixin:
         self._check_is_fitted()
         n = v.check_int("n", n, minimum=1)
         batch_size = v.check_int("batch_size", batch_size, minimum=1)
-        filt = self._item_filter(filter_items, items, unknown)
+        filt = self._item_filter(filter_items, items, unknown, min_item_count)
         writer = None if out is None else _writer(v.as_path("out", out))
         verbose = self.verbose if verbose is None else verbose
         n_users = len(self.user_ids_)

@@ -11,7 +11,7 @@ from ._ann import IndexMixin, approximate_topn, small_allow_list
 from ._coldstart import ColdStartMixin
 from ._locking import reads
 from ._recommend_all import RecommendAllMixin
-from ._topn import Filter, exact_topn, no_rows, recommendations, rows_of, unit_rows
+from ._topn import Filter, exact_topn, item_counts, no_rows, recommendations, rows_of, unit_rows
 
 
 class ServingMixin(ColdStartMixin, RecommendAllMixin, IndexMixin):
@@ -67,7 +67,7 @@ class ServingMixin(ColdStartMixin, RecommendAllMixin, IndexMixin):
 
     @reads
     def recommend(self, user, n=10, filter_seen=True, *, filter_items=None, items=None,
-                  unknown="raise", exact=False):
+                  min_item_count=None, unknown="raise", exact=False):
         """The ``n`` best items for one known user, best first: (item ids, scores).
 
         Parameters
@@ -83,6 +83,10 @@ class ServingMixin(ColdStartMixin, RecommendAllMixin, IndexMixin):
             Raw item ids never to return.
         items : array-like of int or str, optional
             Rank only these raw item ids (repeats count once; empty: nothing to rank).
+        min_item_count : int, optional
+            Rank only items with at least this many training interactions (those of
+            ``fit`` and the partial fits): rare items, whose factors rest on one or two
+            interactions, are left out. None (default) or 0: every item.
         unknown : {"raise", "ignore"}, default "raise"
             What an id in ``filter_items`` or ``items`` that the model does not know does:
             raise ``UnknownIdError``, or be dropped (an unknown item can never be returned,
@@ -125,14 +129,14 @@ class ServingMixin(ColdStartMixin, RecommendAllMixin, IndexMixin):
         self._check_is_fitted()
         n = v.check_int("n", n, minimum=1)
         uidx = np.array([self._user_index(user)])
-        filt = self._item_filter(filter_items, items, unknown)
+        filt = self._item_filter(filter_items, items, unknown, min_item_count)
         found, scores = self._recommend_rows(uidx, n, filter_seen, filt, exact)
         keep = found[0] >= 0
         return self.item_ids_.to_raw(found[0][keep]), scores[0][keep]
 
     @reads
     def recommend_batch(self, users, n=10, filter_seen=True, *, filter_items=None, items=None,
-                        unknown="raise", exact=False):
+                        min_item_count=None, unknown="raise", exact=False):
         """The ``n`` best items for each of ``users`` (raw ids), computed in C++ in parallel.
 
         Parameters
@@ -141,8 +145,8 @@ class ServingMixin(ColdStartMixin, RecommendAllMixin, IndexMixin):
             Raw ids of users in the training data.
         n : int, default 10
             Items per user: exactly ``n`` for a user with that many candidates left.
-        filter_seen, filter_items, items, unknown, exact
-            As for :meth:`recommend`; ``filter_items`` and ``items`` apply to every user.
+        filter_seen, filter_items, items, min_item_count, unknown, exact
+            As for :meth:`recommend`; the filters apply to every user.
 
         Returns
         -------
@@ -178,13 +182,13 @@ class ServingMixin(ColdStartMixin, RecommendAllMixin, IndexMixin):
         self._check_is_fitted()
         n = v.check_int("n", n, minimum=1)
         uidx = self._user_indices(users)
-        filt = self._item_filter(filter_items, items, unknown)
+        filt = self._item_filter(filter_items, items, unknown, min_item_count)
         return recommendations(self.item_ids_,
                                *self._recommend_rows(uidx, n, filter_seen, filt, exact))
 
     @reads
-    def similar_items(self, item, n=10, *, filter_items=None, items=None, unknown="raise",
-                      exact=False):
+    def similar_items(self, item, n=10, *, filter_items=None, items=None, min_item_count=None,
+                      unknown="raise", exact=False):
         """The ``n`` items whose factors are closest in cosine similarity: (ids, cosines).
 
         Parameters
@@ -193,7 +197,7 @@ class ServingMixin(ColdStartMixin, RecommendAllMixin, IndexMixin):
             The raw id of an item the model knows; it is never among the results.
         n : int, default 10
             Items returned: exactly ``n`` when that many candidates remain, else all of them.
-        filter_items, items, unknown, exact
+        filter_items, items, min_item_count, unknown, exact
             As for :meth:`recommend` (no user, so no ``filter_seen``).
 
         Returns
@@ -226,7 +230,7 @@ class ServingMixin(ColdStartMixin, RecommendAllMixin, IndexMixin):
         """
         self._check_is_fitted()
         index = self._item_indices([item], "item")
-        filt = self._item_filter(filter_items, items, unknown)
+        filt = self._item_filter(filter_items, items, unknown, min_item_count)
         return self._similar("item", index, n, filt, exact)
 
     @reads
@@ -276,9 +280,14 @@ class ServingMixin(ColdStartMixin, RecommendAllMixin, IndexMixin):
         return self._similar("user", index, n, filt, True)
 
     # -- the shared path: filters, then the exact or approximate top-n ----------------
-    def _item_filter(self, filter_items, items, unknown):
-        return Filter.of(self.item_ids_, filter_items, items, ("filter_items", "items"), "item",
+    def _item_filter(self, filter_items, items, unknown, min_item_count=None):
+        """The shared item filter of a serving call, checked before anything runs."""
+        filt = Filter.of(self.item_ids_, filter_items, items, ("filter_items", "items"), "item",
                          unknown)
+        if min_item_count is None:
+            return filt
+        minimum = v.check_int("min_item_count", min_item_count, minimum=0)
+        return filt.at_least(item_counts(self._seen, len(self.item_ids_)), minimum)
 
     def _recommend_rows(self, uidx, n, filter_seen, filt, exact):
         """(item indices, scores), -1 / -inf padded, of known users by index."""

@@ -19,7 +19,7 @@ from ..exceptions import UnknownIdError
 
 UNKNOWN = ("raise", "ignore")
 _NO_IDS = np.zeros(0, np.int32)
-_units = {}          # id(factors) -> (a weak reference to factors, its unit rows)
+_units = {}          # key -> (a weak reference to the array it was computed from, the result)
 
 
 class Recommendations(namedtuple("Recommendations", ["items", "scores", "counts"])):
@@ -87,6 +87,14 @@ class Filter(namedtuple("Filter", ["candidates", "shared"])):
     def size(self, n_items):
         return n_items - len(self.shared) if self.candidates is None else len(self.candidates)
 
+    def at_least(self, counts, minimum):
+        """This filter less the items whose ``counts`` (a count per item index) are below
+        ``minimum``: they join the shared exclusions, or leave the candidates."""
+        if self.candidates is not None:
+            return Filter(self.candidates[counts[self.candidates] >= minimum], _NO_IDS)
+        rare = np.flatnonzero(counts < minimum).astype(np.int32)
+        return Filter(None, np.union1d(self.shared, rare).astype(np.int32))
+
 
 NO_FILTER = Filter(None, _NO_IDS)
 
@@ -105,6 +113,20 @@ def exact_topn(Q, offsets, Y, bias, exclude, n, filt, num_threads):
                         Y, bias, filt.candidates is None, candidates, *exclude, filt.shared,
                         out_items, out_scores, num_threads)
     return out_items, out_scores
+
+
+def item_counts(seen, n_items):
+    """The training interactions of each of ``n_items`` items, from the model's CSR of seen
+    items ``(indptr, indices)`` (int64), cached for as long as that indices array lives: the
+    partial fits replace it, never change it."""
+    indices = seen[1]
+    key = ("counts", id(indices), n_items)
+    entry = _units.get(key)
+    if entry is not None and entry[0]() is indices:
+        return entry[1]
+    counts = np.bincount(indices, minlength=n_items).astype(np.int64)
+    _units[key] = (weakref.ref(indices, lambda _: _units.pop(key, None)), counts)
+    return counts
 
 
 def unit_rows(factors):
