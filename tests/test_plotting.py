@@ -10,7 +10,9 @@ import fastmf
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -153,6 +155,24 @@ def test_item_factors_2d_labels_the_farthest_items_by_default(als):
     ax = fastmf.plot.item_factors_2d(als, items=[5, 6], labels=["five", "six"],
                                      ax=Figure().subplots())
     assert [t.get_text() for t in ax.texts] == ["five", "six"]
+
+
+def test_item_factors_2d_labels_of_crowded_items_do_not_overlap(als):
+    points = fastmf.plot.item_factors_2d(als, items=[0]).collections[0].get_offsets()
+    crowd = np.argsort(np.hypot(*(points - points[0]).T), kind="stable")[:8]   # 8 neighbours
+    ids = als.item_ids_.ids[crowd]
+    figure = Figure(figsize=(6.4, 4.8))
+    canvas = FigureCanvasAgg(figure)
+    ax = fastmf.plot.item_factors_2d(als, items=ids, labels=[f"a long title {i}" for i in ids],
+                                     ax=figure.subplots())
+    canvas.draw()                                  # places the annotations
+    renderer = canvas.get_renderer()
+    boxes = [Text.get_window_extent(t, renderer) for t in ax.texts]   # the text, not its line
+    anchors = ax.transData.transform(points[crowd])
+    assert np.ptp(anchors[:, 1]) < 8 * boxes[0].height     # a crowd: labels at one offset clash
+    for a in range(len(boxes)):
+        for b in range(a):
+            assert not boxes[a].overlaps(boxes[b]), (ax.texts[a].get_text(), ax.texts[b].get_text())
 
 
 def test_item_factors_2d_needs_two_factors(split):

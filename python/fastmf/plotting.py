@@ -251,12 +251,62 @@ def item_factors_2d(model, items=None, labels="title", ax=None):
     ax = _axes(ax)
     ax.scatter(coords[:, 0], coords[:, 1], s=6, color="0.75", label="items")
     ax.scatter(coords[chosen, 0], coords[chosen, 1], s=24, color="C0")
-    for (x, y), text in zip(coords[chosen], texts):
-        ax.annotate(text, (x, y), xytext=(4, 3), textcoords="offset points", fontsize=8)
+    _annotate_apart(ax, coords[chosen], texts, fontsize=8)
     ax.set_xlabel(f"component 1 ({share[0]:.0%} of the variance)")
     ax.set_ylabel(f"component 2 ({share[1]:.0%} of the variance)")
     ax.set_title(f"{type(model).__name__} item factors in two dimensions")
     return ax
+
+
+# Where a label may sit, in points from its point: ever farther, round the point.
+_LABEL_DIRECTIONS = ((1, 0.6), (1, -1.4), (-1, 0.6), (-1, -1.4), (0.5, 1.6), (0.5, -2.4),
+                     (-0.5, 1.6), (-0.5, -2.4))
+_LABEL_RADII = (4, 10, 18, 28, 40)
+
+
+def _annotate_apart(ax, points, texts, fontsize):
+    """Label each point with its text where the label overlaps no label placed before it
+    (nor its own point) and stays inside the axes: the first such place among a few ever
+    farther round the point, or the least overlapped one; a label away from its point gets
+    a thin line to it. Label
+    boxes are estimated from the font size (0.62 em a character), so placing them needs
+    no renderer."""
+    ax.autoscale_view()
+    to_points = ax.transData + ax.figure.dpi_scale_trans.inverted()   # data -> inches
+    (ax0, ay0), (ax1, ay1) = (ax.transAxes + ax.figure.dpi_scale_trans.inverted()).transform(
+        [(0, 0), (1, 1)]) * 72
+    placed = []                                  # boxes (x0, y0, x1, y1) in points
+    for (x, y), text in zip(points, texts):
+        px, py = to_points.transform((x, y)) * 72
+        width, height = 0.62 * fontsize * max(len(text), 1), 1.2 * fontsize
+        best = None
+        for radius in _LABEL_RADII:
+            for dx, dy in _LABEL_DIRECTIONS:
+                ox, oy = dx * radius, dy * radius * 0.6
+                x0 = px + ox - (width if dx < 0 else 0)
+                y0 = py + oy
+                box = (x0, y0, x0 + width, y0 + height)
+                clash = sum(_overlap(box, other) for other in placed)
+                outside = width * height - _overlap(box, (ax0, ay0, ax1, ay1))
+                cost = (clash, outside)              # apart from the others first, then inside
+                if best is None or cost < best[0]:
+                    best = (cost, (ox, oy), box, dx < 0)
+                if cost == (0, 0):
+                    break
+            if best[0] == (0, 0):
+                break
+        _, (ox, oy), box, left = best
+        placed.append(box)
+        far = abs(ox) > _LABEL_RADII[0] or abs(oy) > _LABEL_RADII[0]
+        ax.annotate(text, (x, y), xytext=(ox, oy), textcoords="offset points", fontsize=fontsize,
+                    ha="right" if left else "left", va="bottom",
+                    arrowprops=dict(arrowstyle="-", lw=0.5, color="0.5") if far else None)
+
+
+def _overlap(a, b):
+    """The area two boxes (x0, y0, x1, y1) share."""
+    return (max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+            * max(0.0, min(a[3], b[3]) - max(a[1], b[1])))
 
 
 def _pca_2d(Y):
