@@ -39,12 +39,15 @@ def test_folding_in_a_training_user_is_one_more_user_half_step(model_class, weig
 
 
 @pytest.mark.parametrize("alpha0, nu", [(1.0, 0.0), (3.0, 0.5)])
-def test_implicit_fold_in_is_the_exact_implicit_row_solve(alpha0, nu):
+@pytest.mark.parametrize("confidence", ["log", "linear"])
+def test_implicit_fold_in_is_the_exact_implicit_row_solve(alpha0, nu, confidence):
     model, data = _fitted(ImplicitALS, alpha=2.0, regularization=0.1, solver="cg",
-                          unobserved_weight=alpha0, regularization_exponent=nu)
+                          unobserved_weight=alpha0, regularization_exponent=nu,
+                          confidence=confidence, epsilon=0.3)
     R = data.by_user
     reg = reference.implicit_row_reg(R.counts(), data.n_items, 0.1, alpha0, nu)
-    X = reference.implicit_half_step_sparse(R.indptr, R.indices, 2.0 * R.data,
+    values = np.log1p(R.data / 0.3) if confidence == "log" else R.data      # c - 1 = 2 values
+    X = reference.implicit_half_step_sparse(R.indptr, R.indices, 2.0 * values,
                                             model.item_factors_, reg, alpha0)
     items, counts = _user_row(data, 3)
     user = model.fold_in(items, counts)

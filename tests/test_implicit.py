@@ -30,7 +30,7 @@ def test_recorded_loss_is_the_full_objective_and_cholesky_never_increases_it(sol
     data, observed, conf = _case_data(seed=1)
     model = ImplicitALS(factors=5, regularization=0.1, alpha=ALPHA, unobserved_weight=alpha0,
                         regularization_exponent=nu, iterations=8, solver=solver,
-                        dtype="float64", seed=0, verbose=False).fit(data)
+                        confidence="linear", dtype="float64", seed=0, verbose=False).fit(data)
     expected = reference.implicit_loss(observed, conf, model.user_factors_,
                                        model.item_factors_, 0.1, alpha0, nu)
     assert model.history_[-1]["loss"] == pytest.approx(expected, rel=1e-10)
@@ -45,19 +45,23 @@ def test_log_confidence_and_negative_counts():
     values = model._confidence_values(np.array([3.0]), p)     # c - 1 = alpha * values
     np.testing.assert_allclose(p.alpha * values, [2 * np.log(1 + 6)], rtol=1e-6)
     counts = np.array([3.0, 1.0], np.float32)
-    linear = ImplicitALS(dtype="float32")._check_params()
+    linear = ImplicitALS(confidence="linear", dtype="float32")._check_params()
     assert ImplicitALS._confidence_values(counts, linear) is counts       # no copy
     with pytest.raises(ValueError, match="implicit data must be counts >= 0; found 1 negative"):
         ImplicitALS(verbose=False).fit(fastmf.Interactions.from_arrays([0, 1], [0, 0], [1.0, -2.0]))
 
 
+@pytest.mark.parametrize("confidence", ["linear", "log"])
 @pytest.mark.parametrize("alpha0, nu", FORMULATIONS)
-def test_a_fit_equals_the_dense_numpy_fit_of_the_same_objective(alpha0, nu):
+def test_a_fit_equals_the_dense_numpy_fit_of_the_same_objective(alpha0, nu, confidence):
     data, observed, conf = _case_data(seed=2)
+    if confidence == "log":      # the same values r, read through c - 1 = α log(1 + r/ε)
+        conf = np.where(observed, ALPHA * np.log1p(conf / ALPHA / 0.2), 0.0)
     k, std = 6, 0.3
     model = ImplicitALS(factors=k, regularization=0.05, alpha=ALPHA, unobserved_weight=alpha0,
                         regularization_exponent=nu, iterations=5, init_std=std,
-                        dtype="float64", seed=7, verbose=False).fit(data)
+                        confidence=confidence, epsilon=0.2, dtype="float64", seed=7,
+                        verbose=False).fit(data)
     # The documented start: item factors first, N(0, init_std²) from the seed's generator.
     Y0 = np.random.default_rng(7).normal(0.0, std, (data.n_items, k))
     X, Y = reference.implicit_fit(observed, conf, Y0, 0.05, 5, alpha0, nu)
@@ -79,8 +83,8 @@ def test_block_solver_never_increases_the_loss_and_one_block_is_cholesky(alpha0,
     u, i = np.nonzero(observed)
     data = fastmf.Interactions.from_arrays(u, i, conf_dense[u, i] / ALPHA)
     common = dict(factors=12, regularization=0.1, alpha=ALPHA, unobserved_weight=alpha0,
-                  regularization_exponent=nu, iterations=6, dtype="float64", seed=0,
-                  verbose=False)
+                  regularization_exponent=nu, iterations=6, confidence="linear",
+                  dtype="float64", seed=0, verbose=False)
     block = ImplicitALS(solver="block", block_size=5, **common).fit(data)
     losses = np.array([h["loss"] for h in block.history_])
     assert np.all(np.diff(losses) <= 1e-12 * losses[:-1])

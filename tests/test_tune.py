@@ -212,9 +212,10 @@ def test_tune_checks_its_arguments():
 
 
 def test_the_default_space_follows_the_model_parameters():
-    assert sorted(default_space(fastmf.ImplicitALS())) == ["alpha", "regularization",
+    assert sorted(default_space(fastmf.ImplicitALS())) == ["alpha", "epsilon", "regularization",
                                                           "regularization_exponent",
                                                           "unobserved_weight"]
+    assert "epsilon" not in default_space(fastmf.ImplicitALS(confidence="linear"))  # unused
     assert sorted(default_space(fastmf.SGD())) == ["bias_regularization", "regularization"]
     data = fastmf.datasets.make_ratings(100, 60, 1500, seed=0)
     model = fastmf.ImplicitALS(factors=4, iterations=2, verbose=False)

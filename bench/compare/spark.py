@@ -65,8 +65,9 @@ def _params(iterations, factors):
 
 def _local_model(kind, iterations, factors, threads):
     import fastmf
-    if kind == "implicit":
-        return fastmf.ImplicitALS(**_params(iterations, factors), num_threads=threads)
+    if kind == "implicit":             # Spark's confidence: 1 + alpha * r
+        return fastmf.ImplicitALS(**_params(iterations, factors), confidence="linear",
+                                  num_threads=threads)
     return fastmf.ALS(**_params(iterations, factors), bias_regularization=BIAS_REG,
                       weighted=True, num_threads=threads)
 
@@ -105,7 +106,7 @@ def fit_dask(folder, iterations, factors, kind, local_factors):
 
         params = _params(iterations, factors)
         if kind == "implicit":
-            model = fd.ImplicitALS(**params, client=client)
+            model = fd.ImplicitALS(**params, confidence="linear", client=client)
         else:
             model = fd.ALS(**params, bias_regularization=BIAS_REG, weighted=True, client=client)
         started = time.perf_counter()

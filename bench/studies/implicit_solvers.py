@@ -47,7 +47,8 @@ def run(data, k, solver, iterations, threads, target=None, budget=None, **params
     pieces), so the objective is evaluated outside the timed part; stops early at
     ``target`` or past ``budget`` seconds."""
     model = fastmf.ImplicitALS(factors=k, regularization=REG, alpha=ALPHA, unobserved_weight=1.0,
-                               regularization_exponent=0.0, init_std=0.1, iterations=iterations, solver=solver, dtype="float32",
+                               regularization_exponent=0.0, init_std=0.1, confidence="linear",
+                               iterations=iterations, solver=solver, dtype="float32",
                                num_threads=threads, seed=0, verbose=False, **params)
     p = model._check_params()
     state = model._start(data, None, p)

@@ -6,11 +6,11 @@ import numbers
 
 # The parameters that matter most, per model class; a name the model lacks is left out, so
 # a space names ImplicitALS's unobserved_weight and regularization_exponent only where the
-# model has them.
+# model has them, and epsilon only where its confidence is the log of the values.
 DEFAULT_SPACES = {
     "ImplicitALS": {"regularization": (0.01, 1000.0, "log"), "alpha": (0.1, 100.0, "log"),
                     "unobserved_weight": (1e-3, 1.0, "log"),
-                    "regularization_exponent": (0.0, 1.0)},
+                    "regularization_exponent": (0.0, 1.0), "epsilon": (1e-4, 10.0, "log")},
     "BPR": {"learning_rate": (0.005, 0.2, "log"), "regularization": (1e-4, 0.1, "log")},
     "ALS": {"regularization": (0.01, 10.0, "log"), "bias_regularization": (0.1, 30.0, "log")},
     "SGD": {"regularization": (0.005, 0.5, "log"), "bias_regularization": (0.001, 0.5, "log")},
@@ -33,7 +33,8 @@ def default_space(model):
                   if cls.__name__ in DEFAULT_SPACES), None)
     if space is None:
         raise ValueError(f"no default search space for {type(model).__name__}; pass space=")
-    return {name: spec for name, spec in space.items() if name in params}
+    unused = {"epsilon"} if params.get("confidence", "log") != "log" else set()
+    return {name: spec for name, spec in space.items() if name in params and name not in unused}
 
 
 def draw(space, rng):

@@ -98,9 +98,9 @@ class ImplicitALS(RankingMF):
     r"""Matrix factorization for implicit feedback (counts, clicks, plays) by ALS.
 
     Every (user, item) pair has a preference :math:`p_{ui}` (1 if observed, else 0). An
-    observed pair has the confidence :math:`c_{ui} = 1 + \alpha r_{ui}`
-    (``confidence="linear"``) or :math:`1 + \alpha \log(1 + r_{ui}/\epsilon)` (``"log"``);
-    every unobserved pair the weight :math:`\alpha_0` (``unobserved_weight``). The loss,
+    observed pair has the confidence :math:`c_{ui} = 1 + \alpha \log(1 + r_{ui}/\epsilon)`
+    (``confidence="log"``, the default) or :math:`1 + \alpha r_{ui}` (``"linear"``); every
+    unobserved pair the weight :math:`\alpha_0` (``unobserved_weight``). The loss,
     in the form of Rendle, Krichene, Zhang and Koren ("Revisiting the Performance of iALS
     on Item Recommendation Benchmarks", RecSys 2022), is
 
@@ -131,13 +131,16 @@ class ImplicitALS(RankingMF):
     reaches Cholesky's loss several times sooner (README, "Solvers at large k"). It
     keeps one prediction per rating (4 bytes in float32) while it runs.
 
-    The defaults (λ = 1, α = 2, α0 = 0.5, ν = 0.5, σ = 0.1, 8 iterations) were chosen
-    on validation parts only, as the setting closest to each data set's own best
-    NDCG@10 in the worst case over MovieLens 100K (likes as 1s, and all ratings as
-    counts) and two synthetic sets of very different density
-    (``python -m bench.studies.implicit_defaults``); on the README's MovieLens 100K split
-    they rank at test NDCG@10 0.318 where α0 = 1, ν = 0, λ = 0.05, α = 1, 15 iterations
-    (the defaults before) gave 0.232. Tune λ, α0 and α on your own validation data.
+    The defaults (λ = 1, α0 = 0.5, ν = 0.5, σ = 0.1, 8 iterations; the log confidence
+    with α = 0.5, ε = 0.005) were chosen on validation parts only, as the setting closest
+    to each data set's own best NDCG@10 in the worst case over MovieLens 100K (likes as
+    1s, and all ratings as counts), two synthetic sets of very different density and two
+    of heavy-tailed counts (:func:`fastmf.datasets.make_counts`; ``python -m
+    bench.studies.implicit_defaults`` and ``implicit_confidence``). The log confidence
+    holds where counts are heavy-tailed (plays, clicks): the linear one lets a few huge
+    counts decide the factors. On 0/1 data the two differ only by α's scale. On the
+    README's MovieLens 100K split the defaults rank at test NDCG@10 0.330. Tune λ, α0,
+    α and ε on your own validation data (:func:`fastmf.tune` searches them).
 
     Parameters
     ----------
@@ -145,8 +148,10 @@ class ImplicitALS(RankingMF):
     regularization : float, default 1.0
         λ (> 0). With ``regularization_exponent`` ν > 0 it is scaled by (n + α0 N)^ν, so
         its good range depends on ν.
-    alpha : float, default 2.0
-        Confidence scale α (> 0).
+    alpha : float, default 0.5
+        Confidence scale α (> 0). Its good range depends on the transform: about 0.3 to
+        1 for the log confidence at the default ε, about 1 to 4 for the linear one on
+        0/1 data.
     unobserved_weight : float, default 0.5
         α0 (> 0), the weight of every unobserved pair's squared score. 1 is Hu, Koren and
         Volinsky's model.
@@ -154,9 +159,12 @@ class ImplicitALS(RankingMF):
         ν in [0, 1]: each row's λ is multiplied by (n + α0 N)^ν, n its observed pairs and
         N the rows of the other side (0: plain λ, as Hu, Koren and Volinsky; 1:
         proportional to the row's share of the loss).
-    confidence : {"linear", "log"}, default "linear"
-    epsilon : float, default 1.0
-        ε of the log confidence.
+    confidence : {"log", "linear"}, default "log"
+        How a value r (a count) becomes a confidence: ``1 + α log(1 + r/ε)`` or
+        ``1 + α r``.
+    epsilon : float, default 0.005
+        ε (> 0) of the log confidence; a count of 1 gets ``1 + α log(1 + 1/ε)`` (3.65 at
+        the defaults) and each e-fold of the count adds about α.
     iterations : int, default 8
     solver : {"cholesky", "cg", "block"}, default "cholesky"
     cg_steps : int, default 3
@@ -195,8 +203,8 @@ class ImplicitALS(RankingMF):
     # A model file written before these parameters existed was fitted with these values.
     _legacy_params = {"unobserved_weight": 1.0, "regularization_exponent": 0.0}
 
-    def __init__(self, factors=64, regularization=1.0, alpha=2.0, unobserved_weight=0.5,
-                 regularization_exponent=0.5, confidence="linear", epsilon=1.0, iterations=8,
+    def __init__(self, factors=64, regularization=1.0, alpha=0.5, unobserved_weight=0.5,
+                 regularization_exponent=0.5, confidence="log", epsilon=0.005, iterations=8,
                  solver="cholesky", cg_steps=3, block_size=32, init_std=None,
                  early_stopping=None, dtype="float32", num_threads=0, seed=None, verbose=True):
         self.factors = factors
@@ -226,7 +234,7 @@ class ImplicitALS(RankingMF):
                                                minimum=0, strict_minimum=True)
         p["regularization_exponent"] = v.check_float(
             "regularization_exponent", self.regularization_exponent, minimum=0, maximum=1)
-        p["confidence"] = v.check_choice("confidence", self.confidence, ("linear", "log"))
+        p["confidence"] = v.check_choice("confidence", self.confidence, ("log", "linear"))
         p["epsilon"] = v.check_float("epsilon", self.epsilon, minimum=0, strict_minimum=True)
         p["solver"] = v.check_choice("solver", self.solver, ("cholesky", "cg", "block"))
         p["cg_steps"] = v.check_int("cg_steps", self.cg_steps, minimum=1)
@@ -336,6 +344,6 @@ class ImplicitALS(RankingMF):
         ...                                        [0, 1, 2, 0, 1, 3, 4, 3])
         >>> model = fastmf.ImplicitALS(factors=4, iterations=10, seed=0, verbose=False).fit(data)
         >>> model.predict([0, 1, 9], [0, 2, 0]).astype(float).round(2).tolist()
-        [0.73, 0.47, 0.0]
+        [0.79, 0.53, 0.0]
         """
         return self._score_pairs(users, items)
