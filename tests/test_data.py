@@ -1,5 +1,6 @@
 """Interactions: constructors, id maps, CSR both ways, duplicates and splits."""
 import pickle
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -142,9 +143,15 @@ def test_split_drops_and_counts_test_pairs_with_unseen_users():
     items = np.r_[np.tile([1, 2, 3], 4), 3]
     data = Interactions.from_arrays(users, items, np.arange(13) % 5 + 1)
     for seed in range(20):
-        train, test = fastmf.train_test_split(data, test_size=0.4, seed=seed)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            train, test = fastmf.train_test_split(data, test_size=0.4, seed=seed)
         assert "9" not in map(str, test.users)
         assert train.nnz + test.nnz + test.n_unseen == data.nnz
+        # any dropped test rating of 5 is more than 5%: a warning says how many
+        n_test = round(0.4 * data.nnz)
+        assert [str(w.message).split(":")[0] for w in caught] == (
+            [f"{test.n_unseen} of the {n_test} test ratings were dropped"] if test.n_unseen else [])
 
 
 def test_split_is_reproducible_from_a_seed(small):

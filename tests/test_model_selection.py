@@ -135,3 +135,21 @@ def test_user_split_bad_arguments(kwargs, match):
     data = fastmf.datasets.make_ratings(300, 200, 6000, seed=0)
     with pytest.raises(ValueError, match=match):
         fastmf.model_selection.user_split(data, **kwargs)
+
+
+def test_a_temporal_split_that_drops_most_test_ratings_says_how_many():
+    # Users 0-9 rate early, users 10-19 only late: the latest 25% are the late users' ratings,
+    # which have no user left in train.
+    users = np.r_[np.repeat(np.arange(10), 6), np.repeat(np.arange(10, 20), 2)]
+    items = np.r_[np.tile(np.arange(6), 10), np.tile([0, 1], 10)]
+    times = np.r_[np.arange(60), 100 + np.arange(20)]
+    data = fastmf.Interactions.from_arrays(users, items, None, times)
+    with pytest.warns(fastmf.FastMFWarning, match=r"^20 of the 20 test ratings were dropped: "
+                      r"their user or item has no rating left in train \(a temporal split"):
+        with pytest.raises(ValueError, match="no test rating has both its user and item"):
+            fastmf.train_test_split(data, test_size=0.25, strategy="temporal")
+    with pytest.warns(fastmf.FastMFWarning, match=r"^20 of the 24 test ratings were dropped"):
+        train, test = fastmf.train_test_split(data, test_size=0.3, strategy="temporal")
+    assert (test.nnz, test.n_unseen) == (4, 20)
+    kept = fastmf.train_test_split(data, test_size=0.3, strategy="temporal", unseen="keep")[1]
+    assert (kept.nnz, kept.n_unseen) == (24, 20)             # kept: no warning

@@ -1,16 +1,21 @@
 """Splitting interactions into training and test parts: at random, per user, in time,
 by whole items or users (cold start, strong generalization), and into k folds."""
 import logging
+import warnings
 from collections import namedtuple
 
 import numpy as np
 
 from .. import _validation as v
 from ..data import as_interactions
+from ..exceptions import FastMFWarning
 
 logger = logging.getLogger("fastmf")
 
 STRATEGIES = ("random", "per_user", "temporal")
+# Dropping more than this share of the test ratings as unseen is a warning, not a log line
+# only: a few singletons of a long tail are expected, most of the test part is not.
+_UNSEEN_WARNING_SHARE = 0.05
 
 
 def train_test_split(data, test_size=0.2, seed=None, strategy="random", unseen="drop"):
@@ -33,7 +38,10 @@ def train_test_split(data, test_size=0.2, seed=None, strategy="random", unseen="
         Test ratings whose user or item has no rating left in train cannot be scored by
         the model itself. ``"drop"`` (default) removes them from the test set; ``"keep"``
         keeps them (models then predict them by their fallback rule). Either way their
-        number is stored as ``test.n_unseen`` and logged to the "fastmf" logger.
+        number is stored as ``test.n_unseen`` and logged to the "fastmf" logger; when
+        more than 5% of the test ratings are dropped, a ``FastMFWarning`` says how many
+        (a temporal split drops the ratings of users who appear only late, often most of
+        them).
 
     Returns
     -------
@@ -48,6 +56,12 @@ def train_test_split(data, test_size=0.2, seed=None, strategy="random", unseen="
     >>> train.nnz + test.nnz + test.n_unseen == data.nnz
     True
     """
+    return split_parts(data, test_size, seed, strategy, unseen, warn=True)
+
+
+def split_parts(data, test_size, seed, strategy, unseen="drop", warn=False):
+    """:func:`train_test_split`; ``warn=False`` for the library's own validation parts,
+    which report what they dropped themselves (``test.n_unseen``)."""
     data = as_interactions(data)
     test_size = v.check_float("test_size", test_size, minimum=0, maximum=1, strict_minimum=True)
     if test_size >= 1:
@@ -59,10 +73,10 @@ def train_test_split(data, test_size=0.2, seed=None, strategy="random", unseen="
     if not is_test.any() or is_test.all():
         raise ValueError(f"test_size={test_size} puts {'no' if not is_test.any() else 'every'} "
                          f"rating in the test set ({data.nnz} ratings in all)")
-    return _split(data, is_test, unseen)
+    return _split(data, is_test, unseen, warn, strategy)
 
 
-def _split(data, is_test, unseen):
+def _split(data, is_test, unseen, warn=True, strategy=None):
     """(train, test) for a mask of test ratings, with the rule for unseen users and items."""
     train = data.take(np.flatnonzero(~is_test))
     test_pos = np.flatnonzero(is_test)
@@ -72,6 +86,13 @@ def _split(data, is_test, unseen):
     if n_unseen:
         logger.info("%d test ratings have a user or item absent from train (%s)", n_unseen,
                     "dropped" if unseen == "drop" else "kept")
+    if warn and unseen == "drop" and n_unseen > _UNSEEN_WARNING_SHARE * len(test_pos):
+        why = (" (a temporal split: users and items that appear only in the latest ratings)"
+               if strategy == "temporal" else "")
+        warnings.warn(f"{n_unseen} of the {len(test_pos)} test ratings were dropped: their user "
+                      f"or item has no rating left in train{why}; pass unseen='keep' to keep "
+                      f"them (scored by the fallback rule), or use strategy='per_user'",
+                      FastMFWarning, stacklevel=4)
     if unseen == "drop":
         test_pos = test_pos[known]
     if len(test_pos) == 0:

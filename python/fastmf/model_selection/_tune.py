@@ -15,7 +15,7 @@ from ..data import Interactions, as_interactions
 from ..exceptions import FastMFWarning
 from ._search import LOWER_IS_BETTER, _metric_key, _metric_names, _score
 from ._space import checked_space, default_space, draw, perturb
-from ._split import train_test_split
+from ._split import split_parts
 
 logger = logging.getLogger("fastmf")
 
@@ -397,7 +397,7 @@ def _validation_split(data, validation, seed):
     if isinstance(validation, bool) or not isinstance(validation, numbers.Real):
         raise TypeError(f"validation must be a share of each user's ratings (a float in (0, 1)) "
                         f"or an Interactions, got {type(validation).__name__}")
-    return train_test_split(data, test_size=validation, seed=seed, strategy="per_user")
+    return split_parts(data, validation, seed, "per_user")
 
 
 def _bar(budget, verbose):
