@@ -91,6 +91,27 @@ def test_recommend_all_writes_one_line_per_recommendation(als, tmp_path, suffix)
         np.testing.assert_allclose(scores[mine], want_scores, rtol=1e-6)
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_an_interrupted_recommend_all_leaves_the_previous_file_whole(als, tmp_path, suffix,
+                                                                     monkeypatch):
+    model = als[1]
+    path = model.recommend_all(4, batch_size=50, out=tmp_path / f"recs{suffix}")
+    before = path.read_bytes()
+    blocks = []
+    real = type(model)._recommend_rows
+
+    def second_block_interrupted(self, *args):
+        blocks.append(1)
+        if len(blocks) == 2:
+            raise KeyboardInterrupt
+        return real(self, *args)
+    monkeypatch.setattr(type(model), "_recommend_rows", second_block_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        model.recommend_all(9, batch_size=50, out=path)
+    assert len(blocks) == 2 and path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]          # no partial file left
+
+
 def test_recommend_all_refuses_other_files_and_bad_sizes(als, tmp_path):
     model = als[1]
     with pytest.raises(ValueError, match="out must end in .csv or .parquet"):

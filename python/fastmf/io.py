@@ -18,7 +18,6 @@ own model classes, never imported by a name taken from the file.
 """
 import json
 import os
-import uuid
 import warnings
 import zipfile
 
@@ -26,6 +25,7 @@ import numpy as np
 
 from . import _validation as v
 from . import models
+from ._files import create_new, replacing
 from ._optional import install_hint
 from .data import IdMap, ItemInfo
 from .features import ItemFeatures
@@ -167,32 +167,8 @@ def _encode(value, key, arrays):
 def _write_atomically(path, arrays):
     """Write to a new file beside ``path``, flush it to disk, then rename it over ``path``:
     a failure at any point leaves no partial file and an existing ``path`` untouched."""
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
-    # os.open applies the umask, so the file gets the permissions of any new file.
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
-                 0o666)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
-    try:                               # make the rename itself durable (POSIX only)
-        directory = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    except (AttributeError, OSError):
-        return
-    try:
-        os.fsync(directory)
-    except OSError:                    # some file systems cannot sync a directory
-        pass
-    finally:
-        os.close(directory)
+    with replacing(path) as temporary, create_new(temporary) as handle:
+        np.savez(handle, **arrays)
 
 
 # -- reading ---------------------------------------------------------------------------

@@ -6,10 +6,12 @@ writers (CSV, Parquet through pyarrow) write each block as it comes.
 """
 import contextlib
 import csv
+import sys
 
 import numpy as np
 
 from .. import _validation as v
+from .._files import replacing
 from .._optional import require
 from ._locking import reads
 from ._topn import Recommendations, to_raw
@@ -120,15 +122,38 @@ def _long(users, id_map, found, scores):
             scores[rows, places])
 
 
-class _CsvWriter:
+class _Replacing:
+    """A writer's file, written beside ``path`` and renamed over it when complete (see
+    ``fastmf._files.replacing``): an interrupted call leaves the previous file as it was."""
+
     def __init__(self, path):
         self.path = path
 
     def __enter__(self):
-        self._file = open(self.path, "w", newline="", encoding="utf-8")
+        self._stack = contextlib.ExitStack()
+        temporary = self._stack.enter_context(replacing(self.path))
+        try:
+            self._open(temporary)
+        except BaseException:
+            self._stack.__exit__(*sys.exc_info())
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            self._close()
+        except BaseException:
+            if not self._stack.__exit__(*sys.exc_info()):
+                raise
+            return False
+        return self._stack.__exit__(*exc)
+
+
+class _CsvWriter(_Replacing):
+    def _open(self, temporary):
+        self._file = open(temporary, "w", newline="", encoding="utf-8")
         self._csv = csv.writer(self._file, lineterminator="\n")
         self._csv.writerow(["user", "rank", "item", "score"])
-        return self
 
     def write(self, users, id_map, found, scores):
         user, rank, item, score = _long(users, id_map, found, scores)
@@ -136,18 +161,13 @@ class _CsvWriter:
                                 [np.format_float_positional(s, unique=True, trim="0")
                                  for s in score]))
 
-    def __exit__(self, *exc):
+    def _close(self):
         self._file.close()
-        return False
 
 
-class _ParquetWriter:
-    def __init__(self, path):
-        self.path = path
-        self._writer = None
-
-    def __enter__(self):
-        return self
+class _ParquetWriter(_Replacing):
+    def _open(self, temporary):
+        self._temporary, self._writer = temporary, None
 
     def write(self, users, id_map, found, scores):
         import pyarrow as pa
@@ -155,10 +175,9 @@ class _ParquetWriter:
         user, rank, item, score = _long(users, id_map, found, scores)
         table = pa.table({"user": user, "rank": rank, "item": item, "score": score})
         if self._writer is None:
-            self._writer = pq.ParquetWriter(self.path, table.schema)
+            self._writer = pq.ParquetWriter(self._temporary, table.schema)
         self._writer.write_table(table)
 
-    def __exit__(self, *exc):
+    def _close(self):
         if self._writer is not None:
             self._writer.close()
-        return False

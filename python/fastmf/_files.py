@@ -1,0 +1,53 @@
+"""Files written whole or not at all: a new file beside the target, renamed over it only when
+it is complete, so that an error or Ctrl-C leaves no partial file and an existing file as it
+was."""
+import contextlib
+import os
+import uuid
+
+
+@contextlib.contextmanager
+def replacing(path):
+    """Yield a temporary path beside ``path`` (a pathlib.Path) to write; when the block ends
+    without an exception, the temporary file is flushed to disk and renamed over ``path``;
+    on any exception (KeyboardInterrupt included) it is deleted and ``path`` is untouched."""
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+    try:
+        yield temporary
+        _fsync(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    _fsync_directory(path.parent)
+
+
+def create_new(temporary):
+    """A binary file object on ``temporary``, which must not exist yet (os.open applies the
+    umask, so the file gets the permissions of any new file)."""
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                 0o666)
+    return os.fdopen(fd, "wb")
+
+
+def _fsync(path):
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_directory(directory):
+    """Make a rename in ``directory`` durable (POSIX only; a no-op elsewhere)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    except (AttributeError, OSError):
+        return
+    try:
+        os.fsync(fd)
+    except OSError:                    # some file systems cannot sync a directory
+        pass
+    finally:
+        os.close(fd)
