@@ -178,3 +178,30 @@ def test_a_failed_fit_leaves_the_fitted_model_unchanged():
     for name, value in state.items():
         np.testing.assert_array_equal(getattr(model, name), value)
     assert model.predict([0], [0]).shape == (1,)
+
+
+SERVING_CALLS = {
+    "predict": lambda m: m.predict([1], [1]),
+    "score_users": lambda m: m.score_users([1]),
+    "recommend": lambda m: m.recommend(1),
+    "recommend_batch": lambda m: m.recommend_batch([1]),
+    "recommend_all": lambda m: m.recommend_all(),
+    "recommend_new_user": lambda m: m.recommend_new_user([1]),
+    "fold_in": lambda m: m.fold_in([1]),
+    "similar_items": lambda m: m.similar_items(1),
+    "similar_users": lambda m: m.similar_users(1),
+    "save": lambda m: m.save("never-written.npz"),
+    "partial_fit_users": lambda m: m.partial_fit_users([1], [1]),
+    "partial_fit_items": lambda m: m.partial_fit_items([1], [1]),
+    "build_index": lambda m: m.build_index(),
+}
+
+
+@pytest.mark.parametrize("call", list(SERVING_CALLS))
+@pytest.mark.parametrize("cls", [fastmf.ALS, fastmf.SGD, fastmf.ImplicitALS, fastmf.BPR])
+def test_every_serving_call_on_an_unfitted_model_raises_not_fitted(cls, call, tmp_path,
+                                                                  monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(NotFittedError, match=f"this {cls.__name__} instance is not fitted yet"):
+        SERVING_CALLS[call](cls())
+    assert list(tmp_path.iterdir()) == []

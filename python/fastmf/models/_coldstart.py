@@ -138,6 +138,7 @@ class ColdStartMixin:
         ...                          items=["Batman", "Shawshank"], filter_seen=False)[0].tolist()
         ['Shawshank', 'Batman']
         """
+        self._check_is_fitted()
         n = v.check_int("n", n, minimum=1)
         filt = self._item_filter(filter_items, items, unknown, min_item_count)
         user = self.fold_in(history, ratings)
