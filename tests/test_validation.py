@@ -205,3 +205,44 @@ def test_every_serving_call_on_an_unfitted_model_raises_not_fitted(cls, call, tm
     with pytest.raises(NotFittedError, match=f"this {cls.__name__} instance is not fitted yet"):
         SERVING_CALLS[call](cls())
     assert list(tmp_path.iterdir()) == []
+
+
+# Parameters valid in float64 that the float32 kernels cannot hold, and ints beyond C's int:
+# each fails at fit with the kernel's view of it, the model unchanged; the last column says
+# whether float64 holds it.
+KERNEL_RANGE = [
+    (fastmf.ImplicitALS, dict(alpha=1e40), r"alpha=1e\+40 overflows the model dtype float32",
+     True),
+    (fastmf.ImplicitALS, dict(epsilon=1e40), r"epsilon=1e\+40 overflows the model dtype float32",
+     True),
+    (fastmf.ImplicitALS, dict(solver="cg", cg_steps=2**31),
+     r"cg_steps must be an integer <= 2147483647, got 2147483648", False),
+    (fastmf.ImplicitALS, dict(solver="block", block_size=2**31 + 3),
+     r"block_size must be an integer <= 2147483647", False),
+    (fastmf.ImplicitALS, dict(confidence="linear", alpha=1e38),
+     r"the largest confidence, 1 \+ alpha \* 5 = 5e\+38, overflows the model dtype float32",
+     True),
+    (fastmf.ImplicitALS, dict(regularization=1e38, regularization_exponent=1.0),
+     r"regularization_exponent reaches \S+, which overflows the model dtype float32", True),
+    (fastmf.ImplicitALS, dict(regularization=1e-50),
+     r"regularization=1e-50 is 0 in the model dtype float32", True),
+    (fastmf.ALS, dict(regularization=1e39), r"regularization=1e\+39 overflows", True),
+    (fastmf.ALS, dict(dtype=None), r"dtype must be 'float32' or 'float64', got None", False),
+    (fastmf.SGD, dict(learning_rate=1e39), r"learning_rate=1e\+39 overflows", True),
+    (fastmf.SGD, dict(init_std=1e-46), r"init_std=1e-46 is 0 in the model dtype float32", True),
+    (fastmf.BPR, dict(epochs=2**31), r"epochs must be an integer <= 2147483647", False),
+    (fastmf.BPR, dict(regularization=1e39), r"regularization=1e\+39 overflows", True),
+]
+
+
+@pytest.mark.parametrize("cls, params, match, float64_holds_it", KERNEL_RANGE,
+                         ids=[f"{c.__name__}-{'-'.join(p)}" for c, p, *_ in KERNEL_RANGE])
+def test_parameters_are_checked_in_the_kernels_types(cls, params, match, float64_holds_it):
+    data = synthetic()
+    model = cls(verbose=False, **params)
+    before = dict(vars(model))
+    with pytest.raises(ValueError, match=match):
+        model.fit(data)
+    assert vars(model) == before
+    if float64_holds_it:
+        model.set_params(dtype="float64")._check_params()

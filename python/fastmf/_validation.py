@@ -16,9 +16,10 @@ _FLOAT_EXACT = 2.0 ** 53          # floats hold every integer up to here, not be
 
 
 def check_dtype(dtype):
-    """Return np.float32 or np.float64 for a dtype given as a name, type or np.dtype."""
+    """Return np.float32 or np.float64 for a dtype given as a name, type or np.dtype (not
+    None, which numpy reads as float64)."""
     try:
-        name = np.dtype(dtype).name
+        name = None if dtype is None else np.dtype(dtype).name
     except TypeError:
         name = None
     if name not in _DTYPES:
@@ -45,6 +46,36 @@ def check_float(name, value, minimum=None, maximum=None, strict_minimum=False):
         raise ValueError(f"{name} must be a float > {minimum}, got {value}")
     _check_range(name, value, minimum, maximum, "a float")
     return value
+
+
+_C_INT = np.iinfo(np.int32)     # the kernels' int parameters (steps, block sizes, threads)
+
+
+def check_kernel_params(params, model):
+    """``params`` (``model``'s checked parameters, a dict with its ``dtype``) as the kernels
+    see them: every float is cast to the model dtype and must stay finite, and nonzero if
+    it was (so float32's range decides, not float64's); every int but ``seed`` must fit
+    the kernels' 32-bit ints. Returns ``params``."""
+    dtype = params["dtype"]
+    info = np.finfo(dtype)
+    for key, value in params.items():
+        if isinstance(value, bool) or key == "seed":
+            continue
+        name = model._iterations_param if key == "iterations" else key
+        if isinstance(value, (float, np.floating)):
+            with np.errstate(over="ignore", under="ignore"):
+                cast = dtype(value)
+            if not np.isfinite(cast):
+                raise ValueError(f"{name}={value:g} overflows the model dtype {info.dtype} (its "
+                                 f"largest value is {info.max:.3g}); use a smaller {name}"
+                                 + (" or dtype='float64'" if dtype is np.float32 else ""))
+            if value != 0 and cast == 0:
+                raise ValueError(f"{name}={value:g} is 0 in the model dtype {info.dtype} (its "
+                                 f"smallest value is {info.tiny:.3g}); use a larger {name}"
+                                 + (" or dtype='float64'" if dtype is np.float32 else ""))
+        elif isinstance(value, (int, np.integer)):
+            _check_range(name, int(value), None, _C_INT.max, "an integer")
+    return params
 
 
 def _check_range(name, value, minimum, maximum, kind):

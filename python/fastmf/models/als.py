@@ -127,7 +127,7 @@ class ALS(BiasedMF):
         p["item_features"] = self.item_features
         p["feature_regularization"] = v.check_float(
             "feature_regularization", self.feature_regularization, minimum=0, strict_minimum=True)
-        return SimpleNamespace(**p)
+        return SimpleNamespace(**v.check_kernel_params(p, self))
 
     def _start(self, data, val, p):
         check_solver_memory(p.factors, p.dtype, p.num_threads)     # before any allocation

@@ -183,7 +183,7 @@ class BPR(RankingMF):
             raise TypeError(f"item_biases must be True or False, got {self.item_biases!r}")
         p["item_biases"] = self.item_biases
         p["init_std"] = v.check_float("init_std", self.init_std, minimum=0, strict_minimum=True)
-        return SimpleNamespace(**p)
+        return SimpleNamespace(**v.check_kernel_params(p, self))
 
     # -- training -------------------------------------------------------------------
     def _start(self, data, val, p):

@@ -234,14 +234,14 @@ class ImplicitALS(RankingMF):
                                                minimum=0, strict_minimum=True)
         p["regularization_exponent"] = v.check_float(
             "regularization_exponent", self.regularization_exponent, minimum=0, maximum=1)
-        p["confidence"] = v.check_choice("confidence", self.confidence, ("log", "linear"))
+        p["confidence"] = v.check_choice("confidence", self.confidence, ("linear", "log"))
         p["epsilon"] = v.check_float("epsilon", self.epsilon, minimum=0, strict_minimum=True)
         p["solver"] = v.check_choice("solver", self.solver, ("cholesky", "cg", "block"))
         p["cg_steps"] = v.check_int("cg_steps", self.cg_steps, minimum=1)
         p["block_size"] = v.check_int("block_size", self.block_size, minimum=1)
         p["init_std"] = (0.1 / np.sqrt(p["factors"]) if self.init_std is None
                          else v.check_float("init_std", self.init_std, minimum=0))
-        return SimpleNamespace(**p)
+        return SimpleNamespace(**v.check_kernel_params(p, self))
 
     @staticmethod
     def _confidence_values(values, p):
@@ -250,14 +250,30 @@ class ImplicitALS(RankingMF):
         input itself, no copy, when it is already in the model dtype), v = log(1 + r / ε)
         for the log confidence."""
         if p.confidence == "linear":
-            return values.astype(p.dtype, copy=False)
-        logs = np.array(values, dtype=p.dtype)
-        logs /= p.dtype(p.epsilon)
-        return np.log1p(logs, out=logs)
+            out = values.astype(p.dtype, copy=False)
+        else:
+            out = np.array(values, dtype=p.dtype)
+            out /= p.dtype(p.epsilon)
+            np.log1p(out, out=out)
+        largest = 1.0 + p.alpha * float(out.max(initial=0.0))     # the largest confidence
+        if not np.isfinite(largest) or largest > float(np.finfo(p.dtype).max):
+            raise ValueError(f"the largest confidence, 1 + alpha * {float(out.max()):.3g} = "
+                             f"{largest:.3g}, overflows the model dtype {np.dtype(p.dtype)}; use "
+                             f"a smaller alpha, confidence='log' or dtype='float64'")
+        return out
 
     def _start(self, data, val, p):
         check_counts(data.ratings)
         check_solver_memory(p.factors, p.dtype, p.num_threads)
+        for counts, n_other in ((data.by_user.counts(), data.n_items),
+                                (data.by_item.counts(), data.n_users)):
+            largest = float(np.max(row_regularization(counts, n_other, p, np.float64),
+                                   initial=0.0))
+            if largest > float(np.finfo(p.dtype).max):
+                raise ValueError(f"regularization * (n + unobserved_weight * N)^"
+                                 f"regularization_exponent reaches {largest:.3g}, which "
+                                 f"overflows the model dtype {np.dtype(p.dtype)}; use a smaller "
+                                 f"regularization or regularization_exponent")
         X, Y = init_factors(np.random.default_rng(p.seed), data.n_users, data.n_items,
                             p.factors, p.init_std, p.dtype)
         R = data.by_user

@@ -127,7 +127,7 @@ class SGD(BiasedMF):
             raise TypeError(f"shuffle must be True or False, got {self.shuffle!r}")
         p["shuffle"] = self.shuffle
         p["weighted"] = 0.0            # plain λ in the shared objective
-        return SimpleNamespace(**p)
+        return SimpleNamespace(**v.check_kernel_params(p, self))
 
     def _start(self, data, val, p):
         state = super()._start(data, val, p)
