@@ -1,6 +1,7 @@
 """Serving at catalog scale: recommend_all (blocks, files, bounded memory, the CLI), the
 approximate index (recall against exact, filters, save/load, staleness) and serving from
 several threads."""
+import copy
 import csv
 import io
 import json
@@ -247,6 +248,68 @@ def test_a_stale_index_warns_once_ranks_exactly_and_is_not_saved(tmp_path):
     assert got[0].tolist() == model.recommend(0, n=5, exact=True)[0].tolist()
     path = model.save(tmp_path / "model.npz")          # warned once already
     assert not hasattr(fastmf.load(path), "ann_index_")
+
+
+def test_copies_pickles_and_files_never_use_an_index_of_other_factors(tmp_path):
+    data = fastmf.datasets.make_counts(200, 600, 6000, seed=4)
+    model = fastmf.ImplicitALS(factors=8, iterations=3, seed=0, verbose=False).fit(data)
+    model.build_index(M=8, similar_items=False)
+    users, items, counts = data.to_arrays()
+    model.partial_fit_items(items, users, counts * 7 + 1)   # every item solved anew
+    with pytest.warns(FastMFWarning, match="build_index"):   # the model itself knows
+        model.recommend(0)
+    twins = {"deepcopy": copy.deepcopy(model), "pickle": pickle.loads(pickle.dumps(model)),
+             "file": fastmf.load(model.save(tmp_path / "model.npz"))}
+    for name, twin in twins.items():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            got = twin.recommend_batch(np.arange(50), n=10)
+        exact = model.recommend_batch(np.arange(50), n=10, exact=True)
+        np.testing.assert_array_equal(np.ma.getdata(got.items), np.ma.getdata(exact.items))
+        assert name == "file" or "build_index" in str(caught[0].message), name
+    fresh = copy.deepcopy(model.build_index(M=8, similar_items=False))   # an index that fits
+    assert fresh._ann_index("recommend") is not None
+
+
+def test_a_model_file_whose_index_holds_other_vectors_is_refused(tmp_path):
+    model = planted(n_users=30, n_items=400, seed=6)
+    other = planted(n_users=30, n_items=400, seed=7).build_index(M=8)
+    model.build_index(M=8)
+    model.ann_index_._graphs = other.ann_index_._graphs      # a forged file's graphs
+    model.ann_index_.digest = fastmf.models._ann.fingerprint(model.item_factors_,
+                                                             model._item_bias())
+    path = model.save(tmp_path / "forged.npz")
+    with pytest.raises(fastmf.ModelFileError, match="graph holds other vectors"):
+        fastmf.load(path)
+
+
+def test_a_copy_taken_while_a_partial_fit_runs_waits_for_it():
+    data = fastmf.datasets.make_counts(100, 300, 3000, seed=1)
+    model = fastmf.ImplicitALS(factors=4, iterations=2, seed=0, verbose=False).fit(data)
+    inside, release = threading.Event(), threading.Event()
+    real = fastmf.models._coldstart._seen_with
+
+    def paused(*args):                   # the partial fit holds the lock here
+        inside.set()
+        release.wait(30)
+        return real(*args)
+    copies = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fastmf.models._coldstart, "_seen_with", paused)
+        writer = threading.Thread(target=model.partial_fit_users, args=([10**6], [0]))
+        writer.start()
+        assert inside.wait(30)
+        reader = threading.Thread(target=lambda: copies.append(copy.deepcopy(model)))
+        reader.start()
+        reader.join(0.5)
+        waited = reader.is_alive()        # it must wait for the partial fit to finish
+        release.set()
+        writer.join(30)
+        reader.join(30)
+    assert waited
+    twin = copies[0]
+    assert len(twin.user_ids_) == len(twin.user_factors_) == data.n_users + 1
+    assert len(twin._seen[0]) == data.n_users + 2
 
 
 def test_build_index_checks_its_parameters(indexed):

@@ -153,7 +153,7 @@ def _encode(value, key, arrays):
         return {"__type__": "Generator", "state": _encode(state, f"{key}.state", arrays)}
     if type(value).__name__ == "ANNIndex" and type(value).__module__ == "fastmf.models._ann":
         return {"__type__": "ANNIndex", "kind": value.kind, "n_items": value.n_items,
-                "params": dict(value.params),
+                "params": dict(value.params), "digest": value.digest,
                 "graphs": {name: _encode(graph, f"{key}.{name}", arrays)
                            for name, graph in value.to_arrays().items()}}
     if isinstance(value, np.random.SeedSequence):
@@ -429,7 +429,10 @@ def _decode_ann_index(value, key, arrays):
                                           and g.ndim == 1 for g in graphs.values()):
         raise ValueError("an approximate index fastmf does not write")
     try:
-        return ANNIndex.from_arrays(graphs, int(value["n_items"]), dict(value["params"]))
+        digest = value.get("digest")
+        if digest is not None and not isinstance(digest, str):
+            raise ValueError("its approximate index has a fingerprint that is not text")
+        return ANNIndex.from_arrays(graphs, int(value["n_items"]), dict(value["params"]), digest)
     except ImportError:
         warnings.warn(f"the model file holds an approximate index, which needs faiss "
                       f"({install_hint('faiss')}); loaded without it, serving ranks exactly",

@@ -15,6 +15,7 @@ still falls short; a small allow list is ranked exactly instead. faiss searches 
 from several threads at once (each call passes its own search parameters, never changing
 the index), and the GIL is released while they run.
 """
+import hashlib
 import warnings
 import weakref
 
@@ -49,11 +50,15 @@ class ANNIndex:
 
     kind = "hnsw"
 
-    def __init__(self, graphs, n_items, params):
+    def __init__(self, graphs, n_items, params, digest=None):
         self._graphs = graphs          # {"recommend": faiss index, "similar": ... or absent}
         self.n_items = n_items
         self.params = dict(params)
-        self._factors = None           # a weak reference to the item factors it indexes
+        # What it indexes: the fingerprint of the item factors and biases it was built from
+        # (None: an index saved before fingerprints, which adopts arrays of its size), and
+        # weak references to the last array found to match and to differ.
+        self.digest = digest
+        self._factors = self._differs = None
         self.warned = False            # that it no longer applies
 
     def __repr__(self):
@@ -64,17 +69,16 @@ class ANNIndex:
     def build(cls, Y, bias, similar, M, ef_construction, ef_search):
         faiss = _faiss()
         params = {"M": M, "ef_construction": ef_construction, "ef_search": ef_search}
-        vectors = {"recommend": np.hstack([Y, bias[:, None]])}
-        if similar:
-            norms = np.linalg.norm(Y, axis=1)
-            vectors["similar"] = Y / np.where(norms > 0, norms, 1)[:, None]
         graphs = {}
-        for name, X in vectors.items():
+        for name, X in _vectors(Y, bias, ("recommend", "similar") if similar
+                                else ("recommend",)).items():
             graph = faiss.IndexHNSWFlat(X.shape[1], M, faiss.METRIC_INNER_PRODUCT)
             graph.hnsw.efConstruction = ef_construction
             graph.add(np.ascontiguousarray(X, dtype=np.float32))
             graphs[name] = graph
-        return cls(graphs, len(Y), params)
+        index = cls(graphs, len(Y), params, fingerprint(Y, bias))
+        index._factors = weakref.ref(Y)
+        return index
 
     def has(self, name):
         return name in self._graphs
@@ -85,27 +89,53 @@ class ANNIndex:
         return {name: faiss.serialize_index(graph) for name, graph in self._graphs.items()}
 
     @classmethod
-    def from_arrays(cls, arrays, n_items, params):
+    def from_arrays(cls, arrays, n_items, params, digest=None):
         faiss = _faiss()
         graphs = {name: faiss.deserialize_index(np.ascontiguousarray(a, dtype=np.uint8))
                   for name, a in arrays.items()}
         for name, graph in graphs.items():
             if graph.ntotal != n_items:
                 raise ValueError(f"its {name} graph holds {graph.ntotal} items, not {n_items}")
-        return cls(graphs, n_items, params)
+        return cls(graphs, n_items, params, digest)
 
     def __reduce__(self):
-        return (_from_state, (self.to_arrays(), self.n_items, self.params))
+        return (_from_state, (self.to_arrays(), self.n_items, self.params, self.digest))
 
     # -- which item factors it indexes -------------------------------------------------
-    def matches(self, item_factors):
-        """Whether it indexes this array (a loaded or unpickled index adopts the model's
-        array on first use when the sizes agree)."""
-        if self._factors is None:
-            if len(item_factors) != self.n_items:
-                return False
+    def matches(self, item_factors, item_bias):
+        """Whether it indexes these item factors and biases: the array it last matched,
+        or arrays of the same content (the fingerprint it was built with; a copy, a pickle
+        or a loaded file adopts the model's arrays on first use only when they hold what
+        was indexed). An array found to differ is remembered, so each new array is
+        fingerprinted once."""
+        for ref, result in ((self._factors, True), (self._differs, False)):
+            if ref is not None and ref() is item_factors:
+                return result
+        same = len(item_factors) == self.n_items and (
+            self.digest is None or self.digest == fingerprint(item_factors, item_bias))
+        if same:
             self._factors = weakref.ref(item_factors)
-        return self._factors() is item_factors
+        else:
+            self._differs = weakref.ref(item_factors)
+        return same
+
+    def check_vectors(self, item_factors, item_bias, sample=64):
+        """Raise ValueError unless each graph's dimension is the model's and a sample of its
+        stored vectors (evenly spaced rows, the last included) equals the model's own."""
+        rows = np.unique(np.linspace(0, self.n_items - 1, min(sample, self.n_items)).astype(int))
+        unknown = set(self._graphs) - {"recommend", "similar"}
+        if unknown:
+            raise ValueError(f"it holds a graph fastmf does not build: {sorted(unknown)[0]!r}")
+        expected = _vectors(item_factors[rows], item_bias[rows], tuple(self._graphs))
+        for name, graph in self._graphs.items():
+            want = expected[name]
+            if graph.d != want.shape[1]:
+                raise ValueError(f"its {name} graph has {graph.d} dimensions, the model's "
+                                 f"vectors {want.shape[1]}")
+            stored = np.stack([graph.reconstruct(int(r)) for r in rows])
+            if not np.array_equal(stored, want):
+                raise ValueError(f"its {name} graph holds other vectors than the model's "
+                                 f"item factors")
 
     # -- search --------------------------------------------------------------------------
     def search(self, name, queries, k, excluded_shared=None, allowed=None):
@@ -130,8 +160,28 @@ class ANNIndex:
         return labels
 
 
-def _from_state(arrays, n_items, params):
-    return ANNIndex.from_arrays(arrays, n_items, params)
+def _from_state(arrays, n_items, params, digest=None):
+    return ANNIndex.from_arrays(arrays, n_items, params, digest)
+
+
+def _vectors(Y, bias, names):
+    """{name: float32 vectors} of the graphs ``names``: ``recommend`` [y_i, b_i] (inner
+    product), ``similar`` y_i / |y_i| (cosine)."""
+    vectors = {"recommend": np.hstack([Y, bias[:, None]])}
+    if "similar" in names:
+        norms = np.linalg.norm(Y, axis=1)
+        vectors["similar"] = Y / np.where(norms > 0, norms, 1)[:, None]
+    return {name: np.ascontiguousarray(vectors[name], dtype=np.float32) for name in names}
+
+
+def fingerprint(item_factors, item_bias):
+    """A digest of the content of the item factors and biases (shape, dtype and bytes)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for array in (item_factors, item_bias):
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(memoryview(array).cast("B"))
+    return digest.hexdigest()
 
 
 def approximate_topn(index, name, Q, score, exclude, n, filt, dtype, rounds=3):
@@ -246,10 +296,8 @@ class IndexMixin:
         M = v.check_int("M", M, minimum=2, maximum=1024)
         ef_construction = v.check_int("ef_construction", ef_construction, minimum=1)
         ef_search = v.check_int("ef_search", ef_search, minimum=1)
-        index = ANNIndex.build(self.item_factors_, self._item_bias(), bool(similar_items), M,
-                               ef_construction, ef_search)
-        index.matches(self.item_factors_)
-        self.ann_index_ = index
+        self.ann_index_ = ANNIndex.build(self.item_factors_, self._item_bias(),
+                                         bool(similar_items), M, ef_construction, ef_search)
         return self
 
     @writes
@@ -276,7 +324,7 @@ class IndexMixin:
         index = vars(self).get("ann_index_")
         if index is None or not index.has(graph):
             return None
-        if not index.matches(self.item_factors_):
+        if not index.matches(self.item_factors_, self._item_bias()):
             if not index.warned:
                 index.warned = True
                 warnings.warn("the approximate index was built for earlier item factors (the "

@@ -53,7 +53,7 @@ import numpy as np
 from .. import _validation as v
 from ..data import as_interactions
 from ..exceptions import ModelFitError, NotFittedError
-from ._locking import reads, writes
+from ._locking import lock_of, reads, writes
 
 logger = logging.getLogger("fastmf")
 
@@ -147,6 +147,13 @@ class MatrixFactorizationBase:
         for name, value in params.items():
             setattr(self, name, value)
         return self
+
+    def __getstate__(self):
+        """Pickling and copying: the attributes as one consistent snapshot, taken under the
+        model's lock, so that a copy made while a partial fit runs holds the state before or
+        after it, never half of it (a model's arrays are replaced when it learns, not
+        changed, so a shallow snapshot is whole)."""
+        return lock_of(self).read(lambda: dict(vars(self)))
 
     def __setstate__(self, state):
         """Unpickling: a model pickled before a parameter existed gets its legacy value."""

@@ -376,8 +376,10 @@ class ServingMixin(ColdStartMixin, RecommendAllMixin, IndexMixin):
         if seen is not None and not _valid_csr(seen, len(X), len(Y)):
             raise ValueError(f"_seen is not a valid CSR of {len(X)} users x {len(Y)} items")
         index = vars(self).get("ann_index_")
-        if index is not None and not index.matches(Y):
-            raise ValueError(f"ann_index_ indexes {index.n_items} items, the model {len(Y)}")
+        if index is not None:
+            if index.n_items != len(Y):
+                raise ValueError(f"ann_index_ indexes {index.n_items} items, the model {len(Y)}")
+            index.check_vectors(Y, self._item_bias())
 
     # -- raw ids -> indices ---------------------------------------------------------
     def _index(self, side, ids, name):
