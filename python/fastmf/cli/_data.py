@@ -9,7 +9,8 @@ import numpy as np
 from ..exceptions import UnknownIdError
 
 _SYNTHETIC_SHAPE = (943, 1682, 100_000)      # users, items, ratings of MovieLens 100K
-DATA_HELP = ("a CSV or TSV file of user, item[, rating[, timestamp]] rows, "
+DATA_HELP = ("a delimited text file of user, item[, rating[, timestamp]] rows (.csv, .tsv, "
+             ".dat, .txt...; the separator and a header line are detected), "
              "'movielens:100k' (or 1m, latest-small, 25m, 32m; read from FASTMF_DATA or "
              "downloaded once) or 'synthetic[:N]' (N MovieLens-like ratings, offline)")
 
@@ -19,12 +20,17 @@ def data_options():
     options = argparse.ArgumentParser(add_help=False)
     group = options.add_argument_group("reading DATA files")
     group.add_argument("--sep", default=None,
-                       help="field separator (default: tab for .tsv/.tab/.data files, else ','; "
-                            "'\\t' or 'tab' for a tab)")
+                       help="field separator (default: detected from the first lines: '::', "
+                            "tab, ',', ';', '|' or runs of spaces); 'tab' or '\\t' for a tab, "
+                            "'whitespace' for runs of spaces and tabs")
     group.add_argument("--columns", default="0,1,2", metavar="USER,ITEM[,RATING[,TIMESTAMP]]",
                        help="the fields to read, by position from 0 (default 0,1,2) or by name "
                             "with --header; two fields mean implicit data (every value 1)")
-    group.add_argument("--header", action="store_true", help="the first line names the fields")
+    group.add_argument("--header", action="store_true", default=None,
+                       help="the first line names the fields (default: detected, when its "
+                            "rating or timestamp is not a number and the next lines' are)")
+    group.add_argument("--no-header", action="store_false", dest="header",
+                       help="the first line is data, whatever it looks like")
     group.add_argument("--encoding", default="utf-8",
                        help="the file's text encoding (default utf-8; a byte-order mark is skipped)")
     group.add_argument("--id-dtype", choices=("auto", "str"), default="auto",
@@ -35,12 +41,23 @@ def data_options():
     group.add_argument("--min-rating", type=float, default=None, metavar="R",
                        help="keep only ratings >= R, as implicit feedback (value 1); for "
                             "ranking models and metrics")
+    items = options.add_argument_group("titles and categories of the items")
+    items.add_argument("--items", metavar="FILE", default=None,
+                       help="a file of item id, title[, categories] lines (such as MovieLens' "
+                            "movies.csv or movies.dat; separator, header line and latin-1 "
+                            "text are detected; categories separated by '|'): the model file "
+                            "keeps the titles for recommend and similar, and "
+                            "--param item_features=genres uses the categories")
+    items.add_argument("--items-columns", metavar="ID,TITLE[,CATEGORY...]", default=None,
+                       help="the fields of --items, by position from 0 or by header name "
+                            "(default 0,1,2, or 0,1 for two-field lines)")
     return options
 
 
 def read_data(spec, args):
-    """Interactions of a DATA argument, with --min-rating applied."""
+    """Interactions of a DATA argument, with --items attached and --min-rating applied."""
     from .. import Interactions, datasets
+    items = read_items(args)
     if spec == "synthetic" or spec.startswith("synthetic:"):
         data = synthetic(spec)
     elif spec.startswith("movielens:"):
@@ -56,14 +73,21 @@ def read_data(spec, args):
                                     f"'movielens:100k' or 'synthetic[:N]')")
         if path.is_dir():
             raise IsADirectoryError(f"{spec!r} is a directory, not a data file")
-        sep = {"\\t": "\t", "tab": "\t"}.get(args.sep, args.sep)
         try:
-            data = Interactions.from_csv(path, sep=sep, columns=_columns(args.columns, args.header),
+            data = Interactions.from_csv(path, sep=_sep(args.sep),
+                                         columns=_columns(args.columns, args.header),
                                          header=args.header, duplicates=args.duplicates,
-                                         encoding=args.encoding, id_dtype=args.id_dtype)
+                                         encoding=args.encoding, id_dtype=args.id_dtype,
+                                         item_info=items)
         except ValueError as err:      # name the option, not the Python argument
-            raise ValueError(str(err).replace("pass duplicates='last', 'sum' or 'mean'",
-                                              "pass --duplicates last, sum or mean")) from None
+            raise ValueError(_options_named(str(err), args)) from None
+        items = None
+    if items is not None:              # titles of your own for MovieLens or synthetic data
+        try:
+            data = Interactions.from_arrays(data.users, data.items, data.ratings,
+                                            data.timestamps, item_info=items)
+        except ValueError as err:
+            raise ValueError(_options_named(str(err), args)) from None
     if args.min_rating is None:
         return data
     users, items, ratings = data.to_arrays()
@@ -73,6 +97,40 @@ def read_data(spec, args):
         raise ValueError(f"no rating is >= --min-rating {args.min_rating:g} in {spec} (ratings "
                          f"range from {low:g} to {high:g})")
     return Interactions.from_arrays(users[keep], items[keep], item_info=data.item_info)
+
+
+def read_items(args):
+    """The ItemInfo of --items (None without it)."""
+    from .. import ItemInfo
+    if getattr(args, "items", None) is None:
+        if getattr(args, "items_columns", None) is not None:
+            raise ValueError("--items-columns goes with --items FILE")
+        return None
+    path = Path(args.items)
+    if not path.is_file():
+        raise FileNotFoundError(f"--items: no such file: {args.items!r}")
+    columns = None
+    if args.items_columns is not None:
+        parts = [part.strip() for part in args.items_columns.split(",")]
+        if len(parts) < 2 or "" in parts:
+            raise ValueError(f"--items-columns must list the id, title and any category fields, "
+                             f"ID,TITLE[,CATEGORY...], got {args.items_columns!r}")
+        columns = [int(part) if part.isdigit() else part for part in parts]
+    return ItemInfo.from_csv(path, columns=columns, id_dtype=args.id_dtype)
+
+
+def _options_named(message, args):
+    """A message of the Python API with the command line's options in it."""
+    for python, option in (("pass duplicates='last', 'sum' or 'mean'",
+                            "pass --duplicates last, sum or mean"),
+                           ("is in item_info:", f"is in --items {args.items}:"),
+                           ("(columns=) and id_dtype", "(--items-columns) and --id-dtype")):
+        message = message.replace(python, option)
+    return message
+
+
+def _sep(text):
+    return {"\\t": "\t", "tab": "\t", "whitespace": r"\s+"}.get(text, text)
 
 
 def synthetic(spec):

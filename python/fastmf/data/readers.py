@@ -1,87 +1,185 @@
-"""Triples from outside: delimited text files (:meth:`Interactions.from_csv`) and
-scipy.sparse matrices (:meth:`Interactions.from_sparse`)."""
-import codecs
-import csv
-import os
+"""Triples from outside: delimited text files (:meth:`Interactions.from_csv`), items files
+(:meth:`ItemInfo.from_csv`) and scipy.sparse matrices (:meth:`Interactions.from_sparse`)."""
+import functools
 import warnings
 
 import numpy as np
 
 from .. import _validation as v
 from ..exceptions import FastMFWarning
+from . import text
+from .text import _undecodable_line, is_number as _is_number  # noqa: F401
+
+# Header fields that name an id column, lower-cased without '_', '-' and spaces: a first
+# line of text ids is a header when its id fields are such names.
+_ID_NAMES = {"user", "userid", "users", "uid", "item", "itemid", "items", "iid", "movie",
+             "movieid", "product", "productid", "track", "trackid", "artist", "artistid",
+             "song", "songid", "book", "bookid", "isbn", "customer", "customerid", "session",
+             "sessionid", "id"}
+_NO_CATEGORY = {"", "(no genres listed)"}
 
 
 def _read_csv(path, sep, columns, header, encoding, id_dtype):
     """(users, items, ratings or None, timestamps or None) of a delimited text file, read
     as :meth:`Interactions.from_csv` says."""
-    path = v.check_path(path)
+    path = text.checked_path(path)
     v.check_choice("id_dtype", id_dtype, ("auto", "str"))
-    if sep is None:
-        sep = "\t" if os.path.splitext(path)[1] in (".tsv", ".data", ".tab") else ","
-    fields = _read_columns(path, sep, columns, header, encoding)
+    text.check_sep(sep)
+    text.check_header(header)
+    columns = _interaction_columns(columns)
+    detect = functools.partial(_header_detected, id_dtype=id_dtype)
+    table = text.read_table(path, columns, sep, header, encoding, detect)
+    fields = table.fields + [None] * (4 - len(table.fields))
     # called from here, _parse_ids' warning points at the caller of from_csv
     users = _parse_ids(fields[0], id_dtype, "user")
     items = _parse_ids(fields[1], id_dtype, "item")
-    rating_field, timestamp_field = (fields[2:] + [None, None])[:2]
-    ratings = None if rating_field is None else _parse_numbers(path, "rating", rating_field)
-    timestamps = (None if timestamp_field is None
-                  else _parse_numbers(path, "timestamp", timestamp_field))
+    ratings = None if fields[2] is None else _parse_numbers(table, 2, "rating")
+    timestamps = None if fields[3] is None else _parse_timestamps(table, 3)
     return users, items, ratings, timestamps
 
 
-def _read_columns(path, sep, columns, header, encoding="utf-8"):
+def _parse_timestamps(table, column):
+    """int64 times when every one is written as an integer, else float64 (as _parse_numbers)."""
     try:
-        name = codecs.lookup(encoding).name
-    except LookupError:
-        raise ValueError(f"encoding {encoding!r} is not a text encoding Python knows") from None
-    # utf-8-sig reads utf-8 and skips a byte-order mark at the start
-    with open(path, newline="", encoding="utf-8-sig" if name == "utf-8" else encoding) as handle:
+        return np.array(table.fields[column]).astype(np.int64)
+    except (ValueError, OverflowError):
+        return _parse_numbers(table, column, "timestamp")
+
+
+def _interaction_columns(columns):
+    if isinstance(columns, (str, bytes)) or not hasattr(columns, "__len__"):
+        raise TypeError(f"columns must be a sequence of 2 to 4 fields (user, item[, rating[, "
+                        f"timestamp]]), got {columns!r}")
+    columns = tuple(columns)
+    if not 2 <= len(columns) <= 4 or columns[0] is None or columns[1] is None:
+        raise ValueError(f"columns must list 2 to 4 fields, user, item[, rating[, timestamp]], "
+                         f"the user and item fields not None; got {columns!r}")
+    return columns
+
+
+def _header_detected(first, rows, columns, id_dtype):
+    """Whether the first line of a ratings file names its fields: a rating or timestamp
+    (or, with id_dtype "auto", an id) that is not a number there but is in the next rows,
+    or id fields that are column names such as user and item."""
+    numeric = [c for c in columns[2:] if c is not None]
+    integral = [c for c in columns[:2]] if id_dtype == "auto" else []
+    if any(_differs(first, rows, c, text.is_number) for c in numeric):
+        return True
+    if any(_differs(first, rows, c, text.is_integer) for c in integral):
+        return True
+    ids = [first[c].strip() for c in columns[:2] if c < len(first)]
+    return len(ids) == 2 and text.looks_like_names(ids, _ID_NAMES)
+
+
+def _differs(first, rows, column, test):
+    """True when the first row's field fails ``test`` and every later one passes it."""
+    later = [row[column].strip() for row in rows if len(row) > column]
+    return (column < len(first) and not test(first[column].strip()) and bool(later)
+            and all(test(value) for value in later))
+
+
+def _read_items(path, sep, columns, header, category_sep, flags, encoding, id_dtype):
+    """(ids, titles or None, genres or None, genre names) of an items file, read as
+    :meth:`ItemInfo.from_csv` says."""
+    path = text.checked_path(path)
+    v.check_choice("id_dtype", id_dtype, ("auto", "str"))
+    text.check_sep(sep)
+    text.check_header(header)
+    if category_sep is not None and (not isinstance(category_sep, str) or not category_sep):
+        raise ValueError(f"category_sep must be a non-empty text or None, got {category_sep!r}")
+    if flags is not True and flags is not False and (
+            isinstance(flags, (str, bytes)) or not hasattr(flags, "__len__")):
+        raise TypeError(f"flags must be False, True or a sequence of category names, "
+                        f"got {flags!r}")
+    columns = _default_item_columns if columns is None else _item_columns(columns)
+    detect = functools.partial(_item_header, flags=flags, id_dtype=id_dtype)
+    if encoding is not None:
+        table = text.read_table(path, columns, sep, header, encoding, detect)
+    else:
         try:
-            return _read_fields(path, csv.reader(handle, delimiter=sep), sep, columns, header)
-        except UnicodeDecodeError as error:
-            raise ValueError(f"{path}, line {_undecodable_line(path, encoding)}: not {name} text "
-                             f"({error.reason}); pass the file's encoding, e.g. "
-                             f"encoding='latin-1'") from None
+            table = text.read_table(path, columns, sep, header, "utf-8", detect)
+        except text.NotText:
+            table = text.read_table(path, columns, sep, header, "latin-1", detect)
+    ids = _parse_ids(table.fields[0], id_dtype, "item")
+    _check_unique(table, ids)
+    titles = table.fields[1]
+    category_fields = [f for f in table.fields[2:] if f is not None]
+    if not category_fields:
+        return ids, titles, None, []
+    if flags is not False:
+        return (ids, titles) + _flag_columns(table, flags)
+    lists = [set() for _ in ids]
+    for field in category_fields:
+        for categories, value in zip(lists, field):
+            parts = [value] if category_sep is None else value.split(category_sep)
+            categories.update(p.strip() for p in parts if p.strip() not in _NO_CATEGORY)
+    names = sorted(set().union(*lists))
+    column = {name: k for k, name in enumerate(names)}
+    genres = np.zeros((len(ids), len(names)), dtype=bool)
+    for row, categories in enumerate(lists):
+        genres[row, [column[name] for name in categories]] = True
+    return ids, titles, genres, names
 
 
-def _undecodable_line(path, encoding):
-    """The number of the first line of a file that does not decode."""
-    decoder = codecs.getincrementaldecoder(encoding)()
-    with open(path, "rb") as handle:
-        for number, line in enumerate(handle, start=1):
-            try:
-                decoder.decode(line)
-            except UnicodeDecodeError:
-                return number
-    return number
+def _default_item_columns(width):
+    """The id, the title and, when the first line has a third field, the categories."""
+    return (0, 1, 2) if width >= 3 else (0, 1)
 
 
-def _read_fields(path, reader, sep, columns, header):
-    names = next(reader, []) if header else None
-    picks = []                 # a field position per slot (user, item, ...), or None
-    for c in columns:
-        if c is None or isinstance(c, int):
-            picks.append(c)
-        elif header and c in names:
-            picks.append(names.index(c))
-        else:
-            raise KeyError(f"{path}: column {c!r} not in header {names}" if header else
-                           f"{path}: column {c!r} is a name, but the file has no header "
-                           f"(pass header=True or positions)")
-    need = max(c for c in picks if c is not None) + 1
-    fields = [None if c is None else [] for c in picks]
-    for line_no, row in enumerate(reader, start=2 if header else 1):
-        if not row:
-            continue
-        if len(row) < need:
-            raise ValueError(f"{path}, line {line_no}: expected at least {need} fields "
-                             f"separated by {sep!r}, found {len(row)}: {sep.join(row)!r}")
-        for out, c in zip(fields, picks):
-            if out is not None:
-                out.append(row[c].strip())
-    if not fields[0]:
-        raise ValueError(f"{path} holds no data rows")
-    return fields
+def _item_columns(columns):
+    if isinstance(columns, (str, bytes)) or not hasattr(columns, "__len__"):
+        raise TypeError(f"columns must be a sequence (id, title[, category, ...]), "
+                        f"got {columns!r}")
+    columns = tuple(columns)
+    if len(columns) < 2 or columns[0] is None:
+        raise ValueError(f"columns must list the id field, the title field (or None) and any "
+                         f"category fields; got {columns!r}")
+    return columns
+
+
+def _item_header(first, rows, columns, flags, id_dtype):
+    """Whether the first line of an items file names its fields: an id that is not an
+    integer there but is in the next rows (id_dtype "auto"), flags that are not 0/1 there
+    but are in the next rows, or an id field that is a column name such as movieId."""
+    if id_dtype == "auto" and _differs(first, rows, columns[0], text.is_integer):
+        return True
+    if flags is not False and any(_differs(first, rows, c, lambda x: x in ("0", "1", ""))
+                                  for c in columns[2:] if c is not None):
+        return True
+    return columns[0] < len(first) and text.looks_like_names([first[columns[0]]], _ID_NAMES)
+
+
+def _check_unique(table, ids):
+    uniques, counts = np.unique(ids, return_counts=True)
+    if len(uniques) < len(ids):
+        twice = uniques[np.flatnonzero(counts > 1)[0]]
+        first, second = np.flatnonzero(ids == twice)[:2]
+        raise ValueError(f"{table.path}: item {twice.item()!r} is listed twice, on lines "
+                         f"{table.line(first)} and {table.line(second)}; keep one line per item")
+
+
+def _flag_columns(table, flags):
+    """(genres, names) of 0/1 category columns."""
+    picked = [(k, f) for k, f in enumerate(table.fields) if k >= 2 and f is not None]
+    if flags is True:
+        read = [c for c in table.positions[2:] if c is not None]
+        names = ([table.names[c] if c < len(table.names) else f"column {c}" for c in read]
+                 if table.names is not None else [f"column {c}" for c in read])
+    else:
+        names = [str(name) for name in flags]
+        if len(names) != len(picked):
+            raise ValueError(f"flags names {len(names)} categories, but {len(picked)} category "
+                             f"columns are read; give a name per column")
+    genres = np.zeros((len(table.fields[0]), len(picked)), dtype=bool)
+    for j, (k, field) in enumerate(picked):
+        values = np.asarray(field)
+        bad = np.flatnonzero((values != "0") & (values != "1") & (values != ""))
+        if len(bad):
+            raise ValueError(f"{table.path}, line {table.line(bad[0])}: category flag "
+                             f"{str(values[bad[0]])!r} is not 0 or 1 (flags reads the category "
+                             f"columns as 0/1); pass flags=False for lists of names")
+        genres[:, j] = values == "1"
+    return genres, names
 
 
 def _parse_ids(values, id_dtype="auto", what="id"):
@@ -104,20 +202,24 @@ def _parse_ids(values, id_dtype="auto", what="id"):
     return numbers
 
 
-def _parse_numbers(path, what, values):
+def _parse_numbers(table, column, what):
+    """The float64 values of a number column of a Table; an error names the first line
+    that holds no number (and suggests header=True when that is the first line)."""
+    values = table.fields[column]
     try:
         return np.asarray(values, dtype=np.float64)
     except ValueError:
-        bad = next(i for i, x in enumerate(values) if not _is_number(x))
-        raise ValueError(f"{path}: {what} {values[bad]!r} in data row {bad + 1} is not a number") from None
-
-
-def _is_number(text):
-    try:
-        float(text)
-        return True
-    except ValueError:
-        return False
+        pass
+    bad = next((i for i, x in enumerate(values) if not text.is_number(x)), None)
+    if bad is None:                     # a form float() reads and numpy does not
+        return np.array([float(x) for x in values], dtype=np.float64)
+    hint = ""
+    if bad == 0 and table.names is None:
+        first = ", ".join(f[0] for f in table.fields if f is not None)
+        hint = (f"; the first line looks like a header ({first}): pass header=True (--header "
+                f"on the command line)")
+    raise ValueError(f"{table.path}, line {table.line(bad)}: {what} {values[bad]!r} is not a "
+                     f"number{hint}")
 
 
 def _sparse_triples(matrix, user_ids, item_ids):
