@@ -152,9 +152,9 @@ def test_readme_command_line_examples_run_and_print_what_it_shows(ran):
     assert len(ran.results) >= 6
     for line, outcome in ran.results.items():
         assert outcome.returncode == 0, (line, outcome.stderr)
-    quoted = re.search(r"^test: RMSE (\d\.\d+), MAE (\d\.\d+)", README.read_text(), re.M)
-    printed = re.search(r"^test: RMSE (\d\.\d+), MAE (\d\.\d+)",
-                        result(ran, "fastmf train movielens").stdout, re.M)
+    line = r"^test[^:\n]*: RMSE (\d\.\d+), MAE (\d\.\d+)"
+    quoted = re.search(line, README.read_text(), re.M)
+    printed = re.search(line, result(ran, "fastmf train movielens").stdout, re.M)
     for quoted_value, printed_value in zip(quoted.groups(), printed.groups()):
         assert float(printed_value) == pytest.approx(float(quoted_value), abs=3e-4)
     assert "ALS" in result(ran, "fastmf train movielens").stderr      # the progress bar
@@ -165,17 +165,25 @@ def test_train_saves_the_model_the_held_out_ratings_and_the_learning_curve(ran):
     n_test = int(re.search(r"test (\d+)$", out.splitlines()[0]).group(1))
     model = fastmf.load(ran.path / "als.npz")
     assert isinstance(model, fastmf.ALS) and len(model.history_) == 10
-    test = fastmf.Interactions.from_csv(ran.path / "test.csv")
+    header = (ran.path / "test.csv").read_text().splitlines()[0]
+    assert header == "user,item,rating,timestamp"            # MovieLens has timestamps
+    test = fastmf.Interactions.from_csv(ran.path / "test.csv", columns=(0, 1, 2, 3), header=True)
     assert test.nnz == n_test
+    _, expected = fastmf.train_test_split(fastmf.datasets.load_movielens(
+        "100k", data_home=SHARED_DATA, download=False), test_size=0.2, seed=0)
+    when = dict(zip(zip(expected.users.tolist(), expected.items.tolist()),
+                    expected.timestamps.tolist()))
+    assert test.timestamps.tolist() == [when[pair] for pair in zip(test.users.tolist(),
+                                                                   test.items.tolist())]
     rmse = fastmf.metrics.rmse(test.ratings, model.predict(test.users, test.items))
-    assert f"test: RMSE {rmse:.4f}," in out
+    assert f"test (20% of DATA, never seen while fitting): RMSE {rmse:.4f}," in out
     image = (ran.path / "curve.png").read_bytes()
     assert image[:8] == PNG_MAGIC and len(image) > 1000
 
 
 def test_evaluate_on_the_held_out_file_repeats_the_train_metrics(ran):
     trained = result(ran, "fastmf train movielens").stdout
-    rmse, mae = re.search(r"test: RMSE (\S+), MAE (\S+) \((\d+)", trained).groups()[:2]
+    rmse, mae = re.search(r"test \(.*\): RMSE (\S+), MAE (\S+) \((\d+)", trained).groups()[:2]
     out = result(ran, "fastmf evaluate als.npz").stdout
     assert re.search(rf"^rmse +{rmse}$", out, re.M) and re.search(rf"^mae +{mae}$", out, re.M)
     assert re.search(r"^ratings_unknown +0$", out, re.M)
@@ -208,8 +216,8 @@ def test_evaluate_with_the_training_file_excludes_the_same_items(ran, ml100k):
 def test_implicit_model_scores_on_the_whole_file_as_on_its_held_out_part(ran):
     trained = result(ran, "fastmf train ratings.csv").stdout
     assert "ImplicitALS(alpha=4" in trained
-    precision, ndcg, users = re.search(r"test: precision@10 (\S+), NDCG@10 (\S+) \((\d+) users",
-                                       trained).groups()
+    precision, ndcg, users = re.search(r"test \(.*\): precision@10 (\S+), NDCG@10 (\S+) "
+                                       r"\((\d+) users", trained).groups()
     out = result(ran, "fastmf evaluate implicit.npz").stdout
     table = dict(line.split() for line in out.splitlines())
     assert list(table) == ["precision@10", "recall@10", "ndcg@10", "map@10", "auc", "users",
@@ -269,7 +277,7 @@ def test_string_ids_from_a_tsv_file_with_named_columns(tmp_path):
     outcome = run_in(tmp_path, "train", "ratings.tsv", "--header", "--columns", "who,what,stars",
                      "--factors", "4", "--iterations", "3", "--quiet", "-o", "model")
     assert outcome.returncode == 0, outcome.stderr
-    assert "model saved to model.npz" in outcome.stdout and "test: RMSE" in outcome.stdout
+    assert "model saved to model.npz" in outcome.stdout and "test (20% of DATA" in outcome.stdout
     model = fastmf.load(tmp_path / "model.npz")
     assert model.user_ids_.ids.dtype.kind == "U"
     outcome = run_in(tmp_path, "recommend", "model.npz", "--user", "u7", "-n", "3")
@@ -310,27 +318,39 @@ def test_train_sgd_on_synthetic_data_without_a_held_out_part(tmp_path):
                      "--output", "sgd.npz")
     assert outcome.returncode == 0, outcome.stderr
     assert outcome.stderr == ""
-    first, second, third = outcome.stdout.splitlines()[:3]
+    first, second, third, fourth = outcome.stdout.splitlines()[:4]
     assert first.startswith("data: ") and "5000 ratings (synthetic:5000)" in first
-    assert "3 epochs in" in second and third.startswith("train: RMSE ")
+    assert "3 epochs on all of DATA (5000 ratings) in" in second
+    assert third == "test: none (--test-size 0: every rating was trained on)"
+    assert fourth.startswith("train (seen while fitting, so optimistic): RMSE ")
     model = fastmf.load(tmp_path / "sgd.npz")
     assert isinstance(model, fastmf.SGD) and model.get_params()["epochs"] == 3
     assert model.item_info_.title([0])[0] == "Item 0"
 
 
 def test_train_on_a_local_dask_cluster_saves_the_one_machine_model(tmp_path):
-    common = ("train", "synthetic:20000", "--iterations", "3", "--factors", "8", "--quiet")
+    # early stopping on the cluster watches the same validation part and refits the same way
+    common = ("train", "synthetic:20000", "--iterations", "8", "--factors", "8", "--quiet",
+              "--model", "als", "--param", "early_stopping=1")
     outcome = run_in(tmp_path, *common, "--dask-workers", "2", "--output", "dask.npz")
     assert outcome.returncode == 0, outcome.stderr
     lines = outcome.stdout.splitlines()
     assert re.fullmatch(r"training on the Dask cluster at tcp://127\.0\.0\.1:\d+ \(2 workers\)",
                         lines[1])
-    assert lines[2].startswith("ALS(factors=8, iterations=3, seed=0, verbose=False): 3 iterations")
-    assert run_in(tmp_path, *common, "--output", "here.npz").returncode == 0
+    here = run_in(tmp_path, *common, "--output", "here.npz")
+    assert here.returncode == 0, here.stderr
+    validation = here.stdout.splitlines()[1]
+    assert validation.startswith("validation (20% of each user's training ratings, ")
+    assert lines[2] == validation
+    stopped = int(re.search(r"at iteration (\d+) of", validation).group(1))
+    assert lines[3].startswith(f"ALS(factors=8, iterations={stopped}, seed=0, verbose=False): "
+                               f"{stopped} iterations, as early stopping chose, on the whole "
+                               f"training part")
     dask, here = fastmf.load(tmp_path / "dask.npz"), fastmf.load(tmp_path / "here.npz")
-    assert type(dask) is fastmf.ALS
+    assert type(dask) is fastmf.ALS and dask.n_iter_ == stopped
     np.testing.assert_array_equal(dask.user_factors_, here.user_factors_)
-    refused = run_in(tmp_path, *common, "--model", "bpr", "--dask-workers", "2", "-o", "b.npz")
+    refused = run_in(tmp_path, *common[:-4], "--model", "bpr", "--dask-workers", "2",
+                     "-o", "b.npz")
     assert refused.returncode == 1
     assert refused.stderr.strip() == ("fastmf train: error: --scheduler and --dask-workers train "
                                       "als and implicit-als; BPR trains on one machine only")
@@ -347,6 +367,168 @@ def test_train_keeps_ids_as_text_and_reads_other_encodings(tmp_path):
     assert "001" in ids.tolist() and "Zoë" in ids.tolist()
     refused = run_in(tmp_path, *common[:-2], "-o", "m.npz")
     assert refused.returncode == 1 and "zeros.csv, line 1: not utf-8 text" in refused.stderr
+
+
+def _synthetic(n_ratings):
+    """The data of DATA synthetic:N, built here with the library."""
+    return fastmf.datasets.make_ratings(*_synthetic_shape(n_ratings), n_ratings, seed=0)
+
+
+def _pairs(data):
+    return set(zip(data.users.tolist(), data.items.tolist()))
+
+
+@pytest.fixture
+def fits(monkeypatch):
+    """Every (train, validation) that ALS.fit and ImplicitALS.fit receive in this process."""
+    calls = []
+    for cls in (fastmf.ALS, fastmf.ImplicitALS):
+        def spy(self, train, validation=None, callbacks=(), _fit=cls.fit):
+            calls.append((train, validation))
+            return _fit(self, train, validation=validation, callbacks=callbacks)
+        monkeypatch.setattr(cls, "fit", spy)
+    return calls
+
+
+def test_early_stopping_watches_a_validation_part_of_train_and_never_the_test_part(tmp_path,
+                                                                                fits):
+    from fastmf.cli import main
+    out = io.StringIO()
+    status = main(["train", "synthetic:20000", "--factors", "8", "--iterations", "12",
+                   "--param", "early_stopping=2", "--quiet", "--threads", "1",
+                   "-o", str(tmp_path / "m.npz")], out=out)
+    assert status == 0
+    # the parts, built here: test at random from DATA, validation per user from train
+    train, test = fastmf.train_test_split(_synthetic(20000), test_size=0.2, seed=0)
+    rest, val = fastmf.train_test_split(train, test_size=0.2, seed=0, strategy="per_user")
+    params = dict(factors=8, seed=0, num_threads=1, verbose=False)
+    probe = fastmf.ALS(iterations=12, early_stopping=2, **params)
+    history = probe.fit(rest, validation=val).history_
+    best = min(history, key=lambda row: row["val_rmse"])
+    final = fastmf.ALS(iterations=best["iteration"], **params).fit(train)
+    fits[:] = fits[:2]                               # the fits main made, not those here
+    (fit_part, watched), (whole, none) = fits
+    assert _pairs(watched) == _pairs(val) and _pairs(fit_part) == _pairs(rest)
+    assert not _pairs(watched) & _pairs(test) and not _pairs(fit_part) & _pairs(test)
+    assert _pairs(whole) == _pairs(train) and none is None
+    saved = fastmf.load(tmp_path / "m.npz")
+    assert saved.n_iter_ == best["iteration"] and saved.early_stopping is None
+    np.testing.assert_allclose(saved.item_factors_, final.item_factors_, rtol=1e-5, atol=1e-7)
+    rmse = fastmf.metrics.rmse(test.ratings, final.predict(test.users, test.items))
+    lines = out.getvalue().splitlines()
+    assert lines[2] == (f"validation (20% of each user's training ratings, {val.nnz} ratings): "
+                        f"best RMSE {best['val_rmse']:.4f} at iteration {best['iteration']} of "
+                        f"{len(history)} (early stopping, patience 2)")
+    assert lines[4].startswith(f"test (20% of DATA, never seen while fitting): RMSE {rmse:.4f}, ")
+
+
+def test_a_plain_train_fits_once_and_scores_nothing_per_iteration(tmp_path, fits):
+    from fastmf.cli import main
+    for model, extra in (("als", []), ("implicit-als", ["--plot", "c.png", "--validation", "0"])):
+        fits.clear()
+        path = tmp_path / f"{model}.npz"
+        status = main(["train", "synthetic:5000", "--model", model, "--iterations", "3",
+                       "--factors", "4", "--quiet", "-o", str(path),
+                       *[str(tmp_path / arg) if arg.endswith(".png") else arg for arg in extra]],
+                      out=io.StringIO())
+        assert status == 0
+        assert len(fits) == 1 and fits[0][1] is None
+        keys = set().union(*fastmf.load(path).history_)
+        assert not [key for key in keys if key.startswith("val_")]
+    assert (tmp_path / "c.png").read_bytes()[:8] == PNG_MAGIC   # the training curve only
+
+
+def test_plot_draws_the_validation_curve_of_a_fit_without_the_validation_part(tmp_path, fits):
+    from fastmf.cli import main
+    out = io.StringIO()
+    status = main(["train", "synthetic:5000", "--iterations", "3", "--factors", "4", "--quiet",
+                   "--validation", "0.25", "-o", str(tmp_path / "m.npz"),
+                   "--plot", str(tmp_path / "c.png")], out=out)
+    assert status == 0
+    train, _ = fastmf.train_test_split(_synthetic(5000), test_size=0.2, seed=0)
+    rest, val = fastmf.train_test_split(train, test_size=0.25, seed=0, strategy="per_user")
+    assert [(_pairs(a), b is not None and _pairs(b)) for a, b in fits] == [
+        (_pairs(rest), _pairs(val)), (_pairs(train), False)]
+    assert re.search(r"^validation \(25% of each user's training ratings, \d+ ratings\), for "
+                     r"--plot: RMSE \d\.\d{4} at the last iteration \(3\)", out.getvalue(), re.M)
+    assert fastmf.load(tmp_path / "m.npz").n_iter_ == 3             # the iterations as given
+    assert (tmp_path / "c.png").read_bytes()[:8] == PNG_MAGIC
+
+
+def test_the_test_output_reads_back_whole_with_or_without_header(tmp_path):
+    data = fastmf.datasets.make_ratings(100, 60, 3000, seed=5)
+    rows = [f"{u},{i},{r / 3:g}" for u, i, r in zip(*data.to_arrays())]     # 4.33333 and such
+    (tmp_path / "r.csv").write_text("\n".join(rows) + "\n")
+    outcome = run_in(tmp_path, "train", "r.csv", "--model", "als", "--iterations", "3",
+                     "--factors", "4", "--quiet", "-o", "m.npz", "--test-output", "t.csv")
+    assert outcome.returncode == 0, outcome.stderr
+    _, test = fastmf.train_test_split(fastmf.Interactions.from_csv(tmp_path / "r.csv"),
+                                      test_size=0.2, seed=0)
+    text = (tmp_path / "t.csv").read_text().splitlines()
+    assert text[0] == "user,item,rating" and len(text) == test.nnz + 1
+    rmse = re.search(r"RMSE (\S+),", outcome.stdout).group(1)
+    for extra in (["--header"], []):
+        scored = run_in(tmp_path, "evaluate", "m.npz", "t.csv", *extra)
+        assert scored.returncode == 0, scored.stderr
+        assert re.search(rf"^ratings +{test.nnz}$", scored.stdout, re.M)     # none dropped
+        assert re.search(rf"^rmse +{rmse}$", scored.stdout, re.M)
+
+
+# -- the model family of --model auto ------------------------------------------------------
+def test_auto_takes_star_ratings_for_als():
+    from fastmf.cli._models import choose_model
+    stars = np.loadtxt(SHARED_DATA / "ml-100k" / "u.data", usecols=2)
+    assert choose_model(stars) == ("als", "the values look like ratings on a scale: 5 values "
+                                          "from 1 to 5")
+    halves = np.arange(1, 21) / 2                     # 0.5 to 10 in steps of 0.5
+    assert choose_model(halves)[0] == "als"
+
+
+def test_auto_takes_binary_data_and_counts_for_implicit_als():
+    from fastmf.cli._models import choose_model
+    assert choose_model(np.ones(500)) == ("implicit-als",
+                                          "every value is 1: which pairs occur, not how much")
+    plays = np.random.default_rng(0).zipf(1.6, 20_000).astype(np.float64)      # heavy-tailed
+    assert choose_model(plays) == ("implicit-als",
+                                   f"the values look like counts: 1 to {plays.max():g}")
+    minutes = np.random.default_rng(1).lognormal(2.0, 1.5, 5000)
+    name, reason = choose_model(minutes)
+    assert name == "implicit-als" and reason.startswith("the values look like amounts: ")
+    assert choose_model([4.0, 5.0, 3.0], min_rating=4) == (
+        "implicit-als", "--min-rating 4 makes positives of the ratings")
+
+
+def test_auto_takes_decimal_and_negative_ratings_for_als():
+    from fastmf.cli._models import choose_model
+    rng = np.random.default_rng(2)
+    averages = np.round(rng.uniform(1.0, 5.0, 3000), 2)          # e.g. averaged ratings
+    name, reason = choose_model(averages)
+    assert name == "als" and reason.startswith("the values look like ratings: 1")
+    jokes = np.round(rng.uniform(-10.0, 10.0, 3000), 2)        # Jester's scale
+    assert choose_model(jokes) == ("als", f"the values look like ratings: some are below 0 "
+                                          f"({jokes.min():g} to {jokes.max():g})")
+
+
+def test_train_and_tune_without_model_say_what_auto_chose(tmp_path):
+    data = fastmf.datasets.make_ratings(80, 40, 1200, seed=4)
+    users, items, ratings = data.to_arrays()
+    plays = np.random.default_rng(0).zipf(1.6, data.nnz)
+    (tmp_path / "plays.csv").write_text("".join(f"{u},{i},{p}\n"
+                                                for u, i, p in zip(users, items, plays)))
+    trained = run_in(tmp_path, "train", "plays.csv", "--iterations", "2", "--factors", "4",
+                     "--quiet", "-o", "plays.npz")
+    assert trained.returncode == 0, trained.stderr
+    assert trained.stdout.splitlines()[1] == (f"model: implicit-als (the values look like counts: "
+                                              f"1 to {plays.max()}); pass --model to choose")
+    assert type(fastmf.load(tmp_path / "plays.npz")) is fastmf.ImplicitALS
+    tuned = run_in(tmp_path, "tune", "synthetic:2000", "--iterations", "2", "--factors", "4",
+                   "--budget", "1", "--quiet", "-o", "stars.npz")
+    assert tuned.returncode == 0, tuned.stderr
+    assert tuned.stdout.splitlines()[1] == ("model: als (the values look like ratings on a "
+                                            "scale: 5 values from 1 to 5); pass --model to "
+                                            "choose")
+    assert "rmse" in tuned.stdout.splitlines()[3].split()
+    assert type(fastmf.load(tmp_path / "stars.npz")) is fastmf.ALS
 
 
 def test_model_registry_maps_names_to_classes():
@@ -369,8 +551,18 @@ def test_every_command_has_help(command):
      "column 'film' not in header ['user_id', 'movie_id', 'stars', 'timestamp']"),
     (["train", "ratings.csv", "--columns", "user_id,movie_id", "-o", "m.npz"],
      "names the field 'user_id'; pass --header"),
-    (["train", "synthetic", "--param", "alpah=1", "-o", "m.npz"], "ALS has no parameter 'alpah'"),
-    (["train", "synthetic", "--min-rating", "4", "-o", "m.npz"], "use --model implicit-als"),
+    (["train", "synthetic", "--param", "alpah=1", "-o", "m.npz"],
+     "neither ALS nor ImplicitALS has a parameter 'alpah'"),
+    (["train", "synthetic", "--model", "als", "--param", "alpah=1", "-o", "m.npz"],
+     "ALS has no parameter 'alpah'"),
+    (["train", "synthetic", "--param", "alpha=2", "-o", "m.npz"],
+     "ALS has no parameter 'alpha'; the parameters are factors, "),
+    (["train", "synthetic", "--model", "als", "--min-rating", "4", "-o", "m.npz"],
+     "use --model implicit-als"),
+    (["train", "synthetic", "--param", "early_stopping=2", "--validation", "0", "-o", "m.npz"],
+     "--param early_stopping=2 watches a validation part, and --validation 0 carves none"),
+    (["train", "synthetic", "--validation", "1", "-o", "m.npz"],
+     "--validation must be at least 0 and below 1, got 1.0"),
     (["train", "synthetic", "-o", "nowhere/m.npz"], "the directory 'nowhere' does not exist"),
     (["recommend", "damaged.npz", "--user", "1"],
      "cannot load 'damaged.npz': the file is damaged or truncated"),
@@ -441,10 +633,31 @@ def _synthetic_shape(n_ratings):
 @pytest.mark.parametrize("args, message", [
     (["--space", "regularization"], "NAME=LOW:HIGH"),
     (["--space", "alpha=1:2:lin"], "LOW:HIGH:log"),
-    (["--space", "alpha_=1,2"], "has no parameter 'alpha_'"),
-    (["--metric", "rmse"], "unknown metric"),
+    (["--space", "alpha_=1,2"], "neither ALS nor ImplicitALS has a parameter 'alpha_'"),
+    (["--model", "implicit-als", "--metric", "rmse"], "unknown metric"),
     (["--metric", "ndgc"], "unknown --metric")])
 def test_tune_reports_bad_options_in_one_line(tmp_path, args, message):
     result = run("tune", "synthetic:2000", "--quiet", "-o", str(tmp_path / "m.npz"), *args)
     assert result.returncode == 1 and message in result.stderr, result.stderr
     assert result.stderr.startswith("fastmf tune: error:")
+
+
+def test_tune_prints_every_trial_and_the_failed_ones_with_their_error(tmp_path):
+    # 32 factors over 20 items: regularization 1e-12 leaves YᵀY singular, Cholesky fails
+    data = fastmf.datasets.make_ratings(60, 20, 600, seed=0)
+    (tmp_path / "r.csv").write_text("".join(f"{u},{i},{r:g}\n"
+                                            for u, i, r in zip(*data.to_arrays())))
+    result = run_in(tmp_path, "tune", "r.csv", "--model", "implicit-als", "--factors", "32",
+                    "--iterations", "2", "--space", "regularization=1e-12,1.0", "--strategy",
+                    "random", "--budget", "30", "--refine", "0", "--quiet", "-o", "m.npz")
+    assert result.returncode == 0, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines()[2:]
+            if re.match(r" *\d+ +\d+ ", line)]
+    assert len(rows) == 30 and "more" not in result.stdout        # the whole table
+    failed = [row for row in rows if float(row[2]) == 1e-12]
+    assert failed and all(row[4] == "-" and row[6:9] == ["ModelFitError:", "Cholesky", "failed"]
+                          for row in failed)
+    assert all(row[4] != "-" and len(row) == 6 for row in rows if float(row[2]) == 1.0)
+    assert result.stderr.startswith(f"tune: {len(failed)} of 30 trials failed, the first ")
+    assert result.stderr.count("\n") == 1
+    assert fastmf.load(tmp_path / "m.npz").regularization == 1.0

@@ -1,12 +1,12 @@
 """fastmf.tune and tune_function: the halving ladder and budget, reproducibility, failures,
 and scores checked against fits done here."""
 import math
+import warnings
 
 import numpy as np
 import pytest
 
 import fastmf
-from fastmf import FastMFWarning
 from fastmf.model_selection import TuneResult, default_space, tune_function
 
 
@@ -137,19 +137,88 @@ def test_time_budget_stops_after_the_first_fit(refine):
     assert result.best_params == {"x": result.trials[0]["x"]}
 
 
-def test_a_failing_candidate_warns_scores_nan_and_never_wins():
+def test_a_failing_candidate_is_a_failed_trial_with_its_error_and_never_wins(caplog):
     def objective(params, iterations):
         if params["x"] > 1.0:
-            raise RuntimeError("diverged")
-        return params["x"]
-    with pytest.warns(FastMFWarning, match="diverged"):
-        result = tune_function(objective, SPACE, max_iterations=3, budget=4,
-                               strategy="random", seed=0)
-    failed = [row for row in result.trials if row["x"] > 1.0]
-    assert failed and all(math.isnan(row["score"]) for row in failed)
-    assert result.best_params["x"] <= 1.0
-    with pytest.warns(FastMFWarning), pytest.raises(ValueError, match="every one"):
+            raise RuntimeError(f"diverged at x={params['x']:.3f}\nsecond line")
+        return math.nan if params["x"] < 0.2 else params["x"]
+    with warnings.catch_warnings(record=True) as caught, caplog.at_level("INFO", "fastmf"):
+        warnings.simplefilter("always")
+        result = tune_function(objective, {"x": (0.05, 1.6)}, max_iterations=3, budget=8,
+                               strategy="random", seed=0, refine=0)
+    assert caught == []                       # nothing printed through the progress bar
+    assert len(result.trials) == 8            # the search went on to the end
+    for row in result.trials:                 # the reason, from the candidate's own x
+        if row["x"] > 1.0:
+            expected = f"RuntimeError: diverged at x={row['x']:.3f}"
+        elif row["x"] < 0.2:
+            expected = "score nan: not a finite number"
+        else:
+            expected = None
+        assert row["error"] == expected
+        assert math.isnan(row["score"]) == (expected is not None)
+    ok = [row["x"] for row in result.trials if 0.2 <= row["x"] <= 1.0]
+    failed = [row["trial"] for row in result.trials if not 0.2 <= row["x"] <= 1.0]
+    assert ok and failed and result.best_params == {"x": max(ok)}
+    assert [row["trial"] for row in result.failed()] == failed
+    warned = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warned) == 1                   # one summary, after the search
+    assert warned[0].getMessage().startswith(f"tune: {len(failed)} of 8 trials failed, the "
+                                             f"first (trial {failed[0]}) with ")
+    text = str(result)
+    assert f"; {len(failed)} failed" in text.splitlines()[0]
+    assert text.splitlines()[1].split()[-1] == "error"
+    for row in result.trials:
+        if row["error"]:
+            line = next(line for line in text.splitlines()
+                        if line.split()[1:2] == [str(row["trial"])])
+            assert line.endswith(row["error"][:40]) or row["error"][:40] in line
+    frame = result.to_dataframe()                  # pandas shows None as a missing value
+    assert frame["error"].isna().tolist() == [row["error"] is None for row in result.trials]
+    assert frame["error"].dropna().tolist() == [row["error"] for row in result.failed()]
+
+
+def test_when_every_trial_fails_the_error_names_the_first_reasons():
+    def objective(params, iterations):
+        raise ArithmeticError(f"no fit for {'small' if params['x'] < 1 else 'large'} x")
+    with pytest.raises(ValueError, match=r"every trial failed \(4 in all\): trial (\d): "
+                                         r"ArithmeticError: no fit for (small|large) x; "
+                                         r"trial \d: ArithmeticError: no fit for"):
+        tune_function(objective, SPACE, max_iterations=3, budget=4, strategy="random",
+                      seed=0, refine=0)
+    with pytest.raises(ValueError, match="trial 0: ZeroDivisionError: division by zero;"):
         tune_function(lambda params, iterations: 1 / 0, SPACE, max_iterations=3, budget=2)
+
+
+def test_a_model_whose_cholesky_fails_is_a_failed_trial_of_tune(caplog):
+    # 32 factors over 20 items: YᵀY is singular and only the regularization makes the
+    # systems positive definite; 1e-12 and 1e-6 are too small for float32.
+    data = fastmf.datasets.make_ratings(60, 20, 600, seed=0)
+    model = fastmf.ImplicitALS(factors=32, iterations=2, seed=0, verbose=False)
+    space = {"regularization": [1e-12, 1e-6, 0.1, 1.0]}
+    with caplog.at_level("WARNING", "fastmf"):
+        result = fastmf.tune(model, data, budget=6, strategy="random", refine=0, seed=1,
+                             space=space, verbose=False)
+
+    def fails(regularization):              # the same fit, done here
+        try:
+            fastmf.ImplicitALS(**{**model.get_params(), "regularization": regularization}
+                               ).fit(data)
+        except fastmf.exceptions.ModelFitError:
+            return True
+        return False
+    for row in result.trials:
+        if fails(row["regularization"]):
+            assert row["error"].startswith("ModelFitError: Cholesky failed for ")
+            assert row["error"].endswith(f"increase regularization (now {row['regularization']})")
+        else:
+            assert row["error"] is None and math.isfinite(row["score"])
+    assert any(row["error"] for row in result.trials)
+    assert not fails(result.best_params["regularization"])
+    assert result.best_model.regularization == result.best_params["regularization"]
+    assert len([r for r in caplog.records if r.name == "fastmf"
+                and r.levelname == "WARNING"]) == 1
+    assert "ModelFitError: Cholesky failed" in str(result)
 
 
 @pytest.mark.parametrize("space, error, match", [

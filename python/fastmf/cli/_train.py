@@ -1,11 +1,11 @@
 """fastmf train (fit a model on DATA and save it) and fastmf evaluate (score a saved one)."""
-import ast
 import contextlib
 import csv
 import json
 import math
 import os
 import time
+import types
 from pathlib import Path
 
 import numpy as np
@@ -15,21 +15,35 @@ from .._optional import require
 from ..metrics import METRICS as RANKING_METRICS
 from ..metrics._accuracy import RATING_METRICS
 from ._data import DATA_HELP, read_data
-from ._models import MODELS, implicit_names, is_explicit
+from ._models import (add_model_option, checked_options, chosen_model, implicit_names,
+                      is_explicit)
 
+
+
+TRAIN_DESCRIPTION = (
+    "Train a model on DATA, print its metrics and save it to one .npz file (read by the "
+    "other commands and fastmf.load). DATA is cut in up to three parts. The test part "
+    "(--test-size of the ratings, at random) is held out first and scored once, after the "
+    "fit: nothing is chosen on it. The training part is the rest. A validation part "
+    "(--validation of each user's training ratings) is carved out of the training part only "
+    "when something needs a score per iteration: early stopping (--param early_stopping=N) "
+    "or --plot. A first fit on the rest of the training part then scores the validation part "
+    "after every iteration, early stopping picks the number of iterations there, and the "
+    "saved model is fitted on the whole training part for that many iterations (as tune "
+    "refits its best candidate), so no training rating is left out of the model. A plain "
+    "train fits once and scores nothing while fitting. The closing lines say which part gave "
+    "which figure. The implicit-feedback models ({implicit}) take rating values as counts "
+    "(ImplicitALS: confidence 1 + alpha * log(1 + value / epsilon), or 1 + alpha * value "
+    "with --param confidence=linear); --min-rating 4 turns the ratings >= 4 into positives "
+    "of value 1 instead.")
 
 
 def add_train(commands, data_options):
     train = commands.add_parser(
         "train", parents=[data_options], help="train a model on DATA and save it",
-        description="Train a model on DATA, print its metrics on a held-out part and save "
-                    "it to one .npz file (read by the other commands and fastmf.load). "
-                    f"The implicit-feedback models ({', '.join(implicit_names())}) take "
-                    "rating values as counts (ImplicitALS: confidence 1 + alpha * value); "
-                    "--min-rating 4 turns the ratings >= 4 into positives of value 1 instead.")
+        description=TRAIN_DESCRIPTION.format(implicit=", ".join(implicit_names())))
     train.add_argument("data", metavar="DATA", help=DATA_HELP)
-    train.add_argument("--model", choices=tuple(MODELS), default="als",
-                       help="default: als")
+    add_model_option(train)
     train.add_argument("--output", "-o", required=True, metavar="MODEL.npz",
                        help="the model file to write")
     train.add_argument("--factors", type=int, default=None, help="default: the model's own")
@@ -39,23 +53,33 @@ def add_train(commands, data_options):
                        help="default: the model's own")
     train.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                        help="any other parameter of the model class, e.g. alpha=2.0, "
-                            "learning_rate=0.01 or item_features=genres (repeatable)")
+                            "learning_rate=0.01, item_features=genres or early_stopping=2 "
+                            "(stop when the validation metric has not improved for 2 "
+                            "iterations) (repeatable)")
     train.add_argument("--seed", type=int, default=0,
-                       help="seed of the split and of the model (default 0)")
+                       help="seed of the splits and of the model (default 0)")
     train.add_argument("--threads", type=int, default=0, help="0 = all cores (default)")
     train.add_argument("--test-size", type=float, default=0.2, metavar="FRACTION",
-                       help="share of the ratings held out for the metrics (default 0.2; "
-                            "0 trains on everything)")
+                       help="share of the ratings held out as the test part, scored once "
+                            "after the fit (default 0.2; 0: no test part, everything is "
+                            "trained on)")
+    train.add_argument("--validation", type=float, default=0.2, metavar="FRACTION",
+                       help="share of each user's training ratings scored after every "
+                            "iteration, carved out only for early stopping or --plot "
+                            "(default 0.2; 0: none, and --plot draws the training curve only)")
     train.add_argument("--test-output", metavar="FILE.csv", default=None,
-                       help="write the held-out ratings to this CSV file "
-                            "(user,item,rating rows), for fastmf evaluate")
+                       help="write the test part to this CSV file, with a header line "
+                            "(user,item,rating[,timestamp]), for fastmf evaluate")
     train.add_argument("--plot", metavar="CURVE.png", default=None,
-                       help="draw the learning curve into this image (needs matplotlib)")
+                       help="draw the learning curve into this image (needs matplotlib): the "
+                            "training and validation metric per iteration of the fit that "
+                            "leaves the validation part out")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     cluster = train.add_argument_group(
         "training on a Dask cluster (als and implicit-als; pip install \"fastmf-recsys[dask]\")",
         "DATA is read here and cut into blocks for the workers; the model equals the one "
-        "trained on this machine. --threads is then per task (0: the worker's threads).")
+        "trained on this machine, and the parts are the same. --threads is then per task "
+        "(0: the worker's threads).")
     where = cluster.add_mutually_exclusive_group()
     where.add_argument("--scheduler", metavar="ADDRESS", default=None,
                        help="the scheduler of a running cluster, e.g. tcp://10.0.0.5:8786")
@@ -89,11 +113,12 @@ def add_evaluate(commands, data_options):
 
 # -- train --------------------------------------------------------------------------------
 def _train(args, out):
-    cls, model = checked_model(args)
+    cls, model = checked_options(args)
     cluster = _dask_options(cls, args)
     check_test_size(args)
+    _check_validation(args, model)
     if args.test_output and args.test_size == 0:
-        raise ValueError("--test-output needs a held-out part: give --test-size above 0")
+        raise ValueError("--test-output needs a test part: give --test-size above 0")
     for option in ("output", "test_output", "plot"):
         if getattr(args, option):
             _check_writable(f"--{option.replace('_', '-')}", getattr(args, option))
@@ -101,48 +126,53 @@ def _train(args, out):
         _check_image_format(args.plot)
     data = read_data(args.data, args)
     train, test = held_out(data, args)
+    cls, model, chosen = chosen_model(args, data, cls, model)
+    _check_validation(args, model)
     split = f"; train {train.nnz}, test {test.nnz}" if test is not None else ""
     print(f"data: {data.n_users} users, {data.n_items} items, {data.nnz} ratings "
           f"({args.data}){split}", file=out)
-    if cluster is not None:
-        with cluster() as client:
-            model = _on_cluster(model, client)
+    if chosen:
+        print(chosen, file=out)
+    with (cluster() if cluster is not None else contextlib.nullcontext()) as client:
+        if client is not None:
             print(f"training on the Dask cluster at {client.scheduler.address} "
                   f"({len(client.scheduler_info()['workers'])} workers)", file=out)
-            started = time.perf_counter()
-            model.fit(train, validation=test)
-            model = model.to_local()
-    else:
+        probe = _validation_fit(model, train, args, client)
+        if probe is not None:
+            print(probe.report, file=out)
+            model = probe.final
         started = time.perf_counter()
-        model.fit(train, validation=test)
-    print(f"{model!r}: {model.n_iter_} {cls._iterations_param} in "
+        model = _fit(model, train, client)
+    trained_on = (f"the whole training part ({train.nnz} ratings)" if test is not None
+                  else f"all of DATA ({train.nnz} ratings)")
+    stopped = ", as early stopping chose," if probe is not None and probe.chosen else ""
+    steps = cls._iterations_param if model.n_iter_ != 1 else cls._iterations_param[:-1]
+    print(f"{model!r}: {model.n_iter_} {steps}{stopped} on {trained_on} in "
           f"{time.perf_counter() - started:.1f} s", file=out)
-    print(_final_metrics(model, train, test), file=out)
+    print(_final_metrics(model, train, test, f"test ({args.test_size * 100:g}% of DATA, never "
+                                             f"seen while fitting)"), file=out)
     print(f"model saved to {model.save(args.output)}", file=out)
     if args.test_output:
         _write_ratings(test, args.test_output)
-        print(f"held-out ratings saved to {args.test_output}", file=out)
+        print(f"test part saved to {args.test_output}", file=out)
     if args.plot:
-        _save_learning_curve(model, args.plot)
+        _save_learning_curve(model if probe is None else probe, args.plot)
         print(f"learning curve saved to {args.plot}", file=out)
     return 0
-
-
-def checked_model(args):
-    """(class, model) of --model and the parameter options, checked before any data is
-    read."""
-    cls = MODELS[args.model]
-    if args.min_rating is not None and is_explicit(cls):
-        raise ValueError(f"--min-rating makes implicit feedback, which {cls.__name__} does not "
-                         f"fit; use --model {' or '.join(implicit_names())}")
-    model = cls(**_model_params(cls, args))
-    model._check_params()                  # a bad parameter fails before the data is read
-    return cls, model
 
 
 def check_test_size(args):
     if not 0 <= args.test_size < 1:
         raise ValueError(f"--test-size must be at least 0 and below 1, got {args.test_size}")
+
+
+def _check_validation(args, model):
+    if not 0 <= args.validation < 1:
+        raise ValueError(f"--validation must be at least 0 and below 1, got {args.validation}")
+    if model is not None and model.early_stopping is not None and args.validation == 0:
+        raise ValueError(f"--param early_stopping={model.early_stopping} watches a validation "
+                         f"part, and --validation 0 carves none; give --validation above 0 "
+                         f"(default 0.2) or leave early_stopping out")
 
 
 def held_out(data, args):
@@ -153,11 +183,54 @@ def held_out(data, args):
     return train_test_split(data, test_size=args.test_size, seed=args.seed)
 
 
+def _fit(model, data, client, validation=None):
+    """``model`` fitted on ``data``, on the Dask cluster of ``client`` when there is one."""
+    if client is None:
+        return model.fit(data, validation=validation)
+    return _on_cluster(model, client).fit(data, validation=validation).to_local()
+
+
+def _validation_fit(model, train, args, client):
+    """None when nothing needs a score per iteration; else the fit that leaves the
+    validation part out: its ``history`` and ``report`` line, and the ``final`` model to
+    fit on the whole training part (early stopping's choice of iterations)."""
+    if args.validation == 0 or (model.early_stopping is None and not args.plot):
+        return None
+    from ..model_selection._tune import _validation_split      # as tune carves its own
+    try:
+        rest, val = _validation_split(train, args.validation, args.seed)
+    except ValueError as error:
+        raise ValueError(f"--validation {args.validation:g}: {error}") from None
+    probe = _fit(type(model)(**model.get_params()), rest, client, validation=val)
+    key, history = model._monitor, probe.history_
+    sign = 1.0 if model._monitor_mode == "min" else -1.0
+    scored = [row for row in history if math.isfinite(row.get(key, math.nan))]
+    best = min(scored, key=lambda row: sign * row[key]) if scored else history[-1]
+    label = key.removeprefix("val_").upper()
+    part = (f"validation ({args.validation * 100:g}% of each user's training ratings, "
+            f"{val.nnz} ratings)")
+    final, steps = model, model._iterations_param
+    if model.early_stopping is not None:
+        final = type(model)(**{**model.get_params(), steps: best["iteration"],
+                               "early_stopping": None})
+        report = (f"{part}: best {label} {best.get(key, math.nan):.4f} at {steps[:-1]} "
+                  f"{best['iteration']} of {len(history)} (early stopping, patience "
+                  f"{model.early_stopping})")
+    else:
+        report = (f"{part}, for --plot: {label} {history[-1].get(key, math.nan):.4f} at the "
+                  f"last {steps[:-1]} ({len(history)}), best {best.get(key, math.nan):.4f} at "
+                  f"{steps[:-1]} {best['iteration']}")
+    return types.SimpleNamespace(history=history, report=report, final=final,
+                                 chosen=best["iteration"] if final is not model else None,
+                                 title=f"{type(model).__name__} on the training part less "
+                                       f"validation")
+
+
 def _dask_options(cls, args):
     """None, or a context manager giving the Client of --scheduler or --dask-workers."""
     if args.scheduler is None and args.dask_workers is None:
         return None
-    if cls not in (ALS, ImplicitALS):
+    if cls not in (None, ALS, ImplicitALS):           # None: auto picks one of the two
         raise ValueError(f"--scheduler and --dask-workers train als and implicit-als; "
                          f"{cls.__name__} trains on one machine only")
     if args.dask_workers is not None and args.dask_workers < 1:
@@ -187,27 +260,6 @@ def _on_cluster(model, client):
     return getattr(fastmf.distributed, type(model).__name__)(**model.get_params(), client=client)
 
 
-def _model_params(cls, args):
-    params = {"num_threads": args.threads, "seed": args.seed, "verbose": not args.quiet}
-    given = {"factors": args.factors, cls._iterations_param: args.iterations,
-             "regularization": args.regularization}
-    params.update({name: value for name, value in given.items() if value is not None})
-    names = cls._param_names()
-    for text in args.param:
-        name, equals, value = text.partition("=")
-        name = name.strip().replace("-", "_")
-        if not equals or not name:
-            raise ValueError(f"--param must be NAME=VALUE, got {text!r}")
-        if name not in names:
-            raise ValueError(f"--param {name}: {cls.__name__} has no parameter {name!r}; its "
-                             f"parameters are {', '.join(names)}")
-        try:
-            params[name] = ast.literal_eval(value.strip())
-        except (ValueError, SyntaxError):
-            params[name] = value.strip()       # a word such as genres or cg
-    return params
-
-
 def _check_writable(option, path):
     path = Path(path)
     if path.is_dir():
@@ -225,34 +277,63 @@ def _check_image_format(path):
                          f"one of {', '.join('.' + f for f in sorted(formats))}")
 
 
-def _final_metrics(model, train, test):
+def _final_metrics(model, train, test, part):
+    """The closing line of metrics: on the test part (called ``part``), or with none on the
+    training ratings, which says so."""
     from .. import metrics
-    if is_explicit(model):
-        data, part = (train, "train") if test is None else (test, "test")
-        predicted = model.predict(data.users, data.items)
-        return (f"{part}: RMSE {metrics.rmse(data.ratings, predicted):.4f}, "
-                f"MAE {metrics.mae(data.ratings, predicted):.4f} ({data.nnz} ratings)")
     if test is None:
-        return f"final loss {model.history_[-1]['loss']:.6g} (no held-out part: --test-size 0)"
+        none = "test: none (--test-size 0: every rating was trained on)"
+        if not is_explicit(model):
+            return f"{none}\ntrain: final loss {model.history_[-1]['loss']:.6g}"
+        predicted = model.predict(train.users, train.items)
+        return (f"{none}\ntrain (seen while fitting, so optimistic): "
+                f"RMSE {metrics.rmse(train.ratings, predicted):.4f}, "
+                f"MAE {metrics.mae(train.ratings, predicted):.4f} ({train.nnz} ratings)")
+    if is_explicit(model):
+        predicted = model.predict(test.users, test.items)
+        return (f"{part}: RMSE {metrics.rmse(test.ratings, predicted):.4f}, "
+                f"MAE {metrics.mae(test.ratings, predicted):.4f} ({test.nnz} ratings)")
     scores = metrics.evaluate(model, test, train=train, k=10, metrics=("precision", "ndcg"))
-    return (f"test: precision@10 {scores['precision@10']:.4f}, NDCG@10 {scores['ndcg@10']:.4f} "
-            f"({scores['users']} users)")
+    return (f"{part}: precision@10 {scores['precision@10']:.4f}, NDCG@10 "
+            f"{scores['ndcg@10']:.4f} ({scores['users']} users)")
+
+
+HEADER = ("user", "item", "rating", "timestamp")       # the first line --test-output writes
 
 
 def _write_ratings(data, path):
+    """DATA's ratings as CSV, after a header line that fastmf evaluate recognizes."""
+    columns = [data.users.tolist(), data.items.tolist(), map(_number, data.ratings.tolist())]
+    if data.timestamps is not None:
+        columns.append(map(_number, data.timestamps.tolist()))
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
-        for user, item, rating in zip(data.users.tolist(), data.items.tolist(),
-                                      data.ratings.tolist()):
-            writer.writerow((user, item, f"{rating:g}"))
+        writer.writerow(HEADER[:len(columns)])
+        writer.writerows(zip(*columns))
 
 
-def _save_learning_curve(model, path):
+def _number(x):
+    """The shortest text that reads back as ``x``: 4 for 4.0, 3.25, 0.1."""
+    text = f"{x:g}"
+    return text if float(text) == x else repr(x)
+
+
+def _save_learning_curve(model_or_fit, path):
+    """The curve of the fit that left the validation part out (with the iterations early
+    stopping chose), or of the saved model when none was carved."""
     from matplotlib.figure import Figure     # no pyplot: no GUI backend, no global state
 
     from .. import plotting
     figure = Figure(figsize=(6.4, 4.4), layout="constrained")
-    plotting.learning_curve(model, ax=figure.subplots())
+    if hasattr(model_or_fit, "history"):
+        ax = plotting.learning_curve(model_or_fit.history, ax=figure.subplots(),
+                                     labels=[model_or_fit.title])
+        if model_or_fit.chosen is not None:
+            ax.axvline(model_or_fit.chosen, color="0.5", linestyle=":",
+                       label=f"early stopping's choice: {model_or_fit.chosen}")
+            ax.legend()
+    else:
+        plotting.learning_curve(model_or_fit, ax=figure.subplots())
     figure.savefig(path, dpi=120)
 
 

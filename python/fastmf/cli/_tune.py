@@ -5,8 +5,8 @@ import ast
 from ..metrics import METRICS as RANKING_METRICS
 from ..metrics._accuracy import RATING_METRICS
 from ._data import DATA_HELP, read_data
-from ._models import MODELS, implicit_names
-from ._train import _check_writable, _final_metrics, check_test_size, checked_model, held_out
+from ._models import add_model_option, checked_options, chosen_model, implicit_names
+from ._train import _check_writable, _final_metrics, check_test_size, held_out
 
 
 def add_tune(commands, data_options):
@@ -17,10 +17,12 @@ def add_tune(commands, data_options):
                     "of each user's ratings); successive halving over the iterations spends "
                     "the budget on many short fits and a few full ones, then random steps "
                     "from the best candidate refine it. The best parameters "
-                    "are fitted on all of DATA (less --test-size) and saved.")
+                    "are fitted on all of DATA (less --test-size) and saved. Every trial "
+                    "is printed, best first; a candidate whose fit or scoring fails (a "
+                    "failed Cholesky, a divergence) is a failed trial, listed last with its "
+                    "error, and the search goes on.")
     tune.add_argument("data", metavar="DATA", help=DATA_HELP)
-    tune.add_argument("--model", choices=tuple(MODELS), default="implicit-als",
-                      help="default: implicit-als")
+    add_model_option(tune)
     tune.add_argument("--output", "-o", required=True, metavar="MODEL.npz",
                       help="the model file to write (the best parameters, refitted)")
     tune.add_argument("--budget", type=int, default=16,
@@ -60,9 +62,9 @@ def add_tune(commands, data_options):
 
 
 def _tune(args, out):
-    from .. import tune
-    cls, model = checked_model(args)
-    space = _space(args.space, cls) or None
+    from .. import ALS, ImplicitALS, tune
+    cls, model = checked_options(args)
+    _space(args.space, (cls,) if cls is not None else (ALS, ImplicitALS))
     if args.metric is not None and args.metric not in RATING_METRICS + RANKING_METRICS:
         raise ValueError(f"unknown --metric {args.metric!r}; choose among "
                          f"{', '.join(RATING_METRICS + RANKING_METRICS)}")
@@ -70,33 +72,48 @@ def _tune(args, out):
     _check_writable("--output", args.output)
     data = read_data(args.data, args)
     train, test = held_out(data, args)
+    cls, model, chosen = chosen_model(args, data, cls, model)
+    space = _space(args.space, (cls,)) or None
     split = f"; tuning on {train.nnz}, test {test.nnz}" if test is not None else ""
     print(f"data: {data.n_users} users, {data.n_items} items, {data.nnz} ratings "
           f"({args.data}){split}", file=out)
+    if chosen:
+        print(chosen, file=out)
     result = tune(model, train, budget=args.budget, time_budget=args.time_budget, space=space,
                   metric=args.metric, k=args.k, validation=args.validation,
                   strategy=args.strategy, refine=args.refine, seed=args.seed,
                   verbose=not args.quiet)
-    print(result, file=out)
+    print(result.to_string(max_rows=None), file=out)
+    print(f"the {result.metric} of each trial is on validation ({args.validation * 100:g}% of "
+          f"each user's ratings in {'the training part' if test is not None else 'DATA'}); "
+          f"the best parameters are refitted on all of "
+          f"{'the training part' if test is not None else 'DATA'}", file=out)
     best = ", ".join(f"{name}={value!r}" for name, value in result.best_params.items())
     print(f"best: {best}", file=out)
     if test is not None:
-        print(_final_metrics(result.best_model, train, test), file=out)
+        print(_final_metrics(result.best_model, train, test,
+                             f"test ({args.test_size * 100:g}% of DATA, never seen while "
+                             f"tuning or fitting)"),
+              file=out)
     print(f"model saved to {result.best_model.save(args.output)}", file=out)
     return 0
 
 
-def _space(texts, cls):
-    """{name: spec} of the --space options."""
-    names, space = cls._param_names(), {}
+def _space(texts, classes):
+    """{name: spec} of the --space options, each naming a parameter of one of ``classes``
+    (both families before --model auto has chosen)."""
+    names = list(dict.fromkeys(name for cls in classes for name in cls._param_names()))
+    space = {}
     for text in texts:
         name, equals, spec = text.partition("=")
         name = name.strip().replace("-", "_")
         if not equals or not name or not spec.strip():
             raise ValueError(f"--space must be NAME=LOW:HIGH[:log] or NAME=A,B,C, got {text!r}")
         if name not in names:
-            raise ValueError(f"--space {name}: {cls.__name__} has no parameter {name!r}; its "
-                             f"parameters are {', '.join(names)}")
+            owner = " nor ".join(cls.__name__ for cls in classes)
+            raise ValueError(f"--space {name}: {'neither ' if len(classes) > 1 else ''}{owner} "
+                             f"has {'a' if len(classes) > 1 else 'no'} parameter {name!r}; "
+                             f"the parameters are {', '.join(names)}")
         if ":" in spec:
             parts = spec.split(":")
             log = len(parts) == 3 and parts[2].strip() == "log"

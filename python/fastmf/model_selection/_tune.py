@@ -5,14 +5,12 @@ import logging
 import math
 import numbers
 import time
-import warnings
 
 import numpy as np
 
 from .. import _validation as v
 from .._optional import require
 from ..data import Interactions, as_interactions
-from ..exceptions import FastMFWarning
 from ._search import LOWER_IS_BETTER, _metric_key, _metric_names, _score
 from ._space import checked_space, default_space, draw, perturb
 from ._split import split_parts
@@ -39,7 +37,9 @@ class TuneResult:
     trials : list of dict
         A row per trial, in the order they were drawn: ``trial``, the parameters,
         ``iterations`` (the most it was trained for), ``score`` (at those iterations; NaN
-        for a failed fit) and ``seconds`` (all its fits and scorings).
+        for a failed trial), ``seconds`` (all its fits and scorings) and ``error`` (None,
+        or why the trial failed: its exception as ``"ModelFitError: Cholesky failed ..."``,
+        or a score that is not a finite number).
     fits : float
         The cost of the search in full fits (a fit for ``iterations`` counts
         ``iterations / max_iterations``).
@@ -54,15 +54,42 @@ class TuneResult:
         self._sign = 1.0 if lower_is_better else -1.0
         ranked = self.ranked()
         if not ranked or not math.isfinite(ranked[0]["score"]):
-            raise ValueError(f"every one of the {len(trials)} trials failed; see the warnings "
-                             f"for why")
+            raise ValueError(f"every trial failed ({len(trials)} in all): "
+                             f"{_first_errors(trials)}; fix what these say (a range of the "
+                             f"space that cannot fit, such as a regularization near 0, or the "
+                             f"data) and search again")
         best = ranked[0]
         self.best_params = {name: best[name] for name in self._param_names()}
         self.best_score = best["score"]
         self.best_model = None
 
     def _param_names(self):
-        return [n for n in self.trials[0] if n not in ("trial", "iterations", "score", "seconds")]
+        return [n for n in self.trials[0] if n not in _ROW_FIELDS]
+
+    def failed(self):
+        """The failed trials: those whose fit or scoring raised, or scored NaN or an
+        infinity; each row's ``error`` says why.
+
+        Returns
+        -------
+        list of dict
+            Rows of :attr:`trials`, in trial order.
+
+        Examples
+        --------
+        >>> from fastmf.model_selection import tune_function
+        >>> def fit_and_score(params, iterations):
+        ...     if params["x"] > 5:
+        ...         raise ArithmeticError(f"no fit at x = {params['x']:.1f}")
+        ...     return -abs(params["x"] - 2.0)
+        >>> result = tune_function(fit_and_score, {"x": [1.0, 2.0, 9.0]}, max_iterations=1,
+        ...                        budget=6, strategy="random", seed=0)
+        >>> [row["error"] for row in result.failed()][:1]
+        ['ArithmeticError: no fit at x = 9.0']
+        >>> result.best_params
+        {'x': 2.0}
+        """
+        return [row for row in self.trials if row["error"] is not None]
 
     def ranked(self):
         """The trials best first: the most iterations reached, then the best score; failed
@@ -74,7 +101,8 @@ class TuneResult:
         return sorted(self.trials, key=key)
 
     def to_dataframe(self):
-        """The trials as a pandas DataFrame, in trial order, with a ``rank`` column."""
+        """The trials as a pandas DataFrame, in trial order, with a ``rank`` column (the
+        ``error`` column is None for a trial that did not fail)."""
         pd = require("pandas", "to_dataframe()")
         rank = {row["trial"]: position for position, row in enumerate(self.ranked(), start=1)}
         frame = pd.DataFrame(self.trials)
@@ -85,22 +113,74 @@ class TuneResult:
         return (f"TuneResult({len(self.trials)} trials, best {self.metric} "
                 f"{self.best_score:.4f}, best_params={self.best_params})")
 
-    def __str__(self, max_rows=25):
-        rows = self.ranked()
-        names = self._param_names()
+    def __str__(self):
+        return self.to_string()
+
+    def to_string(self, max_rows=25):
+        """The table that ``print`` shows: the trials best first, failed ones last with
+        the start of their error.
+
+        Parameters
+        ----------
+        max_rows : int or None, default 25
+            The rows shown (a last line counts the others); None: every trial.
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        >>> from fastmf.model_selection import tune_function
+        >>> result = tune_function(lambda params, iterations: 1 / params["x"], {"x": [0, 2]},
+        ...                        max_iterations=1, budget=2, strategy="random", refine=0,
+        ...                        seed=1)
+        >>> print(result.to_string(max_rows=None))
+        random search: 2 trials, 2.0 fits in ... s (stopped by budget); best score 0.5000; 1 failed
+        rank  trial  x  iterations   score  seconds  error
+           1      1  2           1  0.5000     ...
+           2      0  0           1       -     ...  ZeroDivisionError: division by zero
+        """
+        rows, names, failed = self.ranked(), self._param_names(), len(self.failed())
+        shown = rows if max_rows is None else rows[:max_rows]
         header = ["rank", "trial", *names, "iterations", self.metric, "seconds"]
+        header += ["error"] if failed else []
         cells = [[str(position), str(row["trial"]), *(_cell(row[n]) for n in names),
-                  str(row["iterations"]), f"{row['score']:.4f}", f"{row['seconds']:.2f}"]
-                 for position, row in enumerate(rows[:max_rows], start=1)]
+                  str(row["iterations"]),
+                  "-" if row["error"] else f"{row['score']:.4f}", f"{row['seconds']:.2f}"]
+                 + ([_short(row["error"] or "", 72)] if failed else [])
+                 for position, row in enumerate(shown, start=1)]
         widths = [max(len(line[j]) for line in [header, *cells]) for j in range(len(header))]
         lines = [f"{self.strategy} search: {len(rows)} trials, {self.fits:.1f} fits in "
                  f"{self.seconds:.1f} s (stopped by {self.stopped_by}); best {self.metric} "
-                 f"{self.best_score:.4f}"]
-        lines += ["  ".join(cell.rjust(w) for cell, w in zip(line, widths))
+                 f"{self.best_score:.4f}" + (f"; {failed} failed" if failed else "")]
+        lines += ["  ".join(cell.ljust(w) if name == "error" else cell.rjust(w)
+                            for cell, w, name in zip(line, widths, header))
                   for line in [header, *cells]]
-        if len(rows) > max_rows:
-            lines.append(f"... {len(rows) - max_rows} more (all in .trials or .to_dataframe())")
-        return "\n".join(lines)
+        if len(rows) > len(shown):
+            hidden = sum(row["error"] is not None for row in rows[len(shown):])
+            lines.append(f"... {len(rows) - len(shown)} more"
+                         + (f", {hidden} of them failed" if hidden else "")
+                         + " (all in .trials or .to_dataframe())")
+        return "\n".join(line.rstrip() for line in lines)
+
+
+_ROW_FIELDS = ("trial", "iterations", "score", "seconds", "error")
+
+
+def _short(text, limit):
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _first_errors(trials, count=3):
+    """The first ``count`` different errors of the trials, each with its first trial."""
+    first = {}
+    for row in trials:
+        if row["error"] is not None:
+            first.setdefault(row["error"], row["trial"])
+    shown = [f"trial {t}: {error}" for error, t in list(first.items())[:count]]
+    more = len(first) - len(shown)
+    return "; ".join(shown) + (f"; and {more} other error{'s' * (more > 1)}" if more else "")
 
 
 def _cell(value):
@@ -175,6 +255,20 @@ def tune(model, train, *, budget=16, time_budget=None, space=None, metric=None, 
         ``best_model``, ``best_params``, ``best_score``, ``trials``; ``print`` shows a
         table, ``to_dataframe()`` one for pandas.
 
+    Raises
+    ------
+    ValueError
+        An argument is out of range, or every trial failed (the message names the first
+        errors).
+
+    Notes
+    -----
+    A candidate whose fit or scoring raises (any exception but ``KeyboardInterrupt``:
+    a ``ModelFitError`` from a failed Cholesky, a divergence) or scores NaN or an
+    infinity is a failed trial: its row records the reason in ``error``, it is never
+    promoted nor best, and the search goes on. Nothing is printed while searching; at
+    the end one record on the "fastmf" logger (level WARNING) counts the failures.
+
     Examples
     --------
     >>> import fastmf
@@ -246,7 +340,9 @@ def tune_function(fit_and_score, space, max_iterations, *, budget=16, time_budge
     ``space``, ``budget``, ``time_budget``, ``strategy``, ``factor``, ``refine`` and
     ``seed`` are as in :func:`tune`; ``max_iterations`` is the full fit; ``initial`` (a
     dict of the parameters of ``space``), when given, is the first candidate, fitted in
-    full. Returns a :class:`TuneResult` without a model.
+    full. Returns a :class:`TuneResult` without a model. A candidate whose
+    ``fit_and_score`` raises or returns NaN or an infinity is a failed trial, as in
+    :func:`tune`.
 
     Examples
     --------
@@ -286,8 +382,7 @@ def _run(fit_and_score, space, candidate, max_iterations, *, budget, time_budget
     candidates = ([dict(initial)] if initial is not None else []) + [candidate(d) for d in drawn]
     if initial is not None:
         drawn.insert(0, (drawn_of or dict)(dict(initial)))
-    trials = [{"trial": t, **values, "iterations": 0, "score": math.nan, "seconds": 0.0}
-              for t, values in enumerate(candidates)]
+    trials = [_row(t, values) for t, values in enumerate(candidates)]
     sign = 1.0 if lower_is_better else -1.0
     started, fits, stopped_by = time.perf_counter(), 0.0, "budget"
     bar = _bar(budget, verbose)
@@ -321,8 +416,7 @@ def _run(fit_and_score, space, candidate, max_iterations, *, budget, time_budget
                 nonlocal fits
                 drawn.append(raw)
                 candidates.append(candidate(raw))
-                trials.append({"trial": len(trials), **candidates[-1], "iterations": 0,
-                               "score": math.nan, "seconds": 0.0})
+                trials.append(_row(len(trials), candidates[-1]))
                 _evaluate(fit_and_score, trials[-1], candidates[-1], max_iterations)
                 fits += 1.0
                 if bar is not None:
@@ -337,8 +431,19 @@ def _run(fit_and_score, space, candidate, max_iterations, *, budget, time_budget
     name = f"{strategy} + refine" if n_refine else strategy
     result = TuneResult(trials, metric, lower_is_better, fits, time.perf_counter() - started,
                         stopped_by, name)
+    failed = result.failed()
+    if failed:        # once, after the bar: each failure is in its trial's row
+        logger.warning("tune: %d of %d trials failed, the first (trial %d) with %s; the "
+                       "trials table has the error of each", len(failed), len(trials),
+                       failed[0]["trial"], failed[0]["error"])
     logger.info("tune: %s", repr(result))
     return result
+
+
+def _row(trial, values):
+    """A trial's row before its first fit."""
+    return {"trial": trial, **values, "iterations": 0, "score": math.nan, "seconds": 0.0,
+            "error": None}
 
 
 def _refine(fit_new, space, rng, drawn, trials, best, steps, sign, late):
@@ -359,15 +464,19 @@ def _refine(fit_new, space, rng, drawn, trials, best, steps, sign, late):
 
 
 def _evaluate(fit_and_score, row, values, iterations):
-    """Fit and score one candidate for ``iterations``, into its row; a failure scores NaN."""
+    """Fit and score one candidate for ``iterations``, into its row. A failed trial (an
+    exception, a score that is not a finite number) scores NaN, with the reason in its
+    ``error``; nothing is printed, so that the progress bar stays whole."""
     started = time.perf_counter()
+    error = None
     try:
         score = float(fit_and_score(dict(values), iterations))
-    except Exception as error:            # a failed candidate; Ctrl-C still stops the search
-        warnings.warn(f"tune: {values} failed at {iterations} iterations and scores NaN: "
-                      f"{type(error).__name__}: {error}", FastMFWarning, stacklevel=3)
-        score = math.nan
-    row.update(iterations=iterations, score=score if math.isfinite(score) else math.nan,
+        if not math.isfinite(score):
+            error = f"score {score}: not a finite number"
+    except Exception as failure:          # a failed candidate; Ctrl-C still stops the search
+        first_line = (str(failure).strip().splitlines() or [""])[0]
+        error = _short(f"{type(failure).__name__}: {first_line}".rstrip(": "), 200)
+    row.update(iterations=iterations, score=math.nan if error else score, error=error,
                seconds=row["seconds"] + time.perf_counter() - started)
 
 
