@@ -549,8 +549,8 @@ def test_every_command_has_help(command):
     (["train", "missing.csv", "-o", "m.npz"], "no such file: 'missing.csv'"),
     (["train", "ratings.csv", "--header", "--columns", "user_id,film,stars", "-o", "m.npz"],
      "column 'film' not in header ['user_id', 'movie_id', 'stars', 'timestamp']"),
-    (["train", "ratings.csv", "--columns", "user_id,movie_id", "-o", "m.npz"],
-     "names the field 'user_id'; pass --header"),
+    (["train", "ratings.csv", "--no-header", "--columns", "user_id,movie_id", "-o", "m.npz"],
+     "names the field 'user_id', which needs the header line that --no-header rules out"),
     (["train", "synthetic", "--param", "alpah=1", "-o", "m.npz"],
      "neither ALS nor ImplicitALS has a parameter 'alpah'"),
     (["train", "synthetic", "--model", "als", "--param", "alpah=1", "-o", "m.npz"],
@@ -661,3 +661,10 @@ def test_tune_prints_every_trial_and_the_failed_ones_with_their_error(tmp_path):
     assert result.stderr.startswith(f"tune: {len(failed)} of 30 trials failed, the first ")
     assert result.stderr.count("\n") == 1
     assert fastmf.load(tmp_path / "m.npz").regularization == 1.0
+
+
+def test_named_columns_read_the_header_line_without_header_flag(ran):
+    outcome = run_in(ran.path, "train", "ratings.csv", "--columns", "user_id,movie_id,stars",
+                     "--model", "als", "--iterations", "1", "--quiet", "-o", "named.npz")
+    assert outcome.returncode == 0, outcome.stderr
+    assert "100000 ratings" in outcome.stdout

@@ -24,8 +24,9 @@ def data_options():
                             "tab, ',', ';', '|' or runs of spaces); 'tab' or '\\t' for a tab, "
                             "'whitespace' for runs of spaces and tabs")
     group.add_argument("--columns", default="0,1,2", metavar="USER,ITEM[,RATING[,TIMESTAMP]]",
-                       help="the fields to read, by position from 0 (default 0,1,2) or by name "
-                            "with --header; two fields mean implicit data (every value 1)")
+                       help="the fields to read, by position from 0 (default 0,1,2) or by the "
+                            "names on the header line (names imply one); two fields mean "
+                            "implicit data (every value 1)")
     group.add_argument("--header", action="store_true", default=None,
                        help="the first line names the fields (default: detected, when its "
                             "rating or timestamp is not a number and the next lines' are)")
@@ -154,9 +155,10 @@ def _columns(text, header):
                          f"got {text!r}")
     columns = [int(part) if part.isdigit() else part for part in parts]
     named = [c for c in columns if isinstance(c, str)]
-    if named and not header:
-        raise ValueError(f"--columns names the field {named[0]!r}; pass --header when the "
-                         f"first line of the file names the fields, or give positions (0,1,2)")
+    if named and header is False:
+        raise ValueError(f"--columns names the field {named[0]!r}, which needs the header line "
+                         f"that --no-header rules out; leave --no-header out or give positions "
+                         f"(0,1,2)")
     return tuple(columns) if len(columns) > 2 else (*columns, None)
 
 
