@@ -668,3 +668,22 @@ def test_named_columns_read_the_header_line_without_header_flag(ran):
                      "--model", "als", "--iterations", "1", "--quiet", "-o", "named.npz")
     assert outcome.returncode == 0, outcome.stderr
     assert "100000 ratings" in outcome.stdout
+
+
+def test_train_reports_the_test_ratings_the_split_dropped(tmp_path):
+    rows = [f"{u},{i},{1 + (u + i) % 5}" for u in range(40) for i in range(8)]
+    rows += [f"{100 + u},{100 + u},3" for u in range(30)]    # 30 users and items seen once
+    (tmp_path / "r.csv").write_text("\n".join(rows) + "\n")
+    data = fastmf.Interactions.from_csv(tmp_path / "r.csv")
+    with pytest.warns(fastmf.FastMFWarning, match="test ratings were dropped"):
+        train, test = fastmf.train_test_split(data, test_size=0.2, seed=0)
+    assert test.n_unseen > 0
+    outcome = run_in(tmp_path, "train", "r.csv", "--model", "als", "--iterations", "1",
+                     "--quiet", "-o", "m.npz")
+    assert outcome.returncode == 0 and outcome.stderr == ""          # said once, in the report
+    assert (f"train {train.nnz}, test {test.nnz} ({test.n_unseen} more test ratings dropped: "
+            f"their user or item has no rating left in the training part)") in outcome.stdout
+    written = run_in(tmp_path, "train", "r.csv", "--model", "als", "--iterations", "1",
+                     "--quiet", "-o", "m.npz", "--test-output", "t.csv")
+    assert written.returncode == 0
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []   # no temp

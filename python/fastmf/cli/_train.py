@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import ALS, ImplicitALS
+from .._files import replacing
 from .._optional import require
 from ..metrics import METRICS as RANKING_METRICS
 from ..metrics._accuracy import RATING_METRICS
@@ -128,7 +129,7 @@ def _train(args, out):
     train, test = held_out(data, args)
     cls, model, chosen = chosen_model(args, data, cls, model)
     _check_validation(args, model)
-    split = f"; train {train.nnz}, test {test.nnz}" if test is not None else ""
+    split = split_line(train, test)
     print(f"data: {data.n_users} users, {data.n_items} items, {data.nnz} ratings "
           f"({args.data}){split}", file=out)
     if chosen:
@@ -176,11 +177,22 @@ def _check_validation(args, model):
 
 
 def held_out(data, args):
-    """(train, test) of DATA by --test-size and --seed; test is None for --test-size 0."""
-    from .. import train_test_split
+    """(train, test) of DATA by --test-size and --seed; test is None for --test-size 0.
+    What the split dropped is said by ``split_line``, not by a warning."""
+    from ..model_selection._split import split_parts
     if args.test_size == 0:
         return data, None
-    return train_test_split(data, test_size=args.test_size, seed=args.seed)
+    return split_parts(data, args.test_size, args.seed, "random")
+
+
+def split_line(train, test, trained="train"):
+    """The split's part of the "data:" line: the sizes, and the test ratings dropped
+    because their user or item has no rating left in the training part."""
+    if test is None:
+        return ""
+    dropped = (f" ({test.n_unseen} more test ratings dropped: their user or item has no "
+               f"rating left in the training part)" if test.n_unseen else "")
+    return f"; {trained} {train.nnz}, test {test.nnz}{dropped}"
 
 
 def _fit(model, data, client, validation=None):
@@ -306,7 +318,8 @@ def _write_ratings(data, path):
     columns = [data.users.tolist(), data.items.tolist(), map(_number, data.ratings.tolist())]
     if data.timestamps is not None:
         columns.append(map(_number, data.timestamps.tolist()))
-    with open(path, "w", newline="", encoding="utf-8") as handle:
+    with replacing(Path(path)) as temporary, \
+            open(temporary, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(HEADER[:len(columns)])
         writer.writerows(zip(*columns))

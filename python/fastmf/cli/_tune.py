@@ -6,7 +6,7 @@ from ..metrics import METRICS as RANKING_METRICS
 from ..metrics._accuracy import RATING_METRICS
 from ._data import DATA_HELP, read_data
 from ._models import add_model_option, checked_options, chosen_model, implicit_names
-from ._train import _check_writable, _final_metrics, check_test_size, held_out
+from ._train import _check_writable, _final_metrics, check_test_size, held_out, split_line
 
 
 def add_tune(commands, data_options):
@@ -74,7 +74,7 @@ def _tune(args, out):
     train, test = held_out(data, args)
     cls, model, chosen = chosen_model(args, data, cls, model)
     space = _space(args.space, (cls,)) or None
-    split = f"; tuning on {train.nnz}, test {test.nnz}" if test is not None else ""
+    split = split_line(train, test, "tuning on")
     print(f"data: {data.n_users} users, {data.n_items} items, {data.nnz} ratings "
           f"({args.data}){split}", file=out)
     if chosen:
