@@ -3,7 +3,8 @@ cross-validation and grid search on them (``_search``), and the tuner (``_tune``
 search spaces in ``_space``)."""
 from ._search import LOWER_IS_BETTER, CVResults, GridSearch, cross_validate
 from ._space import DEFAULT_SPACES, default_space
-from ._tune import TuneResult, tune, tune_function
+from ._result import TuneResult
+from ._tune import tune, tune_function
 from ._split import STRATEGIES, UserSplit, cold_start_split, k_fold, train_test_split, user_split
 
 __all__ = ["CVResults", "GridSearch", "LOWER_IS_BETTER", "STRATEGIES", "cold_start_split",
