@@ -171,7 +171,9 @@ class ItemFeatures:
         """
         if info is None or info.genres is None:
             raise ValueError("this data has no genres (item_info with genres, as load_movielens "
-                             "gives) to use as item features")
+                             "gives) to use as item features; attach your items' categories "
+                             "with item_info=ItemInfo.from_csv(...) or a path (--items FILE on "
+                             "the command line)")
         return cls(info.ids.ids, info.genres, info.genre_names)
 
     def weights(self, item_ids):
