@@ -196,6 +196,20 @@ def topk(scores, exclude, n):
     return items, best
 
 
+def topk_auc(scores, exclude, relevant, n):
+    """The top n of each row as topk() gives it (`exclude` skipped), and each row's doubled
+    Mann-Whitney U: over the entries j neither excluded nor relevant, Σ_j 2·#{relevant r:
+    s_r > s_j} + #{relevant r: s_r == s_j}, counted relevant entry by relevant entry.
+    `exclude` and `relevant` are lists of index lists."""
+    items, best = topk(scores, exclude, n)
+    wins = np.zeros(len(scores), dtype=np.int64)
+    for q, row in enumerate(scores):
+        others = row[np.setdiff1d(np.arange(len(row)), np.union1d(exclude[q], relevant[q]))]
+        for r in relevant[q]:
+            wins[q] += 2 * np.sum(row[r] > others) + np.sum(row[r] == others)
+    return items, best, wins
+
+
 def implicit_half_step_sparse(indptr, indices, conf, Y, reg, alpha0=1.0, block=1024):
     """The same solve with the YᵀY trick: (α0 YᵀY + λ_u I + Σ_i (1 + conf - α0) y_i y_iᵀ) x =
     Σ_i (1 + conf) y_i per row (``reg``: λ, or λ_u per row), the systems of `block` rows at

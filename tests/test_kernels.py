@@ -486,6 +486,89 @@ def test_topk_kernel_equals_a_full_sort(kernels, dtype, rtol, k, rng):
     assert items[5].tolist() == [39, -1, -1, -1]
 
 
+def _csr(rows):
+    """(indptr int64, indices int32) of a list of index lists."""
+    indptr = np.r_[0, np.cumsum([len(row) for row in rows])].astype(np.int64)
+    return indptr, np.concatenate(rows).astype(np.int32)
+
+
+def _topk_auc_case(rng, dtype, n_users, n_items, k, integer):
+    """Queries, items and each user's excluded and relevant items (disjoint, sorted): users
+    with a few relevant items, a hundred or several hundred (the count's linear and binary
+    search paths), some with many excluded items; user 1 has nothing relevant, user 2 every
+    item not excluded (nothing else to count), user 3 only 5 candidates (top-n padding).
+    ``integer``: factors, offsets and biases in -2..2, so every score is exact in float32
+    and ties abound."""
+    def draw(*shape):
+        values = rng.integers(-2, 3, size=shape) if integer else rng.normal(size=shape)
+        return values.astype(dtype)
+    Q, Y, offsets, bias = draw(n_users, k), draw(n_items, k), draw(n_users), draw(n_items)
+    exclude, relevant = [], []
+    for q in range(n_users):
+        order = rng.permutation(n_items)
+        n_excluded = rng.integers(0, 60) if q % 5 else rng.integers(300, 600)
+        n_relevant = (rng.integers(1, 12), rng.integers(12, 120), rng.integers(120, 400))[q % 3]
+        exclude.append(np.sort(order[:n_excluded]))
+        relevant.append(np.sort(order[n_excluded:n_excluded + n_relevant]))
+    relevant[1] = np.zeros(0, np.int64)
+    relevant[2] = np.setdiff1d(np.arange(n_items), exclude[2])
+    exclude[3], relevant[3] = np.arange(5, n_items), np.array([1, 3])
+    return Q, offsets, Y, bias, exclude, relevant
+
+
+@pytest.mark.parametrize("integer", [False, True])
+@pytest.mark.parametrize("k", [16, 37])
+@pytest.mark.parametrize("dtype, rtol", TOLERANCES)
+def test_topk_auc_kernel_matches_the_top_n_and_a_pairwise_count(kernels, dtype, rtol, k,
+                                                                integer, rng):
+    # 203 users: blocks of 26 with a shorter last one; 1100 items: 2 chunks and a partial one
+    n_users, n_items, n = 203, 1100, 20
+    Q, offsets, Y, bias, exclude, relevant = _topk_auc_case(rng, dtype, n_users, n_items, k,
+                                                            integer)
+    sizes = [len(row) for row in relevant]
+    assert min(size for size in sizes if size) < 12 and max(sizes[:3] + sizes[4:]) > 120
+    items, top = np.empty((n_users, n), np.int32), np.empty((n_users, n), dtype)
+    wins = np.empty(n_users, np.int64)
+    kernels.topk_auc(Q, offsets, Y, bias, *_csr(exclude), *_csr(relevant), items, top, wins, 2)
+    full = Q.astype(np.float64) @ Y.T.astype(np.float64) + offsets[:, None] + bias[None, :]
+    ref_items, ref_top, ref_wins = reference.topk_auc(full, exclude, relevant, n)
+    np.testing.assert_allclose(top, ref_top, rtol=rtol, atol=rtol)
+    if dtype == np.float32 and not integer:
+        # rounding may swap nearly equal scores: the items found score what the best ones do
+        found = np.take_along_axis(full, np.maximum(items, 0), axis=1)
+        np.testing.assert_allclose(np.where(items < 0, -np.inf, found), ref_top, rtol=rtol)
+        np.testing.assert_allclose(wins, ref_wins, rtol=rtol)
+    else:
+        np.testing.assert_array_equal(items, ref_items)
+        np.testing.assert_array_equal(wins, ref_wins)
+    assert (items[3] >= 0).sum() == 5 and set(items[3][:5]) == set(range(5))
+    assert wins[1] == 0 and wins[2] == 0
+
+
+@pytest.mark.parametrize("dtype, rtol", TOLERANCES)
+def test_topk_auc_kernel_on_one_query_and_on_exact_ties(kernels, dtype, rtol):
+    # One query (scored by dot products, not a matrix product) whose 600 items score 0, 1 or
+    # 2 in turn, item i scoring i % 3: the relevant items are every fifth one.
+    n_items = 600
+    Q = np.ones((1, 16), dtype)
+    Y = np.zeros((n_items, 16), dtype)
+    Y[:, 0] = np.arange(n_items) % 3
+    offsets, bias = np.zeros(1, dtype), np.zeros(n_items, dtype)
+    exclude, relevant = [np.arange(1, n_items, 7)], [np.setdiff1d(np.arange(0, n_items, 5),
+                                                                  np.arange(1, n_items, 7))]
+    items, top = np.empty((1, 4), np.int32), np.empty((1, 4), dtype)
+    wins = np.empty(1, np.int64)
+    kernels.topk_auc(Q, offsets, Y, bias, *_csr(exclude), *_csr(relevant), items, top, wins, 2)
+    # by hand: each relevant item scoring v beats the others scoring below v, ties those at v
+    scores = np.arange(n_items) % 3
+    others = np.setdiff1d(np.arange(n_items), np.union1d(exclude[0], relevant[0]))
+    per_score = np.bincount(scores[others], minlength=3)
+    expected = sum(2 * per_score[:scores[r]].sum() + per_score[scores[r]] for r in relevant[0])
+    assert wins[0] == expected
+    assert items[0].tolist() == [2, 5, 11, 14]           # the first items scoring 2, less 8
+    np.testing.assert_array_equal(top[0], [2, 2, 2, 2])
+
+
 def _block_case(k, dtype, unobserved_weight, seed=0, n_items=40):
     """An implicit case in the block kernel's arguments: base = 1 - α0 (weights w = base +
     α v, negative for some pairs when α0 > 1), G = α0 YᵀY, one λ_u per row, a random X."""

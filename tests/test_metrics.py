@@ -474,3 +474,123 @@ def test_evaluate_with_fold_in_skips_users_with_nothing_to_fold_in():
         evaluate(model, test.take([1, 2]), fold_in=fold_in)
     with pytest.raises(TypeError, match="fold users in"):
         evaluate(_known_answer_model(), _interactions(TEST), fold_in=_interactions(TRAIN))
+
+
+# -- the C++ path of fastmf models against the numpy path of any scorer ---------------------
+class ScoresOnly:
+    """A fastmf model seen only through user_ids_, item_ids_ and score_users: evaluate
+    ranks it in numpy, as it does any object that gives scores."""
+
+    def __init__(self, model):
+        self.user_ids_, self.item_ids_, self.score_users = (model.user_ids_, model.item_ids_,
+                                                           model.score_users)
+
+
+def _fitted_case(model, seed=5):
+    data = fastmf.datasets.make_ratings(150, 700, 9000, seed=seed)
+    train, test = fastmf.train_test_split(data, test_size=0.25, seed=0)
+    return model.fit(train), train, test
+
+
+@pytest.mark.parametrize("batch_size", [16, 1024])
+@pytest.mark.parametrize("model", [
+    fastmf.ImplicitALS(factors=12, iterations=3, dtype="float64", seed=0, verbose=False),
+    fastmf.ALS(factors=12, iterations=3, dtype="float64", seed=0, verbose=False)])
+def test_evaluate_in_cpp_equals_the_numpy_path(model, batch_size):
+    model, train, test = _fitted_case(model)
+    k = (1, 10, 37)
+    result = evaluate(model, test, train, k=k, batch_size=batch_size)
+    expected = evaluate(ScoresOnly(model), test, train, k=k, batch_size=batch_size)
+    assert result == pytest.approx(expected, rel=1e-12)
+    assert result["users"] > 100 and 0.5 < result["auc"] < 1
+
+
+def test_evaluate_in_cpp_counts_exact_ties_as_the_numpy_path(rng):
+    # Factors of small integers: scores are exact in float32 and tie everywhere, so the
+    # top k is decided by item order and AUC by the half-counted ties.
+    model, train, test = _fitted_case(
+        fastmf.ImplicitALS(factors=4, iterations=1, seed=0, verbose=False))
+    model.user_factors_ = rng.integers(-1, 2, size=model.user_factors_.shape).astype(np.float32)
+    model.item_factors_ = rng.integers(-1, 2, size=model.item_factors_.shape).astype(np.float32)
+    k = (5, 20)
+    result = evaluate(model, test, train, k=k)
+    expected = evaluate(ScoresOnly(model), test, train, k=k)
+    assert result == pytest.approx(expected, rel=1e-12)
+    scores = model.score_users(model.user_ids_.ids[:20])
+    assert (scores == np.round(scores)).all() and len(np.unique(scores)) < 10
+
+
+def test_evaluate_ranks_ties_by_item_order_as_recommend_does():
+    # every item scores 0 but the test items 1: the top 4 are the test items, then items
+    # 0, 1, ... in order, whichever path ranks them
+    items = [f"i{j:02d}" for j in range(40)]
+    scores = np.zeros((2, 40))
+    scores[0, [30, 35]] = scores[1, [10, 39]] = 1.0
+    model = FakeModel(["a", "b"], items, scores)
+    test = Interactions.from_arrays(["a", "a", "b", "b", "b"],
+                                    ["i30", "i35", "i10", "i39", "i02"])
+    train = Interactions.from_arrays(["a", "b"], ["i00", "i03"])
+    result = evaluate(model, test, train, k=4, metrics=("precision", "map", "coverage"))
+    # a: [i30 i35 i01 i02] 2 hits at ranks 1, 2; b: [i10 i39 i00 i01] 2 hits, i02 not shown
+    assert result == pytest.approx({"precision@4": 0.5, "map@4": (1.0 + 2 / 3) / 2,
+                                    "coverage@4": 7 / 40, "users": 2, "users_skipped": 0})
+
+
+def test_evaluate_falls_back_to_numpy_and_names_nan_scores():
+    model, train, test = _fitted_case(
+        fastmf.ImplicitALS(factors=4, iterations=1, seed=0, verbose=False))
+    model.item_factors_ = model.item_factors_.copy()
+    model.item_factors_[3, 0] = np.nan
+    with pytest.raises(ValueError, match="returned NaN scores; the model may have diverged"):
+        evaluate(model, test, train)
+
+
+def test_evaluate_ranks_a_model_that_changes_score_users_by_its_scores():
+    class Reversed(fastmf.ImplicitALS):
+        def score_users(self, users):
+            return -super().score_users(users)
+    model, train, test = _fitted_case(Reversed(factors=4, iterations=2, seed=0, verbose=False))
+    users = model.user_ids_.ids
+    reversed_scores = -fastmf.ImplicitALS.score_users(model, users)
+    expected = evaluate(FakeModel(users, model.item_ids_.ids, reversed_scores), test, train)
+    assert evaluate(model, test, train) == pytest.approx(expected, rel=1e-12)
+    assert expected["auc"] < 0.5
+
+
+class _Recorder:
+    """Stands for tqdm: records how each bar was asked for."""
+    made = []
+
+    def __init__(self, **kwargs):
+        self.made.append(kwargs)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def update(self, n):
+        pass
+
+
+@pytest.mark.parametrize("model_verbose, verbose, shown", [
+    (True, None, True), (False, None, False), (True, False, False), (False, True, True)])
+def test_evaluate_progress_bar_follows_verbose_or_the_model(monkeypatch, model_verbose,
+                                                            verbose, shown):
+    import tqdm.auto
+    monkeypatch.setattr(tqdm.auto, "tqdm", _Recorder)
+    _Recorder.made.clear()
+    model = fastmf.ImplicitALS(factors=4, iterations=1, seed=0, verbose=False)
+    model, train, test = _fitted_case(model)
+    model.verbose = model_verbose
+    result = evaluate(model, test, train, verbose=verbose)
+    [bar] = _Recorder.made
+    assert bar["disable"] is not shown and bar["delay"] == 2
+    assert bar["total"] == result["users"]
+
+
+@pytest.mark.parametrize("verbose", ["yes", 1, 0.5])
+def test_evaluate_refuses_a_verbose_that_is_not_a_bool(verbose):
+    with pytest.raises(TypeError, match=r"verbose must be True, False or None .*, got"):
+        evaluate(_known_answer_model(), _interactions(TEST), verbose=verbose)

@@ -38,9 +38,10 @@ implicit_als_block_step = _kernels.implicit_als_block_step
 bpr_epoch = _kernels.bpr_epoch
 bpr_steps = _kernels.bpr_steps
 bpr_draws = _kernels.bpr_draws
-# Serving (cpp/topk.hpp) and data (cpp/sparse.hpp)
+# Serving and evaluation (cpp/topk.hpp) and data (cpp/sparse.hpp)
 topk_scores = _kernels.topk_scores
 topk_filtered = _kernels.topk_filtered
+topk_auc = _kernels.topk_auc
 coo_to_csr = _kernels.coo_to_csr
 # Threads (cpp/common.hpp) and the CPU (cpp/compiler.hpp)
 max_threads = _kernels.max_threads
@@ -53,6 +54,6 @@ __all__ = [
     "implicit_als_half_step", "implicit_als_cg_step", "implicit_observed_loss", "gram_chunks",
     "implicit_als_block_step",
     "bpr_epoch", "bpr_steps", "bpr_draws",
-    "topk_scores", "topk_filtered", "coo_to_csr",
+    "topk_scores", "topk_filtered", "topk_auc", "coo_to_csr",
     "max_threads", "thread_cap", "cpu_has_avx2_fma",
 ]

@@ -73,6 +73,15 @@ def topk_filtered(Q: NDArray[_F], q_offset: NDArray[_F], Y: NDArray[_F], y_bias:
     """The best out_items.shape[1] of the candidates (every item when all_items) per query
     row, best first; each row's excluded items and exclude_shared left out; -1 / -inf pad."""
 
+def topk_auc(Q: NDArray[_F], q_offset: NDArray[_F], Y: NDArray[_F], y_bias: NDArray[_F],
+             exclude_indptr: _I64, exclude_indices: _I32, relevant_indptr: _I64,
+             relevant_indices: _I32, out_items: _I32, out_scores: NDArray[_F], out_wins: _I64,
+             num_threads: int) -> None:
+    """topk_scores over every item, and out_wins[q] = twice the Mann-Whitney U of row q's
+    relevant items against its other items (neither excluded nor relevant): AUC is
+    out_wins / (2 n_relevant n_other). Rows sorted ascending, no item both excluded and
+    relevant."""
+
 def bpr_epoch(indptr: _I64, indices: _I32, user_of: _I32, cdf: _F64, X: NDArray[_F],
               Y: NDArray[_F], y_bias: NDArray[_F], lr: float, reg: float, samples: int,
               seed: int, tries: int, num_threads: int) -> Tuple[float, int, int]:

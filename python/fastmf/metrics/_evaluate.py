@@ -6,24 +6,35 @@ import numpy as np
 
 from .. import _validation as v
 from ..data import as_interactions
-from ._auc import _auc_rows
+from ._batches import batch_ranker
 from ._ranking import _top_k_scores
 
 # The names evaluate() accepts, in the order of its result.
 METRICS = ("precision", "recall", "ndcg", "map", "auc", "coverage")
 
 
-def evaluate(model, test, train=None, k=10, metrics=METRICS, batch_size=1024, fold_in=None):
+def evaluate(model, test, train=None, k=10, metrics=METRICS, batch_size=1024, fold_in=None,
+             verbose=None):
     """Ranking metrics of a fitted model on held-out interactions.
 
-    For each test user known to the model, every item is scored with
-    ``model.score_users``; the user's training items (from ``train``) get score ``-inf``,
-    so they are never recommended and are not AUC candidates. The relevant items are the
-    user's test items known to the model and not among their training items. The top
-    ``k`` comes from ``np.argpartition`` on each batch of ``batch_size`` users, then a sort
-    of those ``k``; the metrics are those of :func:`precision_at_k`, :func:`recall_at_k`,
-    :func:`ndcg_at_k`, :func:`map_at_k`, :func:`auc` and :func:`catalog_coverage` (with
-    the model's items as the catalogue), averaged over the evaluated users.
+    For each test user known to the model, every item is scored; the user's training items
+    (from ``train``) are left out, so they are never recommended and are not AUC
+    candidates. The relevant items are the user's test items known to the model and not
+    among their training items. The metrics are those of :func:`precision_at_k`,
+    :func:`recall_at_k`, :func:`ndcg_at_k`, :func:`map_at_k`, :func:`auc` and
+    :func:`catalog_coverage` (with the model's items as the catalogue) on each user's top
+    ``k`` (tied scores in ``item_ids_`` order, as :meth:`recommend` ranks them), averaged
+    over the evaluated users.
+
+    A fastmf model is evaluated in C++ at about the speed of
+    :meth:`recommend_batch`: one pass that scores every item of a batch of users, keeps
+    each user's top ``k`` and counts, for AUC, the relevant items above and tied with each
+    other candidate, so no users x items matrix is formed and nothing is sorted but the
+    relevant items' scores. Any other object is scored with ``model.score_users`` in
+    batches of ``batch_size`` users: the training items get score ``-inf``, the top ``k``
+    comes from ``np.argpartition`` and AUC from a sort of each row. Both give the same
+    metrics, but for the last bits of the scores (matrix products summed in another order
+    can part or join nearly equal scores).
 
     With ``fold_in``, the test users are new users (strong generalization, as split by
     :func:`fastmf.model_selection.user_split`): each is solved from their ``fold_in``
@@ -47,12 +58,17 @@ def evaluate(model, test, train=None, k=10, metrics=METRICS, batch_size=1024, fo
     metrics : sequence of str, default all
         Among ``"precision"``, ``"recall"``, ``"ndcg"``, ``"map"``, ``"auc"``, ``"coverage"``.
     batch_size : int, default 1024
-        Users scored at once; memory is about ``batch_size * n_items`` scores.
+        Users scored at once: for a fastmf model memory is about ``batch_size * max(k)``
+        entries, for another model ``batch_size * n_items`` scores.
     fold_in : Interactions, optional
         The interactions from which the test users are folded in (their values are the
         ratings or counts the fold-in solves with); items unknown to the model are left
         out. Test users with no fold-in item known to the model are skipped. Not with
         ``train``.
+    verbose : bool, optional
+        A progress bar over the users, shown once the evaluation has run 2 seconds (so a
+        quick one prints nothing) and cleared when it ends; default: the model's
+        ``verbose`` (no bar for a model without one).
 
     Returns
     -------
@@ -71,6 +87,8 @@ def evaluate(model, test, train=None, k=10, metrics=METRICS, batch_size=1024, fo
         On a bad ``k``, ``batch_size`` or metric name, if no test user can be evaluated,
         if both ``train`` and ``fold_in`` are given, or if the model returns scores of the
         wrong shape or NaN scores.
+    TypeError
+        If ``verbose`` is not True, False or None, or the model lacks what evaluation needs.
     NotFittedError
         If the model is not fitted.
 
@@ -93,19 +111,20 @@ def evaluate(model, test, train=None, k=10, metrics=METRICS, batch_size=1024, fo
     batch_size = v.check_int("batch_size", batch_size, minimum=1)
     names = _checked_metrics(metrics)
     _check_model(model, folding=fold_in is not None)
+    verbose = _checked_verbose(verbose, model)
     test = as_interactions(test, "test")
     if fold_in is not None and train is not None:
         raise ValueError("pass train or fold_in, not both: with fold_in the test users are "
                          "new users, whose fold-in items are the ones left out")
     n_items = len(model.item_ids_)
     if fold_in is None:
-        user_ids, score = model.user_ids_, _known_user_scores(model)
+        user_ids, rows = model.user_ids_, None
         seen = (np.zeros(0, dtype=np.int64) if train is None
                 else _model_keys(user_ids, model.item_ids_, as_interactions(train, "train")))
     else:
         fold_in = as_interactions(fold_in, "fold_in")
         user_ids, rows = fold_in.user_ids, _fold_in_rows(model, fold_in)
-        seen, score = _sorted_unique(rows[0] * n_items + rows[1]), _folded_user_scores(model, *rows)
+        seen = _sorted_unique(rows[0] * n_items + rows[1])
     relevant = _model_keys(user_ids, model.item_ids_, test)
     relevant = relevant[~np.isin(relevant, seen, assume_unique=True)]
     users = _sorted_unique(relevant // n_items)
@@ -117,12 +136,15 @@ def evaluate(model, test, train=None, k=10, metrics=METRICS, batch_size=1024, fo
                  "a test item known to the model (and not among their training items)")
         raise ValueError(f"none of the {test.n_users} test users has {needs}; nothing to "
                          f"evaluate")
+    rank = batch_ranker(model, relevant, seen, max(ks), "auc" in names, fold_in_rows=rows)
     totals = dict.fromkeys([_key(name, kk) for name in names for kk in ks], 0.0)
     totals["auc_users"] = 0
     covered = {kk: np.zeros(n_items, dtype=bool) for kk in ks}
-    for lo in range(0, len(users), batch_size):
-        _evaluate_batch(score(users[lo:lo + batch_size]), users[lo:lo + batch_size], relevant,
-                        seen, ks, names, totals, covered)
+    with _progress(len(users), verbose) as bar:
+        for lo in range(0, len(users), batch_size):
+            batch = users[lo:lo + batch_size]
+            _add_batch(*rank(batch), batch, relevant, ks, names, totals, covered)
+            bar.update(len(batch))
     return _summary(names, totals, covered, ks, len(users), test.n_users - len(users))
 
 
@@ -181,13 +203,6 @@ def _sorted_unique(keys):
     return keys[np.r_[True, keys[1:] != keys[:-1]]] if len(keys) else keys
 
 
-def _known_user_scores(model):
-    """scores(users): the model's scores of every item for its users (indices)."""
-    def scores(users):
-        return np.asarray(model.score_users(model.user_ids_.ids[users]))
-    return scores
-
-
 def _fold_in_rows(model, fold_in):
     """(users, items, values): the fold-in pairs whose item the model knows, sorted by user
     (index in ``fold_in``) then item (the model's index), values in the model dtype."""
@@ -199,72 +214,45 @@ def _fold_in_rows(model, fold_in):
     return users[order], items[order], values[order]
 
 
-def _folded_user_scores(model, users, items, values):
-    """scores(batch): every item's score for the fold-in users ``batch`` (sorted indices),
-    each solved from its fold-in pairs by the model's row solve, all of a batch at once."""
-    from ..data import Csr
-    n_items = len(model.item_ids_)
-
-    def scores(batch):
-        lo, hi = np.searchsorted(users, batch, "left"), np.searchsorted(users, batch, "right")
-        counts = hi - lo
-        take = np.repeat(lo - np.r_[0, np.cumsum(counts)[:-1]], counts) + np.arange(counts.sum())
-        R = Csr(np.r_[0, np.cumsum(counts)].astype(np.int64), items[take].astype(np.int32),
-                values[take], (len(batch), n_items))
-        factors, biases = model._solve_rows("user", R)
-        Q, offsets = model._query_from(factors, biases)
-        return Q @ model.item_factors_.T + offsets[:, None] + model._item_bias()[None, :]
-    return scores
+def _checked_verbose(verbose, model):
+    """verbose as a bool: None means the model's own ``verbose`` (False if it has none)."""
+    if verbose is None:
+        return bool(getattr(model, "verbose", False))
+    if not isinstance(verbose, (bool, np.bool_)):
+        raise TypeError(f"verbose must be True, False or None (the model's verbose), got "
+                        f"{verbose!r}")
+    return bool(verbose)
 
 
-def _batch_mask(keys, users, n_items):
-    """A (len(users), n_items) boolean matrix of the keys of ``users`` (sorted indices)."""
-    lo, hi = np.searchsorted(keys, [users[0] * n_items, (users[-1] + 1) * n_items])
-    keys = keys[lo:hi]
-    rows = np.minimum(np.searchsorted(users, keys // n_items), len(users) - 1)
-    keep = users[rows] == keys // n_items
-    mask = np.zeros((len(users), n_items), dtype=bool)
-    mask[rows[keep], keys[keep] % n_items] = True
-    return mask
+def _progress(n_users, verbose):
+    """A progress bar over the users that shows itself only after 2 seconds (a quick
+    evaluation stays silent) and clears itself when done, also inside a fit's own bar."""
+    from tqdm.auto import tqdm
+    return tqdm(total=n_users, disable=not verbose, delay=2, leave=False, desc="evaluate",
+                unit="user")
 
 
-def _evaluate_batch(scores, users, relevant_keys, seen_keys, ks, names, totals, covered):
+def _add_batch(top, auc, users, relevant_keys, ks, names, totals, covered):
+    """Add a batch's metrics to ``totals`` and its top-k items to ``covered``, from ``top``
+    (the users' best item indices, -1 padded) and ``auc`` (a value per user, or None)."""
     n_items = next(iter(covered.values())).shape[0]
-    if scores.shape != (len(users), n_items):
-        raise ValueError(f"model.score_users returned an array of shape {scores.shape}; "
-                         f"expected ({len(users)}, {n_items}): one row per user, one column per item")
-    if scores.dtype.kind == "f" and np.isnan(scores).any():
-        raise ValueError("model.score_users returned NaN scores; the model may have diverged")
-    relevant = _batch_mask(relevant_keys, users, n_items)
-    seen = _batch_mask(seen_keys, users, n_items) if len(seen_keys) else np.zeros_like(relevant)
-    scores = np.where(seen, -np.inf, scores.astype(np.float64, copy=False))
-    k_max = max(ks)
-    top = _top_k_indices(scores, k_max)
-    hits = np.zeros((len(users), k_max), dtype=bool)
-    hits[:, :top.shape[1]] = np.take_along_axis(relevant, np.maximum(top, 0), axis=1) & (top >= 0)
-    n_relevant = relevant.sum(axis=1)
+    lo, hi = np.searchsorted(relevant_keys, [users[0] * n_items, (users[-1] + 1) * n_items])
+    keys = relevant_keys[lo:hi]              # every user of the batch has one at least
+    n_relevant = (np.searchsorted(keys, (users + 1) * n_items)
+                  - np.searchsorted(keys, users * n_items))
+    wanted = users[:, None] * n_items + top
+    found = keys[np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)] == wanted
+    hits = np.zeros((len(users), max(ks)), dtype=bool)
+    hits[:, :top.shape[1]] = found & (top >= 0)
     for k in ks:
         per_user = _top_k_scores(hits[:, :k], n_relevant, k)
         for name in set(names) & set(per_user):
             totals[f"{name}@{k}"] += float(per_user[name].sum())
         shown = top[:, :k]
         covered[k][shown[shown >= 0]] = True
-    if "auc" in names:
-        values = _auc_rows(scores, relevant, ~seen)
-        totals["auc"] += float(values.sum())
-        totals["auc_users"] += len(values)
-
-
-def _top_k_indices(scores, k):
-    """The best min(k, n_items) item indices of each row, best first; -inf places are -1."""
-    n_items = scores.shape[1]
-    kk = min(k, n_items)
-    part = np.argpartition(scores, n_items - kk, axis=1)[:, n_items - kk:]
-    part_scores = np.take_along_axis(scores, part, axis=1)
-    order = np.argsort(-part_scores, axis=1, kind="stable")
-    top = np.take_along_axis(part, order, axis=1)
-    top[np.take_along_axis(part_scores, order, axis=1) == -np.inf] = -1
-    return top
+    if auc is not None:
+        totals["auc"] += float(auc.sum())
+        totals["auc_users"] += len(auc)
 
 
 def _summary(names, totals, covered, ks, n_users, n_skipped):
