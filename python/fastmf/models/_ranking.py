@@ -43,7 +43,8 @@ class RankingMF(ServingMixin, MatrixFactorizationBase):
         from ..metrics import evaluate
         view = copy.copy(self)          # this iteration's model, leaving self untouched
         vars(view).update(self._fitted(state))
-        scores = evaluate(view, state.val, train=train, k=10, metrics=("precision", "ndcg"))
+        scores = evaluate(view, state.val, train=train, k=10, metrics=("precision", "ndcg"),
+                          verbose=False)        # the fit's own bar shows the progress
         return {"val_precision@10": scores["precision@10"], "val_ndcg@10": scores["ndcg@10"]}
 
     # -- serving ----------------------------------------------------------------------
