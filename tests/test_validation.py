@@ -246,3 +246,15 @@ def test_parameters_are_checked_in_the_kernels_types(cls, params, match, float64
     assert vars(model) == before
     if float64_holds_it:
         model.set_params(dtype="float64")._check_params()
+
+
+@pytest.mark.parametrize("cls", [fastmf.ALS, fastmf.SGD, fastmf.ImplicitALS, fastmf.BPR])
+def test_early_stopping_on_validation_pairs_all_unknown_raises_for_every_model(cls):
+    train = Interactions.from_arrays([0, 0, 1, 1, 2], [0, 1, 1, 2, 0], [5.0, 3.0, 4.0, 2.0, 1.0])
+    strangers = Interactions.from_arrays([7, 8, 0], [9, 9, 9], [4.0, 2.0, 3.0])
+    model = cls(factors=2, early_stopping=1, verbose=False)
+    with pytest.raises(ValueError, match=r"none of its 3 pairs has both its user and its item "
+                                         r"in the training data \(1 have a known user, 0 a "
+                                         r"known item\)"):
+        model.fit(train, validation=strangers)
+    assert not hasattr(model, "user_factors_")

@@ -222,6 +222,8 @@ class MatrixFactorizationBase:
                 raise TypeError(f"callbacks[{position}] must be callable, got {type(fn).__name__}")
         if p.early_stopping is not None and val is None:
             raise ValueError("early_stopping needs validation data: pass fit(train, validation=...)")
+        if p.early_stopping is not None:
+            _check_watchable(data, val)
         state = self._start(data, val, p)
         history, best, best_score, waited = [], None, np.inf, 0
         done = 0
@@ -384,6 +386,19 @@ def cholesky_error(side, index, advice, raw_id=None):
     row = (f"the {side} at position {index}" if raw_id is None
            else f"{side} {raw_id.item()!r} (index {index})")
     return ModelFitError(f"Cholesky failed for {row}; increase {advice}")
+
+
+def _check_watchable(data, val):
+    """Early stopping watches ``val``: at least one of its pairs must have both its user and
+    its item in the training ``data``, or there is nothing to watch."""
+    users = data.user_ids.index(val.user_ids.ids)[val.uidx] >= 0
+    items = data.item_ids.index(val.item_ids.ids)[val.iidx] >= 0
+    if not (users & items).any():
+        raise ValueError(f"early_stopping watches the validation data, but none of its "
+                         f"{val.nnz} pairs has both its user and its item in the training data "
+                         f"({int(users.sum())} have a known user, {int(items.sum())} a known "
+                         f"item); carve the validation part out of the training data, e.g. "
+                         f"fastmf.train_test_split(train, strategy='per_user')")
 
 
 def check_common(model):
