@@ -435,3 +435,38 @@ def test_an_items_file_that_matches_no_item_is_an_error(tmp_path):
         Interactions.from_arrays([1], [2], item_info=5)
     typed = Interactions.from_arrays([1, 2], [10, 11], item_info=ItemInfo(["10", "11"], ["A", "B"]))
     assert typed.item_info.title([11, 10]).tolist() == ["B", "A"]
+
+
+@pytest.mark.parametrize("text, value", [("1_0", "1_0"), ("３", "３"), ("nan", "nan"),
+                                         ("inf", "inf"), ("٣.5", "٣.5")])
+def test_ratings_are_read_in_plain_decimal_notation_only(tmp_path, text, value):
+    path = tmp_path / "r.csv"
+    path.write_text(f"1,5,4\n2,5,{text}\n3,6,1e1\n4,6,-.5\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=rf"r\.csv, line 2: rating '{value}' is not a number in "
+                                         rf"plain decimal notation \(digits 0-9, a point"):
+        Interactions.from_csv(path)
+
+
+def test_ids_that_python_reads_as_the_same_integer_stay_apart(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text("1_0,5,4\n10,5,3\n３,5,1\n3,6,2\n٣,6,2\n", encoding="utf-8")
+    data = Interactions.from_csv(path)
+    assert sorted(data.user_ids.ids.tolist()) == ["10", "1_0", "3", "٣", "３"]   # five users
+    assert data.nnz == 5
+
+
+@pytest.mark.parametrize("ids, error, match", [
+    (["a\x00", "a"], ValueError, r"users hold 'a\\x00', which ends in a NUL character"),
+    ([1, "a"], TypeError, "users must be all integers or all strings, got a mix of int, str"),
+    (pd.Series(["b", "b\x00"], dtype=object), ValueError, "ends in a NUL character"),
+])
+def test_ids_that_numpy_would_merge_or_turn_into_text_are_refused(ids, error, match):
+    with pytest.raises(error, match=match):
+        Interactions.from_arrays(ids, [1, 2])
+
+
+def test_a_file_id_ending_in_nul_is_refused(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text("a\x00,5,4\na,5,3\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"user ids hold 'a\\x00', which ends in a NUL"):
+        Interactions.from_csv(path)

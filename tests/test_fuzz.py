@@ -6,6 +6,8 @@ derandomized, the default) or, with FASTMF_HYPOTHESIS=long, many more random one
 """
 import io
 import json
+import re
+import warnings
 
 import numpy as np
 import pytest
@@ -205,3 +207,65 @@ def test_an_edited_model_file_loads_or_is_refused(tmp_path, model_file, choice, 
     path = tmp_path / "edited.npz"
     path.write_bytes(buffer.getvalue())
     _check_loaded(path)
+
+
+# -- parsing is strict: what is written apart stays apart, numbers are read as written --------
+_NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_DIGITS = "0123456789"
+_SCRIPTS = ("０１２３４５６７８９", "٠١٢٣٤٥٦٧٨٩", "०१२३४५६७८९")   # fullwidth, Arabic, Devanagari
+
+
+def _spellings(n):
+    """Texts that Python's int() reads as n: plain, with digit separators, other scripts."""
+    plain = str(n)
+    return st.sampled_from([plain, "_".join(plain) if len(plain) > 1 else plain, f"0{plain}"]
+                           + [plain.translate(str.maketrans(_DIGITS, s)) for s in _SCRIPTS])
+
+
+id_texts = st.one_of(
+    st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zs", "Zl", "Zp"),
+                          blacklist_characters=",\"'"), min_size=1, max_size=6),
+    st.integers(0, 30).flatmap(_spellings))
+
+
+@settings(deadline=None, suppress_health_check=HEALTH)
+@given(spellings=st.integers(0, 99).flatmap(
+           lambda n: st.lists(_spellings(n), min_size=2, max_size=4, unique=True)),
+       others=st.lists(id_texts, max_size=8))
+def test_ids_written_apart_are_read_apart(tmp_path, spellings, others):
+    texts = list(dict.fromkeys(spellings + others))     # one integer spelled several ways
+    path = tmp_path / "ids.csv"
+    path.write_text("".join(f"{t},i{k},1\n" for k, t in enumerate(texts)), encoding="utf-8")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            data = Interactions.from_csv(path, header=False)
+        except ALLOWED:
+            return                           # refused by name (a NUL, ...)
+    if any("ids written apart are the same integer" in str(w.message) for w in caught):
+        data = Interactions.from_csv(path, header=False, id_dtype="str")   # "007", "7": said
+    assert data.n_users == len(texts)
+    kind = data.user_ids.ids.dtype.kind
+    assert {str(u) for u in data.user_ids.ids} == {t if kind == "U" else str(int(t))
+                                                   for t in texts}
+
+
+@settings(deadline=None, suppress_health_check=HEALTH)
+@given(rating=st.one_of(st.floats(allow_nan=False, allow_infinity=False).map(repr),
+                        st.sampled_from(["1_0", "nan", "inf", "-Infinity", "３", "٣.5", "1e5",
+                                         ".5", "5.", "+3", "4 ", "0x10", "1e", "--1"]),
+                        st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"),
+                                              blacklist_characters=",\"'"),
+                                min_size=1, max_size=6)))
+def test_ratings_read_exactly_what_plain_decimal_text_says(tmp_path, rating):
+    path = tmp_path / "r.csv"
+    path.write_text(f"1,2,3\n4,5,{rating}\n6,7,8\n", encoding="utf-8")
+    plain = _NUMBER_TEXT.fullmatch(rating.strip()) is not None
+    try:
+        data = Interactions.from_csv(path, header=False)
+    except ValueError as error:
+        assert not plain or "ratings contain" in str(error) or "too large" in str(error) \
+            or "infinite" in str(error), (rating, error)
+        return
+    assert plain, rating
+    assert sorted(data.ratings.tolist()) == sorted([3.0, 8.0, float(rating)])

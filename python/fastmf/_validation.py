@@ -132,6 +132,15 @@ def as_ids(name, values):
     """Raw ids: integers that fit int64 (kept in their dtype, no copy) or strings. Integral
     floats up to 2^53 become int64; other types, and integers beyond int64, are refused."""
     array = as_1d(name, values)
+    if array.dtype.kind == "U" and not isinstance(values, np.ndarray):
+        # Built from Python objects: numpy turned any mix of kinds into text, and dropped
+        # trailing NULs; look at what was given.
+        given = values.tolist() if hasattr(values, "tolist") else list(values)
+        if not all(isinstance(x, str) for x in given):
+            kinds = sorted({type(x).__name__ for x in given})
+            raise TypeError(f"{name} must be all integers or all strings, got a mix of "
+                            f"{', '.join(kinds)}")
+        check_no_trailing_nul(name, given)
     if array.dtype.kind == "f" and not isinstance(values, np.ndarray):
         # A list of Python ints too large for int64 arrives as floats; look at the ints.
         listed = np.array(list(values), dtype=object)
@@ -160,6 +169,7 @@ def as_ids(name, values):
         return array.astype(np.int64)
     if kind == "O":
         if all(isinstance(x, str) for x in array):
+            check_no_trailing_nul(name, array)
             return array.astype(str)
         if all(isinstance(x, numbers.Integral) and not isinstance(x, bool) for x in array):
             outside = np.array([not _INT64.min <= int(x) <= _INT64.max for x in array], dtype=bool)
@@ -169,6 +179,18 @@ def as_ids(name, values):
         raise TypeError(f"{name} must be all integers or all strings, got mixed or other "
                         f"values (first: {array[0]!r}, dtype object)")
     raise TypeError(f"{name} must be integers or strings, got an array of dtype {array.dtype}")
+
+
+def check_no_trailing_nul(name, texts):
+    """Refuse strings that end in NUL: numpy's text arrays drop trailing NULs, which would
+    merge "a\\x00" with "a"."""
+    texts = [t for t in texts if isinstance(t, str)]
+    joined = "\n".join(texts) + "\n"
+    if "\x00\n" in joined:
+        first = next(t for t in texts if t.endswith("\x00"))
+        raise ValueError(f"{name} hold {first!r}, which ends in a NUL character; numpy's text "
+                         f"arrays drop trailing NULs, so it would be the same id as "
+                         f"{first.rstrip(chr(0))!r}: remove the NULs first")
 
 
 def _too_large(name, array, outside):

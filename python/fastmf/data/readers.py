@@ -185,8 +185,9 @@ def _flag_columns(table, flags):
 def _parse_ids(values, id_dtype="auto", what="id"):
     """Text ids as int64 when every one reads as an integer (id_dtype "auto"), else as
     strings; a warning when integers merge ids written apart ("007" and "7")."""
+    v.check_no_trailing_nul(f"{what} ids", values)
     array = np.asarray(values)
-    if id_dtype == "str":
+    if id_dtype == "str" or not text.all_integers(values):
         return array
     try:
         numbers = array.astype(np.int64)
@@ -206,20 +207,26 @@ def _parse_numbers(table, column, what):
     """The float64 values of a number column of a Table; an error names the first line
     that holds no number (and suggests header=True when that is the first line)."""
     values = table.fields[column]
-    try:
+    if text.all_numbers(values):
         return np.asarray(values, dtype=np.float64)
-    except ValueError:
-        pass
-    bad = next((i for i, x in enumerate(values) if not text.is_number(x)), None)
-    if bad is None:                     # a form float() reads and numpy does not
-        return np.array([float(x) for x in values], dtype=np.float64)
+    bad = next(i for i, x in enumerate(values) if not text.is_number(x))
     hint = ""
     if bad == 0 and table.names is None:
         first = ", ".join(f[0] for f in table.fields if f is not None)
         hint = (f"; the first line looks like a header ({first}): pass header=True (--header "
                 f"on the command line)")
     raise ValueError(f"{table.path}, line {table.line(bad)}: {what} {values[bad]!r} is not a "
-                     f"number{hint}")
+                     f"number{_plain(values[bad])}{hint}")
+
+
+def _plain(value):
+    """What to add when Python's float() would read ``value`` ("1_0", "nan", "３"), which
+    fastmf does not."""
+    try:
+        float(value)
+    except ValueError:
+        return ""
+    return " in plain decimal notation (digits 0-9, a point, an exponent)"
 
 
 def _sparse_triples(matrix, user_ids, item_ids):

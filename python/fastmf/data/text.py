@@ -20,7 +20,13 @@ SAMPLE_LINES = 100                       # lines the separator is detected from
 HEADER_ROWS = 20                         # rows after the first that header detection reads
 _BY_EXTENSION = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".data": "\t"}
 _NAMES = {"\t": "tab", WHITESPACE: "whitespace"}
-_INTEGER = re.compile(r"[+-]?\d+\Z")
+# Plain decimal syntax only, ASCII digits: what int() and float() read beyond it (digit
+# separators "1_0", other scripts' digits "３" or "٣", "nan", "inf") would merge ids written
+# apart or read a number nobody wrote.
+_INTEGER = re.compile(r"[+-]?[0-9]+\Z")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
+_INTEGERS = re.compile(r"(?:[+-]?[0-9]+\n)*\Z")
+_NUMBERS = re.compile(r"(?:[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\n)*\Z")
 
 
 class NotText(ValueError):
@@ -46,15 +52,24 @@ def check_header(header):
 
 
 def is_number(text):
-    try:
-        float(text)
-        return True
-    except ValueError:
-        return False
+    """Whether ``text`` is a number in plain decimal syntax (digits 0-9, a point, an
+    exponent): "4", "-0.5", "1e5"; not "1_0", "３", "nan" or "inf"."""
+    return _NUMBER.match(text) is not None
 
 
 def is_integer(text):
+    """Whether ``text`` is an integer in plain decimal syntax: "7", "-12", "007"."""
     return _INTEGER.match(text) is not None
+
+
+def all_integers(texts):
+    """Whether every one of ``texts`` is_integer (one scan of their joined text)."""
+    return _INTEGERS.match("".join(f"{t}\n" for t in texts)) is not None
+
+
+def all_numbers(texts):
+    """Whether every one of ``texts`` is_number (one scan of their joined text)."""
+    return _NUMBERS.match("".join(f"{t}\n" for t in texts)) is not None
 
 
 class Table:
