@@ -8,6 +8,7 @@ import io
 import json
 import re
 import warnings
+import zipfile
 
 import numpy as np
 import pytest
@@ -269,3 +270,50 @@ def test_ratings_read_exactly_what_plain_decimal_text_says(tmp_path, rating):
         return
     assert plain, rating
     assert sorted(data.ratings.tolist()) == sorted([3.0, 8.0, float(rating)])
+
+
+def _npy(shape, dtype, payload):
+    """A .npy member whose header says ``shape`` and ``dtype`` and whose data is
+    ``payload`` (so header and data may disagree)."""
+    header = {"descr": np.dtype(dtype).str, "fortran_order": False, "shape": tuple(shape)}
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, header)
+    return buffer.getvalue() + payload
+
+
+@settings(deadline=None, suppress_health_check=HEALTH)
+@given(choice=st.integers(0, 10**6), mutation=st.sampled_from(["drop", "rename", "shape",
+                                                               "count", "duplicate"]),
+       shape=st.lists(st.one_of(st.integers(0, 5), st.integers(2**20, 2**62)), max_size=3),
+       dtype=st.sampled_from(["<f4", "<f8", "<i4", "<i8", "|u1", "<U3"]),
+       count=st.one_of(st.integers(-5, 5), st.integers(2**31, 2**70)))
+def test_a_model_file_with_mutated_sizes_counts_or_members_loads_or_is_refused(
+        tmp_path, model_file, choice, mutation, shape, dtype, count):
+    with zipfile.ZipFile(io.BytesIO(model_file[0])) as archive:
+        members = {n: archive.read(n) for n in archive.namelist()}
+    names = sorted(members)
+    target = names[choice % len(names)]
+    if mutation == "drop":
+        del members[target]
+    elif mutation == "rename":
+        members["x" + target] = members.pop(target)
+    elif mutation == "duplicate":                      # another member's bytes under this name
+        members[target] = members[names[(choice + 1) % len(names)]]
+    elif mutation == "shape":                          # a header that says another size
+        members[target] = _npy(shape, dtype, members[target][128:])
+    else:                                              # a count in the JSON header
+        header = json.loads(np.load(io.BytesIO(members["header.npy"])).tobytes().decode())
+        places = [p for p, value in _paths(header) if isinstance(value, int)
+                  and not isinstance(value, bool)]
+        node = header
+        for step in places[choice % len(places)][:-1]:
+            node = node[step]
+        node[places[choice % len(places)][-1]] = count
+        buffer = io.BytesIO()
+        np.save(buffer, np.frombuffer(json.dumps(header).encode(), np.uint8))
+        members["header.npy"] = buffer.getvalue()
+    path = tmp_path / "mutated.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    _check_loaded(path)

@@ -361,10 +361,22 @@ DAMAGE = {
     "seen-out-of-range": (lambda p: _edit(p, arrays={"_seen.1": _read(p)[1]["_seen.1"] + 1000}),
                           "_seen is not a valid CSR of \\d+ users x \\d+ items"),
     "no-factors": (lambda p: _edit_without(p, "item_factors_", where="state"),
-                   "it holds no item_ids_ or no item_factors_"),
+                   "it lacks the fitted attribute item_factors_ that every fitted ALS holds"),
     "pickled-array": (lambda p: _edit(p, arrays={"user_factors_": _pickled_array()}),
                       "the file is damaged or truncated \\(ValueError: member 'user_factors_' "
                       "holds pickled Python objects"),
+    "compressed-members": (lambda p: _compress(p),
+                           "the file is damaged or truncated \\(ValueError: member '\\S+' is "
+                           "compressed \\(\\d+ bytes in the file for \\d+\\); fastmf writes "
+                           "members uncompressed"),
+    "no-global-mean": (lambda p: _edit_without(p, "global_mean_", where="state"),
+                       "it lacks the fitted attribute global_mean_ that every fitted ALS holds"),
+    "no-history": (lambda p: (_edit_without(p, "history_", where="state"),
+                              _edit_without(p, "_seen", where="state")),
+                   "it lacks the fitted attributes _seen, history_ that every fitted ALS holds"),
+    "n-iter-beyond-history": (lambda p: _edit(p, state={"n_iter_": 99}),
+                              "n_iter_ must be an int from 0 to the \\d+ iterations of "
+                              "history_, got 99"),
     "oversized-array-header": (lambda p: _replace_member(p, "_seen.0.npy", _huge_npy_header()),
                                "the file is damaged or truncated \\(ValueError: member '_seen.0' "
                                "holds 144 bytes, its header describes 8000000128\\)"),
@@ -394,6 +406,30 @@ def _huge_npy_header():
     np.lib.format.write_array_header_1_0(out, {"descr": "<i8", "fortran_order": False,
                                                "shape": (10**9,)})
     return out.getvalue() + bytes(16)
+
+
+def _compress(path):
+    """The same members, deflated (a zip bomb would be: tiny in the file, huge inflated)."""
+    with zipfile.ZipFile(path) as archive:
+        members = {n: archive.read(n) for n in archive.namelist()}
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for n, data in members.items():
+            archive.writestr(n, data)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda seed: seed.update(pool_size=10**9), "pool_size 1000000000 is out of range"),
+    (lambda seed: seed.update(spawn_key=list(range(10**5))), "holds 100000 values"),
+    (lambda seed: seed.update(entropy=2**5000), "an integer of 5001 bits"),
+])
+def test_a_seed_state_of_unbounded_size_is_refused_at_once(tmp_path, edit, message):
+    model = fastmf.ALS(factors=2, iterations=1, seed=np.random.SeedSequence(7), verbose=False)
+    path = model.fit(synthetic()).save(tmp_path / "m.npz")
+    header, arrays = _read(path)
+    edit(header["params"]["seed"])
+    _write(path, json.dumps(header), arrays)
+    with pytest.raises(ModelFileError, match=message):
+        fastmf.load(path)
 
 
 def _replace_member(path, name, content):

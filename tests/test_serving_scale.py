@@ -42,6 +42,7 @@ def planted(n_users=400, n_items=3000, k=16, seed=0):
     model.user_factors_, model.item_factors_ = rows(n_users), rows(n_items)
     seen = np.sort(np.stack([rng.choice(n_items, 10, replace=False) for _ in range(n_users)]), axis=1)
     model._seen = (np.arange(0, 10 * n_users + 1, 10, dtype=np.int64), seen.ravel().astype(np.int32))
+    model.history_, model.n_iter_ = [], 0
     model._check_loaded_state()
     return model
 

@@ -35,6 +35,7 @@ FORMAT = "fastmf-model"
 FORMAT_VERSION = 1
 _HEADER = "header"
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")       # an archive, an empty archive
+_SEED_STATE_LIMIT = 1024     # values in a saved seed or generator state (MT19937: 624)
 _BIT_GENERATORS = {name: getattr(np.random, name)
                    for name in ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")}
 
@@ -261,11 +262,17 @@ def _read_archive(path):
 
 
 def _check_member(zip_file, key):
-    """Refuse a member that is not a .npy array, or whose header promises more data than
-    the member holds (a damaged file must not make numpy allocate a huge array)."""
+    """Refuse a member that is not a .npy array, is compressed (``save`` stores members as
+    they are, so a member is never larger than its bytes in the file: a file cannot inflate
+    to gigabytes), or whose header promises more data than the member holds (a damaged file
+    must not make numpy allocate a huge array)."""
     name = key + ".npy"
     if name not in zip_file.namelist():
         raise ValueError(f"member {key!r} is not a .npy array")
+    info = zip_file.getinfo(name)
+    if info.compress_type != zipfile.ZIP_STORED or info.compress_size != info.file_size:
+        raise ValueError(f"member {key!r} is compressed ({info.compress_size} bytes in the file "
+                         f"for {info.file_size}); fastmf writes members uncompressed")
     with zip_file.open(name) as member:
         version = np.lib.format.read_magic(member)
         if version not in ((1, 0), (2, 0)):
@@ -403,8 +410,23 @@ def _decode_dtype(value, key, arrays):
     return dtype if value["as"] == "dtype" else dtype.type
 
 
+def _check_small(value, key, limit=_SEED_STATE_LIMIT):
+    """Refuse a seed or generator state with an array or a list longer than ``limit`` (what
+    numpy's own states hold is far smaller), so that a file cannot make load build a huge
+    one."""
+    items = value.values() if isinstance(value, dict) else value
+    if isinstance(value, (list, tuple, np.ndarray)) and len(value) > limit:
+        raise ValueError(f"{key} holds {len(value)} values; a seed state holds at most {limit}")
+    if isinstance(value, (dict, list, tuple)):
+        for item in items:
+            _check_small(item, key, limit)
+    elif isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 4096:
+        raise ValueError(f"{key} holds an integer of {value.bit_length()} bits")
+
+
 def _decode_generator(value, key, arrays):
     state = _decode(value["state"], f"{key}.state", arrays)
+    _check_small(state, f"{key}.state")
     if state.get("bit_generator") not in _BIT_GENERATORS:
         raise ValueError(f"unknown bit generator {state.get('bit_generator')!r}")
     bit_generator = _BIT_GENERATORS[state["bit_generator"]]()
@@ -413,7 +435,14 @@ def _decode_generator(value, key, arrays):
 
 
 def _decode_seed_sequence(value, key, arrays):
-    return np.random.SeedSequence(_decode(value["entropy"], f"{key}.entropy", arrays),
+    entropy = _decode(value["entropy"], f"{key}.entropy", arrays)
+    _check_small([entropy, list(value["spawn_key"])], key)
+    for name in ("pool_size", "n_children_spawned"):
+        count = value[name]
+        if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= (
+                _SEED_STATE_LIMIT if name == "pool_size" else 2**63 - 1):
+            raise ValueError(f"{name} {count!r} is out of range")
+    return np.random.SeedSequence(entropy,
                                   spawn_key=tuple(value["spawn_key"]),
                                   pool_size=value["pool_size"],
                                   n_children_spawned=value["n_children_spawned"])

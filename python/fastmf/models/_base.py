@@ -68,6 +68,9 @@ class MatrixFactorizationBase:
     _task = "ranking"        # what the model is judged on: "rating" (RMSE) or "ranking"
     # save() stores every public attribute ending in "_"; these private ones too.
     _private_state = ("_seen",)
+    # What every fitted model of the class holds (fastmf.load refuses a file without one).
+    _required_state = ("user_ids_", "item_ids_", "user_factors_", "item_factors_", "_seen",
+                       "history_", "n_iter_")
     # Parameters added since a model could be saved: name -> the value the models saved
     # before had (fastmf.load and unpickling fill them in).
     _legacy_params = {}

@@ -109,6 +109,8 @@ class BiasedMF(ServingMixin, MatrixFactorizationBase):
 
     _monitor = "val_rmse"
     _task = "rating"
+    _required_state = MatrixFactorizationBase._required_state + (
+        "user_biases_", "item_biases_", "global_mean_", "rating_range_")
 
     def _start(self, data, val, p):
         dtype = p.dtype

@@ -331,9 +331,21 @@ class ServingMixin(ColdStartMixin, RecommendAllMixin, IndexMixin):
     # -- the fitted state that serving trusts ---------------------------------------
     def _check_loaded_state(self):
         """Raise ValueError unless the fitted state is what serving and the C++ kernels (which
-        trust their inputs) need: unique ids, finite factors with a row per id, matching
-        biases, a finite global mean and rating range, a valid CSR of seen items.
-        ``fastmf.load`` calls it on what it read."""
+        trust their inputs) need: every attribute of ``_required_state``, unique ids, finite
+        factors with a row per id, matching biases, a finite global mean and rating range,
+        a valid CSR of seen items, a history. ``fastmf.load`` calls it on what it read."""
+        missing = [name for name in self._required_state if name not in vars(self)]
+        if missing:
+            raise ValueError(f"it lacks the fitted attribute{'s' * (len(missing) > 1)} "
+                             f"{', '.join(missing)} that every fitted {type(self).__name__} "
+                             f"holds")
+        if not (isinstance(self.history_, list) and all(isinstance(h, dict)
+                                                         for h in self.history_)):
+            raise ValueError("history_ must be a list of dicts, one per iteration")
+        if (not isinstance(self.n_iter_, int) or isinstance(self.n_iter_, bool)
+                or not 0 <= self.n_iter_ <= len(self.history_)):
+            raise ValueError(f"n_iter_ must be an int from 0 to the {len(self.history_)} "
+                             f"iterations of history_, got {self.n_iter_!r}")
         factors = {}
         for side in ("user", "item"):
             ids, X = getattr(self, f"{side}_ids_", None), getattr(self, f"{side}_factors_", None)

@@ -143,6 +143,8 @@ class BPR(RankingMF):
     True
     """
 
+    _required_state = RankingMF._required_state + ("item_biases_",)
+
     _iterations_param = "epochs"
 
     def __init__(self, factors=64, learning_rate=0.1, learning_rate_schedule="linear",
