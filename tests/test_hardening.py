@@ -41,7 +41,8 @@ CRASHES = {
     "huge factors, ImplicitALS, 4 GB": (f"fastmf.ImplicitALS(factors=20000, verbose=False).fit({THREE})",
                                         4 * GB, "MemoryError: solving rows of 20000 factors"),
     "factor matrices beyond memory": (f"fastmf.SGD(factors=10**9, verbose=False).fit({THREE})",
-                                      None, "MemoryError: 3 + 3 rows of 1000000000 factors"),
+                                      None, "MemoryError: SGD on 3 ratings (6 rows of 1000000000 "
+                                      "factors, the ratings laid out in blocks) needs about"),
     "scratch allocation fails inside the parallel region": (textwrap.dedent("""\
         from fastmf import _core
         k = 12000                                   # a k x k system per thread: 580 MB each
@@ -50,6 +51,14 @@ CRASHES = {
         _core.als_half_step(np.array([0, 1], np.int64), np.zeros(1, np.int32), one, Y, one, np.float32(0),
                             one, np.float32(1), np.zeros((0, k), np.float32), X, one.copy(), 2)"""),
         int(1.2 * GB), "MemoryError: std::bad_alloc"),
+    "SGD's block layout beyond what the process can still map": (textwrap.dedent("""\
+        rng = np.random.default_rng(0)
+        n = 3_000_000
+        data = fastmf.Interactions.from_arrays(rng.integers(0, 100_000, n), rng.integers(0, 20_000, n),
+                                               rng.integers(1, 6, n).astype(float), duplicates="last")
+        fastmf.SGD(factors=8, epochs=1, verbose=False).fit(data)"""), int(0.49 * GB),
+        "MemoryError: SGD on 2997732 ratings (120000 rows of 8 factors, the ratings laid out "
+        "in blocks) needs about"),
     "100000 threads, fit": (f"fastmf.ALS(num_threads=100000, verbose=False).fit({THREE})", None,
                             "ValueError: num_threads must be at most"),
     "2**31 threads, fit": (f"fastmf.BPR(num_threads=2**31, verbose=False).fit({THREE})", None,

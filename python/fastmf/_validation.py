@@ -255,8 +255,9 @@ def check_path(path):
 
 
 def memory_limit():
-    """The most bytes this process could ever hold: the machine's physical memory, or the
-    address-space limit (RLIMIT_AS) when lower; None where neither can be read."""
+    """The most bytes this process could still allocate: the machine's physical memory, or
+    what the address-space limit (RLIMIT_AS) leaves beside what the process maps already,
+    when lower; None where neither can be read."""
     limits = []
     try:
         limits.append(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
@@ -266,19 +267,28 @@ def memory_limit():
         import resource
         soft = resource.getrlimit(resource.RLIMIT_AS)[0]
         if soft != resource.RLIM_INFINITY:
-            limits.append(soft)
+            limits.append(max(soft - _mapped_bytes(), 0))
     except (ImportError, AttributeError, ValueError, OSError):
         pass
     return min(limits) if limits else None
 
 
-def check_memory(what, n_bytes):
+def _mapped_bytes():
+    """The address space this process maps now (Linux; 0 where it cannot be read)."""
+    try:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return 0
+
+
+def check_memory(what, n_bytes, fix="use fewer factors or threads"):
     """MemoryError, before anything is allocated, when ``what`` needs more than
-    ``memory_limit()`` bytes."""
+    ``memory_limit()`` bytes; the message says what it needed and ``fix``."""
     limit = memory_limit()
     if limit is not None and n_bytes > limit:
         raise MemoryError(f"{what} needs about {_bytes(n_bytes)}, more than this process can "
-                          f"hold ({_bytes(limit)}); use fewer factors or threads")
+                          f"hold ({_bytes(limit)}); {fix}")
 
 
 def _bytes(n):

@@ -5,6 +5,7 @@ import numpy as np
 
 from .. import _core
 from .. import _validation as v
+from ._arrays import factor_bytes
 from ._base import LastFiniteState
 from ._explicit import BiasedMF, check_biased_params
 
@@ -130,10 +131,19 @@ class SGD(BiasedMF):
         return SimpleNamespace(**v.check_kernel_params(p, self))
 
     def _start(self, data, val, p):
+        # The whole fit beyond the data: the factors and biases, their copy that undoes a
+        # diverging epoch, and the block layout's peak (see layout_bytes).
+        rows = data.n_users + data.n_items
+        itemsize = np.dtype(p.dtype).itemsize
+        v.check_memory(f"SGD on {data.nnz} ratings ({rows} rows of {p.factors} factors, the "
+                       f"ratings laid out in blocks)",
+                       factor_bytes(rows, p.factors, p.dtype) + rows * (p.factors + 1) * itemsize
+                       + layout_bytes(data.nnz, p.dtype),
+                       fix="use fewer ratings or factors" + (
+                           ", or dtype='float32'" if p.dtype is np.float64 else ""))
         state = super()._start(data, val, p)
         state.rng = np.random.default_rng(p.seed)
-        state.layout = block_layout(data, p.factors * np.dtype(p.dtype).itemsize, state.rng,
-                                    p.shuffle, p.dtype)
+        state.layout = block_layout(data, p.factors * itemsize, state.rng, p.shuffle, p.dtype)
         state.epoch = 0
         state.backup = LastFiniteState((state.X, state.xb, state.Y, state.yb))
         return state
@@ -160,6 +170,13 @@ class SGD(BiasedMF):
 
     def _evaluate(self, state, p):
         return {**super()._evaluate(state, p), "learning_rate": state.lr}
+
+
+def layout_bytes(n_ratings, dtype):
+    """The peak bytes of ``block_layout`` beyond the data: per rating, its value in dtype,
+    the random order (int64) and its sorted copy and argsort (int64), the block of each
+    rating (uint16, and its int32 makings), the gathered user, item and value."""
+    return n_ratings * (2 * np.dtype(dtype).itemsize + 3 * 8 + 2 * 2 + 2 * 4 + 2 * 4)
 
 
 def block_layout(data, row_bytes, rng, shuffle, dtype):
