@@ -20,11 +20,14 @@ from fastmf.exceptions import ModelFitError
 
 @pytest.fixture(scope="module")
 def client():
+    environ = dict(os.environ)      # the nannies leave OMP_NUM_THREADS=1 and more in it
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                        dashboard_address=":0")
     with distributed.Client(cluster) as c:
         yield c
     cluster.close()
+    os.environ.clear()
+    os.environ.update(environ)
 
 
 @pytest.fixture(scope="module")
@@ -137,6 +140,12 @@ def test_bad_input_is_refused_with_a_clear_error(client, ratings):
         fd.ALS(item_features="genres", verbose=False).fit(train)
     with pytest.raises(ValueError, match="blocks_per_worker must be an integer >= 1, got 0"):
         fd.ALS(blocks_per_worker=0, verbose=False).fit(train)
+    with pytest.raises(ValueError, match=r"timeout must be a float > 0.0, got 0.0"):
+        fd.ALS(timeout=0, verbose=False).fit(train)
+    with pytest.raises(ValueError, match="timeout must be finite, got inf"):
+        fd.ImplicitALS(timeout=float("inf"), verbose=False).fit(train)
+    with pytest.raises(TypeError, match="timeout must be a number, got '60'"):
+        fd.ALS(timeout="60", verbose=False).fit(train)
     with pytest.raises(AttributeError, match="fastmf.distributed has no SGD: Hogwild SGD trains"):
         fd.SGD
     with pytest.raises(TypeError, match="train must be a fastmf.Interactions"):
@@ -201,6 +210,7 @@ def test_parameters_clone_like_the_one_machine_class(client):
     params = model.get_params()
     assert params["factors"] == 8 and params["client"] is client
     assert params["blocks_per_worker"] == 1 and params["checkpoint_every"] is None
+    assert params["timeout"] == 300.0
     assert fd.ImplicitALS(**params).get_params() == params
     assert repr(model).startswith("ImplicitALS(factors=8, client=")
     assert "checkpoint_every=None" in repr(model)

@@ -12,15 +12,15 @@ from . import datasets, metrics
 from . import plotting as plot
 from .data import Interactions, ItemInfo
 from .features import ItemFeatures
-from .exceptions import (DataNotFoundError, FastMFError, FastMFWarning, ModelFileError,
-                         ModelFitError, NotFittedError, UnknownIdError)
+from .exceptions import (ClusterError, DataNotFoundError, FastMFError, FastMFWarning,
+                         ModelFileError, ModelFitError, NotFittedError, UnknownIdError)
 from .io import load
 from .model_selection import GridSearch, cross_validate, train_test_split, tune
 from .models import ALS, BPR, SGD, ImplicitALS
 
 __version__ = "0.1.0"
 
-__all__ = ["ALS", "BPR", "ImplicitALS", "DataNotFoundError", "FastMFError", "FastMFWarning", "Interactions",
+__all__ = ["ALS", "BPR", "ImplicitALS", "ClusterError", "DataNotFoundError", "FastMFError", "FastMFWarning", "Interactions",
            "ItemFeatures", "ItemInfo", "ModelFileError", "ModelFitError", "NotFittedError", "SGD", "UnknownIdError",
            "datasets", "load", "metrics", "plot", "GridSearch", "cross_validate", "train_test_split", "tune",
            "__version__"]

@@ -1,4 +1,5 @@
 """Exceptions and warnings raised by fastmf."""
+from __future__ import annotations
 
 
 class FastMFError(Exception):
@@ -82,6 +83,8 @@ class ModelFitError(FastMFError, RuntimeError):
     ModelFitError - SGD diverged in epoch 1 (learning rate 1e+04): the loss became non-finite; ...
     """
 
+    keeps_last_state: bool     # set (True) by a model that restored its last finite state
+
 
 class ModelFileError(FastMFError, ValueError):
     """A model file cannot be loaded: it is damaged, not a fastmf model file, or written
@@ -101,6 +104,31 @@ class ModelFileError(FastMFError, ValueError):
     ...     except ValueError as error:
     ...         print(type(error).__name__, "-", error)
     ModelFileError - cannot load '...arrays.npz': not a fastmf model file ...
+    """
+
+
+class ClusterError(FastMFError, RuntimeError):
+    """A distributed fit cannot go on: its Dask client was closed, or the cluster made no
+    progress for the model's ``timeout`` (no workers, every worker paused by Dask's memory
+    monitor, tasks no worker takes).
+
+    Raised by ``fit`` of ``fastmf.distributed.ALS`` and ``ImplicitALS``; the message names
+    the cause and what to do. The model keeps an earlier fit, and the fit's tasks are
+    cancelled.
+
+    Examples
+    --------
+    >>> import fastmf, fastmf.distributed
+    >>> from distributed import Client, LocalCluster
+    >>> cluster = LocalCluster(n_workers=0, processes=False, dashboard_address=":0")
+    >>> client = Client(cluster)
+    >>> model = fastmf.distributed.ALS(factors=2, iterations=2, timeout=0.5, verbose=False)
+    >>> try:
+    ...     model.fit(fastmf.datasets.toy())
+    ... except RuntimeError as error:
+    ...     print(type(error).__name__, "-", error)
+    ClusterError - the distributed fit could not start in timeout=0.5 s: the Dask cluster has no workers; ...
+    >>> client.close(); cluster.close()
     """
 
 

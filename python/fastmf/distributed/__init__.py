@@ -8,7 +8,10 @@
 - ``checkpoint_every`` (5): gather the factors every so many iterations and start the next
   from them, so that a lost worker costs at most that many iterations of recomputation
   (None: never);
-- ``retries`` (2): how often a task that raised is run again.
+- ``retries`` (2): how often a task that raised is run again;
+- ``timeout`` (300): seconds of no progress on the cluster (no workers, every worker
+  paused for memory) after which ``fit`` raises ``fastmf.ClusterError`` naming the cause;
+  a closed client raises at once.
 
 and train on a dask DataFrame of (user, item[, rating]) columns (``dd.read_parquet``,
 ``dd.read_csv`` over many files: the ratings never pass through the driver) or, for

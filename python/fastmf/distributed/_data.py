@@ -97,9 +97,9 @@ class ClusterData:
     ``by_user``, the items each user has seen (gathered from the workers once, when first
     asked for: 4 bytes per rating and 8 per user)."""
 
-    def __init__(self, client, user_ids, item_ids, user_blocks, item_blocks, user_bounds,
+    def __init__(self, waiter, user_ids, item_ids, user_blocks, item_blocks, user_bounds,
                  item_bounds, stats, item_info=None):
-        self.client = client
+        self.waiter = waiter
         self.user_ids, self.item_ids, self.item_info = user_ids, item_ids, item_info
         self.user_blocks, self.item_blocks = user_blocks, item_blocks
         self.user_bounds, self.item_bounds = user_bounds, item_bounds
@@ -121,8 +121,10 @@ class ClusterData:
     def by_user(self):
         """A Csr of each user's items (its data is a read-only view of ones)."""
         if self._seen is None:
-            parts = self.client.gather(self.client.map(_structure, self.user_blocks,
-                                                       pure=False))
+            client = self.waiter.client
+            self.waiter.check_open()
+            futures = client.map(_structure, self.user_blocks, pure=False)
+            parts = self.waiter.gather(futures, cancel=futures)
             counts = np.concatenate([np.diff(indptr) for indptr, _ in parts])
             indptr = np.zeros(self.n_users + 1, dtype=np.int64)
             np.cumsum(counts, out=indptr[1:])
@@ -141,7 +143,7 @@ def _structure(block):
 
 
 # -- inputs ----------------------------------------------------------------------------
-def from_interactions(client, data, convert, n_blocks, workers):
+def from_interactions(waiter, data, convert, n_blocks):
     """ClusterData of an Interactions: each block's rows cut from the driver's CSR and
     built by a task that carries them (the scheduler keeps a copy to build it again)."""
     bounds = {"user": balanced_bounds(data.by_user.counts(), n_blocks),
@@ -153,12 +155,11 @@ def from_interactions(client, data, convert, n_blocks, workers):
             start, stop = R.indptr[lo], R.indptr[hi]
             rows = np.repeat(np.arange(lo, hi, dtype=np.int32), np.diff(R.indptr[lo:hi + 1]))
             piece = (rows, R.indices[start:stop], R.data[start:stop])
-            built[side].append(_block_task(lo, hi, R.shape[1], "error", convert, [piece],
-                                           workers[b % len(workers)]))
-    return _collect(client, data.user_ids, data.item_ids, built, bounds, data.item_info)
+            built[side].append(_block_task(lo, hi, R.shape[1], "error", convert, [piece]))
+    return _collect(waiter, data.user_ids, data.item_ids, built, bounds, data.item_info)
 
 
-def from_dask_frame(client, frame, columns, duplicates, convert, n_blocks, workers):
+def from_dask_frame(waiter, frame, columns, duplicates, convert, n_blocks):
     """ClusterData of a dask DataFrame of (user, item[, rating]) columns."""
     import dask
 
@@ -168,8 +169,8 @@ def from_dask_frame(client, frame, columns, duplicates, convert, n_blocks, worke
     while len(summaries) > 1:
         summaries = [dask.delayed(_merge_ids)(*summaries[i:i + MERGE_FAN_IN])
                      for i in range(0, len(summaries), MERGE_FAN_IN)]
-    ids = client.compute(summaries[0])
-    user_ids, user_counts, item_ids, item_counts = ids.result()
+    ids = waiter.client.compute(summaries[0])
+    user_ids, user_counts, item_ids, item_counts = waiter.gather([ids], cancel=[ids])[0]
     if len(user_ids) == 0:
         raise ValueError("the data is empty; at least one rating is needed")
     bounds = {"user": balanced_bounds(user_counts, n_blocks),
@@ -181,40 +182,42 @@ def from_dask_frame(client, frame, columns, duplicates, convert, n_blocks, worke
     for side, offset, n_cols in (("user", 0, len(item_ids)),
                                  ("item", n_user_blocks, len(user_ids))):
         built[side] = [_block_task(lo, hi, n_cols, duplicates, convert,
-                                   [split[offset + b] for split in splits],
-                                   workers[b % len(workers)])
+                                   [split[offset + b] for split in splits])
                        for b, (lo, hi) in enumerate(zip(bounds[side][:-1], bounds[side][1:]))]
-    return _collect(client, IdMap(user_ids), IdMap(item_ids), built, bounds)
+    return _collect(waiter, IdMap(user_ids), IdMap(item_ids), built, bounds)
 
 
-def _block_task(lo, hi, n_cols, duplicates, convert, pieces, worker):
-    """The delayed (block, stats) of one block, placed loosely on ``worker``: Dask puts it
-    there first and anywhere else when that worker is gone."""
+def _block_task(lo, hi, n_cols, duplicates, convert, pieces):
+    """The delayed (block, stats) of one block, restricted to no worker: a task restricted
+    to workers (allow_other_workers or not) that finds no running worker waits in Dask's
+    "no-worker" state until a worker it names comes back, which a lost worker never does.
+    Unrestricted, it runs on the first worker that can take it; the tasks that use the block
+    run where the block is, their largest input."""
     import dask
 
-    with dask.annotate(workers=[worker], allow_other_workers=True, retries=3):
+    with dask.annotate(retries=3):
         built = dask.delayed(build_block, nout=2, pure=False)(
             int(lo), int(hi), int(n_cols), duplicates, convert, *pieces)
         return built[0], built[1]
 
 
-def _collect(client, user_ids, item_ids, built, bounds, item_info=None):
+def _collect(waiter, user_ids, item_ids, built, bounds, item_info=None):
     """Compute every block in one graph, then check the user blocks' stats."""
     tasks = [task for side in ("user", "item") for pair in built[side] for task in pair]
     with warnings.catch_warnings():        # blocks carried by their tasks make a large graph
         warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
-        futures = client.compute(tasks, optimize_graph=False)
+        futures = waiter.client.compute(tasks, optimize_graph=False)
     n_user = 2 * len(built["user"])
     user_blocks, user_stats = futures[0:n_user:2], futures[1:n_user:2]
     item_blocks = futures[n_user::2]
-    stats = client.gather(user_stats)
+    stats = waiter.gather(user_stats, cancel=futures)
     duplicate = next((s.duplicate for s in stats if s.duplicate is not None), None)
     if duplicate is not None:
         u, i = duplicate
         raise ValueError(f"user {user_ids.ids[u].item()!r} rated item {item_ids.ids[i].item()!r} "
                          f"more than once; pass duplicates='last', 'sum' or 'mean' to combine "
                          f"repeated pairs")
-    return ClusterData(client, user_ids, item_ids, user_blocks, item_blocks, bounds["user"],
+    return ClusterData(waiter, user_ids, item_ids, user_blocks, item_blocks, bounds["user"],
                        bounds["item"], stats, item_info)
 
 

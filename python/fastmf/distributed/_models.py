@@ -20,10 +20,11 @@ from ..models._explicit import BiasedState, objective as explicit_objective, val
 from ..models.implicit_als import ImplicitState, objective as implicit_objective
 from . import _tasks
 from ._data import from_dask_frame, from_interactions
+from ._wait import Waiter
 
 # The parameters a distributed model has beyond those of its one-machine class.
 DISTRIBUTED_PARAMS = {"client": None, "blocks_per_worker": 1, "checkpoint_every": 5,
-                      "retries": 2}
+                      "retries": 2, "timeout": 300.0}
 
 
 @dataclass
@@ -31,7 +32,7 @@ class ClusterState:
     """A distributed fit between iterations: futures of the factor blocks of the last
     completed iteration (``X`` by user block, ``Y`` by item block) and what was gathered."""
 
-    client: object
+    waiter: object               # _wait.Waiter: the client and the fit's bounded waits
     data: object                 # ClusterData
     mu: float = 0.0
     X: list = None
@@ -45,8 +46,9 @@ class ClusterState:
     local_iteration: int = -1
     own: list = None             # per user block, the item blocks it reports on
     submitted: int = 0           # tasks submitted so far
-    holders: dict = field(default_factory=dict)     # rating block key -> its workers
     token: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+
+    client = property(lambda self: self.waiter.client)
 
 
 class DaskFit:
@@ -141,6 +143,15 @@ class DaskFit:
         -------
         self
 
+        Raises
+        ------
+        ClusterError
+            The client was closed during the fit, or the cluster made no progress for
+            ``timeout`` seconds (no workers, every worker paused for memory); the message
+            names the cause. An earlier fit stays in place.
+        ModelFitError, ValueError, TypeError
+            As for the one-machine ``fit``.
+
         Examples
         --------
         >>> import pandas as pd, dask.dataframe as dd, fastmf, fastmf.distributed
@@ -181,57 +192,49 @@ class DaskFit:
         v.check_int("retries", self.retries, minimum=0)
         if self.checkpoint_every is not None:
             v.check_int("checkpoint_every", self.checkpoint_every, minimum=1)
+        v.check_float("timeout", self.timeout, minimum=0.0, strict_minimum=True)
 
     def _cluster_data(self, train, p, convert):
-        client = self._client()
-        workers = sorted(client.scheduler_info()["workers"])
-        if not workers:
-            raise ValueError("the Dask cluster has no workers")
+        waiter = Waiter(self._client(), self.timeout)
+        workers = waiter.wait_for_workers()
         n_blocks = len(workers) * self.blocks_per_worker
         convert = functools.partial(convert, p=p)
         if isinstance(train, Interactions):
-            data = from_interactions(client, train, convert, n_blocks, workers)
+            data = from_interactions(waiter, train, convert, n_blocks)
         else:
             columns, duplicates = self._source
-            data = from_dask_frame(client, train, _frame_columns(train, columns, self),
-                                   duplicates, convert, n_blocks, workers)
-        return client, data, workers
+            data = from_dask_frame(waiter, train, _frame_columns(train, columns, self),
+                                   duplicates, convert, n_blocks)
+        return waiter, data
 
-    def _submit(self, state, fn, *args, name, index=None, near=None, **kwargs):
-        """Submit one task; ``near``: a rating block's future, whose worker runs the task
-        if it still holds the block (else any worker does)."""
+    def _submit(self, state, fn, *args, name, index=None):
+        """Submit one task, restricted to no worker: it runs where the scheduler finds
+        most of its inputs (a solve, where its rating block is), and where it can when the
+        workers that held them are gone."""
+        state.waiter.check_open()
         state.submitted += 1                     # keys are unique within a fit, and readable
         key = f"fastmf-{name}-{state.iteration + 1}-{'' if index is None else index}-" \
               f"{state.token}-{state.submitted}"
-        if near is not None and state.holders.get(near.key):
-            kwargs.update(workers=list(state.holders[near.key]), allow_other_workers=True)
-        return state.client.submit(fn, *args, key=key, retries=self.retries, pure=False,
-                                   **kwargs)
+        return state.client.submit(fn, *args, key=key, retries=self.retries, pure=False)
 
-    def _locate_blocks(self, state):
-        """Where the rating blocks are now (a lost block may be on its way elsewhere)."""
-        blocks = state.data.user_blocks + state.data.item_blocks
-        state.holders = state.client.who_has(blocks)
-
-    def _roots(self, state, X, bias, bounds, workers, name, n_rows=None):
-        """Futures of factor blocks carried by their tasks (no lineage behind them)."""
+    def _roots(self, state, X, bias, bounds, blocks, name, n_rows=None):
+        """Futures of factor blocks carried by their tasks (no lineage behind them). Each
+        task also takes the rating block of its rows (from ``blocks``), unused, so that the
+        scheduler makes the factor block where its ratings are without restricting it to
+        a worker."""
         futures = []
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
             for b, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])):
                 futures.append(self._submit(
                     state, _tasks.root, int(lo), X[lo:hi], None if bias is None else bias[lo:hi],
-                    n_rows, name=f"{name}-root", index=b,
-                    workers=[workers[b % len(workers)]], allow_other_workers=True))
+                    n_rows, blocks[b], name=f"{name}-root", index=b))
         return futures
 
     def _wait(self, state, futures, wanted):
-        """Gather ``wanted`` (a list of futures); Ctrl-C cancels ``futures``."""
-        try:
-            return state.client.gather(wanted)
-        except KeyboardInterrupt:
-            state.client.cancel(futures)
-            raise
+        """Gather ``wanted`` (a list of futures) within the fit's timeout; Ctrl-C and
+        ClusterError cancel ``futures``."""
+        return state.waiter.gather(wanted, cancel=futures)
 
     def _raise_failure(self, state, terms, p):
         failed = [f for t in terms for f in t["failed"]]
@@ -260,11 +263,11 @@ class DaskFit:
         """Gather the factors, keep them, and start the next iteration from blocks carried by
         their tasks: a lost worker then costs at most ``checkpoint_every`` iterations."""
         local = self._local_state(state)
-        workers = sorted(state.client.scheduler_info()["workers"])
         X, xb, Y, yb = self._local_arrays(local)
-        state.X = self._roots(state, X, xb, state.data.user_bounds, workers, "user",
+        data = state.data
+        state.X = self._roots(state, X, xb, data.user_bounds, data.user_blocks, "user",
                               self._gram_rows("user", state))
-        state.Y = self._roots(state, Y, yb, state.data.item_bounds, workers, "item",
+        state.Y = self._roots(state, Y, yb, data.item_bounds, data.item_blocks, "item",
                               self._gram_rows("item", state))
         self._after_checkpoint(state)
 
@@ -313,6 +316,15 @@ class ALS(DaskFit, models.ALS):
     retries : int, default 2
         How often Dask runs a task again that raised (a lost worker's tasks are run
         again anyway).
+    timeout : float, default 300
+        Seconds the fit waits while the cluster makes no progress (no task of the fit
+        finishes and no task runs on a worker that is not paused) before it raises
+        :class:`fastmf.ClusterError` naming the cause: no workers, every worker paused
+        by Dask's memory monitor, tasks no worker takes. Lost workers cost time, not the
+        fit: their blocks are rebuilt on the workers left, or on those that replace them
+        within the timeout. A closed client raises at once. A long task is progress, so
+        the timeout need not exceed an iteration; it must exceed the time the cluster
+        takes to replace lost workers.
 
     Examples
     --------
@@ -342,31 +354,32 @@ class ALS(DaskFit, models.ALS):
         return p
 
     def _start(self, train, val, p):
-        client, data, workers = self._cluster_data(train, p, _als_values)
-        state = ClusterState(client, data, mu=p.dtype(data.mean))
+        waiter, data = self._cluster_data(train, p, _als_values)
+        state = ClusterState(waiter, data, mu=p.dtype(data.mean))
         _, Y = init_factors(np.random.default_rng(p.seed), data.n_users, data.n_items,
                             p.factors, p.init_std, p.dtype, users=False)
         state.Y = self._roots(state, Y, np.zeros(data.n_items, p.dtype), data.item_bounds,
-                              workers, "item")
+                              data.item_blocks, "item")
         state.val = _validation_blocks(state, val)
         if state.val is not None:           # sent once, not with every iteration's tasks
-            state.val.blocks = [self._submit(state, _tasks.carry, pairs, name="val", index=b)
-                                for b, pairs in enumerate(state.val.blocks)]
+            state.val.blocks = [self._submit(state, _tasks.carry, pairs, block, name="val",
+                                             index=b)
+                                for b, (pairs, block) in enumerate(zip(state.val.blocks,
+                                                                       data.user_blocks))]
         state.own = _own_blocks(data)
         return state
 
     def _submit_iteration(self, state, p):
         data, bpw = state.data, self.blocks_per_worker
-        self._locate_blocks(state)
         users = [self._submit(state, _tasks.als_solve, block, state.mu, p, bpw, *state.Y,
-                              name="als-user", index=b, near=block)
+                              name="als-user", index=b)
                  for b, block in enumerate(data.user_blocks)]
         items = [self._submit(state, _tasks.als_solve, block, state.mu, p, bpw, *users,
-                              name="als-item", index=b, near=block)
+                              name="als-item", index=b)
                  for b, block in enumerate(data.item_blocks)]
         terms = [self._submit(state, _tasks.als_terms, block, users[b], state.own[b], state.mu,
                               p, bpw, state.val.blocks[b] if state.val else None, *items,
-                              name="als-terms", index=b, near=block)
+                              name="als-terms", index=b)
                  for b, block in enumerate(data.user_blocks)]
 
         def commit(gathered):
@@ -410,7 +423,7 @@ class ImplicitALS(DaskFit, models.ImplicitALS):
     ----------
     **params
         Every parameter of :class:`fastmf.ImplicitALS` (keyword only).
-    client, blocks_per_worker, checkpoint_every, retries
+    client, blocks_per_worker, checkpoint_every, retries, timeout
         As for :class:`fastmf.distributed.ALS`.
 
     Examples
@@ -436,16 +449,17 @@ class ImplicitALS(DaskFit, models.ImplicitALS):
         return p
 
     def _start(self, train, val, p):
-        client, data, workers = self._cluster_data(train, p, _implicit_values)
+        waiter, data = self._cluster_data(train, p, _implicit_values)
         if data.negatives:
             raise ValueError(f"implicit data must be counts >= 0; found {data.negatives} "
                              f"negative values")
-        state = ClusterState(client, data)
+        state = ClusterState(waiter, data)
         X, Y = init_factors(np.random.default_rng(p.seed), data.n_users, data.n_items,
                             p.factors, p.init_std, p.dtype, users=p.solver != "cholesky")
-        state.Y = self._roots(state, Y, None, data.item_bounds, workers, "item", data.n_items)
+        state.Y = self._roots(state, Y, None, data.item_bounds, data.item_blocks, "item",
+                              data.n_items)
         if X is not None:
-            state.X = self._roots(state, X, None, data.user_bounds, workers, "user")
+            state.X = self._roots(state, X, None, data.user_bounds, data.user_blocks, "user")
         state.YtY = self._gram(state, state.Y, "item-gram")
         state.val = val
         state.own = _own_blocks(data)
@@ -459,20 +473,17 @@ class ImplicitALS(DaskFit, models.ImplicitALS):
     def _submit_iteration(self, state, p):
         data, bpw = state.data, self.blocks_per_worker
         before = state.X if p.solver != "cholesky" else [None] * len(data.user_blocks)
-        self._locate_blocks(state)
         users = [self._submit(state, _tasks.implicit_solve, block, before[b], state.YtY,
-                              data.n_users, p, bpw, *state.Y, name="ials-user", index=b,
-                              near=block)
+                              data.n_users, p, bpw, *state.Y, name="ials-user", index=b)
                  for b, block in enumerate(data.user_blocks)]
         XtX = self._gram(state, users, "user-gram")
         before = state.Y if p.solver != "cholesky" else [None] * len(data.item_blocks)
         items = [self._submit(state, _tasks.implicit_solve, block, before[b], XtX,
-                              data.n_items, p, bpw, *users, name="ials-item", index=b,
-                              near=block)
+                              data.n_items, p, bpw, *users, name="ials-item", index=b)
                  for b, block in enumerate(data.item_blocks)]
         YtY = self._gram(state, items, "item-gram")
         terms = [self._submit(state, _tasks.implicit_terms, block, users[b], state.own[b], p,
-                              bpw, *items, name="ials-terms", index=b, near=block)
+                              bpw, *items, name="ials-terms", index=b)
                  for b, block in enumerate(data.user_blocks)]
 
         def commit(gathered):

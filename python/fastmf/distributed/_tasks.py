@@ -170,14 +170,16 @@ def implicit_terms(block, user, own, p, blocks_per_worker, *items):
             "failed": _failures(user, mine)}
 
 
-def carry(value):
-    """A value carried by its task (validation pairs), held on a worker for the fit."""
+def carry(value, beside=None):
+    """A value carried by its task (validation pairs), held on a worker for the fit;
+    ``beside``, a rating block, only places the task where that block is."""
     return value
 
 
-def root(lo, X, bias, n_rows=None):
+def root(lo, X, bias, n_rows=None, beside=None):
     """A factor block carried by its task (the start of a fit, or a checkpoint), with the
-    pieces of its side's Gram matrix when ``n_rows`` (the side's rows) is given."""
+    pieces of its side's Gram matrix when ``n_rows`` (the side's rows) is given; ``beside``,
+    the rating block of the same rows, only places the task where that block is."""
     X = cache_aligned(X)
     return FactorBlock(lo, X, bias, gram=None if n_rows is None else gram_pieces(X, lo, n_rows, 1))
 
