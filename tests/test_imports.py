@@ -21,7 +21,8 @@ def _modules(root, package):
 
 def _module_level_imports(tree):
     """The Import and ImportFrom nodes run when the module is imported: everywhere but
-    inside function bodies (class bodies and if/try blocks run at import time)."""
+    inside function bodies and ``if TYPE_CHECKING:`` blocks (class bodies, other if blocks
+    and try blocks run at import time)."""
     stack = list(tree.body)
     while stack:
         node = stack.pop()
@@ -29,7 +30,16 @@ def _module_level_imports(tree):
             continue
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             yield node
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            stack.extend(node.orelse)           # only type checkers read the body
+            continue
         stack.extend(ast.iter_child_nodes(node))
+
+
+def _is_type_checking(test):
+    """Whether an if test is ``TYPE_CHECKING`` or ``typing.TYPE_CHECKING``."""
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING"
+            or isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
 
 
 def _imported(node, name, is_package):
@@ -127,16 +137,18 @@ def test_cycle_finder_names_a_cycle():
 def test_the_graph_follows_module_level_imports_only(tmp_path):
     files = {"__init__.py": "from .models import Model\n",
              "io.py": "from . import _util\n\ndef load():\n    from .models import Model\n",
-             "_util.py": "", "models/__init__.py": "from ._base import Model\n",
+             "_util.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+                         "    from .cli import Model\nelse:\n    from . import _leaf\n",
+             "_leaf.py": "", "models/__init__.py": "from ._base import Model\n",
              "models/_base.py": "from .. import io\nfrom ..io import load\nclass Model: pass\n",
              "cli.py": "from . import Model\n"}
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(exist_ok=True)
         (tmp_path / name).write_text(text)
     graph = import_graph(tmp_path, "pkg")
-    assert graph == {"pkg": ["pkg.models"], "pkg._util": [], "pkg.cli": ["pkg"],
-                     "pkg.io": ["pkg._util"], "pkg.models": ["pkg.models._base"],
-                     "pkg.models._base": ["pkg.io"]}
+    assert graph == {"pkg": ["pkg.models"], "pkg._leaf": [], "pkg._util": ["pkg._leaf"],
+                     "pkg.cli": ["pkg"], "pkg.io": ["pkg._util"],
+                     "pkg.models": ["pkg.models._base"], "pkg.models._base": ["pkg.io"]}
     assert find_cycles(graph) == []
     (tmp_path / "io.py").write_text("from .models import Model\n")
     cycle = ["pkg.io", "pkg.models", "pkg.models._base", "pkg.io"]

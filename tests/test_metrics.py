@@ -205,6 +205,7 @@ BAD_INPUT = [
     (lambda: auc(np.where(B, np.nan, 0), B), ValueError,
      r"scores contain 6 NaN values among the candidates \(first at row 0, column 0\)"),
     (lambda: auc(S, B), ValueError, r"no user has both a relevant and a non-relevant candidate"),
+    (lambda: auc(S[:, :0], B[:, :0]), ValueError, r"no user has both a relevant and a non-relev"),
 ]
 
 

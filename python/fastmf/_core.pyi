@@ -2,12 +2,12 @@
 above it in cpp/*.hpp). Array arguments are bound without conversion: each must be
 C-contiguous with exactly the dtype shown. ``_F`` is float32 or float64, the same in every
 argument of one call (the model dtype); the float arguments are converted to it."""
-from typing import Tuple, TypeVar
+from typing import Tuple, TypeVar, Union
 
 import numpy as np
 from numpy.typing import NDArray
 
-_F = TypeVar("_F", np.float32, np.float64)
+_F = TypeVar("_F", bound=Union[np.float32, np.float64])
 _I32 = NDArray[np.int32]
 _I64 = NDArray[np.int64]
 _F64 = NDArray[np.float64]

@@ -1,13 +1,21 @@
 """Files written whole or not at all: a new file beside the target, renamed over it only when
 it is complete, so that an error or Ctrl-C leaves no partial file and an existing file as it
 was."""
+from __future__ import annotations
+
 import contextlib
 import os
 import uuid
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+    from typing import BinaryIO
 
 
 @contextlib.contextmanager
-def replacing(path):
+def replacing(path: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path`` (a pathlib.Path) to write; when the block ends
     without an exception, the temporary file is flushed to disk and renamed over ``path``;
     on any exception (KeyboardInterrupt included) it is deleted and ``path`` is untouched."""
@@ -23,7 +31,7 @@ def replacing(path):
     _fsync_directory(path.parent)
 
 
-def create_new(temporary):
+def create_new(temporary: str | os.PathLike[str]) -> BinaryIO:
     """A binary file object on ``temporary``, which must not exist yet (os.open applies the
     umask, so the file gets the permissions of any new file)."""
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
@@ -31,7 +39,7 @@ def create_new(temporary):
     return os.fdopen(fd, "wb")
 
 
-def _fsync(path):
+def _fsync(path: str | os.PathLike[str]) -> None:
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     try:
         os.fsync(fd)
@@ -39,7 +47,7 @@ def _fsync(path):
         os.close(fd)
 
 
-def _fsync_directory(directory):
+def _fsync_directory(directory: str | os.PathLike[str]) -> None:
     """Make a rename in ``directory`` durable (POSIX only; a no-op elsewhere)."""
     try:
         fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)

@@ -1,6 +1,12 @@
 """The optional dependencies: each imported where it is used, or an ImportError that says
 which extra of the distribution ``fastmf-recsys`` installs it."""
+from __future__ import annotations
+
 import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from types import ModuleType
 
 DISTRIBUTION = "fastmf-recsys"
 
@@ -15,13 +21,13 @@ _PACKAGES = {
 }
 
 
-def install_hint(module):
+def install_hint(module: str) -> str:
     """``pip install "fastmf-recsys[extra]"`` for the optional module ``module``."""
     package, extra = _PACKAGES[module.split(".")[0]]
     return f'pip install "{DISTRIBUTION}[{extra}]" (or pip install {package.split(".")[0]})'
 
 
-def require(module, needed_for):
+def require(module: str, needed_for: str) -> ModuleType:
     """The module ``module``, imported; ImportError naming ``needed_for`` (what needs it)
     and how to install it when it is missing."""
     try:

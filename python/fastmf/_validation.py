@@ -3,19 +3,30 @@
 Each check either returns a clean array/value (the contract the C++ kernels rely on) or
 raises an exception that names the argument, what was expected and what was found.
 """
+from __future__ import annotations
+
 import numbers
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-_DTYPES = {"float32": np.float32, "float64": np.float64}
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence, Sized
+    from typing import Any, NoReturn
+
+    from numpy.typing import ArrayLike, NDArray
+
+    from ._typing import FloatType, IdArray, Seed
+
+_DTYPES: dict[str, FloatType] = {"float32": np.float32, "float64": np.float64}
 
 _INT64 = np.iinfo(np.int64)
 _FLOAT_EXACT = 2.0 ** 53          # floats hold every integer up to here, not beyond
 
 
-def check_dtype(dtype):
+def check_dtype(dtype: Any) -> FloatType:
     """Return np.float32 or np.float64 for a dtype given as a name, type or np.dtype (not
     None, which numpy reads as float64)."""
     try:
@@ -27,7 +38,8 @@ def check_dtype(dtype):
     return _DTYPES[name]
 
 
-def check_int(name, value, minimum=None, maximum=None):
+def check_int(name: str, value: object, minimum: int | None = None,
+              maximum: int | None = None) -> int:
     """Return value as int if it is an integer (not bool) in [minimum, maximum]."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {value!r}")
@@ -35,7 +47,8 @@ def check_int(name, value, minimum=None, maximum=None):
     return int(value)
 
 
-def check_float(name, value, minimum=None, maximum=None, strict_minimum=False):
+def check_float(name: str, value: object, minimum: float | None = None,
+                maximum: float | None = None, strict_minimum: bool = False) -> float:
     """Return value as float if it is a finite real number in the given range."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number, got {value!r}")
@@ -51,7 +64,7 @@ def check_float(name, value, minimum=None, maximum=None, strict_minimum=False):
 _C_INT = np.iinfo(np.int32)     # the kernels' int parameters (steps, block sizes, threads)
 
 
-def check_kernel_params(params, model):
+def check_kernel_params(params: dict[str, Any], model: Any) -> dict[str, Any]:
     """``params`` (``model``'s checked parameters, a dict with its ``dtype``) as the kernels
     see them: every float is cast to the model dtype and must stay finite, and nonzero if
     it was (so float32's range decides, not float64's); every int but ``seed`` must fit
@@ -78,21 +91,22 @@ def check_kernel_params(params, model):
     return params
 
 
-def _check_range(name, value, minimum, maximum, kind):
+def _check_range(name: str, value: Any, minimum: float | None, maximum: float | None,
+                 kind: str) -> None:
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be {kind} >= {minimum}, got {value}")
     if maximum is not None and value > maximum:
         raise ValueError(f"{name} must be {kind} <= {maximum}, got {value}")
 
 
-def check_choice(name, value, choices):
+def check_choice(name: str, value: Any, choices: Sequence[Any]) -> Any:
     if value not in choices:
         options = ", ".join(repr(c) for c in choices)
         raise ValueError(f"{name} must be one of {options}, got {value!r}")
     return value
 
 
-def check_num_threads(value):
+def check_num_threads(value: object) -> int:
     """0 means all cores (OpenMP's default, which honours OMP_NUM_THREADS); at most
     ``max_threads()``."""
     value = check_int("num_threads", value, minimum=0)
@@ -102,7 +116,7 @@ def check_num_threads(value):
     return value
 
 
-def max_threads():
+def max_threads() -> int:
     """The most threads fastmf's kernels start: 4 per core, at least 64 (OpenMP ends the
     process when it cannot start the threads it is asked for); num_threads=0 and
     OMP_NUM_THREADS are capped there too."""
@@ -110,7 +124,7 @@ def max_threads():
     return _core.thread_cap()
 
 
-def check_seed(seed):
+def check_seed(seed: object) -> Seed:
     if seed is None or isinstance(seed, (np.random.Generator, np.random.SeedSequence)):
         return seed
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
@@ -118,7 +132,7 @@ def check_seed(seed):
     return int(seed)
 
 
-def as_1d(name, values):
+def as_1d(name: str, values: ArrayLike | None) -> NDArray[Any]:
     """A 1-D numpy array from a list, array or pandas Series; scalars are refused."""
     if values is None:
         raise TypeError(f"{name} is required, got None")
@@ -128,7 +142,7 @@ def as_1d(name, values):
     return array
 
 
-def as_ids(name, values):
+def as_ids(name: str, values: Any) -> IdArray:
     """Raw ids: integers that fit int64 (kept in their dtype, no copy) or strings. Integral
     floats up to 2^53 become int64; other types, and integers beyond int64, are refused."""
     array = as_1d(name, values)
@@ -181,7 +195,7 @@ def as_ids(name, values):
     raise TypeError(f"{name} must be integers or strings, got an array of dtype {array.dtype}")
 
 
-def check_no_trailing_nul(name, texts):
+def check_no_trailing_nul(name: str, texts: Iterable[Any]) -> None:
     """Refuse strings that end in NUL: numpy's text arrays drop trailing NULs, which would
     merge "a\\x00" with "a"."""
     texts = [t for t in texts if isinstance(t, str)]
@@ -193,13 +207,13 @@ def check_no_trailing_nul(name, texts):
                          f"{first.rstrip(chr(0))!r}: remove the NULs first")
 
 
-def _too_large(name, array, outside):
+def _too_large(name: str, array: NDArray[Any], outside: NDArray[np.bool_]) -> NoReturn:
     first = int(np.flatnonzero(outside)[0])
     raise ValueError(f"{name} holds the id {int(array[first])} (position {first}), which does not "
                      f"fit a 64-bit signed integer; pass such ids as strings")
 
 
-def as_ratings(name, values):
+def as_ratings(name: str, values: Any) -> NDArray[np.float32 | np.float64]:
     """Finite numeric ratings as float32 (kept) or float64 (everything else)."""
     array = as_1d(name, values)
     if array.dtype.kind not in "biuf":
@@ -210,7 +224,7 @@ def as_ratings(name, values):
     return array
 
 
-def check_finite(name, array):
+def check_finite(name: str, array: NDArray[np.floating[Any]]) -> None:
     bad = ~np.isfinite(array)
     if bad.any():
         n_nan = int(np.isnan(array).sum())
@@ -222,7 +236,7 @@ def check_finite(name, array):
                          f"drop or fill them first")
 
 
-def check_same_length(**arrays):
+def check_same_length(**arrays: Sized | None) -> None:
     named = [(name, len(a)) for name, a in arrays.items() if a is not None]
     lengths = {n for _, n in named}
     if len(lengths) > 1:
@@ -231,12 +245,12 @@ def check_same_length(**arrays):
         raise ValueError(f"{names} must have the same length, got {parts}")
 
 
-def check_not_empty(name, array):
+def check_not_empty(name: str, array: Sized) -> None:
     if len(array) == 0:
         raise ValueError(f"{name} is empty; at least one rating is needed")
 
 
-def as_path(name, value):
+def as_path(name: str, value: object) -> Path:
     """A file path given as a str or an os.PathLike (pathlib.Path), as a pathlib.Path."""
     if not isinstance(value, (str, os.PathLike)):
         raise TypeError(f"{name} must be a str or a pathlib.Path, got {type(value).__name__}")
@@ -247,14 +261,14 @@ def as_path(name, value):
     return Path(value)
 
 
-def check_path(path):
+def check_path(path: str | os.PathLike[str]) -> str:
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no such file: {path!r}")
     return path
 
 
-def memory_limit():
+def memory_limit() -> int | None:
     """The most bytes this process could still allocate: the machine's physical memory, or
     what the address-space limit (RLIMIT_AS) leaves beside what the process maps already,
     when lower; None where neither can be read."""
@@ -273,7 +287,7 @@ def memory_limit():
     return min(limits) if limits else None
 
 
-def _mapped_bytes():
+def _mapped_bytes() -> int:
     """The address space this process maps now (Linux; 0 where it cannot be read)."""
     try:
         with open("/proc/self/statm") as handle:
@@ -282,7 +296,7 @@ def _mapped_bytes():
         return 0
 
 
-def check_memory(what, n_bytes, fix="use fewer factors or threads"):
+def check_memory(what: str, n_bytes: float, fix: str = "use fewer factors or threads") -> None:
     """MemoryError, before anything is allocated, when ``what`` needs more than
     ``memory_limit()`` bytes; the message says what it needed and ``fix``."""
     limit = memory_limit()
@@ -291,7 +305,7 @@ def check_memory(what, n_bytes, fix="use fewer factors or threads"):
                           f"hold ({_bytes(limit)}); {fix}")
 
 
-def _bytes(n):
+def _bytes(n: float) -> str:  # type: ignore[return]  # returns at its last unit
     for unit in ("bytes", "kB", "MB", "GB", "TB", "PB"):
         if n < 1000 or unit == "PB":
             return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"

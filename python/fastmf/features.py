@@ -1,10 +1,23 @@
 """Item features (genres, tags, categories): which features each item has, keyed by raw item
 id and feature name, for models whose item factors lean on them (``ALS(item_features=)``).
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from . import _validation as v
 from .data import IdMap
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    import scipy.sparse as sp
+    from numpy.typing import ArrayLike, NDArray
+
+    from ._typing import Int64Array
+    from .data import ItemInfo
 
 
 class ItemFeatures:
@@ -25,7 +38,11 @@ class ItemFeatures:
     [[0.0, 0.0, 1.0], [0.707, 0.707, 0.0], [0.0, 0.0, 0.0]]
     """
 
-    def __init__(self, item_ids, matrix, names):
+    names: NDArray[np.str_]
+    matrix: sp.csr_matrix
+
+    def __init__(self, item_ids: ArrayLike, matrix: sp.spmatrix | sp.sparray | ArrayLike,
+                 names: Iterable[object]) -> None:
         import scipy.sparse as sp
 
         self.item_ids = IdMap(v.as_ids("item_ids", item_ids))
@@ -42,11 +59,12 @@ class ItemFeatures:
         matrix.data[:] = 1.0
         self.matrix = matrix
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"ItemFeatures({len(self.item_ids)} items, {len(self.names)} features)"
 
     @classmethod
-    def from_lists(cls, item_ids, feature_lists):
+    def from_lists(cls, item_ids: ArrayLike, feature_lists: Sequence[Sequence[str]]
+                   ) -> ItemFeatures:
         """From a list of feature names per item.
 
         Parameters
@@ -93,7 +111,8 @@ class ItemFeatures:
         return cls(item_ids, matrix, names)
 
     @classmethod
-    def from_sparse(cls, matrix, item_ids, names=None):
+    def from_sparse(cls, matrix: sp.spmatrix | sp.sparray, item_ids: ArrayLike,
+                    names: Sequence[object] | None = None) -> ItemFeatures:
         """From a scipy.sparse items × features matrix; a nonzero entry means "has it".
 
         Parameters
@@ -135,7 +154,7 @@ class ItemFeatures:
         return cls(item_ids, matrix, names)
 
     @classmethod
-    def from_item_info(cls, info):
+    def from_item_info(cls, info: ItemInfo | None) -> ItemFeatures:
         """The genres of an :class:`fastmf.ItemInfo` (MovieLens) as features.
 
         Parameters
@@ -176,7 +195,7 @@ class ItemFeatures:
                              "the command line)")
         return cls(info.ids.ids, info.genres, info.genre_names)
 
-    def weights(self, item_ids):
+    def weights(self, item_ids: ArrayLike) -> sp.csr_matrix:
         r"""The weights that turn feature vectors into item priors.
 
         Row i holds :math:`1/\sqrt{|F_i|}` on each of the item's features :math:`F_i`, so
@@ -213,7 +232,7 @@ class ItemFeatures:
         return sp.csr_matrix((data, self.matrix.indices[positions], indptr),
                              shape=(len(index), len(self.names)))
 
-    def columns_of(self, names, what="feature"):
+    def columns_of(self, names: Sequence[object], what: str = "feature") -> Int64Array:
         """Column indices of feature names.
 
         Parameters

@@ -16,10 +16,13 @@ dtype kept exactly), ``IdMap`` and ``ItemInfo``. Reading never unpickles anythin
 arrays are read with ``allow_pickle=False`` and the class is looked up among fastmf's
 own model classes, never imported by a name taken from the file.
 """
+from __future__ import annotations
+
 import json
 import os
 import warnings
 import zipfile
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -31,6 +34,23 @@ from .data import IdMap, ItemInfo
 from .features import ItemFeatures
 from .exceptions import FastMFWarning, ModelFileError
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+    from typing import Any
+
+    from numpy.typing import NDArray
+
+    from ._typing import PathLike
+    from .models import ALS, BPR, SGD, ImplicitALS
+    from .models._ann import ANNIndex
+    from .models._base import MatrixFactorizationBase
+
+    #: The arrays of a model file, by member name.
+    Arrays = dict[str, NDArray[Any]]
+    #: A decoder: (JSON value, its key in the header, the arrays) -> the Python value.
+    Decoder = Callable[[Any, str, Arrays], Any]
+
 FORMAT = "fastmf-model"
 FORMAT_VERSION = 1
 _HEADER = "header"
@@ -40,7 +60,7 @@ _BIT_GENERATORS = {name: getattr(np.random, name)
                    for name in ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")}
 
 
-def model_classes():
+def model_classes() -> dict[str, type[ALS | SGD | ImplicitALS | BPR]]:
     """The classes ``load`` can build (and ``save`` writes): fastmf's model classes, those
     that ``fastmf.models`` exports, by name.
 
@@ -53,19 +73,19 @@ def model_classes():
     return {name: getattr(models, name) for name in models.__all__}
 
 
-def _fitted_state(model):
+def _fitted_state(model: MatrixFactorizationBase) -> dict[str, Any]:
     """The attributes ``save`` stores: public names ending in ``_`` and ``_private_state``."""
     return {name: value for name, value in vars(model).items()
             if _is_fitted_name(type(model), name)}
 
 
-def _is_fitted_name(cls, name):
+def _is_fitted_name(cls: type[MatrixFactorizationBase], name: str) -> bool:
     return (name.isidentifier() and name.endswith("_") and not name.startswith("_")
             or name in cls._private_state)
 
 
 # -- writing ---------------------------------------------------------------------------
-def save(model, path):
+def save(model: MatrixFactorizationBase, path: PathLike) -> Path:
     """Write a fitted model to ``path``; the same as ``model.save(path)``, which see.
 
     Examples
@@ -92,7 +112,7 @@ def save(model, path):
                         f"{cls.__module__}.{cls.__qualname__}; use pickle for other classes")
     model._check_is_fitted()
     import fastmf
-    arrays = {}
+    arrays: Arrays = {}
     header = {"format": FORMAT, "format_version": FORMAT_VERSION,
               "fastmf_version": fastmf.__version__, "class": cls.__name__,
               "params": {name: _encode(value, f"params.{name}", arrays)
@@ -106,7 +126,7 @@ def save(model, path):
     return path
 
 
-def _encode(value, key, arrays):
+def _encode(value: Any, key: str, arrays: Arrays) -> Any:
     """A JSON-able description of ``value``; arrays go into ``arrays`` under ``key``."""
     if isinstance(value, np.generic):           # first: np.float64 is also a float
         if value.dtype.kind not in "biuf":
@@ -165,15 +185,15 @@ def _encode(value, key, arrays):
     raise TypeError(f"{key}: a {type(value).__name__} cannot be saved to a model file")
 
 
-def _write_atomically(path, arrays):
+def _write_atomically(path: Path, arrays: Arrays) -> None:
     """Write to a new file beside ``path``, flush it to disk, then rename it over ``path``:
     a failure at any point leaves no partial file and an existing ``path`` untouched."""
     with replacing(path) as temporary, create_new(temporary) as handle:
-        np.savez(handle, **arrays)
+        np.savez(handle, **arrays)  # type: ignore[arg-type]  # no member is "allow_pickle"
 
 
 # -- reading ---------------------------------------------------------------------------
-def load(path):
+def load(path: PathLike) -> ALS | SGD | ImplicitALS | BPR:
     """Load a model written by ``model.save(path)``.
 
     Parameters
@@ -228,7 +248,7 @@ def load(path):
                              f"model ({type(error).__name__}: {error})") from error
 
 
-def _existing_file(path):
+def _existing_file(path: Path) -> Path:
     if not path.exists() and path.suffix != ".npz" and path.with_name(path.name + ".npz").exists():
         path = path.with_name(path.name + ".npz")
     if path.is_dir():
@@ -238,7 +258,7 @@ def _existing_file(path):
     return path
 
 
-def _read_archive(path):
+def _read_archive(path: Path) -> tuple[dict[str, Any], Arrays]:
     """(header dict, {key: array}) of an .npz, every member checked before it is read."""
     # np.load is given an open file: on a damaged archive it would leak a file it opened.
     with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as archive:
@@ -261,7 +281,7 @@ def _read_archive(path):
     return header, arrays
 
 
-def _check_member(zip_file, key):
+def _check_member(zip_file: zipfile.ZipFile, key: str) -> None:
     """Refuse a member that is not a .npy array, is compressed (``save`` stores members as
     they are, so a member is never larger than its bytes in the file: a file cannot inflate
     to gigabytes), or whose header promises more data than the member holds (a damaged file
@@ -289,7 +309,7 @@ def _check_member(zip_file, key):
                          f"header describes {expected}")
 
 
-def _build(header, arrays):
+def _build(header: dict[str, Any], arrays: Arrays) -> ALS | SGD | ImplicitALS | BPR:
     if header.get("format") != FORMAT:
         raise ModelFileError(f"not a fastmf model file (its header names the format "
                              f"{header.get('format')!r}, not {FORMAT!r})")
@@ -337,7 +357,7 @@ def _build(header, arrays):
     return model
 
 
-def _decode(value, key, arrays):
+def _decode(value: Any, key: str, arrays: Arrays) -> Any:
     """The inverse of ``_encode``; raises ModelFileError on anything it did not write."""
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
@@ -360,34 +380,34 @@ def _decode(value, key, arrays):
         raise ModelFileError(f"{key}: invalid {kind} entry ({error})") from None
 
 
-def _decode_array(value, key, arrays):
+def _decode_array(value: Any, key: str, arrays: Arrays) -> NDArray[Any]:
     if value["key"] not in arrays:
         raise ModelFileError(f"{key}: the array {value['key']!r} is missing from the archive")
     array = arrays[value["key"]]
     return array if array.flags.c_contiguous else np.ascontiguousarray(array)
 
 
-def _decode_scalar(value, key, arrays):
+def _decode_scalar(value: Any, key: str, arrays: Arrays) -> np.generic:
     dtype, number = np.dtype(value["dtype"]), value["value"]
     if dtype.kind not in "biuf" or not isinstance(number, (bool, int, float)):
         raise ValueError(f"{number!r} as a scalar of dtype {dtype}")
     return dtype.type(number)
 
 
-def _decode_ids(value, key, arrays):
+def _decode_ids(value: Any, key: str, arrays: Arrays) -> NDArray[Any]:
     ids = _decode(value, key, arrays)
     if not isinstance(ids, np.ndarray) or ids.ndim != 1 or ids.dtype.kind not in "iuU":
         raise ValueError("ids must be a 1-D array of integers or strings")
     return ids
 
 
-def _decode_item_info(value, key, arrays):
+def _decode_item_info(value: Any, key: str, arrays: Arrays) -> ItemInfo:
     parts = {part: _decode(value[part], f"{key}.{part}", arrays)
              for part in ("titles", "genres", "genre_names")}
     return ItemInfo(_decode_ids(value["ids"], f"{key}.ids", arrays), **parts)
 
 
-def _decode_item_features(value, key, arrays):
+def _decode_item_features(value: Any, key: str, arrays: Arrays) -> ItemFeatures:
     import scipy.sparse as sp
 
     ids = _decode_ids(value["ids"], f"{key}.ids", arrays)
@@ -403,14 +423,14 @@ def _decode_item_features(value, key, arrays):
     return ItemFeatures(ids, matrix, names)
 
 
-def _decode_dtype(value, key, arrays):
+def _decode_dtype(value: Any, key: str, arrays: Arrays) -> np.dtype[Any] | type[np.generic]:
     dtype = np.dtype(value["name"])
     if dtype.kind not in "biuf":
         raise ValueError(f"the dtype {dtype}")
     return dtype if value["as"] == "dtype" else dtype.type
 
 
-def _check_small(value, key, limit=_SEED_STATE_LIMIT):
+def _check_small(value: Any, key: str, limit: int = _SEED_STATE_LIMIT) -> None:
     """Refuse a seed or generator state with an array or a list longer than ``limit`` (what
     numpy's own states hold is far smaller), so that a file cannot make load build a huge
     one."""
@@ -424,7 +444,7 @@ def _check_small(value, key, limit=_SEED_STATE_LIMIT):
         raise ValueError(f"{key} holds an integer of {value.bit_length()} bits")
 
 
-def _decode_generator(value, key, arrays):
+def _decode_generator(value: Any, key: str, arrays: Arrays) -> np.random.Generator:
     state = _decode(value["state"], f"{key}.state", arrays)
     _check_small(state, f"{key}.state")
     if state.get("bit_generator") not in _BIT_GENERATORS:
@@ -434,7 +454,7 @@ def _decode_generator(value, key, arrays):
     return np.random.Generator(bit_generator)
 
 
-def _decode_seed_sequence(value, key, arrays):
+def _decode_seed_sequence(value: Any, key: str, arrays: Arrays) -> np.random.SeedSequence:
     entropy = _decode(value["entropy"], f"{key}.entropy", arrays)
     _check_small([entropy, list(value["spawn_key"])], key)
     for name in ("pool_size", "n_children_spawned"):
@@ -448,7 +468,7 @@ def _decode_seed_sequence(value, key, arrays):
                                   n_children_spawned=value["n_children_spawned"])
 
 
-def _decode_ann_index(value, key, arrays):
+def _decode_ann_index(value: Any, key: str, arrays: Arrays) -> ANNIndex | None:
     """The approximate index; without faiss the model loads without it (it then ranks
     exactly), with a warning that says how to get it back."""
     from .models._ann import ANNIndex
@@ -471,7 +491,7 @@ def _decode_ann_index(value, key, arrays):
         raise ValueError(f"its approximate index is damaged ({error})") from None
 
 
-_DECODERS = {
+_DECODERS: dict[str, Decoder] = {
     "array": _decode_array,
     "scalar": _decode_scalar,
     "tuple": lambda value, key, arrays: tuple(_decode(list(value["items"]), key, arrays)),

@@ -6,9 +6,28 @@ given (``ax=``) or into a new figure of ``matplotlib.pyplot``, and returns that 
 Without a display, matplotlib draws with its Agg backend, so plots can be saved with
 ``ax.figure.savefig("curve.png")`` on a server too.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ._optional import require
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+    from types import ModuleType
+    from typing import Any, Literal, NoReturn
+
+    from matplotlib.axes import Axes
+    from numpy.typing import ArrayLike, NDArray
+
+    from ._typing import AnyModel, Float64Array
+
+    #: A ``history_``: a dict per iteration.
+    History = Sequence[Mapping[str, float]]
+    #: A box (x0, y0, x1, y1), in points.
+    Box = tuple[float, float, float, float]
 
 # history_ keys that are not metrics of the model's quality (the loss is, but on its own
 # scale: it is drawn only when asked for, or when a history has nothing else).
@@ -16,15 +35,17 @@ _NOT_METRICS = ("iteration", "seconds", "learning_rate", "loss")
 _LINE_STYLES = ("-", "--", ":", "-.")
 
 
-def _pyplot():
+def _pyplot() -> ModuleType:
     return require("matplotlib.pyplot", "fastmf.plot")
 
 
-def _axes(ax):
+def _axes(ax: Axes | None) -> Axes:
     return _pyplot().subplots()[1] if ax is None else ax
 
 
-def learning_curve(models_or_histories, metrics=None, ax=None, labels=None):
+def learning_curve(models_or_histories: AnyModel | History | Sequence[AnyModel | History],
+                   metrics: str | Sequence[str] | None = None, ax: Axes | None = None,
+                   labels: Sequence[str] | None = None) -> Axes:
     """Plot metrics per iteration, from the ``history_`` of one or several fitted models.
 
     Each run gets one color; each metric of a run one line style (the training metric
@@ -108,7 +129,7 @@ def learning_curve(models_or_histories, metrics=None, ax=None, labels=None):
     return ax
 
 
-def _runs(obj):
+def _runs(obj: object) -> list[tuple[str | None, list[Mapping[str, float]]]]:
     """[(default name or None, history)] of a model, a history, or a sequence of them."""
     if _is_history(obj) or hasattr(obj, "fit"):
         obj = [obj]
@@ -121,11 +142,11 @@ def _runs(obj):
     return runs
 
 
-def _is_history(obj):
+def _is_history(obj: object) -> bool:
     return isinstance(obj, (list, tuple)) and len(obj) > 0 and all(isinstance(r, dict) for r in obj)
 
 
-def _run(item):
+def _run(item: Any) -> tuple[str | None, list[Mapping[str, float]]]:
     if _is_history(item):
         return None, list(item)
     if hasattr(item, "fit"):
@@ -141,8 +162,10 @@ def _run(item):
                     f"{item!r:.60}")
 
 
-def _default_labels(names):
+def _default_labels(names: list[str | None]) -> list[str]:
     counts = {name: names.count(name) for name in names if name is not None}
+    seen: dict[str, int]
+    labels: list[str]
     seen, labels, plain = {}, [], 0
     for name in names:
         if name is None:
@@ -156,7 +179,8 @@ def _default_labels(names):
     return labels
 
 
-def _curve_metrics(histories, metrics):
+def _curve_metrics(histories: Iterable[History], metrics: str | Sequence[str] | None
+                   ) -> list[str]:
     recorded = list(dict.fromkeys(key for history in histories for record in history
                                   for key in record))
     if metrics is None:
@@ -172,18 +196,20 @@ def _curve_metrics(histories, metrics):
     return metrics
 
 
-def _no_metric(recorded):
+def _no_metric(recorded: list[str]) -> NoReturn:
     raise ValueError(f"the histories record no metric to plot (keys: {', '.join(recorded)})")
 
 
-def _strip_side(metric):
+def _strip_side(metric: str) -> str:
     for prefix in ("train_", "val_"):
         if metric.startswith(prefix):
             return metric[len(prefix):]
     return metric
 
 
-def item_factors_2d(model, items=None, labels="title", ax=None):
+def item_factors_2d(model: AnyModel, items: ArrayLike | None = None,
+                    labels: Literal["title", "id"] | Sequence[str] = "title",
+                    ax: Axes | None = None) -> Axes:
     """Plot every item's factors projected on their first two principal components.
 
     The item factors Y (one row per item) are centred, Y - mean, and projected on the
@@ -264,7 +290,8 @@ _LABEL_DIRECTIONS = ((1, 0.6), (1, -1.4), (-1, 0.6), (-1, -1.4), (0.5, 1.6), (0.
 _LABEL_RADII = (4, 10, 18, 28, 40)
 
 
-def _annotate_apart(ax, points, texts, fontsize):
+def _annotate_apart(ax: Axes, points: Float64Array, texts: Sequence[str], fontsize: float
+                    ) -> None:
     """Label each point with its text where the label overlaps no label placed before it
     (nor its own point) and stays inside the axes: the first such place among a few ever
     farther round the point, or the least overlapped one; a label away from its point gets
@@ -275,11 +302,13 @@ def _annotate_apart(ax, points, texts, fontsize):
     to_points = ax.transData + ax.figure.dpi_scale_trans.inverted()   # data -> inches
     (ax0, ay0), (ax1, ay1) = (ax.transAxes + ax.figure.dpi_scale_trans.inverted()).transform(
         [(0, 0), (1, 1)]) * 72
-    placed = []                                  # boxes (x0, y0, x1, y1) in points
+    placed: list[Box] = []                       # boxes (x0, y0, x1, y1) in points
     for (x, y), text in zip(points, texts):
         px, py = to_points.transform((x, y)) * 72
         width, height = 0.62 * fontsize * max(len(text), 1), 1.2 * fontsize
-        best = None
+        # (cost, offset, box, left of the point): set by the first place tried
+        best: tuple[tuple[float, float], tuple[float, float], Box, bool]
+        best = None  # type: ignore[assignment]
         for radius in _LABEL_RADII:
             for dx, dy in _LABEL_DIRECTIONS:
                 ox, oy = dx * radius, dy * radius * 0.6
@@ -303,13 +332,13 @@ def _annotate_apart(ax, points, texts, fontsize):
                     arrowprops=dict(arrowstyle="-", lw=0.5, color="0.5") if far else None)
 
 
-def _overlap(a, b):
+def _overlap(a: Box, b: Box) -> float:
     """The area two boxes (x0, y0, x1, y1) share."""
     return (max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
             * max(0.0, min(a[3], b[3]) - max(a[1], b[1])))
 
 
-def _pca_2d(Y):
+def _pca_2d(Y: Float64Array) -> tuple[Float64Array, Float64Array]:
     """(n, 2) projections of the centred rows of Y on its first two principal axes, and
     the shares of the variance along them."""
     centred = Y - Y.mean(axis=0)
@@ -322,7 +351,8 @@ def _pca_2d(Y):
     return centred @ axes.T, share
 
 
-def _item_labels(model, chosen, labels):
+def _item_labels(model: AnyModel, chosen: NDArray[np.integer[Any]],
+                 labels: str | Sequence[str]) -> list[str]:
     ids = model.item_ids_.to_raw(chosen)
     if isinstance(labels, str):
         if labels not in ("title", "id"):

@@ -5,9 +5,12 @@ column or id, a damaged model file, a bad parameter) prints one line
 ``fastmf COMMAND: error: ...`` on stderr and exits with status 1; a malformed command
 line exits with status 2 and argparse's usage message.
 """
+from __future__ import annotations
+
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from .. import __version__
 from ..exceptions import FastMFError
@@ -18,10 +21,14 @@ from ._recommend import add_recommend, add_similar
 from ._train import add_evaluate, add_train
 from ._tune import add_tune
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import TextIO
+
 __all__ = ["MODELS", "main"]
 
 
-def _parser():
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fastmf", description="Fast matrix factorization for recommender systems.")
     parser.add_argument("--version", action="version", version=f"fastmf {__version__}")
@@ -35,7 +42,7 @@ def _parser():
     return parser
 
 
-def main(argv=None, out=None):
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """Entry point of the ``fastmf`` command; returns the exit status.
 
     Parameters

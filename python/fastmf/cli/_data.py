@@ -1,12 +1,24 @@
 """Reading DATA arguments (files, MovieLens releases, synthetic ratings) and typed ids."""
+from __future__ import annotations
+
 import argparse
 import math
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..exceptions import UnknownIdError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
+    from numpy.typing import NDArray
+
+    from .._typing import IdArray
+    from ..data import IdMap, Interactions, ItemInfo
 
 _SYNTHETIC_SHAPE = (943, 1682, 100_000)      # users, items, ratings of MovieLens 100K
 DATA_HELP = ("a delimited text file of user, item[, rating[, timestamp]] rows (.csv, .tsv, "
@@ -15,7 +27,7 @@ DATA_HELP = ("a delimited text file of user, item[, rating[, timestamp]] rows (.
              "downloaded once) or 'synthetic[:N]' (N MovieLens-like ratings, offline)")
 
 
-def data_options():
+def data_options() -> argparse.ArgumentParser:
     """The options of reading DATA files, a parent parser of train and evaluate."""
     options = argparse.ArgumentParser(add_help=False)
     group = options.add_argument_group("reading DATA files")
@@ -55,14 +67,14 @@ def data_options():
     return options
 
 
-def read_data(spec, args):
+def read_data(spec: str, args: argparse.Namespace) -> Interactions:
     """Interactions of a DATA argument, with --items attached and --min-rating applied."""
     from .. import Interactions, datasets
     items = read_items(args)
     if spec == "synthetic" or spec.startswith("synthetic:"):
         data = synthetic(spec)
     elif spec.startswith("movielens:"):
-        name = spec.split(":", 1)[1]
+        name: Any = spec.split(":", 1)[1]        # load_movielens checks it: an unknown release
         try:
             data = datasets.load_movielens(name, progress=not getattr(args, "quiet", False))
         except ValueError as err:          # an unknown release
@@ -100,7 +112,7 @@ def read_data(spec, args):
     return Interactions.from_arrays(users[keep], items[keep], item_info=data.item_info)
 
 
-def read_items(args):
+def read_items(args: argparse.Namespace) -> ItemInfo | None:
     """The ItemInfo of --items (None without it)."""
     from .. import ItemInfo
     if getattr(args, "items", None) is None:
@@ -120,7 +132,7 @@ def read_items(args):
     return ItemInfo.from_csv(path, columns=columns, id_dtype=args.id_dtype)
 
 
-def _options_named(message, args):
+def _options_named(message: str, args: argparse.Namespace) -> str:
     """A message of the Python API with the command line's options in it."""
     for python, option in (("pass duplicates='last', 'sum' or 'mean'",
                             "pass --duplicates last, sum or mean"),
@@ -130,11 +142,11 @@ def _options_named(message, args):
     return message
 
 
-def _sep(text):
+def _sep(text: Any) -> str | None:
     return {"\\t": "\t", "tab": "\t", "whitespace": r"\s+"}.get(text, text)
 
 
-def synthetic(spec):
+def synthetic(spec: str) -> Interactions:
     """make_ratings data: MovieLens 100K's shape, or N ratings at its density."""
     from ..datasets import make_ratings
     n_users, n_items, n_ratings = _SYNTHETIC_SHAPE
@@ -148,7 +160,7 @@ def synthetic(spec):
     return make_ratings(n_users, n_items, n_ratings, seed=0)
 
 
-def _columns(text, header):
+def _columns(text: str, header: bool | None) -> tuple[int | str | None, ...]:
     parts = [part.strip() for part in text.split(",")]
     if not 2 <= len(parts) <= 4 or "" in parts:
         raise ValueError(f"--columns must list 2 to 4 fields, user,item[,rating[,timestamp]], "
@@ -162,9 +174,9 @@ def _columns(text, header):
     return tuple(columns) if len(columns) > 2 else (*columns, None)
 
 
-def model_ids(texts, id_map, what):
+def model_ids(texts: Sequence[str], id_map: IdMap, what: str) -> IdArray:
     """Ids typed on the command line, as the model's ids (ints when those are ints)."""
-    ids = id_map.ids
+    ids: NDArray[Any] = id_map.ids      # integers (kind "iu") or text
     if ids.dtype.kind in "iu":
         numbers = []
         for text in texts:
@@ -188,7 +200,7 @@ def model_ids(texts, id_map, what):
     return ids[found]
 
 
-def read_ids(path):
+def read_ids(path: str) -> list[str]:
     """Ids in a file (or standard input for '-'), one per line; blank lines are skipped."""
     if path == "-":
         lines = sys.stdin.read().splitlines()

@@ -1,10 +1,21 @@
 """fastmf demo: a model trained on a built-in data set, its learning curve and picks."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from .. import ALS, BPR, SGD
 from ._data import synthetic
 from ._models import MODELS
 
+if TYPE_CHECKING:
+    import argparse
+    from typing import TextIO
 
-def add_demo(commands):
+    from .._typing import AnyModel
+    from ..data import Interactions
+
+
+def add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo = commands.add_parser(
         "demo", help="train a model on a built-in data set and show what it learned (offline)",
         description="Train a model (ALS by default) on a built-in data set (synthetic "
@@ -26,16 +37,17 @@ def add_demo(commands):
     demo.set_defaults(run=_demo)
 
 
-def _load(spec):
+def _load(spec: str) -> Interactions:
     from .. import datasets
     if spec == "synthetic":
         return synthetic(spec)
     if spec.startswith("movielens:"):
-        return datasets.load_movielens(spec.split(":", 1)[1])
+        # load_movielens checks the name: an unknown release is a ValueError
+        return datasets.load_movielens(spec.split(":", 1)[1])  # type: ignore[arg-type]
     raise ValueError(f"unknown data set {spec!r}; use 'synthetic' or 'movielens:100k'")
 
 
-def _demo(args, out):
+def _demo(args: argparse.Namespace, out: TextIO) -> int:
     from .. import metrics, train_test_split
     data = _load(args.data)
     if args.model in ("implicit-als", "bpr"):
@@ -61,7 +73,7 @@ def _demo(args, out):
     return 0
 
 
-def _demo_implicit(args, data, out):
+def _demo_implicit(args: argparse.Namespace, data: Interactions, out: TextIO) -> int:
     from .. import Interactions, metrics, train_test_split
     users, items, ratings = data.to_arrays()
     liked = Interactions.from_arrays(users[ratings >= 4], items[ratings >= 4],
@@ -91,7 +103,8 @@ def _demo_implicit(args, data, out):
     return 0
 
 
-def _show_recommendations(model, data, train, out):
+def _show_recommendations(model: AnyModel, data: Interactions, train: Interactions,
+                          out: TextIO) -> None:
     for user in train.user_ids.ids[:2]:
         items, scores = model.recommend(user, n=5)
         print(f"\ntop 5 for user {user}:", file=out)

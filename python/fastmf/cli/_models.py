@@ -1,13 +1,28 @@
 """The model classes of ``--model``, by name, which of them fit ratings, the choice of
 ``--model auto`` from the values of the data, and the model of the parameter options."""
+from __future__ import annotations
+
 import ast
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .. import ALS, BPR, SGD, ImplicitALS
 
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+    from typing import Any
+
+    from numpy.typing import ArrayLike
+
+    from .._typing import AnyModel
+    from ..data import Interactions
+    from ..models._base import MatrixFactorizationBase
+
 # Model names of --model; a new model class is one more entry.
-MODELS = {"als": ALS, "sgd": SGD, "implicit-als": ImplicitALS, "bpr": BPR}
+MODELS: dict[str, type[AnyModel]] = {"als": ALS, "sgd": SGD, "implicit-als": ImplicitALS,
+                                     "bpr": BPR}
 AUTO = "auto"
 MODEL_HELP = ("auto (default) picks from the values of DATA: ratings (steps of 0.5 within 0 "
               "to 10, any value below 0, or decimals without a heavy tail) train als; "
@@ -20,17 +35,18 @@ _SCALE_TOP = 10          # a rating scale ends at or below this
 _HEAVY_TAIL = 10         # counts and amounts reach this many times their median
 
 
-def implicit_names():
+def implicit_names() -> list[str]:
     """The --model names of the implicit-feedback models."""
     return [name for name, cls in MODELS.items() if not is_explicit(cls)]
 
 
-def is_explicit(model_or_class):
+def is_explicit(model_or_class: MatrixFactorizationBase | type[MatrixFactorizationBase]
+                ) -> bool:
     """Whether a model or model class fits ratings (rather than implicit feedback)."""
     return model_or_class._task == "rating"
 
 
-def choose_model(values, min_rating=None):
+def choose_model(values: ArrayLike, min_rating: float | None = None) -> tuple[str, str]:
     """The ``--model`` name that ``--model auto`` trains on these values, and why.
 
     Ratings (als) are values on a scale: a few steps of 0.5 between 0 and 10, or any
@@ -84,12 +100,13 @@ def choose_model(values, min_rating=None):
     return "als", f"the values look like ratings: {low:g} to {high:g} (median {median:g})"
 
 
-def add_model_option(parser):
+def add_model_option(parser: argparse.ArgumentParser) -> None:
     """``--model``, default auto, of train and tune."""
     parser.add_argument("--model", choices=(AUTO, *MODELS), default=AUTO, help=MODEL_HELP)
 
 
-def checked_options(args):
+def checked_options(args: argparse.Namespace
+                    ) -> tuple[type[AnyModel], AnyModel] | tuple[None, None]:
     """The (class, model) that ``--model`` and the parameter options name, checked before
     any data is read; (None, None) when ``--model auto`` waits for the data's values."""
     if args.model != AUTO:
@@ -108,12 +125,13 @@ def checked_options(args):
     return None, None
 
 
-def chosen_model(args, data, cls, model):
+def chosen_model(args: argparse.Namespace, data: Interactions, cls: type[AnyModel] | None,
+                 model: AnyModel | None) -> tuple[type[AnyModel], AnyModel, str | None]:
     """(class, model, line) to train on ``data``: the class and model that
     :func:`checked_options` returned and no line, or under ``--model auto`` those of the
     family :func:`choose_model` picks and the line that says so."""
-    if args.model != AUTO:
-        return cls, model, None
+    if args.model != AUTO:          # checked_options gave both
+        return cls, model, None  # type: ignore[return-value]
     name, reason = choose_model(data.ratings, args.min_rating)
     try:
         model = _checked_model(MODELS[name], args)
@@ -123,13 +141,14 @@ def chosen_model(args, data, cls, model):
     return MODELS[name], model, f"model: {name} ({reason}); pass --model to choose"
 
 
-def _checked_model(cls, args):
+def _checked_model(cls: type[AnyModel], args: argparse.Namespace) -> AnyModel:
     model = cls(**_model_params((cls,), args))
     model._check_params()
     return model
 
 
-def _model_params(classes, args):
+def _model_params(classes: Sequence[type[AnyModel]], args: argparse.Namespace
+                  ) -> dict[str, Any]:
     """The parameters of the options (--factors, --param NAME=VALUE, ...), for a model of
     one of ``classes``: a ``--param`` that none of them has is an error."""
     cls = classes[0]

@@ -1,13 +1,27 @@
 """fastmf recommend (the best items for users) and fastmf similar (items like an item)."""
+from __future__ import annotations
+
 import csv
 import json
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ._data import model_ids, read_ids
 
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+    from typing import Any, TextIO
 
-def add_recommend(commands):
+    from numpy.typing import ArrayLike, NDArray
+
+    from .._typing import AnyModel
+
+    Commands = argparse._SubParsersAction[argparse.ArgumentParser]
+
+
+def add_recommend(commands: Commands) -> None:
     recommend = commands.add_parser(
         "recommend", help="recommend items to users of a saved model",
         description="The best items for each user, best first, as a table, CSV or JSON; "
@@ -37,7 +51,7 @@ def add_recommend(commands):
     recommend.set_defaults(run=_recommend)
 
 
-def add_similar(commands):
+def add_similar(commands: Commands) -> None:
     similar = commands.add_parser(
         "similar", help="items similar to an item of a saved model",
         description="The items whose factors are closest to the item's in cosine "
@@ -50,7 +64,7 @@ def add_similar(commands):
     similar.set_defaults(run=_similar)
 
 
-def _recommend(args, out):
+def _recommend(args: argparse.Namespace, out: TextIO) -> int:
     from .. import load
     texts = list(args.user) + (read_ids(args.users_file) if args.users_file else [])
     if args.all_users:
@@ -79,7 +93,7 @@ def _recommend(args, out):
     return 0
 
 
-def _recommend_all(args, texts, out):
+def _recommend_all(args: argparse.Namespace, texts: list[str], out: TextIO) -> int:
     from .. import load
     if texts:
         raise ValueError("--all recommends to every user; drop --user and --users-file")
@@ -96,7 +110,7 @@ def _recommend_all(args, texts, out):
     return 0
 
 
-def _similar(args, out):
+def _similar(args: argparse.Namespace, out: TextIO) -> int:
     from .. import load
     _check_n(args.n)
     model = load(args.model_file)
@@ -116,22 +130,23 @@ def _similar(args, out):
     return 0
 
 
-def _check_n(n):
+def _check_n(n: int) -> None:
     if n < 1:
         raise ValueError(f"-n must be at least 1, got {n}")
 
 
-def _titles(model, items):
+def _titles(model: AnyModel, items: ArrayLike) -> str | NDArray[np.str_] | None:
     info = getattr(model, "item_info_", None)
     return None if info is None else info.title(items)
 
 
-def _number(value):
+def _number(value: np.floating[Any] | float) -> float:
     """A float with the digits its own dtype holds (float32 scores print as 4.873214)."""
     return float(np.format_float_positional(value, unique=True, trim="0"))
 
 
-def _print_rows(columns, rows, fmt, out):
+def _print_rows(columns: list[str], rows: Sequence[dict[str, Any]], fmt: str, out: TextIO
+                ) -> None:
     if fmt == "json":
         print(json.dumps(rows, indent=2, ensure_ascii=False), file=out)
     elif fmt == "csv":

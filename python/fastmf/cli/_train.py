@@ -1,4 +1,6 @@
 """fastmf train (fit a model on DATA and save it) and fastmf evaluate (score a saved one)."""
+from __future__ import annotations
+
 import contextlib
 import csv
 import json
@@ -7,6 +9,7 @@ import os
 import time
 import types
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,6 +21,19 @@ from ..metrics._accuracy import RATING_METRICS
 from ._data import DATA_HELP, read_data
 from ._models import (add_model_option, checked_options, chosen_model, implicit_names,
                       is_explicit)
+
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable, Iterator, Sequence
+    from contextlib import AbstractContextManager
+    from typing import Any, TextIO
+
+    from distributed import Client
+
+    from .._typing import AnyModel
+    from ..data import Interactions
+
+    Commands = argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 
@@ -39,7 +55,7 @@ TRAIN_DESCRIPTION = (
     "of value 1 instead.")
 
 
-def add_train(commands, data_options):
+def add_train(commands: Commands, data_options: argparse.ArgumentParser) -> None:
     train = commands.add_parser(
         "train", parents=[data_options], help="train a model on DATA and save it",
         description=TRAIN_DESCRIPTION.format(implicit=", ".join(implicit_names())))
@@ -89,7 +105,7 @@ def add_train(commands, data_options):
     train.set_defaults(run=_train)
 
 
-def add_evaluate(commands, data_options):
+def add_evaluate(commands: Commands, data_options: argparse.ArgumentParser) -> None:
     evaluate = commands.add_parser(
         "evaluate", parents=[data_options], help="score a saved model on DATA",
         description="Print the metrics of a saved model on DATA. Rating metrics compare "
@@ -113,7 +129,7 @@ def add_evaluate(commands, data_options):
 
 
 # -- train --------------------------------------------------------------------------------
-def _train(args, out):
+def _train(args: argparse.Namespace, out: TextIO) -> int:
     cls, model = checked_options(args)
     cluster = _dask_options(cls, args)
     check_test_size(args)
@@ -136,7 +152,8 @@ def _train(args, out):
         print(chosen, file=out)
     with (cluster() if cluster is not None else contextlib.nullcontext()) as client:
         if client is not None:
-            print(f"training on the Dask cluster at {client.scheduler.address} "
+            print(f"training on the Dask cluster at "
+                  f"{client.scheduler.address} "  # type: ignore[union-attr]  # connected
                   f"({len(client.scheduler_info()['workers'])} workers)", file=out)
         probe = _validation_fit(model, train, args, client)
         if probe is not None:
@@ -154,7 +171,7 @@ def _train(args, out):
                                              f"seen while fitting)"), file=out)
     print(f"model saved to {model.save(args.output)}", file=out)
     if args.test_output:
-        _write_ratings(test, args.test_output)
+        _write_ratings(test, args.test_output)  # type: ignore[arg-type]  # checked above
         print(f"test part saved to {args.test_output}", file=out)
     if args.plot:
         _save_learning_curve(model if probe is None else probe, args.plot)
@@ -162,12 +179,12 @@ def _train(args, out):
     return 0
 
 
-def check_test_size(args):
+def check_test_size(args: argparse.Namespace) -> None:
     if not 0 <= args.test_size < 1:
         raise ValueError(f"--test-size must be at least 0 and below 1, got {args.test_size}")
 
 
-def _check_validation(args, model):
+def _check_validation(args: argparse.Namespace, model: AnyModel | None) -> None:
     if not 0 <= args.validation < 1:
         raise ValueError(f"--validation must be at least 0 and below 1, got {args.validation}")
     if model is not None and model.early_stopping is not None and args.validation == 0:
@@ -176,7 +193,8 @@ def _check_validation(args, model):
                          f"(default 0.2) or leave early_stopping out")
 
 
-def held_out(data, args):
+def held_out(data: Interactions, args: argparse.Namespace
+             ) -> tuple[Interactions, Interactions | None]:
     """(train, test) of DATA by --test-size and --seed; test is None for --test-size 0.
     What the split dropped is said by ``split_line``, not by a warning."""
     from ..model_selection._split import split_parts
@@ -185,7 +203,7 @@ def held_out(data, args):
     return split_parts(data, args.test_size, args.seed, "random")
 
 
-def split_line(train, test, trained="train"):
+def split_line(train: Interactions, test: Interactions | None, trained: str = "train") -> str:
     """The split's part of the "data:" line: the sizes, and the test ratings dropped
     because their user or item has no rating left in the training part."""
     if test is None:
@@ -195,14 +213,16 @@ def split_line(train, test, trained="train"):
     return f"; {trained} {train.nnz}, test {test.nnz}{dropped}"
 
 
-def _fit(model, data, client, validation=None):
+def _fit(model: AnyModel, data: Interactions, client: Client | None,
+         validation: Interactions | None = None) -> AnyModel:
     """``model`` fitted on ``data``, on the Dask cluster of ``client`` when there is one."""
     if client is None:
         return model.fit(data, validation=validation)
     return _on_cluster(model, client).fit(data, validation=validation).to_local()
 
 
-def _validation_fit(model, train, args, client):
+def _validation_fit(model: AnyModel, train: Interactions, args: argparse.Namespace,
+                    client: Client | None) -> types.SimpleNamespace | None:
     """None when nothing needs a score per iteration; else the fit that leaves the
     validation part out: its ``history`` and ``report`` line, and the ``final`` model to
     fit on the whole training part (early stopping's choice of iterations)."""
@@ -238,7 +258,8 @@ def _validation_fit(model, train, args, client):
                                        f"validation")
 
 
-def _dask_options(cls, args):
+def _dask_options(cls: type[AnyModel] | None, args: argparse.Namespace
+                  ) -> Callable[[], AbstractContextManager[Client]] | None:
     """None, or a context manager giving the Client of --scheduler or --dask-workers."""
     if args.scheduler is None and args.dask_workers is None:
         return None
@@ -254,7 +275,7 @@ def _dask_options(cls, args):
     from distributed import Client, LocalCluster
 
     @contextlib.contextmanager
-    def connect():
+    def connect() -> Iterator[Client]:
         if args.scheduler is not None:
             with Client(args.scheduler) as client:
                 yield client
@@ -266,13 +287,13 @@ def _dask_options(cls, args):
     return connect
 
 
-def _on_cluster(model, client):
+def _on_cluster(model: AnyModel, client: Client) -> Any:
     """The distributed twin of a one-machine model, with its parameters."""
     import fastmf.distributed
     return getattr(fastmf.distributed, type(model).__name__)(**model.get_params(), client=client)
 
 
-def _check_writable(option, path):
+def _check_writable(option: str, path: str) -> None:
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(f"{option} {str(path)!r} is a directory; give a file name")
@@ -281,7 +302,7 @@ def _check_writable(option, path):
                                 f"does not exist; create it first")
 
 
-def _check_image_format(path):
+def _check_image_format(path: str) -> None:
     formats = require("matplotlib.figure", "--plot").Figure().canvas.get_supported_filetypes()
     suffix = Path(path).suffix.lstrip(".").lower()
     if suffix not in formats:
@@ -289,7 +310,8 @@ def _check_image_format(path):
                          f"one of {', '.join('.' + f for f in sorted(formats))}")
 
 
-def _final_metrics(model, train, test, part):
+def _final_metrics(model: AnyModel, train: Interactions, test: Interactions | None, part: str
+                   ) -> str:
     """The closing line of metrics: on the test part (called ``part``), or with none on the
     training ratings, which says so."""
     from .. import metrics
@@ -313,7 +335,7 @@ def _final_metrics(model, train, test, part):
 HEADER = ("user", "item", "rating", "timestamp")       # the first line --test-output writes
 
 
-def _write_ratings(data, path):
+def _write_ratings(data: Interactions, path: str) -> None:
     """DATA's ratings as CSV, after a header line that fastmf evaluate recognizes."""
     columns = [data.users.tolist(), data.items.tolist(), map(_number, data.ratings.tolist())]
     if data.timestamps is not None:
@@ -325,13 +347,13 @@ def _write_ratings(data, path):
         writer.writerows(zip(*columns))
 
 
-def _number(x):
+def _number(x: float) -> str:
     """The shortest text that reads back as ``x``: 4 for 4.0, 3.25, 0.1."""
     text = f"{x:g}"
     return text if float(text) == x else repr(x)
 
 
-def _save_learning_curve(model_or_fit, path):
+def _save_learning_curve(model_or_fit: Any, path: str) -> None:
     """The curve of the fit that left the validation part out (with the iterations early
     stopping chose), or of the saved model when none was carved."""
     from matplotlib.figure import Figure     # no pyplot: no GUI backend, no global state
@@ -351,7 +373,7 @@ def _save_learning_curve(model_or_fit, path):
 
 
 # -- evaluate -----------------------------------------------------------------------------
-def _evaluate(args, out):
+def _evaluate(args: argparse.Namespace, out: TextIO) -> int:
     from .. import load, metrics
     model = load(args.model_file)
     names = _metric_names(args.metrics, is_explicit(model))
@@ -387,7 +409,7 @@ def _evaluate(args, out):
     return 0
 
 
-def _metric_names(text, explicit):
+def _metric_names(text: str | None, explicit: bool) -> Sequence[str]:
     if text is None:
         return RATING_METRICS if explicit else RANKING_METRICS[:-1]
     names = list(dict.fromkeys(name.strip().lower() for name in text.split(",") if name.strip()))
@@ -399,7 +421,7 @@ def _metric_names(text, explicit):
     return names
 
 
-def _training_items(model):
+def _training_items(model: AnyModel) -> Interactions | None:
     """The model's record of each user's training items, as Interactions (or None)."""
     from ..data import Csr, Interactions
     seen = getattr(model, "_seen", None)

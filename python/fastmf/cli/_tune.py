@@ -1,6 +1,9 @@
 """fastmf tune: search a model's parameters on a validation part of DATA, refit the best on
 all of it and save it."""
+from __future__ import annotations
+
 import ast
+from typing import TYPE_CHECKING
 
 from ..metrics import METRICS as RANKING_METRICS
 from ..metrics._accuracy import RATING_METRICS
@@ -8,8 +11,16 @@ from ._data import DATA_HELP, read_data
 from ._models import add_model_option, checked_options, chosen_model, implicit_names
 from ._train import _check_writable, _final_metrics, check_test_size, held_out, split_line
 
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+    from typing import Any, TextIO
 
-def add_tune(commands, data_options):
+    from .._typing import AnyModel, Space
+
+
+def add_tune(commands: argparse._SubParsersAction[argparse.ArgumentParser],
+             data_options: argparse.ArgumentParser) -> None:
     tune = commands.add_parser(
         "tune", parents=[data_options], help="tune a model's parameters on DATA and save the best",
         description="Search a model's parameters (fastmf.tune): candidates are drawn from a "
@@ -61,7 +72,7 @@ def add_tune(commands, data_options):
     tune.set_defaults(run=_tune, regularization=None)
 
 
-def _tune(args, out):
+def _tune(args: argparse.Namespace, out: TextIO) -> int:
     from .. import ALS, ImplicitALS, tune
     cls, model = checked_options(args)
     _space(args.space, (cls,) if cls is not None else (ALS, ImplicitALS))
@@ -91,19 +102,21 @@ def _tune(args, out):
     best = ", ".join(f"{name}={value!r}" for name, value in result.best_params.items())
     print(f"best: {best}", file=out)
     if test is not None:
-        print(_final_metrics(result.best_model, train, test,
+        # tune refits (refit=True): best_model is set
+        print(_final_metrics(result.best_model, train, test,  # type: ignore[arg-type]
                              f"test ({args.test_size * 100:g}% of DATA, never seen while "
                              f"tuning or fitting)"),
               file=out)
-    print(f"model saved to {result.best_model.save(args.output)}", file=out)
+    print(f"model saved to {result.best_model.save(args.output)}",  # type: ignore[union-attr]
+          file=out)
     return 0
 
 
-def _space(texts, classes):
+def _space(texts: Sequence[str], classes: Sequence[type[AnyModel]]) -> Space:
     """{name: spec} of the --space options, each naming a parameter of one of ``classes``
     (both families before --model auto has chosen)."""
     names = list(dict.fromkeys(name for cls in classes for name in cls._param_names()))
-    space = {}
+    space: Space = {}
     for text in texts:
         name, equals, spec = text.partition("=")
         name = name.strip().replace("-", "_")
@@ -126,7 +139,7 @@ def _space(texts, classes):
     return space
 
 
-def _value(text, name):
+def _value(text: str, name: str) -> Any:
     try:
         return ast.literal_eval(text.strip())
     except (ValueError, SyntaxError):

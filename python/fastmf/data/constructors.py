@@ -1,6 +1,9 @@
 """The constructors of :class:`Interactions`: from arrays, a DataFrame, a delimited text
 file and a scipy.sparse matrix (kept apart from interactions.py, the class itself)."""
+from __future__ import annotations
+
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -9,13 +12,41 @@ from .csr import DUPLICATE_POLICIES, _triples_to_csr
 from .item_info import ItemInfo, _attached
 from .readers import _read_csv, _sparse_triples
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import Any, Literal, TypedDict, TypeVar
+
+    import pandas as pd
+    import scipy.sparse as sp
+    from numpy.typing import ArrayLike, NDArray
+    from typing_extensions import Unpack
+
+    from .._typing import Duplicates, PathLike
+    from .csr import Csr
+    from .ids import IdMap
+
+    _Self = TypeVar("_Self", bound="_Constructors")
+
+    class _Options(TypedDict, total=False):
+        """The keyword arguments that every constructor passes on to ``from_arrays``."""
+
+        duplicates: Duplicates
+        item_info: ItemInfo | PathLike | None
+
 
 class _Constructors:
     """The ``from_*`` class methods of :class:`Interactions`."""
 
+    if TYPE_CHECKING:
+        def __init__(self, user_ids: IdMap, item_ids: IdMap, by_user: Csr,
+                     timestamps: NDArray[Any] | None = None, item_info: ItemInfo | None = None
+                     ) -> None: ...
+
     @classmethod
-    def from_arrays(cls, users, items, ratings=None, timestamps=None, *, duplicates="error",
-                    item_info=None):
+    def from_arrays(cls: type[_Self], users: ArrayLike, items: ArrayLike,
+                    ratings: ArrayLike | None = None, timestamps: ArrayLike | None = None, *,
+                    duplicates: Duplicates = "error", item_info: ItemInfo | PathLike | None = None
+                    ) -> _Self:
         """Build from parallel arrays of raw user ids, raw item ids and ratings.
 
         Parameters
@@ -88,8 +119,9 @@ class _Constructors:
         return cls(user_ids, item_ids, by_user, timestamps, _attached(item_info, item_ids))
 
     @classmethod
-    def from_dataframe(cls, df, user_col="user", item_col="item", rating_col="rating",
-                       timestamp_col=None, **kwargs):
+    def from_dataframe(cls: type[_Self], df: pd.DataFrame, user_col: str = "user",
+                       item_col: str = "item", rating_col: str | None = "rating",
+                       timestamp_col: str | None = None, **kwargs: Unpack[_Options]) -> _Self:
         """Build from a pandas DataFrame, one row per rating.
 
         Parameters
@@ -128,13 +160,16 @@ class _Constructors:
         for col in (user_col, item_col, rating_col, timestamp_col):
             if col is not None and col not in df.columns:
                 raise KeyError(f"column {col!r} not in the DataFrame; columns are {list(df.columns)}")
-        column = lambda c: None if c is None else df[c].to_numpy()  # noqa: E731
+        column: Callable[[str | None], Any] = (  # noqa: E731
+            lambda c: None if c is None else df[c].to_numpy())
         return cls.from_arrays(column(user_col), column(item_col), column(rating_col),
                                column(timestamp_col), **kwargs)
 
     @classmethod
-    def from_csv(cls, path, sep=None, columns=(0, 1, 2), header=None, *, encoding="utf-8",
-                 id_dtype="auto", **kwargs):
+    def from_csv(cls: type[_Self], path: PathLike, sep: str | None = None,
+                 columns: Sequence[int | str | None] = (0, 1, 2), header: bool | None = None, *,
+                 encoding: str = "utf-8", id_dtype: Literal["auto", "str"] = "auto",
+                 **kwargs: Unpack[_Options]) -> _Self:
         """Read a delimited text file of user, item[, rating[, timestamp]] fields.
 
         The separator is detected from the first 100 lines unless ``sep`` is given: the
@@ -219,7 +254,9 @@ class _Constructors:
         return cls.from_arrays(users, items, ratings, timestamps, **kwargs)
 
     @classmethod
-    def from_sparse(cls, matrix, user_ids=None, item_ids=None, **kwargs):
+    def from_sparse(cls: type[_Self], matrix: sp.spmatrix | sp.sparray,
+                    user_ids: ArrayLike | None = None, item_ids: ArrayLike | None = None,
+                    **kwargs: Unpack[_Options]) -> _Self:
         """Build from a scipy.sparse users × items matrix of ratings.
 
         Every stored entry is a rating, explicit zeros included; a row or column with no

@@ -1,5 +1,16 @@
 """Raw ids <-> contiguous indices: IdMap, and the factorization that builds one."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from numpy.typing import ArrayLike, NDArray
+
+    from .._typing import IdArray, Int64Array
 
 
 class IdMap:
@@ -27,21 +38,23 @@ class IdMap:
     [2, 0]
     """
 
-    def __init__(self, ids):
+    ids: IdArray
+
+    def __init__(self, ids: ArrayLike) -> None:
         self.ids = np.asarray(ids)
         self._sorter = np.argsort(self.ids, kind="stable")
         self._sorted = self.ids[self._sorter]
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.ids)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"IdMap({len(self)} ids)"
 
-    def __contains__(self, raw_id):
+    def __contains__(self, raw_id: object) -> bool:
         return bool(self.index(np.asarray([raw_id]))[0] >= 0)
 
-    def index(self, raw_ids):
+    def index(self, raw_ids: ArrayLike) -> Int64Array:
         """Indices of raw ids; an id not in the map gives -1.
 
         Parameters
@@ -78,7 +91,7 @@ class IdMap:
         out[found] = self._sorter[pos_clipped[found]]
         return out
 
-    def to_raw(self, indices):
+    def to_raw(self, indices: ArrayLike) -> IdArray:
         """Raw ids of indices: the inverse of :meth:`index` for ids in the map.
 
         Parameters
@@ -109,14 +122,14 @@ class IdMap:
         return self.ids[np.asarray(indices, dtype=np.int64)]
 
 
-def _comparable(a, b):
+def _comparable(a: np.dtype[Any], b: np.dtype[Any]) -> bool:
     numeric = "iuf"
     return (a.kind in numeric and b.kind in numeric) or (a.kind == b.kind == "U")
 
 
 
 
-def _factorize(values):
+def _factorize(values: IdArray) -> tuple[IdArray, NDArray[np.integer[Any]]]:
     """(sorted unique values, index of each value among them), in linear time for
     non-negative integer ids that are not too sparse, by a sort otherwise."""
     if values.dtype.kind in "iu":

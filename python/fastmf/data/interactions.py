@@ -3,12 +3,25 @@
 Raw ids (ints or strings, whatever the caller has) are mapped once to contiguous indices;
 models and kernels see indices only, public methods speak raw ids.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .._optional import require
 from .constructors import _Constructors
 from .csr import Csr, transpose
 from .ids import IdMap
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    import pandas as pd
+    from numpy.typing import ArrayLike, NDArray
+
+    from .._typing import FloatArray, IdArray, Int32Array, InteractionsLike
+    from .item_info import ItemInfo
 
 
 class Interactions(_Constructors):
@@ -35,7 +48,12 @@ class Interactions(_Constructors):
     array([ 1, -1])
     """
 
-    def __init__(self, user_ids, item_ids, by_user, timestamps=None, item_info=None):
+    _by_item: Csr | None
+    n_unseen: int       # the test part of a split: its ratings of users or items not in train
+
+    def __init__(self, user_ids: IdMap, item_ids: IdMap, by_user: Csr,
+                 timestamps: NDArray[Any] | None = None, item_info: ItemInfo | None = None
+                 ) -> None:
         # Trusted: a valid CSR by user, column indices ascending within each row, and
         # timestamps (if any) in the same order. Use the from_* constructors.
         self.user_ids, self.item_ids = user_ids, item_ids
@@ -44,80 +62,80 @@ class Interactions(_Constructors):
 
     # -- views ----------------------------------------------------------------------
     @property
-    def n_users(self):
+    def n_users(self) -> int:
         """The number of users (rows)."""
         return len(self.user_ids)
 
     @property
-    def n_items(self):
+    def n_items(self) -> int:
         """The number of items (columns)."""
         return len(self.item_ids)
 
     @property
-    def nnz(self):
+    def nnz(self) -> int:
         """The number of stored ratings (also ``len(data)``)."""
         return len(self._by_user.data)
 
     @property
-    def ratings(self):
+    def ratings(self) -> FloatArray:
         """Every rating, in (user, item) order (the CSR's data: no copy)."""
         return self._by_user.data
 
     @property
-    def iidx(self):
+    def iidx(self) -> Int32Array:
         """The item index of every rating (the CSR's column indices: no copy)."""
         return self._by_user.indices
 
     @property
-    def uidx(self):
+    def uidx(self) -> Int32Array:
         """The user index of every rating (computed from the CSR on each call)."""
         return np.repeat(np.arange(self.n_users, dtype=np.int32), self._by_user.counts())
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.nnz
 
     @property
-    def shape(self):
+    def shape(self) -> tuple[int, int]:
         """(n_users, n_items)."""
         return (self.n_users, self.n_items)
 
     @property
-    def ratings_dtype(self):
+    def ratings_dtype(self) -> np.dtype[np.float32 | np.float64]:
         """The numpy dtype of the ratings (float32 or float64)."""
         return self.ratings.dtype
 
     @property
-    def rating_range(self):
+    def rating_range(self) -> tuple[float, float]:
         """(lowest, highest) stored rating, as floats."""
         return float(self.ratings.min()), float(self.ratings.max())
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"Interactions({self.n_users} users, {self.n_items} items, {self.nnz} ratings, "
                 f"{self.ratings.dtype})")
 
     @property
-    def by_user(self):
+    def by_user(self) -> Csr:
         """CSR with a row per user (item indices ascending within a row)."""
         return self._by_user
 
     @property
-    def by_item(self):
+    def by_item(self) -> Csr:
         """CSR with a row per item: the transpose of ``by_user``."""
         if self._by_item is None:
             self._by_item = transpose(self.by_user)
         return self._by_item
 
     @property
-    def users(self):
+    def users(self) -> IdArray:
         """The raw user id of every rating."""
         return self.user_ids.ids[self.uidx]
 
     @property
-    def items(self):
+    def items(self) -> IdArray:
         """The raw item id of every rating."""
         return self.item_ids.ids[self.iidx]
 
-    def to_arrays(self):
+    def to_arrays(self) -> tuple[IdArray, IdArray, FloatArray]:
         """The data as parallel arrays: the inverse of :meth:`from_arrays`.
 
         Returns
@@ -137,7 +155,7 @@ class Interactions(_Constructors):
         """
         return self.users, self.items, self.ratings
 
-    def to_dataframe(self):
+    def to_dataframe(self) -> pd.DataFrame:
         """The data as a pandas DataFrame, a row per rating in the order of :meth:`to_arrays`.
 
         Returns
@@ -162,7 +180,7 @@ class Interactions(_Constructors):
             frame["timestamp"] = self.timestamps
         return pd.DataFrame(frame)
 
-    def take(self, positions):
+    def take(self, positions: ArrayLike) -> Interactions:
         """A new Interactions with some of the ratings: a subset for splits and folds.
 
         Parameters
@@ -206,7 +224,7 @@ class Interactions(_Constructors):
                             csr, ts, self.item_info)
 
 
-def as_interactions(data, name="data"):
+def as_interactions(data: InteractionsLike, name: str = "data") -> Interactions:
     """Accept an Interactions, or (users, items, ratings) arrays, and return Interactions."""
     if isinstance(data, Interactions):
         return data

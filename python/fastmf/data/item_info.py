@@ -1,12 +1,23 @@
 """ItemInfo: titles and genres (categories) of items, keyed by raw item id, from arrays or
 from an items file."""
+from __future__ import annotations
+
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .. import _validation as v
 from .ids import IdMap
 from .readers import _read_items
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any, Literal
+
+    from numpy.typing import ArrayLike, NDArray
+
+    from .._typing import BoolArray, IdArray, PathLike, RawId
 
 
 class ItemInfo:
@@ -46,7 +57,13 @@ class ItemInfo:
     ('Up', ['Crime'], [['Crime'], ['Animation']])
     """
 
-    def __init__(self, ids, titles=None, genres=None, genre_names=None):
+    titles: NDArray[np.str_] | None
+    genres: BoolArray | None
+    genre_names: list[str]
+
+    def __init__(self, ids: ArrayLike, titles: ArrayLike | None = None,
+                 genres: ArrayLike | None = None, genre_names: Sequence[str] | None = None
+                 ) -> None:
         self.ids = IdMap(v.as_ids("ids", ids))
         self.titles = None if titles is None else np.asarray(titles, dtype=str)
         self.genres = None if genres is None else np.asarray(genres, dtype=bool)
@@ -57,12 +74,15 @@ class ItemInfo:
             raise ValueError(f"genres must have shape ({len(self.ids)}, {len(self.genre_names)}), "
                              f"got {self.genres.shape}")
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"ItemInfo({len(self.ids)} items, {len(self.genre_names)} genres)"
 
     @classmethod
-    def from_csv(cls, path, sep=None, columns=None, header=None, *, category_sep="|",
-                 flags=False, encoding=None, id_dtype="auto"):
+    def from_csv(cls, path: PathLike, sep: str | None = None,
+                 columns: Sequence[int | str | None] | None = None, header: bool | None = None,
+                 *, category_sep: str | None = "|", flags: bool | Sequence[str] = False,
+                 encoding: str | None = None, id_dtype: Literal["auto", "str"] = "auto"
+                 ) -> ItemInfo:
         """Read an items file: an id, a title and categories (genres, tags...) per line.
 
         The separator and the header line are detected as :meth:`Interactions.from_csv`
@@ -140,7 +160,7 @@ class ItemInfo:
                                                  flags, encoding, id_dtype)
         return cls(ids, titles, genres, names)
 
-    def title(self, items):
+    def title(self, items: RawId | ArrayLike) -> str | NDArray[np.str_]:
         """Titles of raw item ids; an id without a title is shown as ``str(id)``.
 
         Parameters
@@ -174,7 +194,7 @@ class ItemInfo:
         out = out.astype(str).reshape(raw.shape)
         return str(out[()]) if raw.ndim == 0 else out
 
-    def genres_of(self, items):
+    def genres_of(self, items: RawId | ArrayLike) -> list[str] | list[Any]:
         """The genres of a raw item id, or of each of several.
 
         Parameters
@@ -208,13 +228,13 @@ class ItemInfo:
             out[k] = names
         return out.reshape(raw.shape).tolist()
 
-    def _genres_at(self, index):
+    def _genres_at(self, index: int | np.integer[Any]) -> list[str]:
         if index < 0 or self.genres is None:
             return []
         return [g for g, on in zip(self.genre_names, self.genres[index]) if on]
 
 
-def _attached(info, item_ids):
+def _attached(info: ItemInfo | PathLike | None, item_ids: IdMap) -> ItemInfo | None:
     """The ItemInfo that data with these item ids (an IdMap) carries: ``info`` itself, or
     the items file at the path ``info`` (ids typed as the data's), with ids retyped to the
     data's kind (integers or text) where they can be."""
@@ -235,7 +255,7 @@ def _attached(info, item_ids):
     return info
 
 
-def _same_kind(info, ids):
+def _same_kind(info: ItemInfo, ids: IdArray) -> ItemInfo:
     known = info.ids.ids
     if ids.dtype.kind == "U" and known.dtype.kind in "iu":
         known = known.astype(str)
@@ -252,5 +272,5 @@ def _same_kind(info, ids):
     return ItemInfo(known, info.titles, info.genres, info.genre_names)
 
 
-def _examples(ids):
+def _examples(ids: IdArray) -> str:
     return ", ".join(repr(x) for x in ids[:3].tolist())

@@ -1,7 +1,10 @@
 """Triples from outside: delimited text files (:meth:`Interactions.from_csv`), items files
 (:meth:`ItemInfo.from_csv`) and scipy.sparse matrices (:meth:`Interactions.from_sparse`)."""
+from __future__ import annotations
+
 import functools
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -9,6 +12,15 @@ from .. import _validation as v
 from ..exceptions import FastMFWarning
 from . import text
 from .text import _undecodable_line, is_number as _is_number  # noqa: F401
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import Any, Literal
+
+    from numpy.typing import ArrayLike, NDArray
+
+    from .._typing import BoolArray, Float64Array, IdArray, Int64Array
+    from .text import Column, Table
 
 # Header fields that name an id column, lower-cased without '_', '-' and spaces: a first
 # line of text ids is a header when its id fields are such names.
@@ -19,7 +31,9 @@ _ID_NAMES = {"user", "userid", "users", "uid", "item", "itemid", "items", "iid",
 _NO_CATEGORY = {"", "(no genres listed)"}
 
 
-def _read_csv(path, sep, columns, header, encoding, id_dtype):
+def _read_csv(path: object, sep: str | None, columns: object, header: bool | None,
+              encoding: str, id_dtype: str
+              ) -> tuple[IdArray, IdArray, Float64Array | None, NDArray[Any] | None]:
     """(users, items, ratings or None, timestamps or None) of a delimited text file, read
     as :meth:`Interactions.from_csv` says."""
     path = text.checked_path(path)
@@ -38,7 +52,7 @@ def _read_csv(path, sep, columns, header, encoding, id_dtype):
     return users, items, ratings, timestamps
 
 
-def _parse_timestamps(table, column):
+def _parse_timestamps(table: Table, column: int) -> Int64Array | Float64Array:
     """int64 times when every one is written as an integer, else float64 (as _parse_numbers)."""
     try:
         return np.array(table.fields[column]).astype(np.int64)
@@ -46,7 +60,7 @@ def _parse_timestamps(table, column):
         return _parse_numbers(table, column, "timestamp")
 
 
-def _interaction_columns(columns):
+def _interaction_columns(columns: Any) -> tuple[Column, ...]:
     if isinstance(columns, (str, bytes)) or not hasattr(columns, "__len__"):
         raise TypeError(f"columns must be a sequence of 2 to 4 fields (user, item[, rating[, "
                         f"timestamp]]), got {columns!r}")
@@ -57,7 +71,8 @@ def _interaction_columns(columns):
     return columns
 
 
-def _header_detected(first, rows, columns, id_dtype):
+def _header_detected(first: list[str], rows: list[list[str]], columns: Sequence[Any],
+                     id_dtype: str) -> bool:
     """Whether the first line of a ratings file names its fields: a rating or timestamp
     (or, with id_dtype "auto", an id) that is not a number there but is in the next rows,
     or id fields that are column names such as user and item."""
@@ -71,14 +86,18 @@ def _header_detected(first, rows, columns, id_dtype):
     return len(ids) == 2 and text.looks_like_names(ids, _ID_NAMES)
 
 
-def _differs(first, rows, column, test):
+def _differs(first: list[str], rows: list[list[str]], column: int,
+             test: Callable[[str], bool]) -> bool:
     """True when the first row's field fails ``test`` and every later one passes it."""
     later = [row[column].strip() for row in rows if len(row) > column]
     return (column < len(first) and not test(first[column].strip()) and bool(later)
             and all(test(value) for value in later))
 
 
-def _read_items(path, sep, columns, header, category_sep, flags, encoding, id_dtype):
+def _read_items(path: object, sep: str | None, columns: object, header: bool | None,
+                category_sep: str | None, flags: bool | Sequence[str], encoding: str | None,
+                id_dtype: str
+                ) -> tuple[IdArray, list[str] | None, BoolArray | None, list[str]]:
     """(ids, titles or None, genres or None, genre names) of an items file, read as
     :meth:`ItemInfo.from_csv` says."""
     path = text.checked_path(path)
@@ -108,7 +127,7 @@ def _read_items(path, sep, columns, header, category_sep, flags, encoding, id_dt
         return ids, titles, None, []
     if flags is not False:
         return (ids, titles) + _flag_columns(table, flags)
-    lists = [set() for _ in ids]
+    lists: list[set[str]] = [set() for _ in ids]
     for field in category_fields:
         for categories, value in zip(lists, field):
             parts = [value] if category_sep is None else value.split(category_sep)
@@ -121,12 +140,12 @@ def _read_items(path, sep, columns, header, category_sep, flags, encoding, id_dt
     return ids, titles, genres, names
 
 
-def _default_item_columns(width):
+def _default_item_columns(width: int) -> tuple[int, ...]:
     """The id, the title and, when the first line has a third field, the categories."""
     return (0, 1, 2) if width >= 3 else (0, 1)
 
 
-def _item_columns(columns):
+def _item_columns(columns: Any) -> tuple[Column, ...]:
     if isinstance(columns, (str, bytes)) or not hasattr(columns, "__len__"):
         raise TypeError(f"columns must be a sequence (id, title[, category, ...]), "
                         f"got {columns!r}")
@@ -137,7 +156,8 @@ def _item_columns(columns):
     return columns
 
 
-def _item_header(first, rows, columns, flags, id_dtype):
+def _item_header(first: list[str], rows: list[list[str]], columns: Sequence[Any],
+                 flags: bool | Sequence[str], id_dtype: str) -> bool:
     """Whether the first line of an items file names its fields: an id that is not an
     integer there but is in the next rows (id_dtype "auto"), flags that are not 0/1 there
     but are in the next rows, or an id field that is a column name such as movieId."""
@@ -149,7 +169,7 @@ def _item_header(first, rows, columns, flags, id_dtype):
     return columns[0] < len(first) and text.looks_like_names([first[columns[0]]], _ID_NAMES)
 
 
-def _check_unique(table, ids):
+def _check_unique(table: Table, ids: IdArray) -> None:
     uniques, counts = np.unique(ids, return_counts=True)
     if len(uniques) < len(ids):
         twice = uniques[np.flatnonzero(counts > 1)[0]]
@@ -158,7 +178,8 @@ def _check_unique(table, ids):
                          f"{table.line(first)} and {table.line(second)}; keep one line per item")
 
 
-def _flag_columns(table, flags):
+def _flag_columns(table: Table, flags: Literal[True] | Sequence[str]
+                  ) -> tuple[BoolArray, list[str]]:
     """(genres, names) of 0/1 category columns."""
     picked = [(k, f) for k, f in enumerate(table.fields) if k >= 2 and f is not None]
     if flags is True:
@@ -182,7 +203,7 @@ def _flag_columns(table, flags):
     return genres, names
 
 
-def _parse_ids(values, id_dtype="auto", what="id"):
+def _parse_ids(values: Sequence[str], id_dtype: str = "auto", what: str = "id") -> IdArray:
     """Text ids as int64 when every one reads as an integer (id_dtype "auto"), else as
     strings; a warning when integers merge ids written apart ("007" and "7")."""
     v.check_no_trailing_nul(f"{what} ids", values)
@@ -203,7 +224,7 @@ def _parse_ids(values, id_dtype="auto", what="id"):
     return numbers
 
 
-def _parse_numbers(table, column, what):
+def _parse_numbers(table: Table, column: int, what: str) -> Float64Array:
     """The float64 values of a number column of a Table; an error names the first line
     that holds no number (and suggests header=True when that is the first line)."""
     values = table.fields[column]
@@ -219,7 +240,7 @@ def _parse_numbers(table, column, what):
                      f"number{_plain(values[bad])}{hint}")
 
 
-def _plain(value):
+def _plain(value: str) -> str:
     """What to add when Python's float() would read ``value`` ("1_0", "nan", "３"), which
     fastmf does not."""
     try:
@@ -229,7 +250,8 @@ def _plain(value):
     return " in plain decimal notation (digits 0-9, a point, an exponent)"
 
 
-def _sparse_triples(matrix, user_ids, item_ids):
+def _sparse_triples(matrix: Any, user_ids: ArrayLike | None, item_ids: ArrayLike | None
+                    ) -> tuple[IdArray, IdArray, NDArray[Any]]:
     """(users, items, values) of every stored entry of a scipy.sparse matrix, read as
     :meth:`Interactions.from_sparse` says."""
     import scipy.sparse as sp

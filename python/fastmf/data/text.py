@@ -4,14 +4,30 @@ line (given or detected) and the chosen columns, with file line numbers for erro
 The readers of :meth:`Interactions.from_csv` and :meth:`ItemInfo.from_csv` share this
 module; what a column means (an id, a number, a title) is theirs to say.
 """
+from __future__ import annotations
+
 import codecs
 import csv
 import numbers
 import os
 import re
 from itertools import chain, islice
+from typing import TYPE_CHECKING
 
 from .. import _validation as v
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+    from typing import Any, Union
+
+    from .._typing import PathLike
+
+    #: A column as ``columns=`` gives it: a position from 0, a header name, or None.
+    Column = Union[int, str, None]
+    #: ``columns=``: the columns, or a function of the first line's width that gives them.
+    Columns = Union[Sequence[Column], Callable[[int], Sequence[Column]]]
+    #: ``detect(first_row, next_rows, columns)``: whether the first row is a header.
+    Detect = Callable[[list[str], list[list[str]], Sequence[Any]], bool]
 
 WHITESPACE = r"\s+"                      # sep meaning "runs of spaces and tabs"
 # Detection tries these in order; runs of whitespace come last, when none of them fits.
@@ -33,41 +49,41 @@ class NotText(ValueError):
     """The file does not decode in the encoding it is read with."""
 
 
-def describe(sep):
+def describe(sep: str) -> str:
     """A separator as messages show it: tab, whitespace or the quoted text."""
     return _NAMES.get(sep, repr(sep))
 
 
-def check_sep(sep):
+def check_sep(sep: object) -> str | None:
     if sep is not None and (not isinstance(sep, str) or sep == "" or "\n" in sep or "\r" in sep):
         raise ValueError(f"sep must be None (detect it), {WHITESPACE!r} (runs of spaces and tabs) "
                          f"or a non-empty text without line breaks, got {sep!r}")
     return sep
 
 
-def check_header(header):
+def check_header(header: object) -> bool | None:
     if header is not None and not isinstance(header, bool):
         raise TypeError(f"header must be True, False or None (detect it), got {header!r}")
     return header
 
 
-def is_number(text):
+def is_number(text: str) -> bool:
     """Whether ``text`` is a number in plain decimal syntax (digits 0-9, a point, an
     exponent): "4", "-0.5", "1e5"; not "1_0", "３", "nan" or "inf"."""
     return _NUMBER.match(text) is not None
 
 
-def is_integer(text):
+def is_integer(text: str) -> bool:
     """Whether ``text`` is an integer in plain decimal syntax: "7", "-12", "007"."""
     return _INTEGER.match(text) is not None
 
 
-def all_integers(texts):
+def all_integers(texts: Iterable[str]) -> bool:
     """Whether every one of ``texts`` is_integer (one scan of their joined text)."""
     return _INTEGERS.match("".join(f"{t}\n" for t in texts)) is not None
 
 
-def all_numbers(texts):
+def all_numbers(texts: Iterable[str]) -> bool:
     """Whether every one of ``texts`` is_number (one scan of their joined text)."""
     return _NUMBERS.match("".join(f"{t}\n" for t in texts)) is not None
 
@@ -80,12 +96,16 @@ class Table:
     without one).
     """
 
-    def __init__(self, path, sep, names, positions, fields, first_line, blanks):
+    fields: list[Any]           # list[str] per column, None for a column given as None
+
+    def __init__(self, path: str, sep: str, names: list[str] | None,
+                 positions: list[int | None], fields: list[list[str] | None], first_line: int,
+                 blanks: list[int]) -> None:
         self.path, self.sep, self.names, self.fields = path, sep, names, fields
         self.positions = positions
         self._first, self._blanks = first_line, blanks
 
-    def line(self, row):
+    def line(self, row: int) -> int:
         """The file line of data row ``row`` (from 0), counting the blank lines skipped."""
         line = self._first + row
         for blank in self._blanks:            # ascending
@@ -97,7 +117,8 @@ class Table:
         return line
 
 
-def read_table(path, columns, sep=None, header=None, encoding="utf-8", detect=None):
+def read_table(path: str, columns: Columns, sep: str | None = None, header: bool | None = None,
+               encoding: str = "utf-8", detect: Detect | None = None) -> Table:
     """Read the chosen columns of a delimited text file.
 
     ``columns`` holds positions, header names or None, or is a function of the number of
@@ -117,7 +138,7 @@ def read_table(path, columns, sep=None, header=None, encoding="utf-8", detect=No
             sample = list(islice(handle, SAMPLE_LINES))
             if sep is None:
                 sep = sniff(path, sample, complete=len(sample) < SAMPLE_LINES)
-            blanks = []
+            blanks: list[int] = []
             rows = _numbered(split_rows(chain(sample, handle), sep), blanks)
             return _collect(path, rows, sep, columns, header, detect, blanks)
         except UnicodeDecodeError as error:
@@ -126,7 +147,7 @@ def read_table(path, columns, sep=None, header=None, encoding="utf-8", detect=No
                           f"encoding='latin-1'") from None
 
 
-def split_rows(lines, sep):
+def split_rows(lines: Iterable[str], sep: str) -> Iterator[list[str]]:
     """An iterator of the fields of each line; a blank line gives []."""
     if sep == WHITESPACE:
         return (line.split() for line in lines)
@@ -135,13 +156,13 @@ def split_rows(lines, sep):
     return _split_on(lines, sep)
 
 
-def _split_on(lines, sep):
+def _split_on(lines: Iterable[str], sep: str) -> Iterator[list[str]]:
     for line in lines:
         line = line.rstrip("\r\n")
         yield line.split(sep) if line else []
 
 
-def _numbered(rows, blanks):
+def _numbered(rows: Iterable[list[str]], blanks: list[int]) -> Iterator[tuple[int, list[str]]]:
     """(line number, fields) of the non-blank rows; the numbers of blank lines go to blanks."""
     for number, row in enumerate(rows, start=1):
         if row:
@@ -150,7 +171,7 @@ def _numbered(rows, blanks):
             blanks.append(number)
 
 
-def sniff(path, lines, complete=True):
+def sniff(path: PathLike, lines: Sequence[str], complete: bool = True) -> str:
     """The separator of a file from its first lines (see :meth:`Interactions.from_csv`).
 
     The first candidate of :data:`CANDIDATES`, then runs of whitespace, that splits every
@@ -183,7 +204,8 @@ def sniff(path, lines, complete=True):
                      f"command line)")
 
 
-def _collect(path, rows, sep, columns, header, detect, blanks):
+def _collect(path: str, rows: Iterator[tuple[int, list[str]]], sep: str, columns: Columns,
+             header: bool | None, detect: Detect | None, blanks: list[int]) -> Table:
     first_line, first = next(rows, (None, None))
     if first is None:
         raise ValueError(f"{path} holds no data rows")
@@ -203,7 +225,7 @@ def _collect(path, rows, sep, columns, header, detect, blanks):
     picks = _positions(path, columns, names, inferred)
     positions = [c for c in picks if c is not None]
     need = max(positions) + 1 if positions else 0
-    fields = [None if c is None else [] for c in picks]
+    fields: list[list[str] | None] = [None if c is None else [] for c in picks]
     pairs = [(out, c) for out, c in zip(fields, picks) if out is not None]
     first_data = next(rows, None)
     if first_data is None:
@@ -214,14 +236,16 @@ def _collect(path, rows, sep, columns, header, detect, blanks):
             raise ValueError(f"{path}, line {number}: expected at least {need} fields "
                              f"separated by {describe(sep)}, found {len(row)}: {shown!r}")
         for out, c in pairs:
-            out.append(row[c].strip())
-    return Table(path, sep, names, picks, fields, first_data[0], blanks)
+            out.append(row[c].strip())  # type: ignore[index]  # c is None only where out is
+    # first_line is a line number whenever first is a row
+    return Table(path, sep, names, picks, fields, first_data[0], blanks)  # type: ignore[arg-type]
 
 
-def _positions(path, columns, names, inferred=False):
+def _positions(path: str, columns: Sequence[Column], names: list[str] | None,
+               inferred: bool = False) -> list[int | None]:
     hint = (" (the first line is read as a header because columns are named; give positions "
             "for a file without one)") if inferred else ""
-    picks = []
+    picks: list[int | None] = []
     for c in columns:
         if c is None or (isinstance(c, numbers.Integral) and not isinstance(c, bool) and c >= 0):
             picks.append(None if c is None else int(c))
@@ -237,12 +261,12 @@ def _positions(path, columns, names, inferred=False):
     return picks
 
 
-def looks_like_names(fields, vocabulary):
+def looks_like_names(fields: Sequence[str], vocabulary: Collection[str]) -> bool:
     """True when every field, lower-cased without '_', '-' and spaces, is in vocabulary."""
     return bool(fields) and all(re.sub(r"[\s_-]", "", f.lower()) in vocabulary for f in fields)
 
 
-def _undecodable_line(path, encoding):
+def _undecodable_line(path: PathLike, encoding: str) -> int:
     """The number of the first line of a file that does not decode."""
     decoder = codecs.getincrementaldecoder(encoding)()
     number = 0
@@ -255,7 +279,7 @@ def _undecodable_line(path, encoding):
     return number
 
 
-def checked_path(path):
+def checked_path(path: object) -> str:
     """A path (str or path-like) that exists, as a str."""
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or path-like, got {type(path).__name__}")

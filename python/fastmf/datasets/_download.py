@@ -1,4 +1,6 @@
 """Downloading a release: resumable HTTP transfer, the published md5, extraction."""
+from __future__ import annotations
+
 import hashlib
 import http.client
 import os
@@ -8,15 +10,20 @@ import tempfile
 import zipfile
 from pathlib import Path
 from urllib.error import HTTPError
+from typing import TYPE_CHECKING, overload
 from urllib.request import Request, urlopen
 
 from ..exceptions import DataNotFoundError
+
+if TYPE_CHECKING:
+    from http.client import HTTPResponse
+    from typing import Literal
 
 _TIMEOUT = 30.0        # seconds allowed to connect, and between two received blocks
 _BLOCK = 1 << 16
 
 
-def _fetch(url, home, folder, progress):
+def _fetch(url: str, home: Path, folder: str, progress: bool) -> None:
     """Download ``url`` into ``home``, check its md5, extract it, delete the archive."""
     try:
         home.mkdir(parents=True, exist_ok=True)
@@ -38,7 +45,15 @@ def _fetch(url, home, folder, progress):
         part.unlink()
 
 
-def _open(url, home, folder, start=0):
+@overload
+def _open(url: str, home: Path, folder: str, start: Literal[0] = 0) -> HTTPResponse: ...
+
+
+@overload
+def _open(url: str, home: Path, folder: str, start: int) -> HTTPResponse | None: ...
+
+
+def _open(url: str, home: Path, folder: str, start: int = 0) -> HTTPResponse | None:
     """An open HTTP response, or None when a range starting at ``start`` is past the end."""
     request = Request(url, headers={"Range": f"bytes={start}-"} if start else {})
     try:
@@ -56,7 +71,7 @@ def _open(url, home, folder, start=0):
         f"{home / folder} exists (data_home or FASTMF_DATA name the folder to look in)")
 
 
-def _published_md5(url, home, folder):
+def _published_md5(url: str, home: Path, folder: str) -> str:
     with _open(url + ".md5", home, folder) as response:
         text = response.read(4096).decode("ascii", "replace")
     found = re.search(r"\b[0-9a-fA-F]{32}\b", text)
@@ -65,7 +80,7 @@ def _published_md5(url, home, folder):
     return found.group().lower()
 
 
-def _download(url, part, progress, home, folder):
+def _download(url: str, part: Path, progress: bool, home: Path, folder: str) -> None:
     """Download ``url`` into ``part``, resuming from what ``part`` already holds."""
     from tqdm.auto import tqdm
 
@@ -98,7 +113,7 @@ def _download(url, part, progress, home, folder):
             f"call load_movielens again to resume it from {part}")
 
 
-def _md5(path):
+def _md5(path: Path) -> str:
     digest = hashlib.md5(usedforsecurity=False)   # a transfer check, not security
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -106,7 +121,7 @@ def _md5(path):
     return digest.hexdigest()
 
 
-def _extract(archive, url, home, folder):
+def _extract(archive: Path, url: str, home: Path, folder: str) -> None:
     """Extract the archive's ``folder`` into ``home/folder``, file by file."""
     try:
         with zipfile.ZipFile(archive) as zipped, tempfile.TemporaryDirectory(dir=home) as tmp:

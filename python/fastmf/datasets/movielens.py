@@ -1,8 +1,11 @@
 """MovieLens releases of the GroupLens group: where they are looked for, and their readers."""
+from __future__ import annotations
+
 import csv
 import io
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -11,13 +14,22 @@ from ..data import Interactions, ItemInfo
 from ..exceptions import DataNotFoundError
 from ._download import _fetch
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import Any, Literal
+
+    from numpy.typing import NDArray
+
+    from .._typing import PathLike
+
 GROUPLENS_URL = "https://files.grouplens.org/datasets/movielens/"
-_RATING_FIELDS = [("user", np.int64), ("item", np.int64), ("rating", np.float64),
-                  ("timestamp", np.int64)]
+_RATING_FIELDS: list[tuple[str, type[np.generic]]] = [
+    ("user", np.int64), ("item", np.int64), ("rating", np.float64), ("timestamp", np.int64)]
 
 
-def load_movielens(name="100k", data_home=None, download=True, *, base_url=GROUPLENS_URL,
-                   progress=True):
+def load_movielens(name: Literal["100k", "1m", "latest-small", "25m", "32m"] = "100k",
+                   data_home: PathLike | None = None, download: bool = True, *,
+                   base_url: str = GROUPLENS_URL, progress: bool = True) -> Interactions:
     """Load a MovieLens release of the GroupLens group as explicit ratings.
 
     Files are read from ``<data home>/<folder>/``, where the data home is ``data_home``,
@@ -82,7 +94,7 @@ def load_movielens(name="100k", data_home=None, download=True, *, base_url=GROUP
     return reader(home / folder)
 
 
-def _read_ratings(source, sep, skiprows=0):
+def _read_ratings(source: Path | io.BytesIO, sep: str, skiprows: int = 0) -> list[NDArray[Any]]:
     """The user, item, rating and timestamp columns of a delimited ratings file."""
     try:
         import pandas as pd
@@ -95,11 +107,11 @@ def _read_ratings(source, sep, skiprows=0):
     return [frame[field].to_numpy() for field, _ in _RATING_FIELDS]
 
 
-def _lines(path, encoding="latin-1"):
+def _lines(path: Path, encoding: str = "latin-1") -> list[str]:
     return [line for line in path.read_text(encoding=encoding).splitlines() if line.strip()]
 
 
-def _read_100k(folder):
+def _read_100k(folder: Path) -> Interactions:
     info = None
     if (folder / "u.item").is_file():
         rows = [line.split("|") for line in _lines(folder / "u.item")]
@@ -112,7 +124,7 @@ def _read_100k(folder):
     return Interactions.from_arrays(*_read_ratings(folder / "u.data", "\t"), item_info=info)
 
 
-def _read_1m(folder):
+def _read_1m(folder: Path) -> Interactions:
     text = (folder / "ratings.dat").read_bytes().replace(b"::", b"\t")
     info = None
     if (folder / "movies.dat").is_file():
@@ -120,7 +132,7 @@ def _read_1m(folder):
     return Interactions.from_arrays(*_read_ratings(io.BytesIO(text), "\t"), item_info=info)
 
 
-def _read_csv_release(folder):
+def _read_csv_release(folder: Path) -> Interactions:
     info = None
     if (folder / "movies.csv").is_file():
         with open(folder / "movies.csv", newline="", encoding="utf-8") as handle:
@@ -129,7 +141,7 @@ def _read_csv_release(folder):
     return Interactions.from_arrays(*columns, item_info=info)
 
 
-def _genre_list_info(rows):
+def _genre_list_info(rows: Sequence[Sequence[str]]) -> ItemInfo:
     """ItemInfo from (id, title, "Genre1|Genre2") rows; genre names sorted."""
     lists = [[g for g in row[2].split("|") if g and g != "(no genres listed)"] for row in rows]
     names = sorted({genre for genres in lists for genre in genres})
@@ -141,7 +153,7 @@ def _genre_list_info(rows):
 
 
 # name -> (folder the archive extracts to, ratings file, reader of that folder)
-_RELEASES = {
+_RELEASES: dict[str, tuple[str, str, Callable[[Path], Interactions]]] = {
     "100k": ("ml-100k", "u.data", _read_100k),
     "1m": ("ml-1m", "ratings.dat", _read_1m),
     "latest-small": ("ml-latest-small", "ratings.csv", _read_csv_release),

@@ -1,9 +1,16 @@
 """Generated data: MovieLens-like synthetic ratings, heavy-tailed counts like play and click
 logs, and the toy example of the documentation."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .. import _validation as v
 from ..data import Interactions, ItemInfo
+
+if TYPE_CHECKING:
+    from .._typing import Float64Array, Int64Array, Seed
 
 _GLOBAL_MEAN = 3.55    # with the scales below: a mean near 3.5 after rounding and clipping
 _USER_BIAS_STD, _ITEM_BIAS_STD = 0.5, 0.65
@@ -14,8 +21,10 @@ _CANDIDATES_PER_PAIR = 4     # make_counts: pairs drawn by popularity per pair k
 _COUNT_SHARES = {"user": 0.5, "item": 0.2, "affinity": 1 / 6, "noise": 1 - 0.7 - 1 / 6}
 
 
-def make_ratings(n_users=943, n_items=1682, n_ratings=100_000, factors=10, seed=0, *,
-                 noise=0.5, popularity_exponent=1.0, activity_sigma=1.0, with_titles=True):
+def make_ratings(n_users: int = 943, n_items: int = 1682, n_ratings: int = 100_000,
+                 factors: int = 10, seed: Seed = 0, *, noise: float = 0.5,
+                 popularity_exponent: float = 1.0, activity_sigma: float = 1.0,
+                 with_titles: bool = True) -> Interactions:
     """Generate MovieLens-like explicit ratings from a low-rank truth plus noise.
 
     Each rating is ``clip(round(mu + b_u + b_i + p_u·q_i + e), 1, 5)`` with Gaussian user
@@ -90,7 +99,8 @@ def make_ratings(n_users=943, n_items=1682, n_ratings=100_000, factors=10, seed=
     return Interactions.from_arrays(uidx, iidx, ratings, timestamps, item_info=info)
 
 
-def _sample_pairs(rng, user_weight, item_weight, n_ratings):
+def _sample_pairs(rng: np.random.Generator, user_weight: Float64Array, item_weight: Float64Array,
+                  n_ratings: int) -> Int64Array:
     """``n_ratings`` distinct keys ``user * n_items + item``, sorted."""
     n_users, n_items = len(user_weight), len(item_weight)
     # A walk k -> (k mod n_users, k mod n_items), permuted, meets every user and item
@@ -122,19 +132,21 @@ def _sample_pairs(rng, user_weight, item_weight, n_ratings):
     return keys
 
 
-def _draw(rng, weight, size, uniform_share):
+def _draw(rng: np.random.Generator, weight: Float64Array, size: int, uniform_share: float
+          ) -> Int64Array:
     """``size`` indices, sorted, drawn with probability ∝ weight blended with uniform."""
     p = (1.0 - uniform_share) * weight / weight.sum() + uniform_share / len(weight)
     counts = rng.multinomial(size, p / p.sum())
     return np.repeat(np.arange(len(weight), dtype=np.int64), counts)
 
 
-def _sorted_unique(keys):
+def _sorted_unique(keys: Int64Array) -> Int64Array:
     keys = np.sort(keys)   # np.unique is far slower on tens of millions of int64 keys
     return keys[np.r_[True, keys[1:] != keys[:-1]]]
 
 
-def _sample_dense(rng, user_weight, item_weight, keys, n_ratings):
+def _sample_dense(rng: np.random.Generator, user_weight: Float64Array, item_weight: Float64Array,
+                  keys: Int64Array, n_ratings: int) -> Int64Array:
     """Weighted sampling without replacement among all missing pairs (Gumbel top-k)."""
     n_items = len(item_weight)
     rest = np.setdiff1d(np.arange(len(user_weight) * n_items, dtype=np.int64), keys,
@@ -148,7 +160,8 @@ def _sample_dense(rng, user_weight, item_weight, keys, n_ratings):
     return np.sort(np.concatenate([keys, chosen]))
 
 
-def _rate(rng, uidx, iidx, n_users, n_items, factors, noise):
+def _rate(rng: np.random.Generator, uidx: Int64Array, iidx: Int64Array, n_users: int,
+          n_items: int, factors: int, noise: float) -> tuple[Float64Array, Float64Array]:
     """Ratings of the pairs under a random biased low-rank model; also the item factors."""
     scale = (_TASTE_VARIANCE / factors) ** 0.25
     user_factors = rng.normal(0.0, scale, (n_users, factors))
@@ -166,7 +179,7 @@ def _rate(rng, uidx, iidx, n_users, n_items, factors, noise):
     return ratings, item_factors
 
 
-def _synthetic_item_info(item_factors):
+def _synthetic_item_info(item_factors: Float64Array) -> ItemInfo:
     n_items, factors = item_factors.shape
     genres = np.zeros((n_items, factors), dtype=bool)
     genres[np.arange(n_items), np.argmax(item_factors, axis=1)] = True
@@ -174,8 +187,10 @@ def _synthetic_item_info(item_factors):
                     [f"Taste {k + 1}" for k in range(factors)])
 
 
-def make_counts(n_users=2000, n_items=20_000, n_interactions=100_000, factors=10, seed=0, *,
-                median=3.0, spread=2.3, taste=1.5, popularity_exponent=1.0, activity_sigma=1.0):
+def make_counts(n_users: int = 2000, n_items: int = 20_000, n_interactions: int = 100_000,
+                factors: int = 10, seed: Seed = 0, *, median: float = 3.0, spread: float = 2.3,
+                taste: float = 1.5, popularity_exponent: float = 1.0,
+                activity_sigma: float = 1.0) -> Interactions:
     """Generate implicit feedback with heavy-tailed counts, like play or click logs.
 
     Which pairs occur follows taste as well as popularity: candidate pairs are drawn as in
@@ -263,7 +278,8 @@ def make_counts(n_users=2000, n_items=20_000, n_interactions=100_000, factors=10
     return Interactions.from_arrays(uidx, iidx, counts)
 
 
-def _affinity(rng, uidx, iidx, n_users, n_items, factors):
+def _affinity(rng: np.random.Generator, uidx: Int64Array, iidx: Int64Array, n_users: int,
+              n_items: int, factors: int) -> Float64Array:
     """p_u·q_i of the pairs for random factors whose product has unit variance."""
     scale = factors ** -0.25
     user_factors = rng.normal(0.0, scale, (n_users, factors))
@@ -279,14 +295,14 @@ def _affinity(rng, uidx, iidx, n_users, n_items, factors):
 # -- the toy example -----------------------------------------------------------------
 
 _TOY_MOVIES = ("Sholay", "Swades", "Batman", "Interstellar", "Shawshank")
-_TOY_RATINGS = {                     # None: not rated
+_TOY_RATINGS: dict[str, tuple[int | None, ...]] = {      # None: not rated
     "Alice": (5, 4, 2, 3, 2),
     "Bob": (None, 5, 1, 4, None),
     "Carol": (4, None, 1, 5, None),
 }
 
 
-def toy():
+def toy() -> Interactions:
     """The worked example: three users' ratings of five movies, 11 ratings in all.
 
     ========  ======  ======  ======  ============  =========

@@ -1,10 +1,22 @@
 """ROC AUC of score matrices, in chunks of rows."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from numpy.typing import ArrayLike, NDArray
+
+    from .._typing import BoolArray, Float64Array
 
 _AUC_CHUNK = 1 << 22          # score entries ranked at once by auc()
 
 
-def auc(scores, relevant_mask, candidate_mask=None):
+def auc(scores: ArrayLike, relevant_mask: ArrayLike, candidate_mask: ArrayLike | None = None
+        ) -> float:
     """ROC AUC of each user's scores, over candidate items only, averaged over users.
 
     For one user, AUC is the probability that a relevant candidate scores above a
@@ -57,7 +69,9 @@ def auc(scores, relevant_mask, candidate_mask=None):
     return float(np.mean(values))
 
 
-def _checked_auc_inputs(scores, relevant_mask, candidate_mask):
+def _checked_auc_inputs(scores: ArrayLike, relevant_mask: ArrayLike,
+                        candidate_mask: ArrayLike | None
+                        ) -> tuple[NDArray[Any], BoolArray, BoolArray]:
     scores = np.asarray(scores)
     if scores.dtype.kind not in "iuf":
         raise TypeError(f"scores must be numeric, got an array of dtype {scores.dtype}")
@@ -81,7 +95,8 @@ def _checked_auc_inputs(scores, relevant_mask, candidate_mask):
     return scores, masks[0], masks[1]
 
 
-def _auc_rows(scores, relevant, candidate):
+def _auc_rows(scores: NDArray[Any], relevant: NDArray[Any], candidate: NDArray[Any]
+              ) -> Float64Array:
     """AUC of each row with a relevant and a non-relevant candidate: the Mann-Whitney U,
     counted per relevant candidate as the non-relevant candidates below it plus half of
     those tied with it, from one sort of each row (non-candidates count for nothing)."""
@@ -100,6 +115,7 @@ def _auc_rows(scores, relevant, candidate):
     through = np.minimum.accumulate(
         np.where(ends, negatives_upto, s.shape[1])[:, ::-1], axis=1)[:, ::-1]
     u = np.sum(positive * (below + 0.5 * (through - below)), axis=1)
-    n_pos, n_neg = positive.sum(axis=1), negatives_upto[:, -1] if s.shape[1] else 0
+    n_pos = positive.sum(axis=1)
+    n_neg = negatives_upto[:, -1] if s.shape[1] else np.zeros(len(s), dtype=np.int64)
     keep = (n_pos > 0) & (n_neg > 0)
     return u[keep] / (n_pos[keep] * n_neg[keep])

@@ -8,16 +8,35 @@ indices of each user, best first, ties in item index order, -1 where fewer candi
 left; and the AUC of each user that has a relevant and a non-relevant candidate (None when
 AUC is not wanted).
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .. import _core
 from .. import _validation as v
 from ._auc import _auc_rows
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    from numpy.typing import NDArray
+
+    from .._typing import BoolArray, CsrArrays, Float64Array, FloatArray, Int64Array
+
+    #: The best items of each user of a batch (-1 padded), and their AUCs (or None).
+    Ranked = tuple[NDArray[np.integer[Any]], Float64Array | None]
+    #: Users (sorted indices) -> their query rows and score offsets.
+    Query = Callable[[Int64Array], tuple[FloatArray, FloatArray]]
+
 _NO_ITEMS = np.zeros(0, dtype=np.int32)
 
 
-def batch_ranker(model, relevant, seen, n, want_auc, fold_in_rows=None):
+def batch_ranker(model: Any, relevant: Int64Array, seen: Int64Array, n: int, want_auc: bool,
+                 fold_in_rows: tuple[Int64Array, Int64Array, FloatArray] | None = None
+                 ) -> Callable[[Int64Array], Ranked]:
     """``rank(users) -> (top, auc)`` for ``model``: its known users, or with ``fold_in_rows``
     (``(users, items, values)`` sorted by user) new users folded in from those rows.
 
@@ -30,7 +49,7 @@ def batch_ranker(model, relevant, seen, n, want_auc, fold_in_rows=None):
     elif _ranks_by_serving_scores(model):
         query = model._query
     else:
-        def rank_scores(users):
+        def rank_scores(users: Int64Array) -> Ranked:
             scores = np.asarray(model.score_users(model.user_ids_.ids[users]))
             return numpy_batch(scores, users, relevant, seen, n_items, n, want_auc)
         return rank_scores
@@ -38,7 +57,7 @@ def batch_ranker(model, relevant, seen, n, want_auc, fold_in_rows=None):
     from ..models._locking import lock_of
     lock = lock_of(model)
 
-    def rank(users):
+    def rank(users: Int64Array) -> Ranked:
         Q, offsets = query(users)
         Y = np.ascontiguousarray(model.item_factors_)
         bias = np.ascontiguousarray(model._item_bias(), Y.dtype)
@@ -50,7 +69,7 @@ def batch_ranker(model, relevant, seen, n, want_auc, fold_in_rows=None):
     return lambda users: lock.read(lambda: rank(users))
 
 
-def _ranks_by_serving_scores(model):
+def _ranks_by_serving_scores(model: object) -> bool:
     """Whether the model's scores are the serving formula ``Q[u]·item_factors_[i] +
     offsets[u] + item_bias[i]`` of ``_query`` and ``_item_bias``, which the kernel computes
     (a subclass that changes ``score_users`` is ranked by its own scores)."""
@@ -59,13 +78,14 @@ def _ranks_by_serving_scores(model):
             and getattr(type(model), "score_users", None) is ServingMixin.score_users)
 
 
-def _folded_query(model, users, items, values):
+def _folded_query(model: Any, users: Int64Array, items: Int64Array, values: FloatArray
+                  ) -> Query:
     """query(batch) -> (Q, offsets) of the fold-in users ``batch`` (sorted indices), each
     solved from its fold-in pairs by the model's row solve, all of a batch at once."""
     from ..data import Csr
     n_items = len(model.item_ids_)
 
-    def query(batch):
+    def query(batch: Int64Array) -> tuple[FloatArray, FloatArray]:
         lo, hi = np.searchsorted(users, batch, "left"), np.searchsorted(users, batch, "right")
         counts = hi - lo
         take = np.repeat(lo - np.r_[0, np.cumsum(counts)[:-1]], counts) + np.arange(counts.sum())
@@ -75,16 +95,18 @@ def _folded_query(model, users, items, values):
     return query
 
 
-def _finite_scores(Q, offsets, Y, bias):
+def _finite_scores(Q: FloatArray, offsets: FloatArray, Y: FloatArray, bias: FloatArray) -> bool:
     """Whether every score ``Q[u]·Y[i] + offsets[u] + bias[i]`` and every partial sum of it
     is finite in Y's dtype (the kernel's contract), from a bound on their size."""
-    def max_abs(a):
+    def max_abs(a: FloatArray) -> float:
         return float(np.max(np.abs(a), initial=0.0))
     bound = Y.shape[1] * max_abs(Q) * max_abs(Y) + max_abs(offsets) + max_abs(bias)
     return bool(np.isfinite(bound) and bound < float(np.finfo(Y.dtype).max) / 2)
 
 
-def kernel_batch(Q, offsets, Y, bias, users, relevant, seen, n, want_auc, num_threads):
+def kernel_batch(Q: FloatArray, offsets: FloatArray, Y: FloatArray, bias: FloatArray,
+                 users: Int64Array, relevant: Int64Array, seen: Int64Array, n: int,
+                 want_auc: bool, num_threads: int) -> Ranked:
     """(top, auc) of the users with query rows Q, from one call of ``_core.topk_auc``: its
     doubled Mann-Whitney U of each user over 2 · n_relevant · n_other is the user's AUC."""
     n_items = len(Y)
@@ -104,7 +126,7 @@ def kernel_batch(Q, offsets, Y, bias, users, relevant, seen, n, want_auc, num_th
     return top, wins[keep] / (2.0 * n_relevant[keep] * n_other[keep])
 
 
-def csr_rows(keys, users, n_items):
+def csr_rows(keys: Int64Array, users: Int64Array, n_items: int) -> CsrArrays:
     """(indptr int64, indices int32): the items of ``users`` (sorted indices) among the
     sorted ``user * n_items + item`` keys, a row per user, each row sorted."""
     starts = np.searchsorted(keys, users * n_items)
@@ -115,7 +137,8 @@ def csr_rows(keys, users, n_items):
     return indptr, (keys[positions] % n_items).astype(np.int32)
 
 
-def numpy_batch(scores, users, relevant, seen, n_items, n, want_auc):
+def numpy_batch(scores: NDArray[Any], users: Int64Array, relevant: Int64Array, seen: Int64Array,
+                n_items: int, n: int, want_auc: bool) -> Ranked:
     """(top, auc) from the users' dense scores (one row per user, a column per item): the
     training items get -inf, the top n comes from ``np.argpartition``, AUC from one sort of
     each row (``_auc_rows``)."""
@@ -132,7 +155,7 @@ def numpy_batch(scores, users, relevant, seen, n_items, n, want_auc):
     return top, (_auc_rows(scores, relevant, ~seen) if want_auc else None)
 
 
-def batch_mask(keys, users, n_items):
+def batch_mask(keys: Int64Array, users: Int64Array, n_items: int) -> BoolArray:
     """A (len(users), n_items) boolean matrix of the keys of ``users`` (sorted indices)."""
     lo, hi = np.searchsorted(keys, [users[0] * n_items, (users[-1] + 1) * n_items])
     keys = keys[lo:hi]
@@ -143,7 +166,7 @@ def batch_mask(keys, users, n_items):
     return mask
 
 
-def top_k_indices(scores, k):
+def top_k_indices(scores: Float64Array, k: int) -> NDArray[np.intp]:
     """The best min(k, n_items) item indices of each row, best first, tied scores in item
     index order (as the C++ top-n ranks them); -inf places are -1."""
     n_items = scores.shape[1]

@@ -1,6 +1,9 @@
 """evaluate(): the ranking metrics of a fitted model on test data, in batches of users, for
 the model's own users or for new users folded in from their interactions."""
+from __future__ import annotations
+
 import numbers
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -9,12 +12,25 @@ from ..data import as_interactions
 from ._batches import batch_ranker
 from ._ranking import _top_k_scores
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
+    from numpy.typing import NDArray
+    from tqdm.auto import tqdm
+
+    from .._typing import (BoolArray, Float64Array, FloatArray, Int64Array, InteractionsLike,
+                           Metric, ScoringModel)
+    from ..data import IdMap, Interactions
+
 # The names evaluate() accepts, in the order of its result.
-METRICS = ("precision", "recall", "ndcg", "map", "auc", "coverage")
+METRICS: tuple[Metric, ...] = ("precision", "recall", "ndcg", "map", "auc", "coverage")
 
 
-def evaluate(model, test, train=None, k=10, metrics=METRICS, batch_size=1024, fold_in=None,
-             verbose=None):
+def evaluate(model: ScoringModel, test: InteractionsLike, train: InteractionsLike | None = None,
+             k: int | Sequence[int] = 10, metrics: Metric | Sequence[Metric] = METRICS,
+             batch_size: int = 1024, fold_in: InteractionsLike | None = None,
+             verbose: bool | None = None) -> dict[str, float]:
     """Ranking metrics of a fitted model on held-out interactions.
 
     For each test user known to the model, every item is scored; the user's training items
@@ -129,7 +145,7 @@ def evaluate(model, test, train=None, k=10, metrics=METRICS, batch_size=1024, fo
     relevant = relevant[~np.isin(relevant, seen, assume_unique=True)]
     users = _sorted_unique(relevant // n_items)
     if fold_in is not None:                 # nothing to fold in: nothing to score
-        users = users[np.isin(users, rows[0])]
+        users = users[np.isin(users, rows[0])]  # type: ignore[index]  # set with fold_in
     if len(users) == 0:
         needs = ("a fold-in item known to the model and a test item not among them"
                  if fold_in is not None else
@@ -148,11 +164,11 @@ def evaluate(model, test, train=None, k=10, metrics=METRICS, batch_size=1024, fo
     return _summary(names, totals, covered, ks, len(users), test.n_users - len(users))
 
 
-def _key(name, k):
+def _key(name: str, k: int) -> str:
     return name if name == "auc" else f"{name}@{k}"
 
 
-def _checked_ks(k):
+def _checked_ks(k: object) -> tuple[int, ...]:
     """The cut-offs as a tuple of distinct ints >= 1 (an int, or a sequence of them)."""
     if isinstance(k, (numbers.Integral, np.integer)) or isinstance(k, (bool, float, str)):
         return (v.check_int("k", k, minimum=1),)
@@ -162,7 +178,7 @@ def _checked_ks(k):
     return tuple(dict.fromkeys(v.check_int("k", kk, minimum=1) for kk in ks))
 
 
-def _checked_metrics(metrics):
+def _checked_metrics(metrics: str | Sequence[str]) -> tuple[str, ...]:
     names = (metrics,) if isinstance(metrics, str) else tuple(metrics)
     if not names:
         raise ValueError(f"metrics is empty; name at least one of {', '.join(map(repr, METRICS))}")
@@ -171,7 +187,7 @@ def _checked_metrics(metrics):
     return tuple(dict.fromkeys(names))
 
 
-def _check_model(model, folding=False):
+def _check_model(model: object, folding: bool = False) -> None:
     check_is_fitted = getattr(model, "_check_is_fitted", None)
     if check_is_fitted is not None:
         check_is_fitted()
@@ -184,7 +200,7 @@ def _check_model(model, folding=False):
         raise TypeError(f"model must be {what}; {type(model).__name__} has no {', '.join(missing)}")
 
 
-def _model_keys(user_ids, item_ids, data):
+def _model_keys(user_ids: IdMap, item_ids: IdMap, data: Interactions) -> Int64Array:
     """Sorted unique ``user * n_items + item`` keys, in the index space of ``user_ids`` and
     ``item_ids`` (the model's), of the pairs in ``data`` whose user and item they know."""
     n_items = len(item_ids)
@@ -198,12 +214,13 @@ def _model_keys(user_ids, item_ids, data):
     return _sorted_unique(users * n_items + items)
 
 
-def _sorted_unique(keys):
+def _sorted_unique(keys: Int64Array) -> Int64Array:
     keys = np.sort(keys)
     return keys[np.r_[True, keys[1:] != keys[:-1]]] if len(keys) else keys
 
 
-def _fold_in_rows(model, fold_in):
+def _fold_in_rows(model: Any, fold_in: Interactions
+                  ) -> tuple[Int64Array, Int64Array, FloatArray]:
     """(users, items, values): the fold-in pairs whose item the model knows, sorted by user
     (index in ``fold_in``) then item (the model's index), values in the model dtype."""
     items = model.item_ids_.index(fold_in.item_ids.ids)[fold_in.iidx]
@@ -214,7 +231,7 @@ def _fold_in_rows(model, fold_in):
     return users[order], items[order], values[order]
 
 
-def _checked_verbose(verbose, model):
+def _checked_verbose(verbose: object, model: object) -> bool:
     """verbose as a bool: None means the model's own ``verbose`` (False if it has none)."""
     if verbose is None:
         return bool(getattr(model, "verbose", False))
@@ -224,7 +241,7 @@ def _checked_verbose(verbose, model):
     return bool(verbose)
 
 
-def _progress(n_users, verbose):
+def _progress(n_users: int, verbose: bool) -> tqdm[Any]:
     """A progress bar over the users that shows itself only after 2 seconds (a quick
     evaluation stays silent) and clears itself when done, also inside a fit's own bar."""
     from tqdm.auto import tqdm
@@ -232,7 +249,9 @@ def _progress(n_users, verbose):
                 unit="user")
 
 
-def _add_batch(top, auc, users, relevant_keys, ks, names, totals, covered):
+def _add_batch(top: NDArray[np.integer[Any]], auc: Float64Array | None, users: Int64Array,
+               relevant_keys: Int64Array, ks: tuple[int, ...], names: tuple[str, ...],
+               totals: dict[str, float], covered: dict[int, BoolArray]) -> None:
     """Add a batch's metrics to ``totals`` and its top-k items to ``covered``, from ``top``
     (the users' best item indices, -1 padded) and ``auc`` (a value per user, or None)."""
     n_items = next(iter(covered.values())).shape[0]
@@ -255,7 +274,8 @@ def _add_batch(top, auc, users, relevant_keys, ks, names, totals, covered):
         totals["auc_users"] += len(auc)
 
 
-def _summary(names, totals, covered, ks, n_users, n_skipped):
+def _summary(names: tuple[str, ...], totals: dict[str, float], covered: dict[int, BoolArray],
+             ks: tuple[int, ...], n_users: int, n_skipped: int) -> dict[str, float]:
     result = {}
     for name in names:
         if name == "auc":

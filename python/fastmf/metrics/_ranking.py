@@ -1,10 +1,21 @@
 """Top-k ranking metrics on given recommendation lists, and catalogue coverage."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .. import _validation as v
 
+if TYPE_CHECKING:
+    from typing import Any, Literal
 
-def precision_at_k(recommended, relevant, k=10):
+    from numpy.typing import NDArray
+
+    from .._typing import BoolArray, Float64Array, IdArray, IdLists, Int64Array
+
+
+def precision_at_k(recommended: IdLists, relevant: IdLists, k: int = 10) -> float:
     """Share of the first ``k`` recommended items that are relevant, averaged over users.
 
     ``precision@k = |top-k ∩ relevant| / k``. A list shorter than ``k`` counts its missing
@@ -43,7 +54,7 @@ def precision_at_k(recommended, relevant, k=10):
     return _mean_top_k("precision", recommended, relevant, k)
 
 
-def recall_at_k(recommended, relevant, k=10):
+def recall_at_k(recommended: IdLists, relevant: IdLists, k: int = 10) -> float:
     """Share of each user's relevant items found in the first ``k``, averaged over users.
 
     ``recall@k = |top-k ∩ relevant| / |relevant|``; users with no relevant item are
@@ -58,7 +69,7 @@ def recall_at_k(recommended, relevant, k=10):
     return _mean_top_k("recall", recommended, relevant, k)
 
 
-def ndcg_at_k(recommended, relevant, k=10):
+def ndcg_at_k(recommended: IdLists, relevant: IdLists, k: int = 10) -> float:
     """Normalized discounted cumulative gain at ``k`` with binary relevance.
 
     ``DCG@k = Σ_{relevant item at rank r ≤ k} 1 / log2(r + 1)`` (ranks from 1), divided by
@@ -77,7 +88,7 @@ def ndcg_at_k(recommended, relevant, k=10):
     return _mean_top_k("ndcg", recommended, relevant, k)
 
 
-def map_at_k(recommended, relevant, k=10):
+def map_at_k(recommended: IdLists, relevant: IdLists, k: int = 10) -> float:
     """Mean average precision at ``k``.
 
     ``AP@k = Σ_{relevant item at rank r ≤ k} precision@r / min(k, |relevant|)``, averaged
@@ -92,7 +103,7 @@ def map_at_k(recommended, relevant, k=10):
     return _mean_top_k("map", recommended, relevant, k)
 
 
-def catalog_coverage(recommended, n_items):
+def catalog_coverage(recommended: IdLists, n_items: int) -> float:
     """Share of the catalogue that appears in at least one recommendation list.
 
     Parameters
@@ -127,7 +138,8 @@ def catalog_coverage(recommended, n_items):
     return n_distinct / n_items
 
 
-def _mean_top_k(name, recommended, relevant, k):
+def _mean_top_k(name: Literal["precision", "recall", "ndcg", "map"], recommended: IdLists,
+                relevant: IdLists, k: int) -> float:
     k = v.check_int("k", k, minimum=1)
     hits, n_relevant = _hit_matrix(recommended, relevant, k)
     keep = n_relevant > 0
@@ -137,7 +149,7 @@ def _mean_top_k(name, recommended, relevant, k):
     return float(np.mean(_top_k_scores(hits[keep], n_relevant[keep], k)[name]))
 
 
-def _top_k_scores(hits, n_relevant, k):
+def _top_k_scores(hits: BoolArray, n_relevant: Int64Array, k: int) -> dict[str, Float64Array]:
     """Per-user precision, recall, NDCG and AP from a (users, k) boolean hit matrix."""
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
     n_hits = hits.sum(axis=1)
@@ -149,7 +161,8 @@ def _top_k_scores(hits, n_relevant, k):
             "map": np.sum(precision_at_rank * hits, axis=1) / reachable}
 
 
-def _hit_matrix(recommended, relevant, k):
+def _hit_matrix(recommended: IdLists, relevant: IdLists, k: int
+                ) -> tuple[BoolArray, Int64Array]:
     """(hits, n_relevant): hits[u, r] is True when the item at place r of user u is
     relevant and not an earlier repeat; n_relevant counts each user's distinct items."""
     rec_ids, rec_lengths = _flat_ids("recommended", recommended, k)
@@ -175,7 +188,7 @@ def _hit_matrix(recommended, relevant, k):
     return hits, np.bincount(rel_keys // n_codes, minlength=n_users)
 
 
-def _flat_ids(name, rows, k=None):
+def _flat_ids(name: str, rows: Any, k: int | None = None) -> tuple[IdArray, Int64Array]:
     """All item ids of a 2-D array or a sequence of sequences (each row cut to ``k``),
     validated as ids, and the length of every row."""
     if isinstance(rows, np.ndarray) and rows.ndim == 2:
@@ -195,7 +208,7 @@ def _flat_ids(name, rows, k=None):
     return v.as_ids(name, flat), lengths
 
 
-def _row(name, position, row):
+def _row(name: str, position: int, row: Any) -> NDArray[Any]:
     array = np.asarray(list(row) if isinstance(row, (set, frozenset)) else row)
     if array.ndim != 1:
         raise TypeError(f"{name}[{position}] must be a sequence of item ids, got {row!r}")

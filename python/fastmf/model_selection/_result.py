@@ -1,7 +1,15 @@
 """What a search returns: :class:`TuneResult`, its trials table and its failed trials."""
+from __future__ import annotations
+
 import math
+from typing import TYPE_CHECKING
 
 from .._optional import require
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .._typing import AnyModel, Trial
 
 class TuneResult:
     """What :func:`tune` and :func:`tune_function` return.
@@ -31,7 +39,10 @@ class TuneResult:
         ``"budget"`` or ``"time_budget"``.
     """
 
-    def __init__(self, trials, metric, lower_is_better, fits, seconds, stopped_by, strategy):
+    best_model: AnyModel | None
+
+    def __init__(self, trials: list[Trial], metric: str, lower_is_better: bool, fits: float,
+                 seconds: float, stopped_by: str, strategy: str) -> None:
         self.trials, self.metric, self.fits, self.seconds = trials, metric, fits, seconds
         self.stopped_by, self.strategy = stopped_by, strategy
         self._sign = 1.0 if lower_is_better else -1.0
@@ -46,10 +57,10 @@ class TuneResult:
         self.best_score = best["score"]
         self.best_model = None
 
-    def _param_names(self):
+    def _param_names(self) -> list[str]:
         return [n for n in self.trials[0] if n not in _ROW_FIELDS]
 
-    def failed(self):
+    def failed(self) -> list[Trial]:
         """The failed trials: those whose fit or scoring raised, or scored NaN or an
         infinity; each row's ``error`` says why.
 
@@ -74,16 +85,16 @@ class TuneResult:
         """
         return [row for row in self.trials if row["error"] is not None]
 
-    def ranked(self):
+    def ranked(self) -> list[Trial]:
         """The trials best first: the most iterations reached, then the best score; failed
         trials last."""
-        def key(row):
+        def key(row: Trial) -> tuple[bool, int, float, int]:
             failed = not math.isfinite(row["score"])
             return (failed, -row["iterations"], 0.0 if failed else self._sign * row["score"],
                     row["trial"])
         return sorted(self.trials, key=key)
 
-    def to_dataframe(self):
+    def to_dataframe(self) -> pd.DataFrame:
         """The trials as a pandas DataFrame, in trial order, with a ``rank`` column (the
         ``error`` column is None for a trial that did not fail)."""
         pd = require("pandas", "to_dataframe()")
@@ -92,14 +103,14 @@ class TuneResult:
         frame["rank"] = frame["trial"].map(rank)
         return frame
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"TuneResult({len(self.trials)} trials, best {self.metric} "
                 f"{self.best_score:.4f}, best_params={self.best_params})")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.to_string()
 
-    def to_string(self, max_rows=25):
+    def to_string(self, max_rows: int | None = 25) -> str:
         """The table that ``print`` shows: the trials best first, failed ones last with
         the start of their error.
 
@@ -151,13 +162,13 @@ class TuneResult:
 _ROW_FIELDS = ("trial", "iterations", "score", "seconds", "error")
 
 
-def _short(text, limit):
+def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
-def _first_errors(trials, count=3):
+def _first_errors(trials: list[Trial], count: int = 3) -> str:
     """The first ``count`` different errors of the trials, each with its first trial."""
-    first = {}
+    first: dict[str, int] = {}
     for row in trials:
         if row["error"] is not None:
             first.setdefault(row["error"], row["trial"])
@@ -166,5 +177,5 @@ def _first_errors(trials, count=3):
     return "; ".join(shown) + (f"; and {more} other error{'s' * (more > 1)}" if more else "")
 
 
-def _cell(value):
+def _cell(value: object) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)

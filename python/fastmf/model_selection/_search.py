@@ -1,7 +1,10 @@
 """Cross-validation and grid search over the folds of :func:`k_fold`."""
+from __future__ import annotations
+
 import logging
 import numbers
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -12,12 +15,25 @@ from ..metrics import METRICS as RANKING_METRICS
 from ..metrics._accuracy import RATING_METRICS
 from ._split import k_fold
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any, Literal, TypeVar
+
+    import pandas as pd
+
+    from .._typing import AnyModel, InteractionsLike, ScoreName, Seed
+    from ..data import Interactions
+
+    _Self = TypeVar("_Self", bound="GridSearch")
+    #: A parameter grid: name -> the values to try, or several such grids.
+    ParamGrid = dict[str, Sequence[Any]] | Sequence[dict[str, Sequence[Any]]]
+
 logger = logging.getLogger("fastmf")
 
 LOWER_IS_BETTER = ("rmse", "mae")
 
 
-class CVResults(dict):
+class CVResults(dict):  # type: ignore[type-arg]  # str -> an array of a value per fold
     """Per-fold arrays keyed ``"test_<metric>"``, ``"fit_time"`` and ``"test_time"`` (seconds),
     with :meth:`mean`, :meth:`std` and a printable table.
 
@@ -36,7 +52,7 @@ class CVResults(dict):
     fit_time   0.5000  0.5000  0.5000  0.5000  0.0000
     """
 
-    def mean(self):
+    def mean(self) -> dict[str, float]:
         """The mean over folds of every entry.
 
         Returns
@@ -53,7 +69,7 @@ class CVResults(dict):
         """
         return {key: float(np.mean(values)) for key, values in self.items()}
 
-    def std(self):
+    def std(self) -> dict[str, float]:
         """The sample standard deviation over folds (``ddof=1``) of every entry.
 
         Returns
@@ -71,7 +87,7 @@ class CVResults(dict):
         return {key: float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
                 for key, values in self.items()}
 
-    def __str__(self):
+    def __str__(self) -> str:
         folds = len(next(iter(self.values())))
         header = ["", *(f"fold {f + 1}" for f in range(folds)), "mean", "std"]
         mean, std = self.mean(), self.std()
@@ -83,7 +99,8 @@ class CVResults(dict):
                          for row in [header, *rows])
 
 
-def _metric_names(model, metrics):
+def _metric_names(model: AnyModel, metrics: str | Sequence[str] | None
+                  ) -> tuple[str, ...]:
     if metrics is None:
         return RATING_METRICS if model._task == "rating" else ("precision", "ndcg")
     metrics = (metrics,) if isinstance(metrics, str) else tuple(metrics)
@@ -97,7 +114,8 @@ def _metric_names(model, metrics):
     return metrics
 
 
-def _score(model, train, test, metrics, k):
+def _score(model: AnyModel, train: Interactions, test: Interactions,
+           metrics: Sequence[str], k: int) -> dict[str, float]:
     from .. import metrics as m
 
     out = {}
@@ -114,11 +132,13 @@ def _score(model, train, test, metrics, k):
     return out
 
 
-def _metric_key(name, k):
+def _metric_key(name: str, k: int) -> str:
     return name if name in RATING_METRICS or name == "auc" else f"{name}@{k}"
 
 
-def cross_validate(model, data, folds=5, metrics=None, seed=None, k=10, unseen="drop"):
+def cross_validate(model: AnyModel, data: InteractionsLike, folds: int = 5,
+                   metrics: ScoreName | Sequence[ScoreName] | None = None, seed: Seed = None,
+                   k: int = 10, unseen: Literal["drop", "keep"] = "drop") -> CVResults:
     """Fit a fresh copy of ``model`` on each of ``folds`` training parts and score it on the
     held-out part (:func:`k_fold`).
 
@@ -218,12 +238,18 @@ class GridSearch:
     4
     """
 
-    def __init__(self, model, param_grid, cv=5, metric=None, seed=None, k=10, refit=True,
-                 error_score=np.nan):
+    results_: pd.DataFrame | list[dict[str, Any]]
+    best_params_: dict[str, Any]
+    best_score_: float
+    best_model_: AnyModel
+
+    def __init__(self, model: AnyModel, param_grid: ParamGrid, cv: int = 5,
+                 metric: ScoreName | None = None, seed: Seed = None, k: int = 10,
+                 refit: bool = True, error_score: Literal["raise"] | float = np.nan) -> None:
         self.model, self.param_grid, self.cv, self.metric = model, param_grid, cv, metric
         self.seed, self.k, self.refit, self.error_score = seed, k, refit, error_score
 
-    def _combinations(self):
+    def _combinations(self) -> list[dict[str, Any]]:
         import itertools
 
         grids = [self.param_grid] if isinstance(self.param_grid, dict) else list(self.param_grid)
@@ -241,7 +267,7 @@ class GridSearch:
             combos += [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
         return combos
 
-    def fit(self, data):
+    def fit(self: _Self, data: InteractionsLike) -> _Self:
         """Cross-validate every combination on ``data`` and keep the best.
 
         Every combination is scored on the same ``cv`` folds (from ``seed``) by

@@ -1,13 +1,24 @@
 """Search spaces of :func:`fastmf.tune`: the default space of each model class, drawing a
 candidate from a space, a random step from a candidate, and the check of a space a user
 passes."""
+from __future__ import annotations
+
 import math
 import numbers
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+    import numpy as np
+
+    from .._typing import AnyModel, Space
 
 # The parameters that matter most, per model class; a name the model lacks is left out, so
 # a space names ImplicitALS's unobserved_weight and regularization_exponent only where the
 # model has them, and epsilon only where its confidence is the log of the values.
-DEFAULT_SPACES = {
+DEFAULT_SPACES: dict[str, Space] = {
     "ImplicitALS": {"regularization": (0.01, 1000.0, "log"), "alpha": (0.1, 100.0, "log"),
                     "unobserved_weight": (1e-3, 1.0, "log"),
                     "regularization_exponent": (0.0, 1.0), "epsilon": (1e-4, 10.0, "log")},
@@ -17,7 +28,7 @@ DEFAULT_SPACES = {
 }
 
 
-def default_space(model):
+def default_space(model: AnyModel) -> Space:
     """The search space :func:`tune` uses for ``model`` when given none: a dict of name ->
     ``(low, high, "log")`` (log-uniform) or ``(low, high)`` (uniform).
 
@@ -37,7 +48,7 @@ def default_space(model):
     return {name: spec for name, spec in space.items() if name in params and name not in unused}
 
 
-def draw(space, rng):
+def draw(space: Space, rng: np.random.Generator) -> dict[str, Any]:
     """A candidate drawn from ``space``: a list's value uniformly, a range uniformly or
     log-uniformly (integers when both bounds are)."""
     values = {}
@@ -52,7 +63,8 @@ def draw(space, rng):
     return values
 
 
-def perturb(space, values, step, rng):
+def perturb(space: Space, values: Mapping[str, Any], step: float, rng: np.random.Generator
+            ) -> dict[str, Any]:
     """``values`` moved at random: each number by a normal step of ``step`` times its range
     (in log scale for a log-uniform range), clipped to the range; a list's value replaced
     by another at random with probability ``step``. A range's value that is not a number
@@ -69,17 +81,18 @@ def perturb(space, values, step, rng):
             moved[name] = draw({name: spec}, rng)[name]
             continue
         low, high, log = spec[0], spec[1], len(spec) == 3
+        x: float           # value is a real number here (typeshed's numbers.Real is no float)
         if log:
-            x = math.exp(math.log(max(value, low)) + rng.normal()
-                         * step * (math.log(high) - math.log(low)))
+            x = math.exp(math.log(max(value, low))  # type: ignore[arg-type]
+                         + rng.normal() * step * (math.log(high) - math.log(low)))
         else:
-            x = value + rng.normal() * step * (high - low)
+            x = value + rng.normal() * step * (high - low)  # type: ignore[assignment]
         integer = all(isinstance(b, numbers.Integral) for b in (low, high))
         moved[name] = min(max(int(round(x)) if integer else float(x), low), high)
     return moved
 
 
-def checked_space(space, params, owner):
+def checked_space(space: object, params: Mapping[str, Any] | None, owner: str) -> Space:
     """``space``, checked: a non-empty dict of names (parameters of ``owner`` when
     ``params`` is given) -> a list of values, (low, high) or (low, high, "log")."""
     if not isinstance(space, dict) or not space:

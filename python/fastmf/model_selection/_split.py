@@ -1,14 +1,27 @@
 """Splitting interactions into training and test parts: at random, per user, in time,
 by whole items or users (cold start, strong generalization), and into k folds."""
+from __future__ import annotations
+
 import logging
 import warnings
 from collections import namedtuple
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .. import _validation as v
 from ..data import as_interactions
 from ..exceptions import FastMFWarning
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from typing import Literal, NamedTuple
+
+    from .._typing import BoolArray, InteractionsLike, Seed
+    from ..data import Interactions
+
+    Strategy = Literal["random", "per_user", "temporal"]
+    Unseen = Literal["drop", "keep"]
 
 logger = logging.getLogger("fastmf")
 
@@ -18,7 +31,9 @@ STRATEGIES = ("random", "per_user", "temporal")
 _UNSEEN_WARNING_SHARE = 0.05
 
 
-def train_test_split(data, test_size=0.2, seed=None, strategy="random", unseen="drop"):
+def train_test_split(data: InteractionsLike, test_size: float = 0.2, seed: Seed = None,
+                     strategy: Strategy = "random", unseen: Unseen = "drop"
+                     ) -> tuple[Interactions, Interactions]:
     """Split interactions into (train, test).
 
     Parameters
@@ -59,7 +74,8 @@ def train_test_split(data, test_size=0.2, seed=None, strategy="random", unseen="
     return split_parts(data, test_size, seed, strategy, unseen, warn=True)
 
 
-def split_parts(data, test_size, seed, strategy, unseen="drop", warn=False):
+def split_parts(data: InteractionsLike, test_size: object, seed: Seed, strategy: Strategy,
+                unseen: Unseen = "drop", warn: bool = False) -> tuple[Interactions, Interactions]:
     """:func:`train_test_split`; ``warn=False`` for the library's own validation parts,
     which report what they dropped themselves (``test.n_unseen``)."""
     data = as_interactions(data)
@@ -76,7 +92,8 @@ def split_parts(data, test_size, seed, strategy, unseen="drop", warn=False):
     return _split(data, is_test, unseen, warn, strategy)
 
 
-def _split(data, is_test, unseen, warn=True, strategy=None):
+def _split(data: Interactions, is_test: BoolArray, unseen: Unseen, warn: bool = True,
+           strategy: Strategy | None = None) -> tuple[Interactions, Interactions]:
     """(train, test) for a mask of test ratings, with the rule for unseen users and items."""
     train = data.take(np.flatnonzero(~is_test))
     test_pos = np.flatnonzero(is_test)
@@ -103,14 +120,14 @@ def _split(data, is_test, unseen, warn=True, strategy=None):
     return train, test
 
 
-def _random(data, test_size, rng):
+def _random(data: Interactions, test_size: float, rng: np.random.Generator) -> BoolArray:
     n_test = int(round(test_size * data.nnz))
     is_test = np.zeros(data.nnz, dtype=bool)
     is_test[rng.permutation(data.nnz)[:n_test]] = True
     return is_test
 
 
-def _per_user(data, test_size, rng):
+def _per_user(data: Interactions, test_size: float, rng: np.random.Generator) -> BoolArray:
     # Ratings are sorted by user: rank each rating by a random key inside its user's block.
     counts = data.by_user.counts()
     starts = np.repeat(data.by_user.indptr[:-1], counts)
@@ -121,7 +138,7 @@ def _per_user(data, test_size, rng):
     return rank < np.repeat(n_test, counts)
 
 
-def _temporal(data, test_size, rng):
+def _temporal(data: Interactions, test_size: float, rng: np.random.Generator) -> BoolArray:
     if data.timestamps is None:
         raise ValueError("strategy='temporal' needs timestamps; build the data with timestamps=...")
     n_test = int(round(test_size * data.nnz))
@@ -131,10 +148,13 @@ def _temporal(data, test_size, rng):
     return is_test
 
 
-_SPLITTERS = {"random": _random, "per_user": _per_user, "temporal": _temporal}
+_SPLITTERS: dict[str, Callable[[Interactions, float, np.random.Generator], BoolArray]] = {
+    "random": _random, "per_user": _per_user, "temporal": _temporal}
 
 
-def cold_start_split(data, fraction=0.1, side="item", seed=None):
+def cold_start_split(data: InteractionsLike, fraction: float = 0.1,
+                     side: Literal["item", "user"] = "item", seed: Seed = None
+                     ) -> tuple[Interactions, Interactions]:
     """Hold out a random ``fraction`` of the items (or users) with all their ratings:
     (train, test), where no test item (user) appears in train. For measuring how a model
     serves what it never saw, e.g. new items placed by their features
@@ -164,7 +184,8 @@ def cold_start_split(data, fraction=0.1, side="item", seed=None):
 
 
 
-def k_fold(data, folds=5, seed=None, unseen="drop"):
+def k_fold(data: InteractionsLike, folds: int = 5, seed: Seed = None, unseen: Unseen = "drop"
+           ) -> Iterator[tuple[Interactions, Interactions]]:
     """Yield ``folds`` (train, test) pairs: the ratings split at random into ``folds`` parts
     of near-equal size, each part the test set once (unseen users and items handled as in
     :func:`train_test_split`).
@@ -214,13 +235,20 @@ def k_fold(data, folds=5, seed=None, unseen="drop"):
         yield _split(data, is_test, unseen)
 
 
-UserSplit = namedtuple("UserSplit", ["train", "fold_in", "test"])
+if TYPE_CHECKING:
+    class UserSplit(NamedTuple):
+        train: Interactions
+        fold_in: Interactions
+        test: Interactions
+else:
+    UserSplit = namedtuple("UserSplit", ["train", "fold_in", "test"])
 UserSplit.__doc__ = """What :func:`user_split` returns: ``train`` (the other users' ratings), and
 for the held-out users ``fold_in`` (the interactions they are folded in from) and ``test``
 (the ones scored)."""
 
 
-def user_split(data, test_users=0.1, test_size=0.2, seed=None):
+def user_split(data: InteractionsLike, test_users: float = 0.1, test_size: float = 0.2,
+               seed: Seed = None) -> UserSplit:
     """Hold out whole users, for strong generalization (Marlin 2004; Liang et al. 2018):
     (train, fold_in, test), where no held-out user appears in ``train``.
 
@@ -281,7 +309,7 @@ def user_split(data, test_users=0.1, test_size=0.2, seed=None):
     return UserSplit(train, fold_in, test)
 
 
-def _count(name, value, n):
+def _count(name: str, value: object, n: int) -> int:
     """The number of users a share (float in (0, 1)) or a count (int) means, checked to
     leave at least one on each side."""
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):

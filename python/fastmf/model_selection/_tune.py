@@ -2,10 +2,13 @@
 steps refining the best, scored on a validation part of the training data; tune_function
 runs the same search for any fit-and-score callable. The spaces live in ``_space``, the
 result in ``_result``."""
+from __future__ import annotations
+
 import logging
 import math
 import numbers
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,14 +19,29 @@ from ._result import TuneResult, _short
 from ._space import checked_space, default_space, draw, perturb
 from ._split import split_parts
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import Any, Literal
+
+    from tqdm.auto import tqdm
+
+    from .._typing import AnyModel, InteractionsLike, ScoreName, Seed, Space, Trial
+
+    #: (parameters, iterations) -> a validation score.
+    FitAndScore = Callable[[dict[str, Any], int], float]
+    Params = dict[str, Any]
+
 logger = logging.getLogger("fastmf")
 
 STRATEGIES = ("halving", "random")
 _FIRST_STEP, _SHRINK = 1 / 8, 0.85      # refinement: the first step, as a share of a range
 
-def tune(model, train, *, budget=16, time_budget=None, space=None, metric=None, k=10,
-         validation=0.2, strategy="halving", factor=3, refine=0.5, seed=None, refit=True,
-         verbose=True):
+def tune(model: AnyModel, train: InteractionsLike, *, budget: int = 16,
+         time_budget: float | None = None, space: Space | None = None,
+         metric: ScoreName | None = None, k: int = 10, validation: float | Interactions = 0.2,
+         strategy: Literal["halving", "random"] = "halving", factor: int = 3,
+         refine: float = 0.5, seed: Seed = None, refit: bool = True, verbose: bool = True
+         ) -> TuneResult:
     """Search a model's parameters on a validation part of ``train``; refit the best.
 
     Candidates are drawn at random from ``space``; the first is the model's own values,
@@ -133,22 +151,22 @@ def tune(model, train, *, budget=16, time_budget=None, space=None, metric=None, 
     base["seed"] = model_seed if params.get("seed") is None else params["seed"]
     n_u = fit_part.nnz / fit_part.n_users
 
-    def scale(values):              # λ drawn for the average user: see the docstring
+    def scale(values: Params) -> float:     # λ drawn for the average user: see the docstring
         return (n_u + values.get("unobserved_weight", params["unobserved_weight"])
                 * fit_part.n_items) ** values.get("regularization_exponent",
                                                   params["regularization_exponent"])
 
-    def candidate(drawn):
+    def candidate(drawn: Params) -> Params:
         if not scaled:
             return drawn
         return {**drawn, "regularization": drawn["regularization"] / scale(drawn)}
 
-    def drawn_of(values):           # candidate's inverse
+    def drawn_of(values: Params) -> Params:         # candidate's inverse
         if not scaled:
             return values
         return {**values, "regularization": values["regularization"] * scale(values)}
 
-    def fit_and_score(values, iterations):
+    def fit_and_score(values: Params, iterations: int) -> float:
         fitted = type(model)(**{**base, steps: iterations, **values}).fit(fit_part)
         return _score(fitted, fit_part, val, [metric], k)[metric]
 
@@ -165,9 +183,12 @@ def tune(model, train, *, budget=16, time_budget=None, space=None, metric=None, 
     return result
 
 
-def tune_function(fit_and_score, space, max_iterations, *, budget=16, time_budget=None,
-                  strategy="halving", factor=3, refine=0.5, initial=None, seed=None,
-                  lower_is_better=False, metric="score", verbose=False):
+def tune_function(fit_and_score: FitAndScore, space: Space, max_iterations: int, *,
+                  budget: int = 16, time_budget: float | None = None,
+                  strategy: Literal["halving", "random"] = "halving", factor: int = 3,
+                  refine: float = 0.5, initial: Mapping[str, Any] | None = None,
+                  seed: Seed = None, lower_is_better: bool = False, metric: str = "score",
+                  verbose: bool = False) -> TuneResult:
     """The search of :func:`tune` for any model: ``fit_and_score(params, iterations) ->
     float`` fits a candidate for ``iterations`` and returns its validation score.
 
@@ -196,8 +217,11 @@ def tune_function(fit_and_score, space, max_iterations, *, budget=16, time_budge
                 lower_is_better=lower_is_better, metric=metric, verbose=verbose)
 
 
-def _run(fit_and_score, space, candidate, max_iterations, *, budget, time_budget, strategy,
-         factor, refine, initial, rng, lower_is_better, metric, verbose, drawn_of=None):
+def _run(fit_and_score: FitAndScore, space: Space, candidate: Callable[[Params], Params],
+         max_iterations: int, *, budget: int, time_budget: float | None, strategy: str,
+         factor: int, refine: float, initial: Mapping[str, Any] | None,
+         rng: np.random.Generator, lower_is_better: bool, metric: str, verbose: bool,
+         drawn_of: Callable[[Params], Params] | None = None) -> TuneResult:
     """Draw the candidates, run the rungs, refine the best: the search both entry points
     share. ``candidate`` maps values drawn from ``space`` to the parameters fitted,
     ``drawn_of`` back (default: both the identity)."""
@@ -222,7 +246,7 @@ def _run(fit_and_score, space, candidate, max_iterations, *, budget, time_budget
     bar = _bar(budget, verbose)
     alive, quota = list(range(len(trials))), len(trials)    # quota: as _plan counts
 
-    def late():
+    def late() -> bool:
         return time_budget is not None and time.perf_counter() - started >= time_budget
     try:
         for level, iterations in enumerate(ladder):
@@ -246,7 +270,7 @@ def _run(fit_and_score, space, candidate, max_iterations, *, budget, time_budget
                 and math.isfinite(trials[t]["score"])]
         if stopped_by == "budget" and full and n_refine:
 
-            def fit_new(raw):                    # a refinement step, fitted in full
+            def fit_new(raw: Params) -> int:         # a refinement step, fitted in full
                 nonlocal fits
                 drawn.append(raw)
                 candidates.append(candidate(raw))
@@ -274,13 +298,15 @@ def _run(fit_and_score, space, candidate, max_iterations, *, budget, time_budget
     return result
 
 
-def _row(trial, values):
+def _row(trial: int, values: Mapping[str, Any]) -> Trial:
     """A trial's row before its first fit."""
     return {"trial": trial, **values, "iterations": 0, "score": math.nan, "seconds": 0.0,
             "error": None}
 
 
-def _refine(fit_new, space, rng, drawn, trials, best, steps, sign, late):
+def _refine(fit_new: Callable[[Params], int], space: Space, rng: np.random.Generator,
+            drawn: list[Params], trials: list[Trial], best: int, steps: int, sign: float,
+            late: Callable[[], bool]) -> bool:
     """Up to ``steps`` random steps from trial ``best`` (its drawn values in ``drawn``), each
     kept when it scores better; the step shrinks after each failure. ``fit_new(raw)`` fits
     the drawn values ``raw`` in full as a new trial and returns its index. Returns False
@@ -297,7 +323,8 @@ def _refine(fit_new, space, rng, drawn, trials, best, steps, sign, late):
     return True
 
 
-def _evaluate(fit_and_score, row, values, iterations):
+def _evaluate(fit_and_score: FitAndScore, row: Trial, values: Mapping[str, Any],
+              iterations: int) -> None:
     """Fit and score one candidate for ``iterations``, into its row. A failed trial (an
     exception, a score that is not a finite number) scores NaN, with the reason in its
     ``error``; nothing is printed, so that the progress bar stays whole."""
@@ -314,14 +341,15 @@ def _evaluate(fit_and_score, row, values, iterations):
                seconds=row["seconds"] + time.perf_counter() - started)
 
 
-def _plan(strategy, budget, max_iterations, factor, keep_first=False):
+def _plan(strategy: str, budget: int, max_iterations: int, factor: int,
+          keep_first: bool = False) -> tuple[list[int], int]:
     """(ladder of iterations, number of first candidates) within ``budget`` full fits;
     ``keep_first``: the first candidate climbs every rung whatever its score."""
     if strategy == "random":
         return [max_iterations], budget
     ladder = sorted({max(1, round(max_iterations / factor ** j)) for j in (2, 1, 0)})
 
-    def cost(n):
+    def cost(n: int) -> float:
         total = keep_first * sum(iterations / max_iterations for iterations in ladder[1:])
         for iterations in ladder:
             total, n = total + n * iterations / max_iterations, max(1, n // factor)
@@ -334,7 +362,8 @@ def _plan(strategy, budget, max_iterations, factor, keep_first=False):
     return ladder, n
 
 
-def _validation_split(data, validation, seed):
+def _validation_split(data: Interactions, validation: object, seed: int
+                      ) -> tuple[Interactions, Interactions]:
     if isinstance(validation, Interactions):
         return data, validation
     if isinstance(validation, bool) or not isinstance(validation, numbers.Real):
@@ -343,7 +372,7 @@ def _validation_split(data, validation, seed):
     return split_parts(data, validation, seed, "per_user")
 
 
-def _bar(budget, verbose):
+def _bar(budget: int, verbose: bool) -> tqdm[Any] | None:
     if not verbose:
         return None
     from tqdm.auto import tqdm

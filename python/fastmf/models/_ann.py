@@ -15,9 +15,12 @@ still falls short; a small allow list is ranked exactly instead. faiss searches 
 from several threads at once (each call passes its own search parameters, never changing
 the index), and the GIL is released while they run.
 """
+from __future__ import annotations
+
 import hashlib
 import warnings
 import weakref
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -26,10 +29,25 @@ from .._optional import require
 from ..exceptions import FastMFWarning
 from ._locking import writes
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from types import ModuleType
+    from typing import Any, Literal, TypeVar
+
+    from numpy.typing import ArrayLike, NDArray
+
+    from .._typing import CsrArrays, FloatArray, Int32Array, Int64Array
+    from ._base import MatrixFactorizationBase as _Model
+    from ._topn import Filter
+
+    _Self = TypeVar("_Self", bound="IndexMixin")
+else:
+    _Model = object
+
 _EXACT_BELOW = 50_000     # an allow list this short is ranked exactly: cheaper than a graph
 
 
-def _faiss():
+def _faiss() -> ModuleType:
     return require("faiss", "approximate serving")
 
 
@@ -50,7 +68,11 @@ class ANNIndex:
 
     kind = "hnsw"
 
-    def __init__(self, graphs, n_items, params, digest=None):
+    _factors: weakref.ref[NDArray[Any]] | None
+    _differs: weakref.ref[NDArray[Any]] | None
+
+    def __init__(self, graphs: dict[str, Any], n_items: int, params: Mapping[str, int],
+                 digest: str | None = None) -> None:
         self._graphs = graphs          # {"recommend": faiss index, "similar": ... or absent}
         self.n_items = n_items
         self.params = dict(params)
@@ -61,12 +83,13 @@ class ANNIndex:
         self._factors = self._differs = None
         self.warned = False            # that it no longer applies
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         parts = ", ".join(f"{k}={v}" for k, v in self.params.items())
         return f"ANNIndex(kind='hnsw', n_items={self.n_items}, {parts}, graphs={sorted(self._graphs)})"
 
     @classmethod
-    def build(cls, Y, bias, similar, M, ef_construction, ef_search):
+    def build(cls, Y: FloatArray, bias: FloatArray, similar: bool, M: int, ef_construction: int,
+              ef_search: int) -> ANNIndex:
         faiss = _faiss()
         params = {"M": M, "ef_construction": ef_construction, "ef_search": ef_search}
         graphs = {}
@@ -80,16 +103,17 @@ class ANNIndex:
         index._factors = weakref.ref(Y)
         return index
 
-    def has(self, name):
+    def has(self, name: str) -> bool:
         return name in self._graphs
 
     # -- state: arrays for the model file, bytes for pickle --------------------------
-    def to_arrays(self):
+    def to_arrays(self) -> dict[str, NDArray[np.uint8]]:
         faiss = _faiss()
         return {name: faiss.serialize_index(graph) for name, graph in self._graphs.items()}
 
     @classmethod
-    def from_arrays(cls, arrays, n_items, params, digest=None):
+    def from_arrays(cls, arrays: Mapping[str, ArrayLike], n_items: int, params: Mapping[str, int],
+                    digest: str | None = None) -> ANNIndex:
         faiss = _faiss()
         graphs = {name: faiss.deserialize_index(np.ascontiguousarray(a, dtype=np.uint8))
                   for name, a in arrays.items()}
@@ -98,11 +122,11 @@ class ANNIndex:
                 raise ValueError(f"its {name} graph holds {graph.ntotal} items, not {n_items}")
         return cls(graphs, n_items, params, digest)
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Callable[..., ANNIndex], tuple[Any, ...]]:
         return (_from_state, (self.to_arrays(), self.n_items, self.params, self.digest))
 
     # -- which item factors it indexes -------------------------------------------------
-    def matches(self, item_factors, item_bias):
+    def matches(self, item_factors: FloatArray, item_bias: FloatArray) -> bool:
         """Whether it indexes these item factors and biases: the array it last matched,
         or arrays of the same content (the fingerprint it was built with; a copy, a pickle
         or a loaded file adopts the model's arrays on first use only when they hold what
@@ -119,7 +143,8 @@ class ANNIndex:
             self._differs = weakref.ref(item_factors)
         return same
 
-    def check_vectors(self, item_factors, item_bias, sample=64):
+    def check_vectors(self, item_factors: FloatArray, item_bias: FloatArray, sample: int = 64
+                      ) -> None:
         """Raise ValueError unless each graph's dimension is the model's and a sample of its
         stored vectors (evenly spaced rows, the last included) equals the model's own."""
         rows = np.unique(np.linspace(0, self.n_items - 1, min(sample, self.n_items)).astype(int))
@@ -138,7 +163,9 @@ class ANNIndex:
                                  f"item factors")
 
     # -- search --------------------------------------------------------------------------
-    def search(self, name, queries, k, excluded_shared=None, allowed=None):
+    def search(self, name: str, queries: FloatArray, k: int,
+               excluded_shared: Int32Array | None = None, allowed: Int32Array | None = None
+               ) -> Int64Array:
         """Labels (int64, -1 where nothing was found) of the ``k`` best items per query,
         items in ``excluded_shared`` skipped and, when given, only ``allowed`` considered."""
         faiss = _faiss()
@@ -160,11 +187,13 @@ class ANNIndex:
         return labels
 
 
-def _from_state(arrays, n_items, params, digest=None):
+def _from_state(arrays: Mapping[str, ArrayLike], n_items: int, params: Mapping[str, int],
+                digest: str | None = None) -> ANNIndex:
     return ANNIndex.from_arrays(arrays, n_items, params, digest)
 
 
-def _vectors(Y, bias, names):
+def _vectors(Y: FloatArray, bias: FloatArray, names: tuple[str, ...]
+             ) -> dict[str, NDArray[np.float32]]:
     """{name: float32 vectors} of the graphs ``names``: ``recommend`` [y_i, b_i] (inner
     product), ``similar`` y_i / |y_i| (cosine)."""
     vectors = {"recommend": np.hstack([Y, bias[:, None]])}
@@ -174,17 +203,21 @@ def _vectors(Y, bias, names):
     return {name: np.ascontiguousarray(vectors[name], dtype=np.float32) for name in names}
 
 
-def fingerprint(item_factors, item_bias):
+def fingerprint(item_factors: FloatArray, item_bias: FloatArray) -> str:
     """A digest of the content of the item factors and biases (shape, dtype and bytes)."""
     digest = hashlib.blake2b(digest_size=16)
     for array in (item_factors, item_bias):
         array = np.ascontiguousarray(array)
         digest.update(f"{array.dtype.str}{array.shape}".encode())
-        digest.update(memoryview(array).cast("B"))
+        # an ndarray is a buffer (numpy's stubs say so from Python 3.12)
+        digest.update(memoryview(array).cast("B"))  # type: ignore[arg-type]
     return digest.hexdigest()
 
 
-def approximate_topn(index, name, Q, score, exclude, n, filt, dtype, rounds=3):
+def approximate_topn(index: ANNIndex, name: str, Q: FloatArray,
+                     score: Callable[[Int64Array, NDArray[np.integer[Any]]], FloatArray],
+                     exclude: CsrArrays, n: int, filt: Filter, dtype: np.dtype[Any],
+                     rounds: int = 3) -> tuple[Int32Array, FloatArray, Int64Array]:
     """(indices int32 -1 padded, scores, rows left) of the ``n`` best items per query row
     through the graph ``name``. ``score(rows, items)`` gives the exact scores of items
     (an (m, c) array) for those query rows; ``exclude`` is the per-row CSR. A row that
@@ -215,7 +248,10 @@ def approximate_topn(index, name, Q, score, exclude, n, filt, dtype, rounds=3):
     return out_items, out_scores, todo
 
 
-def _keep_best(out_items, out_scores, rows, labels, valid, score, n):
+def _keep_best(out_items: Int32Array, out_scores: FloatArray, rows: Int64Array,
+               labels: Int64Array, valid: NDArray[np.bool_],
+               score: Callable[[Int64Array, NDArray[np.integer[Any]]], FloatArray], n: int
+               ) -> None:
     """Rank each row's valid labels by their exact scores (ties: lower index first)."""
     if not len(rows):
         return
@@ -231,18 +267,21 @@ def _keep_best(out_items, out_scores, rows, labels, valid, score, n):
     out_scores[rows, :width] = np.where(best_valid, best_scores, -np.inf)
 
 
-def small_allow_list(filt):
+def small_allow_list(filt: Filter) -> bool:
     return filt.candidates is not None and len(filt.candidates) <= _EXACT_BELOW
 
 
-class IndexMixin:
+class IndexMixin(_Model):
     """``build_index`` and ``drop_index``: the approximate index that ``recommend``,
     ``recommend_batch``, ``recommend_all``, ``recommend_new_user`` and ``similar_items``
     use once it is built (``ann_index_``, saved with the model)."""
 
+    ann_index_: ANNIndex
+
     @writes
-    def build_index(self, kind="hnsw", *, M=16, ef_construction=100, ef_search=64,
-                    similar_items=True):
+    def build_index(self: _Self, kind: Literal["hnsw"] = "hnsw", *, M: int = 16,
+                    ef_construction: int = 100, ef_search: int = 64, similar_items: bool = True
+                    ) -> _Self:
         """Build an approximate index of the items, which serving then uses.
 
         Ranks by the model's own scores (inner products with the item bias folded in;
@@ -301,7 +340,7 @@ class IndexMixin:
         return self
 
     @writes
-    def drop_index(self):
+    def drop_index(self: _Self) -> _Self:
         """Drop the approximate index: serving ranks exactly again.
 
         Returns
@@ -319,7 +358,7 @@ class IndexMixin:
         vars(self).pop("ann_index_", None)
         return self
 
-    def _ann_index(self, graph):
+    def _ann_index(self, graph: str) -> ANNIndex | None:
         """The built index when it has ``graph`` and still indexes the item factors."""
         index = vars(self).get("ann_index_")
         if index is None or not index.has(graph):

@@ -2,18 +2,29 @@
 so that both compute the same bits: aligned factor matrices and their random start, Gram
 matrices summed over fixed chunks of rows, and sums whose value does not depend on how
 the numbers are split into parts."""
+from __future__ import annotations
+
 from fractions import Fraction
+from typing import TYPE_CHECKING, overload
 
 import numpy as np
 
 from .. import _core
 from .. import _validation as v
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any, Literal
+
+    from numpy.typing import ArrayLike, DTypeLike, NDArray
+
+    from .._typing import FloatArray, FloatType
+
 # Rows per Gram chunk: YᵀY is the sum, in chunk order, of the products of these chunks.
 GRAM_CHUNK = 4096
 
 
-def cache_aligned(array, alignment=64):
+def cache_aligned(array: NDArray[Any], alignment: int = 64) -> NDArray[Any]:
     """A C-contiguous copy of ``array`` whose data starts on a cache-line boundary, so that
     a row of 64 float32 spans 4 cache lines, not 5 (numpy's large arrays start 16 bytes
     past one)."""
@@ -24,20 +35,21 @@ def cache_aligned(array, alignment=64):
     return out
 
 
-def factor_bytes(n_rows, factors, dtype):
+def factor_bytes(n_rows: int, factors: int, dtype: DTypeLike) -> int:
     """The peak bytes of drawing an (n_rows, factors) start: the float64 draws, their copy
     in ``dtype`` and its aligned copy."""
     return n_rows * factors * (8 + 2 * np.dtype(dtype).itemsize)
 
 
-def normal_factors(rng, n_rows, factors, std, dtype):
+def normal_factors(rng: np.random.Generator, n_rows: int, factors: int, std: float,
+                   dtype: FloatType) -> FloatArray:
     """A cache-aligned (n_rows, factors) matrix of N(0, std²) draws from ``rng``, in dtype
     (MemoryError first when it cannot fit)."""
     v.check_memory(f"{n_rows} x {factors} factors", factor_bytes(n_rows, factors, dtype))
     return cache_aligned(rng.normal(0.0, std, size=(n_rows, factors)).astype(dtype))
 
 
-def check_solver_memory(factors, dtype, num_threads):
+def check_solver_memory(factors: int, dtype: DTypeLike, num_threads: int) -> None:
     """MemoryError when the row solves' per-thread scratch (k x k systems, their inverse
     blocks, gathered rows: two 2 MB buffers with negative implicit weights) cannot fit,
     before any is allocated."""
@@ -48,7 +60,21 @@ def check_solver_memory(factors, dtype, num_threads):
                    threads * per_thread)
 
 
-def init_factors(rng, n_users, n_items, factors, std, dtype, users=True, users_first=False):
+@overload
+def init_factors(rng: np.random.Generator, n_users: int, n_items: int, factors: int, std: float,
+                 dtype: FloatType, users: Literal[True] = True, users_first: bool = False
+                 ) -> tuple[FloatArray, FloatArray]: ...
+
+
+@overload
+def init_factors(rng: np.random.Generator, n_users: int, n_items: int, factors: int, std: float,
+                 dtype: FloatType, users: bool, users_first: bool = False
+                 ) -> tuple[FloatArray | None, FloatArray]: ...
+
+
+def init_factors(rng: np.random.Generator, n_users: int, n_items: int, factors: int, std: float,
+                 dtype: FloatType, users: bool = True, users_first: bool = False
+                 ) -> tuple[FloatArray | None, FloatArray]:
     """The starting factors (X, Y) of every model, N(0, std²) draws from ``rng``: Y is drawn
     first, then X (X first with ``users_first``, as BPR draws them). X is None when ``users``
     is false: a solver that overwrites X before reading it needs none."""
@@ -61,7 +87,7 @@ def init_factors(rng, n_users, n_items, factors, std, dtype, users=True, users_f
     return X, Y
 
 
-def gram_chunks(A, num_threads):
+def gram_chunks(A: FloatArray, num_threads: int) -> FloatArray:
     """(n_chunks, k, k): the Gram matrix of each chunk of GRAM_CHUNK rows of A (C++)."""
     n_chunks, k = -(-len(A) // GRAM_CHUNK), A.shape[1]
     out = np.empty((n_chunks * k, k), dtype=A.dtype)
@@ -69,7 +95,8 @@ def gram_chunks(A, num_threads):
     return out.reshape(n_chunks, k, k)
 
 
-def sum_in_order(parts, shape, dtype):
+def sum_in_order(parts: Iterable[NDArray[Any]], shape: tuple[int, ...], dtype: DTypeLike
+                 ) -> NDArray[Any]:
     """The sum of the arrays in ``parts``, added one after another from zero."""
     out = np.zeros(shape, dtype=dtype)
     for part in parts:
@@ -77,14 +104,14 @@ def sum_in_order(parts, shape, dtype):
     return out
 
 
-def gram(A, num_threads):
+def gram(A: FloatArray, num_threads: int) -> FloatArray:
     """AᵀA: the chunks' Gram matrices summed in chunk order (deterministic, whatever the
     thread count; no BLAS threads beside fastmf's own)."""
     k = A.shape[1]
     return sum_in_order(gram_chunks(A, num_threads), (k, k), A.dtype)
 
 
-def exact_sum(values):
+def exact_sum(values: ArrayLike) -> Fraction:
     """The exact sum of float values, as a Fraction: sums of parts add up to the sum of the
     whole, however the values are split, and ``float()`` of it is correctly rounded.
 
@@ -115,6 +142,6 @@ def exact_sum(values):
     return Fraction(total, 1 << 1074)
 
 
-def exact_mean(values):
+def exact_mean(values: NDArray[Any]) -> float:
     """The mean of float values, correctly rounded to float64."""
     return float(exact_sum(values) / len(values))

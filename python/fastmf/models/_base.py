@@ -44,9 +44,12 @@ after a model file or pickle was written, as that model was fitted). List the cl
 ``MODELS`` tables of ``tests/test_io.py`` and ``tests/test_models.py`` (the behaviour every
 model shares), and give it a ``tests/test_serving.py`` case.
 """
+from __future__ import annotations
+
 import inspect
 import logging
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -55,6 +58,20 @@ from ..data import as_interactions
 from ..exceptions import ModelFitError, NotFittedError
 from ._locking import lock_of, reads, writes
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+    from types import SimpleNamespace
+    from typing import Any, ClassVar
+
+    from numpy.typing import ArrayLike, NDArray
+    from tqdm.auto import tqdm
+
+    from .._typing import (Callback, CsrArrays, FloatArray, FloatDType, InteractionsLike, Model,
+                           PathLike, Record, Seed)
+    from ..data import IdMap, Interactions, ItemInfo
+    from ._ann import ANNIndex
+
 logger = logging.getLogger("fastmf")
 
 
@@ -62,27 +79,69 @@ class MatrixFactorizationBase:
     """Parameters, the fit loop and save; the hooks a model implements are listed in this
     module's docstring."""
 
-    _monitor = None          # history key that early stopping watches
-    _monitor_mode = "min"    # "min": lower is better; "max": higher is better
-    _iterations_param = "iterations"     # the parameter that counts iterations ("epochs")
-    _task = "ranking"        # what the model is judged on: "rating" (RMSE) or "ranking"
+    _monitor: ClassVar[str | None] = None    # history key that early stopping watches
+    _monitor_mode: ClassVar[str] = "min"    # "min": lower is better; "max": higher is better
+    _iterations_param: ClassVar[str] = "iterations"  # the parameter counting iterations ("epochs")
+    _task: ClassVar[str] = "ranking"  # what the model is judged on: "rating" (RMSE) or "ranking"
     # save() stores every public attribute ending in "_"; these private ones too.
-    _private_state = ("_seen",)
+    _private_state: ClassVar[tuple[str, ...]] = ("_seen",)
     # What every fitted model of the class holds (fastmf.load refuses a file without one).
-    _required_state = ("user_ids_", "item_ids_", "user_factors_", "item_factors_", "_seen",
-                       "history_", "n_iter_")
+    _required_state: ClassVar[tuple[str, ...]] = (
+        "user_ids_", "item_ids_", "user_factors_", "item_factors_", "_seen", "history_",
+        "n_iter_")
     # Parameters added since a model could be saved: name -> the value the models saved
     # before had (fastmf.load and unpickling fill them in).
-    _legacy_params = {}
+    _legacy_params: ClassVar[dict[str, Any]] = {}
+
+    # The parameters every model has (each model's __init__ stores them).
+    factors: int
+    early_stopping: int | None
+    dtype: FloatDType
+    num_threads: int
+    seed: Seed
+    verbose: bool
+
+    # The fitted state every model holds.
+    user_ids_: IdMap
+    item_ids_: IdMap
+    user_factors_: FloatArray
+    item_factors_: FloatArray
+    item_info_: ItemInfo | None
+    history_: list[Record]
+    n_iter_: int
+    _seen: CsrArrays          # the items each user interacted with, as a CSR
+
+    if TYPE_CHECKING:
+        # The hooks a model implements (this module's docstring says what each does).
+        def _check_params(self) -> SimpleNamespace: ...
+        def _start(self, data: Interactions, val: Interactions | None,
+                   p: SimpleNamespace) -> Any: ...
+        def _iterate(self, state: Any, p: SimpleNamespace) -> None: ...
+        def _evaluate(self, state: Any, p: SimpleNamespace) -> Record: ...
+        def _check_finite(self, state: Any) -> None: ...
+        def _publish(self, state: Any) -> None: ...
+        @staticmethod
+        def _fit_error(side: str, raw_id: Any, index: int, p: SimpleNamespace
+                       ) -> ModelFitError: ...
+        def _solve_rows(self, side: str, R: Any, row_ids: NDArray[Any] | None = None
+                        ) -> tuple[FloatArray, FloatArray]: ...
+        def _query(self, uidx: NDArray[np.integer[Any]]) -> tuple[FloatArray, FloatArray]: ...
+        def _query_from(self, factors: FloatArray, biases: FloatArray
+                        ) -> tuple[FloatArray, FloatArray]: ...
+        def _item_bias(self) -> FloatArray: ...
+        def predict(self, users: ArrayLike, items: ArrayLike) -> FloatArray: ...
+        # ServingMixin's, which every model derives from
+        def _check_loaded_state(self) -> None: ...
+        def _ann_index(self, graph: str) -> ANNIndex | None: ...
 
     # -- parameters (scikit-learn style, from the __init__ signature) -----------------
     @classmethod
-    def _param_names(cls):
+    def _param_names(cls) -> list[str]:
         signature = inspect.signature(cls.__init__)
         return [p.name for p in signature.parameters.values()
                 if p.name != "self" and p.kind == p.POSITIONAL_OR_KEYWORD]
 
-    def get_params(self, deep=True):
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
         """Parameters of this model as a dict (what ``__init__`` was given).
 
         The names are those of the ``__init__`` signature, so models clone and
@@ -111,7 +170,7 @@ class MatrixFactorizationBase:
         """
         return {name: getattr(self, name) for name in self._param_names()}
 
-    def set_params(self, **params):
+    def set_params(self: Model, **params: Any) -> Model:
         """Set parameters by name.
 
         Values are checked by the next ``fit``, not here. A fitted model keeps its fitted
@@ -151,24 +210,25 @@ class MatrixFactorizationBase:
             setattr(self, name, value)
         return self
 
-    def __getstate__(self):
+    def __getstate__(self) -> dict[str, Any]:
         """Pickling and copying: the attributes as one consistent snapshot, taken under the
         model's lock, so that a copy made while a partial fit runs holds the state before or
         after it, never half of it (a model's arrays are replaced when it learns, not
         changed, so a shallow snapshot is whole)."""
         return lock_of(self).read(lambda: dict(vars(self)))
 
-    def __setstate__(self, state):
+    def __setstate__(self, state: dict[str, Any]) -> None:
         """Unpickling: a model pickled before a parameter existed gets its legacy value."""
         vars(self).update({**self._legacy_params, **state})
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()}
         changed = [f"{k}={val!r}" for k, val in self.get_params().items() if defaults.get(k) != val]
         return f"{type(self).__name__}({', '.join(changed)})"
 
     # -- the fit loop ---------------------------------------------------------------
-    def fit(self, train, validation=None, callbacks=()):
+    def fit(self: Model, train: InteractionsLike, validation: InteractionsLike | None = None,
+            callbacks: Sequence[Callback] = ()) -> Model:
         """Train on ``train``; see the class docstring for the model and its parameters.
 
         Every call starts afresh from the initialization that ``seed`` fixes; the fitted
@@ -226,7 +286,7 @@ class MatrixFactorizationBase:
         if p.early_stopping is not None and val is None:
             raise ValueError("early_stopping needs validation data: pass fit(train, validation=...)")
         if p.early_stopping is not None:
-            _check_watchable(data, val)
+            _check_watchable(data, val)  # type: ignore[arg-type]  # not None: checked above
         state = self._start(data, val, p)
         history, best, best_score, waited = [], None, np.inf, 0
         done = 0
@@ -240,7 +300,9 @@ class MatrixFactorizationBase:
                 history.append(record)
                 done = it + 1
                 _show(bar, record)
-                score = record.get(self._monitor) if val is not None else None
+                # a model that watches nothing (_monitor None) finds no score
+                score = (record.get(self._monitor)  # type: ignore[arg-type]
+                         if val is not None else None)
                 if score is not None and self._monitor_mode == "max":
                     score = -score
                 if score is not None and score < best_score:
@@ -271,12 +333,12 @@ class MatrixFactorizationBase:
         self._finish(state, history, best if p.early_stopping is not None else None)
         return self
 
-    def _train_data(self, train):
+    def _train_data(self, train: Any) -> Any:
         """The training data as the model's fit loop takes it (``_start`` receives it)."""
         return as_interactions(train, "train")
 
     @writes
-    def _finish(self, state, history, best):
+    def _finish(self, state: Any, history: list[Record], best: Any) -> None:
         if best is not None:
             state = best
         self._check_finite(state)
@@ -284,11 +346,12 @@ class MatrixFactorizationBase:
         self.history_ = history
         self.n_iter_ = len(history)
 
-    def _snapshot(self, state):
+    def _snapshot(self, state: Any) -> Any:
         """A copy of the state to return to (early stopping)."""
         return state.copy()
 
-    def _check_rows_solved(self, failed, side, data, p):
+    def _check_rows_solved(self, failed: int, side: str, data: Interactions,
+                           p: SimpleNamespace) -> None:
         """Raise the model's ``_fit_error`` for the row a row solve of ``side`` reported as
         failed (its index in ``data``; -1: none failed)."""
         if failed >= 0:
@@ -297,7 +360,7 @@ class MatrixFactorizationBase:
 
     # -- save (fastmf.load reads the file back) --------------------------------------
     @reads
-    def save(self, path):
+    def save(self, path: PathLike) -> Path:
         """Write the fitted model to one ``.npz`` file; ``fastmf.load(path)`` reads it back.
 
         The file holds the class name, the parameters, the fitted arrays, the id maps,
@@ -341,20 +404,20 @@ class MatrixFactorizationBase:
         return io.save(self, path)
 
     # -- fitted state ------------------------------------------------------------
-    def _check_is_fitted(self):
+    def _check_is_fitted(self) -> None:
         if not hasattr(self, "item_factors_"):
             raise NotFittedError(f"this {type(self).__name__} instance is not fitted yet; "
                                  f"call fit() first")
 
 
-def _progress_bar(name, iterations, verbose):
+def _progress_bar(name: str, iterations: int, verbose: bool) -> tqdm[Any] | None:
     if not verbose:
         return None
     from tqdm.auto import tqdm
     return tqdm(total=iterations, desc=name, unit="it", leave=True)
 
 
-def _show(bar, record):
+def _show(bar: tqdm[Any] | None, record: Record) -> None:
     if bar is not None:
         keys = [k for k in ("train_rmse", "val_rmse", "val_ndcg@10", "loss") if k in record]
         bar.set_postfix({k: f"{record[k]:.4f}" for k in keys[:2]}, refresh=False)
@@ -365,15 +428,15 @@ class LastFiniteState:
     """Copies of the arrays that an epoch updates in place, refreshed before each epoch, so
     that an epoch which diverges is undone and the model keeps the state before it."""
 
-    def __init__(self, arrays):
+    def __init__(self, arrays: Sequence[NDArray[Any]]) -> None:
         self.arrays = arrays
         self.saved = [a.copy() for a in arrays]
 
-    def save(self):
+    def save(self) -> None:
         for saved, array in zip(self.saved, self.arrays):
             np.copyto(saved, array)
 
-    def restore(self, message):
+    def restore(self, message: str) -> ModelFitError:
         """Put the saved arrays back; the ModelFitError to raise, which tells ``fit`` to keep
         the epochs before (``keeps_last_state``)."""
         for saved, array in zip(self.saved, self.arrays):
@@ -383,7 +446,8 @@ class LastFiniteState:
         return error
 
 
-def cholesky_error(side, index, advice, raw_id=None):
+def cholesky_error(side: str, index: int, advice: str, raw_id: np.generic | None = None
+                   ) -> ModelFitError:
     """The error for a row whose Cholesky factorization failed: named by its raw id and
     index in a fit, by its position in a fold-in or partial fit (``raw_id`` None)."""
     row = (f"the {side} at position {index}" if raw_id is None
@@ -391,7 +455,7 @@ def cholesky_error(side, index, advice, raw_id=None):
     return ModelFitError(f"Cholesky failed for {row}; increase {advice}")
 
 
-def _check_watchable(data, val):
+def _check_watchable(data: Interactions, val: Interactions) -> None:
     """Early stopping watches ``val``: at least one of its pairs must have both its user and
     its item in the training ``data``, or there is nothing to watch."""
     users = data.user_ids.index(val.user_ids.ids)[val.uidx] >= 0
@@ -404,7 +468,7 @@ def _check_watchable(data, val):
                          f"fastmf.train_test_split(train, strategy='per_user')")
 
 
-def check_common(model):
+def check_common(model: MatrixFactorizationBase) -> dict[str, Any]:
     """Validate the parameters every model shares; returns a dict for the subclass to extend."""
     p = {
         "iterations": v.check_int(model._iterations_param,

@@ -1,7 +1,23 @@
 """BPR rows solved by its own objective, the other factors fixed: what ``BPR.fold_in`` and the
 partial fits use. Each row minimises the expected BPR objective (every positive against
 every other item, weighted as the sampler draws negatives) by Newton's method from 0."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import SimpleNamespace
+    from typing import Any
+
+    from numpy.typing import NDArray
+
+    from .._typing import CsrArrays, Float64Array, FloatArray
+
+    #: theta -> (value, gradient, Hessian) of a smooth convex objective.
+    Objective = Callable[[Float64Array], tuple[Any, Float64Array, Float64Array]]
 
 # -- rows solved by BPR's objective, the other factors fixed --------------------------
 # With l(x) = -ln σ(x) = log(1 + exp(-x)), l'(x) = -σ(-x) and l''(x) = σ(x) σ(-x), every
@@ -11,11 +27,11 @@ _PAIRS_PER_CHUNK = 1 << 22     # pair terms held at once (32 MB of float64)
 _ROWS_PER_CHUNK = 1 << 16      # factor rows gathered at once
 
 
-def _sigmoid(x):
+def _sigmoid(x: Float64Array) -> Float64Array:
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
-def _newton(objective, theta, max_steps=50):
+def _newton(objective: Objective, theta: Float64Array, max_steps: int = 50) -> Float64Array:
     """Minimise a smooth convex objective(theta) -> (value, gradient, Hessian) by Newton
     steps, halving a step until it decreases the value enough."""
     value, grad, hess = objective(theta)
@@ -37,7 +53,8 @@ def _newton(objective, theta, max_steps=50):
     return theta
 
 
-def solve_user(positives, Y, b, weights, regularization):
+def solve_user(positives: NDArray[np.integer[Any]], Y: FloatArray, b: FloatArray,
+               weights: Float64Array, regularization: float) -> Float64Array:
     r"""The user vector p minimising BPR's expected objective for a user with the given
     positive items against fixed item factors Y and biases b:
 
@@ -62,7 +79,7 @@ def solve_user(positives, Y, b, weights, regularization):
     chunk = max(1, _PAIRS_PER_CHUNK // len(QN))
     scale = 1.0 / len(QP)
 
-    def objective(p):
+    def objective(p: Float64Array) -> tuple[Any, Float64Array, Float64Array]:
         t = QN @ p + bN
         value, grad, hess = 0.0, np.zeros(k), np.zeros((k, k))
         for start in range(0, len(QP), chunk):
@@ -81,7 +98,9 @@ def solve_user(positives, Y, b, weights, regularization):
     return _newton(objective, np.zeros(k))
 
 
-def solve_item(users, item, X, Y, b, seen, weights, p):
+def solve_item(users: NDArray[np.integer[Any]], item: int, X: FloatArray, Y: FloatArray,
+               b: FloatArray, seen: CsrArrays, weights: Float64Array, p: SimpleNamespace
+               ) -> tuple[Float64Array, float]:
     r"""The factors q and bias c (0 without item biases) of an item whose positive users
     are ``users``, minimising the terms of BPR's expected objective that involve it, with
     every other factor fixed: the item ranked above each of its users' negatives j
@@ -101,6 +120,7 @@ def solve_item(users, item, X, Y, b, seen, weights, p):
     item's index when it is a known item (left out of every P_u and of the negatives), else
     -1.
     """
+    k: int
     n_users, k = X.shape
     with_bias = p.item_biases
     indptr, indices = seen
@@ -142,7 +162,8 @@ def solve_item(users, item, X, Y, b, seen, weights, p):
     parts = [users[s:s + max(1, _PAIRS_PER_CHUNK // len(Y))]
              for s in range(0, len(users), max(1, _PAIRS_PER_CHUNK // len(Y)))]
 
-    def scores_and_weights(part):
+    def scores_and_weights(part: NDArray[np.integer[Any]]
+                           ) -> tuple[Float64Array, Float64Array]:
         S = X64[part] @ Y64.T + b64
         Wa = np.broadcast_to(weights, S.shape).copy()
         for a, u in enumerate(part):
@@ -154,7 +175,7 @@ def solve_item(users, item, X, Y, b, seen, weights, p):
     kept = ([scores_and_weights(part) for part in parts]
             if len(users) * len(Y) <= 4 * _PAIRS_PER_CHUNK else None)
 
-    def objective(theta):
+    def objective(theta: Float64Array) -> tuple[Any, Float64Array, Float64Array]:
         value, grad, hess = 0.0, np.zeros(d), np.zeros((d, d))
         for number, part in enumerate(parts):       # the item ranked above the negatives
             S, Wa = kept[number] if kept is not None else scores_and_weights(part)

@@ -6,7 +6,10 @@ models a ridge regression with bias, ImplicitALS the confidence-weighted solve w
 trick, BPR its expected pairwise objective by Newton's method. Nothing in the model changes
 on a failed call.
 """
+from __future__ import annotations
+
 from collections import namedtuple
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,14 +19,32 @@ from ..data import (Csr, IdMap, Interactions, _comparable, combine_duplicates,
 from ..exceptions import UnknownIdError
 from ._locking import reads, writes
 
-FoldedUser = namedtuple("FoldedUser", ["factors", "bias"])
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any, NamedTuple, TypeVar
+
+    from numpy.typing import ArrayLike, NDArray
+
+    from .._typing import (CsrArrays, FloatArray, IdArray, Int32Array, Int64Array, RawId,
+                           Unknown)
+    from ._base import MatrixFactorizationBase as _Model
+    from ._topn import Filter
+
+    _Self = TypeVar("_Self", bound="ColdStartMixin")
+
+    class FoldedUser(NamedTuple):
+        factors: FloatArray
+        bias: float
+else:
+    _Model = object
+    FoldedUser = namedtuple("FoldedUser", ["factors", "bias"])
 FoldedUser.__doc__ = """A user solved from their interactions: ``factors`` (k,) and ``bias``
 (0.0 for models without user biases)."""
 
 _OTHER = {"user": "item", "item": "user"}
 
 
-class ColdStartMixin:
+class ColdStartMixin(_Model):
     """fold_in, recommend_new_user, partial_fit_users and partial_fit_items.
 
     A model provides ``_solve_rows(side, R, row_ids=None)``: the factors and biases of the
@@ -33,8 +54,18 @@ class ColdStartMixin:
     score offsets of users given by their factors and biases (see ``ServingMixin``).
     """
 
+    if TYPE_CHECKING:
+        # ServingMixin's, which every model with this mixin derives from.
+        def _item_filter(self, filter_items: ArrayLike | None, items: ArrayLike | None,
+                         unknown: Unknown, min_item_count: int | None = None) -> Filter: ...
+        def _item_indices(self, items: ArrayLike | Sequence[RawId], name: str = "items"
+                          ) -> Int64Array: ...
+        def _rank(self, Q: FloatArray, offsets: FloatArray | None, exclude: CsrArrays, n: int,
+                  filt: Filter, exact: bool, side: str = "item"
+                  ) -> tuple[Int32Array, FloatArray]: ...
+
     @reads
-    def fold_in(self, items, ratings=None):
+    def fold_in(self, items: ArrayLike, ratings: ArrayLike | None = None) -> FoldedUser:
         """The factor vector and bias of a user who is not in the training data.
 
         Solved from that user's interactions by a closed-form row solve against the
@@ -89,9 +120,11 @@ class ColdStartMixin:
         return FoldedUser(F[0], float(b[0]))
 
     @reads
-    def recommend_new_user(self, history, ratings=None, n=10, *, filter_seen=True,
-                           filter_items=None, items=None, min_item_count=None, unknown="raise",
-                           exact=False):
+    def recommend_new_user(self, history: ArrayLike, ratings: ArrayLike | None = None,
+                           n: int = 10, *, filter_seen: bool = True,
+                           filter_items: ArrayLike | None = None, items: ArrayLike | None = None,
+                           min_item_count: int | None = None, unknown: Unknown = "raise",
+                           exact: bool = False) -> tuple[IdArray, FloatArray]:
         """The ``n`` best items for a new user given their interactions.
 
         The user is solved by :meth:`fold_in` and ranked as :meth:`recommend` ranks a
@@ -152,7 +185,8 @@ class ColdStartMixin:
         return self.item_ids_.to_raw(found[0][keep]), scores[0][keep]
 
     @writes
-    def partial_fit_users(self, users, items, ratings=None):
+    def partial_fit_users(self: _Self, users: ArrayLike, items: ArrayLike,
+                          ratings: ArrayLike | None = None) -> _Self:
         """Solve (or add) the vectors of ``users`` from the given interactions, with the
         item factors fixed.
 
@@ -203,7 +237,8 @@ class ColdStartMixin:
         return self._partial_fit("user", users, items, ratings)
 
     @writes
-    def partial_fit_items(self, items, users, ratings=None):
+    def partial_fit_items(self: _Self, items: ArrayLike, users: ArrayLike,
+                          ratings: ArrayLike | None = None) -> _Self:
         """Solve (or add) the vectors of ``items`` from the given interactions with the user
         factors fixed; the mirror image of :meth:`partial_fit_users`.
 
@@ -244,7 +279,8 @@ class ColdStartMixin:
         return self._partial_fit("item", items, users, ratings)
 
     # -- the shared path -------------------------------------------------------------
-    def _partial_fit(self, side, rows, cols, ratings):
+    def _partial_fit(self: _Self, side: str, rows: ArrayLike, cols: ArrayLike,
+                     ratings: ArrayLike | None) -> _Self:
         self._check_is_fitted()
         rows, cols = v.as_ids(f"{side}s", rows), v.as_ids(f"{_OTHER[side]}s", cols)
         v.check_not_empty(f"{side}s", rows)
@@ -259,7 +295,7 @@ class ColdStartMixin:
         new = index < 0
         index[new] = len(ids) + np.arange(int(new.sum()))
         arrays = {"factors": F, "biases": b}
-        updates = {}
+        updates: dict[str, Any] = {}
         for kind, solved in arrays.items():
             name = f"{side}_{kind}_"
             if hasattr(self, name):
@@ -274,14 +310,16 @@ class ColdStartMixin:
                 updates["item_priors_"] = np.concatenate(
                     [old, np.zeros((int(new.sum()), old.shape[1]), old.dtype)])
         row_of_entry = np.repeat(index, np.diff(R.indptr))
-        pairs = (row_of_entry, R.indices) if side == "user" else (R.indices, row_of_entry)
+        pairs: tuple[NDArray[np.integer[Any]], NDArray[np.integer[Any]]] = (
+            (row_of_entry, R.indices) if side == "user" else (R.indices, row_of_entry))
         n_users = len(updates.get("user_ids_", self.user_ids_))
         updates["_seen"] = _seen_with(self._seen, *pairs, n_users)
         for name, value in updates.items():
             setattr(self, name, value)
         return self
 
-    def _rows_of(self, side, rows, cols, ratings):
+    def _rows_of(self, side: str, rows: IdArray, cols: IdArray, ratings: ArrayLike | None
+                 ) -> tuple[IdMap, Csr]:
         """(IdMap of the row ids, Csr of their interactions with columns as the model's
         indices of the other side), validated: lengths, values, repeats, unknown ids."""
         batch = Interactions.from_arrays(rows, cols, ratings)
@@ -291,7 +329,7 @@ class ColdStartMixin:
         return batch.user_ids, Csr(R.indptr, column_index[R.indices].astype(np.int32),
                                    R.data.astype(dtype), R.shape)
 
-    def _new_user_row(self, items, ratings):
+    def _new_user_row(self, items: IdArray, ratings: ArrayLike | None) -> Csr:
         """The Csr of one new user's interactions (``items``: ids checked, each once), laid
         out as ``_rows_of`` lays it out: columns in raw-id order."""
         values = np.ones(len(items)) if ratings is None else v.as_ratings("ratings", ratings)
@@ -302,7 +340,7 @@ class ColdStartMixin:
         return Csr(np.array([0, len(items)], dtype=np.int64), column_index.astype(np.int32),
                    values[order].astype(self.item_factors_.dtype), (1, len(items)))
 
-    def _column_index(self, side, ids):
+    def _column_index(self, side: str, ids: IdArray) -> Int64Array:
         """The model's indices of the raw ids of the other side (sorted, unique) that place
         rows of ``side``; UnknownIdError for the first it does not know."""
         other = _OTHER[side]
@@ -314,7 +352,8 @@ class ColdStartMixin:
         return column_index
 
 
-def _seen_with(seen, rows, cols, n_rows):
+def _seen_with(seen: CsrArrays, rows: NDArray[np.integer[Any]], cols: NDArray[np.integer[Any]],
+               n_rows: int) -> CsrArrays:
     """The (indptr, indices) of ``seen`` with the pairs (rows, cols) added, n_rows rows."""
     indptr, indices = seen
     old_rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))

@@ -3,8 +3,11 @@
 Holds what ALS and SGD share: the fitted arrays, the training objective, prediction with
 its fallback rule for unknown ids, and top-n recommendation by predicted rating.
 """
+from __future__ import annotations
+
 from dataclasses import dataclass, replace
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,8 +19,19 @@ from ._base import MatrixFactorizationBase, check_common, cholesky_error
 from ._locking import reads
 from ._serving import ServingMixin
 
+if TYPE_CHECKING:
+    from dataclasses import field
+    from types import SimpleNamespace
+    from typing import Any
 
-def check_biased_params(model):
+    from numpy.typing import ArrayLike, NDArray
+
+    from .._typing import Float64Array, FloatArray, FloatType, Int64Array, Record
+    from ..data import Csr, Interactions
+    from ._base import LastFiniteState
+
+
+def check_biased_params(model: Any) -> dict[str, Any]:
     """The parameters of the explicit models, validated (a dict the model extends)."""
     p = check_common(model)
     p["regularization"] = v.check_float("regularization", model.regularization, minimum=0)
@@ -28,12 +42,13 @@ def check_biased_params(model):
 
 
 # -- the pieces of a fit that one machine and fastmf.distributed share, on any row block --
-def row_regularization(counts, p, dtype):
+def row_regularization(counts: Int64Array, p: SimpleNamespace, dtype: FloatType) -> FloatArray:
     """λ per row: λ n^w with n the row's ratings (w = ``p.weighted``; 0: plain λ)."""
     return (p.regularization * counts.astype(np.float64) ** p.weighted).astype(dtype)
 
 
-def solve_rows(R, Y, yb, mu, row_reg, prior, X, xb, p):
+def solve_rows(R: Csr, Y: FloatArray, yb: FloatArray, mu: float, row_reg: FloatArray,
+               prior: FloatArray, X: FloatArray, xb: FloatArray, p: SimpleNamespace) -> int:
     """The ALS row solve: [b_u, p_u] of every row of R (a Csr of ratings in the model dtype,
     column indices into Y), written into X and xb, against the fixed (Y, yb). ``prior``
     holds the rows' shrinkage targets (an empty array: 0). Returns -1 or the first row whose
@@ -43,7 +58,8 @@ def solve_rows(R, Y, yb, mu, row_reg, prior, X, xb, p):
                                dtype(p.bias_regularization), prior, X, xb, p.num_threads)
 
 
-def squared_errors(R, X, xb, Y, yb, mu, num_threads):
+def squared_errors(R: Csr, X: FloatArray, xb: FloatArray, Y: FloatArray, yb: FloatArray,
+                   mu: float, num_threads: int) -> Fraction:
     """Σ (r - r̂)² over the ratings of the rows of R, whose factors are X, xb (exact)."""
     per_row = np.empty(R.shape[0], dtype=np.float64)
     _core.row_squared_errors(R.indptr, R.indices, R.data, X, xb, Y, yb, X.dtype.type(mu),
@@ -51,7 +67,7 @@ def squared_errors(R, X, xb, Y, yb, mu, num_threads):
     return exact_sum(per_row)
 
 
-def row_norms(A, rows=4096):
+def row_norms(A: NDArray[np.floating[Any]], rows: int = 4096) -> Float64Array:
     """‖a‖² of every row of A in float64, a block of rows at a time (each row's value is
     the same whichever block or matrix holds it)."""
     out = np.empty(len(A), dtype=np.float64)
@@ -60,22 +76,25 @@ def row_norms(A, rows=4096):
     return out
 
 
-def penalties(A, biases, counts, weighted, prior=None):
+def penalties(A: FloatArray, biases: FloatArray, counts: Int64Array | None, weighted: float,
+              prior: FloatArray | None = None) -> tuple[Fraction, Fraction]:
     """(Σ w ‖a - m‖², Σ b²) over the rows of A (exact), w = counts^weighted, m the prior."""
     norms = row_norms(A if prior is None else A - prior)
     if weighted:
-        norms *= counts.astype(np.float64) ** weighted
+        norms *= counts.astype(np.float64) ** weighted  # type: ignore[union-attr]  # given
     return exact_sum(norms), exact_sum(np.square(biases, dtype=np.float64))
 
 
-def validation_rmse(ratings, predictions, rating_range):
+def validation_rmse(ratings: Float64Array, predictions: FloatArray,
+                    rating_range: tuple[float, float]) -> float:
     """RMSE of predictions of held-out ratings, clipped to the training rating range as
     ``predict`` clips them (float64 errors)."""
     e = ratings - np.clip(predictions, *rating_range)
     return float(np.sqrt(np.dot(e, e) / len(e)))
 
 
-def objective(sse, penalty, bias_sq, p, feature_sq=0):
+def objective(sse: Fraction, penalty: Fraction, bias_sq: Fraction, p: SimpleNamespace,
+              feature_sq: Fraction | int = 0) -> float:
     """The training objective from its exact parts: sse + λ penalty + λ_b bias_sq + λ_f ‖E‖²."""
     return float(sse + Fraction(p.regularization) * penalty
                  + Fraction(p.bias_regularization) * bias_sq + feature_sq)
@@ -85,20 +104,35 @@ def objective(sse, penalty, bias_sq, p, feature_sq=0):
 class BiasedState:
     """Everything one iteration reads and writes (arrays in the model dtype)."""
 
-    X: np.ndarray        # user factors (n_users, k)
-    xb: np.ndarray       # user biases
-    Y: np.ndarray        # item factors (n_items, k)
-    yb: np.ndarray       # item biases
-    mu: float            # global mean
-    data: object         # the training Interactions
-    val: tuple = None    # (uidx, iidx, ratings) of the validation set, -1 for unseen ids
-    by_user: object = None   # Csr with ratings in the model dtype (ALS, and the exact loss)
-    by_item: object = None
-    E: np.ndarray = None     # feature vectors (ALS with item features)
-    item_prior: np.ndarray = None    # each item's prior m_i = (A E)_i
-    feature_names: np.ndarray = None
+    X: FloatArray        # user factors (n_users, k)
+    xb: FloatArray       # user biases
+    Y: FloatArray        # item factors (n_items, k)
+    yb: FloatArray       # item biases
+    mu: Any              # global mean (a float in the model dtype)
+    data: Any            # the training Interactions (None where only predictions are made)
+    # (uidx, iidx, ratings) of the validation set, -1 for unseen ids
+    val: tuple[Int64Array, Int64Array, Float64Array] | None = None
+    by_user: Any = None  # Csr with ratings in the model dtype (ALS, and the exact loss)
+    by_item: Any = None
+    E: Any = None        # feature vectors (ALS with item features)
+    item_prior: Any = None           # each item's prior m_i = (A E)_i
+    feature_names: Any = None        # the names of the features (rows of E)
 
-    def copy(self):
+    if TYPE_CHECKING:
+        # What each model's _start adds: ALS its row weights, an empty prior and the item
+        # feature weights; SGD its generator, block layout, epoch, backup, and the last
+        # epoch's sum of squared errors and learning rate.
+        row_reg: dict[str, FloatArray] = field(init=False)
+        no_prior: FloatArray = field(init=False)
+        A: Any = field(init=False)           # a scipy.sparse items x features matrix
+        rng: np.random.Generator = field(init=False)
+        layout: tuple[Int64Array, NDArray[Any], NDArray[Any], FloatArray] = field(init=False)
+        epoch: int = field(init=False)
+        backup: LastFiniteState = field(init=False)
+        epoch_sse: float = field(init=False)
+        lr: float = field(init=False)
+
+    def copy(self) -> BiasedState:
         copies = {name: getattr(self, name).copy() for name in ("X", "xb", "Y", "yb", "E", "item_prior")
                   if getattr(self, name) is not None}
         return replace(self, **copies)
@@ -112,7 +146,18 @@ class BiasedMF(ServingMixin, MatrixFactorizationBase):
     _required_state = MatrixFactorizationBase._required_state + (
         "user_biases_", "item_biases_", "global_mean_", "rating_range_")
 
-    def _start(self, data, val, p):
+    user_biases_: FloatArray
+    item_biases_: FloatArray
+    global_mean_: float
+    rating_range_: tuple[float, float]
+    # With item features (ALS): the feature vectors, their names and each item's prior.
+    feature_factors_: FloatArray
+    feature_names_: NDArray[np.str_]
+    item_priors_: FloatArray
+    regularization: float
+
+    def _start(self, data: Interactions, val: Interactions | None, p: SimpleNamespace
+               ) -> BiasedState:
         dtype = p.dtype
         mu = dtype(exact_mean(data.ratings))
         X, Y = init_factors(np.random.default_rng(p.seed), data.n_users, data.n_items,
@@ -124,14 +169,14 @@ class BiasedMF(ServingMixin, MatrixFactorizationBase):
         return BiasedState(X, np.zeros(data.n_users, dtype), Y, np.zeros(data.n_items, dtype), mu,
                            data, val_idx)
 
-    def _check_finite(self, state):
+    def _check_finite(self, state: BiasedState) -> None:
         for name, array in (("user factors", state.X), ("item factors", state.Y),
                             ("user biases", state.xb), ("item biases", state.yb)):
             if not np.isfinite(array).all():
                 raise ModelFitError(f"the {name} became non-finite; increase regularization "
                                     f"(now {self.regularization}) or use dtype='float64'")
 
-    def _publish(self, state):
+    def _publish(self, state: BiasedState) -> None:
         self.user_factors_, self.item_factors_ = state.X, state.Y
         self.user_biases_, self.item_biases_ = state.xb, state.yb
         self.global_mean_ = float(state.mu)
@@ -146,19 +191,20 @@ class BiasedMF(ServingMixin, MatrixFactorizationBase):
             self.feature_names_ = state.feature_names
 
     # -- objective ------------------------------------------------------------------
-    def _predict_indices(self, state, uidx, iidx, num_threads):
+    def _predict_indices(self, state: BiasedState, uidx: NDArray[np.integer[Any]],
+                         iidx: NDArray[np.integer[Any]], num_threads: int) -> FloatArray:
         out = np.empty(len(uidx), dtype=state.X.dtype)
         _core.predict_pairs(state.X, state.xb, state.Y, state.yb, state.mu,
                             np.ascontiguousarray(uidx, dtype=np.int64),
                             np.ascontiguousarray(iidx, dtype=np.int64), out, num_threads)
         return out
 
-    def _training_sse(self, state, p):
+    def _training_sse(self, state: BiasedState, p: SimpleNamespace) -> Fraction | float:
         """Σ of squared training residuals of the current model (exact)."""
         return squared_errors(state.by_user, state.X, state.xb, state.Y, state.yb, state.mu,
                               p.num_threads)
 
-    def _evaluate(self, state, p):
+    def _evaluate(self, state: BiasedState, p: SimpleNamespace) -> Record:
         """Training objective (DESIGN.md) and RMSE on train and validation, in float64."""
         data = state.data
         sse = Fraction(self._training_sse(state, p))
@@ -177,7 +223,7 @@ class BiasedMF(ServingMixin, MatrixFactorizationBase):
 
     # -- serving --------------------------------------------------------------------
     @reads
-    def predict(self, users, items, clip=True):
+    def predict(self, users: ArrayLike, items: ArrayLike, clip: bool = True) -> FloatArray:
         """Predicted ratings for parallel arrays of raw user and item ids.
 
         Unknown ids fall back to the biases: an unknown user gets μ + b_i, an unknown
@@ -227,14 +273,16 @@ class BiasedMF(ServingMixin, MatrixFactorizationBase):
             np.clip(pred, *self.rating_range_, out=pred)
         return pred
 
-    def _query(self, uidx):
+    def _query(self, uidx: NDArray[np.integer[Any]]) -> tuple[FloatArray, FloatArray]:
         """Query vectors and score offsets of users (by index): μ + b_u + p_u·q_i + b_i."""
         return self._query_from(self.user_factors_[uidx], self.user_biases_[uidx])
 
-    def _query_from(self, factors, biases):
+    def _query_from(self, factors: FloatArray, biases: FloatArray
+                    ) -> tuple[FloatArray, FloatArray]:
         return factors, biases + biases.dtype.type(self.global_mean_)
 
-    def _prior(self, side, row_ids, k, dtype):
+    def _prior(self, side: str, row_ids: NDArray[Any] | None, k: int, dtype: FloatType
+               ) -> FloatArray:
         """The rows' shrinkage targets: the fitted priors of known items (ALS with item
         features), 0 for every other row (an empty array: no prior at all)."""
         if side != "item" or row_ids is None or not hasattr(self, "item_priors_"):
@@ -244,7 +292,8 @@ class BiasedMF(ServingMixin, MatrixFactorizationBase):
         prior[index >= 0] = self.item_priors_[index[index >= 0]]
         return prior
 
-    def _solve_rows(self, side, R, row_ids=None):
+    def _solve_rows(self, side: str, R: Csr, row_ids: NDArray[Any] | None = None
+                    ) -> tuple[FloatArray, FloatArray]:
         """Factors and biases of the rows of R by the ALS row solve (ridge regression with
         bias, λ and λ_b of this model) against the other side's fitted factors."""
         p = self._check_params()
@@ -258,5 +307,5 @@ class BiasedMF(ServingMixin, MatrixFactorizationBase):
             raise cholesky_error(side, failed, f"regularization (now {p.regularization})")
         return X, xb
 
-    def _item_bias(self):
+    def _item_bias(self) -> FloatArray:
         return self.item_biases_

@@ -7,11 +7,21 @@ updates never lose each other's rows. A fit computes without the lock, so servin
 from the earlier fit while a new one runs. The locks live beside the models (a weak
 dictionary), not in them: models still copy, pickle and save as plain objects.
 """
+from __future__ import annotations
+
 import functools
 import threading
 import weakref
+from typing import TYPE_CHECKING
 
-_locks = weakref.WeakKeyDictionary()
+if TYPE_CHECKING:
+    from typing import Callable, Concatenate, ParamSpec, TypeVar
+
+    _P = ParamSpec("_P")
+    _R = TypeVar("_R")
+    _Self = TypeVar("_Self")
+
+_locks: weakref.WeakKeyDictionary[object, ModelLock] = weakref.WeakKeyDictionary()
 _locks_guard = threading.Lock()
 
 
@@ -19,17 +29,17 @@ class ModelLock:
     """Many readers or one writer; a thread that holds it may take it again (to read or,
     as the writer, to write)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._changed = threading.Condition(threading.Lock())
         self._readers = 0
-        self._writer = None            # the thread id of the writer
+        self._writer: int | None = None            # the thread id of the writer
         self._writers_waiting = 0
         self._depth = threading.local()
 
-    def _held(self):
+    def _held(self) -> int:
         return getattr(self._depth, "value", 0)
 
-    def read(self, call):
+    def read(self, call: Callable[[], _R]) -> _R:
         me = threading.get_ident()
         if self._held() or self._writer == me:
             return self._nested(call)
@@ -44,7 +54,7 @@ class ModelLock:
                 self._readers -= 1
                 self._changed.notify_all()
 
-    def write(self, call):
+    def write(self, call: Callable[[], _R]) -> _R:
         me = threading.get_ident()
         if self._writer == me:
             return self._nested(call)
@@ -66,7 +76,7 @@ class ModelLock:
                 self._writer = None
                 self._changed.notify_all()
 
-    def _nested(self, call):
+    def _nested(self, call: Callable[[], _R]) -> _R:
         depth = self._held()
         self._depth.value = depth + 1
         try:
@@ -75,7 +85,7 @@ class ModelLock:
             self._depth.value = depth
 
 
-def lock_of(model):
+def lock_of(model: object) -> ModelLock:
     """The lock of ``model`` (made on first use)."""
     with _locks_guard:
         lock = _locks.get(model)
@@ -84,17 +94,17 @@ def lock_of(model):
         return lock
 
 
-def reads(method):
+def reads(method: Callable[Concatenate[_Self, _P], _R]) -> Callable[Concatenate[_Self, _P], _R]:
     """Run ``method`` while holding its model's lock to read."""
     @functools.wraps(method)
-    def reading(self, *args, **kwargs):
+    def reading(self: _Self, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         return lock_of(self).read(lambda: method(self, *args, **kwargs))
     return reading
 
 
-def writes(method):
+def writes(method: Callable[Concatenate[_Self, _P], _R]) -> Callable[Concatenate[_Self, _P], _R]:
     """Run ``method`` while holding its model's lock alone."""
     @functools.wraps(method)
-    def writing(self, *args, **kwargs):
+    def writing(self: _Self, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         return lock_of(self).write(lambda: method(self, *args, **kwargs))
     return writing

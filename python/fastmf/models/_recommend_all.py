@@ -4,9 +4,12 @@ Memory stays bounded by the block: each block is ranked by the C++ top-n (parall
 users, items scored in chunks), so no users x items score matrix is ever formed; the file
 writers (CSV, Parquet through pyarrow) write each block as it comes.
 """
+from __future__ import annotations
+
 import contextlib
 import csv
 import sys
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,16 +19,41 @@ from .._optional import require
 from ._locking import reads
 from ._topn import Recommendations, to_raw
 
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any, TypeVar
+
+    from numpy.typing import ArrayLike, NDArray
+    from tqdm.auto import tqdm
+
+    from .._typing import FloatArray, IdArray, Int32Array, PathLike, Unknown
+    from ..data import IdMap
+    from ._base import MatrixFactorizationBase as _Model
+    from ._topn import Filter
+
+    _Writer = TypeVar("_Writer", bound="_Replacing")
+else:
+    _Model = object
+
 _FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 
-class RecommendAllMixin:
+class RecommendAllMixin(_Model):
     """``recommend_all`` for models that provide ``_recommend_rows`` (see ServingMixin)."""
 
+    if TYPE_CHECKING:
+        # ServingMixin's, which every model with this mixin derives from.
+        def _item_filter(self, filter_items: ArrayLike | None, items: ArrayLike | None,
+                         unknown: Unknown, min_item_count: int | None = None) -> Filter: ...
+        def _recommend_rows(self, uidx: NDArray[np.integer[Any]], n: int, filter_seen: bool,
+                            filt: Filter, exact: bool) -> tuple[Int32Array, FloatArray]: ...
+
     @reads
-    def recommend_all(self, n=10, *, batch_size=4096, out=None, filter_seen=True,
-                      filter_items=None, items=None, min_item_count=None, unknown="raise",
-                      exact=False, verbose=None):
+    def recommend_all(self, n: int = 10, *, batch_size: int = 4096, out: PathLike | None = None,
+                      filter_seen: bool = True, filter_items: ArrayLike | None = None,
+                      items: ArrayLike | None = None, min_item_count: int | None = None,
+                      unknown: Unknown = "raise", exact: bool = False,
+                      verbose: bool | None = None) -> Recommendations | Path:
         """The ``n`` best items for every user, a block of users at a time.
 
         Parameters
@@ -89,7 +117,8 @@ class RecommendAllMixin:
                 if writer is None:
                     found[uidx], scores[uidx] = block
                 else:
-                    sink.write(self.user_ids_.ids[uidx], self.item_ids_, *block)
+                    sink.write(  # type: ignore[union-attr]  # the writer: not None here
+                        self.user_ids_.ids[uidx], self.item_ids_, *block)
                 bar.update(1)
         if writer is not None:
             return writer.path
@@ -98,12 +127,12 @@ class RecommendAllMixin:
                                np.ma.MaskedArray(scores, mask=found < 0), counts)
 
 
-def _progress(total, verbose):
+def _progress(total: int, verbose: bool) -> tqdm[Any]:
     from tqdm.auto import tqdm
     return tqdm(total=total, disable=not verbose, desc="recommend_all", unit="block")
 
 
-def _writer(path):
+def _writer(path: Path) -> _CsvWriter | _ParquetWriter:
     kind = _FORMATS.get(path.suffix.lower())
     if kind is None:
         raise ValueError(f"out must end in .csv or .parquet, got {str(path)!r}")
@@ -115,7 +144,8 @@ def _writer(path):
     return _ParquetWriter(path) if kind == "parquet" else _CsvWriter(path)
 
 
-def _long(users, id_map, found, scores):
+def _long(users: IdArray, id_map: IdMap, found: Int32Array, scores: FloatArray
+          ) -> tuple[IdArray, NDArray[np.int32], IdArray, FloatArray]:
     """Columns (user, rank, item, score) of a block, padding left out."""
     rows, places = np.nonzero(found >= 0)
     return (users[rows], (places + 1).astype(np.int32), id_map.ids[found[rows, places]],
@@ -126,10 +156,15 @@ class _Replacing:
     """A writer's file, written beside ``path`` and renamed over it when complete (see
     ``fastmf._files.replacing``): an interrupted call leaves the previous file as it was."""
 
-    def __init__(self, path):
+    def __init__(self, path: Path) -> None:
         self.path = path
 
-    def __enter__(self):
+    if TYPE_CHECKING:
+        # what each writer does with the temporary file
+        def _open(self, temporary: Path) -> None: ...
+        def _close(self) -> None: ...
+
+    def __enter__(self: _Writer) -> _Writer:
         self._stack = contextlib.ExitStack()
         temporary = self._stack.enter_context(replacing(self.path))
         try:
@@ -139,7 +174,7 @@ class _Replacing:
             raise
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: Any) -> bool | None:
         try:
             self._close()
         except BaseException:
@@ -150,26 +185,30 @@ class _Replacing:
 
 
 class _CsvWriter(_Replacing):
-    def _open(self, temporary):
+    def _open(self, temporary: Path) -> None:
         self._file = open(temporary, "w", newline="", encoding="utf-8")
         self._csv = csv.writer(self._file, lineterminator="\n")
         self._csv.writerow(["user", "rank", "item", "score"])
 
-    def write(self, users, id_map, found, scores):
+    def write(self, users: IdArray, id_map: IdMap, found: Int32Array, scores: FloatArray
+              ) -> None:
         user, rank, item, score = _long(users, id_map, found, scores)
         self._csv.writerows(zip(user.tolist(), rank.tolist(), item.tolist(),
                                 [np.format_float_positional(s, unique=True, trim="0")
                                  for s in score]))
 
-    def _close(self):
+    def _close(self) -> None:
         self._file.close()
 
 
 class _ParquetWriter(_Replacing):
-    def _open(self, temporary):
+    _writer: Any            # a pyarrow.parquet.ParquetWriter once the first block came
+
+    def _open(self, temporary: Path) -> None:
         self._temporary, self._writer = temporary, None
 
-    def write(self, users, id_map, found, scores):
+    def write(self, users: IdArray, id_map: IdMap, found: Int32Array, scores: FloatArray
+              ) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
         user, rank, item, score = _long(users, id_map, found, scores)
@@ -178,6 +217,6 @@ class _ParquetWriter(_Replacing):
             self._writer = pq.ParquetWriter(self._temporary, table.schema)
         self._writer.write_table(table)
 
-    def _close(self):
+    def _close(self) -> None:
         if self._writer is not None:
             self._writer.close()

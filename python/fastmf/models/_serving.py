@@ -1,6 +1,10 @@
 """Serving for fitted models: scores, top-n recommendation (one user or a batch, in C++),
 similar items and users, and the raw-id lookups they share; the cold-start methods come from
 :class:`~fastmf.models._coldstart.ColdStartMixin`."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .. import _core
@@ -12,6 +16,16 @@ from ._coldstart import ColdStartMixin
 from ._locking import reads
 from ._recommend_all import RecommendAllMixin
 from ._topn import Filter, exact_topn, item_counts, no_rows, recommendations, rows_of, unit_rows
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
+    from numpy.typing import ArrayLike, NDArray
+
+    from .._typing import (CsrArrays, FloatArray, IdArray, Int32Array, Int64Array, RawId,
+                           Unknown)
+    from ._topn import Recommendations
 
 
 class ServingMixin(ColdStartMixin, RecommendAllMixin, IndexMixin):
@@ -26,7 +40,7 @@ class ServingMixin(ColdStartMixin, RecommendAllMixin, IndexMixin):
     """
 
     @reads
-    def score_users(self, users):
+    def score_users(self, users: ArrayLike) -> FloatArray:
         """Scores of every item for known users, seen items included.
 
         The score is what :meth:`recommend` ranks by: the unclipped predicted rating
@@ -66,8 +80,10 @@ class ServingMixin(ColdStartMixin, RecommendAllMixin, IndexMixin):
         return Q @ self.item_factors_.T + offsets[:, None] + self._item_bias()[None, :]
 
     @reads
-    def recommend(self, user, n=10, filter_seen=True, *, filter_items=None, items=None,
-                  min_item_count=None, unknown="raise", exact=False):
+    def recommend(self, user: RawId, n: int = 10, filter_seen: bool = True, *,
+                  filter_items: ArrayLike | None = None, items: ArrayLike | None = None,
+                  min_item_count: int | None = None, unknown: Unknown = "raise",
+                  exact: bool = False) -> tuple[IdArray, FloatArray]:
         """The ``n`` best items for one known user, best first: (item ids, scores).
 
         Parameters
@@ -135,8 +151,10 @@ class ServingMixin(ColdStartMixin, RecommendAllMixin, IndexMixin):
         return self.item_ids_.to_raw(found[0][keep]), scores[0][keep]
 
     @reads
-    def recommend_batch(self, users, n=10, filter_seen=True, *, filter_items=None, items=None,
-                        min_item_count=None, unknown="raise", exact=False):
+    def recommend_batch(self, users: ArrayLike, n: int = 10, filter_seen: bool = True, *,
+                        filter_items: ArrayLike | None = None, items: ArrayLike | None = None,
+                        min_item_count: int | None = None, unknown: Unknown = "raise",
+                        exact: bool = False) -> Recommendations:
         """The ``n`` best items for each of ``users`` (raw ids), computed in C++ in parallel.
 
         Parameters
@@ -187,8 +205,10 @@ class ServingMixin(ColdStartMixin, RecommendAllMixin, IndexMixin):
                                *self._recommend_rows(uidx, n, filter_seen, filt, exact))
 
     @reads
-    def similar_items(self, item, n=10, *, filter_items=None, items=None, min_item_count=None,
-                      unknown="raise", exact=False):
+    def similar_items(self, item: RawId, n: int = 10, *, filter_items: ArrayLike | None = None,
+                      items: ArrayLike | None = None, min_item_count: int | None = None,
+                      unknown: Unknown = "raise", exact: bool = False
+                      ) -> tuple[IdArray, FloatArray]:
         """The ``n`` items whose factors are closest in cosine similarity: (ids, cosines).
 
         Parameters
@@ -234,7 +254,9 @@ class ServingMixin(ColdStartMixin, RecommendAllMixin, IndexMixin):
         return self._similar("item", index, n, filt, exact)
 
     @reads
-    def similar_users(self, user, n=10, *, filter_users=None, users=None, unknown="raise"):
+    def similar_users(self, user: RawId, n: int = 10, *, filter_users: ArrayLike | None = None,
+                      users: ArrayLike | None = None, unknown: Unknown = "raise"
+                      ) -> tuple[IdArray, FloatArray]:
         """The ``n`` users whose factors are closest in cosine similarity: (ids, cosines).
 
         Parameters
@@ -280,7 +302,8 @@ class ServingMixin(ColdStartMixin, RecommendAllMixin, IndexMixin):
         return self._similar("user", index, n, filt, True)
 
     # -- the shared path: filters, then the exact or approximate top-n ----------------
-    def _item_filter(self, filter_items, items, unknown, min_item_count=None):
+    def _item_filter(self, filter_items: ArrayLike | None, items: ArrayLike | None,
+                     unknown: Unknown, min_item_count: int | None = None) -> Filter:
         """The shared item filter of a serving call, checked before anything runs."""
         filt = Filter.of(self.item_ids_, filter_items, items, ("filter_items", "items"), "item",
                          unknown)
@@ -289,13 +312,15 @@ class ServingMixin(ColdStartMixin, RecommendAllMixin, IndexMixin):
         minimum = v.check_int("min_item_count", min_item_count, minimum=0)
         return filt.at_least(item_counts(self._seen, len(self.item_ids_)), minimum)
 
-    def _recommend_rows(self, uidx, n, filter_seen, filt, exact):
+    def _recommend_rows(self, uidx: NDArray[np.integer[Any]], n: int, filter_seen: bool,
+                        filt: Filter, exact: bool) -> tuple[Int32Array, FloatArray]:
         """(item indices, scores), -1 / -inf padded, of known users by index."""
         Q, offsets = self._query(uidx)
         exclude = rows_of(self._seen, uidx) if filter_seen else no_rows(len(uidx))
         return self._rank(Q, offsets, exclude, n, filt, exact)
 
-    def _rank(self, Q, offsets, exclude, n, filt, exact, side="item"):
+    def _rank(self, Q: FloatArray, offsets: FloatArray | None, exclude: CsrArrays, n: int,
+              filt: Filter, exact: bool, side: str = "item") -> tuple[Int32Array, FloatArray]:
         """The top-n of query rows Q (a user's query vectors; unit rows for similar items
         and users) over ``side``'s rows, by the approximate index when one applies."""
         similar = offsets is None
@@ -309,7 +334,7 @@ class ServingMixin(ColdStartMixin, RecommendAllMixin, IndexMixin):
         if index is None or small_allow_list(filt):
             return exact_topn(Q, offsets, Y, bias, exclude, n, filt, threads)
 
-        def score(rows, cols):
+        def score(rows: Int64Array, cols: NDArray[np.integer[Any]]) -> FloatArray:
             return (Y[cols] @ Q[rows][:, :, None])[:, :, 0] + offsets[rows][:, None] + bias[cols]
         queries = Q if similar else np.hstack([Q, np.ones((len(Q), 1), Q.dtype)])
         found, scores, left = approximate_topn(index, graph, queries, score, exclude, n, filt,
@@ -319,7 +344,8 @@ class ServingMixin(ColdStartMixin, RecommendAllMixin, IndexMixin):
                                                    rows_of(exclude, left), n, filt, threads)
         return found, scores
 
-    def _similar(self, side, index, n, filt, exact):
+    def _similar(self, side: str, index: Int64Array, n: int, filt: Filter, exact: bool
+                 ) -> tuple[IdArray, FloatArray]:
         n = v.check_int("n", n, minimum=1)
         ids = getattr(self, f"{side}_ids_")
         unit = unit_rows(getattr(self, f"{side}_factors_"))
@@ -329,7 +355,7 @@ class ServingMixin(ColdStartMixin, RecommendAllMixin, IndexMixin):
         return ids.to_raw(found[0][keep]), scores[0][keep]
 
     # -- the fitted state that serving trusts ---------------------------------------
-    def _check_loaded_state(self):
+    def _check_loaded_state(self) -> None:
         """Raise ValueError unless the fitted state is what serving and the C++ kernels (which
         trust their inputs) need: every attribute of ``_required_state``, unique ids, finite
         factors with a row per id, matching biases, a finite global mean and rating range,
@@ -372,7 +398,7 @@ class ServingMixin(ColdStartMixin, RecommendAllMixin, IndexMixin):
             if name in vars(self) and not _finite_number(getattr(self, name)):
                 raise ValueError(f"{name} must be a finite number, got {getattr(self, name)!r}")
         if "rating_range_" in vars(self):
-            low_high = self.rating_range_
+            low_high = self.rating_range_  # type: ignore[attr-defined]  # in vars(self)
             if (not isinstance(low_high, tuple) or len(low_high) != 2
                     or not all(_finite_number(x) for x in low_high) or low_high[0] > low_high[1]):
                 raise ValueError(f"rating_range_ must be (low, high) finite numbers, got "
@@ -394,7 +420,7 @@ class ServingMixin(ColdStartMixin, RecommendAllMixin, IndexMixin):
             index.check_vectors(Y, self._item_bias())
 
     # -- raw ids -> indices ---------------------------------------------------------
-    def _index(self, side, ids, name):
+    def _index(self, side: str, ids: IdArray, name: str) -> Int64Array:
         """The model's indices of raw ids for ``predict``, where an unknown id is allowed
         (-1): TypeError when the ids are of the other kind (integers against string ids, or
         the reverse), which would make every id unknown."""
@@ -404,14 +430,15 @@ class ServingMixin(ColdStartMixin, RecommendAllMixin, IndexMixin):
                             f"{_id_kind(known)}; pass {side} ids of the model's kind")
         return getattr(self, f"{side}_ids_").index(ids)
 
-    def _user_index(self, user):
+    def _user_index(self, user: RawId) -> int:
         idx = self.user_ids_.index(np.asarray([user]))[0]
         if idx < 0:
             raise UnknownIdError(f"user {user!r} was not in the training data; "
                                  f"use fold_in() to score a new user")
         return int(idx)
 
-    def _user_indices(self, users, name="users"):
+    def _user_indices(self, users: ArrayLike | Sequence[RawId], name: str = "users"
+                      ) -> Int64Array:
         users = v.as_ids(name, users)
         idx = self.user_ids_.index(users)
         if (idx < 0).any():
@@ -421,7 +448,8 @@ class ServingMixin(ColdStartMixin, RecommendAllMixin, IndexMixin):
                                  f"use fold_in() to score a new user")
         return idx
 
-    def _item_indices(self, items, name="items"):
+    def _item_indices(self, items: ArrayLike | Sequence[RawId], name: str = "items"
+                      ) -> Int64Array:
         items = v.as_ids(name, items)
         idx = self.item_ids_.index(items)
         if (idx < 0).any():
@@ -432,16 +460,16 @@ class ServingMixin(ColdStartMixin, RecommendAllMixin, IndexMixin):
 
 
 
-def _id_kind(ids):
+def _id_kind(ids: IdArray) -> str:
     return "strings" if ids.dtype.kind == "U" else "integers"
 
 
-def _finite_number(value):
+def _finite_number(value: object) -> bool:
     return (isinstance(value, (int, float, np.integer, np.floating))
             and not isinstance(value, bool) and bool(np.isfinite(value)))
 
 
-def _valid_csr(csr_arrays, n_rows, n_cols):
+def _valid_csr(csr_arrays: object, n_rows: int, n_cols: int) -> bool:
     """Whether (indptr, indices) is a CSR with int64 indptr and int32 indices in range."""
     if not (isinstance(csr_arrays, tuple) and len(csr_arrays) == 2
             and all(isinstance(a, np.ndarray) and a.ndim == 1 for a in csr_arrays)):

@@ -8,8 +8,11 @@ when there is no allow list) and a CSR of per-row exclusions (the seen items, th
 item itself). The kernel applies them while it ranks, so each row holds exactly
 ``min(n, candidates left)`` items.
 """
+from __future__ import annotations
+
 import weakref
 from collections import namedtuple
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -17,12 +20,37 @@ from .. import _core
 from .. import _validation as v
 from ..exceptions import UnknownIdError
 
+if TYPE_CHECKING:
+    from collections.abc import Hashable
+    from typing import Any, NamedTuple
+
+    from numpy.typing import ArrayLike, NDArray
+
+    from .._typing import CsrArrays, FloatArray, IdArray, Int32Array, Int64Array, Unknown
+    from ..data import IdMap
+
+    #: A masked 2-D array: raw item ids or scores, a row per user.
+    MaskedRows = np.ma.MaskedArray[tuple[int, int], np.dtype[Any]]
+
+    class _RecommendationsFields(NamedTuple):
+        items: MaskedRows
+        scores: MaskedRows
+        counts: Int64Array
+
+    class _FilterFields(NamedTuple):
+        candidates: Int32Array | None
+        shared: Int32Array
+else:
+    _RecommendationsFields = namedtuple("Recommendations", ["items", "scores", "counts"])
+    _FilterFields = namedtuple("Filter", ["candidates", "shared"])
+
 UNKNOWN = ("raise", "ignore")
 _NO_IDS = np.zeros(0, np.int32)
-_units = {}          # key -> (a weak reference to the array it was computed from, the result)
+# key -> (a weak reference to the array it was computed from, the result)
+_units: dict[Hashable, tuple[weakref.ref[NDArray[Any]], NDArray[Any]]] = {}
 
 
-class Recommendations(namedtuple("Recommendations", ["items", "scores", "counts"])):
+class Recommendations(_RecommendationsFields):
     """What ``recommend_batch`` and ``recommend_all`` return: a row per user, best first.
 
     Attributes
@@ -45,17 +73,18 @@ class Recommendations(namedtuple("Recommendations", ["items", "scores", "counts"
 
     __slots__ = ()
 
-    def row(self, r):
+    def row(self, r: int) -> tuple[IdArray, FloatArray]:
         """(items, scores) of row ``r``: plain 1-D arrays of ``counts[r]`` entries."""
         count = int(self.counts[r])
         return np.ma.getdata(self.items)[r, :count], np.ma.getdata(self.scores)[r, :count]
 
 
-def check_unknown(unknown):
+def check_unknown(unknown: object) -> Unknown:
     return v.check_choice("unknown", unknown, UNKNOWN)
 
 
-def indices_of(id_map, ids, name, side, unknown):
+def indices_of(id_map: IdMap, ids: ArrayLike, name: str, side: str, unknown: Unknown
+               ) -> Int32Array:
     """Sorted unique indices of the raw ids ``ids`` (a filter argument called ``name``):
     UnknownIdError for an id the model does not know, unless ``unknown="ignore"``."""
     ids = v.as_ids(name, ids)
@@ -67,14 +96,15 @@ def indices_of(id_map, ids, name, side, unknown):
     return np.unique(index[index >= 0]).astype(np.int32)
 
 
-class Filter(namedtuple("Filter", ["candidates", "shared"])):
+class Filter(_FilterFields):
     """Shared filters in index terms: ``candidates`` (sorted, None: every item) and
     ``shared`` (sorted indices excluded for every row)."""
 
     __slots__ = ()
 
     @classmethod
-    def of(cls, id_map, exclude, allow, names, side, unknown):
+    def of(cls, id_map: IdMap, exclude: ArrayLike | None, allow: ArrayLike | None,
+           names: tuple[str, str], side: str, unknown: Unknown) -> Filter:
         """The filter of an exclude list and an allow list (raw ids; None: none)."""
         check_unknown(unknown)
         excluded = (_NO_IDS if exclude is None
@@ -84,10 +114,10 @@ class Filter(namedtuple("Filter", ["candidates", "shared"])):
         allowed = indices_of(id_map, allow, names[1], side, unknown)
         return cls(allowed[~np.isin(allowed, excluded)], _NO_IDS)
 
-    def size(self, n_items):
+    def size(self, n_items: int) -> int:
         return n_items - len(self.shared) if self.candidates is None else len(self.candidates)
 
-    def at_least(self, counts, minimum):
+    def at_least(self, counts: Int64Array, minimum: int) -> Filter:
         """This filter less the items whose ``counts`` (a count per item index) are below
         ``minimum``: they join the shared exclusions, or leave the candidates."""
         if self.candidates is not None:
@@ -99,12 +129,14 @@ class Filter(namedtuple("Filter", ["candidates", "shared"])):
 NO_FILTER = Filter(None, _NO_IDS)
 
 
-def no_rows(n_rows):
+def no_rows(n_rows: int) -> CsrArrays:
     """A CSR of ``n_rows`` rows excluding nothing."""
     return np.zeros(n_rows + 1, np.int64), _NO_IDS
 
 
-def exact_topn(Q, offsets, Y, bias, exclude, n, filt, num_threads):
+def exact_topn(Q: FloatArray, offsets: FloatArray, Y: FloatArray, bias: FloatArray,
+               exclude: CsrArrays, n: int, filt: Filter, num_threads: int
+               ) -> tuple[Int32Array, FloatArray]:
     """(indices int32, scores) of shape (len(Q), n): the C++ top-n, -1 / -inf padded."""
     out_items = np.empty((len(Q), n), dtype=np.int32)
     out_scores = np.empty((len(Q), n), dtype=Y.dtype)
@@ -115,7 +147,7 @@ def exact_topn(Q, offsets, Y, bias, exclude, n, filt, num_threads):
     return out_items, out_scores
 
 
-def item_counts(seen, n_items):
+def item_counts(seen: CsrArrays, n_items: int) -> Int64Array:
     """The training interactions of each of ``n_items`` items, from the model's CSR of seen
     items ``(indptr, indices)`` (int64), cached for as long as that indices array lives: the
     partial fits replace it, never change it."""
@@ -129,7 +161,7 @@ def item_counts(seen, n_items):
     return counts
 
 
-def unit_rows(factors):
+def unit_rows(factors: FloatArray) -> FloatArray:
     """``factors`` with each row scaled to length 1 (zero rows stay zero), cached for as
     long as that array lives: a model's arrays are replaced, never changed, when it learns."""
     key = id(factors)
@@ -142,7 +174,7 @@ def unit_rows(factors):
     return unit
 
 
-def to_raw(id_map, indices):
+def to_raw(id_map: IdMap, indices: Int32Array) -> MaskedRows:
     """A masked array of the raw ids of a 2-D array of indices, -1 masked (the data there
     is -1 or "")."""
     raw = id_map.ids[np.maximum(indices, 0)]
@@ -152,13 +184,14 @@ def to_raw(id_map, indices):
     return np.ma.MaskedArray(raw, mask=pad)
 
 
-def recommendations(id_map, indices, scores):
+def recommendations(id_map: IdMap, indices: Int32Array, scores: FloatArray
+                    ) -> Recommendations:
     counts = (indices >= 0).sum(axis=1).astype(np.int64)
     return Recommendations(to_raw(id_map, indices), np.ma.MaskedArray(scores, mask=indices < 0),
                            counts)
 
 
-def rows_of(csr_arrays, rows):
+def rows_of(csr_arrays: CsrArrays, rows: NDArray[np.integer[Any]]) -> CsrArrays:
     """(indptr, indices) of the given rows of a CSR given as (indptr, indices)."""
     indptr, indices = csr_arrays
     starts, counts = indptr[rows], indptr[rows + 1] - indptr[rows]

@@ -1,5 +1,8 @@
 """Explicit, biased matrix factorization trained by alternating least squares."""
+from __future__ import annotations
+
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -10,6 +13,20 @@ from ._arrays import check_solver_memory
 from ._base import cholesky_error
 from ._explicit import BiasedMF, check_biased_params, row_regularization, solve_rows
 from ._locking import writes
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any, Literal, TypeVar
+
+    import scipy.sparse as sp
+    from numpy.typing import ArrayLike
+
+    from .._typing import FloatArray, FloatDType, IdArray, Seed
+    from ..data import Csr, Interactions
+    from ..exceptions import ModelFitError
+    from ._explicit import BiasedState
+
+    _Self = TypeVar("_Self", bound="ALS")
 
 
 class ALS(BiasedMF):
@@ -98,10 +115,12 @@ class ALS(BiasedMF):
     True
     """
 
-    def __init__(self, factors=64, regularization=1.0, bias_regularization=3.0, weighted=0.5,
-                 iterations=10, init_std=0.01, early_stopping=None, item_features=None,
-                 feature_regularization=1.0, dtype="float32", num_threads=0, seed=None,
-                 verbose=True):
+    def __init__(self, factors: int = 64, regularization: float = 1.0,
+                 bias_regularization: float = 3.0, weighted: bool | float = 0.5,
+                 iterations: int = 10, init_std: float = 0.01, early_stopping: int | None = None,
+                 item_features: Literal["genres"] | ItemFeatures | None = None,
+                 feature_regularization: float = 1.0, dtype: FloatDType = "float32",
+                 num_threads: int = 0, seed: Seed = None, verbose: bool = True) -> None:
         self.factors = factors
         self.regularization = regularization
         self.bias_regularization = bias_regularization
@@ -116,7 +135,7 @@ class ALS(BiasedMF):
         self.seed = seed
         self.verbose = verbose
 
-    def _check_params(self):
+    def _check_params(self) -> SimpleNamespace:
         p = check_biased_params(self)
         weighted = float(self.weighted) if isinstance(self.weighted, bool) else self.weighted
         p["weighted"] = v.check_float("weighted", weighted, minimum=0, maximum=1)
@@ -129,7 +148,8 @@ class ALS(BiasedMF):
             "feature_regularization", self.feature_regularization, minimum=0, strict_minimum=True)
         return SimpleNamespace(**v.check_kernel_params(p, self))
 
-    def _start(self, data, val, p):
+    def _start(self, data: Interactions, val: Interactions | None, p: SimpleNamespace
+               ) -> BiasedState:
         check_solver_memory(p.factors, p.dtype, p.num_threads)     # before any allocation
         state = super()._start(data, val, p)
         state.by_user, state.by_item = data.by_user.astype(p.dtype), data.by_item.astype(p.dtype)
@@ -147,7 +167,7 @@ class ALS(BiasedMF):
             state.item_prior = np.zeros_like(state.Y)      # m = A E, 0 at the start
         return state
 
-    def _iterate(self, state, p):
+    def _iterate(self, state: BiasedState, p: SimpleNamespace) -> None:
         self._half_step(state.by_user, state.Y, state.yb, state.X, state.xb, state, p, "user")
         self._half_step(state.by_item, state.X, state.xb, state.Y, state.yb, state, p, "item")
         if state.E is not None:
@@ -155,19 +175,21 @@ class ALS(BiasedMF):
                                         p.feature_regularization)
             state.item_prior[:] = state.A @ state.E
 
-    def _half_step(self, R, Y, yb, X, xb, state, p, side):
+    def _half_step(self, R: Csr, Y: FloatArray, yb: FloatArray, X: FloatArray, xb: FloatArray,
+                   state: BiasedState, p: SimpleNamespace, side: str) -> None:
         prior = state.item_prior if side == "item" and state.E is not None else state.no_prior
         failed = solve_rows(R, Y, yb, state.mu, state.row_reg[side], prior, X, xb, p)
         self._check_rows_solved(failed, side, state.data, p)
 
     @staticmethod
-    def _fit_error(side, raw_id, index, p):
+    def _fit_error(side: str, raw_id: Any, index: int, p: SimpleNamespace) -> ModelFitError:
         """The error for a failed row solve: the row's side, raw id and index."""
         return cholesky_error(side, index, f"regularization (now {p.regularization}) or "
                               f"bias_regularization (now {p.bias_regularization})", raw_id)
 
     @writes
-    def add_items(self, item_ids, features):
+    def add_items(self: _Self, item_ids: ArrayLike,
+                  features: Sequence[str | Sequence[str]] | ItemFeatures) -> _Self:
         r"""Add brand-new items, served at once from their features alone: each gets the
         factors of its prior :math:`m_i = |F_i|^{-1/2} \sum_{f \in F_i} e_f` and a bias of
         0 (an item without features gets zero factors: its prediction is μ + b_u).
@@ -252,7 +274,7 @@ class ALS(BiasedMF):
         return self
 
 
-def features_of(features, ids):
+def features_of(features: ItemFeatures, ids: IdArray) -> list[list[str]]:
     """The feature-name lists of raw item ids in an ItemFeatures (each id must be there)."""
     index = features.item_ids.index(ids)
     if (index < 0).any():
@@ -262,7 +284,8 @@ def features_of(features, ids):
     return [list(features.names[M.indices[M.indptr[r]:M.indptr[r + 1]]]) for r in index]
 
 
-def feature_update(A, Y, item_reg, feature_reg):
+def feature_update(A: sp.csr_matrix, Y: FloatArray, item_reg: FloatArray, feature_reg: float
+                   ) -> FloatArray:
     """The feature vectors E minimising Σ_i τ_i ‖y_i - (A E)_i‖² + λ_f ‖E‖², τ_i the item's
     λ w_i: the normal equations (Aᵀ T A + λ_f I) E = Aᵀ T Y, one Cholesky of size
     n_features (in float64; returned in Y's dtype)."""

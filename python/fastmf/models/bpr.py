@@ -1,6 +1,9 @@
 """Bayesian personalized ranking (Rendle et al. 2009): pairwise ranking by Hogwild SGD."""
+from __future__ import annotations
+
 from dataclasses import dataclass, replace
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -14,27 +17,35 @@ from ._bpr_solve import solve_item, solve_user
 from ._locking import reads
 from ._ranking import RankingMF, check_counts
 
+if TYPE_CHECKING:
+    from typing import Any, Literal
+
+    from numpy.typing import ArrayLike, NDArray
+
+    from .._typing import Float64Array, FloatArray, FloatDType, Int32Array, Record, Seed
+    from ..data import Interactions
+
 # Negative candidates a sample draws (the C++ sampler's `tries`) per ``seen_negatives``.
 NEGATIVE_TRIES = {"redraw": 32, "skip": 1}
 
 
 @dataclass
 class BprState:
-    X: np.ndarray            # user factors (n_users, k)
-    Y: np.ndarray            # item factors (n_items, k)
-    b: np.ndarray            # item biases (n_items,), or empty without biases
-    data: object             # the training Interactions
+    X: FloatArray            # user factors (n_users, k)
+    Y: FloatArray            # item factors (n_items, k)
+    b: FloatArray            # item biases (n_items,), or empty without biases
+    data: Interactions       # the training Interactions
     positives: Csr           # the entries > 0, by user (sorted rows)
-    user_of: np.ndarray      # the user index of every positive (int32)
-    cdf: np.ndarray          # cumulative negative-sampling weights, or empty for uniform
+    user_of: Int32Array      # the user index of every positive (int32)
+    cdf: Float64Array        # cumulative negative-sampling weights, or empty for uniform
     rng: np.random.Generator
-    val: object = None
+    val: Interactions | None = None
     epoch: int = 0           # epochs done
-    totals: tuple = (0.0, 0, 0)   # (objective, ordered, used) of the last epoch
+    totals: tuple[float, int, int] = (0.0, 0, 0)   # (objective, ordered, used) of the last epoch
     lr: float = 0.0          # the step of the last epoch
-    backup: LastFiniteState = None    # (X, Y, b) before the epoch
+    backup: LastFiniteState = None  # type: ignore[assignment]  # (X, Y, b) before the epoch
 
-    def copy(self):
+    def copy(self) -> BprState:
         return replace(self, X=self.X.copy(), Y=self.Y.copy(), b=self.b.copy())
 
 
@@ -145,13 +156,19 @@ class BPR(RankingMF):
 
     _required_state = RankingMF._required_state + ("item_biases_",)
 
+    item_biases_: FloatArray        # zeros with item_biases=False
+
     _iterations_param = "epochs"
 
-    def __init__(self, factors=64, learning_rate=0.1, learning_rate_schedule="linear",
-                 regularization=0.02, epochs=100,
-                 negative_sampling="uniform", popularity_exponent=1.0,
-                 seen_negatives="redraw", item_biases=True, init_std=0.1, early_stopping=None,
-                 dtype="float32", num_threads=0, seed=None, verbose=True):
+    def __init__(self, factors: int = 64, learning_rate: float = 0.1,
+                 learning_rate_schedule: Literal["linear", "constant"] = "linear",
+                 regularization: float = 0.02, epochs: int = 100,
+                 negative_sampling: Literal["uniform", "popularity"] = "uniform",
+                 popularity_exponent: float = 1.0,
+                 seen_negatives: Literal["redraw", "skip"] = "redraw", item_biases: bool = True,
+                 init_std: float = 0.1, early_stopping: int | None = None,
+                 dtype: FloatDType = "float32", num_threads: int = 0, seed: Seed = None,
+                 verbose: bool = True) -> None:
         self.factors = factors
         self.learning_rate = learning_rate
         self.learning_rate_schedule = learning_rate_schedule
@@ -168,7 +185,7 @@ class BPR(RankingMF):
         self.seed = seed
         self.verbose = verbose
 
-    def _check_params(self):
+    def _check_params(self) -> SimpleNamespace:
         p = check_common(self)
         p["learning_rate"] = v.check_float("learning_rate", self.learning_rate, minimum=0,
                                            strict_minimum=True)
@@ -188,7 +205,8 @@ class BPR(RankingMF):
         return SimpleNamespace(**v.check_kernel_params(p, self))
 
     # -- training -------------------------------------------------------------------
-    def _start(self, data, val, p):
+    def _start(self, data: Interactions, val: Interactions | None, p: SimpleNamespace
+               ) -> BprState:
         positives = positive_csr(data)
         rng = np.random.default_rng(p.seed)
         X, Y = init_factors(rng, data.n_users, data.n_items, p.factors, p.init_std, p.dtype,
@@ -202,7 +220,7 @@ class BPR(RankingMF):
         return BprState(X, Y, b, data, positives, user_of, cdf, rng, val,
                         backup=LastFiniteState((X, Y, b)))
 
-    def _iterate(self, state, p):
+    def _iterate(self, state: BprState, p: SimpleNamespace) -> None:
         R = state.positives
         state.backup.save()
         seed = int(state.rng.integers(0, 2**63))
@@ -218,7 +236,7 @@ class BPR(RankingMF):
                 f"smaller learning_rate (now {p.learning_rate})")
         state.totals, state.lr = totals, lr
 
-    def _evaluate(self, state, p):
+    def _evaluate(self, state: BprState, p: SimpleNamespace) -> Record:
         objective, ordered, used = state.totals
         record = {"loss": objective / used if used else float("nan"),
                   "train_auc": ordered / used if used else float("nan"),
@@ -227,19 +245,20 @@ class BPR(RankingMF):
             record.update(self._validation_scores(state, state.data))
         return record
 
-    def _check_finite(self, state):
+    def _check_finite(self, state: BprState) -> None:
         if not all(np.isfinite(a).all() for a in (state.X, state.Y, state.b)):
             raise ModelFitError(f"the factors became non-finite; use a smaller learning_rate "
                                 f"(now {self.learning_rate}) or dtype='float64'")
 
-    def _fitted(self, state):
+    def _fitted(self, state: BprState) -> dict[str, Any]:
         fitted = list(super()._fitted(state).items())
         biases = state.b if len(state.b) else np.zeros(len(state.Y), state.Y.dtype)
         fitted.insert(2, ("item_biases_", biases))     # after the factors, as model files list them
         return dict(fitted)
 
     # -- serving ----------------------------------------------------------------------
-    def _solve_rows(self, side, R, row_ids=None):
+    def _solve_rows(self, side: str, R: Csr, row_ids: NDArray[Any] | None = None
+                    ) -> tuple[FloatArray, FloatArray]:
         """Factors (and item biases) of the rows of R that minimise BPR's own expected
         objective with everything else fixed, by Newton's method (see :func:`solve_user`
         and :func:`solve_item`); values > 0 are the positives."""
@@ -263,7 +282,7 @@ class BPR(RankingMF):
                                 f"(now {p.regularization})")
         return X, b
 
-    def _negative_weights(self, p):
+    def _negative_weights(self, p: SimpleNamespace) -> Float64Array:
         """The weight of each item as a negative sample: 1 (uniform), or its number of
         training interactions to the popularity exponent."""
         if p.negative_sampling == "uniform":
@@ -271,11 +290,11 @@ class BPR(RankingMF):
         counts = np.bincount(self._seen[1], minlength=len(self.item_ids_)).astype(np.float64)
         return counts ** p.popularity_exponent * (counts > 0)
 
-    def _item_bias(self):
+    def _item_bias(self) -> FloatArray:
         return self.item_biases_
 
     @reads
-    def predict(self, users, items):
+    def predict(self, users: ArrayLike, items: ArrayLike) -> FloatArray:
         """Scores p_u·q_i + b_i for parallel arrays of raw ids.
 
         Parameters
@@ -309,14 +328,14 @@ class BPR(RankingMF):
         return self._score_pairs(users, items)
 
 
-def learning_rate(p, epoch):
+def learning_rate(p: SimpleNamespace, epoch: int) -> float:
     """The step η of epoch ``epoch`` (from 0) of ``p.iterations`` under the schedule."""
     if p.learning_rate_schedule == "linear":
         return p.learning_rate * (1.0 - epoch / p.iterations)
     return p.learning_rate
 
 
-def positive_csr(data):
+def positive_csr(data: Interactions) -> Csr:
     """The entries > 0 of data.by_user as a Csr (rows stay sorted); checks that the values
     are >= 0 and that there is a positive and an item left to be a negative."""
     R = data.by_user

@@ -1,8 +1,11 @@
 """Implicit-feedback ALS (Hu, Koren and Volinsky 2008) in the form of Rendle, Krichene, Zhang
 and Koren (2022): a weight on the unobserved pairs and frequency-scaled regularization."""
+from __future__ import annotations
+
 from dataclasses import dataclass
 from fractions import Fraction
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,9 +19,17 @@ from ._explicit import row_norms
 from ._locking import reads
 from ._ranking import RankingMF, check_counts
 
+if TYPE_CHECKING:
+    from typing import Any, Literal
+
+    from numpy.typing import ArrayLike, DTypeLike, NDArray
+
+    from .._typing import Float64Array, FloatArray, FloatDType, Int64Array, Record, Seed
+    from ..data import Interactions
+
 
 # -- the pieces of a fit that one machine and fastmf.distributed share, on any row block --
-def row_weights(counts, n_other, p):
+def row_weights(counts: Int64Array, n_other: int, p: SimpleNamespace) -> Float64Array:
     """(n + α0 N)^ν per row in float64: n the row's observed pairs, N = ``n_other`` the
     rows of the other side, α0 = ``p.unobserved_weight``, ν = ``p.regularization_exponent``
     (ν = 0: all 1)."""
@@ -26,12 +37,14 @@ def row_weights(counts, n_other, p):
     return n ** p.regularization_exponent
 
 
-def row_regularization(counts, n_other, p, dtype):
+def row_regularization(counts: Int64Array, n_other: int, p: SimpleNamespace, dtype: DTypeLike
+                       ) -> FloatArray:
     """λ_u = λ (n_u + α0 N)^ν of every row, in ``dtype`` (see ``row_weights``)."""
     return (p.regularization * row_weights(counts, n_other, p)).astype(dtype)
 
 
-def solve_rows(C, Y, YtY, X, p):
+def solve_rows(C: Csr, Y: FloatArray, YtY: FloatArray, X: FloatArray, p: SimpleNamespace
+               ) -> int:
     """The implicit row solve of every row of C (a Csr of the values v, c = 1 + α v, column
     indices into Y) against the fixed Y with YtY = YᵀY (unscaled; α0 is applied here),
     written into X: exactly (Cholesky), by ``p.cg_steps`` CG steps from X or by one sweep
@@ -53,7 +66,7 @@ def solve_rows(C, Y, YtY, X, p):
                                         p.num_threads)
 
 
-def observed_loss(C, X, Y, p):
+def observed_loss(C: Csr, X: FloatArray, Y: FloatArray, p: SimpleNamespace) -> Fraction:
     """Σ over the observed pairs of the rows of C (factors X) of their part of the loss
     beyond the all-pairs term (exact)."""
     per_row = np.empty(len(X), dtype=np.float64)
@@ -63,7 +76,7 @@ def observed_loss(C, X, Y, p):
     return exact_sum(per_row)
 
 
-def penalty(counts, n_other, A, p):
+def penalty(counts: Int64Array, n_other: int, A: FloatArray, p: SimpleNamespace) -> Fraction:
     """Σ_u (n_u + α0 N)^ν ‖a_u‖² over the rows of A (exact): λ times it is their part of the
     regularization term (see ``row_weights``)."""
     norms = row_norms(A)
@@ -72,7 +85,8 @@ def penalty(counts, n_other, A, p):
     return exact_sum(norms)
 
 
-def objective(XtX, YtY, observed, penalties, p):
+def objective(XtX: FloatArray, YtY: FloatArray, observed: Fraction, penalties: Fraction,
+              p: SimpleNamespace) -> float:
     """α0 Σ_{u,i} (x·y)² + the observed part + λ Σ (n + α0 N)^ν ‖·‖², from the Gram matrices,
     the observed part (``observed_loss``) and the penalties of both sides (``penalty``)."""
     XtX, YtY = XtX.astype(np.float64), YtY.astype(np.float64)
@@ -83,14 +97,14 @@ def objective(XtX, YtY, observed, penalties, p):
 
 @dataclass
 class ImplicitState:
-    X: np.ndarray        # user factors (n_users, k)
-    Y: np.ndarray        # item factors (n_items, k)
-    data: object         # the training Interactions
-    C: object            # Csr by user of the values v, c - 1 = α v, in the model dtype
-    Ct: object           # its transpose, by item
-    val: object = None   # validation Interactions
+    X: FloatArray        # user factors (n_users, k)
+    Y: FloatArray        # item factors (n_items, k)
+    data: Any            # the training Interactions
+    C: Any               # Csr by user of the values v, c - 1 = α v, in the model dtype
+    Ct: Any              # its transpose, by item
+    val: Any = None      # validation Interactions
 
-    def copy(self):
+    def copy(self) -> ImplicitState:
         return ImplicitState(self.X.copy(), self.Y.copy(), self.data, self.C, self.Ct, self.val)
 
 
@@ -203,10 +217,13 @@ class ImplicitALS(RankingMF):
     # A model file written before these parameters existed was fitted with these values.
     _legacy_params = {"unobserved_weight": 1.0, "regularization_exponent": 0.0}
 
-    def __init__(self, factors=64, regularization=1.0, alpha=0.5, unobserved_weight=0.5,
-                 regularization_exponent=0.5, confidence="log", epsilon=0.005, iterations=8,
-                 solver="cholesky", cg_steps=3, block_size=32, init_std=None,
-                 early_stopping=None, dtype="float32", num_threads=0, seed=None, verbose=True):
+    def __init__(self, factors: int = 64, regularization: float = 1.0, alpha: float = 0.5,
+                 unobserved_weight: float = 0.5, regularization_exponent: float = 0.5,
+                 confidence: Literal["log", "linear"] = "log", epsilon: float = 0.005,
+                 iterations: int = 8, solver: Literal["cholesky", "cg", "block"] = "cholesky",
+                 cg_steps: int = 3, block_size: int = 32, init_std: float | None = None,
+                 early_stopping: int | None = None, dtype: FloatDType = "float32",
+                 num_threads: int = 0, seed: Seed = None, verbose: bool = True) -> None:
         self.factors = factors
         self.regularization = regularization
         self.alpha = alpha
@@ -225,7 +242,7 @@ class ImplicitALS(RankingMF):
         self.seed = seed
         self.verbose = verbose
 
-    def _check_params(self):
+    def _check_params(self) -> SimpleNamespace:
         p = check_common(self)
         p["regularization"] = v.check_float("regularization", self.regularization, minimum=0,
                                             strict_minimum=True)
@@ -244,7 +261,7 @@ class ImplicitALS(RankingMF):
         return SimpleNamespace(**v.check_kernel_params(p, self))
 
     @staticmethod
-    def _confidence_values(values, p):
+    def _confidence_values(values: NDArray[Any], p: SimpleNamespace) -> FloatArray:
         """The values v with c - 1 = α v on observed pairs, from the raw values r >= 0, in
         ``p.dtype`` (``p``: the checked parameters): v = r for the linear confidence (the
         input itself, no copy, when it is already in the model dtype), v = log(1 + r / ε)
@@ -262,7 +279,8 @@ class ImplicitALS(RankingMF):
                              f"a smaller alpha, confidence='log' or dtype='float64'")
         return out
 
-    def _start(self, data, val, p):
+    def _start(self, data: Interactions, val: Interactions | None, p: SimpleNamespace
+               ) -> ImplicitState:
         check_counts(data.ratings)
         check_solver_memory(p.factors, p.dtype, p.num_threads)
         for counts, n_other in ((data.by_user.counts(), data.n_items),
@@ -283,26 +301,27 @@ class ImplicitALS(RankingMF):
         C = Csr(R.indptr, R.indices, values, R.shape)
         return ImplicitState(X, Y, data, C, transpose(C), val)
 
-    def _iterate(self, state, p):
+    def _iterate(self, state: ImplicitState, p: SimpleNamespace) -> None:
         self._half_step(state.C, state.Y, state.X, p, "user", state)
         self._half_step(state.Ct, state.X, state.Y, p, "item", state)
 
-    def _half_step(self, C, Y, X, p, side, state):
+    def _half_step(self, C: Csr, Y: FloatArray, X: FloatArray, p: SimpleNamespace, side: str,
+                   state: ImplicitState) -> None:
         failed = solve_rows(C, Y, gram(Y, p.num_threads), X, p)
         self._check_rows_solved(failed, side, state.data, p)
 
     @staticmethod
-    def _fit_error(side, raw_id, index, p):
+    def _fit_error(side: str, raw_id: Any, index: int, p: SimpleNamespace) -> ModelFitError:
         """The error for a failed row solve: the row's side, raw id and index."""
         return cholesky_error(side, index, f"regularization (now {p.regularization})", raw_id)
 
-    def _evaluate(self, state, p):
+    def _evaluate(self, state: ImplicitState, p: SimpleNamespace) -> Record:
         record = {"loss": self._loss(state, p)}
         if state.val is not None:
             record.update(self._validation_scores(state, state.data))
         return record
 
-    def _loss(self, state, p):
+    def _loss(self, state: ImplicitState, p: SimpleNamespace) -> float:
         """The objective without the dense matrix (see ``objective``)."""
         X, Y = state.X, state.Y
         penalties = (penalty(state.C.counts(), len(Y), X, p)
@@ -310,13 +329,14 @@ class ImplicitALS(RankingMF):
         return objective(gram(X, p.num_threads), gram(Y, p.num_threads),
                          observed_loss(state.C, X, Y, p), penalties, p)
 
-    def _check_finite(self, state):
+    def _check_finite(self, state: ImplicitState) -> None:
         if not (np.isfinite(state.X).all() and np.isfinite(state.Y).all()):
             raise ModelFitError(f"the factors became non-finite; increase regularization "
                                 f"(now {self.regularization}) or use dtype='float64'")
 
     # -- serving ----------------------------------------------------------------------
-    def _solve_rows(self, side, R, row_ids=None):
+    def _solve_rows(self, side: str, R: Csr, row_ids: NDArray[Any] | None = None
+                    ) -> tuple[FloatArray, FloatArray]:
         """Factors of the rows of R by the exact (Cholesky) implicit row solve against the
         other side's fitted factors; no biases (zeros)."""
         p = self._check_params()
@@ -331,7 +351,7 @@ class ImplicitALS(RankingMF):
         return X, np.zeros(R.shape[0], dtype=Y.dtype)
 
     @reads
-    def predict(self, users, items):
+    def predict(self, users: ArrayLike, items: ArrayLike) -> FloatArray:
         """Predicted preference x_u·y_i for parallel arrays of raw ids (0 for unknown ids).
 
         Parameters

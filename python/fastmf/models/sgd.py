@@ -1,5 +1,8 @@
 """Explicit, biased matrix factorization trained by parallel (Hogwild) SGD."""
+from __future__ import annotations
+
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -8,6 +11,15 @@ from .. import _validation as v
 from ._arrays import factor_bytes
 from ._base import LastFiniteState
 from ._explicit import BiasedMF, check_biased_params
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from numpy.typing import DTypeLike, NDArray
+
+    from .._typing import FloatArray, FloatDType, Int64Array, Record, Seed
+    from ..data import Interactions
+    from ._explicit import BiasedState
 
 # Ratings are laid out in a grid of user blocks x item blocks so that the factor rows one
 # block touches stay in cache (and are reused there: a block must hold several ratings per
@@ -102,9 +114,11 @@ class SGD(BiasedMF):
 
     _iterations_param = "epochs"
 
-    def __init__(self, factors=64, epochs=60, learning_rate=0.007, decay=1.0,
-                 regularization=0.08, bias_regularization=0.05, init_std=0.01, shuffle=True,
-                 early_stopping=None, dtype="float32", num_threads=0, seed=None, verbose=True):
+    def __init__(self, factors: int = 64, epochs: int = 60, learning_rate: float = 0.007,
+                 decay: float = 1.0, regularization: float = 0.08,
+                 bias_regularization: float = 0.05, init_std: float = 0.01, shuffle: bool = True,
+                 early_stopping: int | None = None, dtype: FloatDType = "float32",
+                 num_threads: int = 0, seed: Seed = None, verbose: bool = True) -> None:
         self.factors = factors
         self.epochs = epochs
         self.learning_rate = learning_rate
@@ -119,7 +133,7 @@ class SGD(BiasedMF):
         self.seed = seed
         self.verbose = verbose
 
-    def _check_params(self):
+    def _check_params(self) -> SimpleNamespace:
         p = check_biased_params(self)
         p["learning_rate"] = v.check_float("learning_rate", self.learning_rate, minimum=0,
                                            strict_minimum=True)
@@ -130,7 +144,8 @@ class SGD(BiasedMF):
         p["weighted"] = 0.0            # plain λ in the shared objective
         return SimpleNamespace(**v.check_kernel_params(p, self))
 
-    def _start(self, data, val, p):
+    def _start(self, data: Interactions, val: Interactions | None, p: SimpleNamespace
+               ) -> BiasedState:
         # The whole fit beyond the data: the factors and biases, their copy that undoes a
         # diverging epoch, and the block layout's peak (see layout_bytes).
         rows = data.n_users + data.n_items
@@ -148,7 +163,7 @@ class SGD(BiasedMF):
         state.backup = LastFiniteState((state.X, state.xb, state.Y, state.yb))
         return state
 
-    def _iterate(self, state, p):
+    def _iterate(self, state: BiasedState, p: SimpleNamespace) -> None:
         block_ptr, uidx, iidx, ratings = state.layout
         n_blocks = len(block_ptr) - 1
         order = (state.rng.permutation(n_blocks) if p.shuffle else np.arange(n_blocks)).astype(np.int32)
@@ -165,21 +180,22 @@ class SGD(BiasedMF):
                 f"non-finite; use a smaller learning_rate (now {p.learning_rate})")
         state.epoch_sse, state.lr = sse, lr
 
-    def _training_sse(self, state, p):
+    def _training_sse(self, state: BiasedState, p: SimpleNamespace) -> float:
         return state.epoch_sse
 
-    def _evaluate(self, state, p):
+    def _evaluate(self, state: BiasedState, p: SimpleNamespace) -> Record:
         return {**super()._evaluate(state, p), "learning_rate": state.lr}
 
 
-def layout_bytes(n_ratings, dtype):
+def layout_bytes(n_ratings: int, dtype: DTypeLike) -> int:
     """The peak bytes of ``block_layout`` beyond the data: per rating, its value in dtype,
     the random order (int64) and its sorted copy and argsort (int64), the block of each
     rating (uint16, and its int32 makings), the gathered user, item and value."""
     return n_ratings * (2 * np.dtype(dtype).itemsize + 3 * 8 + 2 * 2 + 2 * 4 + 2 * 4)
 
 
-def block_layout(data, row_bytes, rng, shuffle, dtype):
+def block_layout(data: Interactions, row_bytes: int, rng: np.random.Generator, shuffle: bool,
+                 dtype: DTypeLike) -> tuple[Int64Array, NDArray[Any], NDArray[Any], FloatArray]:
     """(block_ptr, uidx, iidx, ratings): the ratings grouped into a grid of user blocks x
     item blocks (users and items assigned to blocks at random), random order inside each
     block. Without shuffle: one block, ratings by user then item."""
