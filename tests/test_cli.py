@@ -114,11 +114,10 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def readme_commands():
-    """The command lines of the README's "Command line" section, in order."""
-    text = README.read_text()
-    section = text[text.index("## Command line"):]
-    section = section[:section.index("\n## ", 1)]
-    blocks = re.findall(r"```bash\n(.*?)```", section, re.S)
+    """The command lines of the documentation's command-line page
+    (docs/user_guide/command_line.md, which README.md links to), in order."""
+    text = (README.parent / "docs" / "user_guide" / "command_line.md").read_text()
+    blocks = re.findall(r"```bash\n(.*?)```", text, re.S)
     return [line for block in blocks for line in block.splitlines() if line.strip()]
 
 

@@ -28,3 +28,13 @@ def test_python_examples_run(monkeypatch, capsys):
     assert set(printed) == set(quoted) == {"test RMSE", "SGD test RMSE"}
     for label, value in quoted.items():      # float32 rounding differs a little by CPU
         assert float(printed[label]) == pytest.approx(float(value), abs=3e-4), label
+
+
+def test_readme_is_the_front_door_and_its_links_lead_somewhere():
+    """README.md stays short; the user guide, benchmarks and the rest live in docs/, and
+    every file it links to exists."""
+    assert len(README.splitlines()) <= 250
+    targets = re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", README)
+    assert "docs/benchmarks/index.md" in targets
+    missing = [target for target in targets if not (ROOT / target).exists()]
+    assert missing == []

@@ -5,6 +5,7 @@ import copy
 import csv
 import io
 import json
+import os
 import pickle
 import subprocess
 import sys
@@ -153,6 +154,7 @@ def test_recommend_all_memory_stays_bounded_by_the_block(tmp_path):
         model.user_factors_ = rng.normal(size=(n_users, k)).astype(np.float32)
         model.item_factors_ = rng.normal(size=(n_items, k)).astype(np.float32)
         model._seen = (np.zeros(n_users + 1, np.int64), np.zeros(0, np.int32))
+        model.history_, model.n_iter_ = [], 0
         model._check_loaded_state()
         model.recommend_all(10, batch_size=2048, out={str(tmp_path / 'warm.parquet')!r},
                             verbose=False)       # libraries loaded, allocator warm
@@ -164,7 +166,9 @@ def test_recommend_all_memory_stays_bounded_by_the_block(tmp_path):
         print(json.dumps({{"grown": grown, "rows": rows, "matrix": n_users * n_items * 4}}))
     """)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          env={"OMP_NUM_THREADS": "2", "PATH": ""}, check=False)
+                          env={"OMP_NUM_THREADS": "2", "PATH": "",      # the fastmf under test
+                               **{k: os.environ[k] for k in ("PYTHONPATH",) if k in os.environ}},
+                          check=False)
     assert done.returncode == 0, done.stderr
     got = json.loads(done.stdout)
     assert got["rows"] == 200_000 * 10

@@ -18,7 +18,7 @@ from .io import load
 from .model_selection import GridSearch, cross_validate, train_test_split, tune
 from .models import ALS, BPR, SGD, ImplicitALS
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = ["ALS", "BPR", "ImplicitALS", "ClusterError", "DataNotFoundError", "FastMFError", "FastMFWarning", "Interactions",
            "ItemFeatures", "ItemInfo", "ModelFileError", "ModelFitError", "NotFittedError", "SGD", "UnknownIdError",
