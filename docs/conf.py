@@ -56,8 +56,6 @@ nitpick_ignore_regex = [
     (r"py:class", r"(Exception|ValueError|RuntimeError|AttributeError|FileNotFoundError"
                   r"|UserWarning)"),
 ]
-# TuneResult.failed names its instance attribute ``trials``, which has no page of its own.
-nitpick_ignore = [("py:attr", "trials")]
 
 # -- API reference -------------------------------------------------------------------
 autosummary_generate = True

@@ -67,7 +67,7 @@ class TuneResult:
         Returns
         -------
         list of dict
-            Rows of :attr:`trials`, in trial order.
+            Rows of ``trials``, in trial order.
 
         Examples
         --------

@@ -56,7 +56,8 @@ def tune(model: AnyModel, train: InteractionsLike, *, budget: int = 16,
     evolution strategy; steps start at an eighth of each range, in log scale for a
     log-uniform one, and shrink after each failure). Random candidates find the good
     region, the steps walk to its best corner: on MovieLens 100K, 12 fits of halving and
-    12 of refinement found better parameters than 24 of halving (see the README). Either
+    12 of refinement found better parameters than 24 of halving (the user guide's
+    "Cross-validation and tuning"). Either
     way the search costs at most ``budget`` full fits, so strategies compare at equal cost.
     Every fit uses the same model seed, so candidates differ only by their parameters.
 

@@ -75,7 +75,7 @@ class ALS(BiasedMF):
     num_threads : int, default 0
         Threads for the C++ kernels; 0 uses all cores (OpenMP, honours OMP_NUM_THREADS).
         Results do not depend on it.
-    item_features : None, "genres" or :class:`fastmf.features.ItemFeatures`, default None
+    item_features : None, "genres" or :class:`fastmf.ItemFeatures`, default None
         "ALS with features": each item's factors are shrunk toward the prior
         :math:`m_i = |F_i|^{-1/2} \sum_{f \in F_i} e_f` of its features :math:`F_i`
         instead of 0 (the term :math:`\lambda w_i \|q_i - m_i\|^2` replaces

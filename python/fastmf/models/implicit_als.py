@@ -142,8 +142,9 @@ class ImplicitALS(RankingMF):
     coordinates in blocks of ``block_size``, solving each block's ``block_size`` x
     ``block_size`` system exactly with the others fixed, from the previous factors: a user
     costs :math:`O(n_u k b + k^2 + k b^2)` and the loss never increases; at large k it
-    reaches Cholesky's loss several times sooner (README, "Solvers at large k"). It
-    keeps one prediction per rating (4 bytes in float32) while it runs.
+    reaches Cholesky's loss several times sooner (the documentation's benchmarks, "How the
+    defaults were chosen", "Solvers at large k"). It keeps one prediction per rating (4
+    bytes in float32) while it runs.
 
     The defaults (λ = 1, α0 = 0.5, ν = 0.5, σ = 0.1, 8 iterations; the log confidence
     with α = 0.5, ε = 0.005) were chosen on validation parts only, as the setting closest
@@ -153,8 +154,9 @@ class ImplicitALS(RankingMF):
     bench.studies.implicit_defaults`` and ``implicit_confidence``). The log confidence
     holds where counts are heavy-tailed (plays, clicks): the linear one lets a few huge
     counts decide the factors. On 0/1 data the two differ only by α's scale. On the
-    README's MovieLens 100K split the defaults rank at test NDCG@10 0.330. Tune λ, α0,
-    α and ε on your own validation data (:func:`fastmf.tune` searches them).
+    MovieLens 100K split of the user guide ("Implicit feedback and ranking") the defaults
+    rank at test NDCG@10 0.330. Tune λ, α0, α and ε on your own validation data
+    (:func:`fastmf.tune` searches them).
 
     Parameters
     ----------

@@ -104,7 +104,7 @@ class SGD(BiasedMF):
     >>> bool(rmse < 1.0)
     True
 
-    On MovieLens 100K (the 80/20 split of the README) these settings reach a test RMSE
+    On MovieLens 100K (the 80/20 split of "Getting started") these settings reach a test RMSE
     of 0.904:
 
     >>> model = fastmf.SGD(factors=128, epochs=100, learning_rate=0.005, decay=1.0,
