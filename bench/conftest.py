@@ -21,7 +21,7 @@ import pytest
 
 import fastmf
 from fastmf import _core
-from fastmf.models._arrays import cache_aligned
+from fastmf._kernels.arrays import cache_aligned
 from tests import reference
 
 DEFAULT_RATINGS = 1_000_000

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from fastmf import _core
-from fastmf.models._arrays import gram
+from fastmf._kernels.gram import gram
 from tests import reference
 
 from .conftest import assert_agree, bench_ratings, ratings_data, size_label

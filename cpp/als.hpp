@@ -1,4 +1,4 @@
-// Explicit, biased ALS (DESIGN.md): r̂_ui = mu + b_u + b_i + p_u·q_i.
+// Explicit, biased ALS (docs/user_guide/explicit.md): r̂_ui = mu + b_u + b_i + p_u·q_i.
 #pragma once
 
 #include "cholesky.hpp"

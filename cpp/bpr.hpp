@@ -1,4 +1,4 @@
-// Bayesian personalized ranking (Rendle et al. 2009) for implicit data (DESIGN.md, BPR).
+// Bayesian personalized ranking (Rendle et al. 2009) for implicit data (docs/user_guide/implicit.md).
 #pragma once
 
 #include "common.hpp"

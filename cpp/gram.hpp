@@ -128,7 +128,7 @@ inline void row_sums(Cols Z, const S* t, Index n, Index kp, S* b, S* s) {
 
 // The Gram matrices of Y's rows taken `chunk` at a time: rows [c k, (c + 1) k) of out hold
 // Y_cᵀ Y_c for the rows Y_c = Y[c chunk, min((c + 1) chunk, n)). YᵀY is their sum in chunk
-// order (fastmf/models/_arrays.py, gram). A chunk's product depends only on its rows, not
+// order (fastmf/_kernels/gram.py, gram). A chunk's product depends only on its rows, not
 // on the thread count nor on the matrix they are stored in, so the same sum comes out of
 // one matrix and of row blocks held apart (fastmf.distributed). Computing it here, inside
 // fastmf's own threads, keeps a BLAS thread pool from competing with the kernels around it.

@@ -1,4 +1,4 @@
-// Stochastic gradient descent for the explicit, biased model (DESIGN.md, Funk SVD).
+// Stochastic gradient descent for the explicit, biased model (docs/user_guide/explicit.md, Funk SVD).
 #pragma once
 
 #include "common.hpp"

@@ -76,7 +76,7 @@ def dense_ratings(uidx, iidx, ratings, shape):
 
 
 def objective(R, X, x_bias, Y, y_bias, mu, reg, bias_reg, weighted):
-    """The explicit training loss of DESIGN.md over the observed (non-NaN) entries of R."""
+    """The explicit training loss of docs/user_guide/explicit.md over the observed (non-NaN) entries of R."""
     observed = ~np.isnan(R)
     pred = mu + x_bias[:, None] + y_bias[None, :] + X @ Y.T
     sse = np.sum((R - pred)[observed] ** 2)

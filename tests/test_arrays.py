@@ -1,12 +1,14 @@
-"""The array helpers that one-machine and distributed fits share (fastmf.models._arrays)."""
+"""The array helpers that one-machine and distributed fits share (fastmf._kernels.arrays and
+.gram, fastmf.models._factors)."""
 import math
 from fractions import Fraction
 
 import numpy as np
 import pytest
 
-from fastmf.models._arrays import (GRAM_CHUNK, cache_aligned, exact_mean, exact_sum, gram,
-                                   init_factors)
+from fastmf._kernels.arrays import cache_aligned, exact_mean, exact_sum
+from fastmf._kernels.gram import GRAM_CHUNK, gram
+from fastmf.models._factors import init_factors
 
 
 def test_exact_sum_is_exact_and_the_same_for_any_split(rng):

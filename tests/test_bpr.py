@@ -243,7 +243,7 @@ def test_fold_in_minimises_the_users_bpr_objective(sampling, pairs_per_chunk, se
     # Skipping a sample whose negative was seen scales the user's loss and regularization
     # alike (by the weight of the unseen items over all): the same minimiser.
     if pairs_per_chunk:
-        monkeypatch.setattr(fastmf.models._bpr_solve, "_PAIRS_PER_CHUNK", pairs_per_chunk)
+        monkeypatch.setattr(fastmf._kernels.bpr, "_PAIRS_PER_CHUNK", pairs_per_chunk)
     data = synthetic(30, 12, density=0.4, seed=1)
     model = BPR(factors=3, epochs=20, dtype="float64", negative_sampling=sampling,
                 popularity_exponent=0.7, seen_negatives=seen_negatives, num_threads=1, seed=0,
@@ -267,7 +267,7 @@ def test_fold_in_minimises_the_users_bpr_objective(sampling, pairs_per_chunk, se
 def test_a_new_item_minimises_the_bpr_terms_it_enters(pairs_per_chunk, seen_negatives,
                                                       monkeypatch):
     if pairs_per_chunk:
-        monkeypatch.setattr(fastmf.models._bpr_solve, "_PAIRS_PER_CHUNK", pairs_per_chunk)
+        monkeypatch.setattr(fastmf._kernels.bpr, "_PAIRS_PER_CHUNK", pairs_per_chunk)
     data = synthetic(25, 10, density=0.4, seed=2)
     model = BPR(factors=3, epochs=20, dtype="float64", seen_negatives=seen_negatives,
                 num_threads=1, seed=0, verbose=False).fit(data)

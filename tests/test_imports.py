@@ -1,4 +1,7 @@
-"""The modules of fastmf import one another without a cycle at import time."""
+"""The modules of fastmf import one another without a cycle and only down the layers of
+docs/architecture.md, counting the imports inside functions too (those under
+``if TYPE_CHECKING:``, which type checkers alone read, aside); only the kernels' glue
+(``fastmf._kernels``) and ``_config`` import ``_core``."""
 import ast
 from pathlib import Path
 
@@ -19,15 +22,12 @@ def _modules(root, package):
     return found
 
 
-def _module_level_imports(tree):
-    """The Import and ImportFrom nodes run when the module is imported: everywhere but
-    inside function bodies and ``if TYPE_CHECKING:`` blocks (class bodies, other if blocks
-    and try blocks run at import time)."""
+def _run_imports(tree):
+    """The Import and ImportFrom nodes that can run: everywhere, inside functions too, but
+    in the body of an ``if TYPE_CHECKING:`` block (only type checkers read it)."""
     stack = list(tree.body)
     while stack:
         node = stack.pop()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-            continue
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             yield node
         if isinstance(node, ast.If) and _is_type_checking(node.test):
@@ -71,13 +71,13 @@ def _targets(imported, importer, modules):
 
 
 def import_graph(root=ROOT, package="fastmf"):
-    """{module: the modules of the package its module-level imports run}."""
+    """{module: the modules of the package its imports run, at import time or later}."""
     modules = _modules(root, package)
     graph = {}
     for name, path in modules.items():
         edges = set()
         tree = ast.parse(path.read_text(encoding="utf-8"), str(path)) if path else ast.Module([])
-        for node in _module_level_imports(tree):
+        for node in _run_imports(tree):
             for imported in _imported(node, name, path.name == "__init__.py"):
                 edges |= _targets(imported, name, modules)
         graph[name] = sorted(edges - {name})
@@ -134,30 +134,76 @@ def test_cycle_finder_names_a_cycle():
     assert find_cycles({"a": ["b"], "b": []}) == []
 
 
-def test_the_graph_follows_module_level_imports_only(tmp_path):
+def test_the_graph_follows_every_import_but_those_for_type_checkers(tmp_path):
     files = {"__init__.py": "from .models import Model\n",
              "io.py": "from . import _util\n\ndef load():\n    from .models import Model\n",
              "_util.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
                          "    from .cli import Model\nelse:\n    from . import _leaf\n",
              "_leaf.py": "", "models/__init__.py": "from ._base import Model\n",
-             "models/_base.py": "from .. import io\nfrom ..io import load\nclass Model: pass\n",
+             "models/_base.py": "class Model:\n    def save(self):\n        from .. import _leaf\n",
              "cli.py": "from . import Model\n"}
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(exist_ok=True)
         (tmp_path / name).write_text(text)
     graph = import_graph(tmp_path, "pkg")
     assert graph == {"pkg": ["pkg.models"], "pkg._leaf": [], "pkg._util": ["pkg._leaf"],
-                     "pkg.cli": ["pkg"], "pkg.io": ["pkg._util"],
-                     "pkg.models": ["pkg.models._base"], "pkg.models._base": ["pkg.io"]}
+                     "pkg.cli": ["pkg"], "pkg.io": ["pkg._util", "pkg.models"],
+                     "pkg.models": ["pkg.models._base"], "pkg.models._base": ["pkg._leaf"]}
     assert find_cycles(graph) == []
-    (tmp_path / "io.py").write_text("from .models import Model\n")
+    # an import inside a function closes a circle as one at the top of the module does
+    (tmp_path / "models/_base.py").write_text("class Model:\n    def save(self):\n"
+                                             "        from .. import io\n")
     cycle = ["pkg.io", "pkg.models", "pkg.models._base", "pkg.io"]
     assert find_cycles(import_graph(tmp_path, "pkg")) == [cycle]
 
 
-def test_no_import_cycle_at_module_level():
+def test_no_import_cycle():
     cycles = find_cycles(import_graph())
     assert not cycles, "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
+
+
+# The modules that may import the compiled kernels: their glue, one module per family of
+# cpp/ (each the only caller of its kernels), the build's report, and _core itself.
+CALLS_THE_KERNELS = ("fastmf._kernels.", "fastmf._config", "fastmf._core")
+
+
+# The layers of docs/architecture.md, bottom first: a module imports its own layer and those
+# below it, never one above.
+LAYERS = (
+    ("fastmf._core",),                           # the compiled kernels (and their builds)
+    ("fastmf._kernels",),                        # their glue, one module per family of cpp/
+    ("fastmf._validation", "fastmf.exceptions", "fastmf._typing", "fastmf._files",
+     "fastmf._optional", "fastmf._locking", "fastmf._version"),
+    ("fastmf.data", "fastmf.features", "fastmf.datasets"),
+    ("fastmf.metrics",),
+    ("fastmf.models",),
+    ("fastmf.io", "fastmf.model_selection", "fastmf.distributed", "fastmf.plotting"),
+    ("fastmf", "fastmf.cli", "fastmf.__main__", "fastmf._config"),
+)
+
+
+def _layer(module):
+    """The layer of a module: that of the longest name in LAYERS it is or lies under (the
+    builds ``_core_portable``, ``_core_avx2``, ... are ``_core``'s)."""
+    module = "fastmf._core" if module.startswith("fastmf._core") else module
+    found = [(len(name), number) for number, names in enumerate(LAYERS) for name in names
+             if module == name or module.startswith(name + ".")]
+    assert found, f"{module} is in no layer of LAYERS"
+    return max(found)[1]
+
+
+def test_no_import_points_up_the_layers():
+    graph = import_graph()
+    upward = [f"{module} -> {other}" for module, imported in graph.items() for other in imported
+              if _layer(other) > _layer(module)]
+    assert upward == []
+
+
+def test_only_the_kernels_glue_imports_core():
+    importers = sorted(module for module, imported in import_graph().items()
+                       if any(name.startswith("fastmf._core") for name in imported))
+    assert importers, "no module imports fastmf._core"
+    assert [m for m in importers if not m.startswith(CALLS_THE_KERNELS)] == []
 
 
 def _pyproject_extras():

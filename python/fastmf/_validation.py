@@ -120,8 +120,8 @@ def max_threads() -> int:
     """The most threads fastmf's kernels start: 4 per core, at least 64 (OpenMP ends the
     process when it cannot start the threads it is asked for); num_threads=0 and
     OMP_NUM_THREADS are capped there too."""
-    from . import _core
-    return _core.thread_cap()
+    from ._kernels.common import thread_cap
+    return thread_cap()
 
 
 def check_seed(seed: object) -> Seed:

@@ -1,25 +1,13 @@
 """Model files: ``model.save(path)`` writes one ``.npz``, ``fastmf.load(path)`` reads it.
 
-The archive holds a JSON ``header`` (stored as UTF-8 bytes in a uint8 array) and one
-array per fitted array. The header names the model class, its parameters, every fitted
-attribute and the versions of fastmf and of the format::
-
-    {"format": "fastmf-model", "format_version": 1, "fastmf_version": "0.1.0",
-     "class": "ALS", "params": {"factors": 64, ...},
-     "state": {"user_factors_": {"__type__": "array", "key": "user_factors_"},
-               "global_mean_": 3.53, "history_": [{"iteration": 1, ...}], ...}}
-
-The fitted state is found, not listed: every public attribute whose name ends in ``_``
-plus the private names in the class's ``_private_state``. Values are numbers, strings,
-lists, dicts and tuples of them (JSON, tuples tagged), numpy arrays and scalars (their
-dtype kept exactly), ``IdMap`` and ``ItemInfo``. Reading never unpickles anything: the
-arrays are read with ``allow_pickle=False`` and the class is looked up among fastmf's
-own model classes, never imported by a name taken from the file.
+What a file holds, and writing it, are the models' (``fastmf.models._file``, which describes
+the format); this module reads it. Reading never unpickles anything: the arrays are read
+with ``allow_pickle=False``, every member is checked before it is read, and the class is
+looked up among fastmf's own model classes, never imported by a name taken from the file.
 """
 from __future__ import annotations
 
 import json
-import os
 import warnings
 import zipfile
 from typing import TYPE_CHECKING
@@ -28,11 +16,12 @@ import numpy as np
 
 from . import _validation as v
 from . import models
-from ._files import create_new, replacing
 from ._optional import install_hint
 from .data import IdMap, ItemInfo
-from .features import ItemFeatures
 from .exceptions import FastMFWarning, ModelFileError
+from .features import ItemFeatures
+from .models._ann import ANNIndex
+from .models._file import FORMAT, FORMAT_VERSION, HEADER, is_fitted_name, write
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -43,7 +32,6 @@ if TYPE_CHECKING:
 
     from ._typing import PathLike
     from .models import ALS, BPR, SGD, ImplicitALS
-    from .models._ann import ANNIndex
     from .models._base import MatrixFactorizationBase
 
     #: The arrays of a model file, by member name.
@@ -51,9 +39,6 @@ if TYPE_CHECKING:
     #: A decoder: (JSON value, its key in the header, the arrays) -> the Python value.
     Decoder = Callable[[Any, str, Arrays], Any]
 
-FORMAT = "fastmf-model"
-FORMAT_VERSION = 1
-_HEADER = "header"
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")       # an archive, an empty archive
 _SEED_STATE_LIMIT = 1024     # values in a saved seed or generator state (MT19937: 624)
 _BIT_GENERATORS = {name: getattr(np.random, name)
@@ -62,7 +47,7 @@ _BIT_GENERATORS = {name: getattr(np.random, name)
 
 def model_classes() -> dict[str, type[ALS | SGD | ImplicitALS | BPR]]:
     """The classes ``load`` can build (and ``save`` writes): fastmf's model classes, those
-    that ``fastmf.models`` exports, by name.
+    that ``fastmf.models`` exports, by name (each sets ``_model_file``, which ``save`` asks).
 
     Examples
     --------
@@ -71,17 +56,6 @@ def model_classes() -> dict[str, type[ALS | SGD | ImplicitALS | BPR]]:
     <class 'fastmf.models.als.ALS'>
     """
     return {name: getattr(models, name) for name in models.__all__}
-
-
-def _fitted_state(model: MatrixFactorizationBase) -> dict[str, Any]:
-    """The attributes ``save`` stores: public names ending in ``_`` and ``_private_state``."""
-    return {name: value for name, value in vars(model).items()
-            if _is_fitted_name(type(model), name)}
-
-
-def _is_fitted_name(cls: type[MatrixFactorizationBase], name: str) -> bool:
-    return (name.isidentifier() and name.endswith("_") and not name.startswith("_")
-            or name in cls._private_state)
 
 
 # -- writing ---------------------------------------------------------------------------
@@ -97,99 +71,7 @@ def save(model: MatrixFactorizationBase, path: PathLike) -> Path:
     ...     print(fastmf.io.save(model, f"{folder}/sgd").name)
     sgd.npz
     """
-    path = v.as_path("path", path)
-    if path.suffix != ".npz":           # as np.savez does; load() looks for it too
-        path = path.with_name(path.name + ".npz")
-    if path.is_dir():
-        raise IsADirectoryError(f"path {str(path)!r} is a directory; give a file name such as "
-                                f"{str(path / 'model.npz')!r}")
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"cannot save to {str(path)!r}: directory {str(path.parent)!r} "
-                                f"does not exist; create it first")
-    cls = type(model)
-    if model_classes().get(cls.__name__) is not cls:
-        raise TypeError(f"only fastmf's model classes can be saved to a model file, got "
-                        f"{cls.__module__}.{cls.__qualname__}; use pickle for other classes")
-    model._check_is_fitted()
-    import fastmf
-    arrays: Arrays = {}
-    header = {"format": FORMAT, "format_version": FORMAT_VERSION,
-              "fastmf_version": fastmf.__version__, "class": cls.__name__,
-              "params": {name: _encode(value, f"params.{name}", arrays)
-                         for name, value in model.get_params().items()},
-              "state": {name: _encode(value, name, arrays)
-                        for name, value in _fitted_state(model).items()
-                        if name != "ann_index_" or model._ann_index("recommend") is not None}}
-    text = json.dumps(header, allow_nan=True, ensure_ascii=False)
-    arrays[_HEADER] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
-    _write_atomically(path, arrays)
-    return path
-
-
-def _encode(value: Any, key: str, arrays: Arrays) -> Any:
-    """A JSON-able description of ``value``; arrays go into ``arrays`` under ``key``."""
-    if isinstance(value, np.generic):           # first: np.float64 is also a float
-        if value.dtype.kind not in "biuf":
-            raise TypeError(f"{key}: a numpy scalar of dtype {value.dtype} cannot be saved")
-        return {"__type__": "scalar", "dtype": value.dtype.str, "value": value.item()}
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, np.ndarray):
-        if value.dtype.hasobject:
-            raise TypeError(f"{key}: an array of dtype {value.dtype} cannot be saved without "
-                            f"pickle; convert it to numbers or strings")
-        if key in arrays or key == _HEADER:
-            raise TypeError(f"{key}: two arrays would share this name in the archive")
-        arrays[key] = value
-        return {"__type__": "array", "key": key}
-    if isinstance(value, list):
-        return [_encode(item, f"{key}.{i}", arrays) for i, item in enumerate(value)]
-    if isinstance(value, tuple):
-        return {"__type__": "tuple",
-                "items": [_encode(item, f"{key}.{i}", arrays) for i, item in enumerate(value)]}
-    if isinstance(value, dict):
-        if not all(isinstance(k, str) for k in value) or "__type__" in value:
-            raise TypeError(f"{key}: only dicts with string keys (not '__type__') can be saved")
-        return {k: _encode(item, f"{key}.{k}", arrays) for k, item in value.items()}
-    if isinstance(value, IdMap):
-        return {"__type__": "IdMap", "ids": _encode(value.ids, key, arrays)}
-    if isinstance(value, ItemInfo):
-        return {"__type__": "ItemInfo", "ids": _encode(value.ids.ids, f"{key}.ids", arrays),
-                "titles": _encode(value.titles, f"{key}.titles", arrays),
-                "genres": _encode(value.genres, f"{key}.genres", arrays),
-                "genre_names": list(value.genre_names)}
-    if isinstance(value, ItemFeatures):
-        return {"__type__": "ItemFeatures",
-                "ids": _encode(value.item_ids.ids, f"{key}.ids", arrays),
-                "indptr": _encode(value.matrix.indptr.astype(np.int64), f"{key}.indptr", arrays),
-                "indices": _encode(value.matrix.indices.astype(np.int64), f"{key}.indices", arrays),
-                "names": _encode(value.names, f"{key}.names", arrays)}
-    if isinstance(value, np.dtype) or isinstance(value, type) and issubclass(value, np.generic):
-        if np.dtype(value).kind not in "biuf":
-            raise TypeError(f"{key}: the dtype {np.dtype(value)} cannot be saved")
-        return {"__type__": "dtype", "name": np.dtype(value).name,
-                "as": "dtype" if isinstance(value, np.dtype) else "type"}
-    if isinstance(value, np.random.Generator):
-        state = value.bit_generator.state
-        return {"__type__": "Generator", "state": _encode(state, f"{key}.state", arrays)}
-    if type(value).__name__ == "ANNIndex" and type(value).__module__ == "fastmf.models._ann":
-        return {"__type__": "ANNIndex", "kind": value.kind, "n_items": value.n_items,
-                "params": dict(value.params), "digest": value.digest,
-                "graphs": {name: _encode(graph, f"{key}.{name}", arrays)
-                           for name, graph in value.to_arrays().items()}}
-    if isinstance(value, np.random.SeedSequence):
-        return {"__type__": "SeedSequence",
-                "entropy": _encode(value.entropy, f"{key}.entropy", arrays),
-                "spawn_key": list(value.spawn_key), "pool_size": value.pool_size,
-                "n_children_spawned": value.n_children_spawned}
-    raise TypeError(f"{key}: a {type(value).__name__} cannot be saved to a model file")
-
-
-def _write_atomically(path: Path, arrays: Arrays) -> None:
-    """Write to a new file beside ``path``, flush it to disk, then rename it over ``path``:
-    a failure at any point leaves no partial file and an existing ``path`` untouched."""
-    with replacing(path) as temporary, create_new(temporary) as handle:
-        np.savez(handle, **arrays)  # type: ignore[arg-type]  # no member is "allow_pickle"
+    return write(model, path)
 
 
 # -- reading ---------------------------------------------------------------------------
@@ -262,14 +144,14 @@ def _read_archive(path: Path) -> tuple[dict[str, Any], Arrays]:
     """(header dict, {key: array}) of an .npz, every member checked before it is read."""
     # np.load is given an open file: on a damaged archive it would leak a file it opened.
     with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as archive:
-        if _HEADER not in archive.files:
-            raise ModelFileError(f"not a fastmf model file (the archive has no {_HEADER!r} "
+        if HEADER not in archive.files:
+            raise ModelFileError(f"not a fastmf model file (the archive has no {HEADER!r} "
                                  f"entry)")
         arrays = {}
         for key in archive.files:
             _check_member(archive.zip, key)
             arrays[key] = archive[key]
-    raw = arrays.pop(_HEADER)
+    raw = arrays.pop(HEADER)
     if raw.dtype != np.uint8 or raw.ndim != 1:
         raise ModelFileError("its header is not UTF-8 text")
     try:
@@ -342,7 +224,7 @@ def _build(header: dict[str, Any], arrays: Arrays) -> ALS | SGD | ImplicitALS | 
                    for k, value in header["params"].items()})
     model = cls(**params)
     for attribute, value in header["state"].items():
-        if not _is_fitted_name(cls, attribute):
+        if not is_fitted_name(cls, attribute):
             raise ModelFileError(f"its header names {attribute!r}, which is not a fitted "
                                  f"attribute of {name}")
         setattr(model, attribute, _decode(value, attribute, arrays))
@@ -412,7 +294,8 @@ def _decode_item_features(value: Any, key: str, arrays: Arrays) -> ItemFeatures:
 
     ids = _decode_ids(value["ids"], f"{key}.ids", arrays)
     names = _decode(value["names"], f"{key}.names", arrays)
-    indptr, indices = (_decode(value[part], f"{key}.{part}", arrays) for part in ("indptr", "indices"))
+    indptr, indices = (_decode(value[part], f"{key}.{part}", arrays)
+                       for part in ("indptr", "indices"))
     if not all(isinstance(a, np.ndarray) and a.ndim == 1 for a in (names, indptr, indices)):
         raise ValueError("names, indptr and indices must be 1-D arrays")
     if (len(indptr) != len(ids) + 1 or indptr[0] != 0 or (np.diff(indptr) < 0).any()
@@ -471,7 +354,6 @@ def _decode_seed_sequence(value: Any, key: str, arrays: Arrays) -> np.random.See
 def _decode_ann_index(value: Any, key: str, arrays: Arrays) -> ANNIndex | None:
     """The approximate index; without faiss the model loads without it (it then ranks
     exactly), with a warning that says how to get it back."""
-    from .models._ann import ANNIndex
     graphs = {name: _decode(graph, f"{key}.{name}", arrays)
               for name, graph in value["graphs"].items()}
     if value["kind"] != "hnsw" or not all(isinstance(g, np.ndarray) and g.dtype == np.uint8

@@ -272,7 +272,7 @@ def item_factors_2d(model: AnyModel, items: ArrayLike | None = None,
     if items is None:
         chosen = np.argsort(-np.hypot(coords[:, 0], coords[:, 1]), kind="stable")[:10]
     else:
-        chosen = model._item_indices(items, "items")
+        chosen = model._known("item", items, "items")
     texts = _item_labels(model, chosen, labels)
     ax = _axes(ax)
     ax.scatter(coords[:, 0], coords[:, 1], s=6, color="0.75", label="items")

@@ -16,9 +16,10 @@ from .. import __version__
 from ..exceptions import FastMFError
 from ._data import data_options
 from ._demo import add_demo
+from ._evaluate import add_evaluate
 from ._models import MODELS
 from ._recommend import add_recommend, add_similar
-from ._train import add_evaluate, add_train
+from ._train import add_train
 from ._tune import add_tune
 
 if TYPE_CHECKING:

@@ -44,7 +44,8 @@ from .._optional import require
 
 require("distributed", "fastmf.distributed")
 
-from ._models import ALS, ImplicitALS
+from .als import ALS
+from .implicit_als import ImplicitALS
 
 __all__ = ["ALS", "ImplicitALS"]
 

@@ -16,9 +16,10 @@ import numpy as np
 from dask.sizeof import sizeof
 
 from .. import _validation as v
+from .._kernels.arrays import exact_sum
+from .._kernels.sparse import pairs_to_csr
 from ..data import (DUPLICATE_POLICIES, Csr, IdMap, Interactions, combine_duplicates,
-                    first_of_each_pair, pairs_to_csr)
-from ..models._arrays import exact_sum
+                    first_of_each_pair)
 
 MERGE_FAN_IN = 8
 

@@ -1,19 +1,20 @@
 """The tasks of a distributed fit: what one worker does with one row block.
 
-Each solve runs the same row solve as a fit on one machine (``fastmf.models.als.solve_rows``
-and its ImplicitALS twin) on one block of rows, against the other side's factors put
-together from all its blocks, so every row gets the same bits as on one machine. Losses
-are exact sums (``exact_sum``) of per-row parts, so the parts of the blocks add up to the
-one-machine value; Gram matrices are sums of fixed chunks of rows (``GRAM_CHUNK``), which
-``gram_reduce`` rebuilds from the blocks' pieces.
+Each solve runs the same row solve as a fit on one machine (``solve_rows`` of
+``fastmf._kernels.als`` and ``fastmf._kernels.implicit_als``) on one block of rows, against
+the other side's factors put together from all its blocks, so every row gets the same bits
+as on one machine. Losses are exact sums (``exact_sum``) of per-row parts, so the parts of
+the blocks add up to the one-machine value; Gram matrices are sums of fixed chunks of rows
+(``GRAM_CHUNK``), which ``gram_reduce`` rebuilds from the blocks' pieces.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from dask.sizeof import sizeof
 
-from ..models import _explicit, implicit_als
-from ..models._arrays import GRAM_CHUNK, cache_aligned, gram_chunks, sum_in_order
+from .._kernels import als, implicit_als
+from .._kernels.arrays import cache_aligned, sum_in_order
+from .._kernels.gram import GRAM_CHUNK, gram_chunks
 
 
 @dataclass
@@ -44,14 +45,7 @@ def worker_params(p, blocks_per_worker):
     from distributed import get_worker
 
     threads = get_worker().state.nthreads
-    return replace_params(p, num_threads=max(1, threads // blocks_per_worker))
-
-
-def replace_params(p, **changes):
-    out = type(p)(**vars(p))
-    for name, value in changes.items():
-        setattr(out, name, value)
-    return out
+    return replace(p, num_threads=max(1, threads // blocks_per_worker))
 
 
 def stacked(blocks, name):
@@ -69,10 +63,9 @@ def als_solve(block, mu, p, blocks_per_worker, *others):
     X = cache_aligned(np.zeros((R.shape[0], Y.shape[1]), dtype=Y.dtype))
     xb = np.zeros(R.shape[0], dtype=Y.dtype)
     counts = R.counts()
-    failed = _explicit.solve_rows(R, Y, yb, mu, _explicit.row_regularization(counts, p, Y.dtype),
-                                  np.zeros((0, Y.shape[1]), Y.dtype), X, xb, p)
-    return FactorBlock(block.lo, X, xb, int(failed),
-                       _explicit.penalties(X, xb, counts, p.weighted))
+    failed = als.solve_rows(R, Y, yb, mu, als.row_regularization(counts, p, Y.dtype),
+                            np.zeros((0, Y.shape[1]), Y.dtype), X, xb, p)
+    return FactorBlock(block.lo, X, xb, int(failed), als.penalties(X, xb, counts, p.weighted))
 
 
 def als_terms(block, user, own, mu, p, blocks_per_worker, val, *items):
@@ -82,15 +75,12 @@ def als_terms(block, user, own, mu, p, blocks_per_worker, val, *items):
     items)."""
     p = worker_params(p, blocks_per_worker)
     Y, yb = stacked(items, "X"), stacked(items, "bias")
-    sse = _explicit.squared_errors(block.R, user.X, user.bias, Y, yb, mu, p.num_threads)
+    sse = als.squared_errors(block.R, user.X, user.bias, Y, yb, mu, p.num_threads)
     predictions = None
     if val is not None:
-        from .. import _core
         positions, uidx, iidx = val
-        predictions = np.empty(len(uidx), dtype=Y.dtype)
-        _core.predict_pairs(user.X, user.bias, Y, yb, Y.dtype.type(mu), uidx, iidx, predictions,
-                            p.num_threads)
-        predictions = (positions, predictions)
+        predictions = (positions, als.predict_pairs(user.X, user.bias, Y, yb, mu, uidx, iidx,
+                                                    p.num_threads))
     mine = [items[j] for j in own]
     return {"sse": sse, "penalty": user.penalty[0] + sum(fb.penalty[0] for fb in mine),
             "bias_sq": user.penalty[1] + sum(fb.penalty[1] for fb in mine),
@@ -99,8 +89,8 @@ def als_terms(block, user, own, mu, p, blocks_per_worker, val, *items):
 
 def _failures(user, items):
     """[(side, global index)] of the blocks' first failed rows."""
-    return [(side, fb.lo + fb.failed) for side, fb in [("user", user)] + [("item", fb) for fb in items]
-            if fb.failed >= 0]
+    blocks = [("user", user)] + [("item", fb) for fb in items]
+    return [(side, fb.lo + fb.failed) for side, fb in blocks if fb.failed >= 0]
 
 
 # -- ImplicitALS -------------------------------------------------------------------------

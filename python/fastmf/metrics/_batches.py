@@ -1,7 +1,8 @@
 """How :func:`~fastmf.metrics.evaluate` ranks a batch of test users: in C++ for fastmf
-models, where ``_core.topk_auc`` ranks every item and counts the AUC pairs in the scoring
-pass of the top-n, so no users x items matrix is formed; in numpy for any object that only
-gives scores (``score_users``), which is also the plain twin of the C++ path.
+models, where ``topk_auc`` (``fastmf._kernels.topk``) ranks every item and counts the AUC
+pairs in the scoring pass of the top-n, so no users x items matrix is formed; in numpy for
+any object that only gives scores (``score_users``), which is also the plain twin of the
+C++ path.
 
 Both give, for a batch of users (sorted indices), ``top``: the best ``min(n, n_items)`` item
 indices of each user, best first, ties in item index order, -1 where fewer candidates are
@@ -14,8 +15,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .. import _core
 from .. import _validation as v
+from .._kernels.topk import topk_auc
+from .._locking import lock_of
+from ..data import Csr
 from ._auc import _auc_rows
 
 if TYPE_CHECKING:
@@ -54,7 +57,6 @@ def batch_ranker(model: Any, relevant: Int64Array, seen: Int64Array, n: int, wan
             return numpy_batch(scores, users, relevant, seen, n_items, n, want_auc)
         return rank_scores
 
-    from ..models._locking import lock_of
     lock = lock_of(model)
 
     def rank(users: Int64Array) -> Ranked:
@@ -71,18 +73,17 @@ def batch_ranker(model: Any, relevant: Int64Array, seen: Int64Array, n: int, wan
 
 def _ranks_by_serving_scores(model: object) -> bool:
     """Whether the model's scores are the serving formula ``Q[u]·item_factors_[i] +
-    offsets[u] + item_bias[i]`` of ``_query`` and ``_item_bias``, which the kernel computes
-    (a subclass that changes ``score_users`` is ranked by its own scores)."""
-    from ..models._serving import ServingMixin
-    return (isinstance(model, ServingMixin)
-            and getattr(type(model), "score_users", None) is ServingMixin.score_users)
+    offsets[u] + item_bias[i]`` of ``_query`` and ``_item_bias``, which the kernel computes:
+    its class's ``score_users`` is the one of fastmf's serving (``_serving_score_users``; a
+    subclass that changes ``score_users`` is ranked by its own scores)."""
+    scores = getattr(type(model), "score_users", None)
+    return scores is not None and scores is getattr(type(model), "_serving_score_users", None)
 
 
 def _folded_query(model: Any, users: Int64Array, items: Int64Array, values: FloatArray
                   ) -> Query:
     """query(batch) -> (Q, offsets) of the fold-in users ``batch`` (sorted indices), each
     solved from its fold-in pairs by the model's row solve, all of a batch at once."""
-    from ..data import Csr
     n_items = len(model.item_ids_)
 
     def query(batch: Int64Array) -> tuple[FloatArray, FloatArray]:
@@ -107,17 +108,13 @@ def _finite_scores(Q: FloatArray, offsets: FloatArray, Y: FloatArray, bias: Floa
 def kernel_batch(Q: FloatArray, offsets: FloatArray, Y: FloatArray, bias: FloatArray,
                  users: Int64Array, relevant: Int64Array, seen: Int64Array, n: int,
                  want_auc: bool, num_threads: int) -> Ranked:
-    """(top, auc) of the users with query rows Q, from one call of ``_core.topk_auc``: its
+    """(top, auc) of the users with query rows Q, from one call of ``topk_auc``: its
     doubled Mann-Whitney U of each user over 2 · n_relevant · n_other is the user's AUC."""
     n_items = len(Y)
     exclude = csr_rows(seen, users, n_items)
     wanted = csr_rows(relevant, users, n_items) if want_auc else (
         np.zeros(len(users) + 1, dtype=np.int64), _NO_ITEMS)
-    top = np.empty((len(users), min(n, n_items)), dtype=np.int32)
-    top_scores = np.empty(top.shape, dtype=Y.dtype)
-    wins = np.empty(len(users), dtype=np.int64)
-    _core.topk_auc(np.ascontiguousarray(Q, Y.dtype), np.ascontiguousarray(offsets, Y.dtype), Y,
-                   bias, *exclude, *wanted, top, top_scores, wins, num_threads)
+    top, wins = topk_auc(Q, offsets, Y, bias, exclude, wanted, n, num_threads)
     if not want_auc:
         return top, None
     n_relevant = np.diff(wanted[0])

@@ -241,62 +241,84 @@ def _run(fit_and_score: FitAndScore, space: Space, candidate: Callable[[Params],
     candidates = ([dict(initial)] if initial is not None else []) + [candidate(d) for d in drawn]
     if initial is not None:
         drawn.insert(0, (drawn_of or dict)(dict(initial)))
-    trials = [_row(t, values) for t, values in enumerate(candidates)]
-    sign = 1.0 if lower_is_better else -1.0
-    started, fits, stopped_by = time.perf_counter(), 0.0, "budget"
-    bar = _bar(budget, verbose)
-    alive, quota = list(range(len(trials))), len(trials)    # quota: as _plan counts
-
-    def late() -> bool:
-        return time_budget is not None and time.perf_counter() - started >= time_budget
+    search = _Search(fit_and_score, candidate, drawn, candidates, max_iterations, time_budget,
+                     1.0 if lower_is_better else -1.0, _bar(budget, verbose))
     try:
-        for level, iterations in enumerate(ladder):
-            for t in alive:
-                if late() and fits:
-                    stopped_by = "time_budget"
-                    break
-                _evaluate(fit_and_score, trials[t], candidates[t], iterations)
-                fits += iterations / max_iterations
-                if bar is not None:
-                    bar.update(iterations / max_iterations)
-            if stopped_by != "budget" or level == len(ladder) - 1:
-                break
-            scored = [t for t in alive if math.isfinite(trials[t]["score"])]
-            scored.sort(key=lambda t: (sign * trials[t]["score"], t))
-            quota = max(1, quota // factor)
-            alive = scored[:quota]                                # best first
-            if initial is not None and 0 not in alive and 0 in scored:
-                alive.append(0)            # the starting point is always fitted in full
-        full = [t for t in range(len(trials)) if trials[t]["iterations"] == max_iterations
-                and math.isfinite(trials[t]["score"])]
+        stopped_by = search.rungs(ladder, factor, keep_first=initial is not None)
+        full = [t for t, row in enumerate(search.trials)
+                if row["iterations"] == max_iterations and math.isfinite(row["score"])]
         if stopped_by == "budget" and full and n_refine:
-
-            def fit_new(raw: Params) -> int:         # a refinement step, fitted in full
-                nonlocal fits
-                drawn.append(raw)
-                candidates.append(candidate(raw))
-                trials.append(_row(len(trials), candidates[-1]))
-                _evaluate(fit_and_score, trials[-1], candidates[-1], max_iterations)
-                fits += 1.0
-                if bar is not None:
-                    bar.update(1.0)
-                return trials[-1]["trial"]
-            best = min(full, key=lambda t: (sign * trials[t]["score"], t))
-            if not _refine(fit_new, space, rng, drawn, trials, best, n_refine, sign, late):
+            best = min(full, key=lambda t: (search.sign * search.trials[t]["score"], t))
+            if not _refine(search.fit_new, space, rng, drawn, search.trials, best, n_refine,
+                           search.sign, search.late):
                 stopped_by = "time_budget"
     finally:
-        if bar is not None:
-            bar.close()
+        if search.bar is not None:
+            search.bar.close()
     name = f"{strategy} + refine" if n_refine else strategy
-    result = TuneResult(trials, metric, lower_is_better, fits, time.perf_counter() - started,
-                        stopped_by, name)
+    result = TuneResult(search.trials, metric, lower_is_better, search.fits,
+                        time.perf_counter() - search.started, stopped_by, name)
     failed = result.failed()
     if failed:        # once, after the bar: each failure is in its trial's row
         logger.warning("tune: %d of %d trials failed, the first (trial %d) with %s; the "
-                       "trials table has the error of each", len(failed), len(trials),
+                       "trials table has the error of each", len(failed), len(search.trials),
                        failed[0]["trial"], failed[0]["error"])
     logger.info("tune: %s", repr(result))
     return result
+
+
+class _Search:
+    """One search under way: the candidates (with their drawn values) and their trials,
+    the fits done (in full fits), the progress bar and the clock of ``time_budget``.
+    ``sign`` is 1 when lower scores are better, else -1."""
+
+    def __init__(self, fit_and_score: FitAndScore, candidate: Callable[[Params], Params],
+                 drawn: list[Params], candidates: list[Params], max_iterations: int,
+                 time_budget: float | None, sign: float, bar: tqdm[Any] | None) -> None:
+        self.fit_and_score, self.candidate = fit_and_score, candidate
+        self.drawn, self.candidates = drawn, candidates
+        self.trials = [_row(t, values) for t, values in enumerate(candidates)]
+        self.max_iterations, self.time_budget, self.sign = max_iterations, time_budget, sign
+        self.started, self.fits, self.bar = time.perf_counter(), 0.0, bar
+
+    def late(self) -> bool:
+        return (self.time_budget is not None
+                and time.perf_counter() - self.started >= self.time_budget)
+
+    def fit(self, t: int, iterations: int) -> None:
+        """Fit and score candidate ``t`` for ``iterations``, into its trial."""
+        _evaluate(self.fit_and_score, self.trials[t], self.candidates[t], iterations)
+        self.fits += iterations / self.max_iterations
+        if self.bar is not None:
+            self.bar.update(iterations / self.max_iterations)
+
+    def rungs(self, ladder: list[int], factor: int, keep_first: bool) -> str:
+        """Fit the candidates on each rung of ``ladder``, keeping the best 1/``factor`` of
+        them (and the first with ``keep_first``) for the next. Returns what stopped the
+        search: "budget" (it ran to the end) or "time_budget"."""
+        alive, quota = list(range(len(self.trials))), len(self.trials)   # quota: as _plan counts
+        for level, iterations in enumerate(ladder):
+            for t in alive:
+                if self.late() and self.fits:
+                    return "time_budget"
+                self.fit(t, iterations)
+            if level == len(ladder) - 1:
+                break
+            scored = [t for t in alive if math.isfinite(self.trials[t]["score"])]
+            scored.sort(key=lambda t: (self.sign * self.trials[t]["score"], t))
+            quota = max(1, quota // factor)
+            alive = scored[:quota]                                # best first
+            if keep_first and 0 not in alive and 0 in scored:
+                alive.append(0)            # the starting point is always fitted in full
+        return "budget"
+
+    def fit_new(self, raw: Params) -> int:
+        """A refinement step: the drawn values ``raw`` fitted in full as a new trial."""
+        self.drawn.append(raw)
+        self.candidates.append(self.candidate(raw))
+        self.trials.append(_row(len(self.trials), self.candidates[-1]))
+        self.fit(len(self.trials) - 1, self.max_iterations)
+        return self.trials[-1]["trial"]
 
 
 def _row(trial: int, values: Mapping[str, Any]) -> Trial:

@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import _validation as v
+from .._locking import writes
 from .._optional import require
 from ..exceptions import FastMFWarning
-from ._locking import writes
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping

@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import _validation as v
+from .._kernels.sparse import pairs_to_csr
+from .._locking import reads, writes
 from ..data import (Csr, IdMap, Interactions, _comparable, combine_duplicates,
-                    first_of_each_pair, pairs_to_csr)
+                    first_of_each_pair)
 from ..exceptions import UnknownIdError
-from ._locking import reads, writes
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -58,8 +59,8 @@ class ColdStartMixin(_Model):
         # ServingMixin's, which every model with this mixin derives from.
         def _item_filter(self, filter_items: ArrayLike | None, items: ArrayLike | None,
                          unknown: Unknown, min_item_count: int | None = None) -> Filter: ...
-        def _item_indices(self, items: ArrayLike | Sequence[RawId], name: str = "items"
-                          ) -> Int64Array: ...
+        def _known(self, side: str, ids: ArrayLike | Sequence[RawId], name: str
+                   ) -> Int64Array: ...
         def _rank(self, Q: FloatArray, offsets: FloatArray | None, exclude: CsrArrays, n: int,
                   filt: Filter, exact: bool, side: str = "item"
                   ) -> tuple[Int32Array, FloatArray]: ...
@@ -175,8 +176,8 @@ class ColdStartMixin(_Model):
         n = v.check_int("n", n, minimum=1)
         filt = self._item_filter(filter_items, items, unknown, min_item_count)
         user = self.fold_in(history, ratings)
-        seen = (np.unique(self._item_indices(history, "history")).astype(np.int32) if filter_seen
-                else np.zeros(0, np.int32))
+        seen = (np.unique(self._known("item", history, "history")).astype(np.int32)
+                if filter_seen else np.zeros(0, np.int32))
         F = user.factors[None, :]
         Q, offsets = self._query_from(F, np.array([user.bias], dtype=F.dtype))
         found, scores = self._rank(Q, offsets, (np.array([0, len(seen)], np.int64), seen), n,
@@ -300,7 +301,8 @@ class ColdStartMixin(_Model):
             name = f"{side}_{kind}_"
             if hasattr(self, name):
                 old = getattr(self, name)
-                grown = np.concatenate([old, np.zeros((int(new.sum()),) + old.shape[1:], old.dtype)])
+                grown = np.concatenate([old, np.zeros((int(new.sum()),) + old.shape[1:],
+                                                      old.dtype)])
                 grown[index] = solved
                 updates[name] = grown
         if new.any():

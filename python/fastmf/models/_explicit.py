@@ -7,97 +7,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from fractions import Fraction
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import numpy as np
 
-from .. import _core
 from .. import _validation as v
+from .._kernels.als import (objective, penalties, predict_pairs, row_regularization, solve_rows,
+                            squared_errors, validation_rmse)
+from .._kernels.arrays import exact_mean, exact_sum, row_norms
+from .._locking import reads
 from ..exceptions import ModelFitError
-from ._arrays import exact_mean, exact_sum, init_factors
-from ._base import MatrixFactorizationBase, check_common, cholesky_error
-from ._locking import reads
+from ._base import MatrixFactorizationBase
+from ._factors import init_factors
+from ._fit import cholesky_error
+from ._params import ALSParams, BiasedParams
 from ._serving import ServingMixin
 
 if TYPE_CHECKING:
     from dataclasses import field
-    from types import SimpleNamespace
     from typing import Any
 
     from numpy.typing import ArrayLike, NDArray
 
     from .._typing import Float64Array, FloatArray, FloatType, Int64Array, Record
     from ..data import Csr, Interactions
-    from ._base import LastFiniteState
-
-
-def check_biased_params(model: Any) -> dict[str, Any]:
-    """The parameters of the explicit models, validated (a dict the model extends)."""
-    p = check_common(model)
-    p["regularization"] = v.check_float("regularization", model.regularization, minimum=0)
-    p["bias_regularization"] = v.check_float("bias_regularization", model.bias_regularization,
-                                             minimum=0)
-    p["init_std"] = v.check_float("init_std", model.init_std, minimum=0)
-    return p
-
-
-# -- the pieces of a fit that one machine and fastmf.distributed share, on any row block --
-def row_regularization(counts: Int64Array, p: SimpleNamespace, dtype: FloatType) -> FloatArray:
-    """λ per row: λ n^w with n the row's ratings (w = ``p.weighted``; 0: plain λ)."""
-    return (p.regularization * counts.astype(np.float64) ** p.weighted).astype(dtype)
-
-
-def solve_rows(R: Csr, Y: FloatArray, yb: FloatArray, mu: float, row_reg: FloatArray,
-               prior: FloatArray, X: FloatArray, xb: FloatArray, p: SimpleNamespace) -> int:
-    """The ALS row solve: [b_u, p_u] of every row of R (a Csr of ratings in the model dtype,
-    column indices into Y), written into X and xb, against the fixed (Y, yb). ``prior``
-    holds the rows' shrinkage targets (an empty array: 0). Returns -1 or the first row whose
-    Cholesky failed."""
-    dtype = Y.dtype.type
-    return _core.als_half_step(R.indptr, R.indices, R.data, Y, yb, dtype(mu), row_reg,
-                               dtype(p.bias_regularization), prior, X, xb, p.num_threads)
-
-
-def squared_errors(R: Csr, X: FloatArray, xb: FloatArray, Y: FloatArray, yb: FloatArray,
-                   mu: float, num_threads: int) -> Fraction:
-    """Σ (r - r̂)² over the ratings of the rows of R, whose factors are X, xb (exact)."""
-    per_row = np.empty(R.shape[0], dtype=np.float64)
-    _core.row_squared_errors(R.indptr, R.indices, R.data, X, xb, Y, yb, X.dtype.type(mu),
-                             per_row, num_threads)
-    return exact_sum(per_row)
-
-
-def row_norms(A: NDArray[np.floating[Any]], rows: int = 4096) -> Float64Array:
-    """‖a‖² of every row of A in float64, a block of rows at a time (each row's value is
-    the same whichever block or matrix holds it)."""
-    out = np.empty(len(A), dtype=np.float64)
-    for lo in range(0, len(A), rows):
-        out[lo:lo + rows] = np.square(A[lo:lo + rows], dtype=np.float64).sum(axis=1)
-    return out
-
-
-def penalties(A: FloatArray, biases: FloatArray, counts: Int64Array | None, weighted: float,
-              prior: FloatArray | None = None) -> tuple[Fraction, Fraction]:
-    """(Σ w ‖a - m‖², Σ b²) over the rows of A (exact), w = counts^weighted, m the prior."""
-    norms = row_norms(A if prior is None else A - prior)
-    if weighted:
-        norms *= counts.astype(np.float64) ** weighted  # type: ignore[union-attr]  # given
-    return exact_sum(norms), exact_sum(np.square(biases, dtype=np.float64))
-
-
-def validation_rmse(ratings: Float64Array, predictions: FloatArray,
-                    rating_range: tuple[float, float]) -> float:
-    """RMSE of predictions of held-out ratings, clipped to the training rating range as
-    ``predict`` clips them (float64 errors)."""
-    e = ratings - np.clip(predictions, *rating_range)
-    return float(np.sqrt(np.dot(e, e) / len(e)))
-
-
-def objective(sse: Fraction, penalty: Fraction, bias_sq: Fraction, p: SimpleNamespace,
-              feature_sq: Fraction | int = 0) -> float:
-    """The training objective from its exact parts: sse + λ penalty + λ_b bias_sq + λ_f ‖E‖²."""
-    return float(sse + Fraction(p.regularization) * penalty
-                 + Fraction(p.bias_regularization) * bias_sq + feature_sq)
+    from ._fit import LastFiniteState
 
 
 @dataclass
@@ -133,13 +67,18 @@ class BiasedState:
         lr: float = field(init=False)
 
     def copy(self) -> BiasedState:
-        copies = {name: getattr(self, name).copy() for name in ("X", "xb", "Y", "yb", "E", "item_prior")
+        copies = {name: getattr(self, name).copy()
+                  for name in ("X", "xb", "Y", "yb", "E", "item_prior")
                   if getattr(self, name) is not None}
         return replace(self, **copies)
 
 
-class BiasedMF(ServingMixin, MatrixFactorizationBase):
-    """Base of the explicit models (ALS, SGD): see their docstrings."""
+_P = TypeVar("_P", bound=BiasedParams)
+
+
+class BiasedMF(ServingMixin, MatrixFactorizationBase, Generic[_P]):
+    """Base of the explicit models (ALS, SGD): see their docstrings. ``_P`` is the model's
+    checked parameters (``BiasedMF[ALSParams]``)."""
 
     _monitor = "val_rmse"
     _task = "rating"
@@ -156,7 +95,10 @@ class BiasedMF(ServingMixin, MatrixFactorizationBase):
     item_priors_: FloatArray
     regularization: float
 
-    def _start(self, data: Interactions, val: Interactions | None, p: SimpleNamespace
+    if TYPE_CHECKING:
+        def _check_params(self) -> _P: ...
+
+    def _start(self, data: Interactions, val: Interactions | None, p: _P
                ) -> BiasedState:
         dtype = p.dtype
         mu = dtype(exact_mean(data.ratings))
@@ -191,34 +133,28 @@ class BiasedMF(ServingMixin, MatrixFactorizationBase):
             self.feature_names_ = state.feature_names
 
     # -- objective ------------------------------------------------------------------
-    def _predict_indices(self, state: BiasedState, uidx: NDArray[np.integer[Any]],
-                         iidx: NDArray[np.integer[Any]], num_threads: int) -> FloatArray:
-        out = np.empty(len(uidx), dtype=state.X.dtype)
-        _core.predict_pairs(state.X, state.xb, state.Y, state.yb, state.mu,
-                            np.ascontiguousarray(uidx, dtype=np.int64),
-                            np.ascontiguousarray(iidx, dtype=np.int64), out, num_threads)
-        return out
-
-    def _training_sse(self, state: BiasedState, p: SimpleNamespace) -> Fraction | float:
+    def _training_sse(self, state: BiasedState, p: _P) -> Fraction | float:
         """Σ of squared training residuals of the current model (exact)."""
         return squared_errors(state.by_user, state.X, state.xb, state.Y, state.yb, state.mu,
                               p.num_threads)
 
-    def _evaluate(self, state: BiasedState, p: SimpleNamespace) -> Record:
-        """Training objective (DESIGN.md) and RMSE on train and validation, in float64."""
+    def _evaluate(self, state: BiasedState, p: _P) -> Record:
+        """The training objective (the loss of the ALS docstring; SGD's is ALS's with plain λ)
+        and RMSE on train and validation, in float64."""
         data = state.data
         sse = Fraction(self._training_sse(state, p))
         item_counts = np.bincount(data.iidx, minlength=data.n_items) if p.weighted else None
         user = penalties(state.X, state.xb, data.by_user.counts(), p.weighted)
         item = penalties(state.Y, state.yb, item_counts, p.weighted, state.item_prior)
-        feature_sq = 0 if state.E is None else (Fraction(p.feature_regularization)
-                                                * exact_sum(row_norms(state.E)))
+        feature_sq = (Fraction(p.feature_regularization) * exact_sum(row_norms(state.E))
+                      if isinstance(p, ALSParams) and state.E is not None else 0)
         record = {"loss": objective(sse, user[0] + item[0], user[1] + item[1], p, feature_sq),
                   "train_rmse": float(np.sqrt(float(sse / data.nnz)))}
         if state.val is not None:
             uidx, iidx, r = state.val
-            record["val_rmse"] = validation_rmse(
-                r, self._predict_indices(state, uidx, iidx, p.num_threads), data.rating_range)
+            predictions = predict_pairs(state.X, state.xb, state.Y, state.yb, state.mu, uidx, iidx,
+                                        p.num_threads)
+            record["val_rmse"] = validation_rmse(r, predictions, data.rating_range)
         return record
 
     # -- serving --------------------------------------------------------------------
@@ -263,12 +199,11 @@ class BiasedMF(ServingMixin, MatrixFactorizationBase):
         self._check_is_fitted()
         users, items = v.as_ids("users", users), v.as_ids("items", items)
         v.check_same_length(users=users, items=items)
-        state = BiasedState(self.user_factors_, self.user_biases_, self.item_factors_,
-                            self.item_biases_, self.item_factors_.dtype.type(self.global_mean_),
-                            None)
-        pred = self._predict_indices(state, self._index("user", users, "users"),
-                                     self._index("item", items, "items"),
-                                     v.check_num_threads(self.num_threads))
+        pred = predict_pairs(self.user_factors_, self.user_biases_, self.item_factors_,
+                             self.item_biases_, self.global_mean_,
+                             self._index("user", users, "users"),
+                             self._index("item", items, "items"),
+                             v.check_num_threads(self.num_threads))
         if clip:
             np.clip(pred, *self.rating_range_, out=pred)
         return pred

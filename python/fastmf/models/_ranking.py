@@ -1,6 +1,6 @@
 """What the implicit-feedback models (ImplicitALS, BPR) share: values that must be counts
 >= 0, validation by precision and NDCG at 10, and scores ``x_u·y_i + b_i`` (b = 0 without
-item biases) for ranking and ``predict``."""
+item biases) for ranking and ``predict``, written once here."""
 from __future__ import annotations
 
 import copy
@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import _validation as v
+from .._locking import reads
+from ..metrics import evaluate
 from ._base import MatrixFactorizationBase
 from ._serving import ServingMixin
 
@@ -51,7 +53,6 @@ class RankingMF(ServingMixin, MatrixFactorizationBase):
     def _validation_scores(self, state: Any, train: Interactions) -> Record:
         """Precision and NDCG at 10 on ``state.val`` of the model of ``state`` (its arrays),
         leaving out the items of ``train`` (an Interactions)."""
-        from ..metrics import evaluate
         view = copy.copy(self)          # this iteration's model, leaving self untouched
         vars(view).update(self._fitted(state))
         scores = evaluate(view, state.val, train=train, k=10, metrics=("precision", "ndcg"),
@@ -70,9 +71,46 @@ class RankingMF(ServingMixin, MatrixFactorizationBase):
     def _item_bias(self) -> FloatArray:
         return np.zeros(len(self.item_ids_), dtype=self.item_factors_.dtype)
 
-    def _score_pairs(self, users: ArrayLike, items: ArrayLike) -> FloatArray:
-        """``predict``: x_u·y_i + b_i for parallel arrays of raw ids; b_i for an unknown
-        user, 0 for an unknown item."""
+    @reads
+    def predict(self, users: ArrayLike, items: ArrayLike) -> FloatArray:
+        """Scores x_u·y_i + b_i for parallel arrays of raw ids, b the item biases (BPR's;
+        0 for ImplicitALS): what ``recommend`` ranks by.
+
+        Parameters
+        ----------
+        users, items : array-like of int or str
+            Raw ids, one pair per score; they need not be in the training data: an unknown
+            user gets b_i (the popularity part of BPR's score; 0 for ImplicitALS), an
+            unknown item 0.
+
+        Returns
+        -------
+        ndarray
+            A score per pair, in the model dtype. ImplicitALS's is the fitted preference,
+            toward 1 for a pair the model expects and toward 0 for one it does not
+            (regularization pulls scores toward 0); only the order of BPR's scores within a
+            user means something.
+
+        Raises
+        ------
+        NotFittedError
+            The model is not fitted.
+        ValueError
+            ``users`` and ``items`` differ in length.
+
+        Examples
+        --------
+        >>> import fastmf
+        >>> data = fastmf.Interactions.from_arrays([0, 0, 0, 1, 1, 2, 2, 3],
+        ...                                        [0, 1, 2, 0, 1, 3, 4, 3])
+        >>> model = fastmf.ImplicitALS(factors=4, iterations=10, seed=0, verbose=False).fit(data)
+        >>> model.predict([0, 1, 9], [0, 2, 0]).astype(float).round(2).tolist()
+        [0.79, 0.53, 0.0]
+        >>> bpr = fastmf.BPR(factors=2, epochs=50, num_threads=1, seed=0, verbose=False)
+        >>> scores = bpr.fit(data).predict([0, 0, 7], [1, 2, 1])
+        >>> scores.shape, bool(scores[2] == bpr.item_biases_[1])      # user 7 is unknown
+        ((3,), True)
+        """
         self._check_is_fitted()
         users, items = v.as_ids("users", users), v.as_ids("items", items)
         v.check_same_length(users=users, items=items)

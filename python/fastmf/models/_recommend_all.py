@@ -15,8 +15,8 @@ import numpy as np
 
 from .. import _validation as v
 from .._files import replacing
+from .._locking import reads
 from .._optional import require
-from ._locking import reads
 from ._topn import Recommendations, to_raw
 
 if TYPE_CHECKING:

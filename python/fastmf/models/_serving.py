@@ -7,15 +7,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .. import _core
 from .. import _validation as v
-from ..data import IdMap, _comparable
+from .._kernels.topk import topk_filtered
+from .._locking import reads
+from ..data import _comparable
 from ..exceptions import UnknownIdError
 from ._ann import IndexMixin, approximate_topn, small_allow_list
 from ._coldstart import ColdStartMixin
-from ._locking import reads
 from ._recommend_all import RecommendAllMixin
-from ._topn import Filter, exact_topn, item_counts, no_rows, recommendations, rows_of, unit_rows
+from ._topn import Filter, item_counts, no_rows, recommendations, rows_of, unit_rows
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -76,8 +76,13 @@ class ServingMixin(ColdStartMixin, RecommendAllMixin, IndexMixin):
         True
         """
         self._check_is_fitted()
-        Q, offsets = self._query(self._user_indices(users))
+        Q, offsets = self._query(self._known("user", users, "users"))
         return Q @ self.item_factors_.T + offsets[:, None] + self._item_bias()[None, :]
+
+    # What fastmf.metrics.evaluate compares a model's score_users with: while it is this
+    # one, evaluate ranks the model in C++ from _query and _item_bias; a class that changes
+    # score_users is ranked by the scores it gives.
+    _serving_score_users = score_users
 
     @reads
     def recommend(self, user: RawId, n: int = 10, filter_seen: bool = True, *,
@@ -199,7 +204,7 @@ class ServingMixin(ColdStartMixin, RecommendAllMixin, IndexMixin):
         """
         self._check_is_fitted()
         n = v.check_int("n", n, minimum=1)
-        uidx = self._user_indices(users)
+        uidx = self._known("user", users, "users")
         filt = self._item_filter(filter_items, items, unknown, min_item_count)
         return recommendations(self.item_ids_,
                                *self._recommend_rows(uidx, n, filter_seen, filt, exact))
@@ -249,7 +254,7 @@ class ServingMixin(ColdStartMixin, RecommendAllMixin, IndexMixin):
         ['Interstellar', 'Batman']
         """
         self._check_is_fitted()
-        index = self._item_indices([item], "item")
+        index = self._known("item", [item], "item")
         filt = self._item_filter(filter_items, items, unknown, min_item_count)
         return self._similar("item", index, n, filt, exact)
 
@@ -296,7 +301,7 @@ class ServingMixin(ColdStartMixin, RecommendAllMixin, IndexMixin):
         (['Carol'], True)
         """
         self._check_is_fitted()
-        index = self._user_indices([user], "user")
+        index = self._known("user", [user], "user")
         filt = Filter.of(self.user_ids_, filter_users, users, ("filter_users", "users"), "user",
                          unknown)
         return self._similar("user", index, n, filt, True)
@@ -332,7 +337,8 @@ class ServingMixin(ColdStartMixin, RecommendAllMixin, IndexMixin):
         graph = "similar" if similar else "recommend"
         index = None if exact or side == "user" else self._ann_index(graph)
         if index is None or small_allow_list(filt):
-            return exact_topn(Q, offsets, Y, bias, exclude, n, filt, threads)
+            return topk_filtered(Q, offsets, Y, bias, filt.candidates, exclude, filt.shared, n,
+                                 threads)
 
         def score(rows: Int64Array, cols: NDArray[np.integer[Any]]) -> FloatArray:
             return (Y[cols] @ Q[rows][:, :, None])[:, :, 0] + offsets[rows][:, None] + bias[cols]
@@ -340,8 +346,9 @@ class ServingMixin(ColdStartMixin, RecommendAllMixin, IndexMixin):
         found, scores, left = approximate_topn(index, graph, queries, score, exclude, n, filt,
                                                Y.dtype)
         if len(left):
-            found[left], scores[left] = exact_topn(Q[left], offsets[left], Y, bias,
-                                                   rows_of(exclude, left), n, filt, threads)
+            found[left], scores[left] = topk_filtered(Q[left], offsets[left], Y, bias,
+                                                      filt.candidates, rows_of(exclude, left),
+                                                      filt.shared, n, threads)
         return found, scores
 
     def _similar(self, side: str, index: Int64Array, n: int, filt: Filter, exact: bool
@@ -353,71 +360,6 @@ class ServingMixin(ColdStartMixin, RecommendAllMixin, IndexMixin):
         found, scores = self._rank(unit[index], None, self_row, n, filt, exact, side)
         keep = found[0] >= 0
         return ids.to_raw(found[0][keep]), scores[0][keep]
-
-    # -- the fitted state that serving trusts ---------------------------------------
-    def _check_loaded_state(self) -> None:
-        """Raise ValueError unless the fitted state is what serving and the C++ kernels (which
-        trust their inputs) need: every attribute of ``_required_state``, unique ids, finite
-        factors with a row per id, matching biases, a finite global mean and rating range,
-        a valid CSR of seen items, a history. ``fastmf.load`` calls it on what it read."""
-        missing = [name for name in self._required_state if name not in vars(self)]
-        if missing:
-            raise ValueError(f"it lacks the fitted attribute{'s' * (len(missing) > 1)} "
-                             f"{', '.join(missing)} that every fitted {type(self).__name__} "
-                             f"holds")
-        if not (isinstance(self.history_, list) and all(isinstance(h, dict)
-                                                         for h in self.history_)):
-            raise ValueError("history_ must be a list of dicts, one per iteration")
-        if (not isinstance(self.n_iter_, int) or isinstance(self.n_iter_, bool)
-                or not 0 <= self.n_iter_ <= len(self.history_)):
-            raise ValueError(f"n_iter_ must be an int from 0 to the {len(self.history_)} "
-                             f"iterations of history_, got {self.n_iter_!r}")
-        factors = {}
-        for side in ("user", "item"):
-            ids, X = getattr(self, f"{side}_ids_", None), getattr(self, f"{side}_factors_", None)
-            if not isinstance(ids, IdMap) or not isinstance(X, np.ndarray):
-                raise ValueError(f"it holds no {side}_ids_ or no {side}_factors_")
-            if len(ids) and (ids._sorted[1:] == ids._sorted[:-1]).any():
-                raise ValueError(f"{side}_ids_ lists an id more than once")
-            if X.ndim != 2 or X.dtype not in (np.float32, np.float64) or len(X) != len(ids):
-                raise ValueError(f"{side}_factors_ must be a float32 or float64 matrix with a row "
-                                 f"per id of {side}_ids_ ({len(ids)}), got {X.dtype} {X.shape}")
-            biases = getattr(self, f"{side}_biases_", None)
-            if biases is not None and (not isinstance(biases, np.ndarray)
-                                       or biases.dtype != X.dtype or biases.shape != (len(ids),)):
-                raise ValueError(f"{side}_biases_ must be a {X.dtype} vector of length {len(ids)}")
-            for name, array in ((f"{side}_factors_", X), (f"{side}_biases_", biases)):
-                if array is not None and not np.isfinite(array).all():
-                    raise ValueError(f"{name} holds non-finite values")
-            factors[side] = X
-        X, Y = factors["user"], factors["item"]
-        if X.dtype != Y.dtype or X.shape[1] != Y.shape[1]:
-            raise ValueError(f"user_factors_ ({X.dtype}, {X.shape}) and item_factors_ "
-                             f"({Y.dtype}, {Y.shape}) do not match")
-        for name in ("global_mean_",):
-            if name in vars(self) and not _finite_number(getattr(self, name)):
-                raise ValueError(f"{name} must be a finite number, got {getattr(self, name)!r}")
-        if "rating_range_" in vars(self):
-            low_high = self.rating_range_  # type: ignore[attr-defined]  # in vars(self)
-            if (not isinstance(low_high, tuple) or len(low_high) != 2
-                    or not all(_finite_number(x) for x in low_high) or low_high[0] > low_high[1]):
-                raise ValueError(f"rating_range_ must be (low, high) finite numbers, got "
-                                 f"{low_high!r}")
-        for name, shape in (("item_priors_", Y.shape),
-                            ("feature_factors_", (len(getattr(self, "feature_names_", ())),
-                                                  Y.shape[1]))):
-            array = vars(self).get(name)
-            if array is not None and (not isinstance(array, np.ndarray) or array.shape != shape
-                                      or array.dtype != Y.dtype or not np.isfinite(array).all()):
-                raise ValueError(f"{name} must be a finite {Y.dtype} array of shape {shape}")
-        seen = getattr(self, "_seen", None)
-        if seen is not None and not _valid_csr(seen, len(X), len(Y)):
-            raise ValueError(f"_seen is not a valid CSR of {len(X)} users x {len(Y)} items")
-        index = vars(self).get("ann_index_")
-        if index is not None:
-            if index.n_items != len(Y):
-                raise ValueError(f"ann_index_ indexes {index.n_items} items, the model {len(Y)}")
-            index.check_vectors(Y, self._item_bias())
 
     # -- raw ids -> indices ---------------------------------------------------------
     def _index(self, side: str, ids: IdArray, name: str) -> Int64Array:
@@ -437,45 +379,19 @@ class ServingMixin(ColdStartMixin, RecommendAllMixin, IndexMixin):
                                  f"use fold_in() to score a new user")
         return int(idx)
 
-    def _user_indices(self, users: ArrayLike | Sequence[RawId], name: str = "users"
-                      ) -> Int64Array:
-        users = v.as_ids(name, users)
-        idx = self.user_ids_.index(users)
+    def _known(self, side: str, ids: ArrayLike | Sequence[RawId], name: str) -> Int64Array:
+        """The model's indices of the raw ids of ``side`` given as the argument ``name``;
+        UnknownIdError for the first id the model does not know."""
+        ids = v.as_ids(name, ids)
+        idx = getattr(self, f"{side}_ids_").index(ids)
         if (idx < 0).any():
-            bad = users[np.flatnonzero(idx < 0)[0]]
-            where = "" if name == "user" else f" in {name}"
-            raise UnknownIdError(f"user {bad.item()!r}{where} was not in the training data; "
-                                 f"use fold_in() to score a new user")
+            bad = ids[np.flatnonzero(idx < 0)[0]]
+            where = "" if name == side else f" in {name}"
+            advice = "; use fold_in() to score a new user" if side == "user" else ""
+            raise UnknownIdError(f"{side} {bad.item()!r}{where} was not in the training "
+                                 f"data{advice}")
         return idx
-
-    def _item_indices(self, items: ArrayLike | Sequence[RawId], name: str = "items"
-                      ) -> Int64Array:
-        items = v.as_ids(name, items)
-        idx = self.item_ids_.index(items)
-        if (idx < 0).any():
-            bad = items[np.flatnonzero(idx < 0)[0]]
-            where = "" if name == "item" else f" in {name}"
-            raise UnknownIdError(f"item {bad.item()!r}{where} was not in the training data")
-        return idx
-
 
 
 def _id_kind(ids: IdArray) -> str:
     return "strings" if ids.dtype.kind == "U" else "integers"
-
-
-def _finite_number(value: object) -> bool:
-    return (isinstance(value, (int, float, np.integer, np.floating))
-            and not isinstance(value, bool) and bool(np.isfinite(value)))
-
-
-def _valid_csr(csr_arrays: object, n_rows: int, n_cols: int) -> bool:
-    """Whether (indptr, indices) is a CSR with int64 indptr and int32 indices in range."""
-    if not (isinstance(csr_arrays, tuple) and len(csr_arrays) == 2
-            and all(isinstance(a, np.ndarray) and a.ndim == 1 for a in csr_arrays)):
-        return False
-    indptr, indices = csr_arrays
-    return bool(indptr.dtype == np.int64 and indices.dtype == np.int32
-                and len(indptr) == n_rows + 1 and indptr[0] == 0 and indptr[-1] == len(indices)
-                and (np.diff(indptr) >= 0).all()
-                and (len(indices) == 0 or (indices.min() >= 0 and indices.max() < n_cols)))

@@ -1,6 +1,6 @@
-"""The top-n engine that every serving call shares: filters from raw ids, the exact C++
-top-n (``_core.topk_filtered``) and the approximate one through a built index, and the
-``Recommendations`` a batch returns.
+"""What every serving call shares around the top-n: filters from raw ids, the cached unit rows
+and item counts they use, and the ``Recommendations`` a batch returns. The exact top-n is the
+C++ kernel's (``fastmf._kernels.topk.topk_filtered``), the approximate one ``_ann``'s.
 
 Filters are resolved once per call into the kernel's terms: ``candidates`` (the allow list
 less the exclude list, sorted indices; None for every item), ``shared`` (the exclude list
@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .. import _core
 from .. import _validation as v
 from ..exceptions import UnknownIdError
 
@@ -132,19 +131,6 @@ NO_FILTER = Filter(None, _NO_IDS)
 def no_rows(n_rows: int) -> CsrArrays:
     """A CSR of ``n_rows`` rows excluding nothing."""
     return np.zeros(n_rows + 1, np.int64), _NO_IDS
-
-
-def exact_topn(Q: FloatArray, offsets: FloatArray, Y: FloatArray, bias: FloatArray,
-               exclude: CsrArrays, n: int, filt: Filter, num_threads: int
-               ) -> tuple[Int32Array, FloatArray]:
-    """(indices int32, scores) of shape (len(Q), n): the C++ top-n, -1 / -inf padded."""
-    out_items = np.empty((len(Q), n), dtype=np.int32)
-    out_scores = np.empty((len(Q), n), dtype=Y.dtype)
-    candidates = _NO_IDS if filt.candidates is None else filt.candidates
-    _core.topk_filtered(np.ascontiguousarray(Q, Y.dtype), np.ascontiguousarray(offsets, Y.dtype),
-                        Y, bias, filt.candidates is None, candidates, *exclude, filt.shared,
-                        out_items, out_scores, num_threads)
-    return out_items, out_scores
 
 
 def item_counts(seen: CsrArrays, n_items: int) -> Int64Array:

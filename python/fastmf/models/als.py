@@ -1,18 +1,19 @@
 """Explicit, biased matrix factorization trained by alternating least squares."""
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .. import _validation as v
+from .._kernels.als import row_regularization, solve_rows
+from .._locking import writes
 from ..data import IdMap, _comparable
 from ..features import ItemFeatures
-from ._arrays import check_solver_memory
-from ._base import cholesky_error
-from ._explicit import BiasedMF, check_biased_params, row_regularization, solve_rows
-from ._locking import writes
+from ._explicit import BiasedMF
+from ._factors import check_solver_memory
+from ._fit import cholesky_error
+from ._params import ALSParams, as_kernels_see, biased_params
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     _Self = TypeVar("_Self", bound="ALS")
 
 
-class ALS(BiasedMF):
+class ALS(BiasedMF[ALSParams]):
     r"""Biased matrix factorization for explicit ratings, trained by parallel ALS.
 
     The model is :math:`\hat r_{ui} = \mu + b_u + b_i + p_u \cdot q_i`, fitted on the
@@ -115,6 +116,8 @@ class ALS(BiasedMF):
     True
     """
 
+    _model_file = True
+
     def __init__(self, factors: int = 64, regularization: float = 1.0,
                  bias_regularization: float = 3.0, weighted: bool | float = 0.5,
                  iterations: int = 10, init_std: float = 0.01, early_stopping: int | None = None,
@@ -135,20 +138,17 @@ class ALS(BiasedMF):
         self.seed = seed
         self.verbose = verbose
 
-    def _check_params(self) -> SimpleNamespace:
-        p = check_biased_params(self)
+    def _check_params(self) -> ALSParams:
         weighted = float(self.weighted) if isinstance(self.weighted, bool) else self.weighted
-        p["weighted"] = v.check_float("weighted", weighted, minimum=0, maximum=1)
-        if not (self.item_features is None or isinstance(self.item_features, ItemFeatures)
-                or (isinstance(self.item_features, str) and self.item_features == "genres")):
-            raise TypeError(f"item_features must be None, 'genres' or a fastmf.features."
-                            f"ItemFeatures, got {self.item_features!r}")
-        p["item_features"] = self.item_features
-        p["feature_regularization"] = v.check_float(
-            "feature_regularization", self.feature_regularization, minimum=0, strict_minimum=True)
-        return SimpleNamespace(**v.check_kernel_params(p, self))
+        return as_kernels_see(ALSParams(
+            **biased_params(self),
+            weighted=v.check_float("weighted", weighted, minimum=0, maximum=1),
+            item_features=_checked_item_features(self.item_features),
+            feature_regularization=v.check_float("feature_regularization",
+                                                 self.feature_regularization, minimum=0,
+                                                 strict_minimum=True)), self)
 
-    def _start(self, data: Interactions, val: Interactions | None, p: SimpleNamespace
+    def _start(self, data: Interactions, val: Interactions | None, p: ALSParams
                ) -> BiasedState:
         check_solver_memory(p.factors, p.dtype, p.num_threads)     # before any allocation
         state = super()._start(data, val, p)
@@ -167,7 +167,7 @@ class ALS(BiasedMF):
             state.item_prior = np.zeros_like(state.Y)      # m = A E, 0 at the start
         return state
 
-    def _iterate(self, state: BiasedState, p: SimpleNamespace) -> None:
+    def _iterate(self, state: BiasedState, p: ALSParams) -> None:
         self._half_step(state.by_user, state.Y, state.yb, state.X, state.xb, state, p, "user")
         self._half_step(state.by_item, state.X, state.xb, state.Y, state.yb, state, p, "item")
         if state.E is not None:
@@ -176,13 +176,13 @@ class ALS(BiasedMF):
             state.item_prior[:] = state.A @ state.E
 
     def _half_step(self, R: Csr, Y: FloatArray, yb: FloatArray, X: FloatArray, xb: FloatArray,
-                   state: BiasedState, p: SimpleNamespace, side: str) -> None:
+                   state: BiasedState, p: ALSParams, side: str) -> None:
         prior = state.item_prior if side == "item" and state.E is not None else state.no_prior
         failed = solve_rows(R, Y, yb, state.mu, state.row_reg[side], prior, X, xb, p)
         self._check_rows_solved(failed, side, state.data, p)
 
     @staticmethod
-    def _fit_error(side: str, raw_id: Any, index: int, p: SimpleNamespace) -> ModelFitError:
+    def _fit_error(side: str, raw_id: Any, index: int, p: ALSParams) -> ModelFitError:
         """The error for a failed row solve: the row's side, raw id and index."""
         return cholesky_error(side, index, f"regularization (now {p.regularization}) or "
                               f"bias_regularization (now {p.bias_regularization})", raw_id)
@@ -272,6 +272,15 @@ class ALS(BiasedMF):
                                             np.zeros(len(ids), self.item_biases_.dtype)])
         self.item_ids_ = IdMap(np.concatenate([self.item_ids_.ids, ids]))
         return self
+
+
+def _checked_item_features(item_features: object) -> str | ItemFeatures | None:
+    """``item_features`` if it is None, "genres" or an ItemFeatures, else TypeError."""
+    if not (item_features is None or isinstance(item_features, ItemFeatures)
+            or (isinstance(item_features, str) and item_features == "genres")):
+        raise TypeError(f"item_features must be None, 'genres' or a fastmf.features."
+                        f"ItemFeatures, got {item_features!r}")
+    return item_features
 
 
 def features_of(features: ItemFeatures, ids: IdArray) -> list[list[str]]:

@@ -2,31 +2,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .. import _core
 from .. import _validation as v
+from .._kernels import bpr
 from ..data import Csr
 from ..exceptions import ModelFitError
-from ._arrays import init_factors
-from ._base import LastFiniteState, check_common
-from ._bpr_solve import solve_item, solve_user
-from ._locking import reads
+from ._factors import init_factors
+from ._fit import LastFiniteState
+from ._params import BPRParams, as_kernels_see, check_bool, common_params
 from ._ranking import RankingMF, check_counts
 
 if TYPE_CHECKING:
     from typing import Any, Literal
 
-    from numpy.typing import ArrayLike, NDArray
+    from numpy.typing import NDArray
 
     from .._typing import Float64Array, FloatArray, FloatDType, Int32Array, Record, Seed
     from ..data import Interactions
-
-# Negative candidates a sample draws (the C++ sampler's `tries`) per ``seen_negatives``.
-NEGATIVE_TRIES = {"redraw": 32, "skip": 1}
 
 
 @dataclass
@@ -159,6 +154,7 @@ class BPR(RankingMF):
     item_biases_: FloatArray        # zeros with item_biases=False
 
     _iterations_param = "epochs"
+    _model_file = True
 
     def __init__(self, factors: int = 64, learning_rate: float = 0.1,
                  learning_rate_schedule: Literal["linear", "constant"] = "linear",
@@ -185,27 +181,26 @@ class BPR(RankingMF):
         self.seed = seed
         self.verbose = verbose
 
-    def _check_params(self) -> SimpleNamespace:
-        p = check_common(self)
-        p["learning_rate"] = v.check_float("learning_rate", self.learning_rate, minimum=0,
-                                           strict_minimum=True)
-        p["learning_rate_schedule"] = v.check_choice(
-            "learning_rate_schedule", self.learning_rate_schedule, ("constant", "linear"))
-        p["regularization"] = v.check_float("regularization", self.regularization, minimum=0)
-        p["negative_sampling"] = v.check_choice("negative_sampling", self.negative_sampling,
-                                                ("uniform", "popularity"))
-        p["popularity_exponent"] = v.check_float("popularity_exponent", self.popularity_exponent,
-                                                 minimum=0)
-        p["seen_negatives"] = v.check_choice("seen_negatives", self.seen_negatives,
-                                             ("redraw", "skip"))
-        if not isinstance(self.item_biases, bool):
-            raise TypeError(f"item_biases must be True or False, got {self.item_biases!r}")
-        p["item_biases"] = self.item_biases
-        p["init_std"] = v.check_float("init_std", self.init_std, minimum=0, strict_minimum=True)
-        return SimpleNamespace(**v.check_kernel_params(p, self))
+    def _check_params(self) -> BPRParams:
+        return as_kernels_see(BPRParams(
+            **common_params(self),
+            learning_rate=v.check_float("learning_rate", self.learning_rate, minimum=0,
+                                        strict_minimum=True),
+            learning_rate_schedule=v.check_choice(
+                "learning_rate_schedule", self.learning_rate_schedule, ("constant", "linear")),
+            regularization=v.check_float("regularization", self.regularization, minimum=0),
+            negative_sampling=v.check_choice("negative_sampling", self.negative_sampling,
+                                             ("uniform", "popularity")),
+            popularity_exponent=v.check_float("popularity_exponent", self.popularity_exponent,
+                                              minimum=0),
+            seen_negatives=v.check_choice("seen_negatives", self.seen_negatives,
+                                          ("redraw", "skip")),
+            item_biases=check_bool("item_biases", self.item_biases),
+            init_std=v.check_float("init_std", self.init_std, minimum=0,
+                                   strict_minimum=True)), self)
 
     # -- training -------------------------------------------------------------------
-    def _start(self, data: Interactions, val: Interactions | None, p: SimpleNamespace
+    def _start(self, data: Interactions, val: Interactions | None, p: BPRParams
                ) -> BprState:
         positives = positive_csr(data)
         rng = np.random.default_rng(p.seed)
@@ -220,15 +215,12 @@ class BPR(RankingMF):
         return BprState(X, Y, b, data, positives, user_of, cdf, rng, val,
                         backup=LastFiniteState((X, Y, b)))
 
-    def _iterate(self, state: BprState, p: SimpleNamespace) -> None:
-        R = state.positives
+    def _iterate(self, state: BprState, p: BPRParams) -> None:
         state.backup.save()
         seed = int(state.rng.integers(0, 2**63))
         lr = learning_rate(p, state.epoch)
-        totals = _core.bpr_epoch(R.indptr, R.indices, state.user_of, state.cdf, state.X, state.Y,
-                                 state.b, p.dtype(lr), p.dtype(p.regularization),
-                                 len(R.indices), seed, NEGATIVE_TRIES[p.seen_negatives],
-                                 p.num_threads)
+        totals = bpr.epoch(state.positives, state.user_of, state.cdf, state.X, state.Y, state.b,
+                           lr, seed, p)
         state.epoch += 1
         if not np.isfinite(totals[0]):
             raise state.backup.restore(
@@ -236,7 +228,7 @@ class BPR(RankingMF):
                 f"smaller learning_rate (now {p.learning_rate})")
         state.totals, state.lr = totals, lr
 
-    def _evaluate(self, state: BprState, p: SimpleNamespace) -> Record:
+    def _evaluate(self, state: BprState, p: BPRParams) -> Record:
         objective, ordered, used = state.totals
         record = {"loss": objective / used if used else float("nan"),
                   "train_auc": ordered / used if used else float("nan"),
@@ -260,8 +252,8 @@ class BPR(RankingMF):
     def _solve_rows(self, side: str, R: Csr, row_ids: NDArray[Any] | None = None
                     ) -> tuple[FloatArray, FloatArray]:
         """Factors (and item biases) of the rows of R that minimise BPR's own expected
-        objective with everything else fixed, by Newton's method (see :func:`solve_user`
-        and :func:`solve_item`); values > 0 are the positives."""
+        objective with everything else fixed, by Newton's method (``solve_user``
+        and ``solve_item`` of ``fastmf._kernels.bpr``); values > 0 are the positives."""
         p = self._check_params()
         check_counts(R.data, locate=False)
         Y = self.item_factors_
@@ -272,17 +264,18 @@ class BPR(RankingMF):
             cols = R.indices[R.indptr[row]:R.indptr[row + 1]]
             cols = cols[R.data[R.indptr[row]:R.indptr[row + 1]] > 0]
             if side == "user":
-                X[row] = solve_user(cols, Y, self.item_biases_, weights, p.regularization)
+                X[row] = bpr.solve_user(cols, Y, self.item_biases_, weights, p.regularization)
             else:
-                known = -1 if row_ids is None else int(self.item_ids_.index(row_ids[row:row + 1])[0])
-                X[row], b[row] = solve_item(cols, known, self.user_factors_, Y, self.item_biases_,
-                                            self._seen, weights, p)
+                known = (-1 if row_ids is None
+                         else int(self.item_ids_.index(row_ids[row:row + 1])[0]))
+                X[row], b[row] = bpr.solve_item(cols, known, self.user_factors_, Y,
+                                                self.item_biases_, self._seen, weights, p)
         if not (np.isfinite(X).all() and np.isfinite(b).all()):
             raise ModelFitError(f"the {side} solve did not converge; increase regularization "
                                 f"(now {p.regularization})")
         return X, b
 
-    def _negative_weights(self, p: SimpleNamespace) -> Float64Array:
+    def _negative_weights(self, p: BPRParams) -> Float64Array:
         """The weight of each item as a negative sample: 1 (uniform), or its number of
         training interactions to the popularity exponent."""
         if p.negative_sampling == "uniform":
@@ -293,42 +286,8 @@ class BPR(RankingMF):
     def _item_bias(self) -> FloatArray:
         return self.item_biases_
 
-    @reads
-    def predict(self, users: ArrayLike, items: ArrayLike) -> FloatArray:
-        """Scores p_u·q_i + b_i for parallel arrays of raw ids.
 
-        Parameters
-        ----------
-        users, items : array-like of int or str
-            Raw ids, one pair per score; they need not be in the training data: an unknown
-            user gets b_i (the popularity part of the score), an unknown item 0.
-
-        Returns
-        -------
-        ndarray
-            A score per pair, in the model dtype; only their order within a user means
-            something.
-
-        Raises
-        ------
-        NotFittedError
-            The model is not fitted.
-        ValueError
-            ``users`` and ``items`` differ in length.
-
-        Examples
-        --------
-        >>> import fastmf
-        >>> data = fastmf.Interactions.from_arrays([0, 0, 1, 1, 2], [0, 1, 1, 2, 0])
-        >>> model = fastmf.BPR(factors=2, epochs=50, num_threads=1, seed=0, verbose=False)
-        >>> scores = model.fit(data).predict([0, 0, 7], [1, 2, 1])
-        >>> scores.shape, bool(scores[2] == model.item_biases_[1])
-        ((3,), True)
-        """
-        return self._score_pairs(users, items)
-
-
-def learning_rate(p: SimpleNamespace, epoch: int) -> float:
+def learning_rate(p: BPRParams, epoch: int) -> float:
     """The step η of epoch ``epoch`` (from 0) of ``p.iterations`` under the schedule."""
     if p.learning_rate_schedule == "linear":
         return p.learning_rate * (1.0 - epoch / p.iterations)

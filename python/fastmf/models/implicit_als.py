@@ -2,97 +2,29 @@
 and Koren (2022): a weight on the unobserved pairs and frequency-scaled regularization."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from fractions import Fraction
-from types import SimpleNamespace
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
-from .. import _core
 from .. import _validation as v
+from .._kernels.gram import gram
+from .._kernels.implicit_als import (objective, observed_loss, penalty, row_regularization,
+                                     solve_rows)
 from ..data import Csr, transpose
 from ..exceptions import ModelFitError
-from ._arrays import check_solver_memory, exact_sum, gram, init_factors
-from ._base import check_common, cholesky_error
-from ._explicit import row_norms
-from ._locking import reads
+from ._factors import check_solver_memory, init_factors
+from ._fit import cholesky_error
+from ._params import ImplicitParams, as_kernels_see, common_params
 from ._ranking import RankingMF, check_counts
 
 if TYPE_CHECKING:
     from typing import Any, Literal
 
-    from numpy.typing import ArrayLike, DTypeLike, NDArray
+    from numpy.typing import NDArray
 
-    from .._typing import Float64Array, FloatArray, FloatDType, Int64Array, Record, Seed
+    from .._typing import FloatArray, FloatDType, Record, Seed
     from ..data import Interactions
-
-
-# -- the pieces of a fit that one machine and fastmf.distributed share, on any row block --
-def row_weights(counts: Int64Array, n_other: int, p: SimpleNamespace) -> Float64Array:
-    """(n + α0 N)^ν per row in float64: n the row's observed pairs, N = ``n_other`` the
-    rows of the other side, α0 = ``p.unobserved_weight``, ν = ``p.regularization_exponent``
-    (ν = 0: all 1)."""
-    n = counts.astype(np.float64) + p.unobserved_weight * n_other
-    return n ** p.regularization_exponent
-
-
-def row_regularization(counts: Int64Array, n_other: int, p: SimpleNamespace, dtype: DTypeLike
-                       ) -> FloatArray:
-    """λ_u = λ (n_u + α0 N)^ν of every row, in ``dtype`` (see ``row_weights``)."""
-    return (p.regularization * row_weights(counts, n_other, p)).astype(dtype)
-
-
-def solve_rows(C: Csr, Y: FloatArray, YtY: FloatArray, X: FloatArray, p: SimpleNamespace
-               ) -> int:
-    """The implicit row solve of every row of C (a Csr of the values v, c = 1 + α v, column
-    indices into Y) against the fixed Y with YtY = YᵀY (unscaled; α0 is applied here),
-    written into X: exactly (Cholesky), by ``p.cg_steps`` CG steps from X or by one sweep
-    over blocks of ``p.block_size`` coordinates from X. Each row u
-    gets its λ_u (``row_regularization``). Returns -1 or the first row whose Cholesky
-    failed."""
-    dtype = Y.dtype.type
-    G = YtY * dtype(p.unobserved_weight)                   # α0 YᵀY (exact for α0 = 1)
-    reg = row_regularization(C.counts(), len(Y), p, dtype)
-    alpha, base = dtype(p.alpha), dtype(1.0 - p.unobserved_weight)
-    if p.solver == "cg":
-        _core.implicit_als_cg_step(C.indptr, C.indices, C.data, alpha, base, Y, G, reg, X,
-                                   p.cg_steps, p.num_threads)
-        return -1
-    if p.solver == "block":
-        return _core.implicit_als_block_step(C.indptr, C.indices, C.data, alpha, base, Y, G, reg,
-                                             X, p.block_size, p.num_threads)
-    return _core.implicit_als_half_step(C.indptr, C.indices, C.data, alpha, base, Y, G, reg, X,
-                                        p.num_threads)
-
-
-def observed_loss(C: Csr, X: FloatArray, Y: FloatArray, p: SimpleNamespace) -> Fraction:
-    """Σ over the observed pairs of the rows of C (factors X) of their part of the loss
-    beyond the all-pairs term (exact)."""
-    per_row = np.empty(len(X), dtype=np.float64)
-    dtype = X.dtype.type
-    _core.implicit_observed_loss(C.indptr, C.indices, C.data, dtype(p.alpha),
-                                 dtype(p.unobserved_weight), X, Y, per_row, p.num_threads)
-    return exact_sum(per_row)
-
-
-def penalty(counts: Int64Array, n_other: int, A: FloatArray, p: SimpleNamespace) -> Fraction:
-    """Σ_u (n_u + α0 N)^ν ‖a_u‖² over the rows of A (exact): λ times it is their part of the
-    regularization term (see ``row_weights``)."""
-    norms = row_norms(A)
-    if p.regularization_exponent:
-        norms *= row_weights(counts, n_other, p)
-    return exact_sum(norms)
-
-
-def objective(XtX: FloatArray, YtY: FloatArray, observed: Fraction, penalties: Fraction,
-              p: SimpleNamespace) -> float:
-    """α0 Σ_{u,i} (x·y)² + the observed part + λ Σ (n + α0 N)^ν ‖·‖², from the Gram matrices,
-    the observed part (``observed_loss``) and the penalties of both sides (``penalty``)."""
-    XtX, YtY = XtX.astype(np.float64), YtY.astype(np.float64)
-    all_pairs = exact_sum(XtX * YtY)                          # Σ_u x_uᵀ(YᵀY)x_u
-    return float(Fraction(p.unobserved_weight) * all_pairs + observed
-                 + Fraction(p.regularization) * penalties)
 
 
 @dataclass
@@ -216,6 +148,7 @@ class ImplicitALS(RankingMF):
     [2]
     """
 
+    _model_file = True
     # A model file written before these parameters existed was fitted with these values.
     _legacy_params = {"unobserved_weight": 1.0, "regularization_exponent": 0.0}
 
@@ -244,34 +177,35 @@ class ImplicitALS(RankingMF):
         self.seed = seed
         self.verbose = verbose
 
-    def _check_params(self) -> SimpleNamespace:
-        p = check_common(self)
-        p["regularization"] = v.check_float("regularization", self.regularization, minimum=0,
-                                            strict_minimum=True)
-        p["alpha"] = v.check_float("alpha", self.alpha, minimum=0, strict_minimum=True)
-        p["unobserved_weight"] = v.check_float("unobserved_weight", self.unobserved_weight,
-                                               minimum=0, strict_minimum=True)
-        p["regularization_exponent"] = v.check_float(
-            "regularization_exponent", self.regularization_exponent, minimum=0, maximum=1)
-        p["confidence"] = v.check_choice("confidence", self.confidence, ("linear", "log"))
-        p["epsilon"] = v.check_float("epsilon", self.epsilon, minimum=0, strict_minimum=True)
-        p["solver"] = v.check_choice("solver", self.solver, ("cholesky", "cg", "block"))
-        p["cg_steps"] = v.check_int("cg_steps", self.cg_steps, minimum=1)
-        p["block_size"] = v.check_int("block_size", self.block_size, minimum=1)
-        p["init_std"] = (0.1 / np.sqrt(p["factors"]) if self.init_std is None
-                         else v.check_float("init_std", self.init_std, minimum=0))
-        return SimpleNamespace(**v.check_kernel_params(p, self))
+    def _check_params(self) -> ImplicitParams:
+        common = common_params(self)
+        return as_kernels_see(ImplicitParams(
+            **common,
+            regularization=v.check_float("regularization", self.regularization, minimum=0,
+                                         strict_minimum=True),
+            alpha=v.check_float("alpha", self.alpha, minimum=0, strict_minimum=True),
+            unobserved_weight=v.check_float("unobserved_weight", self.unobserved_weight,
+                                            minimum=0, strict_minimum=True),
+            regularization_exponent=v.check_float(
+                "regularization_exponent", self.regularization_exponent, minimum=0, maximum=1),
+            confidence=v.check_choice("confidence", self.confidence, ("linear", "log")),
+            epsilon=v.check_float("epsilon", self.epsilon, minimum=0, strict_minimum=True),
+            solver=v.check_choice("solver", self.solver, ("cholesky", "cg", "block")),
+            cg_steps=v.check_int("cg_steps", self.cg_steps, minimum=1),
+            block_size=v.check_int("block_size", self.block_size, minimum=1),
+            init_std=(0.1 / np.sqrt(common["factors"]) if self.init_std is None
+                      else v.check_float("init_std", self.init_std, minimum=0))), self)
 
     @staticmethod
-    def _confidence_values(values: NDArray[Any], p: SimpleNamespace) -> FloatArray:
+    def _confidence_values(values: NDArray[Any], p: ImplicitParams) -> FloatArray:
         """The values v with c - 1 = α v on observed pairs, from the raw values r >= 0, in
         ``p.dtype`` (``p``: the checked parameters): v = r for the linear confidence (the
         input itself, no copy, when it is already in the model dtype), v = log(1 + r / ε)
         for the log confidence."""
         if p.confidence == "linear":
-            out = values.astype(p.dtype, copy=False)
+            out = cast("FloatArray", values.astype(p.dtype, copy=False))
         else:
-            out = np.array(values, dtype=p.dtype)
+            out = cast("FloatArray", np.array(values, dtype=p.dtype))
             out /= p.dtype(p.epsilon)
             np.log1p(out, out=out)
         largest = 1.0 + p.alpha * float(out.max(initial=0.0))     # the largest confidence
@@ -281,7 +215,7 @@ class ImplicitALS(RankingMF):
                              f"a smaller alpha, confidence='log' or dtype='float64'")
         return out
 
-    def _start(self, data: Interactions, val: Interactions | None, p: SimpleNamespace
+    def _start(self, data: Interactions, val: Interactions | None, p: ImplicitParams
                ) -> ImplicitState:
         check_counts(data.ratings)
         check_solver_memory(p.factors, p.dtype, p.num_threads)
@@ -303,27 +237,27 @@ class ImplicitALS(RankingMF):
         C = Csr(R.indptr, R.indices, values, R.shape)
         return ImplicitState(X, Y, data, C, transpose(C), val)
 
-    def _iterate(self, state: ImplicitState, p: SimpleNamespace) -> None:
+    def _iterate(self, state: ImplicitState, p: ImplicitParams) -> None:
         self._half_step(state.C, state.Y, state.X, p, "user", state)
         self._half_step(state.Ct, state.X, state.Y, p, "item", state)
 
-    def _half_step(self, C: Csr, Y: FloatArray, X: FloatArray, p: SimpleNamespace, side: str,
+    def _half_step(self, C: Csr, Y: FloatArray, X: FloatArray, p: ImplicitParams, side: str,
                    state: ImplicitState) -> None:
         failed = solve_rows(C, Y, gram(Y, p.num_threads), X, p)
         self._check_rows_solved(failed, side, state.data, p)
 
     @staticmethod
-    def _fit_error(side: str, raw_id: Any, index: int, p: SimpleNamespace) -> ModelFitError:
+    def _fit_error(side: str, raw_id: Any, index: int, p: ImplicitParams) -> ModelFitError:
         """The error for a failed row solve: the row's side, raw id and index."""
         return cholesky_error(side, index, f"regularization (now {p.regularization})", raw_id)
 
-    def _evaluate(self, state: ImplicitState, p: SimpleNamespace) -> Record:
+    def _evaluate(self, state: ImplicitState, p: ImplicitParams) -> Record:
         record = {"loss": self._loss(state, p)}
         if state.val is not None:
             record.update(self._validation_scores(state, state.data))
         return record
 
-    def _loss(self, state: ImplicitState, p: SimpleNamespace) -> float:
+    def _loss(self, state: ImplicitState, p: ImplicitParams) -> float:
         """The objective without the dense matrix (see ``objective``)."""
         X, Y = state.X, state.Y
         penalties = (penalty(state.C.counts(), len(Y), X, p)
@@ -344,44 +278,11 @@ class ImplicitALS(RankingMF):
         p = self._check_params()
         check_counts(R.data, locate=False)
         Y = self.item_factors_ if side == "user" else self.user_factors_
-        p.dtype, p.solver = Y.dtype.type, "cholesky"       # a fold-in always solves exactly
+        # a fold-in always solves exactly, in the dtype of the fitted factors
+        p = replace(p, dtype=Y.dtype.type, solver="cholesky")
         X = np.zeros((R.shape[0], Y.shape[1]), dtype=Y.dtype)
         C = Csr(R.indptr, R.indices, self._confidence_values(R.data, p), R.shape)
         failed = solve_rows(C, Y, gram(Y, p.num_threads), X, p)
         if failed >= 0:
             raise cholesky_error(side, failed, f"regularization (now {p.regularization})")
         return X, np.zeros(R.shape[0], dtype=Y.dtype)
-
-    @reads
-    def predict(self, users: ArrayLike, items: ArrayLike) -> FloatArray:
-        """Predicted preference x_u·y_i for parallel arrays of raw ids (0 for unknown ids).
-
-        Parameters
-        ----------
-        users, items : array-like of int or str
-            Raw ids, one pair per prediction; they need not be in the training data.
-
-        Returns
-        -------
-        ndarray
-            A score per pair, in the model dtype: the fitted preference, toward 1 for a
-            pair the model expects and toward 0 for one it does not (regularization
-            pulls scores toward 0); 0 where the user or the item is unknown.
-
-        Raises
-        ------
-        NotFittedError
-            The model is not fitted.
-        ValueError
-            ``users`` and ``items`` differ in length.
-
-        Examples
-        --------
-        >>> import fastmf
-        >>> data = fastmf.Interactions.from_arrays([0, 0, 0, 1, 1, 2, 2, 3],
-        ...                                        [0, 1, 2, 0, 1, 3, 4, 3])
-        >>> model = fastmf.ImplicitALS(factors=4, iterations=10, seed=0, verbose=False).fit(data)
-        >>> model.predict([0, 1, 9], [0, 2, 0]).astype(float).round(2).tolist()
-        [0.79, 0.53, 0.0]
-        """
-        return self._score_pairs(users, items)

@@ -1,16 +1,16 @@
 """Explicit, biased matrix factorization trained by parallel (Hogwild) SGD."""
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .. import _core
 from .. import _validation as v
-from ._arrays import factor_bytes
-from ._base import LastFiniteState
-from ._explicit import BiasedMF, check_biased_params
+from .._kernels import sgd
+from ._explicit import BiasedMF
+from ._factors import factor_bytes
+from ._fit import LastFiniteState
+from ._params import SGDParams, as_kernels_see, biased_params, check_bool
 
 if TYPE_CHECKING:
     from typing import Any
@@ -28,7 +28,7 @@ _BLOCK_ROW_BYTES = 1 << 21
 _MAX_GRID = 256
 
 
-class SGD(BiasedMF):
+class SGD(BiasedMF[SGDParams]):
     r"""Biased matrix factorization for explicit ratings, trained by stochastic gradient
     descent (Funk's SVD with biases), in parallel Hogwild style.
 
@@ -113,6 +113,7 @@ class SGD(BiasedMF):
     """
 
     _iterations_param = "epochs"
+    _model_file = True
 
     def __init__(self, factors: int = 64, epochs: int = 60, learning_rate: float = 0.007,
                  decay: float = 1.0, regularization: float = 0.08,
@@ -133,18 +134,16 @@ class SGD(BiasedMF):
         self.seed = seed
         self.verbose = verbose
 
-    def _check_params(self) -> SimpleNamespace:
-        p = check_biased_params(self)
-        p["learning_rate"] = v.check_float("learning_rate", self.learning_rate, minimum=0,
-                                           strict_minimum=True)
-        p["decay"] = v.check_float("decay", self.decay, minimum=0, maximum=1, strict_minimum=True)
-        if not isinstance(self.shuffle, bool):
-            raise TypeError(f"shuffle must be True or False, got {self.shuffle!r}")
-        p["shuffle"] = self.shuffle
-        p["weighted"] = 0.0            # plain λ in the shared objective
-        return SimpleNamespace(**v.check_kernel_params(p, self))
+    def _check_params(self) -> SGDParams:
+        return as_kernels_see(SGDParams(
+            **biased_params(self),
+            learning_rate=v.check_float("learning_rate", self.learning_rate, minimum=0,
+                                        strict_minimum=True),
+            decay=v.check_float("decay", self.decay, minimum=0, maximum=1, strict_minimum=True),
+            shuffle=check_bool("shuffle", self.shuffle),
+            weighted=0.0), self)          # plain λ in the shared objective
 
-    def _start(self, data: Interactions, val: Interactions | None, p: SimpleNamespace
+    def _start(self, data: Interactions, val: Interactions | None, p: SGDParams
                ) -> BiasedState:
         # The whole fit beyond the data: the factors and biases, their copy that undoes a
         # diverging epoch, and the block layout's peak (see layout_bytes).
@@ -163,16 +162,13 @@ class SGD(BiasedMF):
         state.backup = LastFiniteState((state.X, state.xb, state.Y, state.yb))
         return state
 
-    def _iterate(self, state: BiasedState, p: SimpleNamespace) -> None:
-        block_ptr, uidx, iidx, ratings = state.layout
-        n_blocks = len(block_ptr) - 1
-        order = (state.rng.permutation(n_blocks) if p.shuffle else np.arange(n_blocks)).astype(np.int32)
+    def _iterate(self, state: BiasedState, p: SGDParams) -> None:
+        n_blocks = len(state.layout[0]) - 1
+        order = (state.rng.permutation(n_blocks) if p.shuffle
+                 else np.arange(n_blocks)).astype(np.int32)
         lr = p.learning_rate * p.decay ** state.epoch
         state.backup.save()
-        dtype = p.dtype
-        sse = _core.sgd_epoch(block_ptr, order, uidx, iidx, ratings, state.X, state.xb, state.Y,
-                              state.yb, dtype(state.mu), dtype(lr), dtype(p.regularization),
-                              dtype(p.bias_regularization), p.num_threads)
+        sse = sgd.epoch(state.layout, order, state.X, state.xb, state.Y, state.yb, state.mu, lr, p)
         state.epoch += 1
         if not np.isfinite(sse):
             raise state.backup.restore(
@@ -180,10 +176,10 @@ class SGD(BiasedMF):
                 f"non-finite; use a smaller learning_rate (now {p.learning_rate})")
         state.epoch_sse, state.lr = sse, lr
 
-    def _training_sse(self, state: BiasedState, p: SimpleNamespace) -> float:
+    def _training_sse(self, state: BiasedState, p: SGDParams) -> float:
         return state.epoch_sse
 
-    def _evaluate(self, state: BiasedState, p: SimpleNamespace) -> Record:
+    def _evaluate(self, state: BiasedState, p: SGDParams) -> Record:
         return {**super()._evaluate(state, p), "learning_rate": state.lr}
 
 

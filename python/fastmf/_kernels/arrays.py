@@ -1,0 +1,83 @@
+"""The arrays the kernels take, and the sums of what they return, shared by a fit on one
+machine and a fit on a cluster (fastmf.distributed) so that both compute the same bits:
+cache-aligned matrices, squared row norms, and sums whose value does not depend on how the
+numbers are split into parts."""
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any
+
+    from numpy.typing import ArrayLike, DTypeLike, NDArray
+
+    from .._typing import Float64Array
+
+
+def cache_aligned(array: NDArray[Any], alignment: int = 64) -> NDArray[Any]:
+    """A C-contiguous copy of ``array`` whose data starts on a cache-line boundary, so that
+    a row of 64 float32 spans 4 cache lines, not 5 (numpy's large arrays start 16 bytes
+    past one)."""
+    buffer = np.empty(array.nbytes + alignment, dtype=np.uint8)
+    offset = -buffer.ctypes.data % alignment
+    out = buffer[offset:offset + array.nbytes].view(array.dtype).reshape(array.shape)
+    out[...] = array
+    return out
+
+
+def sum_in_order(parts: Iterable[NDArray[Any]], shape: tuple[int, ...], dtype: DTypeLike
+                 ) -> NDArray[Any]:
+    """The sum of the arrays in ``parts``, added one after another from zero."""
+    out = np.zeros(shape, dtype=dtype)
+    for part in parts:
+        out += part
+    return out
+
+
+def row_norms(A: NDArray[np.floating[Any]], rows: int = 4096) -> Float64Array:
+    """‖a‖² of every row of A in float64, a block of rows at a time (each row's value is
+    the same whichever block or matrix holds it)."""
+    out = np.empty(len(A), dtype=np.float64)
+    for lo in range(0, len(A), rows):
+        out[lo:lo + rows] = np.square(A[lo:lo + rows], dtype=np.float64).sum(axis=1)
+    return out
+
+
+def exact_sum(values: ArrayLike) -> Fraction:
+    """The exact sum of float values, as a Fraction: sums of parts add up to the sum of the
+    whole, however the values are split, and ``float()`` of it is correctly rounded.
+
+    A finite float64 is ±m·2^(e - 1075) with integers m < 2^53 and e (its biased exponent,
+    1 for subnormals). m is split into three 18-bit digits; digits of equal exponent are
+    added by ``np.bincount`` in float64, exact while fewer than 2^35 values share a sum
+    (every partial sum stays below 2^53). Chunks of 2^16 values keep the work in cache."""
+    x = np.ascontiguousarray(values, dtype=np.float64).ravel()
+    if not np.isfinite(x).all():
+        raise ValueError("exact_sum needs finite values")
+    if len(x) >= 1 << 35:
+        half = len(x) // 2
+        return exact_sum(x[:half]) + exact_sum(x[half:])
+    sums = np.zeros((3, 2048))
+    for lo in range(0, len(x), 1 << 16):
+        bits = x[lo:lo + (1 << 16)].view(np.int64)
+        exponent = (bits >> 52) & 0x7FF
+        m = bits & ((1 << 52) - 1)
+        m[exponent > 0] |= 1 << 52
+        exponent[exponent == 0] = 1
+        sign = np.where(bits < 0, -1.0, 1.0)
+        for d in range(3):
+            digit = ((m >> (18 * d)) & ((1 << 18) - 1)) * sign
+            sums[d] += np.bincount(exponent, weights=digit, minlength=2048)
+    total = 0                                        # the sum, in units of 2^-1074
+    for d, e in zip(*np.nonzero(sums)):
+        total += int(sums[d, e]) << (18 * int(d) + int(e) - 1)
+    return Fraction(total, 1 << 1074)
+
+
+def exact_mean(values: NDArray[Any]) -> float:
+    """The mean of float values, correctly rounded to float64."""
+    return float(exact_sum(values) / len(values))
