@@ -15,6 +15,16 @@ median and of each run's ratio, with the range of the ratios::
 
 Quote the numbers of one such series together with that command, the thread count and the
 machine.
+
+The kernel builds (``FASTMF_KERNELS``) are compared by naming each build's files after
+``--build NAME``: a table per build as above, then the C++ medians of every group side by
+side, with the first build's speed-up over each other one (their time over its)::
+
+    for build in avx512 avx2 portable; do for run in 1 2 3; do
+      FASTMF_KERNELS=$build pytest bench --benchmark-only --benchmark-json=$build-$run.json
+    done; done
+    python bench/ratios.py --build avx512 avx512-*.json --build avx2 avx2-*.json \
+        --build portable portable-*.json
 """
 import argparse
 import json
@@ -90,24 +100,72 @@ def machine(report):
     return "\n".join(lines)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("json", nargs="+",
-                        help="files written by pytest --benchmark-json, one per run")
-    args = parser.parse_args(argv)
+def read_reports(paths):
     reports = []
-    for path in args.json:
+    for path in paths:
         with open(path, encoding="utf-8") as handle:
             report = json.load(handle)
         if not report.get("benchmarks"):
             sys.exit(f"{path} holds no benchmarks; run pytest bench --benchmark-only "
                      f"--benchmark-json={path} first")
         reports.append(report)
-    print(table([group_medians(report["benchmarks"]) for report in reports]))
-    print()
-    if len(reports) > 1:
-        print(f"{len(reports)} runs; medians over the runs, ratio range from run to run")
-    print(machine(reports[0]))
+    return reports
+
+
+def builds_table(builds):
+    """The C++ median of every group in each build ({name: [runs]}, runs as table() takes
+    them), and the first build's speed-up over each other one (their time over its)."""
+    names = list(builds)
+    first, others = names[0], names[1:]
+    header = ("group", *(f"{name} C++ (s)" for name in names),
+              *(f"{first} vs {name}" for name in others))
+    rows = []
+    for group, impls in builds[first][0].items():
+        if "cpp" not in impls:
+            continue
+        medians = {}
+        for name, runs in builds.items():
+            found = [run[group]["cpp"]["stats"]["median"] for run in runs
+                     if "cpp" in run.get(group, {})]
+            medians[name] = statistics.median(found) if found else None
+        rows.append((group, *(f"{medians[n]:.4f}" if medians[n] else "-" for n in names),
+                     *(f"{medians[n] / medians[first]:.2f}x" if medians[n] and medians[first]
+                       else "-" for n in others)))
+    widths = [max(len(row[j]) for row in [header, *rows]) for j in range(len(header))]
+    line = lambda row: "  ".join(  # noqa: E731
+        cell.ljust(w) if j == 0 else cell.rjust(w)
+        for j, (cell, w) in enumerate(zip(row, widths))).rstrip()
+    return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("json", nargs="*",
+                        help="files written by pytest --benchmark-json, one per run")
+    parser.add_argument("--build", nargs="+", action="append", default=[],
+                        metavar=("NAME", "JSON"),
+                        help="a kernel build's name (what FASTMF_KERNELS was) and its files")
+    args = parser.parse_args(argv)
+    if args.json and args.build:
+        parser.error("give the files either all after --build NAME, or none so")
+    if not args.json and not args.build:
+        parser.error("no files: name pytest-benchmark JSON files, or --build NAME FILE...")
+    if any(len(files) < 2 for files in args.build):
+        parser.error("--build takes a name and at least one file")
+    builds = ({files[0]: read_reports(files[1:]) for files in args.build}
+              or {None: read_reports(args.json)})
+    for name, reports in builds.items():
+        if name is not None:
+            print(f"kernels: {name} (FASTMF_KERNELS={name})")
+        print(table([group_medians(report["benchmarks"]) for report in reports]))
+        print()
+        if len(reports) > 1:
+            print(f"{len(reports)} runs; medians over the runs, ratio range from run to run")
+        print(machine(reports[0]))
+        print()
+    if len(builds) > 1:
+        print(builds_table({name: [group_medians(r["benchmarks"]) for r in reports]
+                            for name, reports in builds.items()}))
 
 
 if __name__ == "__main__":

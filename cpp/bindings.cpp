@@ -10,8 +10,11 @@
 #include "implicit_als.hpp"
 #include "implicit_block.hpp"
 #include "sgd.hpp"
+#include "simd.hpp"
 #include "sparse.hpp"
 #include "topk.hpp"
+
+#include <string>
 
 namespace py = pybind11;
 using namespace pybind11::literals;
@@ -83,10 +86,65 @@ void bind_dtype(py::module_& m) {
         "out"_a.noconvert(), "num_threads"_a, py::call_guard<py::gil_scoped_release>());
 }
 
+// What this build was compiled for and by (fastmf.show_config).
+py::dict build_info() {
+  py::dict info;
+#if defined(__clang__)
+  info["compiler"] = std::string("Clang ") + __clang_version__;
+#elif defined(__GNUC__)
+  info["compiler"] = std::string("GCC ") + __VERSION__;
+#elif defined(_MSC_VER)
+  info["compiler"] = "MSVC " + std::to_string(_MSC_FULL_VER);
+#else
+  info["compiler"] = "unknown";
+#endif
+#if defined(__AVX512F__)
+  info["instructions"] = "AVX-512";
+#elif defined(__AVX2__)
+  info["instructions"] = "AVX2";
+#elif defined(__AVX__)
+  info["instructions"] = "AVX";
+#elif defined(__aarch64__) || defined(_M_ARM64)
+  info["instructions"] = "NEON";
+#elif defined(__x86_64__) || defined(_M_X64)
+  info["instructions"] = "SSE2";
+#else
+  info["instructions"] = "baseline";
+#endif
+#if defined(FASTMF_NATIVE_BUILD)
+  info["native"] = true;
+#else
+  info["native"] = false;
+#endif
+  info["simd_bytes"] = fastmf::kSimdBytes;
+  info["compiler_extensions"] = bool(FASTMF_GNU_EXTENSIONS);
+  info["eigen"] = std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) +
+                  "." + std::to_string(EIGEN_MINOR_VERSION);
+  info["eigen_simd"] = Eigen::SimdInstructionSetsInUse();
+  info["openmp"] = _OPENMP;
+  return info;
+}
+
+py::dict cpu_features() {
+  const fastmf::CpuFeatures f = fastmf::cpu_features();
+  py::dict out;
+  out["avx"] = f.avx;
+  out["fma"] = f.fma;
+  out["avx2"] = f.avx2;
+  out["avx512f"] = f.avx512f;
+  out["avx512cd"] = f.avx512cd;
+  out["avx512bw"] = f.avx512bw;
+  out["avx512dq"] = f.avx512dq;
+  out["avx512vl"] = f.avx512vl;
+  out["os_ymm"] = f.os_ymm;
+  out["os_zmm"] = f.os_zmm;
+  return out;
+}
+
 }  // namespace
 
-// FASTMF_MODULE is the extension's name (_core_portable or _core_avx2); the extra macro
-// level expands it before pybind11 pastes it into PyInit_<name>.
+// FASTMF_MODULE is the extension's name (_core_portable, _core_avx2 or _core_avx512); the
+// extra macro level expands it before pybind11 pastes it into PyInit_<name>.
 #define FASTMF_DEFINE_MODULE(name, variable) PYBIND11_MODULE(name, variable)
 
 FASTMF_DEFINE_MODULE(FASTMF_MODULE, m) {
@@ -102,4 +160,9 @@ FASTMF_DEFINE_MODULE(FASTMF_MODULE, m) {
   m.def("thread_cap", &fastmf::thread_cap, "The most threads a kernel starts");
   m.def("cpu_has_avx2_fma", &fastmf::cpu_has_avx2_fma,
         "Whether this CPU runs the AVX2+FMA kernels");
+  m.def("cpu_has_avx512", &fastmf::cpu_has_avx512,
+        "Whether this CPU runs the AVX-512 kernels (AVX512F/CD/BW/DQ/VL, ZMM state saved)");
+  m.def("cpu_features", &cpu_features,
+        "The CPU's vector extensions and the register states the OS saves (CPUID, XGETBV)");
+  m.def("build_info", &build_info, "The compiler, instructions and libraries of this build");
 }

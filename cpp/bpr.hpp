@@ -4,6 +4,7 @@
 #include "common.hpp"
 #include "compiler.hpp"
 #include "rng.hpp"
+#include "simd.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -120,6 +121,59 @@ struct BprSampler {
 };
 
 
+// One pass over a step's three rows p, q_i, q_j (k entries each): x = p·(q_i − q_j) and the
+// squared norms of the three rows. The vectors are NarrowSimd's (simd.hpp): a step is a
+// little vector work between its draws and its exp and log1p.
+template <typename S>
+struct BprSums {
+  S x, p2, qi2, qj2;
+};
+
+template <typename S>
+inline BprSums<S> bpr_sums(const S* p, const S* qi, const S* qj, Index k) {
+  using N = NarrowSimd<S>;
+  using V = typename N::type;
+  constexpr Index W = N::width;
+  V x{}, p2{}, qi2{}, qj2{};
+  auto add = [&](V vp, V vi, V vj) {
+    x += vp * (vi - vj);
+    p2 += vp * vp;
+    qi2 += vi * vi;
+    qj2 += vj * vj;
+  };
+  Index f = 0;
+  for (; f + W <= k; f += W) add(N::load(p + f), N::load(qi + f), N::load(qj + f));
+  if (f < k) {
+    add(N::load_first(p + f, k - f), N::load_first(qi + f, k - f),
+        N::load_first(qj + f, k - f));
+  }
+  return {N::sum(x), N::sum(p2), N::sum(qi2), N::sum(qj2)};
+}
+
+// p += lr (g (q_i − q_j) − reg p), q_i += lr (g p − reg q_i), q_j += lr (−g p − reg q_j),
+// all from the values before the step (q_i and q_j distinct rows).
+template <typename S>
+inline void bpr_update(S* p, S* qi, S* qj, Index k, S lr, S g, S reg) {
+  using N = NarrowSimd<S>;
+  using V = typename N::type;
+  constexpr Index W = N::width;
+  Index f = 0;
+  for (; f + W <= k; f += W) {
+    const V vp = N::load(p + f), vi = N::load(qi + f), vj = N::load(qj + f);
+    N::store(p + f, vp + lr * (g * (vi - vj) - reg * vp));
+    N::store(qi + f, vi + lr * (g * vp - reg * vi));
+    N::store(qj + f, vj + lr * (-g * vp - reg * vj));
+  }
+  if (f < k) {
+    const Index n = k - f;
+    const V vp = N::load_first(p + f, n), vi = N::load_first(qi + f, n),
+            vj = N::load_first(qj + f, n);
+    N::store_first(p + f, vp + lr * (g * (vi - vj) - reg * vp), n);
+    N::store_first(qi + f, vi + lr * (g * vp - reg * vi), n);
+    N::store_first(qj + f, vj + lr * (-g * vp - reg * vj), n);
+  }
+}
+
 // One step up ln σ(x) − reg/2 (‖p_u‖² + ‖q_i‖² + ‖q_j‖² + b_i² + b_j²), with
 // x = p_u·(q_i − q_j) + b_i − b_j and g = σ(−x) = 1 − σ(x):
 //   p_u += lr (g (q_i − q_j) − reg p_u),  q_i += lr (g p_u − reg q_i),
@@ -131,24 +185,20 @@ inline void bpr_step(RowRef<S>& X, RowRef<S>& Y, VecRef<S>& y_bias, Index u, Ind
                      S lr, S reg, BprTotals& totals) {
   const bool biased = y_bias.size() > 0;
   const S bi = biased ? y_bias[i] : S(0), bj = biased ? y_bias[j] : S(0);
-  const S x = X.row(u).dot(Y.row(i) - Y.row(j)) + bi - bj;
+  S* p = X.row(u).data();
+  S* qi = Y.row(i).data();
+  S* qj = Y.row(j).data();
+  const BprSums<S> sums = bpr_sums(p, qi, qj, X.cols());
+  const S x = sums.x + bi - bj;
   const S ex = std::exp(x), g = S(1) / (S(1) + ex);
   // −ln σ(x) = ln(1 + e^{−x}), from e^x without overflow: e^x = inf gives ln(1 + 0).
   const S nll = x > 0 ? std::log1p(S(1) / ex) : std::log1p(ex) - x;
-  const double norms = double(X.row(u).squaredNorm()) + double(Y.row(i).squaredNorm()) +
-                       double(Y.row(j).squaredNorm()) + double(bi) * bi + double(bj) * bj;
+  const double norms = double(sums.p2) + double(sums.qi2) + double(sums.qj2) +
+                       double(bi) * bi + double(bj) * bj;
   std::get<0>(totals) += double(nll) + 0.5 * double(reg) * norms;
   std::get<1>(totals) += x > 0;
   std::get<2>(totals) += 1;
-  S* FASTMF_RESTRICT p = X.row(u).data();
-  S* FASTMF_RESTRICT qi = Y.row(i).data();
-  S* FASTMF_RESTRICT qj = Y.row(j).data();
-  for (Index f = 0; f < X.cols(); ++f) {
-    const S pf = p[f], qif = qi[f], qjf = qj[f];
-    p[f] = pf + lr * (g * (qif - qjf) - reg * pf);
-    qi[f] = qif + lr * (g * pf - reg * qif);
-    qj[f] = qjf + lr * (-g * pf - reg * qjf);
-  }
+  bpr_update(p, qi, qj, X.cols(), lr, g, reg);
   if (biased) {
     y_bias[i] = bi + lr * (g - reg * bi);
     y_bias[j] = bj + lr * (-g - reg * bj);

@@ -80,7 +80,8 @@ class SpdSystem {
   // diagonal within a panel's rows are zeroed so that whole-vector loops read zeros.
   bool factor() {
     constexpr Index W = Simd<S>::width;
-    constexpr int MR = W < 4 ? int(W) : 4;  // tile columns: the panel's W, 4 at a time
+    // tile columns: the panel's W, kTileColumns (gram.hpp) at a time
+    constexpr int MR = W < kTileColumns ? int(W) : kTileColumns;
     S* a = A.data();
     for (Index c0 = 0; c0 < k_; c0 += W) {
       if (c0 > 0) {
@@ -104,15 +105,17 @@ class SpdSystem {
   // The panel's W x W diagonal block, updated by the columns to its left, factored in
   // registers (the chain of square roots and divisions never waits on memory; kept out of
   // line, or GCC spills the block to the stack); entries above its diagonal become zero.
-  // Padding columns get a zero inv_diag_ and stay zero.
+  // Padding columns get a zero inv_diag_ and stay zero. Here and in the functions below,
+  // loops over the W columns of a block unroll fully (W <= 16), so that the vectors
+  // indexed by the column stay in registers.
   FASTMF_NOINLINE bool factor_block(Index c0) {
     using V = typename Simd<S>::type;
     constexpr int W = int(Simd<S>::width);
     S* a = A.data() + c0 * kp_ + c0;  // the block's column j at a + j * kp_
     V d[W];
-    FASTMF_UNROLL(8)
+    FASTMF_UNROLL(16)
     for (int j = 0; j < W; ++j) d[j] = Simd<S>::load(a + j * kp_);
-    FASTMF_UNROLL(8)
+    FASTMF_UNROLL(16)
     for (int c = 0; c < W; ++c) {
       S scale = S(0);
       if (c0 + c < k_) {
@@ -122,10 +125,10 @@ class SpdSystem {
       }
       inv_diag_[c0 + c] = scale;
       d[c] *= scale * Simd<S>::load(kLowerMasks<S>.lanes[c]);
-      FASTMF_UNROLL(8)
+      FASTMF_UNROLL(16)
       for (int c2 = c + 1; c2 < W; ++c2) d[c2] -= d[c][c2] * d[c];
     }
-    FASTMF_UNROLL(8)
+    FASTMF_UNROLL(16)
     for (int j = 0; j < W; ++j) Simd<S>::store(a + j * kp_, d[j]);
     return true;
   }
@@ -138,12 +141,12 @@ class SpdSystem {
     S* a = A.data() + c0 * kp_ + r0;  // column c0 + j at a + j * kp_
     const S* m = inv_rows_.data() + c0 * W;  // M(c, j) = m[c * W + j]
     V in[W];
-    FASTMF_UNROLL(8)
+    FASTMF_UNROLL(16)
     for (int j = 0; j < W; ++j) in[j] = Simd<S>::load(a + j * kp_);
-    FASTMF_UNROLL(8)
+    FASTMF_UNROLL(16)
     for (int c = 0; c < W; ++c) {
       V out{};
-      FASTMF_UNROLL(8)
+      FASTMF_UNROLL(16)
       for (int j = 0; j <= c; ++j) out += m[c * W + j] * in[j];
       Simd<S>::store(a + c * kp_, out);
     }
@@ -160,31 +163,31 @@ class SpdSystem {
     const S* l = A.data() + c0 * kp_ + c0;  // L(c0 + r, c0 + c) = l[c * kp_ + r]
     const S* d = inv_diag_.data() + c0;
     V m[W];
-    FASTMF_UNROLL(8)
+    FASTMF_UNROLL(16)
     for (int j = 0; j < W; ++j) {
       m[j] = V{};
       m[j][j] = S(1);
     }
-    FASTMF_UNROLL(8)
+    FASTMF_UNROLL(16)
     for (int c = W - 1; c >= 0; --c) {
       m[c] *= d[c];
-      FASTMF_UNROLL(8)
+      FASTMF_UNROLL(16)
       for (int j = 0; j < c; ++j) m[j] -= l[j * kp_ + c] * m[c];
     }
-    FASTMF_UNROLL(8)
+    FASTMF_UNROLL(16)
     for (int j = 0; j < W; ++j) Simd<S>::store(inv_cols_.data() + (c0 + j) * W, m[j]);
-    FASTMF_UNROLL(8)
+    FASTMF_UNROLL(16)
     for (int c = 0; c < W; ++c) {
       m[c] = V{};
       m[c][c] = S(1);
     }
-    FASTMF_UNROLL(8)
+    FASTMF_UNROLL(16)
     for (int j = 0; j < W; ++j) {
       m[j] *= d[j];
-      FASTMF_UNROLL(8)
+      FASTMF_UNROLL(16)
       for (int c = j + 1; c < W; ++c) m[c] -= l[j * kp_ + c] * m[j];
     }
-    FASTMF_UNROLL(8)
+    FASTMF_UNROLL(16)
     for (int c = 0; c < W; ++c) Simd<S>::store(inv_rows_.data() + (c0 + c) * W, m[c]);
   }
 
@@ -214,9 +217,7 @@ class SpdSystem {
         for (Index r0 = c0 + W; r0 < kp_; r0 += W) {
           acc += Simd<S>::load(a + (c0 + j) * kp_ + r0) * Simd<S>::load(x + r0);
         }
-        S dot = 0;
-        for (Index lane = 0; lane < W; ++lane) dot += acc[lane];
-        r[j] -= dot;
+        r[j] -= Simd<S>::sum(acc);
       }
       V xb{};
       for (Index c = 0; c < W; ++c) xb += r[c] * Simd<S>::load(inv_rows_.data() + (c0 + c) * W);

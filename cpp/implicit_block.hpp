@@ -110,9 +110,7 @@ std::int64_t implicit_als_block_step(ConstVecRef<std::int64_t> indptr,
   auto dot = [](const S* a, const S* c, Index n) {  // n a multiple of W
     V sum{};
     for (Index i = 0; i < n; i += W) sum += Simd<S>::load(a + i) * Simd<S>::load(c + i);
-    S total = S(0);
-    for (Index lane = 0; lane < W; ++lane) total += sum[lane];
-    return total;
+    return Simd<S>::sum(sum);
   };
   // Block j0..j0+mb of row u from its current factors and predictions (Yb and Gb holding
   // the block).

@@ -12,19 +12,17 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
 
 def kernel_builds():
-    """Every kernel build this CPU can run: the portable one and, where present, AVX2."""
-    builds = [importlib.import_module("fastmf._core_portable")]
-    if builds[0].cpu_has_avx2_fma():
-        try:
-            builds.append(importlib.import_module("fastmf._core_avx2"))
-        except ImportError:
-            pass
-    return builds
+    """Every kernel build installed that this CPU can run, portable first: AVX2 and AVX-512
+    join where they are built and the CPU has their instructions (a build the CPU cannot
+    run is never imported: its first instruction could be an illegal one)."""
+    from fastmf import _core
+    return [importlib.import_module(f"fastmf._core_{name}")
+            for name in reversed(_core.builds) if _core.cpu_runs(name)]
 
 
 @pytest.fixture(params=kernel_builds(), ids=lambda m: m.__name__.rsplit(".", 1)[-1])
 def kernels(request):
-    """Each kernel build in turn: tests that take it run against both."""
+    """Each kernel build in turn: tests that take it run against every build listed."""
     return request.param
 
 

@@ -173,25 +173,107 @@ def test_kernels_refuse_wrong_dtype_instead_of_copying():
                             xb, 1)
 
 
-def test_the_fastest_build_this_cpu_runs_unless_the_portable_one_is_asked_for():
-    """Against the CPU's own flags (/proc/cpuinfo), not the selection code's view of them."""
+BUILDS = ("avx512", "avx2", "portable")                 # best first
+# What each build needs, as Linux names the CPU's flags in /proc/cpuinfo (x86-64-v3's and
+# -v4's vector extensions; Linux lists AVX and AVX-512 flags only when the OS saves their
+# registers).
+NEEDS = {"avx512": {"avx2", "fma", "avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"},
+         "avx2": {"avx2", "fma"}, "portable": set()}
+
+
+def _cpu_flags():
+    """The CPU's flags as Linux lists them, or None where there is no /proc (macOS,
+    Windows)."""
+    import pathlib
+    cpuinfo = pathlib.Path("/proc/cpuinfo")
+    if not cpuinfo.exists():
+        return None
+    for line in cpuinfo.read_text().splitlines():
+        if line.startswith("flags"):
+            return set(line.split(":", 1)[1].split())
+    return set()                            # no flags line: not x86
+
+
+def _builds_this_machine_runs():
+    """(installed, runnable): the builds in the package folder, best first, and those of
+    them this CPU runs by the flags Linux lists, not by the selection code's view of them
+    (which is the answer only where there is no /proc)."""
     import pathlib
 
     import fastmf
-    cpuinfo = pathlib.Path("/proc/cpuinfo")
-    flags = set()
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-                break
-    else:                                   # no /proc (macOS, Windows): the CPU's own answer
-        flags = {"avx2", "fma"} if _core.cpu_has_avx2_fma() else set()
-    built = any(pathlib.Path(fastmf.__file__).parent.glob("_core_avx2*"))
-    forced = os.environ.get("FASTMF_KERNELS") == "portable"
-    runs_avx2 = {"avx2", "fma"} <= flags and built
-    assert _core.variant == ("avx2" if runs_avx2 and not forced else "portable")
-    assert len(kernel_builds()) == (2 if runs_avx2 else 1)
+    folder = pathlib.Path(fastmf.__file__).parent
+    installed = [name for name in BUILDS if any(folder.glob(f"_core_{name}.*"))]
+    flags = _cpu_flags()
+    if flags is None:
+        runs = {"portable"}
+        runs.update({"avx2"} if _core.cpu_has_avx2_fma() else ())
+        runs.update({"avx512"} if _core.cpu_has_avx512() else ())
+    else:
+        runs = {name for name in BUILDS if NEEDS[name] <= flags}
+    return installed, [name for name in installed if name in runs]
+
+
+def test_the_cpu_queries_agree_with_the_flags_linux_lists():
+    flags, features = _cpu_flags(), _core.cpu_features()
+    assert not _core.cpu_has_avx512() or _core.cpu_has_avx2_fma()
+    assert not features["os_zmm"] or features["os_ymm"]
+    if flags is None:                       # nothing to compare with: consistency only
+        assert _core.cpu_has_avx2_fma() <= (features["avx2"] and features["fma"])
+        return
+    assert _core.cpu_has_avx2_fma() == (NEEDS["avx2"] <= flags)
+    assert _core.cpu_has_avx512() == (NEEDS["avx512"] <= flags)
+    listed = [name for name in features if not name.startswith("os_")
+              and (features["os_zmm"] or not name.startswith("avx512"))]
+    assert {name: features[name] for name in listed} == {name: name in flags for name in listed}
+
+
+def test_the_fastest_build_this_cpu_runs_unless_one_is_forced():
+    installed, runnable = _builds_this_machine_runs()
+    forced = os.environ.get("FASTMF_KERNELS", "").strip().lower()
+    assert list(_core.builds) == installed
+    assert _core.variant == (runnable[0] if forced in ("", "auto") else forced)
+    # the kernel tests run in every build this machine runs
+    assert [m.__name__ for m in kernel_builds()] == [f"fastmf._core_{name}"
+                                                      for name in reversed(runnable)]
+
+
+def _variant_with(setting):
+    """(variant, stderr) of a fresh interpreter with FASTMF_KERNELS=setting; variant None
+    when the import failed."""
+    import subprocess
+    import sys
+    env = {**os.environ, "FASTMF_KERNELS": setting}
+    done = subprocess.run([sys.executable, "-c", "from fastmf import _core; print(_core.variant)"],
+                          capture_output=True, text=True, env=env, check=False)
+    return (done.stdout.strip() if done.returncode == 0 else None), done.stderr
+
+
+@pytest.mark.parametrize("build", BUILDS)
+def test_fastmf_kernels_forces_a_build_or_says_why_it_cannot(build):
+    """Each build, whether or not this machine runs it: forced where it can run, a
+    RuntimeError naming the build and what to do where it cannot."""
+    installed, runnable = _builds_this_machine_runs()
+    variant, stderr = _variant_with(f" {build.upper()} ")      # case and blanks ignored
+    if build in runnable:
+        assert variant == build, stderr
+    else:
+        assert variant is None
+        why = "not installed" if build not in installed else "this CPU cannot run"
+        assert f"RuntimeError: FASTMF_KERNELS='{build}': " in stderr and why in stderr
+        assert f"set it to one of: {', '.join(map(repr, runnable))}" in stderr
+
+
+@pytest.mark.parametrize("setting, expected", [("auto", None), ("", None), ("avx", "error"),
+                                               ("native", "error")])
+def test_fastmf_kernels_auto_chooses_and_an_unknown_value_is_refused(setting, expected):
+    runnable = _builds_this_machine_runs()[1]
+    variant, stderr = _variant_with(setting)
+    if expected is None:
+        assert variant == runnable[0], stderr
+    else:
+        assert variant is None
+        assert (f"RuntimeError: FASTMF_KERNELS='{setting}' names no kernel build; the builds "
+                f"are 'avx512', 'avx2', 'portable'") in stderr
 
 
 @pytest.mark.parametrize("dtype, rtol", TOLERANCES)

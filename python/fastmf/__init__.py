@@ -15,6 +15,7 @@ from .features import ItemFeatures
 from .exceptions import (ClusterError, DataNotFoundError, FastMFError, FastMFWarning,
                          ModelFileError, ModelFitError, NotFittedError, UnknownIdError)
 from .io import load
+from ._config import show_config
 from .model_selection import GridSearch, cross_validate, train_test_split, tune
 from .models import ALS, BPR, SGD, ImplicitALS
 
@@ -23,4 +24,4 @@ from ._version import __version__
 __all__ = ["ALS", "BPR", "ImplicitALS", "ClusterError", "DataNotFoundError", "FastMFError", "FastMFWarning", "Interactions",
            "ItemFeatures", "ItemInfo", "ModelFileError", "ModelFitError", "NotFittedError", "SGD", "UnknownIdError",
            "datasets", "load", "metrics", "plot", "GridSearch", "cross_validate", "train_test_split", "tune",
-           "__version__"]
+           "show_config", "__version__"]

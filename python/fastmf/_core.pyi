@@ -2,7 +2,7 @@
 above it in cpp/*.hpp). Array arguments are bound without conversion: each must be
 C-contiguous with exactly the dtype shown. ``_F`` is float32 or float64, the same in every
 argument of one call (the model dtype); the float arguments are converted to it."""
-from typing import Tuple, TypeVar, Union
+from typing import Dict, Tuple, TypeVar, Union
 
 import numpy as np
 from numpy.typing import NDArray
@@ -13,7 +13,18 @@ _I64 = NDArray[np.int64]
 _F64 = NDArray[np.float64]
 
 variant: str
-"""The build in use: "avx2" or "portable" (FASTMF_KERNELS=portable forces the second)."""
+"""The build in use: "avx512", "avx2" or "portable" (FASTMF_KERNELS forces one)."""
+reason: str
+"""Why that build: the best installed one this CPU runs, or FASTMF_KERNELS."""
+builds: Tuple[str, ...]
+"""The builds installed, best first."""
+ENVIRONMENT_VARIABLE: str
+
+def installed_builds() -> Tuple[str, ...]:
+    """The builds installed, best first."""
+
+def cpu_runs(name: str) -> bool:
+    """Whether this CPU can run the build `name`."""
 
 def als_half_step(indptr: _I64, indices: _I32, ratings: NDArray[_F], Y: NDArray[_F],
                   y_bias: NDArray[_F], mu: float, row_reg: NDArray[_F], bias_reg: float,
@@ -106,3 +117,13 @@ def thread_cap() -> int:
 
 def cpu_has_avx2_fma() -> bool:
     """Whether this CPU runs the AVX2+FMA kernels."""
+
+def cpu_has_avx512() -> bool:
+    """Whether this CPU runs the AVX-512 kernels (AVX512F/CD/BW/DQ/VL, ZMM state saved)."""
+
+def cpu_features() -> Dict[str, bool]:
+    """The CPU's vector extensions (avx, fma, avx2, avx512f/cd/bw/dq/vl) and the register
+    states the operating system saves (os_ymm, os_zmm)."""
+
+def build_info() -> Dict[str, Union[str, int, bool]]:
+    """This build's compiler, instructions, SIMD vector bytes, Eigen and OpenMP versions."""

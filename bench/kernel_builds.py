@@ -1,0 +1,157 @@
+"""The four trainers in each kernel build (``FASTMF_KERNELS``), and numpy's GEMM rate.
+
+For each build this machine runs (or those given by ``--builds``), a fresh Python with
+``FASTMF_KERNELS=<build>`` fits, on the synthetic ratings of ``bench/compare/_common.py``
+(``2M`` by default, kept in ``--workdir``; values read as counts for the implicit models),
+at k = 64, float32, ``--threads`` threads, each model's defaults otherwise:
+
+- ALS: seconds per iteration (both half-steps and the training loss);
+- ImplicitALS with ``solver="cholesky"`` and with ``solver="cg"``: seconds per iteration;
+- SGD: seconds per epoch;
+- BPR: samples per second (an epoch draws as many samples as there are ratings).
+
+Each fit runs in its own process. Each figure is the median over the iterations of one fit
+(``history_`` seconds; the first iteration left out), and the median of that over
+``--rounds`` rounds; in a round each trainer runs in every build, one right after another,
+so that the builds meet the same machine: the avx512-over-avx2 speed-up is the median of
+the rounds' ratios, with their range. Then
+numpy's float32 GEMM rate on ``--threads`` BLAS threads (square n x n products, and a
+k x m by m x k Gram product as ALS forms them), and the Gram flops bound of an ALS
+iteration, 4·nnz·k² flops (two half-steps, each adding every rating's k x k outer product,
+a multiply and an add per entry), at that rate. Run from the repository root::
+
+    python -m bench.kernel_builds --sizes 2M --workdir /tmp/fastmf-bench
+"""
+import argparse
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bench.compare._common import (add_worker_arguments, ensure_data, load, parse_sizes,
+                                   print_table, run_worker, working_folder)
+
+MODULE = "bench.kernel_builds"
+K = 64
+TRAINERS = {   # name: (model, parameters, unit)
+    "ALS": ("ALS", {}, "s/iter"),
+    "ImplicitALS cholesky": ("ImplicitALS", {"solver": "cholesky"}, "s/iter"),
+    "ImplicitALS cg": ("ImplicitALS", {"solver": "cg"}, "s/iter"),
+    "SGD": ("SGD", {}, "s/epoch"),
+    "BPR": ("BPR", {}, "samples/s"),
+}
+
+
+def fit_trainer(name, data_path, iterations, threads):
+    """Worker: the trainer's median seconds per iteration (BPR: samples/s)."""
+    import fastmf
+    from fastmf import _core
+
+    users, items, ratings = load(data_path)
+    data = fastmf.Interactions.from_arrays(users, items, ratings)
+    model, params, unit = TRAINERS[name]
+    steps = "epochs" if model in ("SGD", "BPR") else "iterations"
+    fitted = getattr(fastmf, model)(factors=K, seed=0, num_threads=threads, verbose=False,
+                                    **{steps: iterations}, **params).fit(data)
+    seconds = statistics.median(r["seconds"] for r in fitted.history_[1:])
+    return {"variant": _core.variant, "nnz": int(data.nnz),
+            "value": data.nnz / seconds if unit == "samples/s" else seconds}
+
+
+def gemm_rates(threads, repeats=5):
+    """Worker: numpy's float32 GEMM GFLOP/s, square and Gram-shaped, on `threads` threads."""
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(0)
+    rates = {}
+    with threadpool_limits(threads):
+        for label, (a, b) in {
+            "sgemm 4096 x 4096 x 4096": ((4096, 4096), (4096, 4096)),
+            f"sgemm Gram {K} x 200000 x {K}": ((K, 200_000), (200_000, K)),
+        }.items():
+            A = rng.standard_normal(a, dtype=np.float32)
+            B = (np.ascontiguousarray(A.T) if a == b[::-1]
+                 else rng.standard_normal(b, dtype=np.float32))
+            A @ B
+            times = []
+            for _ in range(repeats):
+                started = time.perf_counter()
+                A @ B
+                times.append(time.perf_counter() - started)
+            rates[label] = 2 * a[0] * a[1] * b[1] / statistics.median(times) / 1e9
+    return rates
+
+
+def runnable_builds():
+    from fastmf import _core
+    return [name for name in _core.builds if _core.cpu_runs(name)]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=parse_sizes, default=parse_sizes("2M"))
+    parser.add_argument("--builds", default=None,
+                        help="comma-separated, best first (default: every build this CPU runs)")
+    parser.add_argument("--iterations", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    add_worker_arguments(parser, ["fit", "gemm"])
+    parser.add_argument("--trainer", choices=list(TRAINERS), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker == "fit":
+        result = fit_trainer(args.trainer, args.data, args.iterations, args.threads)
+        Path(args.out).write_text(json.dumps(result))
+        return
+    if args.worker == "gemm":
+        Path(args.out).write_text(json.dumps(gemm_rates(args.threads)))
+        return
+    builds = args.builds.split(",") if args.builds else runnable_builds()
+    with working_folder(args.workdir, "fastmf-builds-") as workdir:
+        rates = run_worker(MODULE, "gemm", workdir / "gemm.json", args.threads)
+        print(f"k={K} float32, {args.threads} threads, {args.iterations} iterations a fit "
+              f"(median of all but the first), {args.rounds} rounds; builds {', '.join(builds)}")
+        for label, rate in rates.items():
+            print(f"numpy {label}: {rate:.0f} GFLOP/s")
+        for label, n_ratings in args.sizes:
+            data_path = ensure_data(label, n_ratings, args.threads, workdir)
+            runs = {build: {name: [] for name in TRAINERS} for build in builds}
+            for _ in range(args.rounds):
+                for name in TRAINERS:
+                    for build in builds:
+                        os.environ["FASTMF_KERNELS"] = build
+                        result = run_worker(MODULE, "fit", workdir / "fit.json", args.threads,
+                                            data=data_path, iterations=args.iterations,
+                                            trainer=name)
+                        assert result["variant"] == build, result
+                        runs[build][name].append(result["value"])
+                        nnz = result["nnz"]
+            os.environ.pop("FASTMF_KERNELS")
+            bound = 4 * nnz * K * K / (max(rates.values()) * 1e9)
+            print(f"\n{label} ({nnz:,} ratings): the Gram flops of an ALS iteration, "
+                  f"4·nnz·k² = {4 * nnz * K * K / 1e9:.1f} GFLOP, take {bound:.3f} s at "
+                  f"numpy's best rate above")
+            header = ["trainer", "unit", *builds]
+            if "avx512" in builds and "avx2" in builds:
+                header.append("avx512 vs avx2 (range)")
+            rows = []
+            for name, (_, _, unit) in TRAINERS.items():
+                medians = {b: statistics.median(runs[b][name]) for b in builds}
+                row = [name, unit, *(f"{medians[b]:.4g}" for b in builds)]
+                if "avx512" in builds and "avx2" in builds:
+                    # per round: both builds met the same machine, whatever else ran on it
+                    faster = [(a / b if unit == "samples/s" else b / a)
+                              for a, b in zip(runs["avx512"][name], runs["avx2"][name])]
+                    row.append(f"{statistics.median(faster):.2f}x ({min(faster):.2f}-"
+                               f"{max(faster):.2f})")
+                rows.append(row)
+            print_table(header, rows, left=2)
+            print("rounds: " + "; ".join(
+                f"{b} " + " ".join(f"{x:.3f}" for x in runs[b]["ALS"]) for b in builds)
+                + " (ALS s/iter)")
+
+
+if __name__ == "__main__":
+    main()
