@@ -26,13 +26,10 @@ import argparse
 import json
 import os
 import statistics
-import time
 from pathlib import Path
 
-import numpy as np
-
-from bench.compare._common import (add_worker_arguments, ensure_data, load, parse_sizes,
-                                   print_table, run_worker, working_folder)
+from bench.compare._common import (add_worker_arguments, describe_host, ensure_data, load,
+                                   parse_sizes, print_table, run_worker, working_folder)
 
 MODULE = "bench.kernel_builds"
 K = 64
@@ -61,30 +58,6 @@ def fit_trainer(name, data_path, iterations, threads):
             "value": data.nnz / seconds if unit == "samples/s" else seconds}
 
 
-def gemm_rates(threads, repeats=5):
-    """Worker: numpy's float32 GEMM GFLOP/s, square and Gram-shaped, on `threads` threads."""
-    from threadpoolctl import threadpool_limits
-
-    rng = np.random.default_rng(0)
-    rates = {}
-    with threadpool_limits(threads):
-        for label, (a, b) in {
-            "sgemm 4096 x 4096 x 4096": ((4096, 4096), (4096, 4096)),
-            f"sgemm Gram {K} x 200000 x {K}": ((K, 200_000), (200_000, K)),
-        }.items():
-            A = rng.standard_normal(a, dtype=np.float32)
-            B = (np.ascontiguousarray(A.T) if a == b[::-1]
-                 else rng.standard_normal(b, dtype=np.float32))
-            A @ B
-            times = []
-            for _ in range(repeats):
-                started = time.perf_counter()
-                A @ B
-                times.append(time.perf_counter() - started)
-            rates[label] = 2 * a[0] * a[1] * b[1] / statistics.median(times) / 1e9
-    return rates
-
-
 def runnable_builds():
     from fastmf import _core
     return [name for name in _core.builds if _core.cpu_runs(name)]
@@ -98,23 +71,19 @@ def main(argv=None):
     parser.add_argument("--iterations", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
-    add_worker_arguments(parser, ["fit", "gemm"])
+    add_worker_arguments(parser, ["fit"])
     parser.add_argument("--trainer", choices=list(TRAINERS), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker == "fit":
         result = fit_trainer(args.trainer, args.data, args.iterations, args.threads)
         Path(args.out).write_text(json.dumps(result))
         return
-    if args.worker == "gemm":
-        Path(args.out).write_text(json.dumps(gemm_rates(args.threads)))
-        return
     builds = args.builds.split(",") if args.builds else runnable_builds()
     with working_folder(args.workdir, "fastmf-builds-") as workdir:
-        rates = run_worker(MODULE, "gemm", workdir / "gemm.json", args.threads)
+        rates = run_worker("bench.compare._common", "gemm", workdir / "gemm.json", args.threads)
+        print("\n".join(describe_host(args.threads, workdir, rates)))
         print(f"k={K} float32, {args.threads} threads, {args.iterations} iterations a fit "
               f"(median of all but the first), {args.rounds} rounds; builds {', '.join(builds)}")
-        for label, rate in rates.items():
-            print(f"numpy {label}: {rate:.0f} GFLOP/s")
         for label, n_ratings in args.sizes:
             data_path = ensure_data(label, n_ratings, args.threads, workdir)
             runs = {build: {name: [] for name in TRAINERS} for build in builds}

@@ -141,6 +141,59 @@ def ranking_scores(X, Y, userids, top, train, test):
             "users": int(scored.sum())}
 
 
+# -- the host ---------------------------------------------------------------------------
+
+GEMM_SHAPES = {   # label: (A's shape, B's shape), float32
+    "sgemm 4096 x 4096 x 4096": ((4096, 4096), (4096, 4096)),
+    "sgemm Gram 64 x 200000 x 64": ((64, 200_000), (200_000, 64)),
+}
+
+
+def gemm_rates(repeats=5):
+    """numpy's float32 GEMM GFLOP/s for each of GEMM_SHAPES (median of ``repeats``), on the
+    BLAS threads this process has (run_worker sets them)."""
+    rng = np.random.default_rng(0)
+    rates = {}
+    for label, (a, b) in GEMM_SHAPES.items():
+        A = rng.standard_normal(a, dtype=np.float32)
+        B = (np.ascontiguousarray(A.T) if a == b[::-1]
+             else rng.standard_normal(b, dtype=np.float32))
+        A @ B
+        times = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            A @ B
+            times.append(time.perf_counter() - started)
+        rates[label] = 2 * a[0] * a[1] * b[1] / sorted(times)[len(times) // 2] / 1e9
+    return rates
+
+
+def cpu_model():
+    """The CPU's model name (/proc/cpuinfo), or what platform says where there is none."""
+    import platform
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def describe_host(threads, workdir, rates=None):
+    """Lines naming where a comparison ran: the CPU, fastmf's kernel build and why, and
+    numpy's float32 GEMM rates on ``threads`` threads (``rates`` as gemm_rates returns
+    them, else measured now in a fresh worker)."""
+    from fastmf import _core
+    if rates is None:
+        rates = run_worker("bench.compare._common", "gemm", Path(workdir) / "gemm.json", threads)
+    return [f"host: {cpu_model()}, {os.cpu_count()} logical CPUs; fastmf kernels "
+            f"{_core.variant} ({_core.reason})",
+            "numpy float32 GEMM on {} threads: {}".format(threads, ", ".join(
+                f"{label} {rate:.0f} GFLOP/s" for label, rate in rates.items()))]
+
+
 # -- processes -------------------------------------------------------------------------
 
 def peak_rss_gb():
@@ -232,16 +285,22 @@ def print_table(header, rows, left):
 
 
 def main(argv=None):
-    """The data worker: ``--worker generate --ratings N --data PATH --out JSON``."""
-    parser = argparse.ArgumentParser(description="generate synthetic ratings")
-    parser.add_argument("--worker", choices=["generate"], required=True)
+    """The workers of this module: ``--worker generate --ratings N --data PATH --out JSON``
+    (synthetic ratings) and ``--worker gemm --out JSON`` (numpy's GEMM rates)."""
+    parser = argparse.ArgumentParser(description="generate synthetic ratings, time numpy's GEMM")
+    parser.add_argument("--worker", choices=["generate", "gemm"], required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--threads", type=int)
-    parser.add_argument("--ratings", type=int, required=True)
-    parser.add_argument("--data", required=True)
+    parser.add_argument("--ratings", type=int)
+    parser.add_argument("--data")
     args = parser.parse_args(argv)
-    Path(args.out).write_text(json.dumps(generate(args.ratings, args.data)))
-
+    if args.worker == "gemm":
+        result = gemm_rates()
+    elif args.ratings is None or args.data is None:
+        parser.error("--worker generate needs --ratings and --data")
+    else:
+        result = generate(args.ratings, args.data)
+    Path(args.out).write_text(json.dumps(result))
 
 if __name__ == "__main__":
     main()

@@ -38,8 +38,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.compare._common import (add_worker_arguments, ensure_data, load, missing, parse_sizes,
-                                   peak_rss_gb, print_table, run_worker, version, working_folder)
+from bench.compare._common import (add_worker_arguments, describe_host, ensure_data, load, missing,
+                                   parse_sizes, peak_rss_gb, print_table, run_worker, version,
+                                   working_folder)
 
 MODULE = "bench.compare.cmfrec"
 # The objective of both fits (weighted-λ, as in Spark; not fastmf.ALS's defaults, which are
@@ -180,6 +181,7 @@ def main(argv=None):
         print(f"{args.cmfrec_missing}: timing fastmf only")
     rows = []
     with working_folder(args.workdir, "fastmf-cmp-") as workdir:
+        print("\n".join(describe_host(args.threads, workdir)))
         for label, n_ratings in args.sizes:
             results = measure(label, n_ratings, args, workdir)
             base = results[0]["s_per_iter"]

@@ -93,9 +93,9 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 from bench.compare._common import (  # noqa: E402
-    K, POSITIVE, SPLIT_SEED, TEST_SIZE, add_worker_arguments, ensure_data, load, missing,
-    movielens_found, movielens_split, parse_sizes, peak_rss_gb, print_table, ranking_scores,
-    run_worker, version, working_folder)
+    K, POSITIVE, SPLIT_SEED, TEST_SIZE, add_worker_arguments, describe_host, ensure_data, load,
+    missing, movielens_found, movielens_split, parse_sizes, peak_rss_gb, print_table,
+    ranking_scores, run_worker, version, working_folder)
 
 MODULE = "bench.compare.implicit_als"
 REG, ALPHA, ITERATIONS, SPEED_ITERATIONS, CG_STEPS, SEEDS = 0.05, 1.0, 15, 5, 3, 10
@@ -460,6 +460,7 @@ def main(argv=None):
         print(f"{args.implicit_missing}: running fastmf only")
     quality_rows, speed_rows = None, []
     with working_folder(args.workdir, "fastmf-implicit-") as workdir:
+        print("\n".join(describe_host(args.threads, workdir)))
         if "quality" not in args.skip:
             quality_rows = quality(args, workdir)
         if "speed" not in args.skip:

@@ -73,8 +73,9 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 from bench.compare._common import (  # noqa: E402
-    K, add_worker_arguments, ensure_data, load, missing, movielens_found, movielens_split,
-    parse_sizes, peak_rss_gb, print_table, ranking_scores, run_worker, version, working_folder)
+    K, add_worker_arguments, describe_host, ensure_data, load, missing, movielens_found,
+    movielens_split, parse_sizes, peak_rss_gb, print_table, ranking_scores, run_worker, version,
+    working_folder)
 
 MODULE = "bench.compare.implicit_bpr"
 
@@ -320,6 +321,7 @@ def main(argv=None):
         print(f"{args.implicit_missing}: running fastmf only")
     quality_rows, speed_rows = None, []
     with working_folder(args.workdir, "fastmf-bpr-") as workdir:
+        print("\n".join(describe_host(args.threads, workdir)))
         if "quality" not in args.skip:
             quality_rows = quality(args, workdir)
         if "speed" not in args.skip:

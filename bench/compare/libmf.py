@@ -69,8 +69,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.compare._common import (add_worker_arguments, ensure_data, load, parse_sizes,
-                                   peak_rss_gb, print_table, run_worker, version, working_folder)
+from bench.compare._common import (add_worker_arguments, describe_host, ensure_data, load,
+                                   parse_sizes, peak_rss_gb, print_table, run_worker, version,
+                                   working_folder)
 
 MODULE = "bench.compare.libmf"
 CHUNK = 1 << 21                    # pairs per predict call when computing the RMSE
@@ -303,6 +304,7 @@ def main(argv=None):
         print(f"{args.libmf_missing}: timing fastmf only")
     rows = []
     with working_folder(args.workdir, "fastmf-libmf-") as workdir:
+        print("\n".join(describe_host(args.threads, workdir)))
         for label, n_ratings in args.sizes:
             results = measure(label, n_ratings, args, workdir)
             base = results[0]["s_per_epoch"]

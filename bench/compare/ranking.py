@@ -52,12 +52,14 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")     # before numpy loads Open
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from bench.compare._common import (DATA_HOME, SPLIT_SEED, missing, movielens_found,  # noqa: E402
-                                   movielens_split, print_table, version)
+from bench.compare._common import (  # noqa: E402
+    DATA_HOME, SPLIT_SEED, describe_host, missing, movielens_found, movielens_split, print_table,
+    version)
 from bench.compare.implicit_als import FactorModel, blas_limit  # noqa: E402
 from bench.studies.implicit_defaults import views  # noqa: E402
 
@@ -211,6 +213,8 @@ def main(argv=None):
           f"({args.strategy}) seed={args.seed} seeds={args.seeds}; fastmf "
           f"{fastmf.__version__}, implicit "
           f"{'-' if implicit_missing else version('implicit')}")
+    with tempfile.TemporaryDirectory(prefix="fastmf-ranking-") as folder:
+        print("\n".join(describe_host(args.threads, folder)))
     if implicit_missing:
         print(f"{implicit_missing}: running fastmf only")
     train, test, _ = views(args.data_home)[args.data]

@@ -35,8 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import (add_worker_arguments, missing, parse_size, peak_rss_gb, print_table,
-                      run_worker, version, working_folder)
+from ._common import (add_worker_arguments, describe_host, missing, parse_size, peak_rss_gb,
+                      print_table, run_worker, version, working_folder)
 
 K, N, SEEN = 64, 10, 20
 
@@ -185,6 +185,7 @@ def main(argv=None):
     import os
     threads = args.threads or os.cpu_count()
     with working_folder(args.workdir, "fastmf-serving-") as folder:
+        print("\n".join(describe_host(args.threads, folder)))
         if "qps" not in args.skip:
             got = run_worker("bench.compare.serving", "qps", folder / "qps.json", threads,
                              items=args.items, users=args.users, batch=args.batch,

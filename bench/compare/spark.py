@@ -35,8 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.compare._common import (add_worker_arguments, ensure_data, load, parse_sizes,
-                                   peak_rss_gb, run_worker, version, working_folder)
+from bench.compare._common import (add_worker_arguments, describe_host, ensure_data, load,
+                                   parse_sizes, peak_rss_gb, run_worker, version, working_folder)
 
 MODULE = "bench.compare.spark"
 
@@ -217,6 +217,7 @@ def main(argv=None):
         print(f"Spark skipped: {args.spark_missing}")
     table = []
     with working_folder(args.workdir, "fastmf-spark-") as workdir:
+        print("\n".join(describe_host(args.threads, workdir)))
         for label, n_ratings in args.sizes:
             rows = measure(label, n_ratings, args, workdir)
             base = {r["library"].split("-")[-1] if "-" in r["library"] else "explicit":
