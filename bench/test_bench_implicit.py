@@ -28,6 +28,7 @@ from .conftest import (NUMPY_BLAS_THREADS, assert_agree, bench_ratings, ratings_
 K, THREADS, REG, CG_STEPS, N_TOP, TOP_USERS, BLOCK = 64, 2, np.float32(0.05), 3, 10, 1000, 32
 ONE = np.float32(1.0)              # alpha: the case's values are the confidences c - 1
 ZERO = np.float32(0.0)             # base = 1 - α0 with α0 = 1
+NO_PRIOR = np.zeros((0, K), np.float32)  # no side features: every row shrunk toward 0
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +63,7 @@ def test_implicit_cholesky_half_step(benchmark, case, impl):
         X = np.zeros((case["n_users"], K), np.float32)
         reg = np.full(case["n_users"], REG)
         assert _core.implicit_als_half_step(R.indptr, R.indices, R.data, ONE, ZERO, Y,
-                                            gram(Y, THREADS), reg, X, THREADS) == -1
+                                            gram(Y, THREADS), reg, NO_PRIOR, X, THREADS) == -1
         return X
 
     numpy = lambda: _numpy(lambda: reference.implicit_half_step_sparse(  # noqa: E731
@@ -81,7 +82,8 @@ def test_implicit_cg_step(benchmark, case, impl):
     def cpp():
         X = case["X0"].copy()
         _core.implicit_als_cg_step(R.indptr, R.indices, R.data, ONE, ZERO, Y, gram(Y, THREADS),
-                                   np.full(case["n_users"], REG), X, CG_STEPS, THREADS)
+                                   np.full(case["n_users"], REG), NO_PRIOR, X, CG_STEPS,
+                                   THREADS)
         return X
 
     numpy = lambda: _numpy(lambda: reference.implicit_cg_step(  # noqa: E731

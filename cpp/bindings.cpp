@@ -47,11 +47,12 @@ void bind_dtype(py::module_& m) {
         py::call_guard<py::gil_scoped_release>());
   m.def("implicit_als_half_step", &fastmf::implicit_als_half_step<S>, "indptr"_a.noconvert(),
         "indices"_a.noconvert(), "values"_a.noconvert(), "alpha"_a, "base"_a, "Y"_a.noconvert(),
-        "G"_a.noconvert(), "reg"_a.noconvert(), "X"_a.noconvert(), "num_threads"_a,
-        py::call_guard<py::gil_scoped_release>());
+        "G"_a.noconvert(), "reg"_a.noconvert(), "prior"_a.noconvert(), "X"_a.noconvert(),
+        "num_threads"_a, py::call_guard<py::gil_scoped_release>());
   m.def("implicit_als_cg_step", &fastmf::implicit_als_cg_step<S>, "indptr"_a.noconvert(),
         "indices"_a.noconvert(), "values"_a.noconvert(), "alpha"_a, "base"_a, "Y"_a.noconvert(),
-        "G"_a.noconvert(), "reg"_a.noconvert(), "X"_a.noconvert(), "steps"_a, "num_threads"_a,
+        "G"_a.noconvert(), "reg"_a.noconvert(), "prior"_a.noconvert(), "X"_a.noconvert(),
+        "steps"_a, "num_threads"_a,
         py::call_guard<py::gil_scoped_release>());
   m.def("implicit_als_block_step", &fastmf::implicit_als_block_step<S>, "indptr"_a.noconvert(),
         "indices"_a.noconvert(), "values"_a.noconvert(), "alpha"_a, "base"_a, "Y"_a.noconvert(),

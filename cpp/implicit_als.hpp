@@ -30,18 +30,24 @@ Index gather_width(Index k) {
 // Exact half-step by Cholesky. The n_u weighted outer products are Gram updates by the
 // gathered rows sqrt(|w_ui|) y_i, a chunk at a time: rows with w >= 0 into Z, added; rows
 // with w < 0 into Zn, subtracted (Zn is allocated only when base < 0, the only case where
-// a weight can be negative). Rows without interactions get 0.
+// a weight can be negative).
+// With a prior (prior.rows() == X.rows(); an empty prior means 0), x_u is shrunk toward
+// prior_u instead of 0: λ_u prior_u joins the right-hand side, and a row without
+// interactions gets (G + λ_u I)⁻¹ λ_u prior_u. Without a prior such a row gets 0.
 // Caller guarantees: valid CSR with C.rows() == X.rows(), indices < Y.rows(),
 // alpha > 0, values >= 0 and finite, base + alpha values finite, G == α0 YᵀY (k x k) with
-// α0 = 1 - base > 0, reg.size() == X.rows() with every reg > 0, X.cols() == Y.cols().
+// α0 = 1 - base > 0, reg.size() == X.rows() with every reg > 0, X.cols() == Y.cols(),
+// prior empty or of X's shape, finite.
 // Returns -1 or the first row whose factorization failed (that row left unchanged).
 template <typename S>
 std::int64_t implicit_als_half_step(ConstVecRef<std::int64_t> indptr,
                                     ConstVecRef<std::int32_t> indices, ConstVecRef<S> values,
                                     S alpha, S base, ConstRowRef<S> Y, ConstRowRef<S> G,
-                                    ConstVecRef<S> reg, RowRef<S> X, int num_threads) {
+                                    ConstVecRef<S> reg, ConstRowRef<S> prior, RowRef<S> X,
+                                    int num_threads) {
   const CsrView<S> C{indptr, indices, values};
   const Index k = Y.cols(), width = gather_width<S>(k);
+  const bool has_prior = prior.rows() > 0;
   FirstFailure failed;
   ParallelGuard guard;
   struct Scratch {  // per thread
@@ -57,13 +63,14 @@ std::int64_t implicit_als_half_step(ConstVecRef<std::int64_t> indptr,
   };
   auto solve = [&](Index u, Scratch& w) {
     const Index n = C.count(u);
-    if (n == 0) {
+    if (n == 0 && !has_prior) {
       X.row(u).setZero();
       return;
     }
     w.system.A = w.start;
     w.system.A.diagonal().head(k).array() += reg[u];
     w.system.b.setZero();
+    if (has_prior) w.system.b.head(k) = reg[u] * prior.row(u).transpose();
     Index m = 0, mn = 0;  // columns gathered into Z and Zn
     for (Index j = 0; j < n; ++j) {
       const std::int64_t e = C.begin(u) + j;
@@ -107,15 +114,16 @@ std::int64_t implicit_als_half_step(ConstVecRef<std::int64_t> indptr,
 // every product), so each product with the system matrix,
 //   A p = (G + λ_u I) p + Z (w ∘ Zᵀ p),   w = base + alpha values,
 // is two contiguous matrix-vector products; nothing of size k x k is formed per row.
-// Rows without interactions get 0. Same contract as implicit_als_half_step, plus
-// steps >= 1.
+// Rows without interactions get 0, or with a prior start from 0 toward (G + λ_u I)⁻¹ λ_u
+// prior_u. Same contract as implicit_als_half_step (prior included), plus steps >= 1.
 template <typename S>
 void implicit_als_cg_step(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::int32_t> indices,
                           ConstVecRef<S> values, S alpha, S base, ConstRowRef<S> Y,
-                          ConstRowRef<S> G, ConstVecRef<S> reg, RowRef<S> X, int steps,
-                          int num_threads) {
+                          ConstRowRef<S> G, ConstVecRef<S> reg, ConstRowRef<S> prior,
+                          RowRef<S> X, int steps, int num_threads) {
   const CsrView<S> C{indptr, indices, values};
   const Index k = Y.cols(), width = gather_width<S>(k);
+  const bool has_prior = prior.rows() > 0;
   // G is symmetric: its row-major storage read as column-major is the same matrix.
   const Eigen::Map<const Matrix<S>> Gm(G.data(), k, k);
   ParallelGuard guard;
@@ -147,7 +155,7 @@ void implicit_als_cg_step(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::int
   };
   auto solve = [&](Index u, Scratch& w) {
     const Index n = C.count(u);
-    if (n == 0) {
+    if (n == 0 && !has_prior) {
       X.row(u).setZero();
       return;
     }
@@ -155,10 +163,11 @@ void implicit_als_cg_step(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::int
     Vector<S>&x = w.x, &r = w.r, &p = w.p, &Ap = w.Ap;
     const S lambda = reg[u];
     x = X.row(u).transpose();
-    // r = b - A x with b = Σ c y_i, c = 1 + conf.
+    // r = b - A x with b = Σ c y_i + λ_u prior_u, c = 1 + conf.
     product(w, u, x, r, [base](auto t, auto conf) { t = S(1) + conf - (base + conf) * t; });
     r.noalias() -= Gm * x;
     r -= lambda * x;
+    if (has_prior) r += lambda * prior.row(u).transpose();
     p = r;
     S rs_old = r.squaredNorm();
     for (int step = 0; step < steps && rs_old > S(0); ++step) {

@@ -131,21 +131,56 @@ def _per_row(reg, n_rows):
     return np.broadcast_to(np.asarray(reg, dtype=np.float64), (n_rows,))
 
 
-def implicit_half_step(observed, conf, Y, reg, alpha0=1.0):
+def implicit_half_step(observed, conf, Y, reg, alpha0=1.0, prior=None):
     """iALS user step with the dense weight matrix: observed (bool, users x items) marks the
     pairs with preference 1, conf their c - 1; every unobserved pair weighs α0. Solves
-    (Yᵀ W_u Y + λ_u I) x = Yᵀ W_u p(u), W_u = diag(c_ui observed, α0 otherwise), row by row
-    (``reg``: λ, or λ_u per row); users without observed items get 0."""
+    (Yᵀ W_u Y + λ_u I) x = Yᵀ W_u p(u) + λ_u prior_u, W_u = diag(c_ui observed, α0
+    otherwise), row by row (``reg``: λ, or λ_u per row; ``prior``: None for 0); without a
+    prior, users without observed items get 0."""
     X = np.zeros((observed.shape[0], Y.shape[1]))
     reg = _per_row(reg, observed.shape[0])
     for u in range(observed.shape[0]):
-        if not observed[u].any():
+        if not observed[u].any() and prior is None:
             continue
         c = np.where(observed[u], 1.0 + conf[u], alpha0)
         p = observed[u].astype(float)
         A = Y.T @ (c[:, None] * Y) + reg[u] * np.eye(Y.shape[1])
-        X[u] = np.linalg.solve(A, Y.T @ (c * p))
+        b = Y.T @ (c * p) + (0 if prior is None else reg[u] * prior[u])
+        X[u] = np.linalg.solve(A, b)
     return X
+
+
+def implicit_whole_objective_step(observed, conf, Y, reg, alpha0, prior):
+    """The X minimising the whole implicit objective with Y fixed and rows shrunk toward
+    ``prior``: Σ_{u,i} W_ui (p_ui - x_u·y_i)² + Σ_u λ_u ‖x_u - prior_u‖², as one weighted
+    least-squares problem in all of vec(X) at once (np.linalg.lstsq on the stacked design
+    matrix: a row per (u, i) pair and k rows of √λ_u I per user), float64."""
+    n, k = observed.shape[0], Y.shape[1]
+    reg = _per_row(reg, n)
+    rows, targets = [], []
+    for u in range(n):
+        for i in range(Y.shape[0]):
+            w = 1.0 + conf[u, i] if observed[u, i] else alpha0
+            row = np.zeros(n * k)
+            row[u * k:(u + 1) * k] = np.sqrt(w) * Y[i]
+            rows.append(row)
+            targets.append(np.sqrt(w) * float(observed[u, i]))
+        ridge = np.zeros((k, n * k))
+        ridge[:, u * k:(u + 1) * k] = np.sqrt(reg[u]) * np.eye(k)
+        rows.extend(ridge)
+        targets.extend(np.sqrt(reg[u]) * prior[u])
+    solution = np.linalg.lstsq(np.array(rows), np.array(targets), rcond=None)[0]
+    return solution.reshape(n, k)
+
+
+def feature_map_lstsq(A, Y, tau, feature_reg):
+    """The feature map W minimising Σ_i τ_i ‖y_i - a_i W‖² + λ_f ‖W‖² by np.linalg.lstsq on
+    the stacked problem [√τ A; √λ_f I] W = [√τ Y; 0] (A dense, float64)."""
+    A = np.asarray(A, dtype=np.float64)
+    root = np.sqrt(np.asarray(tau, dtype=np.float64))[:, None]
+    design = np.vstack([root * A, np.sqrt(feature_reg) * np.eye(A.shape[1])])
+    target = np.vstack([root * Y, np.zeros((A.shape[1], Y.shape[1]))])
+    return np.linalg.lstsq(design, target, rcond=None)[0]
 
 
 def implicit_loss(observed, conf, X, Y, reg, alpha0=1.0, exponent=0.0):
@@ -235,12 +270,14 @@ def implicit_half_step_sparse(indptr, indices, conf, Y, reg, alpha0=1.0, block=1
     return X
 
 
-def implicit_cg_step(indptr, indices, conf, Y, reg, X, steps, alpha0=1.0, block=4096):
+def implicit_cg_step(indptr, indices, conf, Y, reg, X, steps, alpha0=1.0, block=4096,
+                     prior=None):
     """`steps` conjugate-gradient iterations per row on the same system, from X, in Y's
     dtype: every row of a block of `block` rows at once, the product with the system
     matrix, A v = (α0 YᵀY + λ_u I) v + Yᵀ (w ∘ Y v) per row with w = 1 + c - α0, by sparse
     products over the block's nonzeros; a row stops when its residual is 0. ``reg``: λ,
-    or λ_u per row. Rows without items get 0."""
+    or λ_u per row; ``prior`` adds λ_u prior_u to the right-hand side (None: 0). Without a
+    prior, rows without items get 0."""
     import scipy.sparse as sp
 
     dtype = Y.dtype
@@ -263,6 +300,8 @@ def implicit_cg_step(indptr, indices, conf, Y, reg, X, steps, alpha0=1.0, block=
 
         x = X[lo:hi]
         r = sp.csr_matrix((1 + c, cols, ptr), shape=shape) @ Y - matvec(x)
+        if prior is not None:
+            r += lam * np.asarray(prior[lo:hi], dtype=dtype)
         p, rs = r.copy(), np.einsum("ij,ij->i", r, r)
         for _ in range(steps):
             active = rs > 0
@@ -277,7 +316,8 @@ def implicit_cg_step(indptr, indices, conf, Y, reg, X, steps, alpha0=1.0, block=
             p = r + (np.where(active, rs_new / np.where(active, rs, 1), 0).astype(dtype)[:, None]
                      * p)
             rs = np.where(active, rs_new, rs)
-        x[np.diff(indptr[lo:hi + 1]) == 0] = 0
+        if prior is None:
+            x[np.diff(indptr[lo:hi + 1]) == 0] = 0
         X[lo:hi] = x
     return X
 

@@ -437,6 +437,11 @@ def test_bpr_epoch_draws_do_not_depend_on_the_thread_count(kernels):
 ALPHA0S = [1.0, 0.25, 4.0]
 
 
+def _no_prior(Y):
+    """The empty prior (shrink toward 0) of the implicit kernels."""
+    return np.zeros((0, Y.shape[1]), dtype=Y.dtype)
+
+
 def _implicit_reg(indptr, n_other, dtype, alpha0, exponent=0.5):
     """(base = 1 - α0, λ_u per row in dtype, the same in float64) for the kernels, λ = 0.1."""
     reg = reference.implicit_row_reg(np.diff(indptr), n_other, 0.1, alpha0, exponent)
@@ -452,7 +457,7 @@ def test_cholesky_half_step_equals_the_dense_weight_formula(kernels, dtype, rtol
     X = np.full((observed.shape[0], Y.shape[1]), 9, dtype)
     G = (dtype(alpha0) * (Y.T @ Y)).astype(dtype)
     assert kernels.implicit_als_half_step(indptr, indices, values, dtype(ALPHA), base, Y, G,
-                                          reg, X, 2) == -1
+                                          reg, _no_prior(Y), X, 2) == -1
     expected = reference.implicit_half_step(observed, conf_dense, Y.astype(np.float64), reg64,
                                             alpha0)
     np.testing.assert_allclose(X, expected, rtol=rtol, atol=rtol)
@@ -477,11 +482,62 @@ def test_cg_step_matches_its_numpy_twin(kernels, dtype, rtol, k, alpha0):
     X0 = np.random.default_rng(0).normal(0, 0.1, (observed.shape[0], k)).astype(dtype)
     X = X0.copy()
     G = (dtype(alpha0) * (Y.T @ Y)).astype(dtype)
-    kernels.implicit_als_cg_step(indptr, indices, values, dtype(ALPHA), base, Y, G, reg, X, 3, 2)
+    kernels.implicit_als_cg_step(indptr, indices, values, dtype(ALPHA), base, Y, G, reg,
+                                 _no_prior(Y), X, 3, 2)
     twin = reference.implicit_cg_step(indptr, indices, conf.astype(np.float64),
                                       Y.astype(np.float64), reg64, X0.astype(np.float64), 3,
                                       alpha0)
     np.testing.assert_allclose(X, twin, rtol=rtol, atol=rtol)
+
+
+@pytest.mark.parametrize("alpha0", ALPHA0S)
+@pytest.mark.parametrize("k", SIMD_SIZES)
+@pytest.mark.parametrize("dtype, rtol", TOLERANCES)
+def test_cholesky_half_step_with_a_prior_equals_the_dense_weight_formula(kernels, dtype, rtol, k,
+                                                                         alpha0):
+    observed, conf_dense, indptr, indices, values, conf, Y = implicit_case(k=k, seed=5,
+                                                                           dtype=dtype)
+    base, reg, reg64 = _implicit_reg(indptr, len(Y), dtype, alpha0)
+    prior = np.random.default_rng(6).normal(0, 0.5, (observed.shape[0], k)).astype(dtype)
+    X = np.full((observed.shape[0], k), 9, dtype)
+    G = (dtype(alpha0) * (Y.T @ Y)).astype(dtype)
+    assert kernels.implicit_als_half_step(indptr, indices, values, dtype(ALPHA), base, Y, G,
+                                          reg, prior, X, 2) == -1
+    expected = reference.implicit_half_step(observed, conf_dense, Y.astype(np.float64), reg64,
+                                            alpha0, prior=prior.astype(np.float64))
+    np.testing.assert_allclose(X, expected, rtol=rtol, atol=rtol)
+    assert X[3].any()                   # the user without interactions: toward the prior
+
+
+@pytest.mark.parametrize("alpha0", ALPHA0S)
+@pytest.mark.parametrize("k", SIMD_SIZES)
+@pytest.mark.parametrize("dtype, rtol", TOLERANCES)
+def test_cg_step_with_a_prior_matches_its_numpy_twin(kernels, dtype, rtol, k, alpha0):
+    observed, _, indptr, indices, values, conf, Y = implicit_case(k=k, seed=7, dtype=dtype)
+    base, reg, reg64 = _implicit_reg(indptr, len(Y), dtype, alpha0)
+    gen = np.random.default_rng(8)
+    X0 = gen.normal(0, 0.1, (observed.shape[0], k)).astype(dtype)
+    prior = gen.normal(0, 0.5, (observed.shape[0], k)).astype(dtype)
+    X = X0.copy()
+    G = (dtype(alpha0) * (Y.T @ Y)).astype(dtype)
+    kernels.implicit_als_cg_step(indptr, indices, values, dtype(ALPHA), base, Y, G, reg, prior,
+                                 X, 3, 2)
+    twin = reference.implicit_cg_step(indptr, indices, conf.astype(np.float64),
+                                      Y.astype(np.float64), reg64, X0.astype(np.float64), 3,
+                                      alpha0, prior=prior.astype(np.float64))
+    np.testing.assert_allclose(X, twin, rtol=rtol, atol=rtol)
+
+
+@pytest.mark.parametrize("alpha0", [1.0, 4.0])
+def test_cg_with_a_prior_converges_to_the_exact_solve(alpha0):
+    observed, conf_dense, indptr, indices, values, conf, Y = implicit_case(k=12, seed=9)
+    base, reg, _ = _implicit_reg(indptr, len(Y), np.float64, alpha0)
+    prior = np.random.default_rng(10).normal(0, 0.5, (observed.shape[0], 12))
+    exact = reference.implicit_half_step(observed, conf_dense, Y, reg, alpha0, prior=prior)
+    X = np.zeros((observed.shape[0], 12))
+    _core.implicit_als_cg_step(indptr, indices, values, ALPHA, base, Y, alpha0 * (Y.T @ Y),
+                               reg, prior, X, 40, 2)
+    np.testing.assert_allclose(X, exact, rtol=1e-8, atol=1e-10)
 
 
 def _long_rows(gen):
@@ -501,13 +557,14 @@ def test_rows_longer_than_the_gather_buffer_are_solved_chunk_by_chunk(kernels, a
     k = Y.shape[1]
     G, base, reg = alpha0 * (Y.T @ Y), 1.0 - alpha0, np.array([0.1, 0.2, 0.3])
     X = np.zeros((3, k))
-    assert kernels.implicit_als_half_step(indptr, indices, values, 0.5, base, Y, G, reg, X,
-                                          2) == -1
+    assert kernels.implicit_als_half_step(indptr, indices, values, 0.5, base, Y, G, reg,
+                                          _no_prior(Y), X, 2) == -1
     exact = reference.implicit_half_step_sparse(indptr, indices, 0.5 * values, Y, reg, alpha0)
     np.testing.assert_allclose(X, exact, rtol=1e-9, atol=1e-12)
     X0 = gen.normal(0, 0.1, (3, k))
     X = X0.copy()
-    kernels.implicit_als_cg_step(indptr, indices, values, 0.5, base, Y, G, reg, X, 3, 2)
+    kernels.implicit_als_cg_step(indptr, indices, values, 0.5, base, Y, G, reg, _no_prior(Y), X,
+                                 3, 2)
     np.testing.assert_allclose(X, reference.implicit_cg_step(indptr, indices, 0.5 * values, Y,
                                                              reg, X0, 3, alpha0),
                                rtol=1e-9, atol=1e-12)
@@ -543,7 +600,7 @@ def test_conjugate_gradient_converges_to_the_exact_solve(alpha0):
     for steps in (1, 3, 6, 12):
         X = np.zeros((observed.shape[0], 12))
         _core.implicit_als_cg_step(indptr, indices, values, ALPHA, base, Y, alpha0 * (Y.T @ Y),
-                                   reg, X, steps, 2)
+                                   reg, _no_prior(Y), X, steps, 2)
         errors.append(np.abs(X - exact).max())
     assert all(b < a for a, b in zip(errors, errors[1:]))
     assert errors[-1] < 1e-8
@@ -693,7 +750,7 @@ def test_one_block_of_all_coordinates_is_the_exact_solve(kernels, dtype, rtol, k
         np.testing.assert_allclose(X, exact, rtol=rtol, atol=rtol)
         # The same system as the Cholesky kernel's, so the same rows up to rounding.
         chol = np.zeros_like(X0)
-        assert kernels.implicit_als_half_step(*args, chol, 2) == -1
+        assert kernels.implicit_als_half_step(*args, _no_prior(args[5]), chol, 2) == -1
         np.testing.assert_allclose(X, chol, rtol=rtol, atol=rtol)
 
 

@@ -311,8 +311,10 @@ def convention_check(model, R, alpha, regularization, threads):
     X = np.zeros((R.shape[0], Y.shape[1]), dtype=np.float32)
     values = R.data.astype(np.float32)
     reg = np.full(R.shape[0], regularization, dtype=np.float32)
+    no_prior = np.zeros((0, Y.shape[1]), dtype=np.float32)      # every row shrunk toward 0
     failed = _core.implicit_als_half_step(R.indptr, R.indices, values, np.float32(alpha),
-                                          np.float32(0.0), Y, Y.T @ Y, reg, X, threads)
+                                          np.float32(0.0), Y, Y.T @ Y, reg, no_prior, X,
+                                          threads)
     if failed >= 0:
         raise SystemExit(f"fastmf's half-step failed on user index {failed}")
     users = np.arange(R.shape[0])

@@ -11,7 +11,7 @@ Examples
 from . import datasets, metrics
 from . import plotting as plot
 from .data import Interactions, ItemInfo
-from .features import ItemFeatures
+from .features import ItemFeatures, UserFeatures
 from .exceptions import (ClusterError, DataNotFoundError, FastMFError, FastMFWarning,
                          ModelFileError, ModelFitError, NotFittedError, UnknownIdError)
 from .io import load
@@ -22,6 +22,6 @@ from .models import ALS, BPR, SGD, ImplicitALS
 from ._version import __version__
 
 __all__ = ["ALS", "BPR", "ImplicitALS", "ClusterError", "DataNotFoundError", "FastMFError", "FastMFWarning", "Interactions",
-           "ItemFeatures", "ItemInfo", "ModelFileError", "ModelFitError", "NotFittedError", "SGD", "UnknownIdError",
+           "ItemFeatures", "ItemInfo", "ModelFileError", "ModelFitError", "NotFittedError", "SGD", "UnknownIdError", "UserFeatures",
            "datasets", "load", "metrics", "plot", "GridSearch", "cross_validate", "train_test_split", "tune",
            "show_config", "__version__"]

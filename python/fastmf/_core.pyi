@@ -2,7 +2,7 @@
 above it in cpp/*.hpp). Array arguments are bound without conversion: each must be
 C-contiguous with exactly the dtype shown. ``_F`` is float32 or float64, the same in every
 argument of one call (the model dtype); the float arguments are converted to it."""
-from typing import Dict, Tuple, TypeVar, Union
+from typing import Dict, Tuple, TypeVar, Union, overload
 
 import numpy as np
 from numpy.typing import NDArray
@@ -52,15 +52,28 @@ def sgd_epoch(block_ptr: _I64, block_order: _I32, uidx: _I32, iidx: _I32,
               num_threads: int) -> float:
     """One SGD epoch over the ratings block by block; returns the sum of squared errors."""
 
+@overload
 def implicit_als_half_step(indptr: _I64, indices: _I32, values: NDArray[_F], alpha: float,
                            base: float, Y: NDArray[_F], G: NDArray[_F], reg: NDArray[_F],
-                           X: NDArray[_F], num_threads: int) -> int:
-    """Solve every row of X by Cholesky; -1 or the first row that failed."""
+                           X: NDArray[_F], num_threads: int) -> int: ...
+@overload
+def implicit_als_half_step(indptr: _I64, indices: _I32, values: NDArray[_F], alpha: float,
+                           base: float, Y: NDArray[_F], G: NDArray[_F], reg: NDArray[_F],
+                           prior: NDArray[_F], X: NDArray[_F], num_threads: int) -> int:
+    """Solve every row of X by Cholesky (shrunk toward prior; empty: 0); -1 or the first row
+    that failed."""
 
+@overload
 def implicit_als_cg_step(indptr: _I64, indices: _I32, values: NDArray[_F], alpha: float,
                          base: float, Y: NDArray[_F], G: NDArray[_F], reg: NDArray[_F],
-                         X: NDArray[_F], steps: int, num_threads: int) -> None:
-    """Improve every row of X by `steps` conjugate-gradient iterations."""
+                         X: NDArray[_F], steps: int, num_threads: int) -> None: ...
+@overload
+def implicit_als_cg_step(indptr: _I64, indices: _I32, values: NDArray[_F], alpha: float,
+                         base: float, Y: NDArray[_F], G: NDArray[_F], reg: NDArray[_F],
+                         prior: NDArray[_F], X: NDArray[_F], steps: int, num_threads: int
+                         ) -> None:
+    """Improve every row of X by `steps` conjugate-gradient iterations (shrunk toward prior;
+    empty: 0)."""
 
 def implicit_als_block_step(indptr: _I64, indices: _I32, values: NDArray[_F], alpha: float,
                             base: float, Y: NDArray[_F], G: NDArray[_F], reg: NDArray[_F],

@@ -38,27 +38,32 @@ def row_regularization(counts: Int64Array, n_other: int, p: ImplicitParams, dtyp
     return (p.regularization * row_weights(counts, n_other, p)).astype(dtype)
 
 
-def solve_rows(C: Csr, Y: FloatArray, YtY: FloatArray, X: FloatArray, p: ImplicitParams
-               ) -> int:
+def solve_rows(C: Csr, Y: FloatArray, YtY: FloatArray, X: FloatArray, p: ImplicitParams,
+               prior: FloatArray | None = None) -> int:
     """The implicit row solve of every row of C (a Csr of the values v, c = 1 + α v, column
     indices into Y) against the fixed Y with YtY = YᵀY (unscaled; α0 is applied here),
     written into X: exactly (Cholesky), by ``p.cg_steps`` CG steps from X or by one sweep
     over blocks of ``p.block_size`` coordinates from X. Each row u
-    gets its λ_u (``row_regularization``). Returns -1 or the first row whose Cholesky
-    failed."""
+    gets its λ_u (``row_regularization``) and is shrunk toward ``prior[u]`` (None: toward 0;
+    the block solver takes no prior). Returns -1 or the first row whose Cholesky failed."""
     dtype = Y.dtype.type
+    if prior is None:
+        prior = np.zeros((0, Y.shape[1]), dtype=dtype)
+    elif p.solver == "block":
+        raise ValueError("solver='block' does not take side features; use solver='cholesky' "
+                         "or solver='cg' with user_features or item_features")
     G = YtY * dtype(p.unobserved_weight)                   # α0 YᵀY (exact for α0 = 1)
     reg = row_regularization(C.counts(), len(Y), p, dtype)
     alpha, base = dtype(p.alpha), dtype(1.0 - p.unobserved_weight)
     if p.solver == "cg":
-        _core.implicit_als_cg_step(C.indptr, C.indices, C.data, alpha, base, Y, G, reg, X,
-                                   p.cg_steps, p.num_threads)
+        _core.implicit_als_cg_step(C.indptr, C.indices, C.data, alpha, base, Y, G, reg, prior,
+                                   X, p.cg_steps, p.num_threads)
         return -1
     if p.solver == "block":
         return _core.implicit_als_block_step(C.indptr, C.indices, C.data, alpha, base, Y, G, reg,
                                              X, p.block_size, p.num_threads)
-    return _core.implicit_als_half_step(C.indptr, C.indices, C.data, alpha, base, Y, G, reg, X,
-                                        p.num_threads)
+    return _core.implicit_als_half_step(C.indptr, C.indices, C.data, alpha, base, Y, G, reg,
+                                        prior, X, p.num_threads)
 
 
 def observed_loss(C: Csr, X: FloatArray, Y: FloatArray, p: ImplicitParams) -> Fraction:
@@ -81,10 +86,11 @@ def penalty(counts: Int64Array, n_other: int, A: FloatArray, p: ImplicitParams) 
 
 
 def objective(XtX: FloatArray, YtY: FloatArray, observed: Fraction, penalties: Fraction,
-              p: ImplicitParams) -> float:
-    """α0 Σ_{u,i} (x·y)² + the observed part + λ Σ (n + α0 N)^ν ‖·‖², from the Gram matrices,
-    the observed part (``observed_loss``) and the penalties of both sides (``penalty``)."""
+              p: ImplicitParams, extra: Fraction | int = 0) -> float:
+    """α0 Σ_{u,i} (x·y)² + the observed part + λ Σ (n + α0 N)^ν ‖·‖² (+ ``extra``: the
+    feature maps' penalty), from the Gram matrices, the observed part (``observed_loss``)
+    and the penalties of both sides (``penalty``)."""
     XtX, YtY = XtX.astype(np.float64), YtY.astype(np.float64)
     all_pairs = exact_sum(XtX * YtY)                          # Σ_u x_uᵀ(YᵀY)x_u
     return float(Fraction(p.unobserved_weight) * all_pairs + observed
-                 + Fraction(p.regularization) * penalties)
+                 + Fraction(p.regularization) * penalties + extra)

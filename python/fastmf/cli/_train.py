@@ -11,7 +11,7 @@ import types
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .. import ALS, ImplicitALS
+from .. import ALS, ImplicitALS, ItemFeatures, UserFeatures
 from .._files import replacing
 from .._optional import require
 from ._data import DATA_HELP, read_data
@@ -69,6 +69,14 @@ def add_train(commands: Commands, data_options: argparse.ArgumentParser) -> None
                             "learning_rate=0.01, item_features=genres or early_stopping=2 "
                             "(stop when the validation metric has not improved for 2 "
                             "iterations) (repeatable)")
+    for side in ("user", "item"):
+        train.add_argument(f"--{side}-features", metavar="FILE.csv", default=None,
+                           help=f"side features of the {side}s (als, implicit-als): a CSV "
+                                f"file with a header line, the {side} id in the first "
+                                f"column and an attribute per other column; a column of "
+                                f"numbers >= 0 is one weighted feature, any other column "
+                                f"one feature per value (several values separated by |). "
+                                f"New {side}s can then be placed from their features alone")
     train.add_argument("--seed", type=int, default=0,
                        help="seed of the splits and of the model (default 0)")
     train.add_argument("--threads", type=int, default=0, help="0 = all cores (default)")
@@ -102,6 +110,18 @@ def add_train(commands: Commands, data_options: argparse.ArgumentParser) -> None
 
 
 # -- train --------------------------------------------------------------------------------
+def _read_features(args: argparse.Namespace) -> dict[str, Any]:
+    """The tables of --user-features and --item-features by parameter name, read before the
+    data so that a bad file fails first."""
+    tables: dict[str, Any] = {}
+    for side, cls in (("user", UserFeatures), ("item", ItemFeatures)):
+        path = getattr(args, f"{side}_features")
+        if path is not None:
+            tables[f"{side}_features"] = cls.from_csv(path, value_sep="|")
+    return tables
+
+
+
 def _train(args: argparse.Namespace, out: TextIO) -> int:
     cls, model = checked_options(args)
     cluster = _dask_options(cls, args)
@@ -114,9 +134,15 @@ def _train(args: argparse.Namespace, out: TextIO) -> int:
             _check_writable(f"--{option.replace('_', '-')}", getattr(args, option))
     if args.plot:
         _check_image_format(args.plot)
+    features = _read_features(args)
     data = read_data(args.data, args)
     train, test = held_out(data, args)
     cls, model, chosen = chosen_model(args, data, cls, model)
+    for name, table in features.items():
+        if name not in model.get_params():
+            raise ValueError(f"--{name.replace('_', '-')} needs a model with side features "
+                             f"(als, implicit-als), got {type(model).__name__}")
+        model.set_params(**{name: table})
     _check_validation(args, model)
     split = split_line(train, test)
     print(f"data: {data.n_users} users, {data.n_items} items, {data.nnz} ratings "

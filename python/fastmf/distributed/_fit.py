@@ -336,6 +336,15 @@ class DaskFit(ABC):
         """What a checkpoint's new factor blocks need beside them (ImplicitALS: YᵀY)."""
 
 
+def refuse_features(model):
+    """ValueError for user or item features, which only the one-machine fit takes."""
+    for name in ("user_features", "item_features"):
+        if getattr(model, name, None) is not None:
+            local = model._local_class.__name__
+            raise ValueError(f"{name} is not supported by fastmf.distributed.{local}; fit "
+                             f"fastmf.{local} on one machine for {local} with features")
+
+
 def own_blocks(data):
     """For each user block, the item blocks whose loss terms and failures it reports."""
     n_user = len(data.user_blocks)

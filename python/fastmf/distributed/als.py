@@ -13,7 +13,7 @@ from .._kernels.als import objective, validation_rmse
 from ..models._explicit import BiasedState
 from ..models._factors import init_factors
 from . import _tasks
-from ._fit import ClusterState, DaskFit, own_blocks
+from ._fit import ClusterState, DaskFit, own_blocks, refuse_features
 
 if TYPE_CHECKING:
     from typing import Literal
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from distributed import Client
 
     from .._typing import FloatDType, Seed
-    from ..features import ItemFeatures
+    from ..features import ItemFeatures, UserFeatures
 
 
 class ALS(DaskFit, models.ALS):
@@ -38,10 +38,10 @@ class ALS(DaskFit, models.ALS):
         As for :class:`fastmf.ALS`; every parameter is keyword only here.
     early_stopping, dtype, num_threads, seed, verbose
         As for :class:`fastmf.ALS`.
-    item_features : None
+    user_features, item_features : None
         Only None: ALS with features trains on one machine (:class:`fastmf.ALS`).
     feature_regularization : float, default 1.0
-        Unused without ``item_features``.
+        Unused without features.
     client : dask.distributed.Client, optional
         The cluster to train on; None: the current default client.
     blocks_per_worker : int, default 1
@@ -82,6 +82,7 @@ class ALS(DaskFit, models.ALS):
     def __init__(self, *, factors: int = 64, regularization: float = 1.0,
                  bias_regularization: float = 3.0, weighted: bool | float = 0.5,
                  iterations: int = 10, init_std: float = 0.01, early_stopping: int | None = None,
+                 user_features: UserFeatures | None = None,
                  item_features: Literal["genres"] | ItemFeatures | None = None,
                  feature_regularization: float = 1.0, dtype: FloatDType = "float32",
                  num_threads: int = 0, seed: Seed = None, verbose: bool = True,
@@ -91,17 +92,14 @@ class ALS(DaskFit, models.ALS):
         super().__init__(factors=factors, regularization=regularization,
                          bias_regularization=bias_regularization, weighted=weighted,
                          iterations=iterations, init_std=init_std, early_stopping=early_stopping,
-                         item_features=item_features,
+                         user_features=user_features, item_features=item_features,
                          feature_regularization=feature_regularization, dtype=dtype,
                          num_threads=num_threads, seed=seed, verbose=verbose)
         self._set_cluster_params(client, blocks_per_worker, checkpoint_every, retries, timeout)
 
     def _check_params(self):
-        p = super()._check_params()
-        if p.item_features is not None:
-            raise ValueError("item_features is not supported by fastmf.distributed.ALS; fit "
-                             "fastmf.ALS on one machine for ALS with features")
-        return p
+        refuse_features(self)
+        return super()._check_params()
 
     def _start(self, train, val, p):
         waiter, data = self._cluster_data(train, p, _als_values)

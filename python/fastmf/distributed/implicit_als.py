@@ -13,7 +13,7 @@ from .._kernels.implicit_als import objective
 from ..models._factors import init_factors
 from ..models.implicit_als import ImplicitState
 from . import _tasks
-from ._fit import ClusterState, DaskFit, own_blocks
+from ._fit import ClusterState, DaskFit, own_blocks, refuse_features
 
 if TYPE_CHECKING:
     from typing import Literal
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from distributed import Client
 
     from .._typing import FloatDType, Seed
+    from ..features import ItemFeatures, UserFeatures
 
 
 class ImplicitALS(DaskFit, models.ImplicitALS):
@@ -39,6 +40,11 @@ class ImplicitALS(DaskFit, models.ImplicitALS):
         As for :class:`fastmf.ImplicitALS`; every parameter is keyword only here.
     epsilon, iterations, solver, cg_steps, block_size, init_std, early_stopping, dtype
         As for :class:`fastmf.ImplicitALS`.
+    user_features, item_features : None
+        Only None: ImplicitALS with features trains on one machine
+        (:class:`fastmf.ImplicitALS`).
+    feature_regularization : float, default 1.0
+        Unused without features.
     num_threads, seed, verbose
         As for :class:`fastmf.ImplicitALS`.
     client, blocks_per_worker, checkpoint_every, retries, timeout
@@ -63,7 +69,9 @@ class ImplicitALS(DaskFit, models.ImplicitALS):
                  confidence: Literal["log", "linear"] = "log", epsilon: float = 0.005,
                  iterations: int = 8, solver: Literal["cholesky", "cg", "block"] = "cholesky",
                  cg_steps: int = 3, block_size: int = 32, init_std: float | None = None,
-                 early_stopping: int | None = None, dtype: FloatDType = "float32",
+                 early_stopping: int | None = None, user_features: UserFeatures | None = None,
+                 item_features: Literal["genres"] | ItemFeatures | None = None,
+                 feature_regularization: float = 1.0, dtype: FloatDType = "float32",
                  num_threads: int = 0, seed: Seed = None, verbose: bool = True,
                  client: Client | None = None, blocks_per_worker: int = 1,
                  checkpoint_every: int | None = 5, retries: int = 2, timeout: float = 300.0
@@ -73,9 +81,15 @@ class ImplicitALS(DaskFit, models.ImplicitALS):
                          regularization_exponent=regularization_exponent, confidence=confidence,
                          epsilon=epsilon, iterations=iterations, solver=solver,
                          cg_steps=cg_steps, block_size=block_size, init_std=init_std,
-                         early_stopping=early_stopping, dtype=dtype, num_threads=num_threads,
-                         seed=seed, verbose=verbose)
+                         early_stopping=early_stopping, user_features=user_features,
+                         item_features=item_features,
+                         feature_regularization=feature_regularization, dtype=dtype,
+                         num_threads=num_threads, seed=seed, verbose=verbose)
         self._set_cluster_params(client, blocks_per_worker, checkpoint_every, retries, timeout)
+
+    def _check_params(self):
+        refuse_features(self)
+        return super()._check_params()
 
     def _start(self, train, val, p):
         waiter, data = self._cluster_data(train, p, _implicit_values)

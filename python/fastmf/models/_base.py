@@ -124,10 +124,11 @@ class MatrixFactorizationBase(ABC):
 
     # -- the hooks of serving (the family bases give them) ---------------------------
     @abstractmethod
-    def _solve_rows(self, side: str, R: Csr, row_ids: NDArray[Any] | None = None
-                    ) -> tuple[FloatArray, FloatArray]:
+    def _solve_rows(self, side: str, R: Csr, row_ids: NDArray[Any] | None = None,
+                    prior: FloatArray | None = None) -> tuple[FloatArray, FloatArray]:
         """(factors, biases) of the rows of R solved against the other side's fitted
-        factors (fold-in, partial fits); ``row_ids`` their raw ids, None for a new user."""
+        factors (fold-in, partial fits); ``row_ids`` their raw ids, None for a new user;
+        ``prior`` the rows' shrinkage targets (models with features; None: their own)."""
 
     @abstractmethod
     def _query(self, uidx: NDArray[np.integer[Any]]) -> tuple[FloatArray, FloatArray]:

@@ -19,6 +19,7 @@ from .._locking import reads, writes
 from ..data import (Csr, IdMap, Interactions, _comparable, combine_duplicates,
                     first_of_each_pair)
 from ..exceptions import UnknownIdError
+from ._hybrid import ATTRIBUTES
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
     from .._typing import (CsrArrays, FloatArray, IdArray, Int32Array, Int64Array, RawId,
                            Unknown)
+    from ..features import FeatureRow, _Features
     from ._base import MatrixFactorizationBase as _Model
     from ._topn import Filter
 
@@ -48,11 +50,12 @@ _OTHER = {"user": "item", "item": "user"}
 class ColdStartMixin(_Model):
     """fold_in, recommend_new_user, partial_fit_users and partial_fit_items.
 
-    A model provides ``_solve_rows(side, R, row_ids=None)``: the factors and biases of the
-    rows of the Csr ``R`` (users when side is "user", with item indices as columns; the
-    reverse for "item"; ``row_ids`` their raw ids, None for a new user) solved against the
-    other side's fitted factors; and ``_query_from(factors, biases)``, the query vectors and
-    score offsets of users given by their factors and biases (see ``ServingMixin``).
+    A model provides ``_solve_rows(side, R, row_ids=None, prior=None)``: the factors and
+    biases of the rows of the Csr ``R`` (users when side is "user", with item indices as
+    columns; the reverse for "item"; ``row_ids`` their raw ids, None for a new user) solved
+    against the other side's fitted factors, shrunk toward ``prior`` (models with features;
+    None: the fitted priors of known rows); and ``_query_from(factors, biases)``, the query
+    vectors and score offsets of users given by their factors and biases (see ``ServingMixin``).
     """
 
     if TYPE_CHECKING:
@@ -61,16 +64,22 @@ class ColdStartMixin(_Model):
                          unknown: Unknown, min_item_count: int | None = None) -> Filter: ...
         def _known(self, side: str, ids: ArrayLike | Sequence[RawId], name: str
                    ) -> Int64Array: ...
+        def _feature_prior(self, side: str, rows: Sequence[FeatureRow] | _Features,
+                           ids: IdArray | None = None) -> FloatArray: ...
         def _rank(self, Q: FloatArray, offsets: FloatArray | None, exclude: CsrArrays, n: int,
                   filt: Filter, exact: bool, side: str = "item"
                   ) -> tuple[Int32Array, FloatArray]: ...
 
     @reads
-    def fold_in(self, items: ArrayLike, ratings: ArrayLike | None = None) -> FoldedUser:
+    def fold_in(self, items: ArrayLike = (), ratings: ArrayLike | None = None, *,
+                features: FeatureRow | None = None) -> FoldedUser:
         """The factor vector and bias of a user who is not in the training data.
 
         Solved from that user's interactions by a closed-form row solve against the
-        fixed item factors; the model does not change. ALS and ImplicitALS solve as
+        fixed item factors; the model does not change. A model fitted with
+        ``user_features`` also takes the user's features: the solve then shrinks the user
+        toward the prior :math:`a_u D` they predict, and features alone (no items) give
+        that prior itself, as :meth:`add_users` does. ALS and ImplicitALS solve as
         their user half-step does (ImplicitALS exactly, by Cholesky, whatever its
         ``solver``), so for a training user's whole history this is the vector one more
         user half-step would give; SGD uses the ALS ridge solve with its own λ and λ_b;
@@ -84,6 +93,9 @@ class ColdStartMixin(_Model):
             model.
         ratings : array-like of numbers, optional
             A value per item; None (implicit data) gives every item the value 1.
+        features : list of str or dict {str: float}, optional
+            The user's features (names from ``user_feature_names_``, or a dict of name to
+            weight), for a model fitted with ``user_features``.
 
         Returns
         -------
@@ -97,7 +109,8 @@ class ColdStartMixin(_Model):
         UnknownIdError
             An item is not known to the model.
         ValueError
-            ``items`` is empty or repeats an item, or ``ratings`` does not match it.
+            ``items`` is empty without ``features`` or repeats an item, ``ratings`` does
+            not match it, a feature is unknown, or the model has no user features.
         ModelFitError
             The row solve failed.
 
@@ -112,17 +125,25 @@ class ColdStartMixin(_Model):
         """
         self._check_is_fitted()
         items = v.as_ids("items", items)
-        v.check_not_empty("items", items)
+        prior = None if features is None else self._feature_prior("user", [features])
+        if prior is None:
+            v.check_not_empty("items", items)
         unique, counts = np.unique(items, return_counts=True)
         if (counts > 1).any():
             raise ValueError(f"items lists item {unique[np.argmax(counts > 1)].item()!r} more "
                              f"than once; give each item once")
-        F, b = self._solve_rows("user", self._new_user_row(items, ratings))
+        if prior is None:
+            F, b = self._solve_rows("user", self._new_user_row(items, ratings))
+        elif len(items) == 0:                   # nothing observed: the prior itself
+            return FoldedUser(prior[0], 0.0)
+        else:
+            F, b = self._solve_rows("user", self._new_user_row(items, ratings), prior=prior)
         return FoldedUser(F[0], float(b[0]))
 
     @reads
-    def recommend_new_user(self, history: ArrayLike, ratings: ArrayLike | None = None,
-                           n: int = 10, *, filter_seen: bool = True,
+    def recommend_new_user(self, history: ArrayLike = (), ratings: ArrayLike | None = None,
+                           n: int = 10, *, features: FeatureRow | None = None,
+                           filter_seen: bool = True,
                            filter_items: ArrayLike | None = None, items: ArrayLike | None = None,
                            min_item_count: int | None = None, unknown: Unknown = "raise",
                            exact: bool = False) -> tuple[IdArray, FloatArray]:
@@ -140,6 +161,9 @@ class ColdStartMixin(_Model):
             A value per item; None (implicit data) gives every item the value 1.
         n : int, default 10
             Items returned: exactly ``n`` when that many candidates remain, else all of them.
+        features : list of str or dict {str: float}, optional
+            The user's features, for a model fitted with ``user_features`` (see
+            :meth:`fold_in`); with them ``history`` may be empty.
         filter_seen : bool, default True
             Leave the items of ``history`` out of the result.
         filter_items, items, min_item_count, unknown, exact
@@ -175,7 +199,7 @@ class ColdStartMixin(_Model):
         self._check_is_fitted()
         n = v.check_int("n", n, minimum=1)
         filt = self._item_filter(filter_items, items, unknown, min_item_count)
-        user = self.fold_in(history, ratings)
+        user = self.fold_in(history, ratings, features=features)
         seen = (np.unique(self._known("item", history, "history")).astype(np.int32)
                 if filter_seen else np.zeros(0, np.int32))
         F = user.factors[None, :]
@@ -307,9 +331,10 @@ class ColdStartMixin(_Model):
                 updates[name] = grown
         if new.any():
             updates[f"{side}_ids_"] = IdMap(np.concatenate([ids.ids, row_ids.ids[new]]))
-            if side == "item" and hasattr(self, "item_priors_"):   # new items: no features
-                old = self.item_priors_
-                updates["item_priors_"] = np.concatenate(
+            prior_name = ATTRIBUTES[side][2]
+            if hasattr(self, prior_name):                 # new rows: no features
+                old = getattr(self, prior_name)
+                updates[prior_name] = np.concatenate(
                     [old, np.zeros((int(new.sum()), old.shape[1]), old.dtype)])
         row_of_entry = np.repeat(index, np.diff(R.indptr))
         pairs: tuple[NDArray[np.integer[Any]], NDArray[np.integer[Any]]] = (

@@ -6,6 +6,7 @@ its fallback rule for unknown ids, and top-n recommendation by predicted rating.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from dataclasses import field as dc_field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Generic, TypeVar
 
@@ -20,6 +21,8 @@ from ..exceptions import ModelFitError
 from ._base import MatrixFactorizationBase
 from ._factors import init_factors
 from ._fit import cholesky_error
+from ._hybrid import fitted_prior
+from ._hybrid import publish as publish_features
 from ._params import ALSParams, BiasedParams
 from ._serving import ServingMixin
 
@@ -48,17 +51,15 @@ class BiasedState:
     val: tuple[Int64Array, Int64Array, Float64Array] | None = None
     by_user: Any = None  # Csr with ratings in the model dtype (ALS, and the exact loss)
     by_item: Any = None
-    E: Any = None        # feature vectors (ALS with item features)
-    item_prior: Any = None           # each item's prior m_i = (A E)_i
-    feature_names: Any = None        # the names of the features (rows of E)
+    # ALS with features: each side's SideFeatures (models/_hybrid.py), or None
+    features: dict[str, Any] = dc_field(default_factory=dict)
 
     if TYPE_CHECKING:
-        # What each model's _start adds: ALS its row weights, an empty prior and the item
-        # feature weights; SGD its generator, block layout, epoch, backup, and the last
-        # epoch's sum of squared errors and learning rate.
+        # What each model's _start adds: ALS its row weights and an empty prior; SGD its
+        # generator, block layout, epoch, backup, and the last epoch's sum of squared
+        # errors and learning rate.
         row_reg: dict[str, FloatArray] = field(init=False)
         no_prior: FloatArray = field(init=False)
-        A: Any = field(init=False)           # a scipy.sparse items x features matrix
         rng: np.random.Generator = field(init=False)
         layout: tuple[Int64Array, NDArray[Any], NDArray[Any], FloatArray] = field(init=False)
         epoch: int = field(init=False)
@@ -67,9 +68,9 @@ class BiasedState:
         lr: float = field(init=False)
 
     def copy(self) -> BiasedState:
-        copies = {name: getattr(self, name).copy()
-                  for name in ("X", "xb", "Y", "yb", "E", "item_prior")
-                  if getattr(self, name) is not None}
+        copies: dict[str, Any] = {name: getattr(self, name).copy()
+                                  for name in ("X", "xb", "Y", "yb")}
+        copies["features"] = {side: sf.copy() for side, sf in self.features.items()}
         return replace(self, **copies)
 
 
@@ -89,10 +90,13 @@ class BiasedMF(ServingMixin, MatrixFactorizationBase, Generic[_P]):
     item_biases_: FloatArray
     global_mean_: float
     rating_range_: tuple[float, float]
-    # With item features (ALS): the feature vectors, their names and each item's prior.
+    # With features (ALS): each side's feature map, its feature names and each row's prior.
     feature_factors_: FloatArray
     feature_names_: NDArray[np.str_]
     item_priors_: FloatArray
+    user_feature_factors_: FloatArray
+    user_feature_names_: NDArray[np.str_]
+    user_priors_: FloatArray
     regularization: float
 
     if TYPE_CHECKING:
@@ -126,11 +130,7 @@ class BiasedMF(ServingMixin, MatrixFactorizationBase, Generic[_P]):
         self.rating_range_ = state.data.rating_range
         self.item_info_ = state.data.item_info
         self._seen = (state.data.by_user.indptr, state.data.by_user.indices)
-        for name in ("feature_factors_", "feature_names_", "item_priors_"):
-            self.__dict__.pop(name, None)            # from an earlier fit with features
-        if state.E is not None:
-            self.feature_factors_, self.item_priors_ = state.E, state.item_prior
-            self.feature_names_ = state.feature_names
+        publish_features(self, {side: state.features.get(side) for side in ("user", "item")})
 
     # -- objective ------------------------------------------------------------------
     def _training_sse(self, state: BiasedState, p: _P) -> Fraction | float:
@@ -144,10 +144,15 @@ class BiasedMF(ServingMixin, MatrixFactorizationBase, Generic[_P]):
         data = state.data
         sse = Fraction(self._training_sse(state, p))
         item_counts = np.bincount(data.iidx, minlength=data.n_items) if p.weighted else None
-        user = penalties(state.X, state.xb, data.by_user.counts(), p.weighted)
-        item = penalties(state.Y, state.yb, item_counts, p.weighted, state.item_prior)
-        feature_sq = (Fraction(p.feature_regularization) * exact_sum(row_norms(state.E))
-                      if isinstance(p, ALSParams) and state.E is not None else 0)
+        sides = {side: state.features.get(side) for side in ("user", "item")}
+        user = penalties(state.X, state.xb, data.by_user.counts(), p.weighted,
+                         None if sides["user"] is None else sides["user"].prior)
+        item = penalties(state.Y, state.yb, item_counts, p.weighted,
+                         None if sides["item"] is None else sides["item"].prior)
+        feature_sq: Fraction | int = 0
+        if isinstance(p, ALSParams):
+            feature_sq = sum((Fraction(p.feature_regularization) * exact_sum(row_norms(sf.W))
+                              for sf in sides.values() if sf is not None), Fraction(0))
         record = {"loss": objective(sse, user[0] + item[0], user[1] + item[1], p, feature_sq),
                   "train_rmse": float(np.sqrt(float(sse / data.nnz)))}
         if state.val is not None:
@@ -216,28 +221,20 @@ class BiasedMF(ServingMixin, MatrixFactorizationBase, Generic[_P]):
                     ) -> tuple[FloatArray, FloatArray]:
         return factors, biases + biases.dtype.type(self.global_mean_)
 
-    def _prior(self, side: str, row_ids: NDArray[Any] | None, k: int, dtype: FloatType
-               ) -> FloatArray:
-        """The rows' shrinkage targets: the fitted priors of known items (ALS with item
-        features), 0 for every other row (an empty array: no prior at all)."""
-        if side != "item" or row_ids is None or not hasattr(self, "item_priors_"):
-            return np.zeros((0, k), dtype=dtype)
-        index = self.item_ids_.index(row_ids)
-        prior = np.zeros((len(index), k), dtype=dtype)
-        prior[index >= 0] = self.item_priors_[index[index >= 0]]
-        return prior
-
-    def _solve_rows(self, side: str, R: Csr, row_ids: NDArray[Any] | None = None
-                    ) -> tuple[FloatArray, FloatArray]:
+    def _solve_rows(self, side: str, R: Csr, row_ids: NDArray[Any] | None = None,
+                    prior: FloatArray | None = None) -> tuple[FloatArray, FloatArray]:
         """Factors and biases of the rows of R by the ALS row solve (ridge regression with
-        bias, λ and λ_b of this model) against the other side's fitted factors."""
+        bias, λ and λ_b of this model) against the other side's fitted factors, shrunk
+        toward ``prior`` (None: the fitted priors of known rows of a side with features)."""
         p = self._check_params()
         other = "item" if side == "user" else "user"
         Y, yb = getattr(self, f"{other}_factors_"), getattr(self, f"{other}_biases_")
         X = np.zeros((R.shape[0], Y.shape[1]), dtype=Y.dtype)
         xb = np.zeros(R.shape[0], dtype=Y.dtype)
+        if prior is None:
+            prior = fitted_prior(self, side, row_ids, Y.shape[1], Y.dtype)
         failed = solve_rows(R, Y, yb, self.global_mean_, row_regularization(R.counts(), p, Y.dtype),
-                            self._prior(side, row_ids, Y.shape[1], Y.dtype), X, xb, p)
+                            prior, X, xb, p)
         if failed >= 0:
             raise cholesky_error(side, failed, f"regularization (now {p.regularization})")
         return X, xb

@@ -29,8 +29,9 @@ from .. import _validation as v
 from .._files import create_new, replacing
 from .._version import __version__
 from ..data import IdMap, ItemInfo
-from ..features import ItemFeatures
+from ..features import ItemFeatures, _Features
 from ._ann import ANNIndex
+from ._hybrid import ATTRIBUTES
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -80,7 +81,7 @@ def write(model: MatrixFactorizationBase, path: PathLike) -> Path:
     arrays: Arrays = {}
     header = {"format": FORMAT, "format_version": FORMAT_VERSION,
               "fastmf_version": __version__, "class": cls.__name__,
-              "params": {name: _encode(value, f"params.{name}", arrays)
+              "params": {name: _encode(_param_to_write(value), f"params.{name}", arrays)
                          for name, value in model.get_params().items()},
               "state": {name: _encode(value, name, arrays)
                         for name, value in fitted_state(model).items()
@@ -89,6 +90,16 @@ def write(model: MatrixFactorizationBase, path: PathLike) -> Path:
     arrays[HEADER] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
     _write_atomically(path, arrays)
     return path
+
+
+def _param_to_write(value: Any) -> Any:
+    """A parameter as the file keeps it: a features table the file cannot hold exactly (user
+    features, weights other than 1) is written as None; the fitted feature maps and
+    vocabularies, which serving needs, are fitted attributes and always kept."""
+    if isinstance(value, _Features) and (not isinstance(value, ItemFeatures)
+                                         or (value.matrix.data != 1).any()):
+        return None
+    return value
 
 
 def _encode(value: Any, key: str, arrays: Arrays) -> Any:
@@ -216,8 +227,9 @@ def _checked_side(model: MatrixFactorizationBase, side: str) -> NDArray[Any]:
 
 
 def _check_explicit_state(model: MatrixFactorizationBase, Y: NDArray[Any]) -> None:
-    """The global mean and rating range of the explicit models, and the item priors and
-    feature factors of ALS with features, where the model holds them."""
+    """The global mean and rating range of the explicit models, and the feature names, maps
+    and priors of the models with features, where the model holds them (each size checked
+    against the factors it belongs with)."""
     state = vars(model)
     for name in ("global_mean_",):
         if name in state and not _finite_number(state[name]):
@@ -228,13 +240,24 @@ def _check_explicit_state(model: MatrixFactorizationBase, Y: NDArray[Any]) -> No
                 or not all(_finite_number(x) for x in low_high) or low_high[0] > low_high[1]):
             raise ValueError(f"rating_range_ must be (low, high) finite numbers, got "
                              f"{low_high!r}")
-    for name, shape in (("item_priors_", Y.shape),
-                        ("feature_factors_", (len(getattr(model, "feature_names_", ())),
-                                              Y.shape[1]))):
-        array = state.get(name)
-        if array is not None and (not isinstance(array, np.ndarray) or array.shape != shape
-                                  or array.dtype != Y.dtype or not np.isfinite(array).all()):
-            raise ValueError(f"{name} must be a finite {Y.dtype} array of shape {shape}")
+    X = model.user_factors_
+    for side, rows in (("user", X), ("item", Y)):
+        names_attr, map_attr, prior_attr = ATTRIBUTES[side]
+        present = [name for name in ATTRIBUTES[side] if name in state]
+        if present and len(present) < 3:
+            raise ValueError(f"{', '.join(present)} need {names_attr}, {map_attr} and "
+                             f"{prior_attr} together")
+        if not present:
+            continue
+        names = state[names_attr]
+        if not (isinstance(names, np.ndarray) and names.ndim == 1 and names.dtype.kind == "U"
+                and len(np.unique(names)) == len(names)):
+            raise ValueError(f"{names_attr} must be a 1-D array of distinct strings")
+        for name, shape in ((prior_attr, rows.shape), (map_attr, (len(names), Y.shape[1]))):
+            array = state[name]
+            if (not isinstance(array, np.ndarray) or array.shape != shape
+                    or array.dtype != Y.dtype or not np.isfinite(array).all()):
+                raise ValueError(f"{name} must be a finite {Y.dtype} array of shape {shape}")
 
 
 def _finite_number(value: object) -> bool:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from typing import Any, TypeVar
 
     from .._typing import FloatType, Seed
-    from ..features import ItemFeatures
+    from ..features import ItemFeatures, UserFeatures
     from ._base import MatrixFactorizationBase
 
     _P = TypeVar("_P", bound="Params")
@@ -51,6 +51,7 @@ class BiasedParams(Params):
 
 @dataclass(frozen=True)
 class ALSParams(BiasedParams):
+    user_features: UserFeatures | None
     item_features: str | ItemFeatures | None
     feature_regularization: float
 
@@ -74,6 +75,9 @@ class ImplicitParams(Params):
     cg_steps: int
     block_size: int
     init_std: float
+    user_features: UserFeatures | None = None
+    item_features: ItemFeatures | None = None
+    feature_regularization: float = 1.0
 
 
 @dataclass(frozen=True)

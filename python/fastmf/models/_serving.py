@@ -14,6 +14,7 @@ from ..data import _comparable
 from ..exceptions import UnknownIdError
 from ._ann import IndexMixin, approximate_topn, small_allow_list
 from ._coldstart import ColdStartMixin
+from ._from_features import FeatureRowsMixin
 from ._recommend_all import RecommendAllMixin
 from ._topn import Filter, item_counts, no_rows, recommendations, rows_of, unit_rows
 
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from ._topn import Recommendations
 
 
-class ServingMixin(ColdStartMixin, RecommendAllMixin, IndexMixin):
+class ServingMixin(ColdStartMixin, FeatureRowsMixin, RecommendAllMixin, IndexMixin):
     """Ranking for fitted models: recommend, recommend_batch, similar items and users, the
     cold-start methods of :class:`ColdStartMixin`, ``recommend_all`` and the approximate
     index (``build_index``).

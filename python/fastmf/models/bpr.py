@@ -249,8 +249,8 @@ class BPR(RankingMF):
         return dict(fitted)
 
     # -- serving ----------------------------------------------------------------------
-    def _solve_rows(self, side: str, R: Csr, row_ids: NDArray[Any] | None = None
-                    ) -> tuple[FloatArray, FloatArray]:
+    def _solve_rows(self, side: str, R: Csr, row_ids: NDArray[Any] | None = None,
+                    prior: FloatArray | None = None) -> tuple[FloatArray, FloatArray]:
         """Factors (and item biases) of the rows of R that minimise BPR's own expected
         objective with everything else fixed, by Newton's method (``solve_user``
         and ``solve_item`` of ``fastmf._kernels.bpr``); values > 0 are the positives."""

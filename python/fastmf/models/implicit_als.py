@@ -2,12 +2,14 @@
 and Koren (2022): a weight on the unobserved pairs and frequency-scaled regularization."""
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
 from .. import _validation as v
+from .._kernels.arrays import exact_sum, row_norms
 from .._kernels.gram import gram
 from .._kernels.implicit_als import (objective, observed_loss, penalty, row_regularization,
                                      solve_rows)
@@ -15,6 +17,8 @@ from ..data import Csr, transpose
 from ..exceptions import ModelFitError
 from ._factors import check_solver_memory, init_factors
 from ._fit import cholesky_error
+from ._hybrid import SideFeatures, checked_features, fitted_prior, start_side
+from ._hybrid import publish as publish_features
 from ._params import ImplicitParams, as_kernels_see, common_params
 from ._ranking import RankingMF, check_counts
 
@@ -25,6 +29,7 @@ if TYPE_CHECKING:
 
     from .._typing import FloatArray, FloatDType, Record, Seed
     from ..data import Interactions
+    from ..features import ItemFeatures, UserFeatures
 
 
 @dataclass
@@ -35,9 +40,12 @@ class ImplicitState:
     C: Any               # Csr by user of the values v, c - 1 = α v, in the model dtype
     Ct: Any              # its transpose, by item
     val: Any = None      # validation Interactions
+    # with features: each side's SideFeatures (models/_hybrid.py)
+    features: dict[str, SideFeatures] = field(default_factory=dict)
 
     def copy(self) -> ImplicitState:
-        return ImplicitState(self.X.copy(), self.Y.copy(), self.data, self.C, self.Ct, self.val)
+        return ImplicitState(self.X.copy(), self.Y.copy(), self.data, self.C, self.Ct, self.val,
+                             {side: sf.copy() for side, sf in self.features.items()})
 
 
 class ImplicitALS(RankingMF):
@@ -126,6 +134,20 @@ class ImplicitALS(RankingMF):
     early_stopping : int or None, default None
         Stop when the validation NDCG@10 has not improved for this many iterations, keeping
         the best iteration (needs ``fit(..., validation=...)``).
+    user_features : None or :class:`fastmf.UserFeatures`, default None
+        Side features of users: each user's factors are shrunk toward the prior
+        :math:`a_u D` predicted from the user's feature weights :math:`a_u` (scaled to unit
+        length) instead of 0, the penalty :math:`\lambda_u \|x_u - a_u D\|^2` replacing
+        :math:`\lambda_u \|x_u\|^2`; the row solve gains :math:`\lambda_u a_u D` on its
+        right-hand side, and the map D (penalty :math:`\lambda_f \|D\|^2`) is solved in
+        closed form (ridge, weights :math:`\lambda_u`) after every user half-step. A new
+        user is then placed from features alone at its prior :math:`a_u D`
+        (:meth:`recommend_new_user`, :meth:`add_users`), or with a few interactions by
+        the row solve toward it (:meth:`fold_in`). Not with ``solver="block"``.
+    item_features : None, "genres" or :class:`fastmf.ItemFeatures`, default None
+        The same for items (``"genres"``: those of the training data's ``item_info``).
+    feature_regularization : float, default 1.0
+        λ_f (> 0), the L2 penalty on the feature maps.
     dtype : {"float32", "float64"}, default "float32"
     num_threads : int, default 0
     seed : int, numpy Generator or None, default None
@@ -135,9 +157,14 @@ class ImplicitALS(RankingMF):
     ----------
     user_factors_, item_factors_ : ndarray
     history_ : list of dict
-        Per iteration: ``loss`` (the full objective above, computed without forming the
-        dense matrix), ``seconds``, and with validation data ``val_precision@10`` and
-        ``val_ndcg@10``.
+        Per iteration: ``loss`` (the full objective above, with features' terms, computed
+        without forming the dense matrix), ``seconds``, and with validation data
+        ``val_precision@10`` and ``val_ndcg@10``.
+    feature_factors_, feature_names_, item_priors_ : ndarray
+        With ``item_features``: the feature map (a row per name of ``feature_names_``) and
+        every item's prior.
+    user_feature_factors_, user_feature_names_, user_priors_ : ndarray
+        With ``user_features``: the same for users.
 
     Examples
     --------
@@ -150,14 +177,18 @@ class ImplicitALS(RankingMF):
 
     _model_file = True
     # A model file written before these parameters existed was fitted with these values.
-    _legacy_params = {"unobserved_weight": 1.0, "regularization_exponent": 0.0}
+    _legacy_params = {"unobserved_weight": 1.0, "regularization_exponent": 0.0,
+                      "user_features": None, "item_features": None,
+                      "feature_regularization": 1.0}
 
     def __init__(self, factors: int = 64, regularization: float = 1.0, alpha: float = 0.5,
                  unobserved_weight: float = 0.5, regularization_exponent: float = 0.5,
                  confidence: Literal["log", "linear"] = "log", epsilon: float = 0.005,
                  iterations: int = 8, solver: Literal["cholesky", "cg", "block"] = "cholesky",
                  cg_steps: int = 3, block_size: int = 32, init_std: float | None = None,
-                 early_stopping: int | None = None, dtype: FloatDType = "float32",
+                 early_stopping: int | None = None, user_features: UserFeatures | None = None,
+                 item_features: Literal["genres"] | ItemFeatures | None = None,
+                 feature_regularization: float = 1.0, dtype: FloatDType = "float32",
                  num_threads: int = 0, seed: Seed = None, verbose: bool = True) -> None:
         self.factors = factors
         self.regularization = regularization
@@ -172,6 +203,9 @@ class ImplicitALS(RankingMF):
         self.block_size = block_size
         self.init_std = init_std
         self.early_stopping = early_stopping
+        self.user_features = user_features
+        self.item_features = item_features
+        self.feature_regularization = feature_regularization
         self.dtype = dtype
         self.num_threads = num_threads
         self.seed = seed
@@ -179,7 +213,7 @@ class ImplicitALS(RankingMF):
 
     def _check_params(self) -> ImplicitParams:
         common = common_params(self)
-        return as_kernels_see(ImplicitParams(
+        p = as_kernels_see(ImplicitParams(
             **common,
             regularization=v.check_float("regularization", self.regularization, minimum=0,
                                          strict_minimum=True),
@@ -194,7 +228,19 @@ class ImplicitALS(RankingMF):
             cg_steps=v.check_int("cg_steps", self.cg_steps, minimum=1),
             block_size=v.check_int("block_size", self.block_size, minimum=1),
             init_std=(0.1 / np.sqrt(common["factors"]) if self.init_std is None
-                      else v.check_float("init_std", self.init_std, minimum=0))), self)
+                      else v.check_float("init_std", self.init_std, minimum=0)),
+            user_features=checked_features(  # type: ignore[arg-type]
+                "user_features", "user", self.user_features),
+            item_features=checked_features(  # type: ignore[arg-type]
+                "item_features", "item", self.item_features, genres=True),
+            feature_regularization=v.check_float("feature_regularization",
+                                                 self.feature_regularization, minimum=0,
+                                                 strict_minimum=True)), self)
+        if p.solver == "block" and (p.user_features is not None or p.item_features is not None):
+            raise ValueError("solver='block' does not take side features; use "
+                             "solver='cholesky' or solver='cg' with user_features or "
+                             "item_features")
+        return p
 
     @staticmethod
     def _confidence_values(values: NDArray[Any], p: ImplicitParams) -> FloatArray:
@@ -231,11 +277,16 @@ class ImplicitALS(RankingMF):
         X, Y = init_factors(np.random.default_rng(p.seed), data.n_users, data.n_items,
                             p.factors, p.init_std, p.dtype)
         R = data.by_user
+        features = {}
+        for side in ("user", "item"):
+            sf = start_side(getattr(p, f"{side}_features"), data, side, p.factors, p.dtype)
+            if sf is not None:
+                features[side] = sf                    # priors A W, 0 at the start
         values = self._confidence_values(R.data, p)
         if values is R.data:           # the data's own CSR both ways: no copies
-            return ImplicitState(X, Y, data, R, data.by_item, val)
+            return ImplicitState(X, Y, data, R, data.by_item, val, features)
         C = Csr(R.indptr, R.indices, values, R.shape)
-        return ImplicitState(X, Y, data, C, transpose(C), val)
+        return ImplicitState(X, Y, data, C, transpose(C), val, features)
 
     def _iterate(self, state: ImplicitState, p: ImplicitParams) -> None:
         self._half_step(state.C, state.Y, state.X, p, "user", state)
@@ -243,8 +294,13 @@ class ImplicitALS(RankingMF):
 
     def _half_step(self, C: Csr, Y: FloatArray, X: FloatArray, p: ImplicitParams, side: str,
                    state: ImplicitState) -> None:
-        failed = solve_rows(C, Y, gram(Y, p.num_threads), X, p)
+        sf = state.features.get(side)
+        failed = solve_rows(C, Y, gram(Y, p.num_threads), X, p,
+                            prior=None if sf is None else sf.prior)
         self._check_rows_solved(failed, side, state.data, p)
+        if sf is not None:          # the feature map of this side, for the factors just solved
+            sf.update(X, row_regularization(C.counts(), len(Y), p, np.float64),
+                      p.feature_regularization)
 
     @staticmethod
     def _fit_error(side: str, raw_id: Any, index: int, p: ImplicitParams) -> ModelFitError:
@@ -260,10 +316,19 @@ class ImplicitALS(RankingMF):
     def _loss(self, state: ImplicitState, p: ImplicitParams) -> float:
         """The objective without the dense matrix (see ``objective``)."""
         X, Y = state.X, state.Y
-        penalties = (penalty(state.C.counts(), len(Y), X, p)
-                     + penalty(state.Ct.counts(), len(X), Y, p))
+        user, item = state.features.get("user"), state.features.get("item")
+        penalties = (penalty(state.C.counts(), len(Y), X if user is None else X - user.prior, p)
+                     + penalty(state.Ct.counts(), len(X), Y if item is None else Y - item.prior,
+                               p))
+        feature_sq = sum((exact_sum(row_norms(sf.W)) for sf in state.features.values()),
+                         Fraction(0))
         return objective(gram(X, p.num_threads), gram(Y, p.num_threads),
-                         observed_loss(state.C, X, Y, p), penalties, p)
+                         observed_loss(state.C, X, Y, p), penalties, p,
+                         Fraction(p.feature_regularization) * feature_sq)
+
+    def _publish(self, state: ImplicitState) -> None:
+        super()._publish(state)
+        publish_features(self, {side: state.features.get(side) for side in ("user", "item")})
 
     def _check_finite(self, state: ImplicitState) -> None:
         if not (np.isfinite(state.X).all() and np.isfinite(state.Y).all()):
@@ -271,10 +336,11 @@ class ImplicitALS(RankingMF):
                                 f"(now {self.regularization}) or use dtype='float64'")
 
     # -- serving ----------------------------------------------------------------------
-    def _solve_rows(self, side: str, R: Csr, row_ids: NDArray[Any] | None = None
-                    ) -> tuple[FloatArray, FloatArray]:
+    def _solve_rows(self, side: str, R: Csr, row_ids: NDArray[Any] | None = None,
+                    prior: FloatArray | None = None) -> tuple[FloatArray, FloatArray]:
         """Factors of the rows of R by the exact (Cholesky) implicit row solve against the
-        other side's fitted factors; no biases (zeros)."""
+        other side's fitted factors, shrunk toward ``prior`` (None: the fitted priors of
+        known rows of a side with features); no biases (zeros)."""
         p = self._check_params()
         check_counts(R.data, locate=False)
         Y = self.item_factors_ if side == "user" else self.user_factors_
@@ -282,7 +348,10 @@ class ImplicitALS(RankingMF):
         p = replace(p, dtype=Y.dtype.type, solver="cholesky")
         X = np.zeros((R.shape[0], Y.shape[1]), dtype=Y.dtype)
         C = Csr(R.indptr, R.indices, self._confidence_values(R.data, p), R.shape)
-        failed = solve_rows(C, Y, gram(Y, p.num_threads), X, p)
+        if prior is None:
+            prior = fitted_prior(self, side, row_ids, Y.shape[1], Y.dtype.type)
+        failed = solve_rows(C, Y, gram(Y, p.num_threads), X, p,
+                            prior=prior if len(prior) else None)
         if failed >= 0:
             raise cholesky_error(side, failed, f"regularization (now {p.regularization})")
         return X, np.zeros(R.shape[0], dtype=Y.dtype)
