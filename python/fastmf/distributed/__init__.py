@@ -22,9 +22,14 @@ blocks, fetched from worker to worker. It then serves, folds in and saves as the
 one-machine class; ``save`` writes that class and ``to_local()`` returns it.
 
 The driver holds the id maps, the factors and each user's seen items (4 bytes per rating);
-the ratings stay on the workers. ``num_threads`` is per task (0: the worker's threads
-shared among its ``blocks_per_worker`` blocks). ALS with ``item_features`` and the
-one-machine-only models SGD and BPR are not available here.
+the ratings stay on the workers. ``fit(..., keep_on_cluster=True)`` leaves the factors on
+the workers too: the model then writes every user's top-n from the workers
+(``recommend_all(out=directory)``), is scored there (``evaluate``), saves one file per block
+(``save(directory)``, read back by ``load`` onto a cluster or ``fastmf.load`` onto one
+machine) and gathers into the one-machine model on request (``to_local()``).
+``num_threads`` is per task (0: the worker's threads shared among its
+``blocks_per_worker`` blocks). Features (``user_features``,
+``item_features``) and the one-machine-only models SGD and BPR are not available here.
 
 Examples
 --------
@@ -44,10 +49,12 @@ from .._optional import require
 
 require("distributed", "fastmf.distributed")
 
+from ._evaluate import evaluate
+from ._load import load
 from .als import ALS
 from .implicit_als import ImplicitALS
 
-__all__ = ["ALS", "ImplicitALS"]
+__all__ = ["ALS", "ImplicitALS", "evaluate", "load"]
 
 _ONE_MACHINE = {"SGD": "Hogwild SGD", "BPR": "BPR"}
 

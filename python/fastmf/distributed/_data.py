@@ -96,7 +96,11 @@ class ClusterData:
     much like an ``Interactions`` as the fit loop and the fitted model need: ``user_ids``,
     ``item_ids``, ``n_users``, ``n_items``, ``nnz``, ``rating_range``, ``item_info`` and
     ``by_user``, the items each user has seen (gathered from the workers once, when first
-    asked for: 4 bytes per rating and 8 per user)."""
+    asked for: 4 bytes per rating and 8 per user). ``keep_on_cluster``: the fit leaves its
+    factors on the workers (``fit(..., keep_on_cluster=True)``)."""
+
+    keep_on_cluster = False
+    ids = None          # from a dask DataFrame: the future of the sorted ids and counts
 
     def __init__(self, waiter, user_ids, item_ids, user_blocks, item_blocks, user_bounds,
                  item_bounds, stats, item_info=None):
@@ -185,7 +189,9 @@ def from_dask_frame(waiter, frame, columns, duplicates, convert, n_blocks):
         built[side] = [_block_task(lo, hi, n_cols, duplicates, convert,
                                    [split[offset + b] for split in splits])
                        for b, (lo, hi) in enumerate(zip(bounds[side][:-1], bounds[side][1:]))]
-    return _collect(waiter, IdMap(user_ids), IdMap(item_ids), built, bounds)
+    data = _collect(waiter, IdMap(user_ids), IdMap(item_ids), built, bounds)
+    data.ids = ids
+    return data
 
 
 def _block_task(lo, hi, n_cols, duplicates, convert, pieces):

@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import _validation as v
-from .._locking import reads
 from ..data import Interactions, as_interactions
 from . import _tasks
 from ._data import from_dask_frame, from_interactions
+from ._fitted import ClusterModelMixin
+from ._model import finite_flags, publish_on_cluster
 from ._wait import Waiter
 
 # The parameters a distributed model has beyond those of its one-machine class, and their
@@ -68,9 +69,10 @@ class ClusterState:
     client = property(lambda self: self.waiter.client)
 
 
-class DaskFit(ABC):
+class DaskFit(ClusterModelMixin, ABC):
     """What ``fastmf.distributed.ALS`` and ``ImplicitALS`` add to their one-machine class
-    (``_local_class``), which follows this class in their bases."""
+    (``_local_class``), which follows this class in their bases; the fitted model's
+    methods (``to_local``, ``save``, ``recommend_all``) are ``ClusterModelMixin``'s."""
 
     _local_class = None
 
@@ -88,60 +90,9 @@ class DaskFit(ABC):
         self.retries = retries
         self.timeout = timeout
 
-    def __getstate__(self):
-        state = super().__getstate__()
-        state["client"] = None                  # a client is a connection, not a value
-        return state
-
-    # -- the fitted model ----------------------------------------------------------------
-    @reads
-    def to_local(self):
-        """The fitted model as an ordinary one-machine model (``fastmf.ALS`` or
-        ``fastmf.ImplicitALS``), with the same parameters and fitted state.
-
-        Returns
-        -------
-        fastmf.ALS or fastmf.ImplicitALS
-
-        Examples
-        --------
-        >>> import fastmf, fastmf.distributed
-        >>> from distributed import Client, LocalCluster
-        >>> client = Client(LocalCluster(n_workers=1, processes=False, dashboard_address=":0"))
-        >>> model = fastmf.distributed.ALS(factors=2, iterations=2, seed=0, verbose=False)
-        >>> local = model.fit(fastmf.datasets.toy()).to_local()
-        >>> type(local).__name__, bool((local.item_factors_ == model.item_factors_).all())
-        ('ALS', True)
-        >>> client.cluster.close(); client.close()
-        """
-        local = self._local_class(**{name: getattr(self, name)
-                                     for name in self._local_class._param_names()})
-        for name, value in vars(self).items():
-            if name.endswith("_") or name in self._private_state:
-                setattr(local, name, value)
-        return local
-
-    def save(self, path):
-        """Write the fitted model as its one-machine class (see ``fastmf.ALS.save``):
-        ``fastmf.load`` gives back a ``fastmf.ALS`` or ``fastmf.ImplicitALS``.
-
-        Examples
-        --------
-        >>> import tempfile, fastmf, fastmf.distributed
-        >>> from distributed import Client, LocalCluster
-        >>> client = Client(LocalCluster(n_workers=1, processes=False, dashboard_address=":0"))
-        >>> model = fastmf.distributed.ALS(factors=2, iterations=2, seed=0, verbose=False)
-        >>> model = model.fit(fastmf.datasets.toy())
-        >>> with tempfile.TemporaryDirectory() as folder:
-        ...     print(type(fastmf.load(model.save(f"{folder}/model"))).__name__)
-        ALS
-        >>> client.cluster.close(); client.close()
-        """
-        self._check_is_fitted()
-        return self.to_local().save(path)
-
     # -- fitting -------------------------------------------------------------------------
-    def fit(self, train, validation=None, callbacks=(), *, columns=None, duplicates="error"):
+    def fit(self, train, validation=None, callbacks=(), *, columns=None, duplicates="error",
+            keep_on_cluster=False):
         """Train on the cluster; the parameters, ``history_`` and the fitted model are those
         of the one-machine class, which see.
 
@@ -161,6 +112,15 @@ class DaskFit(ABC):
         duplicates : {"error", "last", "sum", "mean"}, default "error"
             For a dask DataFrame: what a repeated (user, item) pair does, as in
             ``Interactions.from_arrays`` ("last" is the last in partition order).
+        keep_on_cluster : bool, default False
+            Leave the fitted factor blocks (and each user block's seen items) on the
+            workers instead of gathering them: the driver keeps the id maps, the
+            parameters and ``history_``, and the model then offers ``to_local()``,
+            ``save(directory)``, ``recommend_all(out=directory)`` and
+            :func:`fastmf.distributed.evaluate`; one-machine serving (``recommend``,
+            ``predict``, ...) needs ``to_local()``. No checkpoints are gathered then: a lost
+            worker's blocks are recomputed from the start of the fit. Not with validation
+            data for ImplicitALS (its validation ranks on the driver).
 
         Returns
         -------
@@ -189,9 +149,19 @@ class DaskFit(ABC):
         (['ann', 'bob', 'cid'], 3.25)
         >>> client.cluster.close(); client.close()
         """
+        if not isinstance(keep_on_cluster, (bool, np.bool_)):
+            raise TypeError(f"keep_on_cluster must be True or False, got {keep_on_cluster!r}")
+        if keep_on_cluster and validation is not None and self._task == "ranking":
+            raise ValueError(f"{type(self).__name__} ranks its validation data on the driver, "
+                             f"which keep_on_cluster=True avoids; fit without validation and "
+                             f"score the model with fastmf.distributed.evaluate()")
         if _is_dask_frame(train):
             train = FrameSource(train, columns, duplicates)
-        return super().fit(train, validation=validation, callbacks=callbacks)
+        self._keep_on_cluster = bool(keep_on_cluster)
+        try:
+            return super().fit(train, validation=validation, callbacks=callbacks)
+        finally:
+            del self._keep_on_cluster
 
     def _train_data(self, train):
         if isinstance(train, FrameSource):
@@ -230,6 +200,9 @@ class DaskFit(ABC):
             data = from_dask_frame(waiter, train.frame,
                                    _frame_columns(train.frame, train.columns, self),
                                    train.duplicates, convert, n_blocks)
+        data.keep_on_cluster = getattr(self, "_keep_on_cluster", False)
+        if not data.keep_on_cluster:
+            data.ids = None              # only a model kept on the cluster cuts its ids there
         return waiter, data
 
     # -- the hooks of the fit loop -------------------------------------------------------
@@ -253,17 +226,25 @@ class DaskFit(ABC):
         self._raise_failure(state, gathered[:len(state.data.user_blocks)], p)
         commit(gathered)
         state.iteration += 1
-        if self.checkpoint_every and state.iteration % self.checkpoint_every == 0:
+        if (self.checkpoint_every and state.iteration % self.checkpoint_every == 0
+                and not state.data.keep_on_cluster):
             self._checkpoint(state)
 
     def _snapshot(self, state):
         return copy.copy(state)
 
     def _check_finite(self, state):
-        super()._check_finite(self._local_state(state))
+        if state.data.keep_on_cluster:
+            super()._check_finite(self._make_local(state, *finite_flags(self, state)))
+        else:
+            super()._check_finite(self._local_state(state))
 
     def _publish(self, state):
-        super()._publish(self._local_state(state))
+        if state.data.keep_on_cluster:
+            publish_on_cluster(self, state)
+        else:
+            super()._publish(self._local_state(state))
+            self.__dict__.pop("_cluster", None)
 
     # -- tasks and waits -----------------------------------------------------------------
     def _submit(self, state, fn, *args, name, index=None):

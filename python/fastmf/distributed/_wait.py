@@ -44,22 +44,23 @@ class Waiter:
                                                  "could not start")) from None
             return sorted(workers_of(self.client))
 
-    def gather(self, futures, cancel=()):
+    def gather(self, futures, cancel=(), on_done=None):
         """The results of ``futures`` (a list), in order. Ctrl-C and ClusterError cancel
         ``cancel`` (the futures whose work is then useless) before they propagate; an
-        error a task raised propagates as it is."""
+        error a task raised propagates as it is. ``on_done(count)``, when given, is told how
+        many of the futures are done each time that number grows (a progress bar)."""
         futures = list(futures)
         try:
-            return self._gather(futures)
+            return self._gather(futures, on_done)
         except (KeyboardInterrupt, ClusterError):
             if cancel and self.client.status == "running":
                 self.client.cancel(list(cancel))
             raise
 
-    def _gather(self, futures):
+    def _gather(self, futures, on_done=None):
         progress = _Progress(self)
         while True:
-            self._wait_done(futures, progress)
+            self._wait_done(futures, progress, on_done)
             try:
                 with self.connection_errors():
                     return self.client.sync(_fetch, self.client, futures, self.timeout)
@@ -73,17 +74,22 @@ class Waiter:
             except CancelledError:
                 raise ClusterError(self._cancelled_message()) from None
 
-    def _wait_done(self, futures, progress):
+    def _wait_done(self, futures, progress, on_done=None):
         """Return once every future is done, or one raised (gathering raises its error);
         ClusterError when nothing moves for the timeout."""
+        reported = -1
         while True:
             self.check_open()
             pending = [f for f in futures if not f.done()]
+            if on_done is not None and len(futures) - len(pending) > reported:
+                reported = len(futures) - len(pending)
+                on_done(reported)
             if not pending or any(f.status == "error" for f in futures):
                 return
             try:
                 with self.connection_errors():
-                    wait(pending, timeout=self.poll)
+                    wait(pending, timeout=self.poll,
+                         return_when="ALL_COMPLETED" if on_done is None else "FIRST_COMPLETED")
             except (TimeoutError, asyncio.TimeoutError):
                 progress.check(len(futures) - sum(not f.done() for f in futures))
             except CancelledError:
