@@ -45,6 +45,11 @@ void bind_dtype(py::module_& m) {
         "ratings"_a.noconvert(), "X"_a.noconvert(), "x_bias"_a.noconvert(), "Y"_a.noconvert(),
         "y_bias"_a.noconvert(), "mu"_a, "lr"_a, "reg"_a, "bias_reg"_a, "num_threads"_a,
         py::call_guard<py::gil_scoped_release>());
+  m.def("sgd_block_layout", &fastmf::sgd_block_layout<S>, "indptr"_a.noconvert(),
+        "indices"_a.noconvert(), "ratings"_a.noconvert(), "user_block"_a.noconvert(),
+        "item_block"_a.noconvert(), "side"_a, "seed"_a, "block_ptr"_a.noconvert(),
+        "out_uidx"_a.noconvert(), "out_iidx"_a.noconvert(), "out_ratings"_a.noconvert(),
+        "num_threads"_a, py::call_guard<py::gil_scoped_release>());
   m.def("implicit_als_half_step", &fastmf::implicit_als_half_step<S>, "indptr"_a.noconvert(),
         "indices"_a.noconvert(), "values"_a.noconvert(), "alpha"_a, "base"_a, "Y"_a.noconvert(),
         "G"_a.noconvert(), "reg"_a.noconvert(), "prior"_a.noconvert(), "X"_a.noconvert(),

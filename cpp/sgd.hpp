@@ -1,8 +1,12 @@
-// Stochastic gradient descent for the explicit, biased model (docs/user_guide/explicit.md, Funk SVD).
+// SGD for the explicit, biased model (Funk SVD; docs/user_guide/explicit.md).
 #pragma once
 
 #include "common.hpp"
 #include "compiler.hpp"
+#include "rng.hpp"
+
+#include <utility>
+#include <vector>
 
 namespace fastmf {
 
@@ -54,4 +58,56 @@ double sgd_epoch(ConstVecRef<std::int64_t> block_ptr, ConstVecRef<std::int32_t> 
   return sse;
 }
 
+// The ratings laid out for sgd_epoch: the ratings of the CSR (indptr, indices, ratings),
+// rating e of user u and item i going to block b = user_block[u] * side + item_block[i],
+// by a stable counting scatter (block_ptr, side² + 1 entries, receives the cumulative
+// counts); then each block is shuffled by Fisher-Yates from its end, draw j (for
+// j = n_b - 1, ..., 1) swapping entry j with entry below(stream_value(s_b, j), j + 1),
+// s_b = stream_value(seed, b) (rng.hpp). The layout depends on the seed alone, not on the
+// thread count, and no permutation of all the ratings is held: O(nnz) time, no memory
+// beyond the outputs and side² counters.
+// Caller guarantees: indptr of n_users + 1 offsets from 0 to nnz; user_block of n_users
+// and item_block values in [0, side) for every rated item; outputs of nnz entries;
+// block_ptr of side² + 1; blocks of fewer than 2^32 ratings.
+template <typename S>
+void sgd_block_layout(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::int32_t> indices,
+                      ConstVecRef<S> ratings, ConstVecRef<std::int32_t> user_block,
+                      ConstVecRef<std::int32_t> item_block, std::int64_t side,
+                      std::uint64_t seed, VecRef<std::int64_t> block_ptr,
+                      VecRef<std::int32_t> out_uidx, VecRef<std::int32_t> out_iidx,
+                      VecRef<S> out_ratings, int num_threads) {
+  const Index n_users = indptr.size() - 1, n_blocks = side * side;
+  block_ptr.setZero();
+  for (Index u = 0; u < n_users; ++u) {
+    const std::int64_t row = std::int64_t(user_block[u]) * side;
+    for (std::int64_t e = indptr[u]; e < indptr[u + 1]; ++e) {
+      ++block_ptr[row + item_block[indices[e]] + 1];
+    }
+  }
+  for (Index b = 0; b < n_blocks; ++b) block_ptr[b + 1] += block_ptr[b];
+  {
+    std::vector<std::int64_t> next(block_ptr.data(), block_ptr.data() + n_blocks);
+    for (Index u = 0; u < n_users; ++u) {
+      const std::int64_t row = std::int64_t(user_block[u]) * side;
+      for (std::int64_t e = indptr[u]; e < indptr[u + 1]; ++e) {
+        const std::int64_t slot = next[row + item_block[indices[e]]]++;
+        out_uidx[slot] = std::int32_t(u);
+        out_iidx[slot] = indices[e];
+        out_ratings[slot] = ratings[e];
+      }
+    }
+  }
+#pragma omp parallel for schedule(dynamic, 16) num_threads(resolve_threads(num_threads))
+  for (Index b = 0; b < n_blocks; ++b) {
+    const std::int64_t lo = block_ptr[b], n = block_ptr[b + 1] - lo;
+    const std::uint64_t block_seed = stream_value(seed, std::uint64_t(b));
+    for (std::int64_t j = n - 1; j > 0; --j) {
+      const std::uint64_t x = stream_value(block_seed, std::uint64_t(j));
+      const std::int64_t pick = lo + std::int64_t(below(x, std::uint64_t(j + 1)));
+      std::swap(out_uidx[lo + j], out_uidx[pick]);
+      std::swap(out_iidx[lo + j], out_iidx[pick]);
+      std::swap(out_ratings[lo + j], out_ratings[pick]);
+    }
+  }
+}
 }  // namespace fastmf

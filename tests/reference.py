@@ -431,6 +431,25 @@ def below(x, n):
     return ((high + low) >> np.uint64(32)).astype(np.int64)
 
 
+def sgd_block_layout(indptr, indices, ratings, user_block, item_block, side, seed):
+    """SGD's block layout: the ratings stably sorted by block user_block[u]·side +
+    item_block[i], then each block shuffled by Fisher-Yates from its end, draw j swapping
+    entries j and below(stream_value(stream_value(seed, b), j), j + 1)."""
+    uidx = np.repeat(np.arange(len(indptr) - 1, dtype=np.int32), np.diff(indptr))
+    block = user_block[uidx].astype(np.int64) * side + item_block[indices]
+    order = np.argsort(block, kind="stable")
+    laid_out = [uidx[order], indices[order], ratings[order]]
+    counts = np.bincount(block, minlength=side * side)
+    block_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    for b in np.flatnonzero(counts > 1):
+        lo, block_seed = block_ptr[b], stream_value(seed, b)
+        for j in range(counts[b] - 1, 0, -1):
+            pick = int(below(stream_value(block_seed, j), j + 1))
+            for column in laid_out:
+                column[[lo + j, lo + pick]] = column[[lo + pick, lo + j]]
+    return (block_ptr, *laid_out)
+
+
 def bpr_draws(indptr, indices, user_of, cdf, n_items, seed, samples, first=0,
               tries=BPR_NEGATIVE_TRIES):
     """The (u, i, j) triples of samples first .. first + samples - 1 of a BPR epoch, j = -1

@@ -51,13 +51,13 @@ CRASHES = {
         _core.als_half_step(np.array([0, 1], np.int64), np.zeros(1, np.int32), one, Y, one, np.float32(0),
                             one, np.float32(1), np.zeros((0, k), np.float32), X, one.copy(), 2)"""),
         int(1.2 * GB), "MemoryError: std::bad_alloc"),
-    "SGD's block layout beyond what the process can still map": (textwrap.dedent("""\
+    "SGD's fit beyond what the process can still map": (textwrap.dedent("""\
         rng = np.random.default_rng(0)
         n = 3_000_000
         data = fastmf.Interactions.from_arrays(rng.integers(0, 100_000, n), rng.integers(0, 20_000, n),
                                                rng.integers(1, 6, n).astype(float), duplicates="last")
-        fastmf.SGD(factors=8, epochs=1, verbose=False).fit(data)"""), int(0.49 * GB),
-        "MemoryError: SGD on 2997732 ratings (120000 rows of 8 factors, the ratings laid out "
+        fastmf.SGD(factors=256, epochs=1, verbose=False).fit(data)"""), int(0.49 * GB),
+        "MemoryError: SGD on 2997732 ratings (120000 rows of 256 factors, the ratings laid out "
         "in blocks) needs about"),
     "100000 threads, fit": (f"fastmf.ALS(num_threads=100000, verbose=False).fit({THREE})", None,
                             "ValueError: num_threads must be at most"),

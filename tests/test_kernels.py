@@ -276,6 +276,34 @@ def test_fastmf_kernels_auto_chooses_and_an_unknown_value_is_refused(setting, ex
                 f"are 'avx512', 'avx2', 'portable'") in stderr
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sgd_block_layout_matches_numpy_and_ignores_threads(kernels, dtype, rng):
+    """A stable sort by block and a Fisher-Yates of every block from the same splitmix64
+    draws: the same layout, entry for entry, whatever the thread count."""
+    data = synthetic(300, 200, density=0.2, seed=3)
+    side = 7                                   # 49 blocks of ~240 ratings, some empty
+    user_block = rng.integers(0, side, 300).astype(np.int32)
+    item_block = rng.integers(0, side - 1, 200).astype(np.int32)       # column 6 empty
+    csr = data.by_user
+    ratings = csr.data.astype(dtype)
+    want = reference.sgd_block_layout(csr.indptr, csr.indices, ratings, user_block, item_block,
+                                      side, 12345)
+    for threads in (1, 2, 3):
+        got = (np.empty(side * side + 1, np.int64), np.empty(data.nnz, np.int32),
+               np.empty(data.nnz, np.int32), np.empty(data.nnz, dtype))
+        kernels.sgd_block_layout(csr.indptr, csr.indices, ratings, user_block, item_block, side,
+                                 12345, *got, threads)
+        for g, w in zip(got, want):
+            np.testing.assert_array_equal(g, w)
+    # every rating once, each in its block, and the blocks really shuffled
+    block_ptr, uidx, iidx, values = got
+    assert sorted(zip(uidx, iidx, values)) == sorted(zip(data.uidx, data.iidx, ratings))
+    blocks = np.repeat(np.arange(side * side), np.diff(block_ptr))
+    np.testing.assert_array_equal(blocks, user_block[uidx] * side + item_block[iidx])
+    assert not all(np.all(np.diff(uidx[lo:hi]) >= 0)
+                   for lo, hi in zip(block_ptr[:-1], block_ptr[1:]))
+
+
 @pytest.mark.parametrize("dtype, rtol", TOLERANCES)
 def test_sgd_epoch_matches_a_numpy_replay_of_the_same_order(kernels, dtype, rtol, rng):
     from fastmf.models.sgd import block_layout

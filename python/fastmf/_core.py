@@ -75,6 +75,7 @@ als_half_step = _kernels.als_half_step
 predict_pairs = _kernels.predict_pairs
 row_squared_errors = _kernels.row_squared_errors
 sgd_epoch = _kernels.sgd_epoch
+sgd_block_layout = _kernels.sgd_block_layout
 # Implicit ALS (cpp/implicit_als.hpp) and Gram matrices (cpp/gram.hpp)
 implicit_als_half_step = _kernels.implicit_als_half_step
 implicit_als_cg_step = _kernels.implicit_als_cg_step
@@ -101,7 +102,7 @@ build_info = _kernels.build_info
 
 __all__ = [
     "variant", "reason", "builds", "installed_builds", "cpu_runs", "ENVIRONMENT_VARIABLE",
-    "als_half_step", "predict_pairs", "row_squared_errors", "sgd_epoch",
+    "als_half_step", "predict_pairs", "row_squared_errors", "sgd_epoch", "sgd_block_layout",
     "implicit_als_half_step", "implicit_als_cg_step", "implicit_observed_loss", "gram_chunks",
     "implicit_als_block_step",
     "bpr_epoch", "bpr_steps", "bpr_draws",

@@ -2,7 +2,7 @@
 above it in cpp/*.hpp). Array arguments are bound without conversion: each must be
 C-contiguous with exactly the dtype shown. ``_F`` is float32 or float64, the same in every
 argument of one call (the model dtype); the float arguments are converted to it."""
-from typing import Dict, Tuple, TypeVar, Union, overload
+from typing import Dict, Tuple, TypeVar, Union
 
 import numpy as np
 from numpy.typing import NDArray
@@ -52,22 +52,17 @@ def sgd_epoch(block_ptr: _I64, block_order: _I32, uidx: _I32, iidx: _I32,
               num_threads: int) -> float:
     """One SGD epoch over the ratings block by block; returns the sum of squared errors."""
 
-@overload
-def implicit_als_half_step(indptr: _I64, indices: _I32, values: NDArray[_F], alpha: float,
-                           base: float, Y: NDArray[_F], G: NDArray[_F], reg: NDArray[_F],
-                           X: NDArray[_F], num_threads: int) -> int: ...
-@overload
+def sgd_block_layout(indptr: _I64, indices: _I32, ratings: NDArray[_F], user_block: _I32,
+                     item_block: _I32, side: int, seed: int, block_ptr: _I64, out_uidx: _I32,
+                     out_iidx: _I32, out_ratings: NDArray[_F], num_threads: int) -> None:
+    """The ratings grouped by SGD block (a stable counting scatter), each block shuffled."""
+
 def implicit_als_half_step(indptr: _I64, indices: _I32, values: NDArray[_F], alpha: float,
                            base: float, Y: NDArray[_F], G: NDArray[_F], reg: NDArray[_F],
                            prior: NDArray[_F], X: NDArray[_F], num_threads: int) -> int:
     """Solve every row of X by Cholesky (shrunk toward prior; empty: 0); -1 or the first row
     that failed."""
 
-@overload
-def implicit_als_cg_step(indptr: _I64, indices: _I32, values: NDArray[_F], alpha: float,
-                         base: float, Y: NDArray[_F], G: NDArray[_F], reg: NDArray[_F],
-                         X: NDArray[_F], steps: int, num_threads: int) -> None: ...
-@overload
 def implicit_als_cg_step(indptr: _I64, indices: _I32, values: NDArray[_F], alpha: float,
                          base: float, Y: NDArray[_F], G: NDArray[_F], reg: NDArray[_F],
                          prior: NDArray[_F], X: NDArray[_F], steps: int, num_threads: int

@@ -157,7 +157,8 @@ class SGD(BiasedMF[SGDParams]):
                            ", or dtype='float32'" if p.dtype is np.float64 else ""))
         state = super()._start(data, val, p)
         state.rng = np.random.default_rng(p.seed)
-        state.layout = block_layout(data, p.factors * itemsize, state.rng, p.shuffle, p.dtype)
+        state.layout = block_layout(data, p.factors * itemsize, state.rng, p.shuffle, p.dtype,
+                                    p.num_threads)
         state.epoch = 0
         state.backup = LastFiniteState((state.X, state.xb, state.Y, state.yb))
         return state
@@ -184,28 +185,25 @@ class SGD(BiasedMF[SGDParams]):
 
 
 def layout_bytes(n_ratings: int, dtype: DTypeLike) -> int:
-    """The peak bytes of ``block_layout`` beyond the data: per rating, its value in dtype,
-    the random order (int64) and its sorted copy and argsort (int64), the block of each
-    rating (uint16, and its int32 makings), the gathered user, item and value."""
-    return n_ratings * (2 * np.dtype(dtype).itemsize + 3 * 8 + 2 * 2 + 2 * 4 + 2 * 4)
+    """The peak bytes of ``block_layout`` beyond the data: per rating, its value converted
+    to dtype (when the data holds another) and the laid-out user, item and value."""
+    return n_ratings * (2 * np.dtype(dtype).itemsize + 2 * 4)
 
 
 def block_layout(data: Interactions, row_bytes: int, rng: np.random.Generator, shuffle: bool,
-                 dtype: DTypeLike) -> tuple[Int64Array, NDArray[Any], NDArray[Any], FloatArray]:
+                 dtype: DTypeLike, num_threads: int = 0
+                 ) -> tuple[Int64Array, NDArray[Any], NDArray[Any], FloatArray]:
     """(block_ptr, uidx, iidx, ratings): the ratings grouped into a grid of user blocks x
-    item blocks (users and items assigned to blocks at random), random order inside each
-    block. Without shuffle: one block, ratings by user then item."""
-    uidx, iidx = data.uidx, data.iidx
-    ratings = data.ratings.astype(dtype)
+    item blocks (users and items assigned to blocks at random, ``side`` blocks a side so that
+    a block's rows of ``row_bytes`` fit in cache), random order inside each block (C++: a
+    counting scatter, then each block shuffled from a seed drawn from ``rng``). Without
+    shuffle: one block, ratings by user then item."""
     if not shuffle:
-        return np.array([0, data.nnz], dtype=np.int64), uidx, iidx.copy(), ratings
+        return (np.array([0, data.nnz], dtype=np.int64), data.uidx, data.iidx.copy(),
+                data.ratings.astype(dtype))
     side = int(np.clip(np.ceil(max(data.n_users, data.n_items) * row_bytes / _BLOCK_ROW_BYTES),
                        8, _MAX_GRID))
     user_block = (rng.permutation(data.n_users) * side // data.n_users).astype(np.int32)
     item_block = (rng.permutation(data.n_items) * side // data.n_items).astype(np.int32)
-    block = (user_block[uidx] * side + item_block[iidx]).astype(np.uint16)
-    order = rng.permutation(data.nnz)
-    order = order[np.argsort(block[order], kind="stable")]   # radix sort: blocks, then random
-    block_ptr = np.zeros(side * side + 1, dtype=np.int64)
-    np.cumsum(np.bincount(block, minlength=side * side), out=block_ptr[1:])
-    return block_ptr, uidx[order], iidx[order], ratings[order]
+    seed = int(rng.integers(np.iinfo(np.int64).max, dtype=np.int64))
+    return sgd.layout(data, user_block, item_block, side, seed, dtype, num_threads)
