@@ -1,5 +1,6 @@
 """One SGD epoch: the C++ kernel against two numpy baselines, on 100k ratings
-(``FASTMF_BENCH_SGD_RATINGS``), k = 64, float32.
+(``FASTMF_BENCH_SGD_RATINGS``), k = 64, float32; and the layout of the ratings in blocks
+that a fit makes once, C++ against numpy.
 
 - "numpy: Python-loop replay": tests/reference.py's oracle, a loop over ratings with vector
   updates per rating in float64, the same updates as the C++ epoch on one thread. Its ratio
@@ -8,7 +9,12 @@
   batch's errors from the factors before it and its updates added with ``np.add.at``:
   vectorized numpy, a different (batched) algorithm of the same cost per rating.
 
-The C++ side runs on 1 and 2 threads (Hogwild); each benchmark checks that its result agrees
+The layout (``FASTMF_BENCH_RATINGS`` ratings, the grid of a k = 64 fit): C++'s counting
+scatter by block and per-block shuffle against the plain numpy way, a random order of all
+ratings stably sorted by block (a radix sort of 16-bit keys) and three gathers; both must
+put the same ratings in each block.
+
+The C++ epoch runs on 1 and 2 threads (Hogwild); each benchmark checks that its result agrees
 with the replay's (on 2 threads: the epoch's loss, as racing updates differ). Run from the
 repository root::
 
@@ -23,7 +29,7 @@ from fastmf import _core
 from fastmf.models.sgd import block_layout
 from tests import reference
 
-from .conftest import assert_agree, ratings_data, size_label
+from .conftest import assert_agree, bench_ratings, ratings_data, size_label
 
 K = 64
 LR, REG, BIAS_REG = 0.005, 0.05, 0.05
@@ -109,3 +115,52 @@ def _replay(case, numpy):
     if "replay" not in _cache:
         _cache["replay"] = numpy(*_fresh(case))
     return _cache["replay"]
+
+
+def numpy_block_layout(data, user_block, item_block, side, rng):
+    """The layout in plain numpy: a random order of every rating, stably sorted by block,
+    then the users, items and values gathered in that order."""
+    uidx, iidx = data.uidx, data.iidx
+    block = (user_block[uidx] * side + item_block[iidx]).astype(np.uint16)
+    order = rng.permutation(data.nnz)
+    order = order[np.argsort(block[order], kind="stable")]
+    block_ptr = np.zeros(side * side + 1, dtype=np.int64)
+    np.cumsum(np.bincount(block, minlength=side * side), out=block_ptr[1:])
+    return block_ptr, uidx[order], iidx[order], data.ratings.astype(np.float32)[order]
+
+
+@pytest.mark.parametrize("impl", ["cpp", "numpy"])
+def test_sgd_block_layout(benchmark, impl):
+    data = ratings_data(bench_ratings())
+    rng = np.random.default_rng(4)
+    side = 8
+    user_block = (rng.permutation(data.n_users) * side // data.n_users).astype(np.int32)
+    item_block = (rng.permutation(data.n_items) * side // data.n_items).astype(np.int32)
+    benchmark.group = f"sgd_block_layout {size_label(data.nnz)} float32 threads=2"
+    benchmark.extra_info.update(kernel="sgd_block_layout", impl=impl, nnz=data.nnz,
+                                dtype="float32", threads=2,
+                                baseline="numpy: permutation, stable argsort, gathers")
+    csr = data.by_user
+    ratings = csr.data.astype(np.float32)
+
+    def cpp():
+        out = (np.empty(side * side + 1, np.int64), np.empty(data.nnz, np.int32),
+               np.empty(data.nnz, np.int32), np.empty(data.nnz, np.float32))
+        _core.sgd_block_layout(csr.indptr, csr.indices, ratings, user_block, item_block, side,
+                               7, *out, 2)
+        return out
+
+    def numpy():
+        return numpy_block_layout(data, user_block, item_block, side, np.random.default_rng(7))
+
+    got = benchmark.pedantic(cpp if impl == "cpp" else numpy, rounds=5, warmup_rounds=1)
+    want = numpy()
+    np.testing.assert_array_equal(got[0], want[0])
+    blocks = np.repeat(np.arange(side * side), np.diff(want[0]))
+
+    def by_block(layout):      # the ratings of each block in one order, whatever theirs was
+        key = np.lexsort((layout[2], layout[1], blocks))
+        return [column[key] for column in layout[1:]]
+
+    for a, b in zip(by_block(got), by_block(want)):
+        np.testing.assert_array_equal(a, b)
