@@ -96,6 +96,11 @@ def add_train(commands: Commands, data_options: argparse.ArgumentParser) -> None
                             "training and validation metric per iteration of the fit that "
                             "leaves the validation part out")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_cluster_options(train)
+    train.set_defaults(run=_train)
+
+
+def _add_cluster_options(train: argparse.ArgumentParser) -> None:
     cluster = train.add_argument_group(
         "training on a Dask cluster (als and implicit-als; pip install \"fastmf-recsys[dask]\")",
         "DATA is read here and cut into blocks for the workers; the model equals the one "
@@ -106,7 +111,6 @@ def add_train(commands: Commands, data_options: argparse.ArgumentParser) -> None
                        help="the scheduler of a running cluster, e.g. tcp://10.0.0.5:8786")
     where.add_argument("--dask-workers", type=int, default=None, metavar="N",
                        help="start a local cluster of N worker processes for this run")
-    train.set_defaults(run=_train)
 
 
 # -- train --------------------------------------------------------------------------------
@@ -125,24 +129,12 @@ def _read_features(args: argparse.Namespace) -> dict[str, Any]:
 def _train(args: argparse.Namespace, out: TextIO) -> int:
     cls, model = checked_options(args)
     cluster = _dask_options(cls, args)
-    check_test_size(args)
-    _check_validation(args, model)
-    if args.test_output and args.test_size == 0:
-        raise ValueError("--test-output needs a test part: give --test-size above 0")
-    for option in ("output", "test_output", "plot"):
-        if getattr(args, option):
-            _check_writable(f"--{option.replace('_', '-')}", getattr(args, option))
-    if args.plot:
-        _check_image_format(args.plot)
+    _check_outputs(args, model)
     features = _read_features(args)
     data = read_data(args.data, args)
     train, test = held_out(data, args)
     cls, model, chosen = chosen_model(args, data, cls, model)
-    for name, table in features.items():
-        if name not in model.get_params():
-            raise ValueError(f"--{name.replace('_', '-')} needs a model with side features "
-                             f"(als, implicit-als), got {type(model).__name__}")
-        model.set_params(**{name: table})
+    _attach_features(model, features)
     _check_validation(args, model)
     split = split_line(train, test)
     print(f"data: {data.n_users} users, {data.n_items} items, {data.nnz} ratings "
@@ -176,6 +168,29 @@ def _train(args: argparse.Namespace, out: TextIO) -> int:
         _save_learning_curve(model if probe is None else probe, args.plot)
         print(f"learning curve saved to {args.plot}", file=out)
     return 0
+
+
+def _check_outputs(args: argparse.Namespace, model: AnyModel | None) -> None:
+    """The options checked before any data is read: the test part, validation, and the
+    files to write."""
+    check_test_size(args)
+    _check_validation(args, model)
+    if args.test_output and args.test_size == 0:
+        raise ValueError("--test-output needs a test part: give --test-size above 0")
+    for option in ("output", "test_output", "plot"):
+        if getattr(args, option):
+            _check_writable(f"--{option.replace('_', '-')}", getattr(args, option))
+    if args.plot:
+        _check_image_format(args.plot)
+
+
+def _attach_features(model: AnyModel, features: dict[str, Any]) -> None:
+    """--user-features and --item-features on a model that takes side features."""
+    for name, table in features.items():
+        if name not in model.get_params():
+            raise ValueError(f"--{name.replace('_', '-')} needs a model with side features "
+                             f"(als, implicit-als), got {type(model).__name__}")
+        model.set_params(**{name: table})
 
 
 def check_test_size(args: argparse.Namespace) -> None:

@@ -11,7 +11,7 @@ import numpy as np
 from .. import _validation as v
 from ..data import Csr, IdMap
 from ..exceptions import ModelFileError
-from ..io import MANIFEST, META, decode_values, read_block, read_manifest, read_meta
+from ..io._directory import MANIFEST, META, decode_values, read_block, read_manifest, read_meta
 from ._data import RowBlock
 from ._model import ClusterFactors
 from ._tasks import FactorBlock

@@ -23,7 +23,7 @@ import numpy as np
 from .. import _validation as v
 from .._files import _fsync, _fsync_directory, create_new, replacing
 from .._version import __version__
-from ..io import DIRECTORY_FORMAT, DIRECTORY_FORMAT_VERSION, MANIFEST, META, block_file
+from ..io._directory import DIRECTORY_FORMAT, DIRECTORY_FORMAT_VERSION, MANIFEST, META, block_file
 from ..models._file import _encode, fitted_state
 
 if TYPE_CHECKING:

@@ -1,9 +1,5 @@
-"""Side features of users and items (age buckets, gender, occupation, genres, tags, scaled
-numbers): sparse rows of nonnegative weights keyed by raw id and feature name, for models
-whose factors lean on them (``ALS(user_features=, item_features=)``, the same in
-``ImplicitALS``). ``UserFeatures`` and ``ItemFeatures`` share one base and differ only in
-which side they describe.
-"""
+"""The base of ``UserFeatures`` and ``ItemFeatures``: a sparse rows x features table of
+weights keyed by raw id and feature name, its constructors and the weights a model reads."""
 from __future__ import annotations
 
 import csv
@@ -12,8 +8,10 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from . import _validation as v
-from .data import IdMap
+from .. import _validation as v
+from ..data import IdMap
+from ._rows import (_add_buckets, _as_row, _column_position, _columns, _parse_ids,
+                    _parse_numbers, normalized)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -22,11 +20,9 @@ if TYPE_CHECKING:
     import scipy.sparse as sp
     from numpy.typing import ArrayLike, NDArray
 
-    from ._typing import Int64Array, PathLike
-    from .data import ItemInfo
+    from .._typing import Int64Array, PathLike
+    from ._rows import FeatureRow
 
-    #: One row's features: names (weight 1 each) or a mapping of name to weight.
-    FeatureRow = Sequence[str] | Mapping[str, float]
     _F = TypeVar("_F", bound="_Features")
 
 
@@ -398,240 +394,3 @@ class _Features:
         ValueError: feature 'Horror' is not a known feature; known: Comedy, Drama
         """
         return _columns(self.names, [str(name) for name in names], what)
-
-
-class ItemFeatures(_Features):
-    """Item features: a sparse items × features matrix of weights >= 0 keyed by raw item ids
-    and feature names (genres, tags, one-hot buckets of a year, scaled numbers).
-
-    Build one with :meth:`from_lists` (names, or name-to-weight dicts, per item),
-    :meth:`from_sparse` (a scipy.sparse matrix), :meth:`from_frame` (a pandas DataFrame),
-    :meth:`from_csv` (a file) or :meth:`from_item_info` (the genres that
-    :func:`fastmf.datasets.load_movielens` reads).
-
-    Parameters
-    ----------
-    item_ids : array-like of int or str
-        The raw id of each row, each once.
-    matrix : scipy.sparse matrix or array-like, shape (n_items, n_features)
-        The weights, finite and >= 0.
-    names : iterable
-        The name of each feature (column), unique as strings.
-
-    Examples
-    --------
-    >>> from fastmf.features import ItemFeatures
-    >>> features = ItemFeatures.from_lists(["toy story", "heat"],
-    ...                                    [["Animation", "Comedy"], ["Crime"]])
-    >>> features
-    ItemFeatures(2 items, 3 features)
-    >>> features.weights(["heat", "toy story", "new"]).toarray().round(3).tolist()
-    [[0.0, 0.0, 1.0], [0.707, 0.707, 0.0], [0.0, 0.0, 0.0]]
-    """
-
-    _side = "item"
-
-    @property
-    def item_ids(self) -> IdMap:
-        """The raw item ids of the rows (an ``IdMap``: ``.ids``, ``.index(ids)``)."""
-        return self.ids
-
-    @classmethod
-    def from_item_info(cls, info: ItemInfo | None) -> ItemFeatures:
-        """The genres of an :class:`fastmf.ItemInfo` (MovieLens) as features.
-
-        Parameters
-        ----------
-        info : ItemInfo
-            Item information with genres, such as the ``item_info`` of
-            :func:`fastmf.datasets.load_movielens` or :func:`fastmf.datasets.make_ratings`.
-
-        Returns
-        -------
-        ItemFeatures
-            An item per id of ``info``, a feature per genre (in ``genre_names`` order).
-
-        Raises
-        ------
-        ValueError
-            ``info`` is None or has no genres.
-
-        Examples
-        --------
-        >>> import fastmf
-        >>> info = fastmf.ItemInfo([1, 2], ["Heat", "Up"], [[True, False], [True, True]],
-        ...                        ["Crime", "Comedy"])
-        >>> features = fastmf.ItemFeatures.from_item_info(info)
-        >>> features
-        ItemFeatures(2 items, 2 features)
-        >>> features.names.tolist()
-        ['Crime', 'Comedy']
-        >>> fastmf.ItemFeatures.from_item_info(fastmf.datasets.toy().item_info)
-        Traceback (most recent call last):
-        ...
-        ValueError: this data has no genres (item_info with genres, as load_movielens gives) ...
-        """
-        if info is None or info.genres is None:
-            raise ValueError("this data has no genres (item_info with genres, as load_movielens "
-                             "gives) to use as item features; attach your items' categories "
-                             "with item_info=ItemInfo.from_csv(...) or a path (--items FILE on "
-                             "the command line)")
-        return cls(info.ids.ids, info.genres, info.genre_names)
-
-
-class UserFeatures(_Features):
-    """User features: a sparse users × features matrix of weights >= 0 keyed by raw user ids
-    and feature names (one-hot buckets of age, gender, occupation, country, scaled numbers).
-
-    Built as :class:`ItemFeatures` is: :meth:`from_lists`, :meth:`from_sparse`,
-    :meth:`from_frame` or :meth:`from_csv`.
-
-    Parameters
-    ----------
-    user_ids : array-like of int or str
-        The raw id of each row, each once.
-    matrix : scipy.sparse matrix or array-like, shape (n_users, n_features)
-        The weights, finite and >= 0.
-    names : iterable
-        The name of each feature (column), unique as strings.
-
-    Examples
-    --------
-    >>> from fastmf import UserFeatures
-    >>> users = UserFeatures.from_lists(["ann", "bob"], [["F", "age:[25,35)"], ["M"]])
-    >>> users
-    UserFeatures(2 users, 3 features)
-    >>> users.weights(["bob", "ann"]).toarray().round(3).tolist()
-    [[0.0, 1.0, 0.0], [0.707, 0.0, 0.707]]
-    """
-
-    _side = "user"
-
-    @property
-    def user_ids(self) -> IdMap:
-        """The raw user ids of the rows (an ``IdMap``: ``.ids``, ``.index(ids)``)."""
-        return self.ids
-
-
-# -- helpers -----------------------------------------------------------------------------
-def normalized(A: sp.csr_matrix) -> sp.csr_matrix:
-    """A copy of the CSR ``A`` with every nonzero row scaled to unit Euclidean length."""
-    A = A.copy()
-    norms = np.sqrt(np.asarray(A.multiply(A).sum(axis=1)).ravel())
-    A.data /= np.repeat(np.where(norms > 0, norms, 1.0), np.diff(A.indptr))
-    return A
-
-
-def rows_to_weights(names: NDArray[np.str_], rows: Sequence[FeatureRow], what: str
-                    ) -> sp.csr_matrix:
-    """The normalized weights (``_Features.weights``) of rows given as names or dicts, against
-    the vocabulary ``names``; ValueError for an unknown name or a bad weight."""
-    import scipy.sparse as sp
-
-    parsed = [_as_row(row, f"{what}[{r}]") for r, row in enumerate(rows)]
-    cols = [_columns(names, list(row), "feature") for row in parsed]
-    counts = [len(row) for row in parsed]
-    data = np.asarray([w for row in parsed for w in row.values()], dtype=np.float64)
-    matrix = sp.csr_matrix((data, (np.repeat(np.arange(len(parsed)), counts),
-                                   np.concatenate(cols + [np.zeros(0, np.int64)]))),
-                           shape=(len(parsed), len(names)))
-    matrix.eliminate_zeros()
-    return normalized(matrix)
-
-
-def table_to_weights(names: NDArray[np.str_], features: _Features, ids: NDArray[Any]
-                     ) -> sp.csr_matrix:
-    """The normalized weights of ``ids`` from a features table, its columns mapped onto the
-    vocabulary ``names``; ValueError for an id the table lacks or a feature not in names."""
-    index = features.ids.index(ids)
-    if (index < 0).any():
-        raise ValueError(f"{features._side} {ids[np.argmax(index < 0)].item()!r} is not in "
-                         f"the given {type(features).__name__}")
-    M = features.matrix[index]
-    used = np.unique(M.indices)
-    columns = np.zeros(len(features.names), dtype=np.int64)
-    columns[used] = _columns(names, list(features.names[used]), "feature")
-    import scipy.sparse as sp
-
-    out = sp.csr_matrix((M.data, columns[M.indices], M.indptr), shape=(len(ids), len(names)))
-    out.sum_duplicates()
-    return normalized(out)
-
-
-def _as_row(row: object, what: str) -> dict[str, float]:
-    """One row's features as {name: weight}: a list of names (weight 1, repeats once), a
-    dict of name to weight (finite, >= 0), a single string (one name)."""
-    if isinstance(row, str):
-        return {row: 1.0}
-    if hasattr(row, "items"):
-        out = {}
-        for name, weight in row.items():
-            w = float(weight)
-            if not (np.isfinite(w) and w >= 0):
-                raise ValueError(f"{what}: the weight of feature {str(name)!r} must be "
-                                 f"finite and >= 0, got {weight!r}")
-            out[str(name)] = w
-        return out
-    try:
-        return {str(name): 1.0 for name in row}  # type: ignore[attr-defined]  # iterable
-    except TypeError:
-        raise TypeError(f"{what} must be a list of feature names or a dict of name to weight, "
-                        f"got {type(row).__name__}") from None
-
-
-def _columns(names: NDArray[np.str_], wanted: list[str], what: str) -> Int64Array:
-    lookup = {name: j for j, name in enumerate(names)}
-    unknown = [name for name in wanted if name not in lookup]
-    if unknown:
-        raise ValueError(f"{what} {unknown[0]!r} is not a known feature; known: "
-                         f"{', '.join(names[:20])}{' ...' if len(names) > 20 else ''}")
-    return np.array([lookup[name] for name in wanted], dtype=np.int64)
-
-
-def _add_buckets(rows: list[dict[str, float]], name: str, values: NDArray[Any],
-                 edges: Sequence[float]) -> None:
-    """One-hot buckets of a numeric column: <e0, [e0,e1), ..., >=e_last (missing: none)."""
-    edges_array = np.asarray(edges, dtype=np.float64)
-    if (edges_array.ndim != 1 or len(edges_array) == 0 or not np.isfinite(edges_array).all()
-            or (np.diff(edges_array) <= 0).any()):
-        raise ValueError(f"buckets[{name!r}] must be increasing finite numbers, got "
-                         f"{list(edges)!r}")
-    labels = ([f"{name}<{_number(edges_array[0])}"]
-              + [f"{name}:[{_number(lo)},{_number(hi)})"
-                 for lo, hi in zip(edges_array[:-1], edges_array[1:])]
-              + [f"{name}>={_number(edges_array[-1])}"])
-    try:
-        numbers = values.astype(np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"column {name!r} has buckets but holds values that are not "
-                         f"numbers") from None
-    which = np.searchsorted(edges_array, numbers, side="right")
-    for row, x, b in zip(rows, numbers, which):
-        if np.isfinite(x):
-            row[labels[b]] = 1.0
-
-
-def _number(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else repr(float(x))
-
-
-def _column_position(header: list[str], name: str, path: object) -> int:
-    if name not in header:
-        raise ValueError(f"id_column {name!r} is not a column of {str(path)!r}; its columns: "
-                         f"{', '.join(header)}")
-    return header.index(name)
-
-
-def _parse_ids(cells: list[str]) -> NDArray[Any]:
-    try:
-        return np.array([int(cell) for cell in cells], dtype=np.int64)
-    except ValueError:
-        return np.array(cells, dtype=str)
-
-
-def _parse_numbers(cells: list[str]) -> NDArray[np.float64] | None:
-    """The cells as float64 (empty: NaN), or None when a non-empty cell is not a number."""
-    try:
-        return np.array([float(cell) if cell else np.nan for cell in cells], dtype=np.float64)
-    except ValueError:
-        return None
