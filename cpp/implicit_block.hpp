@@ -78,6 +78,8 @@ inline void weighted_row_sum(const S* P, Index bp, Index k, const S* x, S* out) 
 // X.rows() and reg > 0, X.cols() == Y.cols(), X finite, X and Y distinct, block_size >= 1.
 // w_ui may be negative. Returns -1 or the first row whose block factorization failed; a
 // failed row keeps the blocks solved before the failure and skips the rest.
+// Kept as one function of about 130 lines: the copy of a block, the predictions, the row
+// solves and their updates share the per-thread scratch and the block loop's state.
 template <typename S>
 std::int64_t implicit_als_block_step(ConstVecRef<std::int64_t> indptr,
                                      ConstVecRef<std::int32_t> indices, ConstVecRef<S> values,

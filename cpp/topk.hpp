@@ -148,7 +148,10 @@ struct RankOnly {
 };
 
 // The blocked scan of topk_filtered, whose contract it implements, with the hooks of
-// `visitor` (see RankOnly) called on every query row and chunk.
+// `visitor` (see RankOnly) called on every query row and chunk. Kept as one function of
+// about 130 lines: its phases (packing a chunk of items, the block's score products, the
+// per-row offers and hooks) share the block's buffers, heaps and loop bounds, which parts
+// would have to pass to one another.
 template <typename S, typename Visitor>
 void scan_topn(ConstRowRef<S> Q, ConstVecRef<S> q_offset, ConstRowRef<S> Y,
                ConstVecRef<S> y_bias, bool all_items, ConstVecRef<std::int32_t> candidates,
