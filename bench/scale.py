@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import shutil
 import tempfile
 import time
@@ -25,19 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.compare._common import peak_rss_gb
+
 N_WORKERS = 2
-
-
-def peak_rss_gb():
-    """This process's VmHWM (peak resident set) in GB."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024 / 1e9
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9
 
 
 def ratings_partition(part, n_parts, n_users, n_items, per_part, seed):

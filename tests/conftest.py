@@ -90,3 +90,20 @@ settings.register_profile("ci", derandomize=True, database=None, max_examples=60
                           deadline=None, print_blob=True)
 settings.register_profile("long", max_examples=3000, deadline=None)
 settings.load_profile(os.environ.get("FASTMF_HYPOTHESIS", "ci"))
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A 2-worker LocalCluster of worker processes under nannies (which start a new worker
+    for one that was killed), one thread each; one cluster per test module."""
+    import os
+
+    import distributed
+    environ = dict(os.environ)      # the nannies leave OMP_NUM_THREADS=1 and more in it
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=":0")
+    with distributed.Client(cluster) as c:
+        yield c
+    cluster.close()
+    os.environ.clear()
+    os.environ.update(environ)

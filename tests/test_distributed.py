@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import dask.dataframe as dd
-import distributed
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,18 +15,6 @@ import pytest
 import fastmf
 import fastmf.distributed as fd
 from fastmf.exceptions import ModelFitError
-
-
-@pytest.fixture(scope="module")
-def client():
-    environ = dict(os.environ)      # the nannies leave OMP_NUM_THREADS=1 and more in it
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=":0")
-    with distributed.Client(cluster) as c:
-        yield c
-    cluster.close()
-    os.environ.clear()
-    os.environ.update(environ)
 
 
 @pytest.fixture(scope="module")

@@ -49,19 +49,6 @@ def watchdog():
 
 
 @pytest.fixture(scope="module")
-def client():
-    """Worker processes under nannies, which start a new worker for one that was killed."""
-    environ = dict(os.environ)      # the nannies leave OMP_NUM_THREADS=1 and more in it
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=":0")
-    with distributed.Client(cluster) as c:
-        yield c
-    cluster.close()
-    os.environ.clear()
-    os.environ.update(environ)
-
-
-@pytest.fixture(scope="module")
 def data():
     return fastmf.datasets.make_ratings(2000, 300, 20_000, seed=5)
 

@@ -10,7 +10,6 @@ import threading
 import time
 
 import dask.dataframe as dd
-import distributed
 import numpy as np
 import pandas as pd
 import pytest
@@ -23,18 +22,6 @@ from .test_distributed import _assert_same_fit
 from .test_distributed_faults import watchdog  # noqa: F401  (autouse: a hang fails the test)
 
 COMMON = dict(factors=8, iterations=3, seed=0, verbose=False)
-
-
-@pytest.fixture(scope="module")
-def client():
-    environ = dict(os.environ)      # the nannies leave OMP_NUM_THREADS=1 and more in it
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=":0")
-    with distributed.Client(cluster) as c:
-        yield c
-    cluster.close()
-    os.environ.clear()
-    os.environ.update(environ)
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,11 @@
-"""Files written whole or not at all: a new file beside the target, renamed over it only when
-it is complete, so that an error or Ctrl-C leaves no partial file and an existing file as it
-was."""
+"""Files and directories written whole or not at all: a new one beside the target, renamed
+over it only when it is complete, so that an error or Ctrl-C leaves no partial file or
+directory and an existing one as it was."""
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import uuid
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,28 @@ def replacing(path: Path) -> Iterator[Path]:
             os.unlink(temporary)
         raise
     _fsync_directory(path.parent)
+
+
+@contextlib.contextmanager
+def replacing_directory(path: Path) -> Iterator[Path]:
+    """Yield a new temporary directory beside ``path`` to fill; when the block ends without
+    an exception it is flushed and renamed to ``path`` (an earlier directory there is moved
+    aside first and removed after); on any exception it is removed and ``path`` is
+    untouched."""
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+    os.mkdir(temporary)
+    try:
+        yield temporary
+        _fsync_directory(temporary)
+        old = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.old")
+        if path.exists():
+            os.rename(path, old)
+        os.rename(temporary, path)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    _fsync_directory(path.parent)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def create_new(temporary: str | os.PathLike[str]) -> BinaryIO:

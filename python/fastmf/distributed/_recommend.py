@@ -11,17 +11,13 @@ file, so no row is written twice.
 """
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .. import _validation as v
-from .._files import _fsync_directory, replacing
+from .._files import replacing, replacing_directory
 from .._kernels.topk import topk_filtered
 from .._optional import require
 from ..models._recommend_all import _long
@@ -66,7 +62,7 @@ def recommend_all(model: Any, n: int, out: PathLike | None, batch_size: int, fil
     ranked = cluster.submit(_model.stacked_items, *cluster.Y, name="items")
     item_ids = _model.item_id_map(cluster)
     shared = cluster.submit(_carry, filt, name="filter")
-    with _progress(len(cluster.X), verbose) as bar, _output(out) as temporary:
+    with _progress(len(cluster.X), verbose) as bar, replacing_directory(out) as temporary:
         futures = [cluster.submit(recommend_block, str(temporary), b, cluster.X[b],
                                   cluster.user_ids[b], cluster.seen[b] if filter_seen else None,
                                   ranked, item_ids, shared, n, batch_size, mu, threads,
@@ -89,25 +85,6 @@ def _checked_out(out: Path) -> Path:
         raise FileNotFoundError(f"cannot write {str(out)!r}: directory {str(out.parent)!r} "
                                 f"does not exist; create it first")
     return out
-
-
-@contextlib.contextmanager
-def _output(out: Path) -> Any:
-    """A temporary directory beside ``out`` that replaces it when the block ends without an
-    exception (an earlier output there is removed after), and is removed on one."""
-    temporary = out.with_name(f".{out.name}.{uuid.uuid4().hex[:12]}.tmp")
-    os.mkdir(temporary)
-    try:
-        yield temporary
-        old = out.with_name(f".{out.name}.{uuid.uuid4().hex[:12]}.old")
-        if out.exists():
-            os.rename(out, old)
-        os.rename(temporary, out)
-    except BaseException:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise
-    _fsync_directory(out.parent)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def _progress(total: int, verbose: bool) -> Any:

@@ -10,18 +10,14 @@ its file, never adds one).
 """
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import shutil
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .. import _validation as v
-from .._files import _fsync, _fsync_directory, create_new, replacing
+from .._files import _fsync, create_new, replacing, replacing_directory
 from .._version import __version__
 from ..io._directory import DIRECTORY_FORMAT, DIRECTORY_FORMAT_VERSION, MANIFEST, META, block_file
 from ..models._file import _encode, fitted_state
@@ -56,7 +52,7 @@ def save_directory(model: Any, path: PathLike) -> Path:
               "n_items": len(model.item_ids_),
               "blocks": {"user": np.diff(cluster.user_bounds).tolist(),
                          "item": np.diff(cluster.item_bounds).tolist()}}
-    with _new_directory(path) as temporary:
+    with replacing_directory(path) as temporary:
         futures = [cluster.submit(write_block, str(temporary), "user", b, cluster.X[b],
                                   cluster.user_ids[b], cluster.seen[b], name="save-user", index=b)
                    for b in range(len(cluster.X))]
@@ -73,27 +69,6 @@ def save_directory(model: Any, path: PathLike) -> Path:
             handle.write(text.encode("utf-8"))
         _fsync(temporary / MANIFEST)
     return path
-
-
-@contextlib.contextmanager
-def _new_directory(path: Path) -> Any:
-    """Yield a new temporary directory beside ``path``; when the block ends without an
-    exception it replaces ``path`` (an earlier model directory there is removed after);
-    on any exception it is removed and ``path`` is untouched."""
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
-    os.mkdir(temporary)
-    try:
-        yield temporary
-        _fsync_directory(temporary)
-        old = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.old")
-        if path.exists():
-            os.rename(path, old)
-        os.rename(temporary, path)
-    except BaseException:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise
-    _fsync_directory(path.parent)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def write_block(directory: str, side: str, b: int, factors: FactorBlock, ids: np.ndarray,
