@@ -38,9 +38,10 @@ def test_from_sparse_keeps_weights_and_from_frame_and_csv_agree(tmp_path):
     f = ItemFeatures.from_frame(frame, "id", buckets={"age": [18, 25]}, value_sep="|")
     assert f.names.tolist() == ["age<18", "age>=25", "job=x", "job=y", "score", "tags=a",
                                 "tags=b"]
-    np.testing.assert_array_equal(f.matrix.toarray(), [[1, 0, 1, 0, 0.5, 1, 1],
+    # score is divided by its largest value, 2: weights in [0, 1] like the one-hot ones
+    np.testing.assert_array_equal(f.matrix.toarray(), [[1, 0, 1, 0, 0.25, 1, 1],
                                                        [0, 1, 0, 1, 0, 0, 0],
-                                                       [0, 0, 1, 0, 2, 0, 1]])
+                                                       [0, 0, 1, 0, 1, 0, 1]])
     path = tmp_path / "f.csv"
     path.write_text("id,age,score,tags,job\n5,17,0.5,a|b,x\n6,30,0,,y\n7,,2,b,x\n")
     c = ItemFeatures.from_csv(path, buckets={"age": [18, 25]}, value_sep="|")

@@ -170,8 +170,9 @@ class _Features:
         """From a pandas DataFrame with a row per id and a column per attribute.
 
         Each column becomes features by its kind: a numeric (or bool) column is one
-        feature named after the column, its value the weight (values must be >= 0; scale
-        them first; a missing value is no feature); a column named in ``buckets`` becomes
+        feature named after the column, its weight the value divided by the column's
+        largest, so in [0, 1] like a one-hot feature's (values must be >= 0; a missing
+        value is no feature); a column named in ``buckets`` becomes
         one-hot buckets of its numbers (``age<18``, ``age:[18,25)``, ..., ``age>=56``); any
         other column is one-hot by value (``occupation=writer``), several values per cell
         with ``value_sep`` (``"Action|Comedy"`` gives ``genre=Action``, ``genre=Comedy``).
@@ -308,8 +309,11 @@ class _Features:
                     raise ValueError(f"column {name!r} has a negative value "
                                      f"({float(numbers[negative][0])!r}, row "
                                      f"{np.argmax(negative)}); "
-                                     f"feature weights must be >= 0: scale the column or "
+                                     f"feature weights must be >= 0: shift the column or "
                                      f"give it buckets")
+                largest = np.nanmax(numbers, initial=0.0)
+                if largest > 0:        # in [0, 1], the scale of a one-hot feature's weight
+                    numbers = numbers / largest
                 for row, x in zip(rows, numbers):
                     if x > 0:
                         row[name] = float(x)
