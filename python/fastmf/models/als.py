@@ -8,6 +8,7 @@ import numpy as np
 from .. import _validation as v
 from .._kernels.als import row_regularization, solve_rows
 from ..features import ItemFeatures, UserFeatures
+from ._explain import ExplicitExplain
 from ._explicit import BiasedMF
 from ._factors import check_solver_memory
 from ._fit import cholesky_error
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from ._explicit import BiasedState
 
 
-class ALS(BiasedMF[ALSParams]):
+class ALS(ExplicitExplain, BiasedMF[ALSParams]):
     r"""Biased matrix factorization for explicit ratings, trained by parallel ALS.
 
     The model is :math:`\hat r_{ui} = \mu + b_u + b_i + p_u \cdot q_i`, fitted on the

@@ -15,6 +15,7 @@ from .._kernels.implicit_als import (objective, observed_loss, penalty, row_regu
                                      solve_rows)
 from ..data import Csr, transpose
 from ..exceptions import ModelFitError
+from ._explain import ImplicitExplain
 from ._factors import check_solver_memory, init_factors
 from ._fit import cholesky_error
 from ._hybrid import SideFeatures, checked_features, fitted_prior, start_side
@@ -48,7 +49,7 @@ class ImplicitState:
                              {side: sf.copy() for side, sf in self.features.items()})
 
 
-class ImplicitALS(RankingMF):
+class ImplicitALS(ImplicitExplain, RankingMF):
     r"""Matrix factorization for implicit feedback (counts, clicks, plays) by ALS.
 
     Every (user, item) pair has a preference :math:`p_{ui}` (1 if observed, else 0). An
