@@ -1,11 +1,12 @@
 """Hybrid recommendation on MovieLens 100K with its own side data: fastmf's ALS and
 ImplicitALS with user and item features against the same models without features,
-popularity and, where it can run, LightFM (BPR and WARP losses, the same features).
+popularity and, where they can run, LightFM (BPR and WARP losses) and cmfrec (collective
+matrix factorization for implicit feedback), both with the same features.
 
 Run from the repository root::
 
     python -m bench.compare.hybrid_movielens
-    python -m bench.compare.hybrid_movielens --peers-python /path/to/python   # with LightFM
+    python -m bench.compare.hybrid_movielens --peers-python /path/to/python   # the peers
 
 Implicit protocol: the ratings >= 4 are the positives. Three settings, each split with seed
 ``--seed``:
@@ -23,18 +24,24 @@ positive, averaged: NDCG@10 and Recall@20 (hits / held-out positives) over the c
 (every item the user has not interacted with in training; the held-out items in the cold-item
 setting), and AUC of the held-out positives against the other candidates (ties count half).
 ALS is fitted on the training part's explicit ratings (all of them, 1 to 5 stars) and ranks
-by predicted rating; the implicit models see the positives only.
+by predicted rating; the implicit models see the positives only (``KINDS`` says which data
+each fastmf model takes, ``GRIDS`` and ``FEATURE_GRIDS`` its settings).
 
-LightFM runs in a separate interpreter (``--peers-python``, a Python where ``import lightfm``
-works; default ``/tmp/peers/bin/python`` when it exists): its features are the same
-attribute columns plus, as LightFM's hybrid examples do, an indicator feature per id, or the
-attributes alone, whichever validation prefers; epochs 10 or 40; 64 components, learning
-rate 0.05.
+The peers run in a separate interpreter (``--peers-python``, a Python where ``import
+lightfm`` or ``import cmfrec`` works; default ``/tmp/peers/bin/python`` when it exists), each
+skipped where it does not import. LightFM: its features are the same attribute columns plus,
+as LightFM's hybrid examples do, an indicator feature per id, or the attributes alone,
+whichever validation prefers; epochs 10 or 40; 64 components, learning rate 0.05. cmfrec:
+``CMF_implicit`` (X ≈ AB', U ≈ AC', I ≈ BD' with shared factors; a new user or item is
+placed from its attributes by ``factors_cold``/``item_factors_cold``), k = 64, Cholesky
+solves, 15 iterations, the same attribute columns as dense matrices (no id columns: its
+A and B are per-id factors already); λ, α, the attribute weights and centering from
+``CMFREC_GRID``.
 """
 import argparse
+import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -163,40 +170,40 @@ def fastmf_scores(model, task, user_table, item_table):
     return X @ Y.T + bu[:, None] + bi[None, :]
 
 
-def fastmf_fit(kind, params, task, user_table, item_table, threads):
-    common = dict(factors=FACTORS, num_threads=threads, seed=0, verbose=False)
-    if kind == "ALS":
-        u, i, r = task.train
-        data = fastmf.Interactions.from_arrays(u, i, r)
-        model = fastmf.ALS(**common, **params)
-    else:
-        u, i = task.positives()
-        data = fastmf.Interactions.from_arrays(u, i)
-        model = fastmf.ImplicitALS(**common, **params)
-    started = time.perf_counter()
-    model.fit(data)
-    seconds = time.perf_counter() - started
-    return model, seconds
-
-
-GRIDS = {kind: [dict(regularization=r) for r in (0.3, 1.0, 3.0, 10.0, 30.0)]
-         for kind in ("ImplicitALS", "ALS")}
-FEATURE_REGS = (1.0, 10.0, 100.0)
+# Each kind: the data it is fitted on ("ratings": every rating with its stars; "positives":
+# the ratings >= 4 as pairs), its grid of settings without features, and the grid that
+# features add (features on both sides or only on the side the setting holds out, times
+# these). Another fastmf model with features takes one entry in each.
+KINDS = {"ImplicitALS": "positives", "ALS": "ratings"}
+GRIDS = {kind: [dict(regularization=r) for r in (0.3, 1.0, 3.0, 10.0, 30.0)] for kind in KINDS}
+FEATURE_GRIDS = {kind: [dict(feature_regularization=lf) for lf in (1.0, 10.0, 100.0)]
+                 for kind in KINDS}
 SIDES = {"warm": ("user", "item"), "cold users": ("user",), "cold items": ("item",)}
 
 
+def fastmf_fit(kind, params, task, threads):
+    """A fastmf ``kind`` with ``params`` fitted on the task's training part, and the seconds
+    its fit took."""
+    data = fastmf.Interactions.from_arrays(*(task.train if KINDS[kind] == "ratings"
+                                             else task.positives()))
+    model = getattr(fastmf, kind)(factors=FACTORS, num_threads=threads, seed=0, verbose=False,
+                                  **params)
+    started = time.perf_counter()
+    model.fit(data)
+    return model, time.perf_counter() - started
+
+
 def fastmf_candidates(kind, with_features, setting, user_table, item_table):
-    """The grid: λ, and with features λ_f and features on both sides or only on the side
-    that the setting holds out."""
+    """The grid: the kind's settings, and with features each of them with each feature
+    setting and the features on both sides or only on the side that the setting holds out."""
     tables = {"user": user_table, "item": item_table}
     for base in GRIDS[kind]:
         if not with_features:
             yield dict(base)
             continue
-        for sides in {("user", "item"), SIDES[setting]}:
-            for lf in FEATURE_REGS:
-                yield dict(base, feature_regularization=lf,
-                           **{f"{side}_features": tables[side] for side in sides})
+        for sides in dict.fromkeys([("user", "item"), SIDES[setting]]):
+            for extra in FEATURE_GRIDS[kind]:
+                yield dict(base, **extra, **{f"{side}_features": tables[side] for side in sides})
 
 
 def describe(params):
@@ -209,11 +216,11 @@ def run_fastmf(kind, with_features, val_task, test_task, user_table, item_table,
     best, best_score = None, -1.0
     for params in fastmf_candidates(kind, with_features, val_task.setting, user_table,
                                     item_table):
-        model, _ = fastmf_fit(kind, dict(params), val_task, user_table, item_table, threads)
+        model, _ = fastmf_fit(kind, dict(params), val_task, threads)
         score = val_task.evaluate(fastmf_scores(model, val_task, user_table, item_table))
         if score["ndcg@10"] > best_score:
             best, best_score = params, score["ndcg@10"]
-    model, seconds = fastmf_fit(kind, dict(best), test_task, user_table, item_table, threads)
+    model, seconds = fastmf_fit(kind, dict(best), test_task, threads)
     return test_task.evaluate(fastmf_scores(model, test_task, user_table, item_table)), \
         seconds, describe(best)
 
@@ -226,7 +233,19 @@ def run_popularity(task):
     return task.evaluate(scores), time.perf_counter() - started, ""
 
 
-# -- LightFM ----------------------------------------------------------------------------------
+# -- peers, each in a worker of its own in the peers' interpreter ----------------------------
+def run_worker(python, worker, **inputs):
+    """Run ``worker`` on ``inputs`` (saved as one .npz) and return what it saved; ``-I``
+    keeps this folder, whose ``cmfrec.py`` would shadow the package, off its path."""
+    with tempfile.TemporaryDirectory() as folder:
+        source, target = Path(folder) / "in.npz", Path(folder) / "out.npz"
+        np.savez(source, **inputs)
+        subprocess.run([python, "-I", str(HERE / worker), str(source), str(target)],
+                       check=True)
+        with np.load(target) as out:
+            return dict(out)
+
+
 def lightfm_features(table, n, identity):
     A = table.weights(np.arange(n)).tocsr()
     if identity:
@@ -238,18 +257,14 @@ def run_lightfm_once(python, loss, identity, task, user_table, item_table, check
     u, i = task.positives()
     uf = lightfm_features(user_table, task.n_users, identity)
     itf = lightfm_features(item_table, task.n_items, identity)
-    with tempfile.TemporaryDirectory() as folder:
-        source, target = Path(folder) / "in.npz", Path(folder) / "out.npz"
-        np.savez(source, rows=u, cols=i, shape=np.array([task.n_users, task.n_items]),
-                 uf_data=uf.data, uf_indices=uf.indices, uf_indptr=uf.indptr,
-                 uf_shape=np.array(uf.shape), if_data=itf.data, if_indices=itf.indices,
-                 if_indptr=itf.indptr, if_shape=np.array(itf.shape), loss=loss,
-                 learning_rate=0.05, checkpoints=np.array(checkpoints), components=FACTORS,
-                 threads=threads, seed=0, users=task.users, items=task.items)
-        subprocess.run([python, str(HERE / "_lightfm_worker.py"), str(source), str(target)],
-                       check=True)
-        out = np.load(target)
-        return {c: out[f"scores_{c}"] for c in checkpoints}, float(out["seconds"])
+    out = run_worker(python, "_lightfm_worker.py", rows=u, cols=i,
+                     shape=np.array([task.n_users, task.n_items]), uf_data=uf.data,
+                     uf_indices=uf.indices, uf_indptr=uf.indptr, uf_shape=np.array(uf.shape),
+                     if_data=itf.data, if_indices=itf.indices, if_indptr=itf.indptr,
+                     if_shape=np.array(itf.shape), loss=loss, learning_rate=0.05,
+                     checkpoints=np.array(checkpoints), components=FACTORS, threads=threads,
+                     seed=0, users=task.users, items=task.items)
+    return {c: out[f"scores_{c}"] for c in checkpoints}, float(out["seconds"])
 
 
 def run_lightfm(python, loss, val_task, test_task, user_table, item_table, threads):
@@ -268,7 +283,59 @@ def run_lightfm(python, loss, val_task, test_task, user_table, item_table, threa
             f"epochs={epochs}, {'ids+attributes' if identity else 'attributes only'}")
 
 
+# λ and α go together (cmfrec's λ is not scaled by the rows' counts); w weighs the attribute
+# matrices against X; centering the attributes (cmfrec's default) drops the intercept that
+# places a cold row near the average one, so both ways are tried.
+CMFREC_GRID = [dict(lambda_=lam, alpha=alpha, w_user=w, w_item=w, center_U=center,
+                    center_I=center, niter=15)
+               for lam, alpha in ((30.0, 4.0), (100.0, 4.0), (100.0, 16.0))
+               for w in (1.0, 10.0) for center in (True, False)]
+
+
+def run_cmfrec_once(python, grid, task, user_table, item_table, threads):
+    """(scores, fit seconds) of each setting of ``grid`` on ``task``."""
+    u, i = task.positives()
+    out = run_worker(python, "_cmfrec_worker.py", rows=u, cols=i,
+                     U=user_table.weights(np.arange(task.n_users)).toarray(),
+                     I=item_table.weights(np.arange(task.n_items)).toarray(), k=FACTORS,
+                     threads=threads, seed=0, users=task.users, items=task.items,
+                     grid=json.dumps(grid))
+    return [(out[f"scores_{j}"], float(out[f"seconds_{j}"])) for j in range(len(grid))]
+
+
+def run_cmfrec(python, val_task, test_task, user_table, item_table, threads):
+    found = run_cmfrec_once(python, CMFREC_GRID, val_task, user_table, item_table, threads)
+    ndcg = [val_task.evaluate(scores)["ndcg@10"] for scores, _ in found]
+    best = CMFREC_GRID[int(np.argmax(ndcg))]
+    [(scores, seconds)] = run_cmfrec_once(python, [best], test_task, user_table, item_table,
+                                          threads)
+    return (test_task.evaluate(scores), seconds,
+            f"lambda_={best['lambda_']}, alpha={best['alpha']}, w_user=w_item={best['w_user']}, "
+            f"{'centered' if best['center_U'] else 'raw'} attributes")
+
+
 # -- the table --------------------------------------------------------------------------------
+def tasks(setting, users, items, stars, n_users, n_items, seed):
+    """(validation task, test task): the test split with ``seed``, the validation split of
+    its training part with ``seed + 1``."""
+    mask, _ = split(setting, users, items, n_users, n_items, np.random.default_rng(seed))
+    held = np.unique((users if setting == "cold users" else items)[mask]) \
+        if setting != "warm" else None
+    test_task = Task(setting, users, items, stars, mask, held, n_users, n_items)
+    keep = ~mask
+    vmask, _ = split(setting, users[keep], items[keep], n_users, n_items,
+                     np.random.default_rng(seed + 1))
+    vheld = np.unique((users[keep] if setting == "cold users" else items[keep])[vmask]) \
+        if setting != "warm" else None
+    return (Task(setting, users[keep], items[keep], stars[keep], vmask, vheld, n_users,
+                 n_items), test_task)
+
+
+def importable(python, module):
+    return python is not None and subprocess.run([python, "-c", f"import {module}"],
+                                                 capture_output=True).returncode == 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=None, help="the ml-100k folder (default: "
@@ -282,42 +349,32 @@ def main(argv=None):
         os.environ.get("FASTMF_DATA", Path.home() / ".cache" / "fastmf")) / "ml-100k"
     python = args.peers_python or ("/tmp/peers/bin/python"
                                    if Path("/tmp/peers/bin/python").exists() else None)
-    if python is not None and subprocess.run([python, "-c", "import lightfm"],
-                                             capture_output=True).returncode != 0:
-        python = None
+    peers = {name: importable(python, name) for name in ("lightfm", "cmfrec")}
     users, items, stars, user_table, item_table = load(folder)
     n_users, n_items = int(users.max()) + 1, int(items.max()) + 1
     print(f"MovieLens 100K: {len(users)} ratings, {int((stars >= 4).sum())} positives; "
           f"{len(user_table.names)} user features, {len(item_table.names)} item features; "
-          f"threads {args.threads}; LightFM: {'yes' if python else 'not importable, skipped'}")
-    print(f"{'setting':<11} {'model':<28} {'NDCG@10':>8} {'Recall@20':>9} {'AUC':>6} "
+          f"threads {args.threads}; " + "; ".join(
+              f"{name}: {'yes' if ok else 'not importable, skipped'}"
+              for name, ok in peers.items()))
+    print(f"{'setting':<11} {'model':<30} {'NDCG@10':>8} {'Recall@20':>9} {'AUC':>6} "
           f"{'fit s':>7}  chosen on validation")
     for setting in args.settings.split(","):
-        gen = np.random.default_rng(args.seed)
-        mask, _ = split(setting, users, items, n_users, n_items, gen)
-        held = np.unique((users if setting == "cold users" else items)[mask]) \
-            if setting != "warm" else None
-        test_task = Task(setting, users, items, stars, mask, held, n_users, n_items)
-        keep = ~mask
-        vgen = np.random.default_rng(args.seed + 1)
-        vmask, _ = split(setting, users[keep], items[keep], n_users, n_items, vgen)
-        vheld = np.unique((users[keep] if setting == "cold users" else items[keep])[vmask]) \
-            if setting != "warm" else None
-        val_task = Task(setting, users[keep], items[keep], stars[keep], vmask, vheld, n_users,
-                        n_items)
+        val_task, test_task = tasks(setting, users, items, stars, n_users, n_items, args.seed)
+        common = (val_task, test_task, user_table, item_table, args.threads)
         rows = [("popularity", run_popularity(test_task))]
-        for kind in ("ImplicitALS", "ALS"):
+        for kind in KINDS:
             for with_features in (True, False):
                 name = f"fastmf {kind}" + (" + features" if with_features else "")
-                rows.append((name, run_fastmf(kind, with_features, val_task, test_task,
-                                              user_table, item_table, args.threads)))
-        if python:
+                rows.append((name, run_fastmf(kind, with_features, *common)))
+        if peers["lightfm"]:
             for loss in ("bpr", "warp"):
                 rows.append((f"LightFM {loss.upper()} + features",
-                             run_lightfm(python, loss, val_task, test_task, user_table,
-                                         item_table, args.threads)))
+                             run_lightfm(python, loss, *common)))
+        if peers["cmfrec"]:
+            rows.append(("cmfrec CMF_implicit + features", run_cmfrec(python, *common)))
         for name, (scores, seconds, chosen) in rows:
-            print(f"{setting:<11} {name:<28} {scores['ndcg@10']:>8.4f} "
+            print(f"{setting:<11} {name:<30} {scores['ndcg@10']:>8.4f} "
                   f"{scores['recall@20']:>9.4f} {scores['auc']:>6.4f} {seconds:>7.2f}  {chosen}",
                   flush=True)
 
