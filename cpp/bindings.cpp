@@ -5,6 +5,7 @@
 
 #include "als.hpp"
 #include "bpr.hpp"
+#include "bpr_features.hpp"
 #include "compiler.hpp"
 #include "gram.hpp"
 #include "implicit_als.hpp"
@@ -20,6 +21,54 @@ namespace py = pybind11;
 using namespace pybind11::literals;
 
 namespace {
+
+// One side of BPR with features from its arrays (bpr_features.hpp); E and bias are the
+// arrays' own memory (bound .noconvert(), C-contiguous), bias empty for none.
+template <typename S>
+fastmf::EmbeddingSide<S> embedding_side(fastmf::ConstVecRef<std::int64_t> indptr,
+                                        fastmf::ConstVecRef<std::int32_t> indices,
+                                        fastmf::ConstVecRef<S> weights, fastmf::RowRef<S> E,
+                                        fastmf::VecRef<S> bias, std::int32_t n_own, S reg,
+                                        S feature_reg) {
+  return {indptr, indices, weights, E.data(), bias.size() ? bias.data() : nullptr,
+          E.cols(), n_own, reg, feature_reg};
+}
+
+template <typename S>
+fastmf::BprTotals bpr_feature_epoch(
+    fastmf::ConstVecRef<std::int64_t> indptr, fastmf::ConstVecRef<std::int32_t> indices,
+    fastmf::ConstVecRef<std::int32_t> user_of, fastmf::ConstVecRef<double> cdf,
+    fastmf::ConstVecRef<std::int64_t> u_indptr, fastmf::ConstVecRef<std::int32_t> u_indices,
+    fastmf::ConstVecRef<S> u_weights, fastmf::RowRef<S> U, std::int32_t u_own,
+    fastmf::ConstVecRef<std::int64_t> i_indptr, fastmf::ConstVecRef<std::int32_t> i_indices,
+    fastmf::ConstVecRef<S> i_weights, fastmf::RowRef<S> V, fastmf::VecRef<S> v_bias,
+    std::int32_t i_own, S lr, S reg, S feature_reg, std::int64_t samples, std::uint64_t seed,
+    int tries, int num_threads) {
+  fastmf::Vector<S> none(0);
+  const auto users = embedding_side<S>(u_indptr, u_indices, u_weights, U, none, u_own, reg,
+                                       feature_reg);
+  const auto items = embedding_side<S>(i_indptr, i_indices, i_weights, V, v_bias, i_own, reg,
+                                       feature_reg);
+  return fastmf::bpr_feature_epoch(indptr, indices, user_of, cdf, users, items, lr, samples,
+                                   seed, tries, num_threads);
+}
+
+template <typename S>
+fastmf::BprTotals bpr_feature_steps(
+    fastmf::ConstVecRef<std::int32_t> u, fastmf::ConstVecRef<std::int32_t> i,
+    fastmf::ConstVecRef<std::int32_t> j, fastmf::ConstVecRef<std::int64_t> u_indptr,
+    fastmf::ConstVecRef<std::int32_t> u_indices, fastmf::ConstVecRef<S> u_weights,
+    fastmf::RowRef<S> U, std::int32_t u_own, fastmf::ConstVecRef<std::int64_t> i_indptr,
+    fastmf::ConstVecRef<std::int32_t> i_indices, fastmf::ConstVecRef<S> i_weights,
+    fastmf::RowRef<S> V, fastmf::VecRef<S> v_bias, std::int32_t i_own, S lr, S reg,
+    S feature_reg) {
+  fastmf::Vector<S> none(0);
+  const auto users = embedding_side<S>(u_indptr, u_indices, u_weights, U, none, u_own, reg,
+                                       feature_reg);
+  const auto items = embedding_side<S>(i_indptr, i_indices, i_weights, V, v_bias, i_own, reg,
+                                       feature_reg);
+  return fastmf::bpr_feature_steps(u, i, j, users, items, lr);
+}
 
 template <typename S>
 void bind_dtype(py::module_& m) {
@@ -88,6 +137,19 @@ void bind_dtype(py::module_& m) {
   m.def("bpr_steps", &fastmf::bpr_steps<S>, "u"_a.noconvert(), "i"_a.noconvert(),
         "j"_a.noconvert(), "X"_a.noconvert(), "Y"_a.noconvert(), "y_bias"_a.noconvert(), "lr"_a,
         "reg"_a, py::call_guard<py::gil_scoped_release>());
+  m.def("bpr_feature_epoch", &bpr_feature_epoch<S>, "indptr"_a.noconvert(),
+        "indices"_a.noconvert(), "user_of"_a.noconvert(), "cdf"_a.noconvert(),
+        "u_indptr"_a.noconvert(), "u_indices"_a.noconvert(), "u_weights"_a.noconvert(),
+        "U"_a.noconvert(), "u_own"_a, "i_indptr"_a.noconvert(), "i_indices"_a.noconvert(),
+        "i_weights"_a.noconvert(), "V"_a.noconvert(), "v_bias"_a.noconvert(), "i_own"_a,
+        "lr"_a, "reg"_a, "feature_reg"_a, "samples"_a, "seed"_a, "tries"_a, "num_threads"_a,
+        py::call_guard<py::gil_scoped_release>());
+  m.def("bpr_feature_steps", &bpr_feature_steps<S>, "u"_a.noconvert(), "i"_a.noconvert(),
+        "j"_a.noconvert(), "u_indptr"_a.noconvert(), "u_indices"_a.noconvert(),
+        "u_weights"_a.noconvert(), "U"_a.noconvert(), "u_own"_a, "i_indptr"_a.noconvert(),
+        "i_indices"_a.noconvert(), "i_weights"_a.noconvert(), "V"_a.noconvert(),
+        "v_bias"_a.noconvert(), "i_own"_a, "lr"_a, "reg"_a, "feature_reg"_a,
+        py::call_guard<py::gil_scoped_release>());
   m.def("gram_chunks", &fastmf::gram_chunks<S>, "Y"_a.noconvert(), "chunk"_a,
         "out"_a.noconvert(), "num_threads"_a, py::call_guard<py::gil_scoped_release>());
 }

@@ -84,6 +84,40 @@ struct BprSampler {
     }
     return -1;
   }
+  // The triples of samples first .. first + n - 1 (n <= kBprBatch): users, positives and
+  // negatives (-1: skipped), as negative() gives them. Every user's row is searched for its
+  // first candidate (in_sorted) a level at a time: each row's next probe is asked for while
+  // the other rows take their turn, so the searches' cache misses overlap instead of
+  // following one another.
+  void draw_batch(std::int64_t first, int n, std::int32_t* u, std::int32_t* i,
+                  std::int32_t* j) const {
+    const std::int32_t* row[kBprBatch];
+    std::int64_t length[kBprBatch];
+    for (int t = 0; t < n; ++t) {
+      const std::int64_t e = positive(first + t);
+      u[t] = user_of[e];
+      i[t] = indices[e];
+      j[t] = candidate(first + t, 0);
+      row[t] = indices.data() + indptr[u[t]];
+      length[t] = indptr[u[t] + 1] - indptr[u[t]];
+    }
+    for (bool more = true; more;) {
+      more = false;
+      for (int t = 0; t < n; ++t) {
+        if (length[t] > 1) {
+          const std::int64_t half = length[t] / 2;
+          row[t] = row[t][half] <= j[t] ? row[t] + half : row[t];
+          length[t] -= half;
+          prefetch(row[t] + length[t] / 2);
+          more = true;
+        }
+      }
+    }
+    for (int t = 0; t < n; ++t) {      // a seen first candidate: the others, in turn
+      if (length[t] == 1 && *row[t] == j[t]) j[t] = negative(first + t, u[t]);
+    }
+  }
+
   // Prefetching, in the order bpr_epoch asks: sample s's entry; its user's row offsets
   // (reads the entry); the first probe of the search of the user's row for the first
   // candidate, and the user's, the positive's and that candidate's factor rows (reads the
@@ -233,39 +267,9 @@ BprTotals bpr_epoch(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::int32_t> 
     const std::int64_t end = samples * (thread + 1) / threads;
     BprTotals totals{0.0, 0, 0};
     std::int32_t batch_u[kBprBatch], batch_i[kBprBatch], batch_j[kBprBatch];
-    const std::int32_t* row[kBprBatch];
-    std::int64_t length[kBprBatch];
     for (std::int64_t first = begin; first < end; first += kBprBatch) {
       const int n = int(std::min<std::int64_t>(kBprBatch, end - first));
-      for (int t = 0; t < n; ++t) {
-        const std::int64_t e = draws.positive(first + t);
-        const std::int32_t u = user_of[e];
-        batch_u[t] = u;
-        batch_i[t] = indices[e];
-        batch_j[t] = draws.candidate(first + t, 0);
-        row[t] = indices.data() + indptr[u];
-        length[t] = indptr[u + 1] - indptr[u];
-      }
-      // Search every user's row for its first candidate (BprSampler::in_sorted), a level at
-      // a time: each row's next probe is asked for while the other rows take their turn, so
-      // the searches' cache misses overlap instead of following one another.
-      for (bool more = true; more;) {
-        more = false;
-        for (int t = 0; t < n; ++t) {
-          if (length[t] > 1) {
-            const std::int64_t half = length[t] / 2;
-            row[t] = row[t][half] <= batch_j[t] ? row[t] + half : row[t];
-            length[t] -= half;
-            prefetch(row[t] + length[t] / 2);
-            more = true;
-          }
-        }
-      }
-      for (int t = 0; t < n; ++t) {      // a seen first candidate: the others, in turn
-        if (length[t] == 1 && *row[t] == batch_j[t]) {
-          batch_j[t] = draws.negative(first + t, batch_u[t]);
-        }
-      }
+      draws.draw_batch(first, n, batch_u, batch_i, batch_j);
       // Step through the batch; beside each step, ask for the memory of the sample at the
       // same place in the batches to come, one level per batch: its entry three batches
       // ahead, its user's row offsets two ahead, its first probe and factor rows one ahead

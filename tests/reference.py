@@ -511,6 +511,75 @@ def bpr_steps(u, i, j, X, Y, y_bias, lr, reg):
     return X, Y, b, (objective, ordered, used)
 
 
+def bpr_feature_steps(u, i, j, users, items, lr, reg, feature_reg):
+    """Replay BPR steps with side features (LightFM's formulation) on the triples in order,
+    in float64. ``users`` and ``items`` are (A, E, bias, n_own): A a dense rows × embeddings
+    weight matrix, E the embeddings, bias their biases (empty: none; the users' is empty),
+    columns < n_own regularized by ``reg``, the others by ``feature_reg``.
+
+    Per triple with j >= 0: p = A_u E, q = A_i F, x = p·(q_i - q_j) + A_i c - A_j c,
+    g = 1 / (1 + e^x); then, in turn for u, i and j, every embedding e of the row moves to
+    (1 - lr reg_e) E_e + lr A_re d (d = g (q_i - q_j), g p and -g p), a bias to
+    (1 - lr reg_e) c_e + lr A_re (±g). The objective adds ln(1 + e^-x) and
+    reg_e/2 (‖E_e‖² + c_e²) for every embedding of each of the three rows, before the step.
+    Returns the updated (E_users, E_items, c_items) and (objective, ordered, used).
+    """
+    m = _FeatureModel(users, items, reg, feature_reg)
+    objective, ordered, used = 0.0, 0, 0
+    for uu, ii, jj in zip(u, i, j):
+        if jj < 0:
+            continue
+        p, qi, qj = m.row("user", uu), m.row("item", ii), m.row("item", jj)
+        x = p @ (qi - qj) + m.bias(ii) - m.bias(jj)
+        objective += np.logaddexp(0.0, -x) + m.penalty(uu, ii) + m.penalty(None, jj)
+        ordered += int(x > 0)
+        used += 1
+        g = 1.0 / (1.0 + np.exp(x))
+        m.update(uu, ii, jj, p, qi, qj, g, lr)
+    return m.U, m.V, m.c, (objective, ordered, used)
+
+
+class _FeatureModel:
+    """The embeddings of both sides of BPR with features, dense and float64, and the moves of
+    a step (bpr_feature_steps)."""
+
+    def __init__(self, users, items, reg, feature_reg):
+        (Au, U, _, u_own), (Ai, V, c, i_own) = users, items
+        self.A = {"user": np.asarray(Au, np.float64), "item": np.asarray(Ai, np.float64)}
+        self.U, self.V, self.c = (np.array(a, dtype=np.float64) for a in (U, V, c))
+        self.E = {"user": self.U, "item": self.V}
+        self.regs = {"user": np.where(np.arange(len(U)) < u_own, reg, feature_reg),
+                     "item": np.where(np.arange(len(V)) < i_own, reg, feature_reg)}
+
+    def row(self, side, r):
+        return self.A[side][r] @ self.E[side]
+
+    def bias(self, r):
+        return self.A["item"][r] @ self.c if len(self.c) else 0.0
+
+    def penalty(self, u, i):
+        """reg_e/2 (‖E_e‖² + c_e²) over the embeddings of user u (None: none) and item i."""
+        total = 0.0
+        for side, r in (("user", u), ("item", i)):
+            if r is None:
+                continue
+            on = self.A[side][r] != 0
+            sq = (self.E[side][on] ** 2).sum(axis=1)
+            if side == "item" and len(self.c):
+                sq = sq + self.c[on] ** 2
+            total += 0.5 * (self.regs[side][on] * sq).sum()
+        return total
+
+    def update(self, u, i, j, p, qi, qj, g, lr):
+        for side, r, d, gb in (("user", u, g * (qi - qj), 0.0), ("item", i, g * p, g),
+                               ("item", j, -g * p, -g)):
+            a, E, regs = self.A[side][r], self.E[side], self.regs[side]
+            for e in np.flatnonzero(a):
+                E[e] = (1 - lr * regs[e]) * E[e] + lr * a[e] * d
+                if side == "item" and len(self.c):
+                    self.c[e] = (1 - lr * regs[e]) * self.c[e] + lr * a[e] * gb
+
+
 def bpr_user_objective(p, positives, Y, b, weights, reg):
     """BPR's expected objective of one user, pair by pair: the mean over the positives i
     of the weighted mean over the negatives j of -ln σ(p·(q_i - q_j) + b_i - b_j), plus

@@ -41,11 +41,11 @@ def test_train_with_user_and_item_features_saves_the_feature_maps(tmp_path):
 
 def test_feature_options_are_checked(tmp_path):
     _files(tmp_path)
-    out = run("train", *DATA, "--model", "bpr", "--user-features",
+    out = run("train", *DATA, "--model", "sgd", "--user-features",
               "users.csv", "--quiet", "--output", "m.npz", cwd=tmp_path)
     assert out.returncode != 0
-    assert "--user-features needs a model with side features (als, implicit-als), got BPR" \
-        in out.stderr
+    assert "--user-features needs a model with side features (als, implicit-als, bpr), got " \
+           "SGD" in out.stderr
     out = run("train", *DATA, "--model", "implicit-als", "--item-features",
               "missing.csv", "--quiet", "--output", "m.npz", cwd=tmp_path)
     assert out.returncode != 0 and "no features file" in out.stderr

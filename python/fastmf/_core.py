@@ -87,6 +87,9 @@ implicit_als_block_step = _kernels.implicit_als_block_step
 bpr_epoch = _kernels.bpr_epoch
 bpr_steps = _kernels.bpr_steps
 bpr_draws = _kernels.bpr_draws
+# BPR with side features (cpp/bpr_features.hpp)
+bpr_feature_epoch = _kernels.bpr_feature_epoch
+bpr_feature_steps = _kernels.bpr_feature_steps
 # Serving and evaluation (cpp/topk.hpp) and data (cpp/sparse.hpp)
 topk_scores = _kernels.topk_scores
 topk_filtered = _kernels.topk_filtered
@@ -105,7 +108,7 @@ __all__ = [
     "als_half_step", "predict_pairs", "row_squared_errors", "sgd_epoch", "sgd_block_layout",
     "implicit_als_half_step", "implicit_als_cg_step", "implicit_observed_loss", "gram_chunks",
     "implicit_als_block_step",
-    "bpr_epoch", "bpr_steps", "bpr_draws",
+    "bpr_epoch", "bpr_steps", "bpr_draws", "bpr_feature_epoch", "bpr_feature_steps",
     "topk_scores", "topk_filtered", "topk_auc", "coo_to_csr",
     "max_threads", "thread_cap", "cpu_has_avx2_fma", "cpu_has_avx512", "cpu_features",
     "build_info",

@@ -110,6 +110,21 @@ def bpr_steps(u: _I32, i: _I32, j: _I32, X: NDArray[_F], Y: NDArray[_F], y_bias:
               lr: float, reg: float) -> Tuple[float, int, int]:
     """The BPR steps on the given triples, in order; returns the totals as bpr_epoch does."""
 
+def bpr_feature_epoch(indptr: _I64, indices: _I32, user_of: _I32, cdf: _F64, u_indptr: _I64,
+                      u_indices: _I32, u_weights: NDArray[_F], U: NDArray[_F], u_own: int,
+                      i_indptr: _I64, i_indices: _I32, i_weights: NDArray[_F], V: NDArray[_F],
+                      v_bias: NDArray[_F], i_own: int, lr: float, reg: float,
+                      feature_reg: float, samples: int, seed: int, tries: int,
+                      num_threads: int) -> Tuple[float, int, int]:
+    """bpr_epoch with rows that sum weighted embeddings (LightFM's formulation)."""
+
+def bpr_feature_steps(u: _I32, i: _I32, j: _I32, u_indptr: _I64, u_indices: _I32,
+                      u_weights: NDArray[_F], U: NDArray[_F], u_own: int, i_indptr: _I64,
+                      i_indices: _I32, i_weights: NDArray[_F], V: NDArray[_F],
+                      v_bias: NDArray[_F], i_own: int, lr: float, reg: float,
+                      feature_reg: float) -> Tuple[float, int, int]:
+    """The steps of bpr_feature_epoch on the given triples, in order."""
+
 def bpr_draws(indptr: _I64, indices: _I32, user_of: _I32, cdf: _F64, n_items: int, seed: int,
               tries: int, first: int, out_u: _I32, out_i: _I32, out_j: _I32) -> None:
     """The (user, positive, negative) triples bpr_epoch draws for samples first, first + 1, ..."""

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from .._typing import CsrArrays, Float64Array, FloatArray, Int32Array
     from ..data import Csr
+    from ..models._bpr_features import Embeddings
     from ..models._params import BPRParams
 
     #: theta -> (value, gradient, Hessian) of a smooth convex objective.
@@ -44,6 +45,19 @@ def epoch(positives: Csr, user_of: Int32Array, cdf: Float64Array, X: FloatArray,
     return _core.bpr_epoch(positives.indptr, positives.indices, user_of, cdf, X, Y, b,
                            p.dtype(lr), p.dtype(p.regularization), len(positives.indices), seed,
                            NEGATIVE_TRIES[p.seen_negatives], p.num_threads)
+
+
+def feature_epoch(positives: Csr, user_of: Int32Array, cdf: Float64Array, users: Embeddings,
+                  items: Embeddings, X: FloatArray, Y: FloatArray, b: FloatArray, lr: float,
+                  seed: int, p: BPRParams) -> tuple[float, int, int]:
+    """``epoch`` with side features (cpp/bpr_features.hpp): X and Y are the embeddings the
+    rows of ``users`` and ``items`` sum (models/_bpr_features.py), b the item embeddings'
+    biases (empty: none); the same draws as ``epoch`` for the same seed."""
+    return _core.bpr_feature_epoch(
+        positives.indptr, positives.indices, user_of, cdf, users.indptr, users.indices,
+        users.weights, X, users.n_own, items.indptr, items.indices, items.weights, Y, b,
+        items.n_own, p.dtype(lr), p.dtype(p.regularization), p.dtype(p.feature_regularization),
+        len(positives.indices), seed, NEGATIVE_TRIES[p.seen_negatives], p.num_threads)
 
 
 # -- rows solved by BPR's objective, the other factors fixed (fold-in, partial fits) ----
@@ -81,7 +95,8 @@ def _newton(objective: Objective, theta: Float64Array, max_steps: int = 50) -> F
 
 
 def solve_user(positives: NDArray[np.integer[Any]], Y: FloatArray, b: FloatArray,
-               weights: Float64Array, regularization: float) -> Float64Array:
+               weights: Float64Array, regularization: float,
+               prior: Float64Array | None = None) -> Float64Array:
     r"""The user vector p minimising BPR's expected objective for a user with the given
     positive items against fixed item factors Y and biases b:
 
@@ -92,14 +107,16 @@ def solve_user(positives: NDArray[np.integer[Any]], Y: FloatArray, b: FloatArray
     the items not in P, and regularizes p at every sample). With ``seen_negatives="skip"``
     a sample draws j among all items and is taken only when j is not in P: the loss and
     the regularization of the user both scale by W / W_all, so the minimiser is the same.
-    No positives: p = 0.
+    With a ``prior`` (a model with user features: p = prior + e, e the user's own
+    embedding), the regularization is λ/2 ‖p − prior‖². No positives: p = prior (or 0).
     """
     k = Y.shape[1]
+    center = np.zeros(k) if prior is None else np.asarray(prior, dtype=np.float64)
     negative = np.ones(len(Y), dtype=bool)
     negative[positives] = False
     negative &= weights > 0
     if len(positives) == 0 or not negative.any():
-        return np.zeros(k)
+        return center.copy()
     QP, QN = Y[positives].astype(np.float64), Y[negative].astype(np.float64)
     bP, bN = b[positives].astype(np.float64), b[negative].astype(np.float64)
     wN = weights[negative] / weights[negative].sum()
@@ -119,15 +136,16 @@ def solve_user(positives: NDArray[np.integer[Any]], Y: FloatArray, b: FloatArray
             HQ = H @ QN
             cross = QC.T @ HQ
             hess += (QC.T * H.sum(axis=1)) @ QC + (QN.T * H.sum(axis=0)) @ QN - cross - cross.T
-        return (scale * value + 0.5 * regularization * (p @ p), scale * grad + regularization * p,
+        e = p - center
+        return (scale * value + 0.5 * regularization * (e @ e), scale * grad + regularization * e,
                 scale * hess + regularization * np.eye(k))
 
-    return _newton(objective, np.zeros(k))
+    return _newton(objective, center.copy())
 
 
 def solve_item(users: NDArray[np.integer[Any]], item: int, X: FloatArray, Y: FloatArray,
-               b: FloatArray, seen: CsrArrays, weights: Float64Array, p: BPRParams
-               ) -> tuple[Float64Array, float]:
+               b: FloatArray, seen: CsrArrays, weights: Float64Array, p: BPRParams,
+               prior: Float64Array | None = None) -> tuple[Float64Array, float]:
     r"""The factors q and bias c (0 without item biases) of an item whose positive users
     are ``users``, minimising the terms of BPR's expected objective that involve it, with
     every other factor fixed: the item ranked above each of its users' negatives j
@@ -146,17 +164,21 @@ def solve_item(users: NDArray[np.integer[Any]], item: int, X: FloatArray, Y: Flo
     W_u in the two sums is W_all, the weight of all items, and a user of the item weighs
     W_u / W_all (a sample of the pair is taken with that probability). ``item`` is the
     item's index when it is a known item (left out of every P_u and of the negatives), else
-    -1.
+    -1. With a ``prior`` (a model with item features) q is regularized toward it, λ/2
+    ‖q − prior‖², and c toward 0.
     """
     k = X.shape[1]
     weights = weights.copy()
     if item >= 0:
         weights[item] = 0.0
     own = 1.0 if p.negative_sampling == "uniform" else float(len(users)) ** p.popularity_exponent
-    objective = _ItemObjective(np.unique(users), item, X, Y, b, seen, weights, own, p)
+    center = np.zeros(k + p.item_biases)
+    if prior is not None:
+        center[:k] = prior
+    objective = _ItemObjective(np.unique(users), item, X, Y, b, seen, weights, own, p, center)
     if objective.n_samples == 0:
-        return np.zeros(k), 0.0
-    theta = _newton(objective, np.zeros(objective.A.shape[1]))
+        return center[:k].copy(), 0.0
+    theta = _newton(objective, center.copy())
     return (theta[:k], float(theta[k])) if p.item_biases else (theta, 0.0)
 
 
@@ -168,7 +190,7 @@ class _ItemObjective:
 
     def __init__(self, users: NDArray[np.integer[Any]], item: int, X: FloatArray,
                  Y: FloatArray, b: FloatArray, seen: CsrArrays, weights: Float64Array,
-                 own: float, p: BPRParams) -> None:
+                 own: float, p: BPRParams, center: Float64Array) -> None:
         n_users = len(X)
         indptr, indices = seen
         self.X64, self.Y64 = X.astype(np.float64), Y.astype(np.float64)
@@ -194,6 +216,7 @@ class _ItemObjective:
                                 own / np.maximum(W[self.rows_b], 1e-300), 0.0)
             self.n_samples = len(users) + self.w_b.sum()
         self.seen, self.weights, self.regularization = seen, weights, p.regularization
+        self.center = center
         step = max(1, _PAIRS_PER_CHUNK // len(Y))
         self.parts = [users[s:s + step] for s in range(0, len(users), step)]
         self.few = len(users) * len(Y) <= 4 * _PAIRS_PER_CHUNK
@@ -243,6 +266,5 @@ class _ItemObjective:
         h = np.bincount(self.rows_b, weights=sig * (1.0 - sig) * self.w_b, minlength=len(A))
         grad += A.T @ g
         hess += (A.T * h) @ A
-        n, reg = self.n_samples, self.regularization
-        return (value / n + 0.5 * reg * (theta @ theta), grad / n + reg * theta,
-                hess / n + reg * np.eye(d))
+        n, reg, e = self.n_samples, self.regularization, theta - self.center
+        return (value / n + 0.5 * reg * (e @ e), grad / n + reg * e, hess / n + reg * np.eye(d))

@@ -71,7 +71,7 @@ def add_train(commands: Commands, data_options: argparse.ArgumentParser) -> None
                             "iterations) (repeatable)")
     for side in ("user", "item"):
         train.add_argument(f"--{side}-features", metavar="FILE.csv", default=None,
-                           help=f"side features of the {side}s (als, implicit-als): a CSV "
+                           help=f"side features of the {side}s (als, implicit-als, bpr): a CSV "
                                 f"file with a header line, the {side} id in the first "
                                 f"column and an attribute per other column; a column of "
                                 f"numbers >= 0 is one weighted feature, any other column "
@@ -189,7 +189,7 @@ def _attach_features(model: AnyModel, features: dict[str, Any]) -> None:
     for name, table in features.items():
         if name not in model.get_params():
             raise ValueError(f"--{name.replace('_', '-')} needs a model with side features "
-                             f"(als, implicit-als), got {type(model).__name__}")
+                             f"(als, implicit-als, bpr), got {type(model).__name__}")
         model.set_params(**{name: table})
 
 

@@ -84,7 +84,8 @@ class ColdStartMixin(_Model):
         ``solver``), so for a training user's whole history this is the vector one more
         user half-step would give; SGD uses the ALS ridge solve with its own λ and λ_b;
         BPR minimises its expected objective for the user (every positive against every
-        other item, weighted as its sampler draws negatives) by Newton's method.
+        other item, weighted as its sampler draws negatives) by Newton's method (with
+        features: its own embedding, the prior fixed).
 
         Parameters
         ----------

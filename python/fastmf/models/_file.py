@@ -253,11 +253,16 @@ def _check_explicit_state(model: MatrixFactorizationBase, Y: NDArray[Any]) -> No
         if not (isinstance(names, np.ndarray) and names.ndim == 1 and names.dtype.kind == "U"
                 and len(np.unique(names)) == len(names)):
             raise ValueError(f"{names_attr} must be a 1-D array of distinct strings")
-        for name, shape in ((prior_attr, rows.shape), (map_attr, (len(names), Y.shape[1]))):
+        checked = [(prior_attr, rows.shape), (map_attr, (len(names), Y.shape[1]))]
+        if side == "item" and "feature_biases_" in state:        # BPR's item feature biases
+            checked.append(("feature_biases_", (len(names),)))
+        for name, shape in checked:
             array = state[name]
             if (not isinstance(array, np.ndarray) or array.shape != shape
                     or array.dtype != Y.dtype or not np.isfinite(array).all()):
                 raise ValueError(f"{name} must be a finite {Y.dtype} array of shape {shape}")
+    if "feature_biases_" in state and ATTRIBUTES["item"][0] not in state:
+        raise ValueError("feature_biases_ needs the item feature names, map and priors")
 
 
 def _finite_number(value: object) -> bool:

@@ -1,5 +1,5 @@
 """Rows placed from side features alone: ``add_users`` and ``add_items`` for the models
-fitted with ``user_features`` or ``item_features`` (ALS, ImplicitALS), and the priors that
+fitted with ``user_features`` or ``item_features`` (ALS, ImplicitALS, BPR), and the priors that
 ``fold_in(features=...)`` shrinks toward. A row known by its features alone gets its prior
 a W; nothing changes on a failed call.
 """
@@ -96,8 +96,9 @@ class FeatureRowsMixin(_Model):
         """Add brand-new items, served at once from their features alone; the mirror image
         of :meth:`add_users`.
 
-        Each item gets the factors of its prior and a bias of 0 (an item without
-        features gets zero factors: ALS then predicts μ + b_u). No user has seen them, so
+        Each item gets the factors of its prior and a bias of 0 (BPR: the sum of its
+        features' biases; an item without features gets zero factors: ALS then predicts
+        μ + b_u). No user has seen them, so
         ``recommend`` may return them to anyone. Nothing changes when the call fails.
 
         Parameters
@@ -142,6 +143,12 @@ class FeatureRowsMixin(_Model):
                        ids: IdArray | None = None) -> FloatArray:
         """The priors a W of rows given by features (lists, dicts, or a table listing
         ``ids``), in the factors' dtype; ValueError without a fitted feature map."""
+        return self._feature_sums(side, rows, ids)[0]
+
+    def _feature_sums(self, side: str, rows: Sequence[FeatureRow] | _Features,
+                      ids: IdArray | None = None) -> tuple[FloatArray, FloatArray]:
+        """The priors a W of ``_feature_prior`` and the biases a γ of the rows (BPR's item
+        feature biases ``feature_biases_``; zeros for a model without them)."""
         if not has_features(self, side):
             raise ValueError(f"features of {side}s need a model fitted with {side}_features; "
                              f"this {type(self).__name__} was fitted without them")
@@ -151,7 +158,10 @@ class FeatureRowsMixin(_Model):
             A = table_to_weights(names, rows, ids)  # type: ignore[arg-type]  # given with it
         else:
             A = rows_to_weights(names, rows, "features")
-        return np.asarray(A @ W.astype(np.float64), dtype=W.dtype)
+        gamma = getattr(self, "feature_biases_", None) if side == "item" else None
+        biases = np.zeros(A.shape[0]) if gamma is None else A @ gamma.astype(np.float64)
+        return (np.asarray(A @ W.astype(np.float64), dtype=W.dtype),
+                np.asarray(biases, dtype=W.dtype))
 
     def _add_rows(self: _Self, side: str, ids: ArrayLike,
                   features: Sequence[FeatureRow] | _Features) -> _Self:
@@ -179,11 +189,11 @@ class FeatureRowsMixin(_Model):
             raise ValueError(f"{side} {ids[np.argmax(known)].item()!r} is already in the "
                              f"model; use partial_fit_{side}s to re-solve it from "
                              f"interactions")
-        prior = self._feature_prior(side, features, ids)
+        prior, biases = self._feature_sums(side, features, ids)
         # Everything is computed before the model changes: a failure above leaves it intact.
         updates: dict[str, Any] = {f"{side}_factors_": prior, ATTRIBUTES[side][2]: prior}
         if hasattr(self, f"{side}_biases_"):
-            updates[f"{side}_biases_"] = np.zeros(len(ids), prior.dtype)
+            updates[f"{side}_biases_"] = biases
         grown: dict[str, Any] = {name: np.concatenate([getattr(self, name), new])
                                  for name, new in updates.items()}
         grown[f"{side}_ids_"] = IdMap(np.concatenate([model_ids.ids, ids]))

@@ -90,6 +90,9 @@ class BPRParams(Params):
     seen_negatives: str
     item_biases: bool
     init_std: float
+    user_features: UserFeatures | None = None
+    item_features: ItemFeatures | None = None
+    feature_regularization: float = 0.02
 
 
 def common_params(model: MatrixFactorizationBase) -> dict[str, Any]:

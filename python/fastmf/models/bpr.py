@@ -10,8 +10,10 @@ from .. import _validation as v
 from .._kernels import bpr
 from ..data import Csr
 from ..exceptions import ModelFitError
+from . import _bpr_features as features
 from ._factors import init_factors
 from ._fit import LastFiniteState
+from ._hybrid import checked_features, fitted_prior
 from ._params import BPRParams, as_kernels_see, check_bool, common_params
 from ._ranking import RankingMF, check_counts
 
@@ -22,13 +24,16 @@ if TYPE_CHECKING:
 
     from .._typing import Float64Array, FloatArray, FloatDType, Int32Array, Record, Seed
     from ..data import Interactions
+    from ..features import ItemFeatures, UserFeatures
+    from ._bpr_features import Embeddings
 
 
 @dataclass
 class BprState:
-    X: FloatArray            # user factors (n_users, k)
-    Y: FloatArray            # item factors (n_items, k)
-    b: FloatArray            # item biases (n_items,), or empty without biases
+    X: FloatArray            # user factors (n_users, k); with features the user embeddings
+    Y: FloatArray            # item factors (n_items, k); with features the item embeddings
+    b: FloatArray            # item biases (n_items,) (with features: the item embeddings'),
+                             # or empty without biases
     data: Interactions       # the training Interactions
     positives: Csr           # the entries > 0, by user (sorted rows)
     user_of: Int32Array      # the user index of every positive (int32)
@@ -39,6 +44,8 @@ class BprState:
     totals: tuple[float, int, int] = (0.0, 0, 0)   # (objective, ordered, used) of the last epoch
     lr: float = 0.0          # the step of the last epoch
     backup: LastFiniteState = None  # type: ignore[assignment]  # (X, Y, b) before the epoch
+    # with side features: both sides' Embeddings (models/_bpr_features.py), else None
+    sides: dict[str, Embeddings] | None = None
 
     def copy(self) -> BprState:
         return replace(self, X=self.X.copy(), Y=self.Y.copy(), b=self.b.copy())
@@ -111,6 +118,21 @@ class BPR(RankingMF):
     early_stopping : int or None, default None
         Stop when the validation NDCG@10 has not improved for this many epochs, keeping the
         best epoch (needs ``fit(..., validation=...)``).
+    user_features : None or :class:`fastmf.UserFeatures`, default None
+        Side features of users, in LightFM's formulation: a user's factors are
+        :math:`p_u = e_u + a_u E`, the user's own embedding plus the embeddings E of its
+        features weighted by :math:`a_u` (its feature weights scaled to unit length,
+        :meth:`fastmf.UserFeatures.weights`); a step moves every embedding of the sum along
+        its share of the gradient, :math:`E_f \mathrel{+}= \eta (a_{uf}\, g (q_i - q_j)
+        - \lambda_f E_f)`. A user known by its features alone is then placed at
+        :math:`a_u E` (``add_users``, ``recommend_new_user(features=...)``).
+    item_features : None, "genres" or :class:`fastmf.ItemFeatures`, default None
+        The same for items: :math:`q_i = f_i + b_i F` and, with ``item_biases``, the bias
+        :math:`c_i + b_i \gamma`, a learned bias per feature ("genres": the 0/1 genres of
+        the training data's ``item_info``).
+    feature_regularization : float, default 0.02
+        :math:`\lambda_f` (>= 0), on every feature embedding (and feature bias) a step
+        touches, in place of λ.
     dtype : {"float32", "float64"}, default "float32"
     num_threads : int, default 0
         0 uses all cores (OpenMP, honours OMP_NUM_THREADS).
@@ -122,12 +144,20 @@ class BPR(RankingMF):
     user_factors_, item_factors_ : ndarray
     item_biases_ : ndarray
         b (zeros with ``item_biases=False``).
+    user_feature_names_, user_feature_factors_, user_priors_ : ndarray
+        With ``user_features``: the feature names, their embeddings E (a row per name) and
+        every training user's prior :math:`a_u E` (``user_factors_`` minus its own part).
+    feature_names_, feature_factors_, item_priors_ : ndarray
+        With ``item_features``: the same for items (names, F and :math:`b_i F`).
+    feature_biases_ : ndarray
+        With ``item_features`` and ``item_biases``: γ, the bias of each item feature.
     history_ : list of dict
         Per epoch: ``loss``, the mean over the epoch's samples of the sample objective
         :math:`-\ln \sigma(x) + \frac{\lambda}{2}(\|p_u\|^2 + \|q_i\|^2 + \|q_j\|^2 + b_i^2
         + b_j^2)`, each taken just before its step (the quantity whose stochastic gradient
-        the steps follow); ``train_auc``, the share of those samples with x > 0 (an estimate
-        of the training AUC); ``learning_rate``, the epoch's η; ``seconds``; and with
+        the steps follow; with features, the penalty of every embedding of the three rows);
+        ``train_auc``, the share of those samples with x > 0 (an estimate of the training
+        AUC); ``learning_rate``, the epoch's η; ``seconds``; and with
         validation data ``val_precision@10``
         and ``val_ndcg@10`` (:func:`fastmf.metrics.evaluate`, training items excluded; its
         AUC, which ranks every item, would triple the cost of each epoch's evaluation).
@@ -155,6 +185,9 @@ class BPR(RankingMF):
 
     _iterations_param = "epochs"
     _model_file = True
+    # A model file written before these parameters existed was fitted with these values.
+    _legacy_params = {"user_features": None, "item_features": None,
+                      "feature_regularization": 0.02}
 
     def __init__(self, factors: int = 64, learning_rate: float = 0.1,
                  learning_rate_schedule: Literal["linear", "constant"] = "linear",
@@ -163,8 +196,10 @@ class BPR(RankingMF):
                  popularity_exponent: float = 1.0,
                  seen_negatives: Literal["redraw", "skip"] = "redraw", item_biases: bool = True,
                  init_std: float = 0.1, early_stopping: int | None = None,
-                 dtype: FloatDType = "float32", num_threads: int = 0, seed: Seed = None,
-                 verbose: bool = True) -> None:
+                 user_features: UserFeatures | None = None,
+                 item_features: Literal["genres"] | ItemFeatures | None = None,
+                 feature_regularization: float = 0.02, dtype: FloatDType = "float32",
+                 num_threads: int = 0, seed: Seed = None, verbose: bool = True) -> None:
         self.factors = factors
         self.learning_rate = learning_rate
         self.learning_rate_schedule = learning_rate_schedule
@@ -176,6 +211,9 @@ class BPR(RankingMF):
         self.item_biases = item_biases
         self.init_std = init_std
         self.early_stopping = early_stopping
+        self.user_features = user_features
+        self.item_features = item_features
+        self.feature_regularization = feature_regularization
         self.dtype = dtype
         self.num_threads = num_threads
         self.seed = seed
@@ -196,8 +234,13 @@ class BPR(RankingMF):
             seen_negatives=v.check_choice("seen_negatives", self.seen_negatives,
                                           ("redraw", "skip")),
             item_biases=check_bool("item_biases", self.item_biases),
-            init_std=v.check_float("init_std", self.init_std, minimum=0,
-                                   strict_minimum=True)), self)
+            init_std=v.check_float("init_std", self.init_std, minimum=0, strict_minimum=True),
+            user_features=checked_features(  # type: ignore[arg-type]
+                "user_features", "user", self.user_features),
+            item_features=checked_features(  # type: ignore[arg-type]
+                "item_features", "item", self.item_features, genres=True),
+            feature_regularization=v.check_float(
+                "feature_regularization", self.feature_regularization, minimum=0)), self)
 
     # -- training -------------------------------------------------------------------
     def _start(self, data: Interactions, val: Interactions | None, p: BPRParams
@@ -207,20 +250,30 @@ class BPR(RankingMF):
         X, Y = init_factors(rng, data.n_users, data.n_items, p.factors, p.init_std, p.dtype,
                             users_first=True)
         b = np.zeros(data.n_items if p.item_biases else 0, dtype=p.dtype)
+        sides = features.start(data, p)
+        if sides is not None:        # the features' embeddings start at 0
+            X, Y = (features.grown(E, sides[side], p.dtype) for E, side in ((X, "user"),
+                                                                             (Y, "item")))
+            b = features.grown(b, sides["item"], p.dtype) if p.item_biases else b
         user_of = np.repeat(np.arange(data.n_users, dtype=np.int32), np.diff(positives.indptr))
         cdf = np.zeros(0)
         if p.negative_sampling == "popularity":
             counts = np.bincount(positives.indices, minlength=data.n_items).astype(np.float64)
             cdf = np.cumsum(counts ** p.popularity_exponent * (counts > 0))
         return BprState(X, Y, b, data, positives, user_of, cdf, rng, val,
-                        backup=LastFiniteState((X, Y, b)))
+                        backup=LastFiniteState((X, Y, b)), sides=sides)
 
     def _iterate(self, state: BprState, p: BPRParams) -> None:
         state.backup.save()
         seed = int(state.rng.integers(0, 2**63))
         lr = learning_rate(p, state.epoch)
-        totals = bpr.epoch(state.positives, state.user_of, state.cdf, state.X, state.Y, state.b,
-                           lr, seed, p)
+        if state.sides is None:
+            totals = bpr.epoch(state.positives, state.user_of, state.cdf, state.X, state.Y,
+                               state.b, lr, seed, p)
+        else:
+            totals = bpr.feature_epoch(state.positives, state.user_of, state.cdf,
+                                       state.sides["user"], state.sides["item"], state.X,
+                                       state.Y, state.b, lr, seed, p)
         state.epoch += 1
         if not np.isfinite(totals[0]):
             raise state.backup.restore(
@@ -244,32 +297,46 @@ class BPR(RankingMF):
 
     def _fitted(self, state: BprState) -> dict[str, Any]:
         fitted = list(super()._fitted(state).items())
-        biases = state.b if len(state.b) else np.zeros(len(state.Y), state.Y.dtype)
-        fitted.insert(2, ("item_biases_", biases))     # after the factors, as model files list them
-        return dict(fitted)
+        if state.sides is None:
+            biases = state.b if len(state.b) else np.zeros(len(state.Y), state.Y.dtype)
+            fitted.insert(2, ("item_biases_", biases))  # after the factors, as files list them
+            return dict(fitted)
+        sums = features.fitted(state.sides, state.X, state.Y, state.b)
+        return {**sums, **{name: value for name, value in fitted if name not in sums}}
+
+    def _publish(self, state: BprState) -> None:
+        features.clear(self)
+        super()._publish(state)
 
     # -- serving ----------------------------------------------------------------------
     def _solve_rows(self, side: str, R: Csr, row_ids: NDArray[Any] | None = None,
                     prior: FloatArray | None = None) -> tuple[FloatArray, FloatArray]:
         """Factors (and item biases) of the rows of R that minimise BPR's own expected
         objective with everything else fixed, by Newton's method (``solve_user``
-        and ``solve_item`` of ``fastmf._kernels.bpr``); values > 0 are the positives."""
+        and ``solve_item`` of ``fastmf._kernels.bpr``); values > 0 are the positives. The
+        factors are regularized toward ``prior`` (None: the fitted priors of known rows of a
+        side with features), the biases toward 0."""
         p = self._check_params()
         check_counts(R.data, locate=False)
         Y = self.item_factors_
         weights = self._negative_weights(p)
         X = np.zeros((R.shape[0], Y.shape[1]), dtype=Y.dtype)
         b = np.zeros(R.shape[0], dtype=Y.dtype)
+        if prior is None:
+            prior = fitted_prior(self, side, row_ids, Y.shape[1], Y.dtype.type)
+        centers = prior.astype(np.float64) if len(prior) else [None] * R.shape[0]
         for row in range(R.shape[0]):
             cols = R.indices[R.indptr[row]:R.indptr[row + 1]]
             cols = cols[R.data[R.indptr[row]:R.indptr[row + 1]] > 0]
             if side == "user":
-                X[row] = bpr.solve_user(cols, Y, self.item_biases_, weights, p.regularization)
+                X[row] = bpr.solve_user(cols, Y, self.item_biases_, weights, p.regularization,
+                                        centers[row])
             else:
                 known = (-1 if row_ids is None
                          else int(self.item_ids_.index(row_ids[row:row + 1])[0]))
                 X[row], b[row] = bpr.solve_item(cols, known, self.user_factors_, Y,
-                                                self.item_biases_, self._seen, weights, p)
+                                                self.item_biases_, self._seen, weights, p,
+                                                centers[row])
         if not (np.isfinite(X).all() and np.isfinite(b).all()):
             raise ModelFitError(f"the {side} solve did not converge; increase regularization "
                                 f"(now {p.regularization})")

@@ -1,0 +1,165 @@
+// BPR with side features in LightFM's formulation (Kula 2015): a row is the weighted sum of
+// the embeddings of its features, its own per-id embedding among them when the model keeps
+// one (docs/user_guide/hybrid.md).
+#pragma once
+
+#include "bpr.hpp"
+#include "common.hpp"
+
+#include <cmath>
+#include <vector>
+
+namespace fastmf {
+
+// One side of the model: row r's factors are Σ_e w_re E_e and its bias Σ_e w_re c_e over
+// the entries (e, w_re) of its CSR row. Embeddings e < n_own are the rows' own (the
+// regularization reg_own), the others features' (reg_feature).
+template <typename S>
+struct EmbeddingSide {
+  ConstVecRef<std::int64_t> indptr;
+  ConstVecRef<std::int32_t> indices;
+  ConstVecRef<S> weights;
+  S* E;                                // embeddings × k, rows contiguous
+  S* bias;                             // an embedding's bias, or null: no biases
+  Index k;
+  std::int32_t n_own;
+  S reg_own, reg_feature;
+
+  S reg(std::int32_t e) const { return e < n_own ? reg_own : reg_feature; }
+  Index rows() const { return indptr.size() - 1; }
+
+  // out = row r's factors; returns its bias. Adds Σ_e reg_e (‖E_e‖² + c_e²) to penalty.
+  S gather(Index r, S* out, double& penalty) const {
+    for (Index f = 0; f < k; ++f) out[f] = S(0);
+    S b = 0;
+    for (std::int64_t a = indptr[r]; a < indptr[r + 1]; ++a) {
+      const std::int32_t e = indices[a];
+      const S w = weights[a];
+      const S* row = E + Index(e) * k;
+      S norm = 0;
+      for (Index f = 0; f < k; ++f) {
+        out[f] += w * row[f];
+        norm += row[f] * row[f];
+      }
+      const S c = bias ? bias[e] : S(0);
+      b += w * c;
+      penalty += double(reg(e)) * (double(norm) + double(c) * c);
+    }
+    return b;
+  }
+
+  // A step along the gradient d of the factors and gb of the bias of row r, every
+  // embedding of the row regularized: E_e += lr (w_re d − reg_e E_e), c_e likewise.
+  void scatter(Index r, const S* d, S gb, S lr) const {
+    for (std::int64_t a = indptr[r]; a < indptr[r + 1]; ++a) {
+      const std::int32_t e = indices[a];
+      const S w = weights[a], decay = S(1) - lr * reg(e);
+      S* row = E + Index(e) * k;
+      for (Index f = 0; f < k; ++f) row[f] = decay * row[f] + lr * w * d[f];
+      if (bias) bias[e] = decay * bias[e] + lr * w * gb;
+    }
+  }
+};
+
+// Scratch of one thread: the three rows of a step and the user's gradient.
+template <typename S>
+struct FeatureStepRows {
+  std::vector<S> p, qi, qj, d;
+  explicit FeatureStepRows(Index k) : p(k), qi(k), qj(k), d(k) {}
+};
+
+// The moves of a step with gradient g (rows.p, qi, qj gathered before it): the user's
+// embeddings along g (q_i − q_j), the positive's along g p_u and g, the negative's along
+// −g p_u and −g.
+template <typename S>
+inline void feature_update(const EmbeddingSide<S>& users, const EmbeddingSide<S>& items,
+                           FeatureStepRows<S>& rows, Index u, Index i, Index j, S g, S lr) {
+  const Index k = users.k;
+  for (Index f = 0; f < k; ++f) rows.d[f] = g * (rows.qi[f] - rows.qj[f]);
+  users.scatter(u, rows.d.data(), S(0), lr);
+  for (Index f = 0; f < k; ++f) rows.d[f] = g * rows.p[f];
+  items.scatter(i, rows.d.data(), g, lr);
+  for (Index f = 0; f < k; ++f) rows.d[f] = -rows.d[f];
+  items.scatter(j, rows.d.data(), -g, lr);
+}
+
+// One step up ln σ(x) − ½ Σ reg_e (‖E_e‖² + c_e²) over the embeddings the three rows sum
+// (an embedding counted once per row it appears in), x = p_u·(q_i − q_j) + b_i − b_j with
+// the rows and biases gathered before the step and g = σ(−x): the user's embeddings move
+// along g (q_i − q_j), the positive's along g p_u and g, the negative's along −g p_u and
+// −g, each weighted by its entry and decayed by its regularization (EmbeddingSide::scatter).
+// With every row its own embedding alone (weight 1) this is bpr_step. Adds the sample's
+// objective before the step to totals. Needs i != j.
+template <typename S>
+inline void bpr_feature_step(const EmbeddingSide<S>& users, const EmbeddingSide<S>& items,
+                             FeatureStepRows<S>& rows, Index u, Index i, Index j, S lr,
+                             BprTotals& totals) {
+  const Index k = users.k;
+  double penalty = 0;
+  users.gather(u, rows.p.data(), penalty);
+  const S bi = items.gather(i, rows.qi.data(), penalty);
+  const S bj = items.gather(j, rows.qj.data(), penalty);
+  S x = bi - bj;
+  for (Index f = 0; f < k; ++f) x += rows.p[f] * (rows.qi[f] - rows.qj[f]);
+  const S ex = std::exp(x), g = S(1) / (S(1) + ex);
+  const S nll = x > 0 ? std::log1p(S(1) / ex) : std::log1p(ex) - x;
+  std::get<0>(totals) += double(nll) + 0.5 * penalty;
+  std::get<1>(totals) += x > 0;
+  std::get<2>(totals) += 1;
+  feature_update(users, items, rows, u, i, j, g, lr);
+}
+
+// One Hogwild epoch of bpr_feature_step on the draws of BprSampler(seed), split over the
+// threads as bpr_epoch splits its samples (the same draws, skipped samples alike).
+// Caller guarantees: the positives as for bpr_epoch over items.rows() items and
+// users.rows() users; each side a CSR of weights >= 0 over the rows of its E (< 2^31 rows
+// of k entries, the same k on both sides), users.bias null; finite inputs.
+template <typename S>
+BprTotals bpr_feature_epoch(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::int32_t> indices,
+                            ConstVecRef<std::int32_t> user_of, ConstVecRef<double> cdf,
+                            const EmbeddingSide<S>& users, const EmbeddingSide<S>& items,
+                            S lr, std::int64_t samples, std::uint64_t seed, int tries,
+                            int num_threads) {
+  const BprSampler draws{indptr, indices, user_of, cdf, seed, std::uint64_t(items.rows()),
+                         tries};
+  double objective = 0;
+  std::int64_t ordered = 0, used = 0;
+#pragma omp parallel num_threads(resolve_threads(num_threads)) \
+    reduction(+ : objective, ordered, used)
+  {
+    const std::int64_t threads = omp_get_num_threads(), thread = omp_get_thread_num();
+    const std::int64_t begin = samples * thread / threads;
+    const std::int64_t end = samples * (thread + 1) / threads;
+    BprTotals totals{0.0, 0, 0};
+    FeatureStepRows<S> rows(users.k);
+    std::int32_t batch_u[kBprBatch], batch_i[kBprBatch], batch_j[kBprBatch];
+    for (std::int64_t first = begin; first < end; first += kBprBatch) {
+      const int n = int(std::min<std::int64_t>(kBprBatch, end - first));
+      draws.draw_batch(first, n, batch_u, batch_i, batch_j);
+      for (int t = 0; t < n; ++t) {
+        if (batch_j[t] >= 0) {
+          bpr_feature_step(users, items, rows, batch_u[t], batch_i[t], batch_j[t], lr, totals);
+        }
+      }
+    }
+    objective += std::get<0>(totals);
+    ordered += std::get<1>(totals);
+    used += std::get<2>(totals);
+  }
+  return {objective, ordered, used};
+}
+
+// The steps of bpr_feature_step on given triples, in order, on one thread; j < 0 skips.
+template <typename S>
+BprTotals bpr_feature_steps(ConstVecRef<std::int32_t> u, ConstVecRef<std::int32_t> i,
+                            ConstVecRef<std::int32_t> j, const EmbeddingSide<S>& users,
+                            const EmbeddingSide<S>& items, S lr) {
+  BprTotals totals{0.0, 0, 0};
+  FeatureStepRows<S> rows(users.k);
+  for (Index s = 0; s < u.size(); ++s) {
+    if (j[s] >= 0) bpr_feature_step(users, items, rows, u[s], i[s], j[s], lr, totals);
+  }
+  return totals;
+}
+
+}  // namespace fastmf
