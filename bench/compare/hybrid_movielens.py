@@ -1,5 +1,5 @@
-"""Hybrid recommendation on MovieLens 100K with its own side data: fastmf's ALS and
-ImplicitALS with user and item features against the same models without features,
+"""Hybrid recommendation on MovieLens 100K with its own side data: fastmf's ALS,
+ImplicitALS and BPR with user and item features against the same models without features,
 popularity and, where they can run, LightFM (BPR and WARP losses) and cmfrec (collective
 matrix factorization for implicit feedback), both with the same features.
 
@@ -174,10 +174,14 @@ def fastmf_scores(model, task, user_table, item_table):
 # the ratings >= 4 as pairs), its grid of settings without features, and the grid that
 # features add (features on both sides or only on the side the setting holds out, times
 # these). Another fastmf model with features takes one entry in each.
-KINDS = {"ImplicitALS": "positives", "ALS": "ratings"}
-GRIDS = {kind: [dict(regularization=r) for r in (0.3, 1.0, 3.0, 10.0, 30.0)] for kind in KINDS}
+KINDS = {"ImplicitALS": "positives", "BPR": "positives", "ALS": "ratings"}
+GRIDS = {kind: [dict(regularization=r) for r in (0.3, 1.0, 3.0, 10.0, 30.0)]
+         for kind in ("ImplicitALS", "ALS")}
 FEATURE_GRIDS = {kind: [dict(feature_regularization=lf) for lf in (1.0, 10.0, 100.0)]
-                 for kind in KINDS}
+                 for kind in ("ImplicitALS", "ALS")}
+# BPR: its default 100 epochs from η = 0.1 (linear schedule); λ and λ_f per step.
+GRIDS["BPR"] = [dict(regularization=r) for r in (0.01, 0.05)]
+FEATURE_GRIDS["BPR"] = [dict(feature_regularization=lf) for lf in (0.0, 0.01, 0.05)]
 SIDES = {"warm": ("user", "item"), "cold users": ("user",), "cold items": ("item",)}
 
 

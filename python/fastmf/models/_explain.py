@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, cast
 
 import numpy as np
-import scipy.linalg
 
 from .. import _validation as v
 from .._kernels.als import row_regularization as explicit_regularization
@@ -232,6 +231,8 @@ def _history(data: Any, user: RawId) -> tuple[IdArray, NDArray[Any]]:
 
 def _solve(A: Float64Array, b: Float64Array) -> Float64Array:
     """A⁻¹ b for a symmetric positive definite A (LinAlgError otherwise)."""
+    import scipy.linalg        # on first use: importing fastmf maps no more than it needs
+
     return np.asarray(scipy.linalg.cho_solve(scipy.linalg.cho_factor(A, lower=True), b))
 
 
