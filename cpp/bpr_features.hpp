@@ -5,11 +5,64 @@
 
 #include "bpr.hpp"
 #include "common.hpp"
+#include "simd.hpp"
 
 #include <cmath>
 #include <vector>
 
 namespace fastmf {
+
+// The vector loops of a step, on NarrowSimd's vectors as bpr.hpp's (the same reasons):
+// out += w·row, returning ‖row‖²; p·(a − b); row = decay·row + c·d.
+template <typename S>
+inline S add_scaled_row(S* out, S w, const S* row, Index k) {
+  using N = NarrowSimd<S>;
+  using V = typename N::type;
+  V norm{};
+  const V vw = V{} + w;
+  Index f = 0;
+  for (; f + N::width <= k; f += N::width) {
+    const auto r = N::load(row + f);
+    N::store(out + f, N::load(out + f) + vw * r);
+    norm += r * r;
+  }
+  if (f < k) {
+    const auto r = N::load_first(row + f, k - f);
+    N::store_first(out + f, N::load_first(out + f, k - f) + vw * r, k - f);
+    norm += r * r;
+  }
+  return N::sum(norm);
+}
+
+template <typename S>
+inline S dot_difference(const S* p, const S* a, const S* b, Index k) {
+  using N = NarrowSimd<S>;
+  typename N::type x{};
+  Index f = 0;
+  for (; f + N::width <= k; f += N::width) {
+    x += N::load(p + f) * (N::load(a + f) - N::load(b + f));
+  }
+  if (f < k) {
+    x += N::load_first(p + f, k - f) * (N::load_first(a + f, k - f) -
+                                       N::load_first(b + f, k - f));
+  }
+  return N::sum(x);
+}
+
+template <typename S>
+inline void decay_and_add(S* row, S decay, S c, const S* d, Index k) {
+  using N = NarrowSimd<S>;
+  using V = typename N::type;
+  const V vdecay = V{} + decay, vc = V{} + c;
+  Index f = 0;
+  for (; f + N::width <= k; f += N::width) {
+    N::store(row + f, vdecay * N::load(row + f) + vc * N::load(d + f));
+  }
+  if (f < k) {
+    N::store_first(row + f, vdecay * N::load_first(row + f, k - f) +
+                                vc * N::load_first(d + f, k - f), k - f);
+  }
+}
 
 // One side of the model: row r's factors are Σ_e w_re E_e and its bias Σ_e w_re c_e over
 // the entries (e, w_re) of its CSR row. Embeddings e < n_own are the rows' own (the
@@ -35,12 +88,7 @@ struct EmbeddingSide {
     for (std::int64_t a = indptr[r]; a < indptr[r + 1]; ++a) {
       const std::int32_t e = indices[a];
       const S w = weights[a];
-      const S* row = E + Index(e) * k;
-      S norm = 0;
-      for (Index f = 0; f < k; ++f) {
-        out[f] += w * row[f];
-        norm += row[f] * row[f];
-      }
+      const S norm = add_scaled_row(out, w, E + Index(e) * k, k);
       const S c = bias ? bias[e] : S(0);
       b += w * c;
       penalty += double(reg(e)) * (double(norm) + double(c) * c);
@@ -54,8 +102,7 @@ struct EmbeddingSide {
     for (std::int64_t a = indptr[r]; a < indptr[r + 1]; ++a) {
       const std::int32_t e = indices[a];
       const S w = weights[a], decay = S(1) - lr * reg(e);
-      S* row = E + Index(e) * k;
-      for (Index f = 0; f < k; ++f) row[f] = decay * row[f] + lr * w * d[f];
+      decay_and_add(E + Index(e) * k, decay, lr * w, d, k);
       if (bias) bias[e] = decay * bias[e] + lr * w * gb;
     }
   }
@@ -99,8 +146,7 @@ inline void bpr_feature_step(const EmbeddingSide<S>& users, const EmbeddingSide<
   users.gather(u, rows.p.data(), penalty);
   const S bi = items.gather(i, rows.qi.data(), penalty);
   const S bj = items.gather(j, rows.qj.data(), penalty);
-  S x = bi - bj;
-  for (Index f = 0; f < k; ++f) x += rows.p[f] * (rows.qi[f] - rows.qj[f]);
+  const S x = bi - bj + dot_difference(rows.p.data(), rows.qi.data(), rows.qj.data(), k);
   const S ex = std::exp(x), g = S(1) / (S(1) + ex);
   const S nll = x > 0 ? std::log1p(S(1) / ex) : std::log1p(ex) - x;
   std::get<0>(totals) += double(nll) + 0.5 * penalty;
