@@ -31,7 +31,7 @@ fastmf::EmbeddingSide<S> embedding_side(fastmf::ConstVecRef<std::int64_t> indptr
                                         fastmf::VecRef<S> bias, std::int32_t n_own, S reg,
                                         S feature_reg) {
   return {indptr, indices, weights, E.data(), bias.size() ? bias.data() : nullptr,
-          E.cols(), n_own, reg, feature_reg};
+          E.rows(), E.cols(), n_own, reg, feature_reg};
 }
 
 template <typename S>

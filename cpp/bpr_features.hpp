@@ -64,6 +64,19 @@ inline void decay_and_add(S* row, S decay, S c, const S* d, Index k) {
   }
 }
 
+// The steps of one side's feature embeddings that a thread holds back until the end of its
+// batch (EmbeddingSide::flush): a feature such as a gender or a genre is in a large share
+// of the samples, and threads that all wrote its row at every step would pass its cache
+// line between them at every step (measured: two threads slower than one).
+template <typename S>
+struct HeldSteps {
+  std::vector<S> rows, biases;         // a row (and bias) per feature embedding
+  std::vector<std::int32_t> touched;   // the features with a step held, each once
+  std::vector<char> marked;
+  HeldSteps(Index features, Index k, bool biased)
+      : rows(features * k), biases(biased ? features : 0), marked(features) {}
+};
+
 // One side of the model: row r's factors are Σ_e w_re E_e and its bias Σ_e w_re c_e over
 // the entries (e, w_re) of its CSR row. Embeddings e < n_own are the rows' own (the
 // regularization reg_own), the others features' (reg_feature).
@@ -74,12 +87,13 @@ struct EmbeddingSide {
   ConstVecRef<S> weights;
   S* E;                                // embeddings × k, rows contiguous
   S* bias;                             // an embedding's bias, or null: no biases
-  Index k;
+  Index embeddings, k;
   std::int32_t n_own;
   S reg_own, reg_feature;
 
   S reg(std::int32_t e) const { return e < n_own ? reg_own : reg_feature; }
   Index rows() const { return indptr.size() - 1; }
+  Index features() const { return embeddings - n_own; }
 
   // out = row r's factors; returns its bias. Adds Σ_e reg_e (‖E_e‖² + c_e²) to penalty.
   S gather(Index r, S* out, double& penalty) const {
@@ -97,22 +111,62 @@ struct EmbeddingSide {
   }
 
   // A step along the gradient d of the factors and gb of the bias of row r, every
-  // embedding of the row regularized: E_e += lr (w_re d − reg_e E_e), c_e likewise.
-  void scatter(Index r, const S* d, S gb, S lr) const {
+  // embedding of the row regularized: E_e += lr (w_re d − reg_e E_e), c_e likewise; the
+  // own embedding's at once, the features' into `held` (from the values of E now).
+  void scatter(Index r, const S* d, S gb, S lr, HeldSteps<S>& held) const {
     for (std::int64_t a = indptr[r]; a < indptr[r + 1]; ++a) {
       const std::int32_t e = indices[a];
       const S w = weights[a], decay = S(1) - lr * reg(e);
-      decay_and_add(E + Index(e) * k, decay, lr * w, d, k);
-      if (bias) bias[e] = decay * bias[e] + lr * w * gb;
+      if (e < n_own) {
+        decay_and_add(E + Index(e) * k, decay, lr * w, d, k);
+        if (bias) bias[e] = decay * bias[e] + lr * w * gb;
+        continue;
+      }
+      const Index h = e - n_own;
+      if (!held.marked[h]) {
+        held.marked[h] = 1;
+        held.touched.push_back(std::int32_t(h));
+      }
+      S* step = held.rows.data() + h * k;
+      const S* row = E + Index(e) * k;
+      for (Index f = 0; f < k; ++f) step[f] += lr * (w * d[f] - reg(e) * row[f]);
+      if (bias) held.biases[h] += lr * (w * gb - reg(e) * bias[e]);
     }
+  }
+
+  // Add the held steps to the feature embeddings and clear them.
+  void flush(HeldSteps<S>& held) const {
+    for (const std::int32_t h : held.touched) {
+      S* step = held.rows.data() + Index(h) * k;
+      S* row = E + (Index(n_own) + h) * k;
+      for (Index f = 0; f < k; ++f) {
+        row[f] += step[f];
+        step[f] = S(0);
+      }
+      if (bias) {
+        bias[n_own + h] += held.biases[h];
+        held.biases[h] = S(0);
+      }
+      held.marked[h] = 0;
+    }
+    held.touched.clear();
   }
 };
 
-// Scratch of one thread: the three rows of a step and the user's gradient.
+// Scratch of one thread: the three rows of a step, the user's gradient, and each side's
+// held steps.
 template <typename S>
 struct FeatureStepRows {
   std::vector<S> p, qi, qj, d;
-  explicit FeatureStepRows(Index k) : p(k), qi(k), qj(k), d(k) {}
+  HeldSteps<S> user_held, item_held;
+  FeatureStepRows(const EmbeddingSide<S>& users, const EmbeddingSide<S>& items)
+      : p(users.k), qi(users.k), qj(users.k), d(users.k),
+        user_held(users.features(), users.k, false),
+        item_held(items.features(), items.k, items.bias != nullptr) {}
+  void flush(const EmbeddingSide<S>& users, const EmbeddingSide<S>& items) {
+    users.flush(user_held);
+    items.flush(item_held);
+  }
 };
 
 // The moves of a step with gradient g (rows.p, qi, qj gathered before it): the user's
@@ -123,20 +177,21 @@ inline void feature_update(const EmbeddingSide<S>& users, const EmbeddingSide<S>
                            FeatureStepRows<S>& rows, Index u, Index i, Index j, S g, S lr) {
   const Index k = users.k;
   for (Index f = 0; f < k; ++f) rows.d[f] = g * (rows.qi[f] - rows.qj[f]);
-  users.scatter(u, rows.d.data(), S(0), lr);
+  users.scatter(u, rows.d.data(), S(0), lr, rows.user_held);
   for (Index f = 0; f < k; ++f) rows.d[f] = g * rows.p[f];
-  items.scatter(i, rows.d.data(), g, lr);
+  items.scatter(i, rows.d.data(), g, lr, rows.item_held);
   for (Index f = 0; f < k; ++f) rows.d[f] = -rows.d[f];
-  items.scatter(j, rows.d.data(), -g, lr);
+  items.scatter(j, rows.d.data(), -g, lr, rows.item_held);
 }
 
 // One step up ln σ(x) − ½ Σ reg_e (‖E_e‖² + c_e²) over the embeddings the three rows sum
 // (an embedding counted once per row it appears in), x = p_u·(q_i − q_j) + b_i − b_j with
 // the rows and biases gathered before the step and g = σ(−x): the user's embeddings move
 // along g (q_i − q_j), the positive's along g p_u and g, the negative's along −g p_u and
-// −g, each weighted by its entry and decayed by its regularization (EmbeddingSide::scatter).
-// With every row its own embedding alone (weight 1) this is bpr_step. Adds the sample's
-// objective before the step to totals. Needs i != j.
+// −g, each weighted by its entry and decayed by its regularization (EmbeddingSide::scatter;
+// the features' steps held in rows until its flush). With every row its own embedding
+// alone (weight 1) this is bpr_step. Adds the sample's objective before the step to
+// totals. Needs i != j.
 template <typename S>
 inline void bpr_feature_step(const EmbeddingSide<S>& users, const EmbeddingSide<S>& items,
                              FeatureStepRows<S>& rows, Index u, Index i, Index j, S lr,
@@ -156,7 +211,9 @@ inline void bpr_feature_step(const EmbeddingSide<S>& users, const EmbeddingSide<
 }
 
 // One Hogwild epoch of bpr_feature_step on the draws of BprSampler(seed), split over the
-// threads as bpr_epoch splits its samples (the same draws, skipped samples alike).
+// threads as bpr_epoch splits its samples (the same draws, skipped samples alike). A
+// thread's steps of the feature embeddings are held back over each of its batches of
+// kBprBatch samples, then added (the own embeddings step at once).
 // Caller guarantees: the positives as for bpr_epoch over items.rows() items and
 // users.rows() users; each side a CSR of weights >= 0 over the rows of its E (< 2^31 rows
 // of k entries, the same k on both sides), users.bias null; finite inputs.
@@ -177,7 +234,7 @@ BprTotals bpr_feature_epoch(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::i
     const std::int64_t begin = samples * thread / threads;
     const std::int64_t end = samples * (thread + 1) / threads;
     BprTotals totals{0.0, 0, 0};
-    FeatureStepRows<S> rows(users.k);
+    FeatureStepRows<S> rows(users, items);
     std::int32_t batch_u[kBprBatch], batch_i[kBprBatch], batch_j[kBprBatch];
     for (std::int64_t first = begin; first < end; first += kBprBatch) {
       const int n = int(std::min<std::int64_t>(kBprBatch, end - first));
@@ -187,6 +244,7 @@ BprTotals bpr_feature_epoch(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::i
           bpr_feature_step(users, items, rows, batch_u[t], batch_i[t], batch_j[t], lr, totals);
         }
       }
+      rows.flush(users, items);
     }
     objective += std::get<0>(totals);
     ordered += std::get<1>(totals);
@@ -195,15 +253,18 @@ BprTotals bpr_feature_epoch(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::i
   return {objective, ordered, used};
 }
 
-// The steps of bpr_feature_step on given triples, in order, on one thread; j < 0 skips.
+// The steps of bpr_feature_step on given triples, in order, on one thread; j < 0 skips. The
+// feature embeddings' steps are held back over each kBprBatch triples, as an epoch's are
+// over each batch of its samples.
 template <typename S>
 BprTotals bpr_feature_steps(ConstVecRef<std::int32_t> u, ConstVecRef<std::int32_t> i,
                             ConstVecRef<std::int32_t> j, const EmbeddingSide<S>& users,
                             const EmbeddingSide<S>& items, S lr) {
   BprTotals totals{0.0, 0, 0};
-  FeatureStepRows<S> rows(users.k);
+  FeatureStepRows<S> rows(users, items);
   for (Index s = 0; s < u.size(); ++s) {
     if (j[s] >= 0) bpr_feature_step(users, items, rows, u[s], i[s], j[s], lr, totals);
+    if ((s + 1) % kBprBatch == 0 || s + 1 == u.size()) rows.flush(users, items);
   }
   return totals;
 }

@@ -511,22 +511,25 @@ def bpr_steps(u, i, j, X, Y, y_bias, lr, reg):
     return X, Y, b, (objective, ordered, used)
 
 
-def bpr_feature_steps(u, i, j, users, items, lr, reg, feature_reg):
+def bpr_feature_steps(u, i, j, users, items, lr, reg, feature_reg, batch=32):
     """Replay BPR steps with side features (LightFM's formulation) on the triples in order,
     in float64. ``users`` and ``items`` are (A, E, bias, n_own): A a dense rows × embeddings
     weight matrix, E the embeddings, bias their biases (empty: none; the users' is empty),
     columns < n_own regularized by ``reg``, the others by ``feature_reg``.
 
     Per triple with j >= 0: p = A_u E, q = A_i F, x = p·(q_i - q_j) + A_i c - A_j c,
-    g = 1 / (1 + e^x); then, in turn for u, i and j, every embedding e of the row moves to
-    (1 - lr reg_e) E_e + lr A_re d (d = g (q_i - q_j), g p and -g p), a bias to
-    (1 - lr reg_e) c_e + lr A_re (±g). The objective adds ln(1 + e^-x) and
+    g = 1 / (1 + e^x); then, in turn for u, i and j, every embedding e of the row moves by
+    lr (A_re d - reg_e E_e) (d = g (q_i - q_j), g p and -g p), a bias by
+    lr (A_re (±g) - reg_e c_e): an own embedding (e < n_own) at once, a feature's at the
+    end of each ``batch`` triples (its step computed from the values at the step). The objective adds ln(1 + e^-x) and
     reg_e/2 (‖E_e‖² + c_e²) for every embedding of each of the three rows, before the step.
     Returns the updated (E_users, E_items, c_items) and (objective, ordered, used).
     """
     m = _FeatureModel(users, items, reg, feature_reg)
     objective, ordered, used = 0.0, 0, 0
-    for uu, ii, jj in zip(u, i, j):
+    for s, (uu, ii, jj) in enumerate(zip(u, i, j)):
+        if s % batch == 0:
+            m.flush()
         if jj < 0:
             continue
         p, qi, qj = m.row("user", uu), m.row("item", ii), m.row("item", jj)
@@ -536,6 +539,7 @@ def bpr_feature_steps(u, i, j, users, items, lr, reg, feature_reg):
         used += 1
         g = 1.0 / (1.0 + np.exp(x))
         m.update(uu, ii, jj, p, qi, qj, g, lr)
+    m.flush()
     return m.U, m.V, m.c, (objective, ordered, used)
 
 
@@ -548,6 +552,9 @@ class _FeatureModel:
         self.A = {"user": np.asarray(Au, np.float64), "item": np.asarray(Ai, np.float64)}
         self.U, self.V, self.c = (np.array(a, dtype=np.float64) for a in (U, V, c))
         self.E = {"user": self.U, "item": self.V}
+        self.own = {"user": u_own, "item": i_own}
+        self.held = {"user": np.zeros_like(self.U), "item": np.zeros_like(self.V),
+                     "bias": np.zeros_like(self.c)}
         self.regs = {"user": np.where(np.arange(len(U)) < u_own, reg, feature_reg),
                      "item": np.where(np.arange(len(V)) < i_own, reg, feature_reg)}
 
@@ -574,10 +581,26 @@ class _FeatureModel:
         for side, r, d, gb in (("user", u, g * (qi - qj), 0.0), ("item", i, g * p, g),
                                ("item", j, -g * p, -g)):
             a, E, regs = self.A[side][r], self.E[side], self.regs[side]
+            biased = side == "item" and len(self.c)
             for e in np.flatnonzero(a):
-                E[e] = (1 - lr * regs[e]) * E[e] + lr * a[e] * d
-                if side == "item" and len(self.c):
-                    self.c[e] = (1 - lr * regs[e]) * self.c[e] + lr * a[e] * gb
+                step = lr * (a[e] * d - regs[e] * E[e])
+                bias_step = lr * (a[e] * gb - regs[e] * self.c[e]) if biased else 0.0
+                if e < self.own[side]:
+                    E[e] += step
+                    if biased:
+                        self.c[e] += bias_step
+                else:
+                    self.held[side][e] += step
+                    if biased:
+                        self.held["bias"][e] += bias_step
+
+    def flush(self):
+        """Add the feature embeddings' held steps."""
+        for side in ("user", "item"):
+            self.E[side] += self.held[side]
+            self.held[side][:] = 0.0
+        self.c += self.held["bias"]
+        self.held["bias"][:] = 0.0
 
 
 def bpr_user_objective(p, positives, Y, b, weights, reg):
