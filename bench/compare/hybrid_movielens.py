@@ -179,8 +179,8 @@ GRIDS = {kind: [dict(regularization=r) for r in (0.3, 1.0, 3.0, 10.0, 30.0)]
          for kind in ("ImplicitALS", "ALS")}
 FEATURE_GRIDS = {kind: [dict(feature_regularization=lf) for lf in (1.0, 10.0, 100.0)]
                  for kind in ("ImplicitALS", "ALS")}
-# BPR: its default 100 epochs from η = 0.1 (linear schedule); λ and λ_f per step.
-GRIDS["BPR"] = [dict(regularization=r) for r in (0.01, 0.05)]
+# BPR: η = 0.1 falling linearly over the epochs (its default); epochs, λ and λ_f per step.
+GRIDS["BPR"] = [dict(epochs=e, regularization=r) for e in (10, 25, 100) for r in (0.01, 0.05)]
 FEATURE_GRIDS["BPR"] = [dict(feature_regularization=lf) for lf in (0.0, 0.01, 0.05)]
 SIDES = {"warm": ("user", "item"), "cold users": ("user",), "cold items": ("item",)}
 
