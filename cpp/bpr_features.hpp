@@ -17,18 +17,16 @@ namespace fastmf {
 template <typename S>
 inline S add_scaled_row(S* out, S w, const S* row, Index k) {
   using N = NarrowSimd<S>;
-  using V = typename N::type;
-  V norm{};
-  const V vw = V{} + w;
+  typename N::type norm{};
   Index f = 0;
   for (; f + N::width <= k; f += N::width) {
     const auto r = N::load(row + f);
-    N::store(out + f, N::load(out + f) + vw * r);
+    N::store(out + f, N::load(out + f) + w * r);
     norm += r * r;
   }
   if (f < k) {
     const auto r = N::load_first(row + f, k - f);
-    N::store_first(out + f, N::load_first(out + f, k - f) + vw * r, k - f);
+    N::store_first(out + f, N::load_first(out + f, k - f) + w * r, k - f);
     norm += r * r;
   }
   return N::sum(norm);
@@ -52,15 +50,13 @@ inline S dot_difference(const S* p, const S* a, const S* b, Index k) {
 template <typename S>
 inline void decay_and_add(S* row, S decay, S c, const S* d, Index k) {
   using N = NarrowSimd<S>;
-  using V = typename N::type;
-  const V vdecay = V{} + decay, vc = V{} + c;
   Index f = 0;
   for (; f + N::width <= k; f += N::width) {
-    N::store(row + f, vdecay * N::load(row + f) + vc * N::load(d + f));
+    N::store(row + f, decay * N::load(row + f) + c * N::load(d + f));
   }
   if (f < k) {
-    N::store_first(row + f, vdecay * N::load_first(row + f, k - f) +
-                                vc * N::load_first(d + f, k - f), k - f);
+    N::store_first(row + f, decay * N::load_first(row + f, k - f) +
+                                c * N::load_first(d + f, k - f), k - f);
   }
 }
 
