@@ -39,6 +39,18 @@ def test_train_with_user_and_item_features_saves_the_feature_maps(tmp_path):
     assert len(items) == 3
 
 
+def test_bpr_trains_with_features_from_the_command_line(tmp_path):
+    _files(tmp_path)
+    out = run("train", *DATA, "--model", "bpr", "--factors", "4", "--iterations", "5",
+              "--item-features", "items.csv", "--quiet", "--output", "m.npz", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    model = fastmf.load(tmp_path / "m.npz")
+    assert isinstance(model, fastmf.BPR) and model.feature_biases_.shape == (3,)
+    model.add_items([1000], [["genres=Action"]])
+    action = list(model.feature_names_).index("genres=Action")
+    np.testing.assert_allclose(model.item_factors_[-1], model.feature_factors_[action])
+
+
 def test_feature_options_are_checked(tmp_path):
     _files(tmp_path)
     out = run("train", *DATA, "--model", "sgd", "--user-features",
