@@ -212,6 +212,30 @@ def test_fold_in_with_features_minimises_the_objective_around_the_prior():
     np.testing.assert_allclose(model.fold_in([], features=["g0"]).factors, prior)
 
 
+def test_partial_fits_of_a_model_with_features_solve_toward_the_priors():
+    u, i, users, items, ug, ig = _hybrid_case()
+    data = fastmf.Interactions.from_arrays(u, i)
+    model = _model(user_features=users, item_features=items, dtype="float64").fit(data)
+    prior_u, prior_i = model.user_priors_[7].copy(), model.item_priors_[3].copy()
+    reg = model.regularization
+    Y, b = model.item_factors_.copy(), model.item_biases_.copy()
+    history = list(i[u == 7])
+    model.partial_fit_users(np.full(len(history), 7), history)
+    p = model.user_factors_[model.user_ids_.index(np.array([7]))[0]]
+
+    def objective(x):           # the reference objective, its λ/2 ‖x‖² moved to ‖x − prior‖²
+        return (reference.bpr_user_objective(x, history, Y, b, np.ones(len(Y)), reg)
+                - 0.5 * reg * x @ x + 0.5 * reg * (x - prior_u) @ (x - prior_u))
+
+    h = 1e-5
+    grad = [(objective(p + h * e) - objective(p - h * e)) / (2 * h) for e in np.eye(len(p))]
+    np.testing.assert_allclose(grad, 0.0, atol=1e-6)
+    # an item re-solved from its users stays finite and is pulled toward its prior
+    model.partial_fit_items(i[i == 3], u[i == 3])
+    q = model.item_factors_[model.item_ids_.index(np.array([3]))[0]]
+    assert np.isfinite(q).all() and not np.allclose(q, prior_i)
+
+
 def test_a_saved_model_places_new_rows_from_features(tmp_path):
     u, i, users, items, *_ = _hybrid_case()
     model = _model(user_features=users, item_features=items).fit(

@@ -61,6 +61,10 @@ def start(data: Interactions, p: BPRParams) -> dict[str, Embeddings] | None:
     sides = {}
     for side, n in (("user", data.n_users), ("item", data.n_items)):
         features = start_side(getattr(p, f"{side}_features"), data, side, p.factors, p.dtype)
+        if features is not None and n + len(features.names) >= 2**31:
+            raise ValueError(f"BPR with features indexes its {n} {side}s and "
+                             f"{len(features.names)} {side} features together in 32 bits; "
+                             f"their sum must be below 2**31")
         A = sp.identity(n, format="csr") if features is None else \
             sp.hstack([sp.identity(n), features.A], format="csr")
         A.sort_indices()
