@@ -209,6 +209,9 @@ void implicit_observed_loss(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::i
   for (Index u = 0; u < C.rows(); ++u) {
     double total = 0;
     for (std::int64_t e = C.begin(u); e < C.end(u); ++e) {
+      // the row kPrefetchAhead ratings on, asked for while this one is summed (the rows of
+      // Y come in a random order; without it each product waits for its row)
+      if (e + kPrefetchAhead < C.end(u)) prefetch_row(Y, C.indices[e + kPrefetchAhead]);
       const double s = X.row(u).dot(Y.row(C.indices[e]));
       total += (1.0 + double(alpha * C.data[e])) * (1.0 - s) * (1.0 - s) - a0 * s * s;
     }
