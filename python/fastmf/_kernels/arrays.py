@@ -22,11 +22,20 @@ def cache_aligned(array: NDArray[Any], alignment: int = 64) -> NDArray[Any]:
     """A C-contiguous copy of ``array`` whose data starts on a cache-line boundary, so that
     a row of 64 float32 spans 4 cache lines, not 5 (numpy's large arrays start 16 bytes
     past one)."""
-    buffer = np.empty(array.nbytes + alignment, dtype=np.uint8)
-    offset = -buffer.ctypes.data % alignment
-    out = buffer[offset:offset + array.nbytes].view(array.dtype).reshape(array.shape)
+    out = aligned_empty(array.shape, array.dtype, alignment)
     out[...] = array
     return out
+
+
+def aligned_empty(shape: tuple[int, ...], dtype: DTypeLike, alignment: int = 64
+                  ) -> NDArray[Any]:
+    """An uninitialized C-contiguous array whose data starts on a cache-line boundary (see
+    ``cache_aligned``), to be filled in place."""
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    buffer = np.empty(nbytes + alignment, dtype=np.uint8)
+    offset = -buffer.ctypes.data % alignment
+    return buffer[offset:offset + nbytes].view(dtype).reshape(shape)
 
 
 def sum_in_order(parts: Iterable[NDArray[Any]], shape: tuple[int, ...], dtype: DTypeLike

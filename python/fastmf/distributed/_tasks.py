@@ -13,7 +13,7 @@ import numpy as np
 from dask.sizeof import sizeof
 
 from .._kernels import als, implicit_als
-from .._kernels.arrays import cache_aligned, sum_in_order
+from .._kernels.arrays import aligned_empty, cache_aligned, sum_in_order
 from .._kernels.gram import GRAM_CHUNK, gram_chunks
 
 
@@ -51,7 +51,11 @@ def worker_params(p, blocks_per_worker):
 def stacked(blocks, name):
     """One cache-aligned array of the blocks' ``name`` arrays, in block order."""
     parts = [getattr(block, name) for block in blocks]
-    return cache_aligned(np.concatenate(parts)) if len(parts) > 1 else parts[0]
+    if len(parts) == 1 or parts[0] is None:
+        return parts[0]
+    out = aligned_empty((sum(len(part) for part in parts),) + parts[0].shape[1:],
+                        parts[0].dtype)
+    return np.concatenate(parts, out=out)          # one copy, straight into place
 
 
 # -- ALS ---------------------------------------------------------------------------------
@@ -60,7 +64,8 @@ def als_solve(block, mu, p, blocks_per_worker, *others):
     p = worker_params(p, blocks_per_worker)
     Y, yb = stacked(others, "X"), stacked(others, "bias")
     R = block.R
-    X = cache_aligned(np.zeros((R.shape[0], Y.shape[1]), dtype=Y.dtype))
+    X = aligned_empty((R.shape[0], Y.shape[1]), Y.dtype)
+    X.fill(0)
     xb = np.zeros(R.shape[0], dtype=Y.dtype)
     counts = R.counts()
     failed = als.solve_rows(R, Y, yb, mu, als.row_regularization(counts, p, Y.dtype),
@@ -104,7 +109,8 @@ def implicit_solve(block, previous, YtY, n_rows, p, blocks_per_worker, *others):
     if p.solver != "cholesky":
         X = cache_aligned(previous.X)
     else:
-        X = cache_aligned(np.zeros((C.shape[0], Y.shape[1]), dtype=Y.dtype))
+        X = aligned_empty((C.shape[0], Y.shape[1]), Y.dtype)
+        X.fill(0)
     failed = implicit_als.solve_rows(C, Y, YtY, X, p)
     return FactorBlock(block.lo, X, None, int(failed),
                        penalty=implicit_als.penalty(C.counts(), len(Y), X, p),
