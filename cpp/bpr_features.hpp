@@ -8,6 +8,7 @@
 #include "simd.hpp"
 
 #include <cmath>
+#include <optional>
 #include <vector>
 
 namespace fastmf {
@@ -64,13 +65,26 @@ inline void decay_and_add(S* row, S decay, S c, const S* d, Index k) {
 // batch (EmbeddingSide::flush): a feature such as a gender or a genre is in a large share
 // of the samples, and threads that all wrote its row at every step would pass its cache
 // line between them at every step (measured: two threads slower than one).
+// The steps are kept for the features a batch touched only (a slot each, in the order
+// touched), so a thread holds 4 bytes per feature and a row per feature the batch touched
+// however large the vocabulary.
 template <typename S>
 struct HeldSteps {
-  std::vector<S> rows, biases;         // a row (and bias) per feature embedding
-  std::vector<std::int32_t> touched;   // the features with a step held, each once
-  std::vector<char> marked;
-  HeldSteps(Index features, Index k, bool biased)
-      : rows(features * k), biases(biased ? features : 0), marked(features) {}
+  std::vector<std::int32_t> slot;      // per feature: its slot in rows, or -1
+  std::vector<std::int32_t> touched;   // per slot: its feature
+  std::vector<S> rows, biases;         // per slot: the held step of the row (and bias)
+  explicit HeldSteps(Index features) : slot(features, -1) {}
+
+  // The slot of feature h, added (its step 0) when the batch had not touched it yet.
+  Index slot_of(std::int32_t h, Index k) {
+    if (slot[h] < 0) {
+      slot[h] = std::int32_t(touched.size());
+      touched.push_back(h);
+      rows.resize(touched.size() * k, S(0));
+      biases.resize(touched.size(), S(0));
+    }
+    return slot[h];
+  }
 };
 
 // One side of the model: row r's factors are Σ_e w_re E_e and its bias Σ_e w_re c_e over
@@ -118,11 +132,7 @@ struct EmbeddingSide {
         if (bias) bias[e] = decay * bias[e] + lr * w * gb;
         continue;
       }
-      const Index h = e - n_own;
-      if (!held.marked[h]) {
-        held.marked[h] = 1;
-        held.touched.push_back(std::int32_t(h));
-      }
+      const Index h = held.slot_of(e - n_own, k);
       S* step = held.rows.data() + h * k;
       const S* row = E + Index(e) * k;
       for (Index f = 0; f < k; ++f) step[f] += lr * (w * d[f] - reg(e) * row[f]);
@@ -130,22 +140,19 @@ struct EmbeddingSide {
     }
   }
 
-  // Add the held steps to the feature embeddings and clear them.
+  // Add the held steps to the feature embeddings and clear them (keeping the memory).
   void flush(HeldSteps<S>& held) const {
-    for (const std::int32_t h : held.touched) {
-      S* step = held.rows.data() + Index(h) * k;
-      S* row = E + (Index(n_own) + h) * k;
-      for (Index f = 0; f < k; ++f) {
-        row[f] += step[f];
-        step[f] = S(0);
-      }
-      if (bias) {
-        bias[n_own + h] += held.biases[h];
-        held.biases[h] = S(0);
-      }
-      held.marked[h] = 0;
+    for (std::size_t h = 0; h < held.touched.size(); ++h) {
+      const std::int32_t feature = held.touched[h];
+      const S* step = held.rows.data() + Index(h) * k;
+      S* row = E + (Index(n_own) + feature) * k;
+      for (Index f = 0; f < k; ++f) row[f] += step[f];
+      if (bias) bias[n_own + feature] += held.biases[h];
+      held.slot[feature] = -1;
     }
     held.touched.clear();
+    held.rows.clear();
+    held.biases.clear();
   }
 };
 
@@ -156,9 +163,8 @@ struct FeatureStepRows {
   std::vector<S> p, qi, qj, d;
   HeldSteps<S> user_held, item_held;
   FeatureStepRows(const EmbeddingSide<S>& users, const EmbeddingSide<S>& items)
-      : p(users.k), qi(users.k), qj(users.k), d(users.k),
-        user_held(users.features(), users.k, false),
-        item_held(items.features(), items.k, items.bias != nullptr) {}
+      : p(users.k), qi(users.k), qj(users.k), d(users.k), user_held(users.features()),
+        item_held(items.features()) {}
   void flush(const EmbeddingSide<S>& users, const EmbeddingSide<S>& items) {
     users.flush(user_held);
     items.flush(item_held);
@@ -223,6 +229,7 @@ BprTotals bpr_feature_epoch(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::i
                          tries};
   double objective = 0;
   std::int64_t ordered = 0, used = 0;
+  ParallelGuard guard;     // the scratch's allocations: an exception, not a terminate
 #pragma omp parallel num_threads(resolve_threads(num_threads)) \
     reduction(+ : objective, ordered, used)
   {
@@ -230,22 +237,27 @@ BprTotals bpr_feature_epoch(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::i
     const std::int64_t begin = samples * thread / threads;
     const std::int64_t end = samples * (thread + 1) / threads;
     BprTotals totals{0.0, 0, 0};
-    FeatureStepRows<S> rows(users, items);
+    std::optional<FeatureStepRows<S>> rows;
+    guard.run([&] { rows.emplace(users, items); });
     std::int32_t batch_u[kBprBatch], batch_i[kBprBatch], batch_j[kBprBatch];
-    for (std::int64_t first = begin; first < end; first += kBprBatch) {
+    for (std::int64_t first = begin; rows && first < end; first += kBprBatch) {
       const int n = int(std::min<std::int64_t>(kBprBatch, end - first));
       draws.draw_batch(first, n, batch_u, batch_i, batch_j);
-      for (int t = 0; t < n; ++t) {
-        if (batch_j[t] >= 0) {
-          bpr_feature_step(users, items, rows, batch_u[t], batch_i[t], batch_j[t], lr, totals);
+      guard.run([&] {
+        for (int t = 0; t < n; ++t) {
+          if (batch_j[t] >= 0) {
+            bpr_feature_step(users, items, *rows, batch_u[t], batch_i[t], batch_j[t], lr,
+                             totals);
+          }
         }
-      }
-      rows.flush(users, items);
+        rows->flush(users, items);
+      });
     }
     objective += std::get<0>(totals);
     ordered += std::get<1>(totals);
     used += std::get<2>(totals);
   }
+  guard.rethrow();
   return {objective, ordered, used};
 }
 
