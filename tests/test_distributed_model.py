@@ -16,6 +16,7 @@ import pytest
 
 import fastmf
 import fastmf.distributed as fd
+from fastmf.distributed._data import ClusterIds
 from fastmf.exceptions import ModelFileError, NotFittedError, UnknownIdError
 
 from .test_distributed import _assert_same_fit
@@ -62,6 +63,13 @@ def test_to_local_gathers_the_one_machine_fit_bit_for_bit(client, split, tmp_pat
     assert dist.fit(data, validation=validation, keep_on_cluster=True) is dist
     for name in ("user_factors_", "item_factors_", "user_biases_", "item_biases_", "_seen"):
         assert name not in vars(dist)                 # nothing of O(users x k) on the driver
+    if frame:               # from a dask DataFrame the user ids never reach the driver
+        assert isinstance(dist.user_ids_, ClusterIds) and len(dist.user_ids_) == train.n_users
+        dist.save(tmp_path / "model")
+        got = _read(dist.recommend_all(n=5, out=tmp_path / "recs"))
+        assert dist.user_ids_._map is None
+        expected = _read(local.recommend_all(n=5, out=tmp_path / "one.parquet"))
+        pd.testing.assert_frame_equal(got[expected.columns], expected)
     _assert_same_fit(local, dist.to_local())
     assert type(dist.to_local()) is type(local)
     _assert_same_fit(local, fastmf.load(dist.save(tmp_path / "model")))   # ids from the blocks
@@ -127,6 +135,7 @@ def test_save_then_load_on_the_cluster_and_on_one_machine(client, fitted, tmp_pa
     _assert_same_fit(local, one)
     again = fd.load(path, client=client)
     assert type(again) is type(dist) and again.get_params()["factors"] == 8
+    assert isinstance(again.user_ids_, ClusterIds) and again.user_ids_._map is None
     _assert_same_fit(local, again.to_local())
     again.save(path)                             # over the earlier directory
     _assert_same_fit(local, fastmf.load(path))
@@ -332,7 +341,7 @@ def test_evaluate_on_the_cluster_equals_the_one_machine_evaluate(client, split, 
                                             ratings)
     local = getattr(fastmf, name)(**COMMON).fit(named)
     dist = getattr(fd, name)(**COMMON, blocks_per_worker=2, client=client)
-    dist.fit(named, keep_on_cluster=True)
+    dist.fit(dd.from_pandas(named.to_dataframe(), npartitions=3), keep_on_cluster=True)
     frame = _string_test(test)
     expected = fastmf.metrics.evaluate(
         local, fastmf.Interactions.from_arrays(frame.user, frame.item), k=(5, 10),
@@ -340,6 +349,7 @@ def test_evaluate_on_the_cluster_equals_the_one_machine_evaluate(client, split, 
     got = fd.evaluate(dist, dd.from_pandas(frame, npartitions=3), k=(5, 10),
                       exclude_seen=exclude_seen)
     assert list(got) == list(expected)
+    assert dist.user_ids_._map is None          # the user ids stayed on the workers
     assert (got["users"], got["users_skipped"]) == (expected["users"], expected["users_skipped"])
     assert expected["users_skipped"] >= 1                         # the stranger
     for key in expected:

@@ -1,5 +1,6 @@
-"""The training data of a distributed fit: the id maps on the driver, the ratings on the
-workers in contiguous row blocks by user and by item.
+"""The training data of a distributed fit: the ratings on the workers in contiguous row
+blocks by user and by item; the item ids on the driver, the user ids on the workers beside
+their blocks when they came from a dask DataFrame (``ClusterIds``).
 
 Every block is the result of a task, never data scattered from the driver, so that Dask
 can build it again when the worker holding it is lost. From a dask DataFrame the ratings
@@ -7,7 +8,9 @@ never pass through the driver: a first pass over the partitions finds the sorted
 ids and their counts (a tree of merges), the driver cuts the rows into blocks balanced by
 ratings, and a second pass maps each partition's ids to indices (a search in the sorted
 ids, a broadcast join) and sends each rating to its user block and its item block, which
-build their CSR with the same counting sort as ``Interactions``.
+build their CSR with the same counting sort as ``Interactions``. The balanced cut of the
+users is found on a worker too: the driver receives the block boundaries and the item ids,
+never the user ids.
 """
 import warnings
 from dataclasses import dataclass
@@ -89,6 +92,43 @@ def build_block(lo, hi, n_cols, duplicates, convert, *pieces):
     return RowBlock(lo, Csr(indptr, indices, convert(data), (hi - lo, n_cols))), stats
 
 
+class ClusterIds:
+    """The raw ids of one side kept on the workers, one array per block (rows ``lo .. hi``
+    of the side, each a future): the driver holds their number and the futures. The
+    ``IdMap`` of all of them is gathered when first asked for (``gathered``, ``ids``,
+    ``index``, ``to_raw``: a one-machine model, validation pairs, an error message that
+    names an id), and kept."""
+
+    def __init__(self, waiter, blocks, n):
+        self.waiter, self.blocks, self._n, self._map = waiter, list(blocks), int(n), None
+
+    def __len__(self):
+        return self._n
+
+    def __repr__(self):
+        return f"ClusterIds({self._n} ids in {len(self.blocks)} blocks on the cluster)"
+
+    def gathered(self):
+        """The IdMap of every id, in block order."""
+        if self._map is None:
+            parts = self.waiter.gather(self.blocks, cancel=[])
+            self._map = IdMap(np.concatenate(parts))
+        return self._map
+
+    ids = property(lambda self: self.gathered().ids)
+
+    def index(self, raw):
+        return self.gathered().index(raw)
+
+    def to_raw(self, index):
+        return self.gathered().to_raw(index)
+
+
+def as_id_map(ids):
+    """An IdMap of ``ids`` (an IdMap, or ClusterIds gathered)."""
+    return ids.gathered() if isinstance(ids, ClusterIds) else ids
+
+
 class ClusterData:
     """The driver's view of the training data of a distributed fit.
 
@@ -96,8 +136,10 @@ class ClusterData:
     much like an ``Interactions`` as the fit loop and the fitted model need: ``user_ids``,
     ``item_ids``, ``n_users``, ``n_items``, ``nnz``, ``rating_range``, ``item_info`` and
     ``by_user``, the items each user has seen (gathered from the workers once, when first
-    asked for: 4 bytes per rating and 8 per user). ``keep_on_cluster``: the fit leaves its
-    factors on the workers (``fit(..., keep_on_cluster=True)``)."""
+    asked for: 4 bytes per rating and 8 per user). ``user_ids`` is an IdMap, gathered when
+    first asked for where the ids are on the cluster (``cluster_user_ids``, a
+    ``ClusterIds``, or None where the driver had them). ``keep_on_cluster``: the fit leaves
+    its factors on the workers (``fit(..., keep_on_cluster=True)``)."""
 
     keep_on_cluster = False
     ids = None          # from a dask DataFrame: the future of the sorted ids and counts
@@ -105,7 +147,7 @@ class ClusterData:
     def __init__(self, waiter, user_ids, item_ids, user_blocks, item_blocks, user_bounds,
                  item_bounds, stats, item_info=None):
         self.waiter = waiter
-        self.user_ids, self.item_ids, self.item_info = user_ids, item_ids, item_info
+        self._user_ids, self.item_ids, self.item_info = user_ids, item_ids, item_info
         self.user_blocks, self.item_blocks = user_blocks, item_blocks
         self.user_bounds, self.item_bounds = user_bounds, item_bounds
         self.nnz = sum(s.nnz for s in stats)
@@ -114,8 +156,11 @@ class ClusterData:
         self.negatives = sum(s.negatives for s in stats)
         self._seen = None
 
-    n_users = property(lambda self: len(self.user_ids))
+    n_users = property(lambda self: len(self._user_ids))
     n_items = property(lambda self: len(self.item_ids))
+    user_ids = property(lambda self: as_id_map(self._user_ids))
+    cluster_user_ids = property(
+        lambda self: self._user_ids if isinstance(self._user_ids, ClusterIds) else None)
 
     @property
     def mean(self):
@@ -175,23 +220,45 @@ def from_dask_frame(waiter, frame, columns, duplicates, convert, n_blocks):
         summaries = [dask.delayed(_merge_ids)(*summaries[i:i + MERGE_FAN_IN])
                      for i in range(0, len(summaries), MERGE_FAN_IN)]
     ids = waiter.client.compute(summaries[0])
-    user_ids, user_counts, item_ids, item_counts = waiter.gather([ids], cancel=[ids])[0]
-    if len(user_ids) == 0:
+    cut = waiter.client.submit(_cut, ids, n_blocks, pure=False)
+    user_bounds, item_ids, item_bounds = waiter.gather([cut], cancel=[ids, cut])[0]
+    n_users = int(user_bounds[-1])
+    if n_users == 0:
         raise ValueError("the data is empty; at least one rating is needed")
-    bounds = {"user": balanced_bounds(user_counts, n_blocks),
-              "item": balanced_bounds(item_counts, n_blocks)}
+    bounds = {"user": user_bounds, "item": item_bounds}
     n_user_blocks = len(bounds["user"]) - 1
     splits = [dask.delayed(_split_partition, nout=n_user_blocks + len(bounds["item"]) - 1)(
         part, p, ids, bounds["user"], bounds["item"]) for p, part in enumerate(parts)]
     built = {}
     for side, offset, n_cols in (("user", 0, len(item_ids)),
-                                 ("item", n_user_blocks, len(user_ids))):
+                                 ("item", n_user_blocks, n_users)):
         built[side] = [_block_task(lo, hi, n_cols, duplicates, convert,
                                    [split[offset + b] for split in splits])
                        for b, (lo, hi) in enumerate(zip(bounds[side][:-1], bounds[side][1:]))]
-    data = _collect(waiter, IdMap(user_ids), IdMap(item_ids), built, bounds)
+    # each block's ids cut from the sorted ids, on the cluster
+    user_ids = ClusterIds(waiter, [
+        waiter.client.submit(cut_ids, ids, 0, int(lo), int(hi), pure=False)
+        for lo, hi in zip(user_bounds[:-1], user_bounds[1:])], n_users)
+    data = _collect(waiter, user_ids, IdMap(item_ids), built, bounds)
     data.ids = ids
     return data
+
+
+def _cut(ids, n_blocks):
+    """(user bounds, item ids, item bounds) of the first pass's sorted ids and counts: the
+    rows of each side cut into blocks balanced by ratings (a task: the user ids stay on the
+    cluster)."""
+    user_ids, user_counts, item_ids, item_counts = ids
+    if len(user_ids) == 0:
+        return np.zeros(1, np.int64), item_ids, np.zeros(1, np.int64)
+    return (balanced_bounds(user_counts, n_blocks), item_ids,
+            balanced_bounds(item_counts, n_blocks))
+
+
+def cut_ids(ids, position, lo, hi, beside=None):
+    """Rows lo..hi of the sorted distinct ids of a side (``ids[position]``) that the first
+    pass over a dask DataFrame found; ``beside`` only places the task where that block is."""
+    return ids[position][lo:hi].copy()
 
 
 def _block_task(lo, hi, n_cols, duplicates, convert, pieces):

@@ -12,7 +12,7 @@ from .. import _validation as v
 from ..data import Csr, IdMap
 from ..exceptions import ModelFileError
 from ..io._directory import MANIFEST, META, decode_values, read_block, read_manifest, read_meta
-from ._data import RowBlock
+from ._data import ClusterIds, RowBlock
 from ._model import ClusterFactors
 from ._tasks import FactorBlock
 from ._wait import Waiter
@@ -95,14 +95,16 @@ def load(path: PathLike, client: Client | None = None, timeout: float = 300.0
     waiter = Waiter(model._client(), timeout)
     waiter.wait_for_workers()
     cluster = _read_blocks(waiter, path, manifest)
-    ids = waiter.gather(cluster.user_ids + cluster.item_ids)
-    for side, parts in (("user", ids[:len(cluster.user_ids)]),
-                        ("item", ids[len(cluster.user_ids):])):
-        id_map = IdMap(np.concatenate(parts))
-        if (id_map._sorted[1:] == id_map._sorted[:-1]).any():
+    # the user ids stay on the cluster (checked there), the item ids come to the driver
+    repeats = cluster.submit(repeated_ids, *cluster.user_ids, name="user-ids-check")
+    found = waiter.gather([repeats] + cluster.item_ids, cancel=[repeats])
+    item_ids = IdMap(np.concatenate(found[1:]))
+    for side, repeated in (("user", found[0]), ("item", _repeats(item_ids))):
+        if repeated:
             raise ModelFileError(f"cannot load {str(path)!r}: its {side} blocks list an id more "
                                  f"than once")
-        setattr(model, f"{side}_ids_", id_map)
+    model.user_ids_ = ClusterIds(waiter, cluster.user_ids, int(cluster.user_bounds[-1]))
+    model.item_ids_ = item_ids
     for name, value in state.items():
         setattr(model, name, value)
     model._cluster = cluster
@@ -174,3 +176,12 @@ def read_block_task(directory: str, side: str, b: int, manifest: dict[str, Any],
 
 def _part(read: tuple[Any, ...], position: int) -> Any:
     return read[position]
+
+
+def repeated_ids(*blocks: np.ndarray) -> bool:
+    """Whether the blocks' ids list an id more than once (a task: run where they are)."""
+    return _repeats(IdMap(np.concatenate(blocks)))
+
+
+def _repeats(ids: IdMap) -> bool:
+    return bool((ids._sorted[1:] == ids._sorted[:-1]).any())

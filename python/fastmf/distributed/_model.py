@@ -2,9 +2,11 @@
 ``fastmf.distributed.load``): what the driver keeps, what the workers keep, and gathering
 it into the one-machine model (``to_local``).
 
-The driver keeps the parameters, ``history_``, the id maps and the block boundaries; the
-workers keep, per block, the factors (and biases), the raw ids of its rows and, per user
-block, the items each of its users has seen (the rating block of the fit, or the block
+The driver keeps the parameters, ``history_``, the item ids, the block boundaries and, for
+users, their number (``user_ids_`` is a ``ClusterIds``: their ids are gathered only when
+asked for, e.g. by ``to_local``; a model fitted from an ``Interactions`` already had them
+on the driver and keeps its IdMap); the workers keep, per block, the factors (and biases),
+the raw ids of its rows and, per user block, the items each of its users has seen (the rating block of the fit, or the block
 file read back). Every block is the result of a task (the fit's last solve, or the read of
 its file), so Dask builds it again when the worker that held it is lost.
 """
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..data import IdMap
+from ._data import ClusterIds, as_id_map, cut_ids
 from ._tasks import FactorBlock
 
 if TYPE_CHECKING:
@@ -77,7 +80,9 @@ def publish_on_cluster(model: Any, state: Any) -> None:
     cluster.Y, cluster.item_ids = _side(cluster, data, "item", state.Y)
     for name in BLOCK_STATE:
         vars(model).pop(name, None)
-    model.user_ids_, model.item_ids_ = data.user_ids, data.item_ids
+    model.item_ids_ = data.item_ids
+    model.user_ids_ = (ClusterIds(cluster.waiter, cluster.user_ids, data.n_users)
+                       if data.cluster_user_ids is not None else data.user_ids)
     model.item_info_ = data.item_info
     if cluster._biased:
         model.global_mean_ = float(state.mu)
@@ -88,16 +93,18 @@ def publish_on_cluster(model: Any, state: Any) -> None:
 def _side(cluster: ClusterFactors, data: Any, side: str, solved: list) -> tuple[list, list]:
     """(factor blocks, id blocks) of one side of a fit: each solved block without what only
     the fit needed, and the raw ids of its rows, placed beside its rating block."""
-    bounds, ids = getattr(data, f"{side}_bounds"), getattr(data, f"{side}_ids")
-    beside = getattr(data, f"{side}_blocks")
+    bounds, beside = getattr(data, f"{side}_bounds"), getattr(data, f"{side}_blocks")
     factors, id_blocks = [], []
     for b, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])):
         factors.append(cluster.submit(bare, solved[b], name=f"{side}-factors", index=b))
-        if data.ids is not None:          # the first pass's sorted ids, on the cluster
+        if side == "user" and data.cluster_user_ids is not None:
+            id_blocks.append(data.cluster_user_ids.blocks[b])     # cut by the data's pass
+        elif data.ids is not None:        # the first pass's sorted ids, on the cluster
             id_blocks.append(cluster.submit(cut_ids, data.ids, 0 if side == "user" else 2,
                                             int(lo), int(hi), beside[b], name=f"{side}-ids",
                                             index=b))
         else:                             # an Interactions: the ids are the driver's
+            ids = getattr(data, f"{side}_ids")
             id_blocks.append(cluster.submit(carry_ids, ids.ids[lo:hi], beside[b],
                                             name=f"{side}-ids", index=b))
     return factors, id_blocks
@@ -137,6 +144,7 @@ def gather_model(model: Any) -> Any:
     if cluster._biased:
         local.user_biases_ = np.concatenate([b.bias for b in users])
         local.item_biases_ = np.concatenate([b.bias for b in items])
+    local.user_ids_ = as_id_map(model.user_ids_)
     indptr = np.zeros(len(model.user_ids_) + 1, dtype=np.int64)
     np.cumsum(np.concatenate([np.diff(p) for p, _ in seen]), out=indptr[1:])
     local._seen = (indptr, np.concatenate([indices for _, indices in seen]))
@@ -162,13 +170,6 @@ def carry_ids(ids: np.ndarray, beside: Any = None) -> np.ndarray:
     """The raw ids of a block's rows, carried by their task; ``beside`` only places the
     task where that block is."""
     return ids
-
-
-def cut_ids(ids: tuple[np.ndarray, ...], position: int, lo: int, hi: int, beside: Any = None
-            ) -> np.ndarray:
-    """Rows lo..hi of the sorted distinct ids of a side (``ids[position]``) that the first
-    pass over a dask DataFrame found."""
-    return ids[position][lo:hi].copy()
 
 
 def finite(block: FactorBlock) -> tuple[bool, bool]:
