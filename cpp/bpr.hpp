@@ -239,6 +239,25 @@ inline void bpr_step(RowRef<S>& X, RowRef<S>& Y, VecRef<S>& y_bias, Index u, Ind
   }
 }
 
+// The threads of an epoch of `samples` samples: thread t of T runs work(begin, end, totals)
+// on the samples [samples·t/T, samples·(t+1)/T), and the epoch's totals are their sum.
+template <typename Work>
+BprTotals bpr_threads(std::int64_t samples, int num_threads, Work&& work) {
+  double objective = 0;
+  std::int64_t ordered = 0, used = 0;
+#pragma omp parallel num_threads(resolve_threads(num_threads)) \
+    reduction(+ : objective, ordered, used)
+  {
+    const std::int64_t threads = omp_get_num_threads(), thread = omp_get_thread_num();
+    BprTotals totals{0.0, 0, 0};
+    work(samples * thread / threads, samples * (thread + 1) / threads, totals);
+    objective += std::get<0>(totals);
+    ordered += std::get<1>(totals);
+    used += std::get<2>(totals);
+  }
+  return {objective, ordered, used};
+}
+
 // One Hogwild epoch of `samples` BPR steps on the draws of BprSampler(seed). Thread t of T
 // takes the samples [samples·t/T, samples·(t+1)/T) and updates the shared factors without
 // locks. The draws do not depend on the thread count; with one thread the epoch equals
@@ -257,15 +276,8 @@ BprTotals bpr_epoch(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::int32_t> 
                     RowRef<S> Y, VecRef<S> y_bias, S lr, S reg, std::int64_t samples,
                     std::uint64_t seed, int tries, int num_threads) {
   const BprSampler draws{indptr, indices, user_of, cdf, seed, std::uint64_t(Y.rows()), tries};
-  double objective = 0;
-  std::int64_t ordered = 0, used = 0;
-#pragma omp parallel num_threads(resolve_threads(num_threads)) \
-    reduction(+ : objective, ordered, used)
-  {
-    const std::int64_t threads = omp_get_num_threads(), thread = omp_get_thread_num();
-    const std::int64_t begin = samples * thread / threads;
-    const std::int64_t end = samples * (thread + 1) / threads;
-    BprTotals totals{0.0, 0, 0};
+  return bpr_threads(samples, num_threads, [&](std::int64_t begin, std::int64_t end,
+                                               BprTotals& totals) {
     std::int32_t batch_u[kBprBatch], batch_i[kBprBatch], batch_j[kBprBatch];
     for (std::int64_t first = begin; first < end; first += kBprBatch) {
       const int n = int(std::min<std::int64_t>(kBprBatch, end - first));
@@ -284,11 +296,7 @@ BprTotals bpr_epoch(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::int32_t> 
         }
       }
     }
-    objective += std::get<0>(totals);
-    ordered += std::get<1>(totals);
-    used += std::get<2>(totals);
-  }
-  return {objective, ordered, used};
+  });
 }
 
 // The BPR steps on given triples, in order, on one thread; j < 0 skips a sample.

@@ -227,16 +227,10 @@ BprTotals bpr_feature_epoch(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::i
                             int num_threads) {
   const BprSampler draws{indptr, indices, user_of, cdf, seed, std::uint64_t(items.rows()),
                          tries};
-  double objective = 0;
-  std::int64_t ordered = 0, used = 0;
   ParallelGuard guard;     // the scratch's allocations: an exception, not a terminate
-#pragma omp parallel num_threads(resolve_threads(num_threads)) \
-    reduction(+ : objective, ordered, used)
-  {
-    const std::int64_t threads = omp_get_num_threads(), thread = omp_get_thread_num();
-    const std::int64_t begin = samples * thread / threads;
-    const std::int64_t end = samples * (thread + 1) / threads;
-    BprTotals totals{0.0, 0, 0};
+  const BprTotals totals = bpr_threads(samples, num_threads, [&](std::int64_t begin,
+                                                                 std::int64_t end,
+                                                                 BprTotals& mine) {
     std::optional<FeatureStepRows<S>> rows;
     guard.run([&] { rows.emplace(users, items); });
     std::int32_t batch_u[kBprBatch], batch_i[kBprBatch], batch_j[kBprBatch];
@@ -247,18 +241,15 @@ BprTotals bpr_feature_epoch(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::i
         for (int t = 0; t < n; ++t) {
           if (batch_j[t] >= 0) {
             bpr_feature_step(users, items, *rows, batch_u[t], batch_i[t], batch_j[t], lr,
-                             totals);
+                             mine);
           }
         }
         rows->flush(users, items);
       });
     }
-    objective += std::get<0>(totals);
-    ordered += std::get<1>(totals);
-    used += std::get<2>(totals);
-  }
+  });
   guard.rethrow();
-  return {objective, ordered, used};
+  return totals;
 }
 
 // The steps of bpr_feature_step on given triples, in order, on one thread; j < 0 skips. The
