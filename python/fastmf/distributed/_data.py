@@ -1,16 +1,15 @@
 """The training data of a distributed fit: the ratings on the workers in contiguous row
-blocks by user and by item; the item ids on the driver, the user ids on the workers beside
-their blocks when they came from a dask DataFrame (``ClusterIds``).
+blocks by user and by item; the item ids on the driver, and the user ids on the workers
+when they came from a dask DataFrame (``ClusterIds``).
 
 Every block is the result of a task, never data scattered from the driver, so that Dask
 can build it again when the worker holding it is lost. From a dask DataFrame the ratings
 never pass through the driver: a first pass over the partitions finds the sorted distinct
-ids and their counts (a tree of merges), the driver cuts the rows into blocks balanced by
-ratings, and a second pass maps each partition's ids to indices (a search in the sorted
-ids, a broadcast join) and sends each rating to its user block and its item block, which
-build their CSR with the same counting sort as ``Interactions``. The balanced cut of the
-users is found on a worker too: the driver receives the block boundaries and the item ids,
-never the user ids.
+ids and their counts (a tree of merges), a task cuts the rows into blocks balanced by
+ratings (the driver receives the block boundaries and the item ids, never the user ids),
+and a second pass maps each partition's ids to indices (a search in the sorted ids, a
+broadcast join) and sends each rating to its user block and its item block, which build
+their CSR with the same counting sort as ``Interactions``.
 """
 import warnings
 from dataclasses import dataclass
