@@ -521,8 +521,9 @@ def bpr_feature_steps(u, i, j, users, items, lr, reg, feature_reg, batch=32):
     g = 1 / (1 + e^x); then, in turn for u, i and j, every embedding e of the row moves by
     lr (A_re d - reg_e E_e) (d = g (q_i - q_j), g p and -g p), a bias by
     lr (A_re (±g) - reg_e c_e): an own embedding (e < n_own) at once, a feature's at the
-    end of each ``batch`` triples (its step computed from the values at the step). The objective adds ln(1 + e^-x) and
-    reg_e/2 (‖E_e‖² + c_e²) for every embedding of each of the three rows, before the step.
+    end of each ``batch`` triples (its step computed from the values at the step). The
+    objective adds ln(1 + e^-x) and reg_e/2 (‖E_e‖² + c_e²) for every embedding of each of
+    the three rows, before the step.
     Returns the updated (E_users, E_items, c_items) and (objective, ordered, used).
     """
     m = _FeatureModel(users, items, reg, feature_reg)

@@ -6,9 +6,10 @@ The driver keeps the parameters, ``history_``, the item ids, the block boundarie
 users, their number (``user_ids_`` is a ``ClusterIds``: their ids are gathered only when
 asked for, e.g. by ``to_local``; a model fitted from an ``Interactions`` already had them
 on the driver and keeps its IdMap); the workers keep, per block, the factors (and biases),
-the raw ids of its rows and, per user block, the items each of its users has seen (the rating block of the fit, or the block
-file read back). Every block is the result of a task (the fit's last solve, or the read of
-its file), so Dask builds it again when the worker that held it is lost.
+the raw ids of its rows and, per user block, the items each of its users has seen (the
+rating block of the fit, or the block file read back). Every block is the result of a task
+(the fit's last solve, or the read of its file), so Dask builds it again when the worker
+that held it is lost.
 """
 from __future__ import annotations
 
