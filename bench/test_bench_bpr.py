@@ -1,4 +1,5 @@
-"""One BPR epoch: the C++ kernel against two numpy baselines.
+"""One BPR epoch: the C++ kernel against two numpy baselines; and one epoch with side
+features (bpr_feature_epoch) against its numpy replay.
 
 An epoch takes as many samples as there are interactions (100k by default,
 ``FASTMF_BENCH_BPR_RATINGS``; uniform negatives, item biases, k = 64, float32). The C++
@@ -112,3 +113,83 @@ def _replay(case, numpy):
     if "replay" not in _cache:
         _cache["replay"] = numpy(*_fresh(case)[0])
     return _cache["replay"]
+
+
+# -- BPR with side features (cpp/bpr_features.hpp) -----------------------------------------
+# Every row its own embedding (weight 1) plus 3 of 20 user features or 3 of 30 item features
+# (unit-length weights, as the model gives them); 20k samples (FASTMF_BENCH_BPR_FEATURE_RATINGS):
+# the numpy replay holds each side's weights densely.
+N_USER_FEATURES, N_ITEM_FEATURES, FEATURES_PER_ROW = 20, 30, 3
+
+
+@pytest.fixture(scope="module")
+def feature_case():
+    import scipy.sparse as sp
+
+    data = ratings_data(int(os.environ.get("FASTMF_BENCH_BPR_FEATURE_RATINGS", 20_000)))
+    R = positive_csr(data)
+    rng = np.random.default_rng(6)
+
+    def side(n, n_features, biased):
+        cols = np.stack([rng.choice(n_features, FEATURES_PER_ROW, replace=False)
+                         for _ in range(n)])
+        F = sp.csr_matrix((np.full(cols.size, FEATURES_PER_ROW ** -0.5),
+                           (np.repeat(np.arange(n), FEATURES_PER_ROW), cols.ravel())),
+                          shape=(n, n_features))
+        A = sp.hstack([sp.identity(n), F], format="csr")
+        A.sort_indices()
+        E = np.vstack([rng.standard_normal((n, K)) * 0.1,
+                       np.zeros((n_features, K))]).astype(np.float32)
+        c = np.zeros(A.shape[1] if biased else 0, np.float32)
+        return A, E, c, n
+
+    return dict(indptr=R.indptr, indices=R.indices, nnz=len(R.indices), n_items=data.n_items,
+                user_of=np.repeat(np.arange(data.n_users, dtype=np.int32), np.diff(R.indptr)),
+                users=side(data.n_users, N_USER_FEATURES, False),
+                items=side(data.n_items, N_ITEM_FEATURES, True),
+                label=size_label(len(R.indices)))
+
+
+def _feature_args(case, users, items):
+    (Au, U, _, u_own), (Ai, V, c, i_own) = users, items
+    csr = [(A.indptr.astype(np.int64), A.indices.astype(np.int32), A.data.astype(np.float32))
+           for A in (Au, Ai)]
+    return (*csr[0], U, u_own, *csr[1], V, c, i_own)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("impl", ["cpp", "numpy"])
+def test_bpr_feature_epoch(benchmark, feature_case, impl, threads):
+    c = feature_case
+    benchmark.group = (f"bpr_feature_epoch {c['label']} samples k={K} float32 "
+                       f"threads={threads}")
+    benchmark.extra_info.update(kernel="bpr_feature_epoch", impl=impl, samples=c["nnz"], k=K,
+                                dtype="float32", threads=threads,
+                                baseline="numpy: Python-loop replay" if impl == "numpy" else None)
+    csr = (c["indptr"], c["indices"], c["user_of"], np.zeros(0))
+
+    def fresh():
+        return tuple((A, E.copy(), b.copy(), n) for A, E, b, n in (c["users"], c["items"])), {}
+
+    def cpp(users, items):
+        totals = _core.bpr_feature_epoch(*csr, *_feature_args(c, users, items), LR, REG,
+                                         np.float32(0.01), c["nnz"], SEED, 32, threads)
+        return users[1], items[1], items[2], totals
+
+    def numpy(users, items):
+        draws = reference.bpr_draws(*csr, c["n_items"], SEED, c["nnz"])
+        dense = [(A.toarray(), E, b, n) for A, E, b, n in (users, items)]
+        return reference.bpr_feature_steps(*draws, *dense, float(LR), float(REG), 0.01)
+
+    run = {"cpp": cpp, "numpy": numpy}[impl]
+    result = benchmark.pedantic(run, setup=fresh, rounds=10 if impl == "cpp" else 2,
+                                warmup_rounds=int(impl == "cpp"))
+    if "feature_replay" not in _cache:
+        _cache["feature_replay"] = numpy(*fresh()[0])
+    replay = _cache["feature_replay"]
+    objective, want = result[-1][0] / result[-1][2], replay[-1][0] / replay[-1][2]
+    if threads == 2:
+        assert objective == pytest.approx(want, rel=1e-2)      # racing updates
+    else:
+        assert result[-1][1:] == replay[-1][1:]
+        assert_agree(result[:3], replay[:3], np.float32)
