@@ -66,6 +66,7 @@ def fastmf_model(X, Y, seen):
     model.user_ids_, model.item_ids_ = IdMap(np.arange(len(X))), IdMap(np.arange(len(Y)))
     model.user_factors_, model.item_factors_ = X, Y
     model._seen = seen
+    model.history_, model.n_iter_ = [], 0
     model._check_loaded_state()
     return model
 
@@ -185,7 +186,7 @@ def main(argv=None):
     import os
     threads = args.threads or os.cpu_count()
     with working_folder(args.workdir, "fastmf-serving-") as folder:
-        print("\n".join(describe_host(args.threads, folder)))
+        print("\n".join(describe_host(threads, folder)))
         if "qps" not in args.skip:
             got = run_worker("bench.compare.serving", "qps", folder / "qps.json", threads,
                              items=args.items, users=args.users, batch=args.batch,
