@@ -104,7 +104,6 @@ class ShortRows {
 // instead, at O(n_u² k + n_u³) rather than O(n_u k² + k³), by the push-through identity
 // (WᵀW + lam I)⁻¹ Wᵀ = Wᵀ (W Wᵀ + lam I)⁻¹ on the bias-eliminated system (ShortRows; the
 // k x k system remains the fallback should that one fail).
-// While the system is solved, the next row's items are prefetched.
 // With a prior (prior.rows() == X.rows(); an empty prior means 0), x_u is shrunk toward
 // prior_u instead of 0: lam_u prior_u joins the right-hand side.
 // Rows with no ratings get zero bias and factors equal to their prior.
@@ -168,12 +167,6 @@ std::int64_t als_half_step(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::in
       if (w.copy_rows) {
         std::copy_n(w.rows[j], k, w.Z.col(j).data());
         w.rows[j] = w.Z.col(j).data();
-      }
-    }
-    // The next row's items move toward the cache while this row is solved.
-    if (u + 1 < R.rows()) {
-      for (std::int64_t e = R.begin(u + 1); e < R.end(u + 1); ++e) {
-        prefetch_row(Y, R.indices[e], kPrefetchToL2);
       }
     }
     const Listed<S> Zu{w.rows.data()};

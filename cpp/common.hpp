@@ -114,17 +114,23 @@ class ParallelGuard {
 // compiler.hpp) hides the latency.
 constexpr Index kPrefetchAhead = 8;
 
-// Every cache line the row touches: a row that does not start on a line boundary spans
-// one line more than its length in lines.
+// Every cache line of the n values from p: a span that does not start on a line boundary
+// (numpy aligns arrays to 16 bytes) spans one line more than its length in lines.
+template <typename S>
+FASTMF_ALWAYS_INLINE void prefetch_span(const S* p, Index n,
+                                        PrefetchTarget target = kPrefetchToL1) {
+  constexpr std::uintptr_t kLine = 64;
+  const auto begin = reinterpret_cast<std::uintptr_t>(p);
+  const auto end = begin + n * sizeof(S);
+  for (std::uintptr_t line = begin & ~(kLine - 1); line < end; line += kLine) {
+    prefetch(reinterpret_cast<const void*>(line), target);
+  }
+}
+
 template <typename Mat>
 FASTMF_ALWAYS_INLINE void prefetch_row(const Mat& M, Index row,
                                        PrefetchTarget target = kPrefetchToL1) {
-  constexpr std::uintptr_t kLine = 64;
-  const auto begin = reinterpret_cast<std::uintptr_t>(M.row(row).data());
-  const auto end = begin + M.cols() * sizeof(typename Mat::Scalar);
-  for (std::uintptr_t p = begin & ~(kLine - 1); p < end; p += kLine) {
-    prefetch(reinterpret_cast<const void*>(p), target);
-  }
+  prefetch_span(M.row(row).data(), M.cols(), target);
 }
 
 }  // namespace fastmf

@@ -100,7 +100,10 @@ inline void gram_rows(Cols Z, Index n, Index J, Index kp, S* A) {
 }
 
 // b += Σ_{j<n} t_j z_j and s += Σ_{j<n} z_j for G vectors of rows from r0, the sums kept
-// in registers over all n.
+// in registers over all n. This is the first pass over rows gathered from a matrix larger
+// than the caches: the rows kPrefetchAhead on are asked for while these are summed (measured
+// at 20M ratings, k = 64: ALS half-steps 4-7% faster than with the next row's items all asked
+// for at once before its solve, which queued behind the core's few outstanding misses).
 template <typename S, int G, typename Cols>
 inline void row_sums(Cols Z, const S* t, Index n, Index r0, S* b, S* s) {
   using V = typename Simd<S>::type;
@@ -110,6 +113,7 @@ inline void row_sums(Cols Z, const S* t, Index n, Index r0, S* b, S* s) {
   for (Index j = 0; j < n; ++j) {
     const S* z = Z[j] + r0;
     const S w = t[j];
+    if (j + kPrefetchAhead < n) prefetch_span(Z[j + kPrefetchAhead] + r0, G * W);
     for (int v = 0; v < G; ++v) {
       const V y = Simd<S>::load(z + v * W);
       tb[v] += w * y;

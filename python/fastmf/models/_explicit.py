@@ -143,7 +143,7 @@ class BiasedMF(ServingMixin, MatrixFactorizationBase, Generic[_P]):
         and RMSE on train and validation, in float64."""
         data = state.data
         sse = Fraction(self._training_sse(state, p))
-        item_counts = np.bincount(data.iidx, minlength=data.n_items) if p.weighted else None
+        item_counts = data.by_item.counts() if p.weighted else None
         sides = {side: state.features.get(side) for side in ("user", "item")}
         user = penalties(state.X, state.xb, data.by_user.counts(), p.weighted,
                          None if sides["user"] is None else sides["user"].prior)
