@@ -229,15 +229,21 @@ FILTERS = [
 
 @pytest.mark.parametrize("name", ["ALS", "ImplicitALS"])
 @pytest.mark.parametrize("filters", FILTERS)
-def test_recommend_all_on_the_cluster_equals_the_one_machine_one(fitted, tmp_path, name, filters):
+@pytest.mark.parametrize("item_blocks", [False, True])
+def test_recommend_all_on_the_cluster_equals_the_one_machine_one(fitted, tmp_path, name, filters,
+                                                                 item_blocks):
     local, dist = fitted[name]
     filters = dict(filters)
     n = filters.pop("n", 10)
     expected = _read(local.recommend_all(n=n, out=tmp_path / "one.parquet", **filters))
-    out = dist.recommend_all(n=n, out=tmp_path / "recs", batch_size=100, **filters)
+    out = dist.recommend_all(n=n, out=tmp_path / "recs", batch_size=100, item_blocks=item_blocks,
+                             **filters)
     assert sorted(os.listdir(out)) == ["_SUCCESS"] + [f"part-0000{b}.parquet" for b in range(4)]
     got = _read(out)
-    pd.testing.assert_frame_equal(got[expected.columns], expected)
+    # the same items in the same order; a score's product may round differently in the last
+    # bit, as the users ranked together (and with item_blocks the items) differ
+    pd.testing.assert_frame_equal(got[expected.columns], expected, check_exact=False, rtol=1e-6,
+                                  atol=1e-6)
     assert not got.duplicated(["user", "rank"]).any()
 
 
@@ -256,7 +262,8 @@ def test_recommend_all_replaces_its_earlier_output_and_refuses_bad_input(fitted,
            ({"out": tmp_path / "other"}, FileExistsError, "not an earlier recommend_all output"),
            ({"out": tmp_path / "r", "n": 0}, ValueError, "n must be an integer >= 1"),
            ({"out": tmp_path / "r", "filter_items": [10**6]}, UnknownIdError, "not known"),
-           ({"out": tmp_path / "r", "min_item_count": -1}, ValueError, "min_item_count")]
+           ({"out": tmp_path / "r", "min_item_count": -1}, ValueError, "min_item_count"),
+           ({"out": tmp_path / "r", "item_blocks": "yes"}, TypeError, "item_blocks must be")]
     for kwargs, error, message in bad:
         with pytest.raises(error, match=message):
             dist.recommend_all(**kwargs)
@@ -371,3 +378,21 @@ def test_evaluate_refuses_bad_input(client, fitted, split):
     strangers = dd.from_pandas(pd.DataFrame({"user": [10**6], "item": [1]}), npartitions=1)
     with pytest.raises(ValueError, match="none of the 1 test users"):
         fd.evaluate(dist, strangers)
+
+
+def test_recommend_all_ranks_by_item_blocks_where_the_items_would_crowd_a_worker():
+    """item_blocks=None: by item blocks where the item factors, put together, would take
+    more than a quarter of the smallest worker memory limit (limits of 0 are no limits)."""
+    from types import SimpleNamespace
+
+    from fastmf.distributed._recommend import _items_too_large
+
+    def cluster(n_items, *limits):
+        workers = {str(w): {"memory_limit": limit} for w, limit in enumerate(limits)}
+        return SimpleNamespace(item_bounds=np.array([0, n_items]), factors=64,
+                               dtype=np.dtype(np.float32),
+                               client=SimpleNamespace(scheduler_info=lambda: {"workers": workers}))
+    gb = 10**9
+    assert _items_too_large(cluster(1_000_000, 2 * gb, 0.9 * gb))      # 256 MB > 225 MB
+    assert not _items_too_large(cluster(1_000_000, 2 * gb, 1.1 * gb))  # 256 MB < 275 MB
+    assert not _items_too_large(cluster(10**9, 0, 0))                  # no limits

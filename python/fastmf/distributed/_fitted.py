@@ -110,16 +110,18 @@ class ClusterModelMixin:
 
     def recommend_all(self, n=10, *, batch_size=4096, out=None, filter_seen=True,
                       filter_items=None, items=None, min_item_count=None, unknown="raise",
-                      exact=False, verbose=None):
+                      exact=False, verbose=None, item_blocks=None):
         """The ``n`` best items for every user: as ``fastmf.ALS.recommend_all`` for a model
         on this machine; for a model that keeps its factors on the cluster, computed on the
         workers and written as Parquet.
 
         On the cluster, one task per user block ranks its users where the block is,
         against the item factors (put together once on a worker; each worker fetches them
-        once), with the filters applied in the C++ top-n as on one machine, and writes
-        ``part-<block>.parquet`` (columns user, rank, item, score: the rows and values of
-        the one-machine output) into ``out``, a directory that every worker and this
+        once; or item block by item block, see ``item_blocks``), with the filters applied in
+        the C++ top-n as on one machine, and writes
+        ``part-<block>.parquet`` (columns user, rank, item, score: the rows of the
+        one-machine output, a score perhaps rounded differently in its last bit where other
+        users share its product) into ``out``, a directory that every worker and this
         process see. ``out`` is written whole or not at all (a temporary directory renamed
         into place, with an empty ``_SUCCESS`` file); a lost worker costs time: its blocks
         are ranked again and their files replaced, never duplicated. ``pandas.read_parquet``,
@@ -134,6 +136,14 @@ class ClusterModelMixin:
         out : str or pathlib.Path, optional
             On the cluster, the directory to write (required; an earlier ``recommend_all``
             output there is replaced); else as for ``fastmf.ALS.recommend_all``.
+        item_blocks : bool, optional
+            On the cluster: True ranks each user block against each item block in its own
+            task (the block's best ``n``, filters cut to its items) and merges those into
+            the best ``n`` of the catalog, so that no worker holds more than one item block
+            at a time; False puts the item factors together on every worker that ranks;
+            None (default) chooses True where the item factors would take more than a
+            quarter of the smallest worker memory limit. Both give the same output. On this
+            machine it changes nothing.
 
         Returns
         -------
@@ -168,4 +178,4 @@ class ClusterModelMixin:
                 filter_items=filter_items, items=items, min_item_count=min_item_count,
                 unknown=unknown, exact=exact, verbose=verbose)
         return recommend_on_cluster(self, n, out, batch_size, filter_seen, filter_items, items,
-                                    min_item_count, unknown, verbose)
+                                    min_item_count, unknown, verbose, item_blocks)

@@ -1,7 +1,11 @@
 """``recommend_all`` of a model on the cluster: one task per user block, run where the block
 is, ranks its users against the item factors (put together once on a worker and fetched
 once by each worker that needs them) through the one-machine top-n with its filters
-(``fastmf._kernels.topk.topk_filtered``), and writes one Parquet file.
+(``fastmf._kernels.topk.topk_filtered``), and writes one Parquet file. A catalog too large
+for that is ranked item block by item block: a task per user block and item block gives
+the block's best n of those items (the filters cut to its items), and a task per user block
+merges them, best score first and, between equal scores, the lower item index, as the
+one-machine top-n orders them, and writes the file.
 
 The output is a directory written whole or not at all: the tasks write their files into a
 temporary directory beside it (each file under a temporary name, renamed when complete),
@@ -23,6 +27,7 @@ from .._optional import require
 from ..models._recommend_all import _long
 from ..models._topn import Filter, no_rows, rows_of
 from . import _model
+from ._tasks import FactorBlock
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -30,18 +35,20 @@ if TYPE_CHECKING:
     from .._typing import PathLike, Unknown
     from ..data import IdMap
     from ._data import RowBlock
-    from ._tasks import FactorBlock
 
 SUCCESS = "_SUCCESS"          # what Spark writes; Parquet readers skip names starting "_"
 
 
 def recommend_all(model: Any, n: int, out: PathLike | None, batch_size: int, filter_seen: bool,
                   filter_items: ArrayLike | None, items: ArrayLike | None,
-                  min_item_count: int | None, unknown: Unknown, verbose: bool | None) -> Path:
+                  min_item_count: int | None, unknown: Unknown, verbose: bool | None,
+                  item_blocks: bool | None = None) -> Path:
     """``model.recommend_all(...)`` of a model on the cluster (see ``DaskFit.recommend_all``)."""
     cluster = model._cluster
     n = v.check_int("n", n, minimum=1)
     batch_size = v.check_int("batch_size", batch_size, minimum=1)
+    if item_blocks is not None and not isinstance(item_blocks, (bool, np.bool_)):
+        raise TypeError(f"item_blocks must be True, False or None, got {item_blocks!r}")
     filt = Filter.of(model.item_ids_, filter_items, items, ("filter_items", "items"), "item",
                      unknown)
     minimum = (None if min_item_count is None
@@ -59,19 +66,43 @@ def recommend_all(model: Any, n: int, out: PathLike | None, batch_size: int, fil
                                 name="item-counts")
         filt = filt.at_least(cluster.waiter.gather([counts], cancel=[counts])[0], minimum)
     mu = model.global_mean_ if cluster._biased else None
-    ranked = cluster.submit(_model.stacked_items, *cluster.Y, name="items")
+    blocked = _items_too_large(cluster) if item_blocks is None else bool(item_blocks)
     item_ids = _model.item_id_map(cluster)
     shared = cluster.submit(_carry, filt, name="filter")
+    seen = cluster.seen if filter_seen else [None] * len(cluster.X)
     with _progress(len(cluster.X), verbose) as bar, replacing_directory(out) as temporary:
-        futures = [cluster.submit(recommend_block, str(temporary), b, cluster.X[b],
-                                  cluster.user_ids[b], cluster.seen[b] if filter_seen else None,
-                                  ranked, item_ids, shared, n, batch_size, mu, threads,
-                                  name="recommend", index=b)
-                   for b in range(len(cluster.X))]
-        cluster.waiter.gather(futures, cancel=futures,
+        if blocked:
+            futures, writes = [], []
+            for b in range(len(cluster.X)):
+                parts = [cluster.submit(rank_block, cluster.X[b], seen[b], cluster.Y[c], shared,
+                                        n, batch_size, mu, threads, name="rank", index=b)
+                         for c in range(len(cluster.Y))]
+                writes.append(cluster.submit(write_merged, str(temporary), b,
+                                             cluster.user_ids[b], item_ids, n, batch_size,
+                                             *parts, name="recommend", index=b))
+                futures += parts
+            futures += writes
+        else:
+            ranked = cluster.submit(_model.stacked_items, *cluster.Y, name="items")
+            writes = [cluster.submit(recommend_block, str(temporary), b, cluster.X[b],
+                                     cluster.user_ids[b], seen[b], ranked, item_ids, shared, n,
+                                     batch_size, mu, threads, name="recommend", index=b)
+                      for b in range(len(cluster.X))]
+            futures = writes
+        cluster.waiter.gather(writes, cancel=futures,
                               on_done=lambda done: bar.update(done - bar.n))
         (temporary / SUCCESS).touch()
     return out
+
+
+def _items_too_large(cluster: Any) -> bool:
+    """Whether the item factors, put together, would take more than a quarter of the
+    smallest memory limit of the cluster's workers (no limits: never)."""
+    item_bytes = (int(cluster.item_bounds[-1]) * cluster.factors * cluster.dtype.itemsize)
+    limits = [info.get("memory_limit") or 0
+              for info in cluster.client.scheduler_info()["workers"].values()]
+    limits = [limit for limit in limits if limit > 0]
+    return bool(limits) and item_bytes > min(limits) / 4
 
 
 def _checked_out(out: Path) -> Path:
@@ -103,26 +134,96 @@ def recommend_block(directory: str, b: int, user: FactorBlock, ids: np.ndarray,
     """Rank the users of one block (a task) and write ``part-<b>.parquet`` in
     ``directory``: columns user, rank (1 = best), item, score, as the one-machine
     ``recommend_all`` writes them. Returns the rows written."""
+    Y, bias = ranked
+    item_block = FactorBlock(0, Y, bias)
+    return _write_part(directory, b, ids, item_ids, batch_size, len(user.X), lambda rows:
+                       _rank_rows(user, seen, item_block, filt, n, mu, num_threads, rows))
+
+
+def rank_block(user: FactorBlock, seen: RowBlock | None, items: FactorBlock, filt: Filter,
+               n: int, batch_size: int, mu: float | None, num_threads: int
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """(item indices, scores) of the best min(n, items) of one item block for every user
+    of a user block (a task): the filters cut to the block's items, the indices the whole
+    catalog's (-1 where a user has fewer candidates in the block)."""
+    parts = [_rank_rows(user, seen, items, filt, n, mu, num_threads,
+                        np.arange(start, min(start + batch_size, len(user.X))))
+             for start in range(0, len(user.X), batch_size)]
+    return (np.concatenate([part[0] for part in parts]),
+            np.concatenate([part[1] for part in parts]))
+
+
+def write_merged(directory: str, b: int, ids: np.ndarray, item_ids: IdMap, n: int,
+                 batch_size: int, *parts: tuple[np.ndarray, np.ndarray]) -> int:
+    """Merge a user block's ``rank_block`` results, item block by item block in item
+    order, into each user's best n, and write them as ``recommend_block`` does (a task)."""
+    width = min(n, len(item_ids))
+
+    def merged(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        found = np.concatenate([part[0][rows] for part in parts], axis=1)
+        scores = np.concatenate([part[1][rows] for part in parts], axis=1)
+        scores[found < 0] = -np.inf
+        # stable: equal scores keep their columns' order, the lower item index first
+        order = np.argsort(-scores, axis=1, kind="stable")[:, :width]
+        return np.take_along_axis(found, order, 1), np.take_along_axis(scores, order, 1)
+
+    return _write_part(directory, b, ids, item_ids, batch_size, len(ids), merged)
+
+
+def _rank_rows(user: FactorBlock, seen: RowBlock | None, items: FactorBlock, filt: Filter,
+               n: int, mu: float | None, num_threads: int, rows: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """(item indices, scores) of the best min(n, items) of the item block ``items`` for
+    the given rows of a user block, through the one-machine top-n."""
+    X, Y, lo = user.X, items.X, items.lo
+    bias = np.zeros(len(Y), Y.dtype) if items.bias is None else items.bias
+    offsets = (np.zeros(len(rows), X.dtype) if mu is None
+               else user.bias[rows] + user.bias.dtype.type(mu))
+    exclude = (no_rows(len(rows)) if seen is None
+               else _within(rows_of((seen.R.indptr, seen.R.indices), rows), lo, lo + len(Y)))
+    candidates = (None if filt.candidates is None
+                  else _within_sorted(filt.candidates, lo, lo + len(Y)))
+    found, scores = topk_filtered(X[rows], offsets, Y, bias, candidates, exclude,
+                                  _within_sorted(filt.shared, lo, lo + len(Y)), min(n, len(Y)),
+                                  num_threads or _worker_threads())
+    if lo:
+        found[found >= 0] += np.int32(lo)
+    return found, scores
+
+
+def _within(csr: tuple[np.ndarray, np.ndarray], lo: int, hi: int
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """A CSR (indptr, indices) of item indices cut to the items [lo, hi), less lo."""
+    indptr, indices = csr
+    if lo == 0 and (len(indices) == 0 or indices.max() < hi):
+        return csr
+    keep = (indices >= lo) & (indices < hi)
+    kept = np.concatenate(([0], np.cumsum(keep, dtype=np.int64)))
+    return kept[indptr], (indices[keep] - lo).astype(np.int32)
+
+
+def _within_sorted(indices: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """The sorted item indices in [lo, hi), less lo."""
+    first, last = np.searchsorted(indices, [lo, hi])
+    return (indices[first:last] - lo).astype(np.int32)
+
+
+def _write_part(directory: str, b: int, ids: np.ndarray, item_ids: IdMap, batch_size: int,
+                n_users: int, ranked: Any) -> int:
+    """Write ``part-<b>.parquet`` in ``directory`` from ``ranked(rows)`` = (item indices,
+    scores) of each batch of the block's rows: columns user, rank (1 = best), item, score,
+    as the one-machine ``recommend_all`` writes them. Returns the rows written."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    Y, bias = ranked
-    X = user.X
-    offsets = (np.zeros(len(X), X.dtype) if mu is None
-               else user.bias + user.bias.dtype.type(mu))
-    threads = num_threads or _worker_threads()
-    width = min(n, len(Y))
     path = Path(directory) / f"part-{b:05d}.parquet"
     written = 0
     with replacing(path) as temporary:
         writer = None
         try:
-            for start in range(0, len(X), batch_size):
-                rows = np.arange(start, min(start + batch_size, len(X)))
-                exclude = (no_rows(len(rows)) if seen is None
-                           else rows_of((seen.R.indptr, seen.R.indices), rows))
-                found, scores = topk_filtered(X[rows], offsets[rows], Y, bias, filt.candidates,
-                                              exclude, filt.shared, width, threads)
+            for start in range(0, n_users, batch_size):
+                rows = np.arange(start, min(start + batch_size, n_users))
+                found, scores = ranked(rows)
                 users, rank, items, score = _long(ids[rows], item_ids, found, scores)
                 table = pa.table({"user": users, "rank": rank, "item": items, "score": score})
                 if writer is None:
