@@ -19,6 +19,7 @@ import fastmf.distributed as fd
 from fastmf.distributed._data import ClusterIds
 from fastmf.exceptions import ModelFileError, NotFittedError, UnknownIdError
 
+from . import reference
 from .test_distributed import _assert_same_fit
 from .test_distributed_faults import watchdog  # noqa: F401  (autouse: a hang fails the test)
 
@@ -396,3 +397,34 @@ def test_recommend_all_ranks_by_item_blocks_where_the_items_would_crowd_a_worker
     assert _items_too_large(cluster(1_000_000, 2 * gb, 0.9 * gb))      # 256 MB > 225 MB
     assert not _items_too_large(cluster(1_000_000, 2 * gb, 1.1 * gb))  # 256 MB < 275 MB
     assert not _items_too_large(cluster(10**9, 0, 0))                  # no limits
+
+
+def test_item_block_ranks_merge_as_the_whole_catalog_ranks(tmp_path):
+    """rank_block on each item block, then write_merged: each user's best n of the whole
+    catalog, ties between blocks to the lower item index (items 3 and 9 have the same
+    factors), as numpy's stable sort ranks them; a block without users gives no rows."""
+    from fastmf.data import IdMap
+    from fastmf.distributed._recommend import rank_block, write_merged
+    from fastmf.distributed._tasks import FactorBlock
+    from fastmf.models._topn import Filter
+
+    rng = np.random.default_rng(3)
+    X, Y = rng.normal(size=(30, 4)).astype(np.float32), rng.normal(size=(14, 4)).astype(np.float32)
+    Y[9] = Y[3]
+    X[0] = 0                                   # every score 0: a tie of all items
+    filt = Filter(None, np.array([5], np.int32))
+    user = FactorBlock(0, X)
+    parts = [rank_block(user, None, FactorBlock(lo, Y[lo:hi]), filt, 6, 7, None, 1)
+             for lo, hi in ((0, 4), (4, 11), (11, 14))]
+    written = write_merged(str(tmp_path), 0, np.arange(30) + 100, IdMap(np.arange(14) + 50), 6,
+                           7, *parts)
+    got = pd.read_parquet(tmp_path / "part-00000.parquet")
+    valid = np.ones((30, 14), bool)
+    valid[:, 5] = False
+    ref_items, ref_scores = reference.top_n(X.astype(np.float64) @ Y.T.astype(np.float64), valid, 6)
+    assert written == 30 * 6
+    np.testing.assert_array_equal(got["item"].to_numpy().reshape(30, 6), ref_items + 50)
+    np.testing.assert_allclose(got["score"].to_numpy().reshape(30, 6), ref_scores, atol=1e-6)
+    np.testing.assert_array_equal(got["user"].to_numpy(), np.repeat(np.arange(30) + 100, 6))
+    empty = rank_block(FactorBlock(0, X[:0]), None, FactorBlock(0, Y), filt, 6, 7, None, 1)
+    assert empty[0].shape == (0, 6) and empty[1].shape == (0, 6)

@@ -149,6 +149,9 @@ def rank_block(user: FactorBlock, seen: RowBlock | None, items: FactorBlock, fil
     parts = [_rank_rows(user, seen, items, filt, n, mu, num_threads,
                         np.arange(start, min(start + batch_size, len(user.X))))
              for start in range(0, len(user.X), batch_size)]
+    if not parts:                # a block without users
+        width = min(n, len(items.X))
+        return np.empty((0, width), np.int32), np.empty((0, width), items.X.dtype)
     return (np.concatenate([part[0] for part in parts]),
             np.concatenate([part[1] for part in parts]))
 
