@@ -21,6 +21,10 @@ Each run is a fresh process:
   blocks; bytes/iter is the median over iterations of the bytes the workers sent
   (``transfer_outgoing_bytes_total``, Dask's own counter); peak RSS of the driver and of
   each worker process (VmHWM). The factors are checked equal to fastmf's, bit for bit.
+- ``dask-threads`` (with ``--dask-threads``): the same on a ``LocalCluster(n_workers=2,
+  threads_per_worker=1, processes=False)``, two workers in one process that share its
+  memory: the engine's own cost, where ``dask`` adds two processes' copies of the factors
+  they read (each worker gathers the other side's rows from its own copy).
 - ``spark``: ``pyspark.ml.recommendation.ALS`` on ``local[2]`` (2 user and 2 item blocks)
   from the same Parquet files (cached and counted first); after an untimed 1-iteration fit
   that warms the JVM up, fits of ``maxIter`` 1 and N; s/iter is the difference of their
@@ -87,13 +91,13 @@ def fit_fastmf(data_path, iterations, factors, threads, kind, out_factors):
             "peak_rss_gb": peak_rss_gb()}
 
 
-def fit_dask(folder, iterations, factors, kind, local_factors):
+def fit_dask(folder, iterations, factors, kind, local_factors, processes=True):
     import dask.dataframe as dd
     from distributed import Client, LocalCluster
 
     import fastmf.distributed as fd
 
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=processes,
                            dashboard_address=":0")
     client = Client(cluster)
     try:
@@ -118,7 +122,8 @@ def fit_dask(folder, iterations, factors, kind, local_factors):
     finally:
         client.close()
         cluster.close()
-    return {"library": "dask" if kind == "explicit" else "dask-implicit", "fit_s": fit,
+    library = "dask" if processes else "dask-threads"
+    return {"library": library if kind == "explicit" else f"{library}-implicit", "fit_s": fit,
             "s_per_iter": float(np.median(seconds)), "setup_s": fit - sum(seconds),
             "bytes_per_iter": float(np.median(np.diff(sent))) if len(sent) > 1 else float("nan"),
             "peak_rss_gb": peak_rss_gb(), "workers_peak_rss_gb": workers_rss,
@@ -178,6 +183,9 @@ def measure(label, n_ratings, args, workdir):
                         factors_out=factors_path))
         rows.append(run("dask", workdir, args, data=folder, kind=kind,
                         factors_out=factors_path))
+        if args.dask_threads:
+            rows.append(run("dask", workdir, args, data=folder, kind=kind,
+                            factors_out=factors_path, dask_processes="no"))
     if args.spark_missing is None and "explicit" in args.kinds:
         rows.append(run("spark", workdir, args, data=folder))
     return rows
@@ -193,8 +201,11 @@ def main(argv=None):
                         type=lambda text: text.split(","),
                         help="explicit (ALS; Spark too), implicit (ImplicitALS) or both")
     parser.add_argument("--no-spark", action="store_true", help="skip Spark")
+    parser.add_argument("--dask-threads", action="store_true",
+                        help="also fit on 2 Dask workers that are threads of one process "
+                             "(the engine's cost without two processes' copies of the factors)")
     add_worker_arguments(parser, ["fastmf", "dask", "spark"])
-    for hidden in ("--kind", "--factors-out"):
+    for hidden in ("--kind", "--factors-out", "--dask-processes"):
         parser.add_argument(hidden, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -204,7 +215,7 @@ def main(argv=None):
                                 args.kind, args.factors_out)
         elif args.worker == "dask":
             result = fit_dask(args.data, args.iterations, args.factors, args.kind,
-                              args.factors_out)
+                              args.factors_out, processes=args.dask_processes != "no")
         else:
             result = fit_spark(args.data, args.iterations, args.factors)
         Path(args.out).write_text(json.dumps(result))
