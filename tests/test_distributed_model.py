@@ -400,24 +400,25 @@ def test_recommend_all_ranks_by_item_blocks_where_the_items_would_crowd_a_worker
 
 
 def test_item_block_ranks_merge_as_the_whole_catalog_ranks(tmp_path):
-    """rank_block on each item block, then write_merged: each user's best n of the whole
-    catalog, ties between blocks to the lower item index (items 3 and 9 have the same
-    factors), as numpy's stable sort ranks them; a block without users gives no rows."""
+    """rank_block along the item blocks, each merging into the best of those before, then
+    write_ranked: each user's best n of the whole catalog, ties between blocks to the lower
+    item index (items 3 and 9 have the same factors; user 0 scores every item 0), as numpy's
+    stable sort ranks them; a block without users gives no rows."""
     from fastmf.data import IdMap
-    from fastmf.distributed._recommend import rank_block, write_merged
+    from fastmf.distributed._recommend import rank_block, write_ranked
     from fastmf.distributed._tasks import FactorBlock
     from fastmf.models._topn import Filter
 
     rng = np.random.default_rng(3)
     X, Y = rng.normal(size=(30, 4)).astype(np.float32), rng.normal(size=(14, 4)).astype(np.float32)
     Y[9] = Y[3]
-    X[0] = 0                                   # every score 0: a tie of all items
+    X[0] = 0
     filt = Filter(None, np.array([5], np.int32))
-    user = FactorBlock(0, X)
-    parts = [rank_block(user, None, FactorBlock(lo, Y[lo:hi]), filt, 6, 7, None, 1)
-             for lo, hi in ((0, 4), (4, 11), (11, 14))]
-    written = write_merged(str(tmp_path), 0, np.arange(30) + 100, IdMap(np.arange(14) + 50), 6,
-                           7, *parts)
+    user, best = FactorBlock(0, X), None
+    for lo, hi in ((0, 4), (4, 11), (11, 14)):
+        best = rank_block(user, None, FactorBlock(lo, Y[lo:hi]), filt, 6, 7, None, 1, best)
+    written = write_ranked(str(tmp_path), 0, np.arange(30) + 100, IdMap(np.arange(14) + 50), 7,
+                           best)
     got = pd.read_parquet(tmp_path / "part-00000.parquet")
     valid = np.ones((30, 14), bool)
     valid[:, 5] = False

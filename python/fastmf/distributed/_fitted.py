@@ -138,9 +138,10 @@ class ClusterModelMixin:
             output there is replaced); else as for ``fastmf.ALS.recommend_all``.
         item_blocks : bool, optional
             On the cluster: True ranks each user block against each item block in its own
-            task (the block's best ``n``, filters cut to its items) and merges those into
-            the best ``n`` of the catalog, so that no worker holds more than one item block
-            at a time; False puts the item factors together on every worker that ranks;
+            task (the block's best ``n``, filters cut to its items), item block after item
+            block, each merged into the best ``n`` of the blocks before it, so that no task
+            holds more than one item block; False puts the item factors together on every
+            worker that ranks;
             None (default) chooses True where the item factors would take more than a
             quarter of the smallest worker memory limit. Both give the same output. On this
             machine it changes nothing.

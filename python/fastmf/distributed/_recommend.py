@@ -2,10 +2,11 @@
 is, ranks its users against the item factors (put together once on a worker and fetched
 once by each worker that needs them) through the one-machine top-n with its filters
 (``fastmf._kernels.topk.topk_filtered``), and writes one Parquet file. A catalog too large
-for that is ranked item block by item block: a task per user block and item block gives
-the block's best n of those items (the filters cut to its items), and a task per user block
-merges them, best score first and, between equal scores, the lower item index, as the
-one-machine top-n orders them, and writes the file.
+for that is ranked item block by item block: for each user block a chain of tasks, one per
+item block in item order, each finding its item block's best n (the filters cut to its
+items) and merging them into the best n of the item blocks before it (best score first
+and, between equal scores, the lower item index, as the one-machine top-n orders them);
+a last task writes the file. A task holds one item block and two lists of n a user.
 
 The output is a directory written whole or not at all: the tasks write their files into a
 temporary directory beside it (each file under a temporary name, renamed when complete),
@@ -74,13 +75,15 @@ def recommend_all(model: Any, n: int, out: PathLike | None, batch_size: int, fil
         if blocked:
             futures, writes = [], []
             for b in range(len(cluster.X)):
-                parts = [cluster.submit(rank_block, cluster.X[b], seen[b], cluster.Y[c], shared,
-                                        n, batch_size, mu, threads, name="rank", index=b)
-                         for c in range(len(cluster.Y))]
-                writes.append(cluster.submit(write_merged, str(temporary), b,
-                                             cluster.user_ids[b], item_ids, n, batch_size,
-                                             *parts, name="recommend", index=b))
-                futures += parts
+                best = None
+                for c in range(len(cluster.Y)):
+                    best = cluster.submit(rank_block, cluster.X[b], seen[b], cluster.Y[c],
+                                          shared, n, batch_size, mu, threads, best,
+                                          name="rank", index=b)
+                    futures.append(best)
+                writes.append(cluster.submit(write_ranked, str(temporary), b,
+                                             cluster.user_ids[b], item_ids, batch_size, best,
+                                             name="recommend", index=b))
             futures += writes
         else:
             ranked = cluster.submit(_model.stacked_items, *cluster.Y, name="items")
@@ -141,36 +144,38 @@ def recommend_block(directory: str, b: int, user: FactorBlock, ids: np.ndarray,
 
 
 def rank_block(user: FactorBlock, seen: RowBlock | None, items: FactorBlock, filt: Filter,
-               n: int, batch_size: int, mu: float | None, num_threads: int
+               n: int, batch_size: int, mu: float | None, num_threads: int,
+               before: tuple[np.ndarray, np.ndarray] | None = None
                ) -> tuple[np.ndarray, np.ndarray]:
-    """(item indices, scores) of the best min(n, items) of one item block for every user
-    of a user block (a task): the filters cut to the block's items, the indices the whole
-    catalog's (-1 where a user has fewer candidates in the block)."""
+    """(item indices, scores) of every user of a user block (a task): the best n of one
+    item block (the filters cut to its items; the indices the whole catalog's), merged into
+    ``before``, the best of the item blocks before it (None: none); -1 where a user has
+    fewer candidates."""
     parts = [_rank_rows(user, seen, items, filt, n, mu, num_threads,
                         np.arange(start, min(start + batch_size, len(user.X))))
              for start in range(0, len(user.X), batch_size)]
-    if not parts:                # a block without users
+    if parts:
+        found, scores = (np.concatenate([part[0] for part in parts]),
+                         np.concatenate([part[1] for part in parts]))
+    else:                        # a block without users
         width = min(n, len(items.X))
-        return np.empty((0, width), np.int32), np.empty((0, width), items.X.dtype)
-    return (np.concatenate([part[0] for part in parts]),
-            np.concatenate([part[1] for part in parts]))
+        found, scores = np.empty((0, width), np.int32), np.empty((0, width), items.X.dtype)
+    if before is None:
+        return found, scores
+    found = np.concatenate([before[0], found], axis=1)
+    scores = np.concatenate([before[1], scores], axis=1)
+    scores[found < 0] = -np.inf
+    # stable: equal scores keep their columns' order, the earlier block's lower index first
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :n]
+    return np.take_along_axis(found, order, 1), np.take_along_axis(scores, order, 1)
 
 
-def write_merged(directory: str, b: int, ids: np.ndarray, item_ids: IdMap, n: int,
-                 batch_size: int, *parts: tuple[np.ndarray, np.ndarray]) -> int:
-    """Merge a user block's ``rank_block`` results, item block by item block in item
-    order, into each user's best n, and write them as ``recommend_block`` does (a task)."""
-    width = min(n, len(item_ids))
-
-    def merged(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        found = np.concatenate([part[0][rows] for part in parts], axis=1)
-        scores = np.concatenate([part[1][rows] for part in parts], axis=1)
-        scores[found < 0] = -np.inf
-        # stable: equal scores keep their columns' order, the lower item index first
-        order = np.argsort(-scores, axis=1, kind="stable")[:, :width]
-        return np.take_along_axis(found, order, 1), np.take_along_axis(scores, order, 1)
-
-    return _write_part(directory, b, ids, item_ids, batch_size, len(ids), merged)
+def write_ranked(directory: str, b: int, ids: np.ndarray, item_ids: IdMap, batch_size: int,
+                 ranked: tuple[np.ndarray, np.ndarray]) -> int:
+    """Write a user block's ``rank_block`` result as ``recommend_block`` writes (a task)."""
+    found, scores = ranked
+    return _write_part(directory, b, ids, item_ids, batch_size, len(ids),
+                       lambda rows: (found[rows], scores[rows]))
 
 
 def _rank_rows(user: FactorBlock, seen: RowBlock | None, items: FactorBlock, filt: Filter,
