@@ -141,10 +141,9 @@ class ClusterModelMixin:
             task (the block's best ``n``, filters cut to its items), item block after item
             block, each merged into the best ``n`` of the blocks before it, so that no task
             holds more than one item block; False puts the item factors together on every
-            worker that ranks;
-            None (default) chooses True where the item factors would take more than a
-            quarter of the smallest worker memory limit. Both give the same output. On this
-            machine it changes nothing.
+            worker that ranks; None (default) chooses True where the item factors would take
+            more than a quarter of the smallest worker memory limit. Both give the same
+            output. On this machine it changes nothing.
 
         Returns
         -------
