@@ -429,3 +429,8 @@ def test_item_block_ranks_merge_as_the_whole_catalog_ranks(tmp_path):
     np.testing.assert_array_equal(got["user"].to_numpy(), np.repeat(np.arange(30) + 100, 6))
     empty = rank_block(FactorBlock(0, X[:0]), None, FactorBlock(0, Y), filt, 6, 7, None, 1)
     assert empty[0].shape == (0, 6) and empty[1].shape == (0, 6)
+
+
+def test_item_blocks_is_checked_on_a_model_on_this_machine_too():
+    with pytest.raises(TypeError, match="item_blocks must be True, False or None"):
+        fd.ALS(verbose=False).recommend_all(2, item_blocks="yes")

@@ -275,4 +275,3 @@ def test_topk_filtered_kernel_equals_the_masked_stable_sort(kernels, dtype, rtol
     ref_items, ref_scores = reference.top_n(full, valid, 12)
     np.testing.assert_array_equal(items, ref_items)
     np.testing.assert_allclose(scores, ref_scores, rtol=rtol, atol=rtol)
-

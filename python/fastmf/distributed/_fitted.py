@@ -3,6 +3,8 @@ on this machine (its factors gathered at the end of the fit, as the one-machine 
 for one that keeps its factors on the cluster (``fit(..., keep_on_cluster=True)``,
 ``fastmf.distributed.load``): ``to_local``, ``save``, ``recommend_all``, and the refusals of
 what only a model on this machine can do (serving one user, pickling)."""
+import numpy as np
+
 from .._locking import reads
 from ..exceptions import NotFittedError
 from ._model import gather_model
@@ -172,6 +174,8 @@ class ClusterModelMixin:
         (600, ['user', 'rank', 'item', 'score'])
         >>> client.cluster.close(); client.close()
         """
+        if item_blocks is not None and not isinstance(item_blocks, (bool, np.bool_)):
+            raise TypeError(f"item_blocks must be True, False or None, got {item_blocks!r}")
         if "_cluster" not in vars(self):
             return super().recommend_all(
                 n, batch_size=batch_size, out=out, filter_seen=filter_seen,

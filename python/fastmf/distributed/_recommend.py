@@ -48,8 +48,6 @@ def recommend_all(model: Any, n: int, out: PathLike | None, batch_size: int, fil
     cluster = model._cluster
     n = v.check_int("n", n, minimum=1)
     batch_size = v.check_int("batch_size", batch_size, minimum=1)
-    if item_blocks is not None and not isinstance(item_blocks, (bool, np.bool_)):
-        raise TypeError(f"item_blocks must be True, False or None, got {item_blocks!r}")
     filt = Filter.of(model.item_ids_, filter_items, items, ("filter_items", "items"), "item",
                      unknown)
     minimum = (None if min_item_count is None
