@@ -154,6 +154,27 @@ FASTMF_ALWAYS_INLINE void store_first(S* p, V v, std::ptrdiff_t n) {
   for (std::ptrdiff_t i = 0; i < n; ++i) p[i] = v[i];
 }
 
+// Lanes of two vectors a and b of N lanes each, picked at compile time: lane o of the
+// result is lane I_o of the 2N lanes a[0..N), b[0..N). One shuffle instruction (or two) with
+// GCC 12+ and Clang (__builtin_shufflevector), GCC's __builtin_shuffle before that; a loop
+// over the lanes in the plain build.
+template <int... I, typename V>
+FASTMF_ALWAYS_INLINE V shuffle_lanes(V a, V b) {
+#if FASTMF_GNU_EXTENSIONS && (defined(__clang__) || __GNUC__ >= 12)
+  return __builtin_shufflevector(a, b, I...);
+#elif FASTMF_GNU_EXTENSIONS
+  using Lane = std::remove_reference_t<decltype(a[0])>;
+  using Mask = std::conditional_t<sizeof(Lane) == 8, long long, int>;
+  typedef Mask MaskVector __attribute__((vector_size(sizeof(V))));
+  return __builtin_shuffle(a, b, MaskVector{I...});
+#else
+  constexpr int lanes = int(sizeof...(I)), index[] = {I...};
+  V out{};
+  for (int o = 0; o < lanes; ++o) out[o] = index[o] < lanes ? a[index[o]] : b[index[o] - lanes];
+  return out;
+#endif
+}
+
 // Prefetch targets: every cache level, or L2 and below (for data wanted a while later,
 // which should not push the working set out of L1).
 enum PrefetchTarget { kPrefetchToL1, kPrefetchToL2 };

@@ -12,25 +12,72 @@
 #include "cholesky.hpp"
 #include "common.hpp"
 #include "gram.hpp"
+#include "simd.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
 namespace fastmf {
 
-// A row's item vectors are gathered into a per-thread k x width buffer, in chunks of at
-// most `width` columns (about 2 MB), so scratch memory stays small for any row length.
+// A row's item vectors are gathered into a per-thread buffer of `width` columns (about
+// 2 MB), a chunk at a time, so scratch memory stays small for any row length.
 template <typename S>
 Index gather_width(Index k) {
   return std::max<Index>(256, (Index(1) << 21) / (k * Index(sizeof(S))));
 }
 
-// Exact half-step by Cholesky. The n_u weighted outer products are Gram updates by the
-// gathered rows sqrt(|w_ui|) y_i, a chunk at a time: rows with w >= 0 into Z, added; rows
-// with w < 0 into Zn, subtracted (Zn is allocated only when base < 0, the only case where
-// a weight can be negative).
+// A row's system, per thread: A = G + λ_u I + Σ_{i∈u} w_ui y_i y_iᵀ (SpdSystem: the lower
+// triangle, padded) and b = Σ_{i∈u} c_ui y_i + λ_u prior_u, c_ui = 1 + alpha values_ui. The
+// n_u weighted outer products are Gram updates by the gathered rows sqrt(|w_ui|) y_i, a
+// chunk of `width` at a time: rows with w >= 0 into Z, added; rows with w < 0 into Zn,
+// subtracted (Zn is allocated only when base < 0, the only case where a weight can be
+// negative). Z also holds the rows the CG products read (kp x width, column-major).
+template <typename S>
+struct ImplicitRowSystem {
+  ImplicitRowSystem(Index k, Index width, ConstRowRef<S> G, bool negatives)
+      : system(k),
+        start(Matrix<S>::Zero(system.padded(), system.padded())),
+        Z(Matrix<S>::Zero(system.padded(), width)),
+        Zn(Matrix<S>::Zero(system.padded(), negatives ? width : 0)) {
+    start.topLeftCorner(k, k) = G;
+  }
+
+  // Form row u's system (prior: its prior row, or null for 0).
+  void build(const CsrView<S>& C, Index u, ConstRowRef<S> Y, S alpha, S base, S lambda,
+             const S* prior) {
+    const Index k = Y.cols(), n = C.count(u), width = Z.cols();
+    system.A = start;
+    system.A.diagonal().head(k).array() += lambda;
+    system.b.setZero();
+    if (prior != nullptr) {
+      for (Index f = 0; f < k; ++f) system.b[f] = lambda * prior[f];
+    }
+    Index m = 0, mn = 0;  // columns gathered into Z and Zn
+    for (Index j = 0; j < n; ++j) {
+      const std::int64_t e = C.begin(u) + j;
+      if (j + kPrefetchAhead < n) prefetch_row(Y, C.indices[e + kPrefetchAhead]);
+      const S conf = alpha * C.data[e], weight = base + conf;
+      const S* y = Y.row(C.indices[e]).data();
+      if (weight >= S(0)) {
+        gather_row(y, k, std::sqrt(weight), S(1) + conf, Z.col(m++).data(), system.b.data());
+        if (m == width) system.add_gram(Z, std::exchange(m, 0));
+      } else {
+        gather_row(y, k, std::sqrt(-weight), S(1) + conf, Zn.col(mn++).data(), system.b.data());
+        if (mn == width) system.template add_gram<-1>(Zn, std::exchange(mn, 0));
+      }
+    }
+    if (m > 0) system.add_gram(Z, m);
+    if (mn > 0) system.template add_gram<-1>(Zn, mn);
+  }
+
+  SpdSystem<S> system;
+  Matrix<S> start, Z, Zn;
+};
+
+// Exact half-step by Cholesky of each row's system (ImplicitRowSystem).
 // With a prior (prior.rows() == X.rows(); an empty prior means 0), x_u is shrunk toward
 // prior_u instead of 0: λ_u prior_u joins the right-hand side, and a row without
 // interactions gets (G + λ_u I)⁻¹ λ_u prior_u. Without a prior such a row gets 0.
@@ -50,44 +97,12 @@ std::int64_t implicit_als_half_step(ConstVecRef<std::int64_t> indptr,
   const bool has_prior = prior.rows() > 0;
   FirstFailure failed;
   ParallelGuard guard;
-  struct Scratch {  // per thread
-    Scratch(Index k, Index width, ConstRowRef<S> G, bool negatives)
-        : system(k),
-          start(Matrix<S>::Zero(system.padded(), system.padded())),
-          Z(Matrix<S>::Zero(system.padded(), width)),
-          Zn(Matrix<S>::Zero(system.padded(), negatives ? width : 0)) {
-      start.topLeftCorner(k, k) = G;
-    }
-    SpdSystem<S> system;
-    Matrix<S> start, Z, Zn;
-  };
-  auto solve = [&](Index u, Scratch& w) {
-    const Index n = C.count(u);
-    if (n == 0 && !has_prior) {
+  auto solve = [&](Index u, ImplicitRowSystem<S>& w) {
+    if (C.count(u) == 0 && !has_prior) {
       X.row(u).setZero();
       return;
     }
-    w.system.A = w.start;
-    w.system.A.diagonal().head(k).array() += reg[u];
-    w.system.b.setZero();
-    if (has_prior) w.system.b.head(k) = reg[u] * prior.row(u).transpose();
-    Index m = 0, mn = 0;  // columns gathered into Z and Zn
-    for (Index j = 0; j < n; ++j) {
-      const std::int64_t e = C.begin(u) + j;
-      if (j + kPrefetchAhead < n) prefetch_row(Y, C.indices[e + kPrefetchAhead]);
-      const S conf = alpha * C.data[e], weight = base + conf;
-      const S* y = Y.row(C.indices[e]).data();
-      if (weight >= S(0)) {
-        gather_row(y, k, std::sqrt(weight), S(1) + conf, w.Z.col(m++).data(), w.system.b.data());
-        if (m == width) w.system.add_gram(w.Z, std::exchange(m, 0));
-      } else {
-        gather_row(y, k, std::sqrt(-weight), S(1) + conf, w.Zn.col(mn++).data(),
-                   w.system.b.data());
-        if (mn == width) w.system.template add_gram<-1>(w.Zn, std::exchange(mn, 0));
-      }
-    }
-    if (m > 0) w.system.add_gram(w.Z, m);
-    if (mn > 0) w.system.template add_gram<-1>(w.Zn, mn);
+    w.build(C, u, Y, alpha, base, reg[u], has_prior ? prior.row(u).data() : nullptr);
     if (!w.system.solve()) {
       failed.record(u);
       return;
@@ -96,7 +111,7 @@ std::int64_t implicit_als_half_step(ConstVecRef<std::int64_t> indptr,
   };
 #pragma omp parallel num_threads(resolve_threads(num_threads))
   {
-    std::optional<Scratch> scratch;
+    std::optional<ImplicitRowSystem<S>> scratch;
     guard.run([&] { scratch.emplace(k, width, G, base < S(0)); });
 #pragma omp for schedule(dynamic, 16)
     for (Index u = 0; u < C.rows(); ++u) {
@@ -107,13 +122,140 @@ std::int64_t implicit_als_half_step(ConstVecRef<std::int64_t> indptr,
   return failed.row();
 }
 
+// The product of a CG step with the gathered rows, by hand: on the m columns z_j (k entries,
+// column j at Z + j ld) of the gathered block Z,
+//   out += Σ_j t_j z_j,   t_j = weight_j (z_j·v)  or, with Residual, c1_j - weight_j (z_j·v),
+// a vector's width W of columns at a time: their W dot products side by side in W vectors,
+// added up across lanes by one Simd::sums, then the same W columns (now in L1) times their
+// t_j added to out. One pass over Z, where Eigen's Zᵀv then Z t make two and spend more on
+// each call and each horizontal sum than on the 2·k·m multiply-adds at CG's sizes.
+template <typename S, bool Residual>
+void weighted_product(const S* Z, Index ld, Index m, Index k, const S* v, const S* weight,
+                      const S* c1, S* out) {
+  using Vs = Simd<S>;
+  using V = typename Vs::type;
+  constexpr Index W = Vs::width;
+  const Index full = k / W * W, tail = k - full;
+  auto t_of = [&](auto q, auto w, auto c) { return Residual ? c - w * q : w * q; };
+  S t[W];
+  Index j = 0;
+  for (; j + W <= m; j += W) {
+    const S* z = Z + j * ld;
+    V d[W];
+    FASTMF_UNROLL(16)
+    for (Index c = 0; c < W; ++c) d[c] = V{};
+    for (Index f = 0; f < full; f += W) {
+      const V vf = Vs::load(v + f);
+      FASTMF_UNROLL(16)
+      for (Index c = 0; c < W; ++c) d[c] += Vs::load(z + c * ld + f) * vf;
+    }
+    if (tail > 0) {
+      const V vf = Vs::load_first(v + full, tail);
+      FASTMF_UNROLL(16)
+      for (Index c = 0; c < W; ++c) d[c] += Vs::load_first(z + c * ld + full, tail) * vf;
+    }
+    Vs::store(t, t_of(Vs::sums(d), Vs::load(weight + j), Vs::load(c1 + j)));
+    for (Index f = 0; f < full; f += W) {  // two chains of multiply-adds: even, odd columns
+      V even = Vs::load(out + f), odd{};
+      FASTMF_UNROLL(16)
+      for (Index c = 0; c < W; c += 2) {
+        even += t[c] * Vs::load(z + c * ld + f);
+        odd += t[c + 1] * Vs::load(z + (c + 1) * ld + f);
+      }
+      Vs::store(out + f, even + odd);
+    }
+    if (tail > 0) {
+      V sum = Vs::load_first(out + full, tail);
+      FASTMF_UNROLL(16)
+      for (Index c = 0; c < W; ++c) sum += t[c] * Vs::load_first(z + c * ld + full, tail);
+      Vs::store_first(out + full, sum, tail);
+    }
+  }
+  for (; j < m; ++j) {  // the last columns, one at a time
+    const S* z = Z + j * ld;
+    V d{};
+    for (Index f = 0; f < full; f += W) d += Vs::load(z + f) * Vs::load(v + f);
+    if (tail > 0) d += Vs::load_first(z + full, tail) * Vs::load_first(v + full, tail);
+    const S tj = t_of(Vs::sum(d), weight[j], c1[j]);
+    for (Index f = 0; f < full; f += W) {
+      Vs::store(out + f, Vs::load(out + f) + tj * Vs::load(z + f));
+    }
+    if (tail > 0) {
+      Vs::store_first(out + full, Vs::load_first(out + full, tail) +
+                                      tj * Vs::load_first(z + full, tail), tail);
+    }
+  }
+}
+
+// z[0..k) = y[0..k), by whole vectors and a last partial one.
+template <typename S>
+FASTMF_ALWAYS_INLINE void copy_row(const S* y, Index k, S* z) {
+  using Vs = Simd<S>;
+  Index f = 0;
+  for (; f + Vs::width <= k; f += Vs::width) Vs::store(z + f, Vs::load(y + f));
+  if (f < k) Vs::store_first(z + f, Vs::load_first(y + f, k - f), k - f);
+}
+
+// out[0 .. R vectors) += Σ_j t_j z_j[0 .. R vectors) (column j at Z + j ld), the last
+// vector only its first `last` lanes when Partial (then R == 1): out's vectors held in
+// registers twice over, for the even and the odd columns (two chains of multiply-adds).
+template <typename S, int R, bool Partial>
+FASTMF_ALWAYS_INLINE void add_combination_vectors(const S* Z, Index ld, Index m, const S* t,
+                                                  S* out, Index last) {
+  using Vs = Simd<S>;
+  using V = typename Vs::type;
+  constexpr Index W = Vs::width;
+  auto load = [last](const S* p) { return Partial ? Vs::load_first(p, last) : Vs::load(p); };
+  V even[R], odd[R];
+  FASTMF_UNROLL(8)
+  for (int r = 0; r < R; ++r) even[r] = odd[r] = V{};
+  Index j = 0;
+  for (; j + 2 <= m; j += 2) {
+    const S *z0 = Z + j * ld, *z1 = z0 + ld;
+    const S t0 = t[j], t1 = t[j + 1];
+    FASTMF_UNROLL(8)
+    for (int r = 0; r < R; ++r) {
+      even[r] += t0 * load(z0 + r * W);
+      odd[r] += t1 * load(z1 + r * W);
+    }
+  }
+  if (j < m) {
+    FASTMF_UNROLL(8)
+    for (int r = 0; r < R; ++r) even[r] += t[j] * load(Z + j * ld + r * W);
+  }
+  FASTMF_UNROLL(8)
+  for (int r = 0; r < R; ++r) {
+    const V sum = load(out + r * W) + even[r] + odd[r];
+    if constexpr (Partial) {
+      Vs::store_first(out, sum, last);
+    } else {
+      Vs::store(out + r * W, sum);
+    }
+  }
+}
+
+// out[0..k) += Σ_j t_j z_j over the m columns (column j at Z + j ld): four vectors of out at
+// a time, one pass over Z for each four; then the vectors left, and a last partial one.
+template <typename S>
+void add_column_combination(const S* Z, Index ld, Index m, Index k, const S* t, S* out) {
+  constexpr Index W = Simd<S>::width;
+  Index f = 0;
+  for (; f + 4 * W <= k; f += 4 * W) {
+    add_combination_vectors<S, 4, false>(Z + f, ld, m, t, out + f, W);
+  }
+  for (; f + W <= k; f += W) add_combination_vectors<S, 1, false>(Z + f, ld, m, t, out + f, W);
+  if (f < k) add_combination_vectors<S, 1, true>(Z + f, ld, m, t, out + f, k - f);
+}
 
 // Approximate half-step: `steps` conjugate-gradient iterations on the same system, warm
-// started from the current X (Takács et al. 2011). The row's item vectors are gathered
-// into Z (k x n_u; a row longer than the buffer is gathered again, chunk by chunk, for
-// every product), so each product with the system matrix,
+// started from the current X (Takács et al. 2011). A row of at most `width` items is
+// gathered once into Z, and each product with the system matrix,
 //   A p = (G + λ_u I) p + Z (w ∘ Zᵀ p),   w = base + alpha values,
-// is two contiguous matrix-vector products; nothing of size k x k is formed per row.
+// is one pass over Z (weighted_product) and a product with G: nothing of size k x k is
+// formed for it. A longer row's Z would not stay in the caches, and each product would read
+// its rows from memory again: such a row forms A (ImplicitRowSystem, one pass over its rows
+// at the speed of the Gram tiles) and multiplies by it; the iterates are the same but for
+// rounding.
 // Rows without interactions get 0, or with a prior start from 0 toward (G + λ_u I)⁻¹ λ_u
 // prior_u. Same contract as implicit_als_half_step (prior included), plus steps >= 1.
 template <typename S>
@@ -124,34 +266,32 @@ void implicit_als_cg_step(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::int
   const CsrView<S> C{indptr, indices, values};
   const Index k = Y.cols(), width = gather_width<S>(k);
   const bool has_prior = prior.rows() > 0;
-  // G is symmetric: its row-major storage read as column-major is the same matrix.
-  const Eigen::Map<const Matrix<S>> Gm(G.data(), k, k);
   ParallelGuard guard;
   struct Scratch {  // per thread
-    Scratch(Index k, Index width) : Z(k, width), c(width), q(width), x(k), r(k), p(k), Ap(k) {}
-    Matrix<S> Z;
-    Vector<S> c, q, x, r, p, Ap;
+    Scratch(Index k, Index width, ConstRowRef<S> G, bool negatives)
+        : rows(k, width, G, negatives), weight(width), c1(width), x(k), r(k), p(k), Ap(k) {}
+    ImplicitRowSystem<S> rows;
+    Vector<S> weight, c1;  // base + conf and 1 + conf of the gathered rows
+    Vector<S> x, r, p, Ap;
   };
-  auto gather = [&](Scratch& w, Index u, Index lo, Index m) {
-    for (Index j = 0; j < m; ++j) {
-      const std::int64_t e = C.begin(u) + lo + j;
-      if (lo + j + kPrefetchAhead < C.count(u)) prefetch_row(Y, C.indices[e + kPrefetchAhead]);
-      w.Z.col(j) = Y.row(C.indices[e]).transpose();
-      w.c[j] = alpha * C.data[e];
+  auto gather = [&](Scratch& w, Index u) {
+    Matrix<S>& Z = w.rows.Z;
+    for (Index j = 0; j < C.count(u); ++j) {
+      const std::int64_t e = C.begin(u) + j;
+      if (j + kPrefetchAhead < C.count(u)) prefetch_row(Y, C.indices[e + kPrefetchAhead]);
+      copy_row(Y.row(C.indices[e]).data(), k, Z.col(j).data());
+      const S conf = alpha * C.data[e];
+      w.weight[j] = base + conf;
+      w.c1[j] = S(1) + conf;
     }
   };
-  // out = Σ_{i∈u} t_i y_i with t_i = weight(conf_ui, y_i·v), chunk by chunk.
-  auto product = [&](Scratch& w, Index u, const Vector<S>& v, Vector<S>& out, auto weight) {
-    const Index n = C.count(u);
+  // out = Σ_{i∈u} t_i y_i + G v with t_i = w_ui (y_i·v), or (1 + conf_ui) - w_ui (y_i·v)
+  // and - G v for the residual.
+  auto product = [&](Scratch& w, Index u, const Vector<S>& v, Vector<S>& out, auto residual) {
     out.setZero();
-    for (Index lo = 0; lo < n; lo += width) {
-      const Index m = std::min(width, n - lo);
-      if (n > width) gather(w, u, lo, m);
-      auto qm = w.q.head(m);
-      qm.noalias() = w.Z.leftCols(m).transpose() * v;
-      weight(qm.array(), w.c.head(m).array());
-      out.noalias() += w.Z.leftCols(m) * qm;
-    }
+    const Matrix<S>& Z = w.rows.Z;
+    weighted_product<S, decltype(residual)::value>(Z.data(), Z.rows(), C.count(u), k, v.data(),
+                                                   w.weight.data(), w.c1.data(), out.data());
   };
   auto solve = [&](Index u, Scratch& w) {
     const Index n = C.count(u);
@@ -159,21 +299,33 @@ void implicit_als_cg_step(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::int
       X.row(u).setZero();
       return;
     }
-    if (n <= width) gather(w, u, 0, n);          // once, for every product below
     Vector<S>&x = w.x, &r = w.r, &p = w.p, &Ap = w.Ap;
     const S lambda = reg[u];
+    const bool formed = n > width;
+    const auto A = w.rows.system.A.topLeftCorner(k, k).template selfadjointView<Eigen::Lower>();
     x = X.row(u).transpose();
-    // r = b - A x with b = Σ c y_i + λ_u prior_u, c = 1 + conf.
-    product(w, u, x, r, [base](auto t, auto conf) { t = S(1) + conf - (base + conf) * t; });
-    r.noalias() -= Gm * x;
-    r -= lambda * x;
-    if (has_prior) r += lambda * prior.row(u).transpose();
+    if (formed) {  // r = b - A x
+      w.rows.build(C, u, Y, alpha, base, lambda, has_prior ? prior.row(u).data() : nullptr);
+      r = w.rows.system.b.head(k);
+      r.noalias() -= A * x;
+    } else {  // r = b - A x with b = Σ c y_i + λ_u prior_u, c = 1 + conf
+      gather(w, u);
+      product(w, u, x, r, std::true_type{});
+      Ap.setZero();
+      add_column_combination(G.data(), G.outerStride(), k, k, x.data(), Ap.data());  // G x
+      r -= Ap + lambda * x;
+      if (has_prior) r += lambda * prior.row(u).transpose();
+    }
     p = r;
     S rs_old = r.squaredNorm();
     for (int step = 0; step < steps && rs_old > S(0); ++step) {
-      product(w, u, p, Ap, [base](auto t, auto conf) { t = (base + conf) * t; });
-      Ap.noalias() += Gm * p;
-      Ap += lambda * p;
+      if (formed) {
+        Ap.noalias() = A * p;
+      } else {
+        product(w, u, p, Ap, std::false_type{});
+        add_column_combination(G.data(), G.outerStride(), k, k, p.data(), Ap.data());
+        Ap += lambda * p;
+      }
       const S step_size = rs_old / p.dot(Ap);
       x += step_size * p;
       r -= step_size * Ap;
@@ -186,7 +338,7 @@ void implicit_als_cg_step(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::int
 #pragma omp parallel num_threads(resolve_threads(num_threads))
   {
     std::optional<Scratch> scratch;
-    guard.run([&] { scratch.emplace(k, width); });
+    guard.run([&] { scratch.emplace(k, width, G, base < S(0)); });
 #pragma omp for schedule(dynamic, 32)
     for (Index u = 0; u < C.rows(); ++u) {
       guard.run([&] { solve(u, *scratch); });

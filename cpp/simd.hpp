@@ -7,6 +7,7 @@
 #include "compiler.hpp"
 
 #include <cstring>
+#include <utility>
 
 namespace fastmf {
 
@@ -47,6 +48,36 @@ S lane_sum(VectorOf<S, Bytes> v) {
   }
 }
 
+// Lane o of transpose_sum(d) is the sum of the lanes of d[o], for the N = Bytes / sizeof(S)
+// vectors d[0..N) (overwritten): N horizontal sums in log2(N) rounds of shuffles and adds,
+// where N separate lane_sum calls take N times as many. Each round sums the halves of
+// every segment of two vectors into one: round s (s = N/2, ..., 1) leaves s vectors that
+// hold N/s sums of segments of s lanes, in order.
+template <int N, int s, bool upper>
+constexpr int half_segment_lane(int o) {
+  const int per_vector = N / (2 * s), segment = o / s;  // segments of 2s lanes in a or b
+  return (segment < per_vector ? 0 : N) + segment % per_vector * 2 * s + (upper ? s : 0) +
+         o % s;
+}
+
+template <typename V, int N, int s, std::size_t... O>
+FASTMF_ALWAYS_INLINE V halve_segments(V a, V b, std::index_sequence<O...>) {
+  return shuffle_lanes<half_segment_lane<N, s, false>(int(O))...>(a, b) +
+         shuffle_lanes<half_segment_lane<N, s, true>(int(O))...>(a, b);
+}
+
+template <typename V, int N, int s = N / 2>
+FASTMF_ALWAYS_INLINE V transpose_sum(V* d) {
+  for (int i = 0; i < s; ++i) {
+    d[i] = halve_segments<V, N, s>(d[2 * i], d[2 * i + 1], std::make_index_sequence<N>{});
+  }
+  if constexpr (s == 1) {
+    return d[0];
+  } else {
+    return transpose_sum<V, N, s / 2>(d);
+  }
+}
+
 // Vectors of Bytes bytes of S; Simd<S> (the build's widest) or NarrowSimd<S>.
 template <typename S, int Bytes>
 struct SimdOf {
@@ -63,6 +94,8 @@ struct SimdOf {
   static type load_first(const S* p, Index n) { return fastmf::load_first<type>(p, n); }
   static void store_first(S* p, type v, Index n) { fastmf::store_first(p, v, n); }
   static S sum(type v) { return lane_sum<S, Bytes>(v); }
+  // d[0..width) -> the vector of their lane sums (transpose_sum above).
+  static type sums(type* d) { return transpose_sum<type, int(width)>(d); }
 };
 
 template <typename S>

@@ -570,7 +570,8 @@ def test_cg_with_a_prior_converges_to_the_exact_solve(alpha0):
 
 def _long_rows(gen):
     """Three rows of 9000, 5 and 4200 items at k = 64 in float64, where a row's items are
-    gathered 4096 at a time (9000 takes 3 chunks): indptr, indices, values, Y."""
+    gathered 4096 at a time (9000 takes 3 chunks; CG forms the system of a row longer than
+    4096): indptr, indices, values, Y."""
     n_items, k, lengths = 9500, 64, [9000, 5, 4200]
     indices = np.concatenate([np.sort(gen.choice(n_items, n, replace=False)) for n in lengths])
     indptr = np.r_[0, np.cumsum(lengths)].astype(np.int64)
@@ -589,12 +590,24 @@ def test_rows_longer_than_the_gather_buffer_are_solved_chunk_by_chunk(kernels, a
                                           _no_prior(Y), X, 2) == -1
     exact = reference.implicit_half_step_sparse(indptr, indices, 0.5 * values, Y, reg, alpha0)
     np.testing.assert_allclose(X, exact, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("with_prior", [False, True])
+@pytest.mark.parametrize("alpha0", [1.0, 2.2])
+def test_cg_forms_the_system_of_rows_longer_than_the_gather_buffer(kernels, alpha0, with_prior):
+    # The rows of 9000 and 4200 items multiply by their formed k x k system, the row of 5 by
+    # its gathered items: all three are the twin's CG iterates.
+    gen = np.random.default_rng(4)
+    indptr, indices, values, Y = _long_rows(gen)
+    k = Y.shape[1]
+    G, base, reg = alpha0 * (Y.T @ Y), 1.0 - alpha0, np.array([0.1, 0.2, 0.3])
     X0 = gen.normal(0, 0.1, (3, k))
+    prior = gen.normal(0, 0.5, (3, k)) if with_prior else None
     X = X0.copy()
-    kernels.implicit_als_cg_step(indptr, indices, values, 0.5, base, Y, G, reg, _no_prior(Y), X,
-                                 3, 2)
+    kernels.implicit_als_cg_step(indptr, indices, values, 0.5, base, Y, G, reg,
+                                 _no_prior(Y) if prior is None else prior, X, 3, 2)
     np.testing.assert_allclose(X, reference.implicit_cg_step(indptr, indices, 0.5 * values, Y,
-                                                             reg, X0, 3, alpha0),
+                                                             reg, X0, 3, alpha0, prior=prior),
                                rtol=1e-9, atol=1e-12)
 
 
