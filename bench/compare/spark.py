@@ -179,15 +179,32 @@ def measure(label, n_ratings, args, workdir):
     rows = []
     for kind in args.kinds:
         factors_path = workdir / f"factors-{kind}.npy"
-        rows.append(run("fastmf", workdir, args, data=data_path, kind=kind,
-                        factors_out=factors_path))
-        rows.append(run("dask", workdir, args, data=folder, kind=kind,
-                        factors_out=factors_path))
-        if args.dask_threads:
-            rows.append(run("dask", workdir, args, data=folder, kind=kind,
-                            factors_out=factors_path, dask_processes="no"))
+        rounds = []
+        for _ in range(args.rounds):          # interleaved, so a slow spell hits all alike
+            fits = [run("fastmf", workdir, args, data=data_path, kind=kind,
+                        factors_out=factors_path),
+                    run("dask", workdir, args, data=folder, kind=kind,
+                        factors_out=factors_path)]
+            if args.dask_threads:
+                fits.append(run("dask", workdir, args, data=folder, kind=kind,
+                                factors_out=factors_path, dask_processes="no"))
+            rounds.append(fits)
+        rows.extend(_over_rounds(rounds))
     if args.spark_missing is None and "explicit" in args.kinds:
         rows.append(run("spark", workdir, args, data=folder))
+    return rows
+
+
+def _over_rounds(rounds):
+    """Each library's fit of the first round, with s/iter the median over the rounds and
+    ``ratios`` its s/iter over the one-machine fit's of the same round, round by round."""
+    rows = []
+    for j, first in enumerate(rounds[0]):
+        seconds = [fits[j]["s_per_iter"] for fits in rounds]
+        ratios = [fits[j]["s_per_iter"] / fits[0]["s_per_iter"] for fits in rounds]
+        rows.append(dict(first, s_per_iter=float(np.median(seconds)), rounds_s=seconds,
+                         ratios=ratios,
+                         same_factors=all(fits[j].get("same_factors", True) for fits in rounds)))
     return rows
 
 
@@ -200,6 +217,10 @@ def main(argv=None):
     parser.add_argument("--kinds", default="explicit,implicit",
                         type=lambda text: text.split(","),
                         help="explicit (ALS; Spark too), implicit (ImplicitALS) or both")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="fit fastmf and Dask this many times, interleaved; s/iter is the "
+                             "median over the rounds, 'vs one machine' the median of the "
+                             "rounds' ratios")
     parser.add_argument("--no-spark", action="store_true", help="skip Spark")
     parser.add_argument("--dask-threads", action="store_true",
                         help="also fit on 2 Dask workers that are threads of one process "
@@ -242,9 +263,15 @@ def main(argv=None):
                              f"factors {'equal' if r['same_factors'] else 'DIFFERENT'}")
                 elif r["library"] == "spark":
                     extra = f"fit {r['fit_s']:.1f} s ({r['fit_1_iter_s']:.1f} s with 1 iteration)"
-                table.append((label, r["library"], f"{r['s_per_iter']:.3f}",
-                              f"{r['s_per_iter'] / base[kind]:.2f}x", f"{r['peak_rss_gb']:.2f}",
-                              extra))
+                ratio = f"{r['s_per_iter'] / base[kind]:.2f}x"
+                if len(r.get("ratios", ())) > 1:
+                    rounds = f"rounds: s/iter {', '.join(f'{x:.3f}' for x in r['rounds_s'])}"
+                    if not r["library"].startswith("fastmf"):
+                        rounds += f", vs one machine {', '.join(f'{x:.2f}' for x in r['ratios'])}"
+                    extra = f"{extra}; {rounds}" if extra else rounds
+                    ratio = f"{np.median(r['ratios']):.2f}x"
+                table.append((label, r["library"], f"{r['s_per_iter']:.3f}", ratio,
+                              f"{r['peak_rss_gb']:.2f}", extra))
     print()
     header = ("size", "library", "s/iter", "vs one machine", "peak RSS GB (driver)", "")
     widths = [max(len(str(row[j])) for row in [header, *table]) for j in range(len(header))]
