@@ -13,6 +13,7 @@
 #include "sgd.hpp"
 #include "simd.hpp"
 #include "sparse.hpp"
+#include "sums.hpp"
 #include "topk.hpp"
 
 #include <string>
@@ -152,6 +153,8 @@ void bind_dtype(py::module_& m) {
         py::call_guard<py::gil_scoped_release>());
   m.def("gram_chunks", &fastmf::gram_chunks<S>, "Y"_a.noconvert(), "chunk"_a,
         "out"_a.noconvert(), "num_threads"_a, py::call_guard<py::gil_scoped_release>());
+  m.def("row_squared_norms", &fastmf::row_squared_norms<S>, "A"_a.noconvert(),
+        "out"_a.noconvert(), "num_threads"_a, py::call_guard<py::gil_scoped_release>());
 }
 
 // What this build was compiled for and by (fastmf.show_config).
@@ -223,6 +226,8 @@ FASTMF_DEFINE_MODULE(FASTMF_MODULE, m) {
         "user_of"_a.noconvert(), "cdf"_a.noconvert(), "n_items"_a, "seed"_a, "tries"_a, "first"_a,
         "out_u"_a.noconvert(), "out_i"_a.noconvert(), "out_j"_a.noconvert(),
         py::call_guard<py::gil_scoped_release>());
+  m.def("exact_sum_digits", &fastmf::exact_sum_digits, "x"_a.noconvert(),
+        "digits"_a.noconvert(), py::call_guard<py::gil_scoped_release>());
   m.def("max_threads", [] { return fastmf::resolve_threads(0); },
         "Threads a kernel uses when num_threads is 0");
   m.def("thread_cap", &fastmf::thread_cap, "The most threads a kernel starts");

@@ -2,6 +2,8 @@
 
 They are the oracles of the tests and the numpy side of the benchmarks.
 """
+import math
+
 import numpy as np
 
 
@@ -58,6 +60,29 @@ def row_squared_errors(indptr, indices, ratings, X, x_bias, Y, y_bias, mu):
     rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
     pred = predict(X, x_bias, Y, y_bias, mu, rows, indices.astype(np.int64))
     return np.bincount(rows, (ratings - pred) ** 2, minlength=len(indptr) - 1)
+
+
+def row_squared_norms(A):
+    """‖a‖² of every row of A, in float64."""
+    A = np.asarray(A, dtype=np.float64)
+    return np.einsum("ij,ij->i", A, A)
+
+
+def exact_sum_digits(x):
+    """The digit sums of exact_sum_digits: digits[d, e] = Σ ±digit_d(m) over the values of
+    biased exponent e (1 for subnormals), m their mantissa with its implicit bit."""
+    digits = np.zeros((3, 2048), dtype=np.int64)
+    for value in np.asarray(x, dtype=np.float64):
+        m, e = math.frexp(abs(value))                   # |value| = m·2^e, 0.5 <= m < 1
+        if value == 0:
+            continue
+        mantissa, biased = int(m * 2 ** 53), e + 1022
+        if biased < 1:                                   # subnormal: fixed exponent 1
+            mantissa, biased = int(math.ldexp(abs(value), 1074)), 1
+        sign = -1 if value < 0 else 1
+        for d in range(3):
+            digits[d, biased] += sign * ((mantissa >> (18 * d)) & ((1 << 18) - 1))
+    return digits
 
 
 def coo_to_csr(rows, cols, data, n_rows):

@@ -6,7 +6,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from fastmf._kernels.arrays import cache_aligned, exact_mean, exact_sum
+from fastmf._kernels.arrays import cache_aligned, exact_mean, exact_sum, row_norms
 from fastmf._kernels.gram import GRAM_CHUNK, gram
 from fastmf.models._factors import init_factors
 
@@ -27,8 +27,26 @@ def test_exact_sum_of_edge_values():
     assert exact_sum(np.zeros(0)) == 0
     assert exact_sum(np.float32([1.5, 2.25])) == Fraction(15, 4)
     assert exact_mean([1.0, 2.0, 2.0]) == 5 / 3
-    with pytest.raises(ValueError, match="finite"):
-        exact_sum([1.0, np.nan])
+    for bad in (np.nan, np.inf, -np.inf):
+        with pytest.raises(ValueError, match="finite"):
+            exact_sum([1.0, bad])
+
+
+def test_exact_sum_of_many_values_of_one_exponent():
+    # 2^20 copies of the largest mantissa below 2: every digit sum far past 2^53.
+    value = 2.0 - 2.0 ** -52
+    assert exact_sum(np.full(1 << 20, value)) == (1 << 20) * Fraction(value)
+    assert exact_sum(np.full(1 << 20, -value)) == -(1 << 20) * Fraction(value)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+def test_row_norms_of_any_layout_and_dtype(dtype, rng):
+    A = (rng.normal(size=(50, 7)) * 100).astype(dtype)
+    expected = (A.astype(np.float64) ** 2).sum(axis=1)
+    np.testing.assert_allclose(row_norms(A), expected, rtol=1e-14)
+    np.testing.assert_allclose(row_norms(A[::2, 1:]), expected[::2] - A[::2, 0].astype(
+        np.float64) ** 2, rtol=1e-12)
+    assert row_norms(np.zeros((0, 3), dtype)).shape == (0,)
 
 
 def test_exact_mean_is_correctly_rounded_where_a_float_sum_is_not():

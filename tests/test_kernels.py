@@ -343,6 +343,36 @@ def test_gram_chunks_match_numpy_and_ignore_threads_and_storage(kernels, dtype, 
         np.testing.assert_array_equal(out, outs[0][2])
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_row_squared_norms_match_numpy_and_ignore_threads_and_storage(kernels, dtype, rng):
+    A = (rng.normal(size=(3000, 37)) * 10.0 ** rng.integers(-3, 4, (3000, 1))).astype(dtype)
+    outs = []
+    for threads in (1, 2):
+        out = np.empty(3000)
+        kernels.row_squared_norms(A, out, threads)
+        outs.append(out)
+    np.testing.assert_allclose(outs[0], reference.row_squared_norms(A), rtol=1e-14)
+    np.testing.assert_array_equal(outs[0], outs[1])
+    part = np.empty(10)
+    kernels.row_squared_norms(np.ascontiguousarray(A[2990:]), part, 1)   # a row's bits alone
+    np.testing.assert_array_equal(part, outs[0][2990:])
+
+
+def test_exact_sum_digits_match_the_twin(kernels, rng):
+    values = np.concatenate([rng.normal(size=2000) * 10.0 ** rng.integers(-300, 300, 2000),
+                             [0.0, -0.0, 5e-324, -4e-320, 2.2250738585072014e-308,
+                              1.7976931348623157e308, -1e308]])
+    digits = np.zeros((3, 2048), dtype=np.int64)
+    assert kernels.exact_sum_digits(values, digits)
+    np.testing.assert_array_equal(digits, reference.exact_sum_digits(values))
+    assert kernels.exact_sum_digits(values, digits)            # adds to what is there
+    np.testing.assert_array_equal(digits, 2 * reference.exact_sum_digits(values))
+    for bad in (np.inf, -np.inf, np.nan):
+        digits = np.zeros((3, 2048), dtype=np.int64)
+        assert not kernels.exact_sum_digits(np.array([1.0, bad, 2.0]), digits)
+        np.testing.assert_array_equal(digits, reference.exact_sum_digits([1.0]))  # stops there
+
+
 def _bpr_case(dtype, n_users=30, n_items=25, k=6, seed=8, biased=True, nearly_full_user=None):
     """Positives by user (sorted rows; user 4 has none), factors and item biases."""
     gen = np.random.default_rng(seed)

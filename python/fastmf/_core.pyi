@@ -132,6 +132,13 @@ def bpr_draws(indptr: _I64, indices: _I32, user_of: _I32, cdf: _F64, n_items: in
 def gram_chunks(Y: NDArray[_F], chunk: int, out: NDArray[_F], num_threads: int) -> None:
     """Rows [c k, (c + 1) k) of out = Y_cᵀ Y_c for the c-th chunk of `chunk` rows of Y."""
 
+def row_squared_norms(A: NDArray[_F], out: _F64, num_threads: int) -> None:
+    """out[r] = Σ_f A[r, f]² in float64, each row in column order."""
+
+def exact_sum_digits(x: _F64, digits: NDArray[np.int64]) -> bool:
+    """Add the signed 18-bit digits of x's mantissas into digits[d, biased exponent]
+    (3 x 2048 int64); False at the first value that is not finite."""
+
 def max_threads() -> int:
     """Threads a kernel uses when num_threads is 0."""
 

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .. import _core
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
     from typing import Any
@@ -47,12 +49,15 @@ def sum_in_order(parts: Iterable[NDArray[Any]], shape: tuple[int, ...], dtype: D
     return out
 
 
-def row_norms(A: NDArray[np.floating[Any]], rows: int = 4096) -> Float64Array:
-    """‖a‖² of every row of A in float64, a block of rows at a time (each row's value is
-    the same whichever block or matrix holds it)."""
+def row_norms(A: NDArray[np.floating[Any]]) -> Float64Array:
+    """‖a‖² of every row of A in float64 (C++: each row summed in column order, so its value
+    is the same whichever block or matrix holds it)."""
+    A = np.asarray(A)
+    if A.dtype not in (np.float32, np.float64):
+        A = A.astype(np.float64)
+    A = np.ascontiguousarray(A)
     out = np.empty(len(A), dtype=np.float64)
-    for lo in range(0, len(A), rows):
-        out[lo:lo + rows] = np.square(A[lo:lo + rows], dtype=np.float64).sum(axis=1)
+    _core.row_squared_norms(A, out, 1)
     return out
 
 
@@ -61,29 +66,19 @@ def exact_sum(values: ArrayLike) -> Fraction:
     whole, however the values are split, and ``float()`` of it is correctly rounded.
 
     A finite float64 is ±m·2^(e - 1075) with integers m < 2^53 and e (its biased exponent,
-    1 for subnormals). m is split into three 18-bit digits; digits of equal exponent are
-    added by ``np.bincount`` in float64, exact while fewer than 2^35 values share a sum
-    (every partial sum stays below 2^53). Chunks of 2^16 values keep the work in cache."""
+    1 for subnormals). C++ adds m's three 18-bit digits, signed, into int64 sums by digit
+    and exponent (exact for fewer than 2^45 values); the sum is those sums shifted into
+    place."""
     x = np.ascontiguousarray(values, dtype=np.float64).ravel()
-    if not np.isfinite(x).all():
-        raise ValueError("exact_sum needs finite values")
-    if len(x) >= 1 << 35:
+    if len(x) >= 1 << 44:
         half = len(x) // 2
         return exact_sum(x[:half]) + exact_sum(x[half:])
-    sums = np.zeros((3, 2048))
-    for lo in range(0, len(x), 1 << 16):
-        bits = x[lo:lo + (1 << 16)].view(np.int64)
-        exponent = (bits >> 52) & 0x7FF
-        m = bits & ((1 << 52) - 1)
-        m[exponent > 0] |= 1 << 52
-        exponent[exponent == 0] = 1
-        sign = np.where(bits < 0, -1.0, 1.0)
-        for d in range(3):
-            digit = ((m >> (18 * d)) & ((1 << 18) - 1)) * sign
-            sums[d] += np.bincount(exponent, weights=digit, minlength=2048)
+    digits = np.zeros((3, 2048), dtype=np.int64)
+    if not _core.exact_sum_digits(x, digits):
+        raise ValueError("exact_sum needs finite values")
     total = 0                                        # the sum, in units of 2^-1074
-    for d, e in zip(*np.nonzero(sums)):
-        total += int(sums[d, e]) << (18 * int(d) + int(e) - 1)
+    for d, e in zip(*np.nonzero(digits)):
+        total += int(digits[d, e]) << (18 * int(d) + int(e) - 1)
     return Fraction(total, 1 << 1074)
 
 
