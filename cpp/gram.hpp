@@ -29,6 +29,61 @@ inline void gather_row(const S* y, Index k, S w, S c, S* z, S* b) {
   }
 }
 
+// out[0 .. R vectors) = (or, with Add, +=) Σ_{j<m} x_j P(j, 0 .. R vectors) over m rows of
+// P at stride ld, the vector only its first `last` lanes when Partial (then R == 1): out's
+// vectors held in registers twice over, for the even and the odd j (two chains of
+// multiply-adds). Each entry depends on its own column alone.
+template <typename S, int R, bool Partial, bool Add>
+FASTMF_ALWAYS_INLINE void weighted_row_sum_vectors(const S* P, Index ld, Index m, const S* x,
+                                                   S* out, Index last) {
+  using Vs = Simd<S>;
+  using V = typename Vs::type;
+  constexpr Index W = Vs::width;
+  auto load = [last](const S* p) { return Partial ? Vs::load_first(p, last) : Vs::load(p); };
+  V even[R], odd[R];
+  FASTMF_UNROLL(8)
+  for (int r = 0; r < R; ++r) even[r] = odd[r] = V{};
+  Index j = 0;
+  for (; j + 2 <= m; j += 2) {
+    const S *p0 = P + j * ld, *p1 = p0 + ld;
+    const S x0 = x[j], x1 = x[j + 1];
+    FASTMF_UNROLL(8)
+    for (int r = 0; r < R; ++r) {
+      even[r] += x0 * load(p0 + r * W);
+      odd[r] += x1 * load(p1 + r * W);
+    }
+  }
+  if (j < m) {
+    FASTMF_UNROLL(8)
+    for (int r = 0; r < R; ++r) even[r] += x[j] * load(P + j * ld + r * W);
+  }
+  FASTMF_UNROLL(8)
+  for (int r = 0; r < R; ++r) {
+    const V sum = Add ? load(out + r * W) + (even[r] + odd[r]) : even[r] + odd[r];
+    if constexpr (Partial) {
+      Vs::store_first(out, sum, last);
+    } else {
+      Vs::store(out + r * W, sum);
+    }
+  }
+}
+
+// out[0..n) = (or, with Add, +=) Σ_{j<m} x_j P(j, 0..n), the m rows of P at stride ld:
+// four vectors of out at a time (one pass over P for each four), then one at a time, then a
+// last partial vector.
+template <typename S, bool Add = false>
+void weighted_row_sum(const S* P, Index ld, Index m, Index n, const S* x, S* out) {
+  constexpr Index W = Simd<S>::width;
+  Index c = 0;
+  for (; c + 4 * W <= n; c += 4 * W) {
+    weighted_row_sum_vectors<S, 4, false, Add>(P + c, ld, m, x, out + c, W);
+  }
+  for (; c + W <= n; c += W) {
+    weighted_row_sum_vectors<S, 1, false, Add>(P + c, ld, m, x, out + c, W);
+  }
+  if (c < n) weighted_row_sum_vectors<S, 1, true, Add>(P + c, ld, m, x, out + c, n - c);
+}
+
 // The columns z_0, z_1, ... of a Gram update, each kp entries with zero padding: either
 // the columns of a column-major matrix (Strided) or rows found elsewhere (Listed, e.g.
 // rows of a row-major factor matrix whose width needs no padding).

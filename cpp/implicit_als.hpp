@@ -196,57 +196,6 @@ FASTMF_ALWAYS_INLINE void copy_row(const S* y, Index k, S* z) {
   if (f < k) Vs::store_first(z + f, Vs::load_first(y + f, k - f), k - f);
 }
 
-// out[0 .. R vectors) += Σ_j t_j z_j[0 .. R vectors) (column j at Z + j ld), the last
-// vector only its first `last` lanes when Partial (then R == 1): out's vectors held in
-// registers twice over, for the even and the odd columns (two chains of multiply-adds).
-template <typename S, int R, bool Partial>
-FASTMF_ALWAYS_INLINE void add_combination_vectors(const S* Z, Index ld, Index m, const S* t,
-                                                  S* out, Index last) {
-  using Vs = Simd<S>;
-  using V = typename Vs::type;
-  constexpr Index W = Vs::width;
-  auto load = [last](const S* p) { return Partial ? Vs::load_first(p, last) : Vs::load(p); };
-  V even[R], odd[R];
-  FASTMF_UNROLL(8)
-  for (int r = 0; r < R; ++r) even[r] = odd[r] = V{};
-  Index j = 0;
-  for (; j + 2 <= m; j += 2) {
-    const S *z0 = Z + j * ld, *z1 = z0 + ld;
-    const S t0 = t[j], t1 = t[j + 1];
-    FASTMF_UNROLL(8)
-    for (int r = 0; r < R; ++r) {
-      even[r] += t0 * load(z0 + r * W);
-      odd[r] += t1 * load(z1 + r * W);
-    }
-  }
-  if (j < m) {
-    FASTMF_UNROLL(8)
-    for (int r = 0; r < R; ++r) even[r] += t[j] * load(Z + j * ld + r * W);
-  }
-  FASTMF_UNROLL(8)
-  for (int r = 0; r < R; ++r) {
-    const V sum = load(out + r * W) + even[r] + odd[r];
-    if constexpr (Partial) {
-      Vs::store_first(out, sum, last);
-    } else {
-      Vs::store(out + r * W, sum);
-    }
-  }
-}
-
-// out[0..k) += Σ_j t_j z_j over the m columns (column j at Z + j ld): four vectors of out at
-// a time, one pass over Z for each four; then the vectors left, and a last partial one.
-template <typename S>
-void add_column_combination(const S* Z, Index ld, Index m, Index k, const S* t, S* out) {
-  constexpr Index W = Simd<S>::width;
-  Index f = 0;
-  for (; f + 4 * W <= k; f += 4 * W) {
-    add_combination_vectors<S, 4, false>(Z + f, ld, m, t, out + f, W);
-  }
-  for (; f + W <= k; f += W) add_combination_vectors<S, 1, false>(Z + f, ld, m, t, out + f, W);
-  if (f < k) add_combination_vectors<S, 1, true>(Z + f, ld, m, t, out + f, k - f);
-}
-
 // Approximate half-step: `steps` conjugate-gradient iterations on the same system, warm
 // started from the current X (Takács et al. 2011). A row of at most `width` items is
 // gathered once into Z, and each product with the system matrix,
@@ -312,7 +261,7 @@ void implicit_als_cg_step(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::int
       gather(w, u);
       product(w, u, x, r, std::true_type{});
       Ap.setZero();
-      add_column_combination(G.data(), G.outerStride(), k, k, x.data(), Ap.data());  // G x
+      weighted_row_sum<S, true>(G.data(), G.outerStride(), k, k, x.data(), Ap.data());  // G x
       r -= Ap + lambda * x;
       if (has_prior) r += lambda * prior.row(u).transpose();
     }
@@ -323,7 +272,7 @@ void implicit_als_cg_step(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::int
         Ap.noalias() = A * p;
       } else {
         product(w, u, p, Ap, std::false_type{});
-        add_column_combination(G.data(), G.outerStride(), k, k, p.data(), Ap.data());
+        weighted_row_sum<S, true>(G.data(), G.outerStride(), k, k, p.data(), Ap.data());
         Ap += lambda * p;
       }
       const S step_size = rs_old / p.dot(Ap);

@@ -22,45 +22,6 @@
 
 namespace fastmf {
 
-// out[0..NV W) = Σ_{j<k} x_j P(j, 0..NV W): rows of P (k of them, stride ld) weighted by
-// x, for NV vectors; two sets of accumulators take even and odd j. Each row's result
-// depends on that row alone, not on the rows computed beside it.
-template <typename S, int NV>
-inline void weighted_row_sum(const S* P, Index ld, Index k, const S* x, S* out) {
-  using V = typename Simd<S>::type;
-  constexpr Index W = Simd<S>::width;
-  V even[NV], odd[NV];
-  for (int v = 0; v < NV; ++v) even[v] = odd[v] = V{};
-  Index j = 0;
-  for (; j + 2 <= k; j += 2) {
-    const S* p0 = P + j * ld;
-    const S* p1 = p0 + ld;
-    for (int v = 0; v < NV; ++v) {
-      even[v] += x[j] * Simd<S>::load(p0 + v * W);
-      odd[v] += x[j + 1] * Simd<S>::load(p1 + v * W);
-    }
-  }
-  if (j < k) {
-    for (int v = 0; v < NV; ++v) even[v] += x[j] * Simd<S>::load(P + j * ld + v * W);
-  }
-  for (int v = 0; v < NV; ++v) Simd<S>::store(out + v * W, even[v] + odd[v]);
-}
-
-// out[0..bp) = Σ_j x_j P(j, 0..bp) for bp a multiple of the vector width, 4 vectors at a
-// time.
-template <typename S>
-inline void weighted_row_sum(const S* P, Index bp, Index k, const S* x, S* out) {
-  constexpr Index W = Simd<S>::width;
-  Index c = 0;
-  for (; c + 4 * W <= bp; c += 4 * W) weighted_row_sum<S, 4>(P + c, bp, k, x, out + c);
-  switch ((bp - c) / W) {
-    case 3: weighted_row_sum<S, 3>(P + c, bp, k, x, out + c); break;
-    case 2: weighted_row_sum<S, 2>(P + c, bp, k, x, out + c); break;
-    case 1: weighted_row_sum<S, 1>(P + c, bp, k, x, out + c); break;
-    default: break;
-  }
-}
-
 // One block-coordinate sweep per row of X, warm started from X, in blocks of
 // b = min(block_size, k) coordinates (the last block shorter); block_size >= k is one exact
 // solve of the whole system. The loop runs block by block over all rows (as in iALS++),
@@ -121,7 +82,7 @@ std::int64_t implicit_als_block_step(ConstVecRef<std::int64_t> indptr,
     SpdSystem<S>& system = mb == b ? t.full : t.tail;
     system.A.topLeftCorner(mb, mb) = Gc.block(j0, j0, mb, mb);
     system.A.diagonal().head(mb).array() += reg[u];
-    weighted_row_sum(Gb.data(), bp, k, X.row(u).data(), t.r.data());  // (G x)_B
+    weighted_row_sum(Gb.data(), bp, k, bp, X.row(u).data(), t.r.data());  // (G x)_B
     auto r = t.r.head(mb);
     r = -r - reg[u] * X.row(u).segment(j0, mb).transpose();
     S* rv = t.r.data();
