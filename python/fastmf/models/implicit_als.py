@@ -13,7 +13,7 @@ from .._kernels.arrays import exact_sum, row_norms
 from .._kernels.gram import gram
 from .._kernels.implicit_als import (objective, observed_loss, penalty, row_regularization,
                                      solve_rows)
-from ..data import Csr, transpose
+from ..data import Csr
 from ..exceptions import ModelFitError
 from ._explain import ImplicitExplain
 from ._factors import check_solver_memory, init_factors
@@ -286,8 +286,12 @@ class ImplicitALS(ImplicitExplain, RankingMF):
         values = self._confidence_values(R.data, p)
         if values is R.data:           # the data's own CSR both ways: no copies
             return ImplicitState(X, Y, data, R, data.by_item, val, features)
+        # The values are computed value by value, so those of the item CSR are its own
+        # values', converted: no transpose.
+        Rt = data.by_item
         C = Csr(R.indptr, R.indices, values, R.shape)
-        return ImplicitState(X, Y, data, C, transpose(C), val, features)
+        Ct = Csr(Rt.indptr, Rt.indices, self._confidence_values(Rt.data, p), Rt.shape)
+        return ImplicitState(X, Y, data, C, Ct, val, features)
 
     def _iterate(self, state: ImplicitState, p: ImplicitParams) -> None:
         self._half_step(state.C, state.Y, state.X, p, "user", state)
