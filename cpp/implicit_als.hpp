@@ -234,8 +234,8 @@ void implicit_als_cg_step(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::int
       w.c1[j] = S(1) + conf;
     }
   };
-  // out = Σ_{i∈u} t_i y_i + G v with t_i = w_ui (y_i·v), or (1 + conf_ui) - w_ui (y_i·v)
-  // and - G v for the residual.
+  // out = Σ_{i∈u} t_i y_i with t_i = w_ui (y_i·v), or (1 + conf_ui) - w_ui (y_i·v) for the
+  // residual (weighted_product); the G and λ_u terms are added by the caller.
   auto product = [&](Scratch& w, Index u, const Vector<S>& v, Vector<S>& out, auto residual) {
     out.setZero();
     const Matrix<S>& Z = w.rows.Z;
