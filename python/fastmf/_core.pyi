@@ -133,7 +133,8 @@ def gram_chunks(Y: NDArray[_F], chunk: int, out: NDArray[_F], num_threads: int) 
     """Rows [c k, (c + 1) k) of out = Y_cᵀ Y_c for the c-th chunk of `chunk` rows of Y."""
 
 def row_squared_norms(A: NDArray[_F], out: _F64, num_threads: int) -> None:
-    """out[r] = Σ_f A[r, f]² in float64, each row in column order."""
+    """out[r] = Σ_f A[r, f]² in float64: four partial sums (f mod 4), then
+    (s0 + s1) + (s2 + s3)."""
 
 def exact_sum_digits(x: _F64, digits: NDArray[np.int64]) -> bool:
     """Add the signed 18-bit digits of x's mantissas into digits[d, biased exponent]

@@ -50,8 +50,8 @@ def sum_in_order(parts: Iterable[NDArray[Any]], shape: tuple[int, ...], dtype: D
 
 
 def row_norms(A: NDArray[np.floating[Any]]) -> Float64Array:
-    """‖a‖² of every row of A in float64 (C++: each row summed in column order, so its value
-    is the same whichever block or matrix holds it)."""
+    """‖a‖² of every row of A in float64 (C++: the same four partial sums of each row in every
+    build, so its value is the same whichever block, matrix or machine holds it)."""
     A = np.asarray(A)
     if A.dtype not in (np.float32, np.float64):
         A = A.astype(np.float64)
