@@ -1,7 +1,9 @@
 """The smaller kernels against what a user would call instead, on the 1M-rating case of
 conftest.py, 2 threads: ``predict_pairs`` (one prediction per rating) and
 ``row_squared_errors`` (the training loss of an iteration) against blocked numpy einsums,
-``gram`` (YᵀY of the user factors) against numpy's BLAS product (its own threads), and
+``gram`` (YᵀY of the user factors) against numpy's BLAS product (its own threads),
+``row_squared_norms`` and ``exact_sum_digits`` (the sums of the training loss's penalties
+and of the ratings) against a float64 einsum and per-digit bincounts, and
 ``coo_to_csr`` (the by-user CSR from shuffled pairs, keeping repeats and input positions)
 against a numpy lexsort and scipy's ``tocsr()`` (which sums repeats and gives no positions).
 The CSR transpose has no kernel of its own: scipy's ``tocsc()`` was as fast. Each benchmark
@@ -91,6 +93,39 @@ def test_gram(benchmark, case, impl):
     X = case["X"]
     run = {"cpp": lambda: gram(X, THREADS), "numpy": lambda: X.T @ X}
     _check("gram", run, impl, benchmark.pedantic(run[impl], rounds=5, warmup_rounds=1))
+
+
+@pytest.mark.parametrize("impl", ["cpp", "numpy"])
+def test_row_squared_norms(benchmark, case, impl):
+    """The penalty's row norms of the user factors, in float64, on one thread as the
+    training loss runs them."""
+    _group(benchmark, case, "row_squared_norms(user factors)", impl, threads=1)
+    X = case["X"]
+
+    def cpp():
+        out = np.empty(len(X))
+        _core.row_squared_norms(X, out, 1)
+        return out
+
+    run = {"cpp": cpp, "numpy": lambda: reference.row_squared_norms(X)}
+    _check("norms", run, impl, benchmark.pedantic(run[impl], rounds=5, warmup_rounds=1),
+           np.float64)
+
+
+@pytest.mark.parametrize("impl", ["cpp", "numpy"])
+def test_exact_sum_digits(benchmark, case, impl):
+    """The digits of the exact sum of every rating (the global mean's sum), one thread."""
+    _group(benchmark, case, "exact_sum_digits(ratings)", impl, threads=1)
+    x = np.ascontiguousarray(case["R"].data, dtype=np.float64)
+
+    def cpp():
+        digits = np.zeros((3, 2048), dtype=np.int64)
+        assert _core.exact_sum_digits(x, digits)
+        return digits
+
+    run = {"cpp": cpp, "numpy": lambda: reference.exact_sum_digits(x)}
+    result = benchmark.pedantic(run[impl], rounds=5, warmup_rounds=1)
+    np.testing.assert_array_equal(result, run["numpy" if impl == "cpp" else "cpp"]())
 
 
 @pytest.mark.parametrize("impl", ["cpp", "numpy", "scipy"])

@@ -187,15 +187,6 @@ void weighted_product(const S* Z, Index ld, Index m, Index k, const S* v, const 
   }
 }
 
-// z[0..k) = y[0..k), by whole vectors and a last partial one.
-template <typename S>
-FASTMF_ALWAYS_INLINE void copy_row(const S* y, Index k, S* z) {
-  using Vs = Simd<S>;
-  Index f = 0;
-  for (; f + Vs::width <= k; f += Vs::width) Vs::store(z + f, Vs::load(y + f));
-  if (f < k) Vs::store_first(z + f, Vs::load_first(y + f, k - f), k - f);
-}
-
 // Approximate half-step: `steps` conjugate-gradient iterations on the same system, warm
 // started from the current X (Takács et al. 2011). A row of at most `width` items is
 // gathered once into Z, and each product with the system matrix,
@@ -228,7 +219,7 @@ void implicit_als_cg_step(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::int
     for (Index j = 0; j < C.count(u); ++j) {
       const std::int64_t e = C.begin(u) + j;
       if (j + kPrefetchAhead < C.count(u)) prefetch_row(Y, C.indices[e + kPrefetchAhead]);
-      copy_row(Y.row(C.indices[e]).data(), k, Z.col(j).data());
+      std::copy_n(Y.row(C.indices[e]).data(), k, Z.col(j).data());
       const S conf = alpha * C.data[e];
       w.weight[j] = base + conf;
       w.c1[j] = S(1) + conf;
