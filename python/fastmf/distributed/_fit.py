@@ -162,6 +162,9 @@ class DaskFit(ClusterModelMixin, ABC):
             return super().fit(train, validation=validation, callbacks=callbacks)
         finally:
             del self._keep_on_cluster
+            client = self.__dict__.pop("_fit_client", None)
+            if client is not None and client.status == "running":     # no wait: nothing hangs
+                client.run(_tasks.release_spares, wait=False, on_error="ignore")
 
     def _train_data(self, train):
         if isinstance(train, FrameSource):
@@ -191,6 +194,7 @@ class DaskFit(ClusterModelMixin, ABC):
         """(Waiter, ClusterData): the blocks of ``train`` (an Interactions or a FrameSource)
         built on the workers, their values made by ``convert(values, p=p)``."""
         waiter = Waiter(self._client(), self.timeout)
+        self._fit_client = waiter.client          # fit() frees the workers' spares with it
         workers = waiter.wait_for_workers()
         n_blocks = len(workers) * self.blocks_per_worker
         convert = functools.partial(convert, p=p)
@@ -227,7 +231,7 @@ class DaskFit(ClusterModelMixin, ABC):
         commit(gathered)
         state.iteration += 1
         if (self.checkpoint_every and state.iteration % self.checkpoint_every == 0
-                and not state.data.keep_on_cluster):
+                and state.iteration < p.iterations and not state.data.keep_on_cluster):
             self._checkpoint(state)
 
     def _snapshot(self, state):

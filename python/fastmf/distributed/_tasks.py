@@ -7,6 +7,8 @@ as on one machine. Losses are exact sums (``exact_sum``) of per-row parts, so th
 the blocks add up to the one-machine value; Gram matrices are sums of fixed chunks of rows
 (``GRAM_CHUNK``), which ``gram_reduce`` rebuilds from the blocks' pieces.
 """
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -48,28 +50,82 @@ def worker_params(p, blocks_per_worker):
     return replace(p, num_threads=max(1, threads // blocks_per_worker))
 
 
-def stacked(blocks, name):
-    """One cache-aligned array of the blocks' ``name`` arrays, in block order."""
-    parts = [getattr(block, name) for block in blocks]
-    if len(parts) == 1 or parts[0] is None:
-        return parts[0]
-    out = aligned_empty((sum(len(part) for part in parts),) + parts[0].shape[1:],
-                        parts[0].dtype)
-    return np.concatenate(parts, out=out)          # one copy, straight into place
+class _Spares:
+    """Arrays that ``stacked`` filled and its tasks are done with, kept by this worker
+    process for the next task that stacks the same shape, at most MAX of them (the last
+    released). A fresh array of factors is new memory from the kernel (glibc maps every
+    allocation over 32 MB afresh, and numpy asks huge pages for it): on a worker that has
+    been moving blocks about, finding them took ~0.1 s for 51 MB, ten times the copy. A
+    fit frees them on every worker when it ends (``release_spares``)."""
+
+    MAX = 4                      # each side's factors and biases
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._arrays = {}
+
+    def take(self, shape, dtype):
+        with self._lock:
+            array = self._arrays.pop((shape, np.dtype(dtype).str), None)
+        return aligned_empty(shape, dtype) if array is None else array
+
+    def give(self, array):
+        with self._lock:
+            self._arrays[(array.shape, array.dtype.str)] = array
+            while len(self._arrays) > self.MAX:
+                del self._arrays[next(iter(self._arrays))]
+
+    def clear(self):
+        with self._lock:
+            self._arrays.clear()
+
+    def __len__(self):
+        return len(self._arrays)
+
+
+_SPARES = _Spares()
+
+
+@contextmanager
+def stacked(blocks, *names):
+    """One cache-aligned array per name of the blocks' ``name`` arrays, in block order
+    (None where the blocks have none), made from the worker's spares and given back to them
+    when the ``with`` block ends."""
+    made, out = [], []
+    for name in names:
+        parts = [getattr(block, name) for block in blocks]
+        if len(parts) == 1 or parts[0] is None:
+            out.append(parts[0])
+            continue
+        array = _SPARES.take((sum(len(part) for part in parts),) + parts[0].shape[1:],
+                             parts[0].dtype)
+        made.append(array)
+        out.append(np.concatenate(parts, out=array))      # one copy, straight into place
+    try:
+        yield out
+    finally:
+        for array in made:
+            _SPARES.give(array)
+
+
+async def release_spares():
+    """Free this worker's spare arrays (run on every worker when a fit ends; a coroutine,
+    so that the driver need not wait for it)."""
+    _SPARES.clear()
 
 
 # -- ALS ---------------------------------------------------------------------------------
 def als_solve(block, mu, p, blocks_per_worker, *others):
     """The ALS half-step of one block against the other side's blocks."""
     p = worker_params(p, blocks_per_worker)
-    Y, yb = stacked(others, "X"), stacked(others, "bias")
     R = block.R
-    X = aligned_empty((R.shape[0], Y.shape[1]), Y.dtype)
-    X.fill(0)
-    xb = np.zeros(R.shape[0], dtype=Y.dtype)
-    counts = R.counts()
-    failed = als.solve_rows(R, Y, yb, mu, als.row_regularization(counts, p, Y.dtype),
-                            np.zeros((0, Y.shape[1]), Y.dtype), X, xb, p)
+    with stacked(others, "X", "bias") as (Y, yb):
+        X = aligned_empty((R.shape[0], Y.shape[1]), Y.dtype)
+        X.fill(0)
+        xb = np.zeros(R.shape[0], dtype=Y.dtype)
+        counts = R.counts()
+        failed = als.solve_rows(R, Y, yb, mu, als.row_regularization(counts, p, Y.dtype),
+                                np.zeros((0, Y.shape[1]), Y.dtype), X, xb, p)
     return FactorBlock(block.lo, X, xb, int(failed), als.penalties(X, xb, counts, p.weighted))
 
 
@@ -79,13 +135,13 @@ def als_terms(block, user, own, mu, p, blocks_per_worker, val, *items):
     rows and the predictions of its validation pairs ``val`` = (positions, local users,
     items)."""
     p = worker_params(p, blocks_per_worker)
-    Y, yb = stacked(items, "X"), stacked(items, "bias")
-    sse = als.squared_errors(block.R, user.X, user.bias, Y, yb, mu, p.num_threads)
-    predictions = None
-    if val is not None:
-        positions, uidx, iidx = val
-        predictions = (positions, als.predict_pairs(user.X, user.bias, Y, yb, mu, uidx, iidx,
-                                                    p.num_threads))
+    with stacked(items, "X", "bias") as (Y, yb):
+        sse = als.squared_errors(block.R, user.X, user.bias, Y, yb, mu, p.num_threads)
+        predictions = None
+        if val is not None:
+            positions, uidx, iidx = val
+            predictions = (positions, als.predict_pairs(user.X, user.bias, Y, yb, mu, uidx,
+                                                        iidx, p.num_threads))
     mine = [items[j] for j in own]
     return {"sse": sse, "penalty": user.penalty[0] + sum(fb.penalty[0] for fb in mine),
             "bias_sq": user.penalty[1] + sum(fb.penalty[1] for fb in mine),
@@ -104,16 +160,17 @@ def implicit_solve(block, previous, YtY, n_rows, p, blocks_per_worker, *others):
     factors before it; ``YtY``: the other side's Gram matrix, unscaled), its rows' penalty
     and the pieces of its rows' Gram matrix."""
     p = worker_params(p, blocks_per_worker)
-    Y = stacked(others, "X")
     C = block.R
-    if p.solver != "cholesky":
-        X = cache_aligned(previous.X)
-    else:
-        X = aligned_empty((C.shape[0], Y.shape[1]), Y.dtype)
-        X.fill(0)
-    failed = implicit_als.solve_rows(C, Y, YtY, X, p)
+    with stacked(others, "X") as (Y,):
+        if p.solver != "cholesky":
+            X = cache_aligned(previous.X)
+        else:
+            X = aligned_empty((C.shape[0], Y.shape[1]), Y.dtype)
+            X.fill(0)
+        failed = implicit_als.solve_rows(C, Y, YtY, X, p)
+        n_other = len(Y)
     return FactorBlock(block.lo, X, None, int(failed),
-                       penalty=implicit_als.penalty(C.counts(), len(Y), X, p),
+                       penalty=implicit_als.penalty(C.counts(), n_other, X, p),
                        gram=gram_pieces(X, block.lo, n_rows, p.num_threads))
 
 
@@ -160,7 +217,8 @@ def implicit_terms(block, user, own, p, blocks_per_worker, *items):
     """The observed part of the loss of one user block, the penalties of it and of the
     item blocks numbered in ``own``, and the failed rows of them."""
     p = worker_params(p, blocks_per_worker)
-    observed = implicit_als.observed_loss(block.R, user.X, stacked(items, "X"), p)
+    with stacked(items, "X") as (Y,):
+        observed = implicit_als.observed_loss(block.R, user.X, Y, p)
     mine = [items[j] for j in own]
     return {"observed": observed, "penalty": user.penalty + sum(fb.penalty for fb in mine),
             "failed": _failures(user, mine)}
