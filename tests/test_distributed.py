@@ -6,6 +6,7 @@ import pickle
 import signal
 import subprocess
 import sys
+import time
 
 import dask.dataframe as dd
 import numpy as np
@@ -61,6 +62,48 @@ def test_distributed_fit_equals_the_one_machine_fit(client, ratings, dtype, mode
     dist.fit(train, validation=val)
     _assert_same_fit(local, dist)
     assert isinstance(dist, getattr(fastmf, model))
+
+
+def test_the_stacking_arrays_are_reused_within_a_fit_and_freed_after_it(client, ratings):
+    def spares():
+        from fastmf.distributed._tasks import _SPARES
+        return len(_SPARES)
+
+    during = []
+    dist = fd.ImplicitALS(factors=8, iterations=3, seed=0, verbose=False, client=client)
+    dist.fit(ratings[0], callbacks=[lambda record: during.append(client.run(spares))])
+    assert all(count > 0 for counts in during for count in counts.values())
+    deadline = time.monotonic() + 30              # freed without the driver waiting for it
+    while any(client.run(spares).values()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(client.run(spares).values())
+
+
+def test_stacked_gives_the_concatenation_in_an_array_it_reuses():
+    from fastmf.distributed._tasks import _SPARES, FactorBlock, release_spares, stacked
+    rng = np.random.default_rng(0)
+    blocks = [FactorBlock(0, rng.standard_normal((n, 5)), rng.standard_normal(n))
+              for n in (3, 4, 2)]
+    with stacked(blocks, "X", "bias") as (X, bias):
+        np.testing.assert_array_equal(X, np.vstack([b.X for b in blocks]))
+        np.testing.assert_array_equal(bias, np.concatenate([b.bias for b in blocks]))
+        first = X.ctypes.data
+        assert first % 64 == 0 and len(_SPARES) == 0
+    assert len(_SPARES) == 2
+    blocks[0].X[:] = 7.0
+    with stacked(blocks, "X") as (X,):                    # the same memory, filled afresh
+        assert X.ctypes.data == first
+        np.testing.assert_array_equal(X, np.vstack([b.X for b in blocks]))
+    for n in range(6):                                    # at most MAX kept: the last ones
+        with stacked([FactorBlock(0, np.zeros((n + 1, 2))), FactorBlock(0, np.ones((1, 2)))],
+                     "X"):
+            pass
+    assert len(_SPARES) == _SPARES.MAX
+    with stacked([blocks[0]], "X", "penalty") as (X, penalty):   # one block: itself
+        assert X is blocks[0].X and penalty is None
+    import asyncio
+    asyncio.run(release_spares())
+    assert len(_SPARES) == 0
 
 
 def _string_frame(data):
