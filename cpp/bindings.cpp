@@ -129,8 +129,13 @@ void bind_dtype(py::module_& m) {
   m.def("topk_auc", &fastmf::topk_auc<S>, "Q"_a.noconvert(), "q_offset"_a.noconvert(),
         "Y"_a.noconvert(), "y_bias"_a.noconvert(), "exclude_indptr"_a.noconvert(),
         "exclude_indices"_a.noconvert(), "relevant_indptr"_a.noconvert(),
-        "relevant_indices"_a.noconvert(), "out_items"_a.noconvert(), "out_scores"_a.noconvert(),
+        "relevant_indices"_a.noconvert(), "probe_indptr"_a.noconvert(),
+        "probe_scores"_a.noconvert(), "out_items"_a.noconvert(), "out_scores"_a.noconvert(),
         "out_wins"_a.noconvert(), "num_threads"_a, py::call_guard<py::gil_scoped_release>());
+  m.def("relevant_scores", &fastmf::relevant_scores<S>, "Q"_a.noconvert(),
+        "q_offset"_a.noconvert(), "Y"_a.noconvert(), "y_bias"_a.noconvert(),
+        "relevant_indptr"_a.noconvert(), "relevant_indices"_a.noconvert(), "out"_a.noconvert(),
+        "num_threads"_a, py::call_guard<py::gil_scoped_release>());
   m.def("bpr_epoch", &fastmf::bpr_epoch<S>, "indptr"_a.noconvert(), "indices"_a.noconvert(),
         "user_of"_a.noconvert(), "cdf"_a.noconvert(), "X"_a.noconvert(), "Y"_a.noconvert(),
         "y_bias"_a.noconvert(), "lr"_a, "reg"_a, "samples"_a, "seed"_a, "tries"_a, "num_threads"_a,

@@ -282,8 +282,17 @@ void scan_topn(ConstRowRef<S> Q, ConstVecRef<S> q_offset, ConstRowRef<S> Y,
   }
 }
 
+// The score topk_auc gives a relevant item: one dot product, whatever the item's place.
+template <typename S>
+inline S relevant_score(const ConstRowRef<S>& Q, const ConstVecRef<S>& q_offset,
+                        const ConstRowRef<S>& Y, const ConstVecRef<S>& y_bias, Index q,
+                        Index item) {
+  return Y.row(item).dot(Q.row(q)) + q_offset[q] + y_bias[item];
+}
+
 // The hooks of topk_auc: each query's doubled Mann-Whitney U, counted on the scores as
-// they are ranked (see topk_auc).
+// they are ranked (see topk_auc). With probes (probe_indptr not null), each query's
+// items are counted against its probe scores instead of its relevant items' scores.
 template <typename S>
 struct AucCounts {
   static constexpr bool kSlabs = false;
@@ -295,6 +304,8 @@ struct AucCounts {
   const std::int32_t* exclude_indices;
   const std::int64_t* relevant_indptr;
   const std::int32_t* relevant_indices;
+  const std::int64_t* probe_indptr;
+  const S* probe_scores;
   std::int64_t* out_wins;
 
   class Rows {
@@ -302,7 +313,8 @@ struct AucCounts {
     explicit Rows(const AucCounts& counts)
         : c_(counts), exact_(kMaxBlock), sorted_(kMaxBlock), rows_(kMaxBlock) {}
 
-    // The relevant items' scores, one dot product each, and their sorted copy.
+    // The relevant items' scores, one dot product each, and what the items are counted
+    // against, sorted: those scores, or the query's probes.
     void begin(Index r, Index q) {
       Row& row = rows_[r];
       const std::int64_t rel = c_.relevant_indptr[q], excl = c_.exclude_indptr[q];
@@ -310,11 +322,16 @@ struct AucCounts {
                 c_.exclude_indices + excl, c_.exclude_indptr[q + 1] - excl};
       exact_[r].resize(static_cast<std::size_t>(row.n_relevant));
       for (Index a = 0; a < row.n_relevant; ++a) {
-        const Index item = row.relevant[a];
-        exact_[r][a] = c_.Y.row(item).dot(c_.Q.row(q)) + c_.q_offset[q] + c_.y_bias[item];
+        exact_[r][a] = relevant_score(c_.Q, c_.q_offset, c_.Y, c_.y_bias, q, row.relevant[a]);
       }
-      sorted_[r] = exact_[r];
-      std::sort(sorted_[r].begin(), sorted_[r].end());
+      if (c_.probe_indptr != nullptr) {
+        sorted_[r].assign(c_.probe_scores + c_.probe_indptr[q],
+                          c_.probe_scores + c_.probe_indptr[q + 1]);
+      } else {
+        sorted_[r] = exact_[r];
+        std::sort(sorted_[r].begin(), sorted_[r].end());
+      }
+      row.n_sorted = static_cast<std::int64_t>(sorted_[r].size());
     }
 
     // The chunk's relevant scores become their dot products and its excluded scores -inf,
@@ -322,7 +339,7 @@ struct AucCounts {
     // the chunk is counted against the relevant ones.
     void chunk(Index r, Index p0, Index len, S* score) {
       Row& row = rows_[r];
-      if (row.n_relevant == 0) return;
+      if (row.n_sorted == 0) return;
       for (; row.next_relevant < row.n_relevant && row.relevant[row.next_relevant] < p0 + len;
            ++row.next_relevant) {
         score[row.relevant[row.next_relevant] - p0] = exact_[r][row.next_relevant];
@@ -331,16 +348,19 @@ struct AucCounts {
            ++row.next_excluded) {
         score[row.excluded[row.next_excluded] - p0] = -std::numeric_limits<S>::infinity();
       }
-      row.wins += doubled_wins(score, len, sorted_[r].data(), row.n_relevant);
+      row.wins += doubled_wins(score, len, sorted_[r].data(), row.n_sorted);
     }
 
-    // Every item was counted: an excluded one (-inf) as 2·n_relevant, the relevant ones
-    // against themselves as n_relevant² (each pair of them wins 2 in all, a tie 1 + 1, and
-    // each ties itself once); what is left is the count over the other items.
+    // Every item was counted: an excluded one (-inf) as 2·m (m scores counted against),
+    // the relevant ones against themselves as m² (each pair of them wins 2 in all, a tie
+    // 1 + 1, and each ties itself once); what is left is the count over the other items.
+    // With probes the relevant ones stay in: the caller, which adds up the counts of the
+    // parts of a catalog, takes the m² off once.
     void end(Index r) {
       const Row& row = rows_[r];
-      const std::int64_t m = row.n_relevant;
-      c_.out_wins[row.q] = m == 0 ? 0 : row.wins - 2 * m * row.n_excluded - m * m;
+      const std::int64_t m = row.n_sorted;
+      const std::int64_t own = c_.probe_indptr != nullptr ? 0 : m * m;
+      c_.out_wins[row.q] = m == 0 ? 0 : row.wins - 2 * m * row.n_excluded - own;
     }
 
    private:
@@ -350,7 +370,7 @@ struct AucCounts {
       std::int64_t n_relevant;
       const std::int32_t* excluded;
       std::int64_t n_excluded;
-      std::int64_t next_relevant = 0, next_excluded = 0, wins = 0;
+      std::int64_t next_relevant = 0, next_excluded = 0, wins = 0, n_sorted = 0;
     };
     const AucCounts& c_;
     std::vector<std::vector<S>> exact_, sorted_;   // per block row: in item order, sorted
@@ -417,24 +437,54 @@ void topk_scores(ConstRowRef<S> Q, ConstVecRef<S> q_offset, ConstRowRef<S> Y,
 // the last bits from what the chunk's matrix product gives), written over its chunk score,
 // so that the count and the top n see one score per item; equal scores (as small integer
 // factors give) are counted as ties. Items are not split in slabs: a batch of fewer blocks
-// than threads runs on fewer threads. Caller guarantees: as topk_scores, and exclude and
-// relevant valid CSRs with Q.rows() rows, each row sorted ascending without repeats,
-// indices < Y.rows(), no item in both rows of a query; out_wins.size() == Q.rows(); every
-// score finite.
+// than threads runs on fewer threads.
+// With probes (probe_indptr not empty), Y is one part of a catalog whose relevant items
+// lie partly elsewhere: every item of Y but the excluded ones (the relevant ones of Y
+// included) is counted against the scores in row q of the probes CSR, the relevant_scores
+// of all the query's relevant items, and out_wins[q] leaves the relevant items' count
+// against themselves (m² for m probes) in, for the caller to take off once the parts are
+// added up.
+// Caller guarantees: as topk_scores, and exclude and relevant valid CSRs with Q.rows()
+// rows, each row sorted ascending without repeats, indices < Y.rows(), no item in both rows
+// of a query; out_wins.size() == Q.rows(); every score finite; probes empty or a CSR with
+// Q.rows() rows, each row sorted ascending, holding the relevant_scores of the query's
+// relevant items of Y.
 template <typename S>
 void topk_auc(ConstRowRef<S> Q, ConstVecRef<S> q_offset, ConstRowRef<S> Y,
               ConstVecRef<S> y_bias, ConstVecRef<std::int64_t> exclude_indptr,
               ConstVecRef<std::int32_t> exclude_indices,
               ConstVecRef<std::int64_t> relevant_indptr,
-              ConstVecRef<std::int32_t> relevant_indices, RowRef<std::int32_t> out_items,
+              ConstVecRef<std::int32_t> relevant_indices, ConstVecRef<std::int64_t> probe_indptr,
+              ConstVecRef<S> probe_scores, RowRef<std::int32_t> out_items,
               RowRef<S> out_scores, VecRef<std::int64_t> out_wins, int num_threads) {
   const Vector<std::int32_t> none(0);
+  const bool probes = probe_indptr.size() > 0;
   const topk_detail::AucCounts<S> counts{Q, q_offset, Y, y_bias,
                                          exclude_indptr.data(), exclude_indices.data(),
                                          relevant_indptr.data(), relevant_indices.data(),
+                                         probes ? probe_indptr.data() : nullptr,
+                                         probes ? probe_scores.data() : nullptr,
                                          out_wins.data()};
   topk_detail::scan_topn<S>(Q, q_offset, Y, y_bias, true, none, exclude_indptr,
                             exclude_indices, none, out_items, out_scores, num_threads, counts);
+}
+
+// out[e] = relevant_score of the item of entry e of the `relevant` CSR (rows: queries),
+// the probes that topk_auc takes for the parts of a catalog. Caller guarantees: relevant a
+// valid CSR with Q.rows() rows and indices < Y.rows(), out.size() == its entries, shapes
+// as topk_auc.
+template <typename S>
+void relevant_scores(ConstRowRef<S> Q, ConstVecRef<S> q_offset, ConstRowRef<S> Y,
+                     ConstVecRef<S> y_bias, ConstVecRef<std::int64_t> relevant_indptr,
+                     ConstVecRef<std::int32_t> relevant_indices, VecRef<S> out,
+                     int num_threads) {
+  const Index n_queries = Q.rows();
+#pragma omp parallel for schedule(static) num_threads(resolve_threads(num_threads))
+  for (Index q = 0; q < n_queries; ++q) {
+    for (std::int64_t e = relevant_indptr[q]; e < relevant_indptr[q + 1]; ++e) {
+      out[e] = topk_detail::relevant_score(Q, q_offset, Y, y_bias, q, relevant_indices[e]);
+    }
+  }
 }
 
 }  // namespace fastmf

@@ -269,6 +269,17 @@ def topk_auc(scores, exclude, relevant, n):
     return items, best, wins
 
 
+def probe_wins(scores, exclude, probes):
+    """Per row, Σ_j 2·#{p in probes: p > s_j} + #{p: p == s_j} over the entries j not in
+    `exclude`: the count of topk_auc with probes, entry by entry."""
+    wins = np.zeros(len(scores), dtype=np.int64)
+    for q, row in enumerate(scores):
+        kept = row[np.setdiff1d(np.arange(len(row)), exclude[q])]
+        for p in probes[q]:
+            wins[q] += 2 * np.sum(p > kept) + np.sum(p == kept)
+    return wins
+
+
 def implicit_half_step_sparse(indptr, indices, conf, Y, reg, alpha0=1.0, block=1024):
     """The same solve with the YᵀY trick: (α0 YᵀY + λ_u I + Σ_i (1 + conf - α0) y_i y_iᵀ) x =
     Σ_i (1 + conf) y_i per row (``reg``: λ, or λ_u per row), the systems of `block` rows at

@@ -340,9 +340,10 @@ def _string_test(test):
 
 
 @pytest.mark.parametrize("name", ["ALS", "ImplicitALS"])
-@pytest.mark.parametrize("exclude_seen", [True, False])
+@pytest.mark.parametrize("exclude_seen, item_blocks", [(True, False), (False, False),
+                                                       (True, True), (False, True)])
 def test_evaluate_on_the_cluster_equals_the_one_machine_evaluate(client, split, name,
-                                                                 exclude_seen):
+                                                                 exclude_seen, item_blocks):
     train, test = split
     users, items, ratings = train.to_arrays()
     named = fastmf.Interactions.from_arrays([f"u{u}" for u in users], [f"i{i}" for i in items],
@@ -354,8 +355,10 @@ def test_evaluate_on_the_cluster_equals_the_one_machine_evaluate(client, split, 
     expected = fastmf.metrics.evaluate(
         local, fastmf.Interactions.from_arrays(frame.user, frame.item), k=(5, 10),
         train=named if exclude_seen else None)
+    # item blocks: 4 of them, each user block's test users ranked in batches of 7
     got = fd.evaluate(dist, dd.from_pandas(frame, npartitions=3), k=(5, 10),
-                      exclude_seen=exclude_seen)
+                      exclude_seen=exclude_seen, item_blocks=item_blocks,
+                      batch_size=7 if item_blocks else 1024)
     assert list(got) == list(expected)
     assert dist.user_ids_._map is None          # the user ids stayed on the workers
     assert (got["users"], got["users_skipped"]) == (expected["users"], expected["users_skipped"])
@@ -376,6 +379,8 @@ def test_evaluate_refuses_bad_input(client, fitted, split):
         fd.evaluate(dist, frame, k=0)
     with pytest.raises(TypeError, match="test must be a dask DataFrame"):
         fd.evaluate(dist, test.to_dataframe())
+    with pytest.raises(TypeError, match="item_blocks must be True, False or None"):
+        fd.evaluate(dist, frame, item_blocks="yes")
     strangers = dd.from_pandas(pd.DataFrame({"user": [10**6], "item": [1]}), npartitions=1)
     with pytest.raises(ValueError, match="none of the 1 test users"):
         fd.evaluate(dist, strangers)
@@ -429,6 +434,51 @@ def test_item_block_ranks_merge_as_the_whole_catalog_ranks(tmp_path):
     np.testing.assert_array_equal(got["user"].to_numpy(), np.repeat(np.arange(30) + 100, 6))
     empty = rank_block(FactorBlock(0, X[:0]), None, FactorBlock(0, Y), filt, 6, 7, None, 1)
     assert empty[0].shape == (0, 6) and empty[1].shape == (0, 6)
+
+
+def test_evaluate_by_item_blocks_counts_ties_across_blocks_as_the_whole_catalog():
+    """The tasks of evaluate by item blocks (pair_scores, sorted_probes, a chain of
+    rank_part, block_metrics) give what evaluate_block gives against the whole catalog, on
+    small integer factors where scores tie within and across the item blocks (a block of
+    one item among them) and with users that have seen most items."""
+    from fastmf.data import Csr
+    from fastmf.distributed._data import RowBlock
+    from fastmf.distributed._evaluate import (block_metrics, evaluate_block, pair_scores,
+                                              rank_part, sorted_probes, test_pairs)
+    from fastmf.distributed._tasks import FactorBlock
+
+    rng = np.random.default_rng(5)
+    n_users, n_items, k = 40, 23, 3
+    X = rng.integers(-1, 2, (n_users, k)).astype(np.float32)
+    Y = rng.integers(-1, 2, (n_items, k)).astype(np.float32)
+    user_bias = rng.integers(-1, 2, n_users).astype(np.float32)
+    item_bias = rng.integers(-1, 2, n_items).astype(np.float32)
+    seen = (rng.random((n_users, n_items)) < np.where(np.arange(n_users)[:, None] < 5, 0.8, 0.2))
+    test = (rng.random((n_users, n_items)) < 0.25) & ~seen
+    test[7] = False                                          # a user without test items
+    rows, cols = np.nonzero(seen)
+    R = Csr(np.r_[0, np.cumsum(seen.sum(1))].astype(np.int64), cols.astype(np.int32),
+            np.ones(len(cols), np.float32), (n_users, n_items))
+    tu, ti = np.nonzero(test)
+    split = [(np.unique(tu), [tu.astype(np.int64) * n_items + ti])]
+    user = FactorBlock(0, X, user_bias)
+    bounds = np.array([0, 9, 10, 16, n_items])
+    parts = [FactorBlock(int(lo), Y[lo:hi], item_bias[lo:hi])
+             for lo, hi in zip(bounds[:-1], bounds[1:])]
+    ks, names = (3, 20), ("precision", "recall", "ndcg", "map", "coverage", "auc")
+    for block in (RowBlock(0, R), None):
+        whole = evaluate_block(0, user, block, (Y, item_bias), n_items, 0.5, ks, names, 6, 1,
+                               *split)
+        pairs = test_pairs(0, block, n_items, *split)
+        probes = sorted_probes(pairs, bounds, *[pair_scores(user, c, pairs, 0.5, 1)
+                                                for c in parts])
+        ranked = None
+        for c in parts:
+            ranked = rank_part(user, c, pairs, probes, 0.5, max(ks), 6, 1, ranked)
+        got = block_metrics(pairs, ranked, ks, names, 6)
+        assert got[0] == whole[0] and got[2] == whole[2]
+        for kk in ks:
+            np.testing.assert_array_equal(got[1][kk], whole[1][kk])
 
 
 def test_item_blocks_is_checked_on_a_model_on_this_machine_too():

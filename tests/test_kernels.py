@@ -702,6 +702,10 @@ def _csr(rows):
     return indptr, np.concatenate(rows).astype(np.int32)
 
 
+NO_PROBES = {dtype: (np.zeros(0, np.int64), np.zeros(0, dtype)) for dtype in (np.float32,
+                                                                           np.float64)}
+
+
 def _topk_auc_case(rng, dtype, n_users, n_items, k, integer):
     """Queries, items and each user's excluded and relevant items (disjoint, sorted): users
     with a few relevant items, a hundred or several hundred (the count's linear and binary
@@ -739,7 +743,8 @@ def test_topk_auc_kernel_matches_the_top_n_and_a_pairwise_count(kernels, dtype, 
     assert min(size for size in sizes if size) < 12 and max(sizes[:3] + sizes[4:]) > 120
     items, top = np.empty((n_users, n), np.int32), np.empty((n_users, n), dtype)
     wins = np.empty(n_users, np.int64)
-    kernels.topk_auc(Q, offsets, Y, bias, *_csr(exclude), *_csr(relevant), items, top, wins, 2)
+    kernels.topk_auc(Q, offsets, Y, bias, *_csr(exclude), *_csr(relevant), *NO_PROBES[dtype],
+                     items, top, wins, 2)
     full = Q.astype(np.float64) @ Y.T.astype(np.float64) + offsets[:, None] + bias[None, :]
     ref_items, ref_top, ref_wins = reference.topk_auc(full, exclude, relevant, n)
     np.testing.assert_allclose(top, ref_top, rtol=rtol, atol=rtol)
@@ -768,7 +773,8 @@ def test_topk_auc_kernel_on_one_query_and_on_exact_ties(kernels, dtype, rtol):
                                                                   np.arange(1, n_items, 7))]
     items, top = np.empty((1, 4), np.int32), np.empty((1, 4), dtype)
     wins = np.empty(1, np.int64)
-    kernels.topk_auc(Q, offsets, Y, bias, *_csr(exclude), *_csr(relevant), items, top, wins, 2)
+    kernels.topk_auc(Q, offsets, Y, bias, *_csr(exclude), *_csr(relevant), *NO_PROBES[dtype],
+                     items, top, wins, 2)
     # by hand: each relevant item scoring v beats the others scoring below v, ties those at v
     scores = np.arange(n_items) % 3
     others = np.setdiff1d(np.arange(n_items), np.union1d(exclude[0], relevant[0]))
@@ -777,6 +783,57 @@ def test_topk_auc_kernel_on_one_query_and_on_exact_ties(kernels, dtype, rtol):
     assert wins[0] == expected
     assert items[0].tolist() == [2, 5, 11, 14]           # the first items scoring 2, less 8
     np.testing.assert_array_equal(top[0], [2, 2, 2, 2])
+
+
+@pytest.mark.parametrize("integer", [False, True])
+@pytest.mark.parametrize("dtype, rtol", TOLERANCES)
+def test_topk_auc_over_the_parts_of_a_catalog_adds_up_to_the_whole(kernels, dtype, rtol,
+                                                                   integer, rng):
+    # The catalog of 1100 items cut in 3 parts (the first crossing a chunk): each query's
+    # probes are the relevant_scores of all its relevant items, from the parts that hold
+    # them; every part counts its items against them, and the counts less m² add up to the
+    # count of the whole catalog in one pass.
+    n_users, n_items, n, k = 203, 1100, 20, 37
+    Q, offsets, Y, bias, exclude, relevant = _topk_auc_case(rng, dtype, n_users, n_items, k,
+                                                            integer)
+    full = Q.astype(np.float64) @ Y.T.astype(np.float64) + offsets[:, None] + bias[None, :]
+    items, top = np.empty((n_users, n), np.int32), np.empty((n_users, n), dtype)
+    whole = np.empty(n_users, np.int64)
+    kernels.topk_auc(Q, offsets, Y, bias, *_csr(exclude), *_csr(relevant), *NO_PROBES[dtype],
+                     items, top, whole, 2)
+    bounds = [0, 700, 901, n_items]
+    cut = lambda rows, lo, hi: [row[(row >= lo) & (row < hi)] - lo for row in rows]  # noqa: E731
+    scores = [[] for _ in range(n_users)]
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        mine = cut(relevant, lo, hi)
+        out = np.empty(sum(len(row) for row in mine), dtype)
+        kernels.relevant_scores(Q, offsets, Y[lo:hi], bias[lo:hi], *_csr(mine), out, 2)
+        np.testing.assert_allclose(out, np.concatenate(
+            [full[q, row + lo] for q, row in enumerate(mine)]), rtol=rtol, atol=rtol)
+        for q, part in enumerate(np.split(out, np.cumsum([len(row) for row in mine])[:-1])):
+            scores[q].append(part)
+    probes = [np.sort(np.concatenate(parts)) for parts in scores]
+    probe_csr = (np.r_[0, np.cumsum([len(p) for p in probes])].astype(np.int64),
+                 np.concatenate(probes).astype(dtype))
+    total = np.zeros(n_users, np.int64)
+    for part, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])):
+        part_items, part_top = np.empty((n_users, n), np.int32), np.empty((n_users, n), dtype)
+        wins = np.empty(n_users, np.int64)
+        part_exclude, part_relevant = cut(exclude, lo, hi), cut(relevant, lo, hi)
+        kernels.topk_auc(Q, offsets, Y[lo:hi], bias[lo:hi], *_csr(part_exclude),
+                         *_csr(part_relevant), *probe_csr, part_items, part_top, wins, 2)
+        part_scores = full[:, lo:hi].copy()          # a relevant item scores its probe
+        for q, row in enumerate(part_relevant):
+            part_scores[q, row] = scores[q][part]
+        ref_items, ref_top = reference.topk(part_scores, part_exclude, n)
+        ref_wins = reference.probe_wins(part_scores, part_exclude, probes)
+        np.testing.assert_allclose(part_top, ref_top, rtol=rtol, atol=rtol)
+        if integer or dtype == np.float64:
+            np.testing.assert_array_equal(part_items, ref_items)
+            np.testing.assert_array_equal(wins, ref_wins)
+        total += wins
+    m = np.array([len(row) for row in relevant])
+    np.testing.assert_array_equal(total - m * m, whole)
 
 
 def _block_case(k, dtype, unobserved_weight, seed=0, n_items=40):

@@ -97,6 +97,7 @@ bpr_feature_steps = _kernels.bpr_feature_steps
 topk_scores = _kernels.topk_scores
 topk_filtered = _kernels.topk_filtered
 topk_auc = _kernels.topk_auc
+relevant_scores = _kernels.relevant_scores
 coo_to_csr = _kernels.coo_to_csr
 # Threads (cpp/common.hpp), the CPU (cpp/compiler.hpp) and the build (cpp/bindings.cpp)
 max_threads = _kernels.max_threads
@@ -112,7 +113,7 @@ __all__ = [
     "implicit_als_half_step", "implicit_als_cg_step", "implicit_observed_loss", "gram_chunks",
     "implicit_als_block_step", "row_squared_norms", "exact_sum_digits",
     "bpr_epoch", "bpr_steps", "bpr_draws", "bpr_feature_epoch", "bpr_feature_steps",
-    "topk_scores", "topk_filtered", "topk_auc", "coo_to_csr",
+    "topk_scores", "topk_filtered", "topk_auc", "relevant_scores", "coo_to_csr",
     "max_threads", "thread_cap", "cpu_has_avx2_fma", "cpu_has_avx512", "cpu_features",
     "build_info",
 ]

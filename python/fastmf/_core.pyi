@@ -94,12 +94,20 @@ def topk_filtered(Q: NDArray[_F], q_offset: NDArray[_F], Y: NDArray[_F], y_bias:
 
 def topk_auc(Q: NDArray[_F], q_offset: NDArray[_F], Y: NDArray[_F], y_bias: NDArray[_F],
              exclude_indptr: _I64, exclude_indices: _I32, relevant_indptr: _I64,
-             relevant_indices: _I32, out_items: _I32, out_scores: NDArray[_F], out_wins: _I64,
+             relevant_indices: _I32, probe_indptr: _I64, probe_scores: NDArray[_F],
+             out_items: _I32, out_scores: NDArray[_F], out_wins: _I64,
              num_threads: int) -> None:
     """topk_scores over every item, and out_wins[q] = twice the Mann-Whitney U of row q's
     relevant items against its other items (neither excluded nor relevant): AUC is
     out_wins / (2 n_relevant n_other). Rows sorted ascending, no item both excluded and
-    relevant."""
+    relevant. With probes (a CSR of sorted relevant_scores; empty: none), Y is one part of
+    the catalog: its items are counted against the probes, the probes' m² against
+    themselves left in out_wins."""
+
+def relevant_scores(Q: NDArray[_F], q_offset: NDArray[_F], Y: NDArray[_F],
+                    y_bias: NDArray[_F], relevant_indptr: _I64, relevant_indices: _I32,
+                    out: NDArray[_F], num_threads: int) -> None:
+    """out[e]: the score topk_auc gives the relevant item of entry e (one dot product)."""
 
 def bpr_epoch(indptr: _I64, indices: _I32, user_of: _I32, cdf: _F64, X: NDArray[_F],
               Y: NDArray[_F], y_bias: NDArray[_F], lr: float, reg: float, samples: int,

@@ -36,15 +36,36 @@ def topk_filtered(Q: FloatArray, offsets: FloatArray, Y: FloatArray, bias: Float
 
 
 def topk_auc(Q: FloatArray, offsets: FloatArray, Y: FloatArray, bias: FloatArray,
-             exclude: CsrArrays, relevant: CsrArrays, n: int, num_threads: int
-             ) -> tuple[Int32Array, Int64Array]:
-    """(top, wins): each row's best min(n, n_items) item indices (int32) less its own
-    ``exclude``, and its doubled Mann-Whitney U: the pairs of a ``relevant`` item (a CSR
-    like ``exclude``) and another candidate in which the relevant one scores higher, counted
-    twice, ties once."""
+             exclude: CsrArrays, relevant: CsrArrays, n: int, num_threads: int,
+             probes: tuple[Int64Array, FloatArray] | None = None
+             ) -> tuple[Int32Array, Int64Array, FloatArray]:
+    """(top, wins, top scores): each row's best min(n, n_items) item indices (int32) less
+    its own ``exclude``, and its doubled Mann-Whitney U: the pairs of a ``relevant`` item (a
+    CSR like ``exclude``) and another candidate in which the relevant one scores higher,
+    counted twice, ties once.
+
+    With ``probes`` (indptr, scores), Y is one part of a catalog: a CSR of each row's
+    ``relevant_scores`` of all its relevant items, sorted, which every item of Y but the
+    excluded ones is counted against; ``wins`` then still holds the probes' count against
+    themselves, m² for m probes, which the sum over the parts gives back once."""
     top = np.empty((len(Q), min(n, len(Y))), dtype=np.int32)
     top_scores = np.empty(top.shape, dtype=Y.dtype)
     wins = np.empty(len(Q), dtype=np.int64)
+    probe_indptr, probe_scores = ((np.zeros(0, np.int64), np.zeros(0, Y.dtype))
+                                  if probes is None else probes)
     _core.topk_auc(np.ascontiguousarray(Q, Y.dtype), np.ascontiguousarray(offsets, Y.dtype), Y,
-                   bias, *exclude, *relevant, top, top_scores, wins, num_threads)
-    return top, wins
+                   bias, *exclude, *relevant, probe_indptr,
+                   np.ascontiguousarray(probe_scores, Y.dtype), top, top_scores, wins,
+                   num_threads)
+    return top, wins, top_scores
+
+
+def relevant_scores(Q: FloatArray, offsets: FloatArray, Y: FloatArray, bias: FloatArray,
+                    relevant: CsrArrays, num_threads: int) -> FloatArray:
+    """The score ``topk_auc`` gives each entry of the ``relevant`` CSR (a row per query),
+    in entry order: the probes of the parts of a catalog."""
+    out = np.empty(len(relevant[1]), dtype=Y.dtype)
+    _core.relevant_scores(np.ascontiguousarray(Q, Y.dtype),
+                          np.ascontiguousarray(offsets, Y.dtype), Y, bias, *relevant, out,
+                          num_threads)
+    return out

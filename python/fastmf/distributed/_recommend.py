@@ -160,8 +160,16 @@ def rank_block(user: FactorBlock, seen: RowBlock | None, items: FactorBlock, fil
         found, scores = np.empty((0, width), np.int32), np.empty((0, width), items.X.dtype)
     if before is None:
         return found, scores
-    found = np.concatenate([before[0], found], axis=1)
-    scores = np.concatenate([before[1], scores], axis=1)
+    return merged_best(before, (found, scores), n)
+
+
+def merged_best(before: tuple[np.ndarray, np.ndarray], after: tuple[np.ndarray, np.ndarray],
+                n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(item indices, scores): each row's best n of two best lists, ``before`` holding
+    lower item indices than ``after`` (-1 / -inf padding): best score first and, between
+    equal scores, the lower index, as the one-machine top-n orders them."""
+    found = np.concatenate([before[0], after[0]], axis=1)
+    scores = np.concatenate([before[1], after[1]], axis=1)
     scores[found < 0] = -np.inf
     # stable: equal scores keep their columns' order, the earlier block's lower index first
     order = np.argsort(-scores, axis=1, kind="stable")[:, :n]

@@ -114,7 +114,7 @@ def kernel_batch(Q: FloatArray, offsets: FloatArray, Y: FloatArray, bias: FloatA
     exclude = csr_rows(seen, users, n_items)
     wanted = csr_rows(relevant, users, n_items) if want_auc else (
         np.zeros(len(users) + 1, dtype=np.int64), _NO_ITEMS)
-    top, wins = topk_auc(Q, offsets, Y, bias, exclude, wanted, n, num_threads)
+    top, wins, _ = topk_auc(Q, offsets, Y, bias, exclude, wanted, n, num_threads)
     if not want_auc:
         return top, None
     n_relevant = np.diff(wanted[0])
