@@ -155,7 +155,7 @@ def test_topk(benchmark, case, impl, allowed):
     def cpp():
         _core.topk_filtered(Q, zeros_q, Y, zeros_i, not allowed,
                             candidates.astype(np.int32), indptr, indices,
-                            np.zeros(0, np.int32), items, scores, THREADS)
+                            np.zeros(0, np.int32), 0, len(Y), items, scores, THREADS)
         return items.copy()
 
     run = {"cpp": cpp, "numpy": lambda: _numpy(numpy_topk)}

@@ -124,13 +124,15 @@ void bind_dtype(py::module_& m) {
   m.def("topk_filtered", &fastmf::topk_filtered<S>, "Q"_a.noconvert(), "q_offset"_a.noconvert(),
         "Y"_a.noconvert(), "y_bias"_a.noconvert(), "all_items"_a, "candidates"_a.noconvert(),
         "exclude_indptr"_a.noconvert(), "exclude_indices"_a.noconvert(),
-        "exclude_shared"_a.noconvert(), "out_items"_a.noconvert(), "out_scores"_a.noconvert(),
-        "num_threads"_a, py::call_guard<py::gil_scoped_release>());
+        "exclude_shared"_a.noconvert(), "first_item"_a, "catalog_items"_a,
+        "out_items"_a.noconvert(), "out_scores"_a.noconvert(), "num_threads"_a,
+        py::call_guard<py::gil_scoped_release>());
   m.def("topk_auc", &fastmf::topk_auc<S>, "Q"_a.noconvert(), "q_offset"_a.noconvert(),
         "Y"_a.noconvert(), "y_bias"_a.noconvert(), "exclude_indptr"_a.noconvert(),
         "exclude_indices"_a.noconvert(), "relevant_indptr"_a.noconvert(),
         "relevant_indices"_a.noconvert(), "probe_indptr"_a.noconvert(),
-        "probe_scores"_a.noconvert(), "out_items"_a.noconvert(), "out_scores"_a.noconvert(),
+        "probe_scores"_a.noconvert(), "first_item"_a, "catalog_items"_a,
+        "out_items"_a.noconvert(), "out_scores"_a.noconvert(),
         "out_wins"_a.noconvert(), "num_threads"_a, py::call_guard<py::gil_scoped_release>());
   m.def("relevant_scores", &fastmf::relevant_scores<S>, "Q"_a.noconvert(),
         "q_offset"_a.noconvert(), "Y"_a.noconvert(), "y_bias"_a.noconvert(),

@@ -157,8 +157,9 @@ void scan_topn(ConstRowRef<S> Q, ConstVecRef<S> q_offset, ConstRowRef<S> Y,
                ConstVecRef<S> y_bias, bool all_items, ConstVecRef<std::int32_t> candidates,
                ConstVecRef<std::int64_t> exclude_indptr,
                ConstVecRef<std::int32_t> exclude_indices,
-               ConstVecRef<std::int32_t> exclude_shared, RowRef<std::int32_t> out_items,
-               RowRef<S> out_scores, int num_threads, const Visitor& visitor) {
+               ConstVecRef<std::int32_t> exclude_shared, Index first_item,
+               Index catalog_items, RowRef<std::int32_t> out_items, RowRef<S> out_scores,
+               int num_threads, const Visitor& visitor) {
   const Index n_queries = Q.rows(), n = out_items.cols(), k = Y.cols();
   const Index m = all_items ? Y.rows() : candidates.size();
   const int threads = resolve_threads(num_threads);
@@ -205,31 +206,44 @@ void scan_topn(ConstRowRef<S> Q, ConstVecRef<S> q_offset, ConstRowRef<S> Y,
       return std::binary_search(excluded[r].first, excluded[r].second, item) ||
              std::binary_search(shared_first, shared_last, item);
     };
-    for (Index p0 = p_begin; p0 < p_end; p0 += kChunk) {
-      const Index len = std::min(kChunk, p_end - p0);
-      auto scores = w.scores.topLeftCorner(rows, len);
+    for (Index p0 = p_begin, len = 0; p0 < p_end; p0 += len) {
+      // Over every item, the chunks are those of the whole catalog (Y its rows first_item
+      // ..): item p0 is column `at` of its catalog chunk's product, `width` columns wide,
+      // and a chunk Y covers in part is a product of that width with zero rows for the
+      // items Y lacks, so that every score has the bits the whole catalog's scan gives it.
+      const Index at = all_items ? (first_item + p0) % kChunk : 0;
+      len = std::min(kChunk - at, p_end - p0);
+      const Index width = all_items ? std::min(kChunk, catalog_items - (first_item + p0 - at))
+                                    : len;
       const S* bias = all_items ? y_bias.data() + p0 : w.gathered_bias.data();
       if (rows == 1) {            // one query: a dot product per item beats a GEMV call
         const auto query = Q.row(first);
         for (Index j = 0; j < len; ++j) {
           const Index item = all_items ? p0 + j : candidates[p0 + j];
-          scores(0, j) = Y.row(item).dot(query);
+          w.scores(0, at + j) = Y.row(item).dot(query);
           if (!all_items) w.gathered_bias[j] = y_bias[item];
         }
-      } else if (all_items) {
-        scores.noalias() = Q.middleRows(first, rows) * Y.middleRows(p0, len).transpose();
-      } else {
+      } else if (!all_items) {
         for (Index j = 0; j < len; ++j) {
           w.gathered.row(j) = Y.row(candidates[p0 + j]);
           w.gathered_bias[j] = y_bias[candidates[p0 + j]];
         }
-        scores.noalias() = Q.middleRows(first, rows) * w.gathered.topRows(len).transpose();
+        w.scores.topLeftCorner(rows, len).noalias() =
+            Q.middleRows(first, rows) * w.gathered.topRows(len).transpose();
+      } else if (len == width) {
+        w.scores.topLeftCorner(rows, len).noalias() =
+            Q.middleRows(first, rows) * Y.middleRows(p0, len).transpose();
+      } else {
+        w.gathered.topRows(width).setZero();
+        w.gathered.middleRows(at, len) = Y.middleRows(p0, len);
+        w.scores.topLeftCorner(rows, width).noalias() =
+            Q.middleRows(first, rows) * w.gathered.topRows(width).transpose();
       }
       auto item_of = [&](Index j) {
         return static_cast<std::int32_t>(all_items ? p0 + j : candidates[p0 + j]);
       };
       for (Index r = 0; r < rows; ++r) {
-        S* score = &w.scores(r, 0);
+        S* score = &w.scores(r, at);
         const S offset = q_offset[first + r];
         for (Index j = 0; j < len; ++j) score[j] = score[j] + offset + bias[j];
         w.hooks.chunk(r, p0, len, score);
@@ -393,22 +407,26 @@ struct AucCounts {
 // possible entry is read item by item, exclusion tested (a binary search) only for an item
 // that would enter the heap. With fewer query blocks than threads the items are split in
 // slabs too, each slab's best n merged at the end, so one query uses every thread.
+// Y may be a part of a catalog of catalog_items items, its rows those numbered first_item
+// ..: over every item the chunks then follow the whole catalog's, so that a score has the
+// same bits as when the whole catalog is ranked (item indices stay Y's own).
 // Caller guarantees: Q.cols() == Y.cols(), q_offset.size() == Q.rows(), y_bias.size() ==
 // Y.rows(), candidates sorted ascending, unique and < Y.rows() (ignored when all_items),
 // exclude a valid CSR with Q.rows() rows and indices < Y.rows() (rows in any order),
 // exclude_shared sorted ascending, out arrays of shape (Q.rows(), n), 1 <= n, finite
-// scores.
+// scores, 0 <= first_item and first_item + Y.rows() <= catalog_items.
 template <typename S>
 void topk_filtered(ConstRowRef<S> Q, ConstVecRef<S> q_offset, ConstRowRef<S> Y,
                    ConstVecRef<S> y_bias, bool all_items,
                    ConstVecRef<std::int32_t> candidates,
                    ConstVecRef<std::int64_t> exclude_indptr,
                    ConstVecRef<std::int32_t> exclude_indices,
-                   ConstVecRef<std::int32_t> exclude_shared, RowRef<std::int32_t> out_items,
-                   RowRef<S> out_scores, int num_threads) {
+                   ConstVecRef<std::int32_t> exclude_shared, Index first_item,
+                   Index catalog_items, RowRef<std::int32_t> out_items, RowRef<S> out_scores,
+                   int num_threads) {
   topk_detail::scan_topn<S>(Q, q_offset, Y, y_bias, all_items, candidates, exclude_indptr,
-                            exclude_indices, exclude_shared, out_items, out_scores,
-                            num_threads, topk_detail::RankOnly<S>{});
+                            exclude_indices, exclude_shared, first_item, catalog_items,
+                            out_items, out_scores, num_threads, topk_detail::RankOnly<S>{});
 }
 
 // topk_filtered over every item with no shared exclusions: for each query row q the best n
@@ -421,7 +439,7 @@ void topk_scores(ConstRowRef<S> Q, ConstVecRef<S> q_offset, ConstRowRef<S> Y,
                  RowRef<S> out_scores, int num_threads) {
   const Vector<std::int32_t> none(0);
   topk_filtered<S>(Q, q_offset, Y, y_bias, true, none, exclude_indptr, exclude_indices, none,
-                   out_items, out_scores, num_threads);
+                   0, Y.rows(), out_items, out_scores, num_threads);
 }
 
 // Evaluation in one pass: for each query row q, the best n items of score_i = Q_q·y_i +
@@ -448,15 +466,16 @@ void topk_scores(ConstRowRef<S> Q, ConstVecRef<S> q_offset, ConstRowRef<S> Y,
 // rows, each row sorted ascending without repeats, indices < Y.rows(), no item in both rows
 // of a query; out_wins.size() == Q.rows(); every score finite; probes empty or a CSR with
 // Q.rows() rows, each row sorted ascending, holding the relevant_scores of the query's
-// relevant items of Y.
+// relevant items of Y; first_item and catalog_items as for topk_filtered.
 template <typename S>
 void topk_auc(ConstRowRef<S> Q, ConstVecRef<S> q_offset, ConstRowRef<S> Y,
               ConstVecRef<S> y_bias, ConstVecRef<std::int64_t> exclude_indptr,
               ConstVecRef<std::int32_t> exclude_indices,
               ConstVecRef<std::int64_t> relevant_indptr,
               ConstVecRef<std::int32_t> relevant_indices, ConstVecRef<std::int64_t> probe_indptr,
-              ConstVecRef<S> probe_scores, RowRef<std::int32_t> out_items,
-              RowRef<S> out_scores, VecRef<std::int64_t> out_wins, int num_threads) {
+              ConstVecRef<S> probe_scores, Index first_item, Index catalog_items,
+              RowRef<std::int32_t> out_items, RowRef<S> out_scores,
+              VecRef<std::int64_t> out_wins, int num_threads) {
   const Vector<std::int32_t> none(0);
   const bool probes = probe_indptr.size() > 0;
   const topk_detail::AucCounts<S> counts{Q, q_offset, Y, y_bias,
@@ -466,7 +485,8 @@ void topk_auc(ConstRowRef<S> Q, ConstVecRef<S> q_offset, ConstRowRef<S> Y,
                                          probes ? probe_scores.data() : nullptr,
                                          out_wins.data()};
   topk_detail::scan_topn<S>(Q, q_offset, Y, y_bias, true, none, exclude_indptr,
-                            exclude_indices, none, out_items, out_scores, num_threads, counts);
+                            exclude_indices, none, first_item, catalog_items, out_items,
+                            out_scores, num_threads, counts);
 }
 
 // out[e] = relevant_score of the item of entry e of the `relevant` CSR (rows: queries),

@@ -744,7 +744,7 @@ def test_topk_auc_kernel_matches_the_top_n_and_a_pairwise_count(kernels, dtype, 
     items, top = np.empty((n_users, n), np.int32), np.empty((n_users, n), dtype)
     wins = np.empty(n_users, np.int64)
     kernels.topk_auc(Q, offsets, Y, bias, *_csr(exclude), *_csr(relevant), *NO_PROBES[dtype],
-                     items, top, wins, 2)
+                     0, n_items, items, top, wins, 2)
     full = Q.astype(np.float64) @ Y.T.astype(np.float64) + offsets[:, None] + bias[None, :]
     ref_items, ref_top, ref_wins = reference.topk_auc(full, exclude, relevant, n)
     np.testing.assert_allclose(top, ref_top, rtol=rtol, atol=rtol)
@@ -774,7 +774,7 @@ def test_topk_auc_kernel_on_one_query_and_on_exact_ties(kernels, dtype, rtol):
     items, top = np.empty((1, 4), np.int32), np.empty((1, 4), dtype)
     wins = np.empty(1, np.int64)
     kernels.topk_auc(Q, offsets, Y, bias, *_csr(exclude), *_csr(relevant), *NO_PROBES[dtype],
-                     items, top, wins, 2)
+                     0, n_items, items, top, wins, 2)
     # by hand: each relevant item scoring v beats the others scoring below v, ties those at v
     scores = np.arange(n_items) % 3
     others = np.setdiff1d(np.arange(n_items), np.union1d(exclude[0], relevant[0]))
@@ -800,7 +800,7 @@ def test_topk_auc_over_the_parts_of_a_catalog_adds_up_to_the_whole(kernels, dtyp
     items, top = np.empty((n_users, n), np.int32), np.empty((n_users, n), dtype)
     whole = np.empty(n_users, np.int64)
     kernels.topk_auc(Q, offsets, Y, bias, *_csr(exclude), *_csr(relevant), *NO_PROBES[dtype],
-                     items, top, whole, 2)
+                     0, n_items, items, top, whole, 2)
     bounds = [0, 700, 901, n_items]
     cut = lambda rows, lo, hi: [row[(row >= lo) & (row < hi)] - lo for row in rows]  # noqa: E731
     scores = [[] for _ in range(n_users)]
@@ -821,7 +821,8 @@ def test_topk_auc_over_the_parts_of_a_catalog_adds_up_to_the_whole(kernels, dtyp
         wins = np.empty(n_users, np.int64)
         part_exclude, part_relevant = cut(exclude, lo, hi), cut(relevant, lo, hi)
         kernels.topk_auc(Q, offsets, Y[lo:hi], bias[lo:hi], *_csr(part_exclude),
-                         *_csr(part_relevant), *probe_csr, part_items, part_top, wins, 2)
+                         *_csr(part_relevant), *probe_csr, lo, n_items, part_items, part_top,
+                         wins, 2)
         part_scores = full[:, lo:hi].copy()          # a relevant item scores its probe
         for q, row in enumerate(part_relevant):
             part_scores[q, row] = scores[q][part]
@@ -834,6 +835,34 @@ def test_topk_auc_over_the_parts_of_a_catalog_adds_up_to_the_whole(kernels, dtyp
         total += wins
     m = np.array([len(row) for row in relevant])
     np.testing.assert_array_equal(total - m * m, whole)
+
+
+@pytest.mark.parametrize("n_queries", [1, 7, 300])
+@pytest.mark.parametrize("k", [16, 37])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_part_of_the_catalog_scores_its_items_as_the_whole_catalog(kernels, dtype, k,
+                                                                    n_queries, rng):
+    # Ranked as items lo..hi of the catalog (part=), every item of a part gets the bits the
+    # whole catalog's ranking gives it, whichever chunks the part's ends cut: every item's
+    # score from a top-n as long as the part.
+    n_items = 2999
+    Q = rng.standard_normal((n_queries, k)).astype(dtype)
+    Y, bias = rng.standard_normal((n_items, k)).astype(dtype), rng.standard_normal(n_items)
+    offsets, bias = rng.standard_normal(n_queries).astype(dtype), bias.astype(dtype)
+    none = (np.zeros(n_queries + 1, np.int64), np.zeros(0, np.int32))
+
+    def every_score(lo, hi):
+        items = np.empty((n_queries, hi - lo), np.int32)
+        scores = np.empty((n_queries, hi - lo), dtype)
+        kernels.topk_filtered(Q, offsets, Y[lo:hi], bias[lo:hi], True, none[1], *none,
+                              np.zeros(0, np.int32), lo, n_items, items, scores, 2)
+        out = np.empty_like(scores)
+        np.put_along_axis(out, items.astype(np.int64), scores, 1)
+        return out
+    whole = every_score(0, n_items)
+    for lo, hi in [(1000, n_items), (1001, 2990), (997, 1300), (0, 511), (513, 1024),
+                   (1536, 1700)]:
+        np.testing.assert_array_equal(every_score(lo, hi), whole[:, lo:hi])
 
 
 def _block_case(k, dtype, unobserved_weight, seed=0, n_items=40):

@@ -270,7 +270,8 @@ def test_topk_filtered_kernel_equals_the_masked_stable_sort(kernels, dtype, rtol
         valid &= keep
     items, scores = np.empty((len(Q), 12), np.int32), np.empty((len(Q), 12), dtype)
     kernels.topk_filtered(Q, offsets, Y, bias, allow is None, candidates, indptr, indices,
-                          shared if allow is None else np.zeros(0, np.int32), items, scores, 2)
+                          shared if allow is None else np.zeros(0, np.int32), 0, n_items, items,
+                          scores, 2)
     full = Q.astype(np.float64) @ Y.T.astype(np.float64) + offsets[:, None] + bias[None, :]
     ref_items, ref_scores = reference.top_n(full, valid, 12)
     np.testing.assert_array_equal(items, ref_items)

@@ -87,15 +87,17 @@ def topk_scores(Q: NDArray[_F], q_offset: NDArray[_F], Y: NDArray[_F], y_bias: N
 
 def topk_filtered(Q: NDArray[_F], q_offset: NDArray[_F], Y: NDArray[_F], y_bias: NDArray[_F],
                   all_items: bool, candidates: _I32, exclude_indptr: _I64, exclude_indices: _I32,
-                  exclude_shared: _I32, out_items: _I32, out_scores: NDArray[_F],
-                  num_threads: int) -> None:
+                  exclude_shared: _I32, first_item: int, catalog_items: int, out_items: _I32,
+                  out_scores: NDArray[_F], num_threads: int) -> None:
     """The best out_items.shape[1] of the candidates (every item when all_items) per query
-    row, best first; each row's excluded items and exclude_shared left out; -1 / -inf pad."""
+    row, best first; each row's excluded items and exclude_shared left out; -1 / -inf pad.
+    Y: items first_item.. of a catalog of catalog_items, scored as the whole would be."""
 
 def topk_auc(Q: NDArray[_F], q_offset: NDArray[_F], Y: NDArray[_F], y_bias: NDArray[_F],
              exclude_indptr: _I64, exclude_indices: _I32, relevant_indptr: _I64,
              relevant_indices: _I32, probe_indptr: _I64, probe_scores: NDArray[_F],
-             out_items: _I32, out_scores: NDArray[_F], out_wins: _I64,
+             first_item: int, catalog_items: int, out_items: _I32, out_scores: NDArray[_F],
+             out_wins: _I64,
              num_threads: int) -> None:
     """topk_scores over every item, and out_wins[q] = twice the Mann-Whitney U of row q's
     relevant items against its other items (neither excluded nor relevant): AUC is

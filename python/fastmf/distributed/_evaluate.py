@@ -335,7 +335,8 @@ def rank_part(user: FactorBlock, items: FactorBlock, pairs: TestPairs,
             Q, offsets, Y, bias, _within(csr_rows(pairs.seen, batch, pairs.n_items), lo,
                                          lo + len(Y)),
             _within(csr_rows(pairs.relevant, batch, pairs.n_items), lo, lo + len(Y)), n,
-            threads, probes=(window - window[0], scores[window[0]:window[-1]]))
+            threads, probes=(window - window[0], scores[window[0]:window[-1]]),
+            part=(lo, pairs.n_items))
         top[top >= 0] += np.int32(lo)
         parts.append((top, top_scores, wins))
     width = min(n, len(Y))

@@ -77,7 +77,7 @@ def recommend_all(model: Any, n: int, out: PathLike | None, batch_size: int, fil
                 for c in range(len(cluster.Y)):
                     best = cluster.submit(rank_block, cluster.X[b], seen[b], cluster.Y[c],
                                           shared, n, batch_size, mu, threads, best,
-                                          name="rank", index=b)
+                                          len(model.item_ids_), name="rank", index=b)
                     futures.append(best)
                 writes.append(cluster.submit(write_ranked, str(temporary), b,
                                              cluster.user_ids[b], item_ids, batch_size, best,
@@ -143,14 +143,14 @@ def recommend_block(directory: str, b: int, user: FactorBlock, ids: np.ndarray,
 
 def rank_block(user: FactorBlock, seen: RowBlock | None, items: FactorBlock, filt: Filter,
                n: int, batch_size: int, mu: float | None, num_threads: int,
-               before: tuple[np.ndarray, np.ndarray] | None = None
+               before: tuple[np.ndarray, np.ndarray] | None = None, n_items: int | None = None
                ) -> tuple[np.ndarray, np.ndarray]:
     """(item indices, scores) of every user of a user block (a task): the best n of one
-    item block (the filters cut to its items; the indices the whole catalog's), merged into
-    ``before``, the best of the item blocks before it (None: none); -1 where a user has
-    fewer candidates."""
+    item block (the filters cut to its items; the indices and scores the whole catalog's,
+    of ``n_items`` items), merged into ``before``, the best of the item blocks before it
+    (None: none); -1 where a user has fewer candidates."""
     parts = [_rank_rows(user, seen, items, filt, n, mu, num_threads,
-                        np.arange(start, min(start + batch_size, len(user.X))))
+                        np.arange(start, min(start + batch_size, len(user.X))), n_items)
              for start in range(0, len(user.X), batch_size)]
     if parts:
         found, scores = (np.concatenate([part[0] for part in parts]),
@@ -185,10 +185,11 @@ def write_ranked(directory: str, b: int, ids: np.ndarray, item_ids: IdMap, batch
 
 
 def _rank_rows(user: FactorBlock, seen: RowBlock | None, items: FactorBlock, filt: Filter,
-               n: int, mu: float | None, num_threads: int, rows: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray]:
+               n: int, mu: float | None, num_threads: int, rows: np.ndarray,
+               n_items: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(item indices, scores) of the best min(n, items) of the item block ``items`` for
-    the given rows of a user block, through the one-machine top-n."""
+    the given rows of a user block, through the one-machine top-n (the scores those of the
+    whole catalog of ``n_items``; None: the block is the catalog)."""
     X, Y, lo = user.X, items.X, items.lo
     bias = np.zeros(len(Y), Y.dtype) if items.bias is None else items.bias
     offsets = (np.zeros(len(rows), X.dtype) if mu is None
@@ -199,7 +200,8 @@ def _rank_rows(user: FactorBlock, seen: RowBlock | None, items: FactorBlock, fil
                   else _within_sorted(filt.candidates, lo, lo + len(Y)))
     found, scores = topk_filtered(X[rows], offsets, Y, bias, candidates, exclude,
                                   _within_sorted(filt.shared, lo, lo + len(Y)), min(n, len(Y)),
-                                  num_threads or _worker_threads())
+                                  num_threads or _worker_threads(),
+                                  part=None if n_items is None else (lo, n_items))
     if lo:
         found[found >= 0] += np.int32(lo)
     return found, scores
