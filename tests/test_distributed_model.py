@@ -242,7 +242,7 @@ def test_recommend_all_on_the_cluster_equals_the_one_machine_one(fitted, tmp_pat
     assert sorted(os.listdir(out)) == ["_SUCCESS"] + [f"part-0000{b}.parquet" for b in range(4)]
     got = _read(out)
     # the same items in the same order; a score's product may round differently in the last
-    # bit, as the users ranked together (and with item_blocks the items) differ
+    # bit, as the users ranked together (and with item_blocks an allow list's items) differ
     pd.testing.assert_frame_equal(got[expected.columns], expected, check_exact=False, rtol=1e-6,
                                   atol=1e-6)
     assert not got.duplicated(["user", "rank"]).any()
