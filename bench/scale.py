@@ -5,6 +5,7 @@ LocalCluster of this machine (spill to disk allowed). Run from the repository ro
 
     python -m bench.scale                                   # 20M ratings, 1M users
     python -m bench.scale --ratings 1e6 --users 5e4 --items 5e3 --iterations 2   # a smoke run
+    python -m bench.scale --item-blocks        # recommend_all and evaluate item block by block
 
 Reported per phase: seconds, the driver's peak RSS (VmHWM, the whole process so far), each
 worker's peak RSS, and the bytes the workers sent each other (Dask's
@@ -70,6 +71,9 @@ def main():
     parser.add_argument("--model", choices=("ALS", "ImplicitALS"), default="ImplicitALS")
     parser.add_argument("--memory-limit", default="8GB", help="per worker; spills above it")
     parser.add_argument("--folder", default=None, help="where to write (default: a temp dir)")
+    parser.add_argument("--item-blocks", action="store_true",
+                        help="recommend_all and evaluate item block by item block "
+                             "(item_blocks=True), as for a catalog too large for a worker")
     parser.add_argument("--one-machine", action="store_true",
                         help="then gather the model (to_local) and time the one-machine "
                              "recommend_all and evaluate on the same data, 2 threads")
@@ -85,6 +89,7 @@ def main():
     folder.mkdir(parents=True, exist_ok=True)
     report = {"ratings": n_ratings, "users": n_users, "items": n_items,
               "factors": args.factors, "iterations": args.iterations, "model": args.model,
+              "item_blocks": args.item_blocks,
               "workers": N_WORKERS, "threads_per_worker": 1, "memory_limit": args.memory_limit,
               "cpu": _cpu(), "cores": os.cpu_count(), "fastmf": fastmf.__version__,
               "python": platform.python_version(), "phases": {}}
@@ -98,8 +103,10 @@ def main():
                                         seed=0, verbose=False, client=client)
         phases = [
             ("fit", lambda: model.fit(train, duplicates="last", keep_on_cluster=True)),
-            ("recommend_all", lambda: model.recommend_all(n=10, out=folder / "recs")),
-            ("evaluate", lambda: fd.evaluate(model, test[["user", "item"]], k=10)),
+            ("recommend_all", lambda: model.recommend_all(n=10, out=folder / "recs",
+                                                          item_blocks=args.item_blocks)),
+            ("evaluate", lambda: fd.evaluate(model, test[["user", "item"]], k=10,
+                                             item_blocks=args.item_blocks)),
             ("save", lambda: model.save(folder / "model")),
         ]
         before = sum(w["sent"] for w in client.run(worker_state).values())
