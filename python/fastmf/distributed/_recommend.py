@@ -147,8 +147,9 @@ def rank_block(user: FactorBlock, seen: RowBlock | None, items: FactorBlock, fil
                ) -> tuple[np.ndarray, np.ndarray]:
     """(item indices, scores) of every user of a user block (a task): the best n of one
     item block (the filters cut to its items; the indices and scores the whole catalog's,
-    of ``n_items`` items), merged into ``before``, the best of the item blocks before it
-    (None: none); -1 where a user has fewer candidates."""
+    of ``n_items`` items, None: scored as if the block ended the catalog), merged into
+    ``before``, the best of the item blocks before it (None: none); -1 where a user has
+    fewer candidates."""
     parts = [_rank_rows(user, seen, items, filt, n, mu, num_threads,
                         np.arange(start, min(start + batch_size, len(user.X))), n_items)
              for start in range(0, len(user.X), batch_size)]
