@@ -1,5 +1,6 @@
 """The smaller kernels against what a user would call instead, on the 1M-rating case of
-conftest.py, 2 threads: ``predict_pairs`` (one prediction per rating) and
+conftest.py, 2 threads: ``predict_pairs`` (one prediction per rating), ``relevant_scores`` (the test-item
+scores of an evaluation by item blocks, here one per rating) and
 ``row_squared_errors`` (the training loss of an iteration) against blocked numpy einsums,
 ``gram`` (YᵀY of the user factors) against numpy's BLAS product (its own threads),
 ``row_squared_norms`` and ``exact_sum_digits`` (the sums of the training loss's penalties
@@ -68,6 +69,23 @@ def test_predict_pairs(benchmark, case, impl):
            "numpy": lambda: reference.predict(c["X"], c["xb"], c["Y"], c["yb"], c["mu"], c["uidx"],
                                               c["iidx"])}
     _check("predict", run, impl, benchmark.pedantic(run[impl], rounds=3, warmup_rounds=1))
+
+
+@pytest.mark.parametrize("impl", ["cpp", "numpy"])
+def test_relevant_scores(benchmark, case, impl):
+    _group(benchmark, case, "relevant_scores", impl)
+    c, R = case, case["R"]
+
+    def cpp():
+        out = np.empty(len(R.indices), DTYPE)
+        _core.relevant_scores(c["X"], c["xb"], c["Y"], c["yb"], R.indptr, R.indices, out,
+                              THREADS)
+        return out
+
+    run = {"cpp": cpp,
+           "numpy": lambda: reference.predict(c["X"], c["xb"], c["Y"], c["yb"], 0.0, c["uidx"],
+                                              c["iidx"])}
+    _check("relevant", run, impl, benchmark.pedantic(run[impl], rounds=3, warmup_rounds=1))
 
 
 @pytest.mark.parametrize("impl", ["cpp", "numpy"])

@@ -807,9 +807,12 @@ def test_topk_auc_over_the_parts_of_a_catalog_adds_up_to_the_whole(kernels, dtyp
     for lo, hi in zip(bounds[:-1], bounds[1:]):
         mine = cut(relevant, lo, hi)
         out = np.empty(sum(len(row) for row in mine), dtype)
-        kernels.relevant_scores(Q, offsets, Y[lo:hi], bias[lo:hi], *_csr(mine), out, 2)
-        np.testing.assert_allclose(out, np.concatenate(
-            [full[q, row + lo] for q, row in enumerate(mine)]), rtol=rtol, atol=rtol)
+        indptr, indices = _csr(mine)
+        kernels.relevant_scores(Q, offsets, Y[lo:hi], bias[lo:hi], indptr, indices, out, 2)
+        rows = np.repeat(np.arange(n_users), np.diff(indptr))
+        np.testing.assert_allclose(out, reference.predict(Q, offsets, Y[lo:hi], bias[lo:hi], 0.0,
+                                                          rows, indices.astype(np.int64)),
+                                   rtol=rtol, atol=rtol)
         for q, part in enumerate(np.split(out, np.cumsum([len(row) for row in mine])[:-1])):
             scores[q].append(part)
     probes = [np.sort(np.concatenate(parts)) for parts in scores]

@@ -112,6 +112,10 @@ def evaluate(model: Any, test: Any, k: int | Sequence[int] = 10,
     ...                                 metrics=("precision", "auc"))
     >>> all(abs(result[key] - local[key]) < 1e-12 for key in local)
     True
+    >>> blocked = fastmf.distributed.evaluate(model, test, k=5, metrics=("precision", "auc"),
+    ...                                       item_blocks=True)
+    >>> all(abs(blocked[key] - local[key]) < 1e-12 for key in local)
+    True
     >>> client.cluster.close(); client.close()
     """
     ks = _checked_ks(k)
