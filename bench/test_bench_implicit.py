@@ -7,8 +7,7 @@ On the 1M-rating case of conftest.py (values as counts, alpha 1, k = 64, float32
 a time), ``implicit_cg_step`` (CG on all rows of a block at once, sparse products) and
 ``implicit_block_step_batched`` (1024 rows' systems formed, each coordinate block solved
 for all of them in one call); all sides compute YᵀY in the timed call.
-``implicit_observed_loss`` against the reference's (vectorized over the nonzeros), and
-``topk_filtered`` for 1,000 users, over every item and over an allow list of half of them,
+and ``topk_filtered`` for 1,000 users, over every item and over an allow list of half of them,
 against numpy's product plus ``argpartition``. Each
 benchmark also checks that the two sides agree.
 Run from the repository root::
@@ -111,22 +110,6 @@ def test_implicit_block_step(benchmark, case, impl):
     result = benchmark.pedantic(run[impl], rounds=3 if impl == "cpp" else 2,
                                 warmup_rounds=int(impl == "cpp"))
     assert_agree([result], [_once(case, "block", run, impl)], np.float32)
-
-
-@pytest.mark.parametrize("impl", ["cpp", "numpy"])
-def test_implicit_observed_loss(benchmark, case, impl):
-    R, Y, X = case["R"], case["Y"], case["X0"]
-    _group(benchmark, case, "implicit_observed_loss", impl, case["n_users"])
-
-    def cpp():
-        out = np.empty(case["n_users"])
-        _core.implicit_observed_loss(R.indptr, R.indices, R.data, ONE, ONE, X, Y, out, THREADS)
-        return out
-
-    numpy = lambda: reference.implicit_observed_loss(R.indptr, R.indices, R.data, X, Y)  # noqa: E731
-    run = {"cpp": cpp, "numpy": numpy}
-    result = benchmark.pedantic(run[impl], rounds=3, warmup_rounds=1)
-    assert_agree([result], [_once(case, "observed", run, impl)], np.float32)
 
 
 @pytest.mark.parametrize("allowed", [False, True])

@@ -110,6 +110,10 @@ class ShortRows {
 // Caller guarantees: valid CSR with R.rows() == X.rows() == x_bias.size(), indices <
 // Y.rows() == y_bias.size(), X.cols() == Y.cols(), row_reg.size() == X.rows(), finite
 // values, row_reg, bias_reg >= 0.
+// With row_sse of X.rows() entries (empty: none), row_sse[u] gets the squared residuals of
+// row u's ratings under the factors it leaves, Σ_i (t_ui - b_u - x_u·y_i)² in double, from
+// the rows still in the caches: after the second half-step of an iteration these add up
+// to the training loss's squared errors, with no pass over the ratings of its own.
 // Returns -1, or the first row whose Cholesky factorization failed (row left unchanged).
 // Per-thread scratch of als_half_step; rows, t and Z grow to the longest row.
 template <typename S>
@@ -135,7 +139,8 @@ template <typename S>
 std::int64_t als_half_step(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::int32_t> indices,
                            ConstVecRef<S> ratings, ConstRowRef<S> Y, ConstVecRef<S> y_bias, S mu,
                            ConstVecRef<S> row_reg, S bias_reg, ConstRowRef<S> prior,
-                           RowRef<S> X, VecRef<S> x_bias, int num_threads) {
+                           RowRef<S> X, VecRef<S> x_bias, int num_threads,
+                           VecRef<double> row_sse) {
   const CsrView<S> R{indptr, indices, ratings};
   const Index k = Y.cols();
   const bool has_prior = prior.rows() > 0;
@@ -193,13 +198,29 @@ std::int64_t als_half_step(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::in
     X.row(u) = system.b.head(k).transpose();
     x_bias[u] = (beta - w.s.head(k).dot(system.b.head(k))) / a;
   };
+  // The squared residuals of row u after its solve (its gathered rows and targets still in
+  // the scratch).
+  auto squared_residuals = [&](Index u, const AlsScratch<S>& w) {
+    LaneSums<Simd<S>::width> sums;
+    dots_with<S>([&](Index j) { return w.rows[j]; }, R.count(u), k, X.row(u).data(),
+                 [&](Index j, const S* dots, Index m) {
+                   for (Index c = 0; c < m; ++c) {
+                     const double residual = w.t[j + c] - (x_bias[u] + dots[c]);
+                     sums.lane[c] += residual * residual;
+                   }
+                 });
+    return sums.total();
+  };
 #pragma omp parallel num_threads(resolve_threads(num_threads))
   {
     std::optional<AlsScratch<S>> scratch;
     guard.run([&] { scratch.emplace(k); });
 #pragma omp for schedule(dynamic, 16)
     for (Index u = 0; u < R.rows(); ++u) {
-      guard.run([&] { solve(u, *scratch); });
+      guard.run([&] {
+        solve(u, *scratch);
+        if (row_sse.size() > 0) row_sse[u] = squared_residuals(u, *scratch);
+      });
     }
   }
   guard.rethrow();

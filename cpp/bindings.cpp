@@ -77,7 +77,7 @@ void bind_dtype(py::module_& m) {
         "indices"_a.noconvert(), "ratings"_a.noconvert(), "Y"_a.noconvert(),
         "y_bias"_a.noconvert(), "mu"_a, "row_reg"_a.noconvert(), "bias_reg"_a,
         "prior"_a.noconvert(), "X"_a.noconvert(), "x_bias"_a.noconvert(), "num_threads"_a,
-        py::call_guard<py::gil_scoped_release>());
+        "row_sse"_a.noconvert() = Eigen::VectorXd(), py::call_guard<py::gil_scoped_release>());
   m.def("predict_pairs", &fastmf::predict_pairs<S>, "X"_a.noconvert(), "x_bias"_a.noconvert(),
         "Y"_a.noconvert(), "y_bias"_a.noconvert(), "mu"_a, "uidx"_a.noconvert(),
         "iidx"_a.noconvert(), "out"_a.noconvert(), "num_threads"_a,
@@ -103,19 +103,17 @@ void bind_dtype(py::module_& m) {
   m.def("implicit_als_half_step", &fastmf::implicit_als_half_step<S>, "indptr"_a.noconvert(),
         "indices"_a.noconvert(), "values"_a.noconvert(), "alpha"_a, "base"_a, "Y"_a.noconvert(),
         "G"_a.noconvert(), "reg"_a.noconvert(), "prior"_a.noconvert(), "X"_a.noconvert(),
-        "num_threads"_a, py::call_guard<py::gil_scoped_release>());
+        "num_threads"_a, "alpha0"_a = S(1), "row_loss"_a.noconvert() = Eigen::VectorXd(),
+        py::call_guard<py::gil_scoped_release>());
   m.def("implicit_als_cg_step", &fastmf::implicit_als_cg_step<S>, "indptr"_a.noconvert(),
         "indices"_a.noconvert(), "values"_a.noconvert(), "alpha"_a, "base"_a, "Y"_a.noconvert(),
         "G"_a.noconvert(), "reg"_a.noconvert(), "prior"_a.noconvert(), "X"_a.noconvert(),
-        "steps"_a, "num_threads"_a,
-        py::call_guard<py::gil_scoped_release>());
+        "steps"_a, "num_threads"_a, "alpha0"_a = S(1),
+        "row_loss"_a.noconvert() = Eigen::VectorXd(), py::call_guard<py::gil_scoped_release>());
   m.def("implicit_als_block_step", &fastmf::implicit_als_block_step<S>, "indptr"_a.noconvert(),
         "indices"_a.noconvert(), "values"_a.noconvert(), "alpha"_a, "base"_a, "Y"_a.noconvert(),
         "G"_a.noconvert(), "reg"_a.noconvert(), "X"_a.noconvert(), "block_size"_a,
-        "num_threads"_a, py::call_guard<py::gil_scoped_release>());
-  m.def("implicit_observed_loss", &fastmf::implicit_observed_loss<S>, "indptr"_a.noconvert(),
-        "indices"_a.noconvert(), "values"_a.noconvert(), "alpha"_a, "alpha0"_a,
-        "X"_a.noconvert(), "Y"_a.noconvert(), "out"_a.noconvert(), "num_threads"_a,
+        "num_threads"_a, "alpha0"_a = S(1), "row_loss"_a.noconvert() = Eigen::VectorXd(),
         py::call_guard<py::gil_scoped_release>());
   m.def("topk_scores", &fastmf::topk_scores<S>, "Q"_a.noconvert(), "q_offset"_a.noconvert(),
         "Y"_a.noconvert(), "y_bias"_a.noconvert(), "exclude_indptr"_a.noconvert(),

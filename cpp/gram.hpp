@@ -84,6 +84,53 @@ void weighted_row_sum(const S* P, Index ld, Index m, Index n, const S* x, S* out
   if (c < n) weighted_row_sum_vectors<S, 1, true, Add>(P + c, ld, m, x, out + c, n - c);
 }
 
+// The dot products z_j·x of n rows z_j = row(j) (k values each) with x, a vector's width W
+// of rows at a time: their W products side by side in W vectors, summed across lanes by one
+// Simd::sums, then handed to take(j, dots, m) (the dots of rows j..j+m, m = W but for the
+// last rows). Where a dot product per row would spend more on its horizontal sum than on its
+// k multiply-adds (the per-row losses after a solve).
+template <typename S, typename Rows, typename Take>
+void dots_with(Rows row, Index n, Index k, const S* x, Take take) {
+  using Vs = Simd<S>;
+  using V = typename Vs::type;
+  constexpr Index W = Vs::width;
+  const Index full = k / W * W, tail = k - full;
+  alignas(64) S dots[W];
+  for (Index j = 0; j < n; j += W) {
+    const Index m = std::min(W, n - j);
+    const S* z[W];
+    for (Index c = 0; c < W; ++c) z[c] = row(j + std::min(c, m - 1));  // (repeats: unused)
+    V d[W];
+    FASTMF_UNROLL(16)
+    for (Index c = 0; c < W; ++c) d[c] = V{};
+    for (Index f = 0; f < full; f += W) {
+      const V xf = Vs::load(x + f);
+      FASTMF_UNROLL(16)
+      for (Index c = 0; c < W; ++c) d[c] += Vs::load(z[c] + f) * xf;
+    }
+    if (tail > 0) {
+      const V xf = Vs::load_first(x + full, tail);
+      FASTMF_UNROLL(16)
+      for (Index c = 0; c < W; ++c) d[c] += Vs::load_first(z[c] + full, tail) * xf;
+    }
+    Vs::store(dots, Vs::sums(d));
+    take(j, static_cast<const S*>(dots), m);
+  }
+}
+
+// Sums in double kept lane by lane (lane c takes the terms c, c + N, ... of a sequence) and
+// added up in order by total(): N independent chains, which the compiler vectorizes, where
+// one running sum would be a chain of dependent additions.
+template <int N>
+struct LaneSums {
+  double lane[N] = {};
+  double total() const {
+    double sum = 0;
+    for (double value : lane) sum += value;
+    return sum;
+  }
+};
+
 // The columns z_0, z_1, ... of a Gram update, each kp entries with zero padding: either
 // the columns of a column-major matrix (Strided) or rows found elsewhere (Listed, e.g.
 // rows of a row-major factor matrix whose width needs no padding).

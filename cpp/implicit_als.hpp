@@ -29,6 +29,53 @@ Index gather_width(Index k) {
   return std::max<Index>(256, (Index(1) << 21) / (k * Index(sizeof(S))));
 }
 
+// Row u's part of the observed loss, in double: for each of its observed pairs with
+// prediction s, c_ui (1 - s)² replaces the α0 s² that α0 Σ_u x_uᵀ(YᵀY)x_u counts for it,
+//   Σ_{i∈u} [(1 + alpha values_ui)(1 - s)² - α0 s²].
+// add(j, s, m) takes the predictions of its pairs j..j+m (LaneSums: W pairs side by side).
+template <typename S>
+class ObservedRowLoss {
+ public:
+  ObservedRowLoss(const CsrView<S>& C, Index u, S alpha, S alpha0)
+      : values_(C.data.data() + C.begin(u)), alpha_(alpha), alpha0_(alpha0) {}
+  void add(Index j, const S* s, Index m) {
+    for (Index c = 0; c < m; ++c) {
+      const double sc = s[c];
+      sums_.lane[c] += (1.0 + double(alpha_ * values_[j + c])) * (1.0 - sc) * (1.0 - sc) -
+                       double(alpha0_) * sc * sc;
+    }
+  }
+  double total() const { return sums_.total(); }
+
+ private:
+  const S* values_;
+  S alpha_, alpha0_;
+  LaneSums<Simd<S>::width> sums_;
+};
+
+// The same with s = x·y_i for the rows row(j) of its pairs (dots_with).
+template <typename S, typename Rows>
+double observed_row_loss(const CsrView<S>& C, Index u, S alpha, S alpha0, Rows row, const S* x,
+                         Index k) {
+  ObservedRowLoss<S> loss(C, u, alpha, alpha0);
+  dots_with<S>(row, C.count(u), k, x, [&](Index j, const S* s, Index m) { loss.add(j, s, m); });
+  return loss.total();
+}
+
+// The same with its pairs' rows read from Y, asked for kPrefetchAhead pairs ahead (in the
+// caches when the row was just solved from them, and no longer after a long row).
+template <typename S>
+double observed_row_loss(const CsrView<S>& C, Index u, S alpha, S alpha0, ConstRowRef<S> Y,
+                         const S* x) {
+  const std::int32_t* items = C.indices.data() + C.begin(u);
+  const Index n = C.count(u);
+  auto row = [&](Index j) {
+    if (j + kPrefetchAhead < n) prefetch_row(Y, items[j + kPrefetchAhead]);
+    return Y.row(items[j]).data();
+  };
+  return observed_row_loss<S>(C, u, alpha, alpha0, row, x, Y.cols());
+}
+
 // A row's system, per thread: A = G + λ_u I + Σ_{i∈u} w_ui y_i y_iᵀ (SpdSystem: the lower
 // triangle, padded) and b = Σ_{i∈u} c_ui y_i + λ_u prior_u, c_ui = 1 + alpha values_ui. The
 // n_u weighted outer products are Gram updates by the gathered rows sqrt(|w_ui|) y_i, a
@@ -85,13 +132,17 @@ struct ImplicitRowSystem {
 // alpha > 0, values >= 0 and finite, base + alpha values finite, G == α0 YᵀY (k x k) with
 // α0 = 1 - base > 0, reg.size() == X.rows() with every reg > 0, X.cols() == Y.cols(),
 // prior empty or of X's shape, finite.
+// With row_loss of X.rows() entries (empty: none), row_loss[u] gets row u's part of the
+// observed loss (observed_row_loss, α0 = alpha0) under the factors it leaves: after the
+// second half-step of an iteration these add up to the loss's observed part, with no pass
+// over the pairs of its own.
 // Returns -1 or the first row whose factorization failed (that row left unchanged).
 template <typename S>
 std::int64_t implicit_als_half_step(ConstVecRef<std::int64_t> indptr,
                                     ConstVecRef<std::int32_t> indices, ConstVecRef<S> values,
                                     S alpha, S base, ConstRowRef<S> Y, ConstRowRef<S> G,
                                     ConstVecRef<S> reg, ConstRowRef<S> prior, RowRef<S> X,
-                                    int num_threads) {
+                                    int num_threads, S alpha0, VecRef<double> row_loss) {
   const CsrView<S> C{indptr, indices, values};
   const Index k = Y.cols(), width = gather_width<S>(k);
   const bool has_prior = prior.rows() > 0;
@@ -115,7 +166,12 @@ std::int64_t implicit_als_half_step(ConstVecRef<std::int64_t> indptr,
     guard.run([&] { scratch.emplace(k, width, G, base < S(0)); });
 #pragma omp for schedule(dynamic, 16)
     for (Index u = 0; u < C.rows(); ++u) {
-      guard.run([&] { solve(u, *scratch); });
+      guard.run([&] {
+        solve(u, *scratch);
+        if (row_loss.size() > 0) {
+          row_loss[u] = observed_row_loss<S>(C, u, alpha, alpha0, Y, X.row(u).data());
+        }
+      });
     }
   }
   guard.rethrow();
@@ -197,12 +253,14 @@ void weighted_product(const S* Z, Index ld, Index m, Index k, const S* v, const 
 // at the speed of the Gram tiles) and multiplies by it; the iterates are the same but for
 // rounding.
 // Rows without interactions get 0, or with a prior start from 0 toward (G + λ_u I)⁻¹ λ_u
-// prior_u. Same contract as implicit_als_half_step (prior included), plus steps >= 1.
+// prior_u. Same contract as implicit_als_half_step (prior and row_loss included; a
+// gathered row's loss reads its copies in Z), plus steps >= 1.
 template <typename S>
 void implicit_als_cg_step(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::int32_t> indices,
                           ConstVecRef<S> values, S alpha, S base, ConstRowRef<S> Y,
                           ConstRowRef<S> G, ConstVecRef<S> reg, ConstRowRef<S> prior,
-                          RowRef<S> X, int steps, int num_threads) {
+                          RowRef<S> X, int steps, int num_threads, S alpha0,
+                          VecRef<double> row_loss) {
   const CsrView<S> C{indptr, indices, values};
   const Index k = Y.cols(), width = gather_width<S>(k);
   const bool has_prior = prior.rows() > 0;
@@ -237,6 +295,7 @@ void implicit_als_cg_step(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::int
     const Index n = C.count(u);
     if (n == 0 && !has_prior) {
       X.row(u).setZero();
+      if (row_loss.size() > 0) row_loss[u] = 0;
       return;
     }
     Vector<S>&x = w.x, &r = w.r, &p = w.p, &Ap = w.Ap;
@@ -274,6 +333,14 @@ void implicit_als_cg_step(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::int
       rs_old = rs_new;
     }
     X.row(u) = x.transpose();
+    if (row_loss.size() == 0) return;
+    if (formed) {
+      row_loss[u] = observed_row_loss<S>(C, u, alpha, alpha0, Y, x.data());
+    } else {
+      const Matrix<S>& Z = w.rows.Z;
+      row_loss[u] = observed_row_loss<S>(
+          C, u, alpha, alpha0, [&](Index j) { return Z.col(j).data(); }, x.data(), k);
+    }
   };
 #pragma omp parallel num_threads(resolve_threads(num_threads))
   {
@@ -285,30 +352,6 @@ void implicit_als_cg_step(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::int
     }
   }
   guard.rethrow();
-}
-
-// The observed part of the implicit loss, per row, in double: for each observed (u, i)
-// with s = x_u·y_i, c_ui (1 - s)² replaces the α0 s² that α0 Σ_u x_uᵀ(YᵀY)x_u counts for it:
-//   out[u] = Σ_{i∈u} [(1 + alpha values_ui)(1 - s)² - α0 s²].
-// Caller guarantees as for implicit_als_half_step; out.size() == X.rows().
-template <typename S>
-void implicit_observed_loss(ConstVecRef<std::int64_t> indptr, ConstVecRef<std::int32_t> indices,
-                            ConstVecRef<S> values, S alpha, S alpha0, ConstRowRef<S> X,
-                            ConstRowRef<S> Y, VecRef<double> out, int num_threads) {
-  const CsrView<S> C{indptr, indices, values};
-  const double a0 = double(alpha0);
-#pragma omp parallel for schedule(dynamic, 64) num_threads(resolve_threads(num_threads))
-  for (Index u = 0; u < C.rows(); ++u) {
-    double total = 0;
-    for (std::int64_t e = C.begin(u); e < C.end(u); ++e) {
-      // the row kPrefetchAhead ratings on, asked for while this one is summed (the rows of
-      // Y come in a random order; without it each product waits for its row)
-      if (e + kPrefetchAhead < C.end(u)) prefetch_row(Y, C.indices[e + kPrefetchAhead]);
-      const double s = X.row(u).dot(Y.row(C.indices[e]));
-      total += (1.0 + double(alpha * C.data[e])) * (1.0 - s) * (1.0 - s) - a0 * s * s;
-    }
-    out[u] = total;
-  }
 }
 
 }  // namespace fastmf

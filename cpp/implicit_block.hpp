@@ -14,6 +14,7 @@
 
 #include "common.hpp"
 #include "cholesky.hpp"
+#include "implicit_als.hpp"
 #include "simd.hpp"
 
 #include <algorithm>
@@ -37,8 +38,11 @@ namespace fastmf {
 // Caller guarantees: valid CSR with C.rows() == X.rows(), indices < Y.rows(), values and
 // alpha finite, G == α0 YᵀY (k x k, symmetric) with α0 = 1 - base > 0, reg.size() ==
 // X.rows() and reg > 0, X.cols() == Y.cols(), X finite, X and Y distinct, block_size >= 1.
-// w_ui may be negative. Returns -1 or the first row whose block factorization failed; a
-// failed row keeps the blocks solved before the failure and skips the rest.
+// w_ui may be negative. With row_loss of X.rows() entries (empty: none), row_loss[u] gets
+// row u's part of the observed loss (observed_row_loss, α0 = alpha0) from the kept
+// predictions, as implicit_als_half_step's. Returns -1 or the first row whose block
+// factorization failed; a failed row keeps the blocks solved before the failure and skips
+// the rest.
 // Kept as one function of about 130 lines: the copy of a block, the predictions, the row
 // solves and their updates share the per-thread scratch and the block loop's state.
 template <typename S>
@@ -46,7 +50,7 @@ std::int64_t implicit_als_block_step(ConstVecRef<std::int64_t> indptr,
                                      ConstVecRef<std::int32_t> indices, ConstVecRef<S> values,
                                      S alpha, S base, ConstRowRef<S> Y, ConstRowRef<S> G,
                                      ConstVecRef<S> reg, RowRef<S> X, int block_size,
-                                     int num_threads) {
+                                     int num_threads, S alpha0, VecRef<double> row_loss) {
   using V = typename Simd<S>::type;
   constexpr Index W = Simd<S>::width;
   const CsrView<S> C{indptr, indices, values};
@@ -163,6 +167,16 @@ std::int64_t implicit_als_block_step(ConstVecRef<std::int64_t> indptr,
             failed.record(u);
           }
         });
+      }
+    }
+    if (row_loss.size() > 0) {
+#pragma omp for schedule(dynamic, 64)
+      for (Index u = 0; u < C.rows(); ++u) {
+        ObservedRowLoss<S> loss(C, u, alpha, alpha0);
+        for (Index j = 0; j < C.count(u); j += W) {
+          loss.add(j, s.data() + C.begin(u) + j, std::min(W, C.count(u) - j));
+        }
+        row_loss[u] = loss.total();
       }
     }
   }

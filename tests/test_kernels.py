@@ -43,9 +43,10 @@ def test_als_half_step_matches_numpy(kernels, dtype, rtol, weighted, k, with_pri
              else np.zeros((0, k), dtype))
     X = np.full((n_rows, Y.shape[1]), 7, dtype)
     xb = np.full(n_rows, 7, dtype)
+    row_sse = np.full(n_rows, np.nan)
     failed = kernels.als_half_step(indptr, indices, ratings, Y, y_bias, mu,
                                    _row_reg(indptr, 0.1, weighted, dtype), dtype(2.0), prior, X,
-                                   xb, 2)
+                                   xb, 2, row_sse)
     X_ref, xb_ref = reference.als_half_step(indptr, indices, ratings.astype(np.float64),
                                             Y.astype(np.float64), y_bias.astype(np.float64),
                                             float(mu), 0.1, 2.0, weighted,
@@ -53,6 +54,11 @@ def test_als_half_step_matches_numpy(kernels, dtype, rtol, weighted, k, with_pri
     assert failed == -1
     np.testing.assert_allclose(X, X_ref, rtol=rtol, atol=rtol)
     np.testing.assert_allclose(xb, xb_ref, rtol=rtol, atol=rtol)
+    # each row's squared residuals under the factors it got, short and long rows alike
+    np.testing.assert_allclose(row_sse, reference.row_squared_errors(
+        indptr, indices, ratings.astype(np.float64), X, xb, Y, y_bias, float(mu)),
+        rtol=rtol * 10, atol=rtol)
+    assert row_sse[17] == 0
     # empty rows: zero bias, factors equal to the prior (zeros without one)
     np.testing.assert_array_equal(X[3], prior[3] if with_prior else 0)
     assert xb[17] == 0
@@ -616,10 +622,13 @@ def test_rows_longer_than_the_gather_buffer_are_solved_chunk_by_chunk(kernels, a
     k = Y.shape[1]
     G, base, reg = alpha0 * (Y.T @ Y), 1.0 - alpha0, np.array([0.1, 0.2, 0.3])
     X = np.zeros((3, k))
+    row_loss = np.empty(3)
     assert kernels.implicit_als_half_step(indptr, indices, values, 0.5, base, Y, G, reg,
-                                          _no_prior(Y), X, 2) == -1
+                                          _no_prior(Y), X, 2, alpha0, row_loss) == -1
     exact = reference.implicit_half_step_sparse(indptr, indices, 0.5 * values, Y, reg, alpha0)
     np.testing.assert_allclose(X, exact, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(row_loss, reference.implicit_observed_loss(
+        indptr, indices, 0.5 * values, X, Y, alpha0), rtol=1e-12)
 
 
 @pytest.mark.parametrize("with_prior", [False, True])
@@ -633,25 +642,48 @@ def test_cg_forms_the_system_of_rows_longer_than_the_gather_buffer(kernels, alph
     G, base, reg = alpha0 * (Y.T @ Y), 1.0 - alpha0, np.array([0.1, 0.2, 0.3])
     X0 = gen.normal(0, 0.1, (3, k))
     prior = gen.normal(0, 0.5, (3, k)) if with_prior else None
-    X = X0.copy()
+    X, row_loss = X0.copy(), np.empty(3)
     kernels.implicit_als_cg_step(indptr, indices, values, 0.5, base, Y, G, reg,
-                                 _no_prior(Y) if prior is None else prior, X, 3, 2)
+                                 _no_prior(Y) if prior is None else prior, X, 3, 2, alpha0,
+                                 row_loss)
     np.testing.assert_allclose(X, reference.implicit_cg_step(indptr, indices, 0.5 * values, Y,
                                                              reg, X0, 3, alpha0, prior=prior),
                                rtol=1e-9, atol=1e-12)
+    # the formed rows' loss reads their rows again, the gathered row's its copies
+    np.testing.assert_allclose(row_loss, reference.implicit_observed_loss(
+        indptr, indices, 0.5 * values, X, Y, alpha0), rtol=1e-12)
 
 
+def _solve_with_row_loss(kernels, solver, args, prior, X, alpha0):
+    """Run an implicit row solve (args: indptr, indices, values, alpha, base, Y, G, reg) on X
+    with its fused loss; returns the per-row loss it filled."""
+    row_loss = np.full(len(X), np.nan)
+    if solver == "cholesky":
+        kernels.implicit_als_half_step(*args, prior, X, 2, alpha0, row_loss)
+    elif solver == "cg":
+        kernels.implicit_als_cg_step(*args, prior, X, 3, 2, alpha0, row_loss)
+    else:
+        kernels.implicit_als_block_step(*args, X, 5, 2, alpha0, row_loss)
+    return row_loss
+
+
+@pytest.mark.parametrize("solver", ["cholesky", "cg", "block"])
 @pytest.mark.parametrize("alpha0", ALPHA0S)
 @pytest.mark.parametrize("k", SIMD_SIZES)
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-12), (np.float32, 1e-5)])
-def test_observed_loss_kernel_matches_its_numpy_twin(kernels, dtype, rtol, k, alpha0):
+def test_the_solves_give_each_rows_observed_loss_after_it(kernels, dtype, rtol, k, alpha0,
+                                                           solver):
+    # The observed pairs' part of each row's loss under the factors the solve leaves, from
+    # the rows it read (the block solver: from its kept predictions), against the twin's.
     observed, conf_dense, indptr, indices, values, conf, Y = implicit_case(k=k, dtype=dtype)
+    base, reg, _ = _implicit_reg(indptr, len(Y), dtype, alpha0)
     X = np.random.default_rng(2).normal(0, 0.5, (observed.shape[0], Y.shape[1])).astype(dtype)
-    out = np.empty(observed.shape[0])
-    kernels.implicit_observed_loss(indptr, indices, values, dtype(ALPHA), dtype(alpha0), X, Y,
-                                   out, 2)
+    G = (dtype(alpha0) * (Y.T @ Y)).astype(dtype)
+    out = _solve_with_row_loss(kernels, solver, (indptr, indices, values, dtype(ALPHA), base,
+                                                 Y, G, reg), _no_prior(Y), X, dtype(alpha0))
     expected = reference.implicit_observed_loss(indptr, indices, conf, X, Y, alpha0)
     np.testing.assert_allclose(out, expected, rtol=rtol, atol=rtol)
+    assert out[3] == 0                                             # the empty row
     # With α0 Σ_u x_uᵀ(YᵀY)x_u and the penalty it is the dense loss over all pairs.
     X64, Y64 = X.astype(np.float64), Y.astype(np.float64)
     reg_x = reference.implicit_row_reg(observed.sum(axis=1), len(Y), 0.1, alpha0, 0.5)

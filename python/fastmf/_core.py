@@ -79,7 +79,6 @@ sgd_block_layout = _kernels.sgd_block_layout
 # Implicit ALS (cpp/implicit_als.hpp) and Gram matrices (cpp/gram.hpp)
 implicit_als_half_step = _kernels.implicit_als_half_step
 implicit_als_cg_step = _kernels.implicit_als_cg_step
-implicit_observed_loss = _kernels.implicit_observed_loss
 gram_chunks = _kernels.gram_chunks
 # The sums of the training losses (cpp/sums.hpp)
 row_squared_norms = _kernels.row_squared_norms
@@ -110,7 +109,7 @@ build_info = _kernels.build_info
 __all__ = [
     "variant", "reason", "builds", "installed_builds", "cpu_runs", "ENVIRONMENT_VARIABLE",
     "als_half_step", "predict_pairs", "row_squared_errors", "sgd_epoch", "sgd_block_layout",
-    "implicit_als_half_step", "implicit_als_cg_step", "implicit_observed_loss", "gram_chunks",
+    "implicit_als_half_step", "implicit_als_cg_step", "gram_chunks",
     "implicit_als_block_step", "row_squared_norms", "exact_sum_digits",
     "bpr_epoch", "bpr_steps", "bpr_draws", "bpr_feature_epoch", "bpr_feature_steps",
     "topk_scores", "topk_filtered", "topk_auc", "relevant_scores", "coo_to_csr",

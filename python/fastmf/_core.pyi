@@ -29,8 +29,9 @@ def cpu_runs(name: str) -> bool:
 def als_half_step(indptr: _I64, indices: _I32, ratings: NDArray[_F], Y: NDArray[_F],
                   y_bias: NDArray[_F], mu: float, row_reg: NDArray[_F], bias_reg: float,
                   prior: NDArray[_F], X: NDArray[_F], x_bias: NDArray[_F],
-                  num_threads: int) -> int:
-    """Solve every row of X and x_bias with Y fixed; -1 or the first row that failed."""
+                  num_threads: int, row_sse: _F64 = ...) -> int:
+    """Solve every row of X and x_bias with Y fixed (row_sse, unless empty: each row's squared
+    residuals after it); -1 or the first row that failed."""
 
 def predict_pairs(X: NDArray[_F], x_bias: NDArray[_F], Y: NDArray[_F], y_bias: NDArray[_F],
                   mu: float, uidx: _I64, iidx: _I64, out: NDArray[_F],
@@ -59,26 +60,24 @@ def sgd_block_layout(indptr: _I64, indices: _I32, ratings: NDArray[_F], user_blo
 
 def implicit_als_half_step(indptr: _I64, indices: _I32, values: NDArray[_F], alpha: float,
                            base: float, Y: NDArray[_F], G: NDArray[_F], reg: NDArray[_F],
-                           prior: NDArray[_F], X: NDArray[_F], num_threads: int) -> int:
-    """Solve every row of X by Cholesky (shrunk toward prior; empty: 0); -1 or the first row
-    that failed."""
+                           prior: NDArray[_F], X: NDArray[_F], num_threads: int,
+                           alpha0: float = ..., row_loss: _F64 = ...) -> int:
+    """Solve every row of X by Cholesky (shrunk toward prior; empty: 0; row_loss, unless
+    empty: each row's observed loss after it); -1 or the first row that failed."""
 
 def implicit_als_cg_step(indptr: _I64, indices: _I32, values: NDArray[_F], alpha: float,
                          base: float, Y: NDArray[_F], G: NDArray[_F], reg: NDArray[_F],
-                         prior: NDArray[_F], X: NDArray[_F], steps: int, num_threads: int
-                         ) -> None:
+                         prior: NDArray[_F], X: NDArray[_F], steps: int, num_threads: int,
+                         alpha0: float = ..., row_loss: _F64 = ...) -> None:
     """Improve every row of X by `steps` conjugate-gradient iterations (shrunk toward prior;
-    empty: 0)."""
+    empty: 0; row_loss as for implicit_als_half_step)."""
 
 def implicit_als_block_step(indptr: _I64, indices: _I32, values: NDArray[_F], alpha: float,
                             base: float, Y: NDArray[_F], G: NDArray[_F], reg: NDArray[_F],
-                            X: NDArray[_F], block_size: int, num_threads: int) -> int:
-    """One block-coordinate sweep per row of X (iALS++); -1 or the first row that failed."""
-
-def implicit_observed_loss(indptr: _I64, indices: _I32, values: NDArray[_F], alpha: float,
-                           alpha0: float, X: NDArray[_F], Y: NDArray[_F], out: _F64,
-                           num_threads: int) -> None:
-    """out[u] = the observed pairs' part of row u's implicit loss."""
+                            X: NDArray[_F], block_size: int, num_threads: int,
+                            alpha0: float = ..., row_loss: _F64 = ...) -> int:
+    """One block-coordinate sweep per row of X (iALS++; row_loss as for
+    implicit_als_half_step); -1 or the first row that failed."""
 
 def topk_scores(Q: NDArray[_F], q_offset: NDArray[_F], Y: NDArray[_F], y_bias: NDArray[_F],
                 exclude_indptr: _I64, exclude_indices: _I32, out_items: _I32,

@@ -14,8 +14,7 @@ module              cpp/                                      kernels
                                                               row_squared_errors
 ``implicit_als``    implicit_als.hpp, implicit_block.hpp      implicit_als_half_step,
                                                               implicit_als_cg_step,
-                                                              implicit_als_block_step,
-                                                              implicit_observed_loss
+                                                              implicit_als_block_step
 ``sgd``             sgd.hpp                                   sgd_epoch
 ``bpr``             bpr.hpp (and BPR's Newton fold-in)        bpr_epoch
 ``topk``            topk.hpp                                  topk_filtered, topk_auc

@@ -31,14 +31,22 @@ def row_regularization(counts: Int64Array, p: BiasedParams, dtype: FloatType) ->
 
 
 def solve_rows(R: Csr, Y: FloatArray, yb: FloatArray, mu: float, row_reg: FloatArray,
-               prior: FloatArray, X: FloatArray, xb: FloatArray, p: BiasedParams) -> int:
+               prior: FloatArray, X: FloatArray, xb: FloatArray, p: BiasedParams,
+               row_sse: Float64Array | None = None) -> int:
     """The ALS row solve: [b_u, p_u] of every row of R (a Csr of ratings in the model dtype,
     column indices into Y), written into X and xb, against the fixed (Y, yb). ``prior``
-    holds the rows' shrinkage targets (an empty array: 0). Returns -1 or the first row whose
-    Cholesky failed."""
+    holds the rows' shrinkage targets (an empty array: 0). ``row_sse`` (float64, a value per
+    row), when given, receives each row's squared residuals under its new factors: after an
+    iteration's second half-step, the training loss's squared errors (summed exactly with
+    ``exact_sum``) without a pass of their own. Returns -1 or the first row whose Cholesky
+    failed."""
     dtype = Y.dtype.type
     return _core.als_half_step(R.indptr, R.indices, R.data, Y, yb, dtype(mu), row_reg,
-                               dtype(p.bias_regularization), prior, X, xb, p.num_threads)
+                               dtype(p.bias_regularization), prior, X, xb, p.num_threads,
+                               _NO_ROWS if row_sse is None else row_sse)
+
+
+_NO_ROWS = np.empty(0, dtype=np.float64)      # (a kernel's per-row output left out)
 
 
 def predict_pairs(X: FloatArray, xb: FloatArray, Y: FloatArray, yb: FloatArray, mu: float,

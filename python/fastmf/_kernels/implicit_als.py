@@ -39,13 +39,18 @@ def row_regularization(counts: Int64Array, n_other: int, p: ImplicitParams, dtyp
 
 
 def solve_rows(C: Csr, Y: FloatArray, YtY: FloatArray, X: FloatArray, p: ImplicitParams,
-               prior: FloatArray | None = None) -> int:
+               prior: FloatArray | None = None, row_loss: Float64Array | None = None) -> int:
     """The implicit row solve of every row of C (a Csr of the values v, c = 1 + α v, column
     indices into Y) against the fixed Y with YtY = YᵀY (unscaled; α0 is applied here),
     written into X: exactly (Cholesky), by ``p.cg_steps`` CG steps from X or by one sweep
     over blocks of ``p.block_size`` coordinates from X. Each row u
     gets its λ_u (``row_regularization``) and is shrunk toward ``prior[u]`` (None: toward 0;
-    the block solver takes no prior). Returns -1 or the first row whose Cholesky failed."""
+    the block solver takes no prior). ``row_loss`` (float64, a value per row), when given,
+    receives each row's observed pairs' part of the loss beyond the all-pairs term under its
+    new factors (from the rows the solve just read; the block solver: from its kept
+    predictions): after an iteration's second half-step, the loss's observed part (summed
+    exactly with ``exact_sum``) without a pass of its own. Returns -1 or the first row whose
+    Cholesky failed."""
     dtype = Y.dtype.type
     if prior is None:
         prior = np.zeros((0, Y.shape[1]), dtype=dtype)
@@ -55,25 +60,19 @@ def solve_rows(C: Csr, Y: FloatArray, YtY: FloatArray, X: FloatArray, p: Implici
     G = YtY * dtype(p.unobserved_weight)                   # α0 YᵀY (exact for α0 = 1)
     reg = row_regularization(C.counts(), len(Y), p, dtype)
     alpha, base = dtype(p.alpha), dtype(1.0 - p.unobserved_weight)
+    loss = (dtype(p.unobserved_weight), _NO_ROWS if row_loss is None else row_loss)
     if p.solver == "cg":
         _core.implicit_als_cg_step(C.indptr, C.indices, C.data, alpha, base, Y, G, reg, prior,
-                                   X, p.cg_steps, p.num_threads)
+                                   X, p.cg_steps, p.num_threads, *loss)
         return -1
     if p.solver == "block":
         return _core.implicit_als_block_step(C.indptr, C.indices, C.data, alpha, base, Y, G, reg,
-                                             X, p.block_size, p.num_threads)
+                                             X, p.block_size, p.num_threads, *loss)
     return _core.implicit_als_half_step(C.indptr, C.indices, C.data, alpha, base, Y, G, reg,
-                                        prior, X, p.num_threads)
+                                        prior, X, p.num_threads, *loss)
 
 
-def observed_loss(C: Csr, X: FloatArray, Y: FloatArray, p: ImplicitParams) -> Fraction:
-    """Σ over the observed pairs of the rows of C (factors X) of their part of the loss
-    beyond the all-pairs term (exact)."""
-    per_row = np.empty(len(X), dtype=np.float64)
-    dtype = X.dtype.type
-    _core.implicit_observed_loss(C.indptr, C.indices, C.data, dtype(p.alpha),
-                                 dtype(p.unobserved_weight), X, Y, per_row, p.num_threads)
-    return exact_sum(per_row)
+_NO_ROWS = np.empty(0, dtype=np.float64)      # (a kernel's per-row output left out)
 
 
 def penalty(counts: Int64Array, n_other: int, A: FloatArray, p: ImplicitParams) -> Fraction:
@@ -88,8 +87,8 @@ def penalty(counts: Int64Array, n_other: int, A: FloatArray, p: ImplicitParams) 
 def objective(XtX: FloatArray, YtY: FloatArray, observed: Fraction, penalties: Fraction,
               p: ImplicitParams, extra: Fraction | int = 0) -> float:
     """α0 Σ_{u,i} (x·y)² + the observed part + λ Σ (n + α0 N)^ν ‖·‖² (+ ``extra``: the
-    feature maps' penalty), from the Gram matrices, the observed part (``observed_loss``)
-    and the penalties of both sides (``penalty``)."""
+    feature maps' penalty), from the Gram matrices, the observed part (the second half-step's
+    ``row_loss`` of ``solve_rows``, summed) and the penalties of both sides (``penalty``)."""
     XtX, YtY = XtX.astype(np.float64), YtY.astype(np.float64)
     all_pairs = exact_sum(XtX * YtY)                          # Σ_u x_uᵀ(YᵀY)x_u
     return float(Fraction(p.unobserved_weight) * all_pairs + observed

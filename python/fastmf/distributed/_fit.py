@@ -58,11 +58,11 @@ class ClusterState:
     YtY: object = None           # ImplicitALS: future of the item side's Gram matrix
     val: object = None           # validation data, by user block
     iteration: int = 0
-    terms: list = None           # the gathered loss terms of the last iteration
+    terms: list = None           # the gathered block terms of the last iteration
     grams: tuple = None          # ImplicitALS: (XtX, YtY) of the last iteration
+    predictions: list = None     # ALS: the gathered validation predictions, by user block
     local: object = None         # one-machine state of the arrays, when gathered
     local_iteration: int = -1
-    own: list = None             # per user block, the item blocks it reports on
     submitted: int = 0           # tasks submitted so far
     token: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
 
@@ -213,7 +213,7 @@ class DaskFit(ClusterModelMixin, ABC):
     @abstractmethod
     def _submit_iteration(self, state, p):
         """(futures, wanted, commit) of one iteration's tasks: every future submitted (to
-        cancel), those to gather (the loss terms of the user blocks first), and
+        cancel), those to gather (first the blocks' terms, ``_terms``), and
         ``commit(gathered)``, which makes the iteration the state's last completed one."""
 
     @abstractmethod
@@ -227,7 +227,8 @@ class DaskFit(ClusterModelMixin, ABC):
     def _iterate(self, state, p):
         futures, wanted, commit = self._submit_iteration(state, p)
         gathered = self._wait(state, futures, wanted)
-        self._raise_failure(state, gathered[:len(state.data.user_blocks)], p)
+        data = state.data
+        self._raise_failure(state, gathered[:len(data.user_blocks) + len(data.item_blocks)], p)
         commit(gathered)
         state.iteration += 1
         if (self.checkpoint_every and state.iteration % self.checkpoint_every == 0
@@ -274,6 +275,14 @@ class DaskFit(ClusterModelMixin, ABC):
                     state, _tasks.root, int(lo), X[lo:hi], None if bias is None else bias[lo:hi],
                     n_rows, blocks[b], name=f"{name}-root", index=b))
         return futures
+
+    def _terms(self, state, users, items):
+        """Futures of what the driver reads of each solved block (``block_terms``: loss
+        terms, penalty, failed row), the user blocks first; each runs where its block is, so
+        nothing but these small results moves for them."""
+        return [self._submit(state, _tasks.block_terms, fb, side, name=f"{side}-terms", index=b)
+                for side, blocks in (("user", users), ("item", items))
+                for b, fb in enumerate(blocks)]
 
     def _wait(self, state, futures, wanted):
         """Gather ``wanted`` (a list of futures) within the fit's timeout; Ctrl-C and
@@ -328,12 +337,6 @@ def refuse_features(model):
             local = model._local_class.__name__
             raise ValueError(f"{name} is not supported by fastmf.distributed.{local}; fit "
                              f"fastmf.{local} on one machine for {local} with features")
-
-
-def own_blocks(data):
-    """For each user block, the item blocks whose loss terms and failures it reports."""
-    n_user = len(data.user_blocks)
-    return [[j for j in range(len(data.item_blocks)) if j % n_user == b] for b in range(n_user)]
 
 
 def _is_dask_frame(train):

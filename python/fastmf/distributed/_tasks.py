@@ -15,7 +15,7 @@ import numpy as np
 from dask.sizeof import sizeof
 
 from .._kernels import als, implicit_als
-from .._kernels.arrays import aligned_empty, cache_aligned, sum_in_order
+from .._kernels.arrays import aligned_empty, cache_aligned, exact_sum, sum_in_order
 from .._kernels.gram import GRAM_CHUNK, gram_chunks
 
 
@@ -23,8 +23,9 @@ from .._kernels.gram import GRAM_CHUNK, gram_chunks
 class FactorBlock:
     """The solved factors of one row block: rows ``lo ..`` of X (and the biases of ALS),
     the first failed row (-1: none; an index into the block), the penalty terms of the
-    block's rows (ALS: a tuple; ImplicitALS: one exact sum) and the pieces of the side's
-    Gram matrix (ImplicitALS)."""
+    block's rows (ALS: a tuple; ImplicitALS: one exact sum), the pieces of the side's
+    Gram matrix (ImplicitALS) and, from an iteration's second half-step, the loss terms of
+    the block's rows (ALS: the squared errors; ImplicitALS: the observed part; exact sums)."""
 
     lo: int
     X: np.ndarray
@@ -32,6 +33,7 @@ class FactorBlock:
     failed: int = -1
     penalty: object = None
     gram: tuple = None
+    loss: object = None
 
 
 @sizeof.register(FactorBlock)
@@ -114,64 +116,70 @@ async def release_spares():
     _SPARES.clear()
 
 
+def block_terms(factor_block, side):
+    """What the driver reads of a solved block (a small task run where the block is): its
+    loss terms (None for the first half-step's blocks), penalty and failed row, as
+    (side, global index)."""
+    fb = factor_block
+    return {"loss": fb.loss, "penalty": fb.penalty,
+            "failed": [(side, fb.lo + fb.failed)] if fb.failed >= 0 else []}
+
+
+def _row_losses(block, last):
+    """The per-row loss terms that the solve of ``block`` fills when it is an iteration's
+    second half-step (``last``), else None."""
+    return np.empty(block.R.shape[0], dtype=np.float64) if last else None
+
+
 # -- ALS ---------------------------------------------------------------------------------
-def als_solve(block, mu, p, blocks_per_worker, *others):
-    """The ALS half-step of one block against the other side's blocks."""
+def als_solve(block, mu, p, blocks_per_worker, last, *others):
+    """The ALS half-step of one block against the other side's blocks (``last``: the
+    iteration's second, which also sums its rows' squared errors)."""
     p = worker_params(p, blocks_per_worker)
     R = block.R
+    row_sse = _row_losses(block, last)
     with stacked(others, "X", "bias") as (Y, yb):
         X = aligned_empty((R.shape[0], Y.shape[1]), Y.dtype)
         X.fill(0)
         xb = np.zeros(R.shape[0], dtype=Y.dtype)
         counts = R.counts()
         failed = als.solve_rows(R, Y, yb, mu, als.row_regularization(counts, p, Y.dtype),
-                                np.zeros((0, Y.shape[1]), Y.dtype), X, xb, p)
-    return FactorBlock(block.lo, X, xb, int(failed), als.penalties(X, xb, counts, p.weighted))
+                                np.zeros((0, Y.shape[1]), Y.dtype), X, xb, p, row_sse)
+    return FactorBlock(block.lo, X, xb, int(failed), als.penalties(X, xb, counts, p.weighted),
+                       loss=None if row_sse is None else exact_sum(row_sse))
 
 
-def als_terms(block, user, own, mu, p, blocks_per_worker, val, *items):
-    """The loss terms of one user block after an iteration: the squared errors of its
-    ratings, its penalties and those of the item blocks numbered in ``own``, their failed
-    rows and the predictions of its validation pairs ``val`` = (positions, local users,
-    items)."""
+def als_predictions(user, mu, p, blocks_per_worker, val, *items):
+    """The predictions of one user block's validation pairs ``val`` = (positions, local
+    users, items) after an iteration: (positions, predictions)."""
     p = worker_params(p, blocks_per_worker)
+    positions, uidx, iidx = val
     with stacked(items, "X", "bias") as (Y, yb):
-        sse = als.squared_errors(block.R, user.X, user.bias, Y, yb, mu, p.num_threads)
-        predictions = None
-        if val is not None:
-            positions, uidx, iidx = val
-            predictions = (positions, als.predict_pairs(user.X, user.bias, Y, yb, mu, uidx,
-                                                        iidx, p.num_threads))
-    mine = [items[j] for j in own]
-    return {"sse": sse, "penalty": user.penalty[0] + sum(fb.penalty[0] for fb in mine),
-            "bias_sq": user.penalty[1] + sum(fb.penalty[1] for fb in mine),
-            "failed": _failures(user, mine), "predictions": predictions}
-
-
-def _failures(user, items):
-    """[(side, global index)] of the blocks' first failed rows."""
-    blocks = [("user", user)] + [("item", fb) for fb in items]
-    return [(side, fb.lo + fb.failed) for side, fb in blocks if fb.failed >= 0]
+        return positions, als.predict_pairs(user.X, user.bias, Y, yb, mu, uidx, iidx,
+                                            p.num_threads)
 
 
 # -- ImplicitALS -------------------------------------------------------------------------
-def implicit_solve(block, previous, YtY, n_rows, p, blocks_per_worker, *others):
+def implicit_solve(block, previous, YtY, n_rows, p, blocks_per_worker, last, *others):
     """The implicit half-step of one block (CG and block start from ``previous``, the block's
-    factors before it; ``YtY``: the other side's Gram matrix, unscaled), its rows' penalty
-    and the pieces of its rows' Gram matrix."""
+    factors before it; ``YtY``: the other side's Gram matrix, unscaled), its rows' penalty,
+    the pieces of its rows' Gram matrix and, when ``last`` (the iteration's second), the
+    observed part of its rows' loss."""
     p = worker_params(p, blocks_per_worker)
     C = block.R
+    row_loss = _row_losses(block, last)
     with stacked(others, "X") as (Y,):
         if p.solver != "cholesky":
             X = cache_aligned(previous.X)
         else:
             X = aligned_empty((C.shape[0], Y.shape[1]), Y.dtype)
             X.fill(0)
-        failed = implicit_als.solve_rows(C, Y, YtY, X, p)
+        failed = implicit_als.solve_rows(C, Y, YtY, X, p, row_loss=row_loss)
         n_other = len(Y)
     return FactorBlock(block.lo, X, None, int(failed),
                        penalty=implicit_als.penalty(C.counts(), n_other, X, p),
-                       gram=gram_pieces(X, block.lo, n_rows, p.num_threads))
+                       gram=gram_pieces(X, block.lo, n_rows, p.num_threads),
+                       loss=None if row_loss is None else exact_sum(row_loss))
 
 
 def gram_pieces(X, lo, n_rows, num_threads):
@@ -211,17 +219,6 @@ def gram_reduce(*pieces):
         products[c] = gram_chunks(np.concatenate(parts), 1)[0]
     first = next(iter(products.values()))
     return sum_in_order((products[c] for c in sorted(products)), first.shape, first.dtype)
-
-
-def implicit_terms(block, user, own, p, blocks_per_worker, *items):
-    """The observed part of the loss of one user block, the penalties of it and of the
-    item blocks numbered in ``own``, and the failed rows of them."""
-    p = worker_params(p, blocks_per_worker)
-    with stacked(items, "X") as (Y,):
-        observed = implicit_als.observed_loss(block.R, user.X, Y, p)
-    mine = [items[j] for j in own]
-    return {"observed": observed, "penalty": user.penalty + sum(fb.penalty for fb in mine),
-            "failed": _failures(user, mine)}
 
 
 def carry(value, beside=None):

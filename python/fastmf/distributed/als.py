@@ -13,7 +13,7 @@ from .._kernels.als import objective, validation_rmse
 from ..models._explicit import BiasedState
 from ..models._factors import init_factors
 from . import _tasks
-from ._fit import ClusterState, DaskFit, own_blocks, refuse_features
+from ._fit import ClusterState, DaskFit, refuse_features
 
 if TYPE_CHECKING:
     from typing import Literal
@@ -114,38 +114,37 @@ class ALS(DaskFit, models.ALS):
                                              index=b)
                                 for b, (pairs, block) in enumerate(zip(state.val.blocks,
                                                                        data.user_blocks))]
-        state.own = own_blocks(data)
         return state
 
     def _submit_iteration(self, state, p):
         data, bpw = state.data, self.blocks_per_worker
-        users = [self._submit(state, _tasks.als_solve, block, state.mu, p, bpw, *state.Y,
+        users = [self._submit(state, _tasks.als_solve, block, state.mu, p, bpw, False, *state.Y,
                               name="als-user", index=b)
                  for b, block in enumerate(data.user_blocks)]
-        items = [self._submit(state, _tasks.als_solve, block, state.mu, p, bpw, *users,
+        items = [self._submit(state, _tasks.als_solve, block, state.mu, p, bpw, True, *users,
                               name="als-item", index=b)
                  for b, block in enumerate(data.item_blocks)]
-        terms = [self._submit(state, _tasks.als_terms, block, users[b], state.own[b], state.mu,
-                              p, bpw, state.val.blocks[b] if state.val else None, *items,
-                              name="als-terms", index=b)
-                 for b, block in enumerate(data.user_blocks)]
+        terms = self._terms(state, users, items)
+        predictions = [] if state.val is None else [
+            self._submit(state, _tasks.als_predictions, users[b], state.mu, p, bpw, pairs, *items,
+                         name="als-val", index=b)
+            for b, pairs in enumerate(state.val.blocks)]
 
         def commit(gathered):
-            state.X, state.Y, state.terms = users, items, gathered
-        return users + items + terms, terms, commit
+            state.X, state.Y = users, items
+            state.terms, state.predictions = gathered[:len(terms)], gathered[len(terms):]
+        return users + items + terms + predictions, terms + predictions, commit
 
     def _evaluate(self, state, p):
         terms, data = state.terms, state.data
-        sse = sum((t["sse"] for t in terms), Fraction(0))
-        record = {"loss": objective(sse, sum(t["penalty"] for t in terms),
-                                    sum(t["bias_sq"] for t in terms), p),
+        sse = sum((t["loss"] for t in terms if t["loss"] is not None), Fraction(0))
+        record = {"loss": objective(sse, sum(t["penalty"][0] for t in terms),
+                                    sum(t["penalty"][1] for t in terms), p),
                   "train_rmse": float(np.sqrt(float(sse / data.nnz)))}
         if state.val is not None:
             predictions = np.empty(len(state.val.ratings), dtype=p.dtype)
-            for t in terms:
-                if t["predictions"] is not None:
-                    positions, values = t["predictions"]
-                    predictions[positions] = values
+            for positions, values in state.predictions:
+                predictions[positions] = values
             record["val_rmse"] = validation_rmse(state.val.ratings, predictions, data.rating_range)
         return record
 

@@ -13,7 +13,7 @@ from .._kernels.implicit_als import objective
 from ..models._factors import init_factors
 from ..models.implicit_als import ImplicitState
 from . import _tasks
-from ._fit import ClusterState, DaskFit, own_blocks, refuse_features
+from ._fit import ClusterState, DaskFit, refuse_features
 
 if TYPE_CHECKING:
     from typing import Literal
@@ -105,7 +105,6 @@ class ImplicitALS(DaskFit, models.ImplicitALS):
             state.X = self._roots(state, X, None, data.user_bounds, data.user_blocks, "user")
         state.YtY = self._gram(state, state.Y, "item-gram")
         state.val = val
-        state.own = own_blocks(data)
         return state
 
     def _gram(self, state, blocks, name):
@@ -117,17 +116,15 @@ class ImplicitALS(DaskFit, models.ImplicitALS):
         data, bpw = state.data, self.blocks_per_worker
         before = state.X if p.solver != "cholesky" else [None] * len(data.user_blocks)
         users = [self._submit(state, _tasks.implicit_solve, block, before[b], state.YtY,
-                              data.n_users, p, bpw, *state.Y, name="ials-user", index=b)
+                              data.n_users, p, bpw, False, *state.Y, name="ials-user", index=b)
                  for b, block in enumerate(data.user_blocks)]
         XtX = self._gram(state, users, "user-gram")
         before = state.Y if p.solver != "cholesky" else [None] * len(data.item_blocks)
         items = [self._submit(state, _tasks.implicit_solve, block, before[b], XtX,
-                              data.n_items, p, bpw, *users, name="ials-item", index=b)
+                              data.n_items, p, bpw, True, *users, name="ials-item", index=b)
                  for b, block in enumerate(data.item_blocks)]
         YtY = self._gram(state, items, "item-gram")
-        terms = [self._submit(state, _tasks.implicit_terms, block, users[b], state.own[b], p,
-                              bpw, *items, name="ials-terms", index=b)
-                 for b, block in enumerate(data.user_blocks)]
+        terms = self._terms(state, users, items)
 
         def commit(gathered):
             state.X, state.Y, state.YtY = users, items, YtY
@@ -135,7 +132,7 @@ class ImplicitALS(DaskFit, models.ImplicitALS):
         return users + items + terms + [XtX, YtY], terms + [XtX, YtY], commit
 
     def _evaluate(self, state, p):
-        observed = sum((t["observed"] for t in state.terms), Fraction(0))
+        observed = sum((t["loss"] for t in state.terms if t["loss"] is not None), Fraction(0))
         penalties = sum((t["penalty"] for t in state.terms), Fraction(0))
         record = {"loss": objective(*state.grams, observed, penalties, p)}
         if state.val is not None:

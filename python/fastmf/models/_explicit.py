@@ -55,11 +55,13 @@ class BiasedState:
     features: dict[str, Any] = dc_field(default_factory=dict)
 
     if TYPE_CHECKING:
-        # What each model's _start adds: ALS its row weights and an empty prior; SGD its
-        # generator, block layout, epoch, backup, and the last epoch's sum of squared
-        # errors and learning rate.
+        # What each model's _start adds: ALS its row weights and an empty prior (and each
+        # iteration the squared errors of its item half-step); SGD its generator, block
+        # layout, epoch, backup, and the last epoch's sum of squared errors and learning
+        # rate.
         row_reg: dict[str, FloatArray] = field(init=False)
         no_prior: FloatArray = field(init=False)
+        sse: Fraction = field(init=False)
         rng: np.random.Generator = field(init=False)
         layout: tuple[Int64Array, NDArray[Any], NDArray[Any], FloatArray] = field(init=False)
         epoch: int = field(init=False)

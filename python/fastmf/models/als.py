@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import _validation as v
 from .._kernels.als import row_regularization, solve_rows
+from .._kernels.arrays import exact_sum
 from ..features import ItemFeatures, UserFeatures
 from ._explain import ExplicitExplain
 from ._explicit import BiasedMF
@@ -19,7 +20,9 @@ from ._params import ALSParams, as_kernels_see, biased_params
 if TYPE_CHECKING:
     from typing import Any, Literal
 
-    from .._typing import FloatArray, FloatDType, Seed
+    from fractions import Fraction
+
+    from .._typing import Float64Array, FloatArray, FloatDType, Seed
     from ..data import Csr, Interactions
     from ..exceptions import ModelFitError
     from ._explicit import BiasedState
@@ -172,16 +175,23 @@ class ALS(ExplicitExplain, BiasedMF[ALSParams]):
 
     def _iterate(self, state: BiasedState, p: ALSParams) -> None:
         self._half_step(state.by_user, state.Y, state.yb, state.X, state.xb, state, p, "user")
-        self._half_step(state.by_item, state.X, state.xb, state.Y, state.yb, state, p, "item")
+        row_sse = np.empty(state.by_item.shape[0], dtype=np.float64)
+        self._half_step(state.by_item, state.X, state.xb, state.Y, state.yb, state, p, "item",
+                        row_sse)
+        state.sse = exact_sum(row_sse)    # the squared errors, from the rows the solve read
 
     def _half_step(self, R: Csr, Y: FloatArray, yb: FloatArray, X: FloatArray, xb: FloatArray,
-                   state: BiasedState, p: ALSParams, side: str) -> None:
+                   state: BiasedState, p: ALSParams, side: str,
+                   row_sse: Float64Array | None = None) -> None:
         sf = state.features.get(side)
         prior = state.no_prior if sf is None else sf.prior
-        failed = solve_rows(R, Y, yb, state.mu, state.row_reg[side], prior, X, xb, p)
+        failed = solve_rows(R, Y, yb, state.mu, state.row_reg[side], prior, X, xb, p, row_sse)
         self._check_rows_solved(failed, side, state.data, p)
         if sf is not None:          # the feature map of this side, for the factors just solved
             sf.update(X, state.row_reg[side], p.feature_regularization)
+
+    def _training_sse(self, state: BiasedState, p: ALSParams) -> Fraction:
+        return state.sse                   # (the last iteration's, from its item half-step)
 
     @staticmethod
     def _fit_error(side: str, raw_id: Any, index: int, p: ALSParams) -> ModelFitError:

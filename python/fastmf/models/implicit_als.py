@@ -11,8 +11,7 @@ import numpy as np
 from .. import _validation as v
 from .._kernels.arrays import exact_sum, row_norms
 from .._kernels.gram import gram
-from .._kernels.implicit_als import (objective, observed_loss, penalty, row_regularization,
-                                     solve_rows)
+from .._kernels.implicit_als import objective, penalty, row_regularization, solve_rows
 from ..data import Csr
 from ..exceptions import ModelFitError
 from ._explain import ImplicitExplain
@@ -28,7 +27,7 @@ if TYPE_CHECKING:
 
     from numpy.typing import NDArray
 
-    from .._typing import FloatArray, FloatDType, Record, Seed
+    from .._typing import Float64Array, FloatArray, FloatDType, Record, Seed
     from ..data import Interactions
     from ..features import ItemFeatures, UserFeatures
 
@@ -43,10 +42,15 @@ class ImplicitState:
     val: Any = None      # validation Interactions
     # with features: each side's SideFeatures (models/_hybrid.py)
     features: dict[str, SideFeatures] = field(default_factory=dict)
+    # after an iteration: the loss's observed part (from its item half-step) and the Gram
+    # matrices (XᵀX, YᵀY) of its factors
+    observed: Fraction = Fraction(0)
+    grams: tuple[FloatArray, FloatArray] | None = None
 
     def copy(self) -> ImplicitState:
         return ImplicitState(self.X.copy(), self.Y.copy(), self.data, self.C, self.Ct, self.val,
-                             {side: sf.copy() for side, sf in self.features.items()})
+                             {side: sf.copy() for side, sf in self.features.items()},
+                             self.observed, self.grams)
 
 
 class ImplicitALS(ImplicitExplain, RankingMF):
@@ -294,14 +298,20 @@ class ImplicitALS(ImplicitExplain, RankingMF):
         return ImplicitState(X, Y, data, C, Ct, val, features)
 
     def _iterate(self, state: ImplicitState, p: ImplicitParams) -> None:
-        self._half_step(state.C, state.Y, state.X, p, "user", state)
-        self._half_step(state.Ct, state.X, state.Y, p, "item", state)
+        YtY = gram(state.Y, p.num_threads) if state.grams is None else state.grams[1]
+        self._half_step(state.C, state.Y, YtY, state.X, p, "user", state)
+        XtX = gram(state.X, p.num_threads)
+        row_loss = np.empty(state.Ct.shape[0], dtype=np.float64)
+        self._half_step(state.Ct, state.X, XtX, state.Y, p, "item", state, row_loss)
+        state.observed = exact_sum(row_loss)     # from the rows the item solve read
+        state.grams = XtX, gram(state.Y, p.num_threads)
 
-    def _half_step(self, C: Csr, Y: FloatArray, X: FloatArray, p: ImplicitParams, side: str,
-                   state: ImplicitState) -> None:
+    def _half_step(self, C: Csr, Y: FloatArray, YtY: FloatArray, X: FloatArray,
+                   p: ImplicitParams, side: str, state: ImplicitState,
+                   row_loss: Float64Array | None = None) -> None:
         sf = state.features.get(side)
-        failed = solve_rows(C, Y, gram(Y, p.num_threads), X, p,
-                            prior=None if sf is None else sf.prior)
+        failed = solve_rows(C, Y, YtY, X, p, prior=None if sf is None else sf.prior,
+                            row_loss=row_loss)
         self._check_rows_solved(failed, side, state.data, p)
         if sf is not None:          # the feature map of this side, for the factors just solved
             sf.update(X, row_regularization(C.counts(), len(Y), p, np.float64),
@@ -327,8 +337,8 @@ class ImplicitALS(ImplicitExplain, RankingMF):
                                p))
         feature_sq = sum((exact_sum(row_norms(sf.W)) for sf in state.features.values()),
                          Fraction(0))
-        return objective(gram(X, p.num_threads), gram(Y, p.num_threads),
-                         observed_loss(state.C, X, Y, p), penalties, p,
+        grams = state.grams or (gram(X, p.num_threads), gram(Y, p.num_threads))
+        return objective(*grams, state.observed, penalties, p,
                          Fraction(p.feature_regularization) * feature_sq)
 
     def _publish(self, state: ImplicitState) -> None:
