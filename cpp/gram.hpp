@@ -84,36 +84,43 @@ void weighted_row_sum(const S* P, Index ld, Index m, Index n, const S* x, S* out
   if (c < n) weighted_row_sum_vectors<S, 1, true, Add>(P + c, ld, m, x, out + c, n - c);
 }
 
-// The dot products z_j·x of n rows z_j = row(j) (k values each) with x, a vector's width W
-// of rows at a time: their W products side by side in W vectors, summed across lanes by one
-// Simd::sums, then handed to take(j, dots, m) (the dots of rows j..j+m, m = W but for the
-// last rows). Where a dot product per row would spend more on its horizontal sum than on its
-// k multiply-adds (the per-row losses after a solve).
-template <typename S, typename Rows, typename Take>
-void dots_with(Rows row, Index n, Index k, const S* x, Take take) {
+// The dot products z(c)·x of a vector's width W of rows (k values each; z(c) the row c)
+// side by side, in W vectors, summed across lanes by one Simd::sums: the vector of the W
+// products. Where a dot product per row would spend more on its horizontal sum than on its
+// k multiply-adds (the CG products, the per-row losses after a solve).
+template <typename S, typename Rows>
+FASTMF_ALWAYS_INLINE typename Simd<S>::type side_by_side_dots(Rows z, Index k, const S* x) {
   using Vs = Simd<S>;
   using V = typename Vs::type;
   constexpr Index W = Vs::width;
   const Index full = k / W * W, tail = k - full;
+  V d[W];
+  FASTMF_UNROLL(16)
+  for (Index c = 0; c < W; ++c) d[c] = V{};
+  for (Index f = 0; f < full; f += W) {
+    const V xf = Vs::load(x + f);
+    FASTMF_UNROLL(16)
+    for (Index c = 0; c < W; ++c) d[c] += Vs::load(z(c) + f) * xf;
+  }
+  if (tail > 0) {
+    const V xf = Vs::load_first(x + full, tail);
+    FASTMF_UNROLL(16)
+    for (Index c = 0; c < W; ++c) d[c] += Vs::load_first(z(c) + full, tail) * xf;
+  }
+  return Vs::sums(d);
+}
+
+// The dot products z_j·x of n rows z_j = row(j) with x, W at a time (side_by_side_dots),
+// handed to take(j, dots, m): the dots of rows j..j+m, m = W but for the last rows.
+template <typename S, typename Rows, typename Take>
+void dots_with(Rows row, Index n, Index k, const S* x, Take take) {
+  constexpr Index W = Simd<S>::width;
   alignas(64) S dots[W];
   for (Index j = 0; j < n; j += W) {
     const Index m = std::min(W, n - j);
     const S* z[W];
     for (Index c = 0; c < W; ++c) z[c] = row(j + std::min(c, m - 1));  // (repeats: unused)
-    V d[W];
-    FASTMF_UNROLL(16)
-    for (Index c = 0; c < W; ++c) d[c] = V{};
-    for (Index f = 0; f < full; f += W) {
-      const V xf = Vs::load(x + f);
-      FASTMF_UNROLL(16)
-      for (Index c = 0; c < W; ++c) d[c] += Vs::load(z[c] + f) * xf;
-    }
-    if (tail > 0) {
-      const V xf = Vs::load_first(x + full, tail);
-      FASTMF_UNROLL(16)
-      for (Index c = 0; c < W; ++c) d[c] += Vs::load_first(z[c] + full, tail) * xf;
-    }
-    Vs::store(dots, Vs::sums(d));
+    Simd<S>::store(dots, side_by_side_dots<S>([&](Index c) { return z[c]; }, k, x));
     take(j, static_cast<const S*>(dots), m);
   }
 }

@@ -181,9 +181,8 @@ std::int64_t implicit_als_half_step(ConstVecRef<std::int64_t> indptr,
 // The product of a CG step with the gathered rows, by hand: on the m columns z_j (k entries,
 // column j at Z + j ld) of the gathered block Z,
 //   out += Σ_j t_j z_j,   t_j = weight_j (z_j·v)  or, with Residual, c1_j - weight_j (z_j·v),
-// a vector's width W of columns at a time: their W dot products side by side in W vectors,
-// added up across lanes by one Simd::sums, then the same W columns (now in L1) times their
-// t_j added to out. One pass over Z, where Eigen's Zᵀv then Z t make two and spend more on
+// a vector's width W of columns at a time: their W dot products side by side
+// (side_by_side_dots), then the same W columns (now in L1) times their t_j added to out. One pass over Z, where Eigen's Zᵀv then Z t make two and spend more on
 // each call and each horizontal sum than on the 2·k·m multiply-adds at CG's sizes.
 template <typename S, bool Residual>
 void weighted_product(const S* Z, Index ld, Index m, Index k, const S* v, const S* weight,
@@ -197,20 +196,9 @@ void weighted_product(const S* Z, Index ld, Index m, Index k, const S* v, const 
   Index j = 0;
   for (; j + W <= m; j += W) {
     const S* z = Z + j * ld;
-    V d[W];
-    FASTMF_UNROLL(16)
-    for (Index c = 0; c < W; ++c) d[c] = V{};
-    for (Index f = 0; f < full; f += W) {
-      const V vf = Vs::load(v + f);
-      FASTMF_UNROLL(16)
-      for (Index c = 0; c < W; ++c) d[c] += Vs::load(z + c * ld + f) * vf;
-    }
-    if (tail > 0) {
-      const V vf = Vs::load_first(v + full, tail);
-      FASTMF_UNROLL(16)
-      for (Index c = 0; c < W; ++c) d[c] += Vs::load_first(z + c * ld + full, tail) * vf;
-    }
-    Vs::store(t, t_of(Vs::sums(d), Vs::load(weight + j), Vs::load(c1 + j)));
+    const auto column = [&](Index c) { return z + c * ld; };
+    Vs::store(t, t_of(side_by_side_dots<S>(column, k, v), Vs::load(weight + j),
+                      Vs::load(c1 + j)));
     for (Index f = 0; f < full; f += W) {  // two chains of multiply-adds: even, odd columns
       V even = Vs::load(out + f), odd{};
       FASTMF_UNROLL(16)
