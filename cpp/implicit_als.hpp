@@ -182,8 +182,9 @@ std::int64_t implicit_als_half_step(ConstVecRef<std::int64_t> indptr,
 // column j at Z + j ld) of the gathered block Z,
 //   out += Σ_j t_j z_j,   t_j = weight_j (z_j·v)  or, with Residual, c1_j - weight_j (z_j·v),
 // a vector's width W of columns at a time: their W dot products side by side
-// (side_by_side_dots), then the same W columns (now in L1) times their t_j added to out. One pass over Z, where Eigen's Zᵀv then Z t make two and spend more on
-// each call and each horizontal sum than on the 2·k·m multiply-adds at CG's sizes.
+// (side_by_side_dots), then the same W columns (now in L1) times their t_j added to out.
+// One pass over Z, where Eigen's Zᵀv then Z t make two and spend more on each call and each
+// horizontal sum than on the 2·k·m multiply-adds at CG's sizes.
 template <typename S, bool Residual>
 void weighted_product(const S* Z, Index ld, Index m, Index k, const S* v, const S* weight,
                       const S* c1, S* out) {

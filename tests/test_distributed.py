@@ -72,7 +72,9 @@ def test_the_stacking_arrays_are_reused_within_a_fit_and_freed_after_it(client, 
     during = []
     dist = fd.ImplicitALS(factors=8, iterations=3, seed=0, verbose=False, client=client)
     dist.fit(ratings[0], callbacks=[lambda record: during.append(client.run(spares))])
-    assert all(count > 0 for counts in during for count in counts.values())
+    # kept between the iterations by the workers that stacked (the scheduler may run both
+    # blocks of a side on one worker)
+    assert all(any(count > 0 for count in counts.values()) for counts in during)
     deadline = time.monotonic() + 30              # freed without the driver waiting for it
     while any(client.run(spares).values()) and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import _core
-from .arrays import exact_sum, row_norms
+from .arrays import NO_ROWS, exact_sum, row_norms
 
 if TYPE_CHECKING:
     from typing import Any
@@ -43,10 +43,7 @@ def solve_rows(R: Csr, Y: FloatArray, yb: FloatArray, mu: float, row_reg: FloatA
     dtype = Y.dtype.type
     return _core.als_half_step(R.indptr, R.indices, R.data, Y, yb, dtype(mu), row_reg,
                                dtype(p.bias_regularization), prior, X, xb, p.num_threads,
-                               _NO_ROWS if row_sse is None else row_sse)
-
-
-_NO_ROWS = np.empty(0, dtype=np.float64)      # (a kernel's per-row output left out)
+                               NO_ROWS if row_sse is None else row_sse)
 
 
 def predict_pairs(X: FloatArray, xb: FloatArray, Y: FloatArray, yb: FloatArray, mu: float,

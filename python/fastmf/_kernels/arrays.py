@@ -20,6 +20,11 @@ if TYPE_CHECKING:
     from .._typing import Float64Array
 
 
+# The empty float64 array a kernel takes for a per-row output that is not wanted (the row
+# losses of solve_rows).
+NO_ROWS = np.empty(0, dtype=np.float64)
+
+
 def cache_aligned(array: NDArray[Any], alignment: int = 64) -> NDArray[Any]:
     """A C-contiguous copy of ``array`` whose data starts on a cache-line boundary, so that
     a row of 64 float32 spans 4 cache lines, not 5 (numpy's large arrays start 16 bytes

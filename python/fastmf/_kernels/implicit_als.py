@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import _core
-from .arrays import exact_sum, row_norms
+from .arrays import NO_ROWS, exact_sum, row_norms
 
 if TYPE_CHECKING:
     from numpy.typing import DTypeLike
@@ -60,7 +60,7 @@ def solve_rows(C: Csr, Y: FloatArray, YtY: FloatArray, X: FloatArray, p: Implici
     G = YtY * dtype(p.unobserved_weight)                   # α0 YᵀY (exact for α0 = 1)
     reg = row_regularization(C.counts(), len(Y), p, dtype)
     alpha, base = dtype(p.alpha), dtype(1.0 - p.unobserved_weight)
-    loss = (dtype(p.unobserved_weight), _NO_ROWS if row_loss is None else row_loss)
+    loss = (dtype(p.unobserved_weight), NO_ROWS if row_loss is None else row_loss)
     if p.solver == "cg":
         _core.implicit_als_cg_step(C.indptr, C.indices, C.data, alpha, base, Y, G, reg, prior,
                                    X, p.cg_steps, p.num_threads, *loss)
@@ -70,9 +70,6 @@ def solve_rows(C: Csr, Y: FloatArray, YtY: FloatArray, X: FloatArray, p: Implici
                                              X, p.block_size, p.num_threads, *loss)
     return _core.implicit_als_half_step(C.indptr, C.indices, C.data, alpha, base, Y, G, reg,
                                         prior, X, p.num_threads, *loss)
-
-
-_NO_ROWS = np.empty(0, dtype=np.float64)      # (a kernel's per-row output left out)
 
 
 def penalty(counts: Int64Array, n_other: int, A: FloatArray, p: ImplicitParams) -> Fraction:
